@@ -1,0 +1,423 @@
+/**
+ * struct arm_smmu_inv / struct arm_smmu_invs and the array algebra of the
+ * series: arm_smmu_invs_merge(), arm_smmu_invs_unref(), arm_smmu_invs_purge().
+ *
+ * Layout: the flexible `inv[]` array is one Int32Array with five words per
+ * entry, so that merge and purge copy integers instead of allocating objects:
+ *
+ *   word 0  smmu << 3 | type   (compared first: smmu, then type, as the kernel)
+ *   word 1  id                 (ASID, VMID or StreamID)
+ *   word 2  ssid for ATS/ATS_FULL, log2(pgsize) otherwise (the kernel's union)
+ *   word 3  size_opcode | nsize_opcode << 8
+ *   word 4  users
+ *
+ * `smmu` is the SMMU instance's index on the platform; the kernel compares
+ * the arm_smmu_device pointers, which gives the same grouping.
+ */
+import { ENOMEM, ErrPtr } from "../../src/core/errno.js";
+import type { RwLock } from "../../src/core/rwlock.js";
+import { writeLock, writeUnlock } from "../../src/core/rwlock.js";
+import { runSteps, site, type Steps } from "../../src/core/steps.js";
+import { MAINLINE, type DriverVariant } from "./variant.js";
+
+/* enum arm_smmu_inv_type: the order is also the order of commands (TLBI before ATC_INV) */
+export const S1_ASID = 0;
+export const S2_VMID = 1;
+export const S2_VMID_S1_CLEAR = 2;
+export const ATS = 3;
+export const ATS_FULL = 4;
+export type InvType = 0 | 1 | 2 | 3 | 4;
+export const INV_TYPE_NAMES = ["S1_ASID", "S2_VMID", "S2_VMID_S1_CLEAR", "ATS", "ATS_FULL"] as const;
+export type InvTypeName = (typeof INV_TYPE_NAMES)[number];
+
+/** arm_smmu_inv_is_ats() */
+export function invIsAts(type: number): boolean {
+  return type >= ATS;
+}
+
+const W = 5;
+const KEY = 0;
+const ID = 1;
+const AUX = 2;
+const OPS = 3;
+const USERS = 4;
+const TYPE_MASK = 7;
+const MAX_SMMU = 1 << 27;
+
+/** The fields of one entry, as a caller writes them. */
+export interface InvInit {
+  smmu?: number;
+  type: InvType;
+  id: number;
+  ssid?: number;
+  pgsize?: number;
+  sizeOpcode?: number;
+  nsizeOpcode?: number;
+  users?: number;
+}
+
+/** A live view of inv[i]: reads go to the array, `users` can be written. */
+export class InvView {
+  constructor(
+    private readonly invs: Invs,
+    readonly index: number,
+  ) {}
+  get smmu(): number {
+    return this.invs.smmu(this.index);
+  }
+  get type(): InvType {
+    return this.invs.type(this.index);
+  }
+  get typeName(): InvTypeName {
+    return INV_TYPE_NAMES[this.type];
+  }
+  get id(): number {
+    return this.invs.id(this.index);
+  }
+  /** The ssid of an ATS/ATS_FULL entry; 0 for the other types. */
+  get ssid(): number {
+    return this.invs.ssid(this.index);
+  }
+  /** log2 of the leaf page size for TLBI entries on a RANGE_INV SMMU, else 0. */
+  get pgsize(): number {
+    return this.invs.pgsize(this.index);
+  }
+  get sizeOpcode(): number {
+    return this.invs.sizeOpcode(this.index);
+  }
+  get nsizeOpcode(): number {
+    return this.invs.nsizeOpcode(this.index);
+  }
+  get users(): number {
+    return this.invs.users(this.index);
+  }
+  set users(v: number) {
+    this.invs.setUsers(this.index, v);
+  }
+}
+
+/** struct arm_smmu_invs */
+export class Invs implements RwLock {
+  numInvs: number;
+  numTrashes = 0;
+  hasAts = false;
+  /** rwlock_t rwlock, fencing ATC invalidations against ATS being disabled. */
+  readers = 0;
+  writer = false;
+  /** Emulator bookkeeping: set when the memory is freed (kfree or an RCU grace period). */
+  freed = false;
+  /** The raw entries, five words each (see the file comment). */
+  readonly words: Int32Array;
+
+  constructor(readonly maxInvs: number) {
+    this.numInvs = maxInvs;
+    this.words = new Int32Array(maxInvs * W);
+  }
+
+  /** inv[0 .. max_invs): live views, including trash kept beyond num_invs. */
+  get inv(): InvView[] {
+    const out: InvView[] = [];
+    for (let i = 0; i < this.maxInvs; i++) out.push(new InvView(this, i));
+    return out;
+  }
+
+  at(i: number): InvView {
+    return new InvView(this, i);
+  }
+
+  smmu(i: number): number {
+    return this.words[i * W + KEY]! >>> 3;
+  }
+  type(i: number): InvType {
+    return (this.words[i * W + KEY]! & TYPE_MASK) as InvType;
+  }
+  id(i: number): number {
+    return this.words[i * W + ID]!;
+  }
+  ssid(i: number): number {
+    return invIsAts(this.type(i)) ? this.words[i * W + AUX]! : 0;
+  }
+  pgsize(i: number): number {
+    return invIsAts(this.type(i)) ? 0 : this.words[i * W + AUX]!;
+  }
+  sizeOpcode(i: number): number {
+    return this.words[i * W + OPS]! & 0xff;
+  }
+  nsizeOpcode(i: number): number {
+    return this.words[i * W + OPS]! >>> 8;
+  }
+  users(i: number): number {
+    return this.words[i * W + USERS]!;
+  }
+  setUsers(i: number, users: number): void {
+    this.words[i * W + USERS] = users;
+  }
+
+  /** Fill inv[i] from its fields. */
+  set(i: number, e: InvInit): void {
+    if (i < 0 || i >= this.maxInvs) throw new RangeError(`inv[${i}] is beyond max_invs ${this.maxInvs}`);
+    const smmu = e.smmu ?? 0;
+    if (!Number.isInteger(smmu) || smmu < 0 || smmu >= MAX_SMMU) throw new RangeError(`smmu index ${smmu} out of range`);
+    checkU31("id", e.id);
+    const ats = invIsAts(e.type);
+    const aux = ats ? (e.ssid ?? 0) : (e.pgsize ?? 0);
+    checkU31(ats ? "ssid" : "pgsize", aux);
+    const o = i * W;
+    const w = this.words;
+    w[o + KEY] = (smmu << 3) | e.type;
+    w[o + ID] = e.id;
+    w[o + AUX] = aux;
+    w[o + OPS] = ((e.sizeOpcode ?? 0) & 0xff) | (((e.nsizeOpcode ?? 0) & 0xff) << 8);
+    w[o + USERS] = e.users ?? 0;
+  }
+}
+
+function checkU31(what: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new RangeError(`${what} ${v} out of range (0..0x7fffffff)`);
+}
+
+/** arm_smmu_invs_alloc(): max_invs = num_invs = n, all entries zero. */
+export function invsAlloc(n: number): Invs {
+  return new Invs(n);
+}
+
+/** An array holding exactly `entries`, in the given order (for build arrays and tests). */
+export function invsFrom(entries: readonly InvInit[]): Invs {
+  const invs = invsAlloc(entries.length);
+  entries.forEach((e, i) => invs.set(i, e));
+  return invs;
+}
+
+/** Allocation and WARN hooks: the driver routes these to fault injection and its report. */
+export interface InvsHooks {
+  /** kzalloc of an array of n entries; null is an allocation failure. */
+  alloc(n: number): Invs | null;
+  /** A WARN_ON() that fired in `fn`. */
+  warn(fn: string, cond: string): void;
+}
+
+export const DEFAULT_HOOKS: InvsHooks = Object.freeze({
+  alloc: invsAlloc,
+  warn: () => {},
+});
+
+/** Index of the first live (users != 0) entry at or after i: arm_smmu_invs_iter_next(). */
+function nextLive(w: Int32Array, i: number, n: number): number {
+  while (i < n && w[i * W + USERS] === 0) i++;
+  return i;
+}
+
+/** arm_smmu_inv_cmp() on raw words at offsets a and b. */
+function cmpAt(wa: Int32Array, a: number, wb: Int32Array, b: number, cmpSsid: boolean): number {
+  const ka = wa[a]!;
+  const kb = wb[b]!;
+  if (ka !== kb) return ka < kb ? -1 : 1;
+  const ia = wa[a + ID]!;
+  const ib = wb[b + ID]!;
+  if (ia !== ib) return ia < ib ? -1 : 1;
+  if (cmpSsid && (ka & TYPE_MASK) >= ATS) {
+    const sa = wa[a + AUX]!;
+    const sb = wb[b + AUX]!;
+    if (sa !== sb) return sa < sb ? -1 : 1;
+  }
+  return 0;
+}
+
+/** arm_smmu_inv_cmp() on two entries. */
+export function invCmp(l: Invs, i: number, r: Invs, j: number, variant: DriverVariant = MAINLINE): number {
+  return cmpAt(l.words, i * W, r.words, j * W, variant.cmpSsid);
+}
+
+/** One step of arm_smmu_invs_for_each_cmp(): -1 take left, 1 take right, 0 both. */
+function stepCmp(wa: Int32Array, i: number, an: number, wb: Int32Array, j: number, bn: number, cmpSsid: boolean): number {
+  if (i >= an) return 1;
+  if (j >= bn) return -1;
+  return cmpAt(wa, i * W, wb, j * W, cmpSsid);
+}
+
+function copyEntry(dst: Int32Array, d: number, src: Int32Array, s: number): void {
+  dst[d] = src[s]!;
+  dst[d + 1] = src[s + 1]!;
+  dst[d + 2] = src[s + 2]!;
+  dst[d + 3] = src[s + 3]!;
+  dst[d + 4] = src[s + 4]!;
+}
+
+/**
+ * arm_smmu_invs_merge(): a new array holding the live entries of `invs` and
+ * the entries of `toMerge`, equal entries merged with users + 1, new entries
+ * with users 1. Trash in `invs` is dropped. ERR_PTR(-ENOMEM) when the
+ * allocation fails.
+ */
+export function invsMerge(
+  invs: Invs,
+  toMerge: Invs,
+  variant: DriverVariant = MAINLINE,
+  hooks: InvsHooks = DEFAULT_HOOKS,
+): Invs | ErrPtr {
+  const a = invs.words;
+  const an = invs.numInvs;
+  const b = toMerge.words;
+  const bn = toMerge.numInvs;
+  const cmpSsid = variant.cmpSsid;
+
+  let n = 0;
+  for (let i = nextLive(a, 0, an), j = 0; i < an || j < bn; n++) {
+    const c = stepCmp(a, i, an, b, j, bn, cmpSsid);
+    if (c <= 0) i = nextLive(a, i + 1, an);
+    if (c >= 0) j++;
+  }
+
+  const out = hooks.alloc(n);
+  if (!out) return new ErrPtr(ENOMEM);
+  const o = out.words;
+  let p = 0;
+  let hasAts = false;
+  let unsorted = false;
+  for (let i = nextLive(a, 0, an), j = 0; i < an || j < bn; p += W) {
+    const c = stepCmp(a, i, an, b, j, bn, cmpSsid);
+    if (c < 0) {
+      copyEntry(o, p, a, i * W);
+    } else if (c === 0) {
+      copyEntry(o, p, a, i * W);
+      o[p + USERS] = o[p + USERS]! + 1;
+    } else {
+      copyEntry(o, p, b, j * W);
+      o[p + USERS] = 1;
+    }
+    /* Check that the new array is sorted; this also validates to_merge */
+    if (p !== 0 && cmpAt(o, p - W, o, p, cmpSsid) === 1) unsorted = true;
+    if ((o[p]! & TYPE_MASK) >= ATS) hasAts = true;
+    if (c <= 0) i = nextLive(a, i + 1, an);
+    if (c >= 0) j++;
+  }
+  out.hasAts = hasAts;
+  if (unsorted) hooks.warn("arm_smmu_invs_merge", "WARN_ON_ONCE(arm_smmu_inv_cmp(new - 1, new) == 1)");
+  return out;
+}
+
+const S_UNREF_USERS = site("arm_smmu_invs_unref", "WRITE_ONCE(invs->inv[i].users)");
+const S_UNREF_LOCK = site("arm_smmu_invs_unref", "write_lock_irqsave(&invs->rwlock)");
+const S_UNREF_NUM = site("arm_smmu_invs_unref", "WRITE_ONCE(invs->num_invs)");
+
+/**
+ * arm_smmu_invs_unref() as a stepped path: drop one user of every entry of
+ * `invs` that matches an entry of `toUnref`, in place. Entries reaching 0
+ * become trash; trailing trash is cut off by lowering num_invs under the
+ * write lock. Mainline writes back into `toUnref`: 1 where the entry still has
+ * users, 0 where it became trash. v9 calls `freeFn` for each new trash entry.
+ */
+export function* invsUnrefSteps(
+  invs: Invs,
+  toUnref: Invs,
+  variant: DriverVariant = MAINLINE,
+  hooks: InvsHooks = DEFAULT_HOOKS,
+  freeFn?: (invs: Invs, i: number) => Steps,
+): Steps {
+  const a = invs.words;
+  const an = invs.numInvs;
+  const b = toUnref.words;
+  const bn = toUnref.numInvs;
+  const cmpSsid = variant.cmpSsid;
+  const writeback = variant.unref === "writeback";
+  let num = 0;
+
+  for (let i = nextLive(a, 0, an), j = 0; i < an || j < bn; ) {
+    const c = stepCmp(a, i, an, b, j, bn, cmpSsid);
+    if (c < 0) {
+      /* not found in to_unref, leave alone */
+      num = i + 1;
+    } else if (c === 0) {
+      const users = a[i * W + USERS]! - 1;
+      if (writeback && users < 0) {
+        hooks.warn("arm_smmu_invs_unref", "WARN_ON(users < 0)");
+      } else {
+        yield S_UNREF_USERS;
+        a[i * W + USERS] = users;
+        if (users !== 0) {
+          if (writeback) b[j * W + USERS] = 1;
+          num = i + 1;
+        } else {
+          if (writeback) b[j * W + USERS] = 0;
+          else if (freeFn) yield* freeFn(invs, i);
+          invs.numTrashes++;
+        }
+      }
+    } else {
+      /* item in to_unref is not in invs or already a trash */
+      hooks.warn("arm_smmu_invs_unref", "WARN_ON(true): to_unref entry not found");
+    }
+    if (c <= 0) i = nextLive(a, i + 1, an);
+    if (c >= 0) j++;
+  }
+
+  /* Exclude any tailing trash */
+  invs.numTrashes -= invs.numInvs - num;
+
+  /* The lock is required to fence concurrent ATS operations */
+  yield* writeLock(invs, S_UNREF_LOCK);
+  yield S_UNREF_NUM;
+  invs.numInvs = num;
+  writeUnlock(invs);
+}
+
+/** arm_smmu_invs_unref() run straight through; `freeFn` is v9's callback. */
+export function invsUnref(
+  invs: Invs,
+  toUnref: Invs,
+  variant: DriverVariant = MAINLINE,
+  freeFn?: (inv: InvView) => void,
+  hooks: InvsHooks = DEFAULT_HOOKS,
+): void {
+  const fn = freeFn
+    ? function* (arr: Invs, i: number): Steps {
+        freeFn(arr.at(i));
+      }
+    : undefined;
+  runSteps(invsUnrefSteps(invs, toUnref, variant, hooks, fn));
+}
+
+/** Shorter runs are copied entry by entry; longer ones with one TypedArray.set(). */
+const RUN_COPY_MIN = 16;
+
+/**
+ * arm_smmu_invs_purge(): a new array without the trash entries, or null when
+ * there is nothing to purge. On allocation failure mainline returns null (the
+ * purge is put off); v9 returns ERR_PTR(-ENOMEM).
+ */
+export function invsPurge(
+  invs: Invs,
+  variant: DriverVariant = MAINLINE,
+  hooks: InvsHooks = DEFAULT_HOOKS,
+): Invs | ErrPtr | null {
+  const n = invs.numInvs;
+  if (n < invs.numTrashes) {
+    hooks.warn("arm_smmu_invs_purge", "WARN_ON(invs->num_invs < invs->num_trashes)");
+    return null;
+  }
+  if (n === 0 || invs.numTrashes === 0) return null;
+
+  const out = hooks.alloc(n - invs.numTrashes);
+  if (!out) return variant.purgeAllocFailure === "err_ptr" ? new ErrPtr(ENOMEM) : null;
+  const a = invs.words;
+  const o = out.words;
+  let p = 0;
+  let hasAts = false;
+  for (let i = nextLive(a, 0, n); i < n; ) {
+    let end = i + 1;
+    while (end < n && a[end * W + USERS] !== 0) end++;
+    if (end - i >= RUN_COPY_MIN) {
+      o.set(a.subarray(i * W, end * W), p);
+      p += (end - i) * W;
+    } else {
+      for (let k = i * W; k < end * W; k += W, p += W) copyEntry(o, p, a, k);
+    }
+    if (variant.purgeKeepsHasAts && !hasAts) {
+      for (let k = i; k < end; k++) if ((a[k * W]! & TYPE_MASK) >= ATS) hasAts = true;
+    }
+    i = nextLive(a, end, n);
+  }
+  out.hasAts = hasAts;
+  if (p !== out.numInvs * W) hooks.warn("arm_smmu_invs_purge", "WARN_ON(num_invs != new_invs->num_invs)");
+  return out;
+}

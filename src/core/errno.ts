@@ -1,0 +1,40 @@
+/** Linux errno values the emulated driver returns, and ERR_PTR. */
+export const ENOENT = 2;
+export const ENXIO = 6;
+export const ENOMEM = 12;
+export const EBUSY = 16;
+export const ENODEV = 19;
+export const EINVAL = 22;
+export const ERANGE = 34;
+export const EOPNOTSUPP = 95;
+export const ETIMEDOUT = 110;
+
+const NAMES: Record<number, string> = {
+  [ENOENT]: "ENOENT",
+  [ENXIO]: "ENXIO",
+  [ENOMEM]: "ENOMEM",
+  [EBUSY]: "EBUSY",
+  [ENODEV]: "ENODEV",
+  [EINVAL]: "EINVAL",
+  [ERANGE]: "ERANGE",
+  [EOPNOTSUPP]: "EOPNOTSUPP",
+  [ETIMEDOUT]: "ETIMEDOUT",
+};
+
+/** "-ENOMEM" for 12. */
+export function errnoName(errno: number): string {
+  return `-${NAMES[errno] ?? String(errno)}`;
+}
+
+/** A kernel ERR_PTR(-errno): a pointer value that must never be dereferenced. */
+export class ErrPtr {
+  constructor(readonly errno: number) {}
+  toString(): string {
+    return `ERR_PTR(${errnoName(this.errno)})`;
+  }
+}
+
+/** IS_ERR() */
+export function isErr(x: unknown): x is ErrPtr {
+  return x instanceof ErrPtr;
+}

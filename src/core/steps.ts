@@ -1,0 +1,85 @@
+/**
+ * Stepped execution of driver and hardware paths.
+ *
+ * A path that touches shared state (an RCU pointer, an entry's `users`, an STE
+ * qword, a page-table entry, a command submission) is a generator that yields a
+ * {@link Step} right before each such access. The straight-through runner
+ * below drives one path to completion; an interleaving runner can advance
+ * several paths (CPUs, devices) step by step to explore races.
+ */
+
+/** One shared-state access: the kernel function and what it touches. */
+export interface Step {
+  readonly fn: string;
+  readonly access: string;
+}
+
+/** A stepped path returning T. */
+export type Steps<T = void> = Generator<Step, T, undefined>;
+
+/** Declare a step site once, at module level, so yielding allocates nothing. */
+export function site(fn: string, access: string): Step {
+  return Object.freeze({ fn, access });
+}
+
+/** Default number of steps one operation may take before it is called a livelock. */
+export const DEFAULT_STEP_LIMIT = 5_000_000;
+
+/** How many of the last steps are examined to name the loop of a livelock. */
+const LOOP_WINDOW = 4096;
+
+export class LivelockError extends Error {
+  constructor(
+    readonly steps: number,
+    readonly hot: Step,
+    readonly hotCount: number,
+  ) {
+    super(
+      `livelock: no progress after ${steps} steps; ${hot.fn} loops at "${hot.access}" ` +
+        `(${hotCount} of the last ${LOOP_WINDOW} steps)`,
+    );
+    this.name = "LivelockError";
+  }
+}
+
+/** Counts the steps of one operation and stops it when it exceeds its budget. */
+export class StepBudget {
+  private used = 0;
+  constructor(readonly limit: number = DEFAULT_STEP_LIMIT) {}
+
+  get steps(): number {
+    return this.used;
+  }
+
+  /** Drive `path` to completion, charging every step to this budget. */
+  run<T>(path: Steps<T>): T {
+    const limit = this.limit;
+    for (;;) {
+      const r = path.next();
+      if (r.done) return r.value;
+      if (++this.used > limit) this.stop(path, r.value);
+    }
+  }
+
+  /** Sample the looping path for a while, then report its hottest step. */
+  private stop(path: Steps<unknown>, first: Step): never {
+    const counts = new Map<Step, number>([[first, 1]]);
+    for (let n = 1; n < LOOP_WINDOW; n++) {
+      const r = path.next();
+      if (r.done) break;
+      counts.set(r.value, (counts.get(r.value) ?? 0) + 1);
+    }
+    path.return(undefined as never);
+    let hot = first;
+    let hotCount = 0;
+    for (const [s, c] of counts) {
+      if (c > hotCount) [hot, hotCount] = [s, c];
+    }
+    throw new LivelockError(this.used, hot, hotCount);
+  }
+}
+
+/** Run a path straight through with a fresh default budget. */
+export function runSteps<T>(path: Steps<T>, limit?: number): T {
+  return new StepBudget(limit).run(path);
+}
