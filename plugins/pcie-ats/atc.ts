@@ -1,0 +1,58 @@
+/**
+ * An endpoint's Address Translation Cache: translations returned by ATS
+ * Translation Requests, tagged by the StreamID (the requester) and PASID
+ * they were requested with.
+ */
+import { ATC_INV_SIZE_ALL } from "../../src/model/commands.js";
+import type { Translation } from "../../src/model/translation.js";
+
+export interface AtcEntry {
+  sid: number;
+  /** null: requested without a PASID */
+  pasid: number | null;
+  t: Translation;
+}
+
+export class Atc {
+  private readonly entries: AtcEntry[] = [];
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  list(): readonly AtcEntry[] {
+    return this.entries;
+  }
+
+  lookup(sid: number, pasid: number | null, addr: number): AtcEntry | undefined {
+    return this.entries.find((e) => e.sid === sid && e.pasid === pasid && addr >= e.t.base && addr < e.t.base + e.t.size);
+  }
+
+  fill(sid: number, pasid: number | null, t: Translation): void {
+    const i = this.entries.findIndex((e) => e.sid === sid && e.pasid === pasid && e.t.base === t.base);
+    const e = { sid, pasid, t };
+    if (i >= 0) this.entries[i] = e;
+    else this.entries.push(e);
+  }
+
+  /**
+   * An ATC Invalidate Request: `size` is log2 of the span in 4 KiB pages
+   * (ATC_INV_SIZE_ALL for everything). With a PASID (ssv) only that PASID's
+   * entries go; without, every entry in the range goes, PASID-tagged or not.
+   */
+  invalidate(sid: number, ssv: boolean, ssid: number, addr: number, size: number): number {
+    const all = size >= ATC_INV_SIZE_ALL;
+    const lo = addr;
+    const hi = addr + 0x1000 * 2 ** size;
+    let n = 0;
+    for (let i = this.entries.length - 1; i >= 0; i--) {
+      const e = this.entries[i]!;
+      if (e.sid !== sid) continue;
+      if (ssv && e.pasid !== ssid) continue;
+      if (!all && !(e.t.base < hi && lo < e.t.base + e.t.size)) continue;
+      this.entries.splice(i, 1);
+      n++;
+    }
+    return n;
+  }
+}

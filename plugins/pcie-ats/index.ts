@@ -1,0 +1,115 @@
+/**
+ * pcie-ats: a PCIe endpoint with StreamIDs, the ATS and PASID capabilities
+ * and an ATC. With ATS enabled its DMA goes through the ATC, asking the SMMU
+ * for translations on a miss; without, its transactions are untranslated and
+ * the SMMU translates each one.
+ *
+ * Modelled beyond the kernel's view: the ATC keeps its entries while ATS is
+ * disabled (it just does not use them), so enabling ATS again without the
+ * whole-ATC invalidation arm_smmu_enable_ats() issues would expose them.
+ */
+import type { AtcInvReply, AtcInvRequest, DmaReply, DmaRequest } from "../../src/core/events.js";
+import type { Bus } from "../../src/core/bus.js";
+import type { EndpointNode } from "../../src/model/nodes.js";
+import type { DeviceSpec } from "../../src/model/topology.js";
+import type { Translation, Via } from "../../src/model/translation.js";
+import { definePlugin } from "../../src/plugin/api.js";
+import { Atc } from "./atc.js";
+
+export class PcieEndpoint implements EndpointNode {
+  readonly kind = "device";
+  readonly smmu: string;
+  readonly sids: readonly number[];
+  readonly pci: boolean;
+  readonly atsCapable: boolean;
+  readonly pasidBits: number;
+  readonly atc = new Atc();
+  private ats = false;
+  private stu = 12;
+  /** Fault injection: the ATC never answers an ATC Invalidate Request. */
+  noResponse = false;
+
+  constructor(
+    readonly name: string,
+    spec: DeviceSpec,
+    private readonly bus: Bus,
+  ) {
+    this.smmu = spec.smmu;
+    this.sids = [...spec.sids];
+    this.atsCapable = spec.ats ?? false;
+    this.pasidBits = spec.pasidBits ?? 0;
+    this.pci = spec.pci ?? (this.atsCapable || this.pasidBits > 0);
+  }
+
+  get atsEnabled(): boolean {
+    return this.ats;
+  }
+
+  enableAts(stu: number): void {
+    if (!this.atsCapable) throw new Error(`${this.name} has no ATS capability`);
+    this.ats = true;
+    this.stu = stu;
+    this.bus.emit("ep:ats", { device: this.name, enabled: true, stu });
+  }
+
+  disableAts(): void {
+    this.ats = false;
+    this.bus.emit("ep:ats", { device: this.name, enabled: false, stu: this.stu });
+  }
+
+  dma(req: DmaRequest): DmaReply {
+    const sid = req.sid ?? this.sids[0]!;
+    if (!this.sids.includes(sid)) throw new Error(`${this.name} has no StreamID 0x${sid.toString(16)}`);
+    if (this.ats) {
+      const hit = this.atc.lookup(sid, req.pasid, req.iova);
+      if (hit && (req.access === "read" || hit.t.writable)) {
+        this.served(req, sid, "atc", `${this.name}.atc`, hit.t);
+        return { result: { kind: "ok", t: hit.t, via: "atc" } };
+      }
+    }
+    const result = this.bus.request("smmu:translate", this.smmu, {
+      sid,
+      ssid: req.pasid,
+      iova: req.iova,
+      access: req.access,
+      ats: this.ats,
+    });
+    if (result.kind === "ok") {
+      if (this.ats && result.via !== "bypass") this.atc.fill(sid, req.pasid, result.t);
+      this.served(req, sid, result.via, result.via === "iotlb" ? `${this.smmu}.iotlb` : "", result.t);
+    }
+    return { result };
+  }
+
+  atcInv(req: AtcInvRequest): AtcInvReply {
+    if (this.noResponse) return { completed: false };
+    this.atc.invalidate(req.sid, req.ssv, req.ssid, req.addr, req.size);
+    return { completed: true };
+  }
+
+  private served(req: DmaRequest, sid: number, via: Via, cache: string, t: Translation): void {
+    this.bus.emit("dma:served", { device: this.name, sid, pasid: req.pasid, iova: req.iova, access: req.access, via, cache, t });
+  }
+}
+
+export default definePlugin({
+  kind: "device",
+  name: "pcie-ats",
+  version: "0.1.0",
+  apiVersions: [1],
+  description: "A PCIe endpoint: StreamIDs, ATS and PASID capabilities, an ATC answering ATC_INV",
+  schema: {
+    type: "object",
+    properties: {
+      ats: { type: "boolean" },
+      pasidBits: { type: "integer", minimum: 0, maximum: 20 },
+      pci: { type: "boolean" },
+    },
+  },
+  setup(ctx) {
+    const ep = new PcieEndpoint(ctx.node, ctx.spec, ctx.bus);
+    ctx.serve("ep:dma", ctx.node, (req) => ep.dma(req));
+    ctx.serve("ep:atc-inv", ctx.node, (req) => ep.atcInv(req));
+    return ep;
+  },
+});

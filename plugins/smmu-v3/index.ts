@@ -1,0 +1,169 @@
+/**
+ * smmu-v3: one SMMUv3 instance. It takes command lists on its queue and
+ * executes them in order: TLBI_* against its TLB, CFGI_* against its
+ * configuration cache, ATC_INV forwarded to the endpoint that owns the
+ * StreamID, and CMD_SYNC completing once everything before it has, which an
+ * ATC_INV that is never answered prevents (CERROR_ATC_INV). It translates
+ * transactions and ATS Translation Requests for its endpoints.
+ */
+import type { CmdqSubmit, CmdqSubmitReply } from "../../src/core/events.js";
+import type { Memory } from "../../src/core/memory.js";
+import type { Bus } from "../../src/core/bus.js";
+import { isTlbi, type Cmd } from "../../src/model/commands.js";
+import type { SmmuNode } from "../../src/model/nodes.js";
+import { StreamTable, type Qwords } from "../../src/model/tables.js";
+import type { SmmuFeature, SmmuOption, SmmuSpec } from "../../src/model/topology.js";
+import { definePlugin } from "../../src/plugin/api.js";
+import type { Platform } from "../../src/plugin/platform.js";
+import { Iotlb } from "./iotlb.js";
+import { cdTableAt, translate, type TranslationUnit } from "./translate.js";
+
+/** A command as it sits in the queue. */
+export interface QueuedCmd {
+  seq: number;
+  cmd: Cmd;
+  source: string;
+}
+
+/** 4K, 16K and 64K granules with their block sizes (IDR5.GRAN4K/16K/64K all set). */
+const PGSIZE_BITMAP = 0x1000 | 0x20_0000 | 0x4000_0000 | 0x4000 | 0x200_0000 | 0x1_0000 | 0x2000_0000;
+
+export class SmmuV3 implements SmmuNode, TranslationUnit {
+  readonly kind = "smmu";
+  readonly features: ReadonlySet<SmmuFeature>;
+  readonly options: ReadonlySet<SmmuOption>;
+  readonly asidBits = 16;
+  readonly vmidBits = 16;
+  readonly ssidBits = 20;
+  readonly pgsizeBitmap = PGSIZE_BITMAP;
+  readonly strtab = new StreamTable();
+  readonly iotlb = new Iotlb();
+  /** Every command that reached the queue, CMD_SYNC included, in order. */
+  readonly queue: QueuedCmd[] = [];
+  private readonly steCache = new Map<number, Qwords>();
+  private readonly cdCache = new Map<string, Qwords>();
+  /** An ATC_INV since the last CMD_SYNC was never answered. */
+  private atcPending = false;
+
+  constructor(
+    readonly name: string,
+    readonly index: number,
+    spec: SmmuSpec,
+    readonly memory: Memory,
+    private readonly bus: Bus,
+    private readonly platform: Platform,
+  ) {
+    this.features = new Set(spec.features);
+    this.options = new Set(spec.options ?? []);
+  }
+
+  fetchSte(sid: number): Qwords {
+    let ste = this.steCache.get(sid);
+    if (!ste) {
+      ste = [...this.strtab.ste(sid)];
+      this.steCache.set(sid, ste);
+    }
+    return ste;
+  }
+
+  fetchCd(sid: number, cdtab: bigint, ssid: number): Qwords | undefined {
+    const key = `${sid}/${ssid}`;
+    let cd = this.cdCache.get(key);
+    if (!cd) {
+      const live = cdTableAt(this.memory, cdtab)?.fetch(ssid);
+      if (!live) return undefined;
+      cd = [...live];
+      this.cdCache.set(key, cd);
+    }
+    return cd;
+  }
+
+  /** arm_smmu_cmdq_issue_cmdlist() as the hardware sees it: queue, execute, then CMD_SYNC. */
+  submit(req: CmdqSubmit): CmdqSubmitReply {
+    for (const cmd of req.cmds) this.consume(cmd, req.source);
+    if (!req.sync) return { synced: true };
+    this.consume({ op: "CMD_SYNC" }, req.source);
+    const synced = !this.atcPending;
+    this.atcPending = false;
+    return { synced };
+  }
+
+  private consume(cmd: Cmd, source: string): void {
+    const seq = this.queue.length;
+    this.queue.push({ seq, cmd, source });
+    this.bus.emit("cmd:queued", { smmu: this.name, cmd, seq, source });
+    if (isTlbi(cmd.op)) {
+      this.iotlb.invalidate(cmd);
+      return;
+    }
+    switch (cmd.op) {
+      case "CFGI_STE":
+        this.steCache.delete(cmd.sid);
+        this.dropCds((sid) => sid === cmd.sid);
+        break;
+      case "CFGI_CD":
+        this.cdCache.delete(`${cmd.sid}/${cmd.ssid}`);
+        break;
+      case "CFGI_CD_ALL":
+        this.dropCds((sid) => sid === cmd.sid);
+        break;
+      case "CFGI_ALL":
+        this.steCache.clear();
+        this.cdCache.clear();
+        break;
+      case "PREFETCH_CFG":
+        this.steCache.delete(cmd.sid);
+        this.fetchSte(cmd.sid);
+        break;
+      case "ATC_INV":
+        this.forwardAtcInv(cmd);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private dropCds(match: (sid: number) => boolean): void {
+    for (const key of [...this.cdCache.keys()]) {
+      if (match(Number(key.split("/")[0]))) this.cdCache.delete(key);
+    }
+  }
+
+  private forwardAtcInv(cmd: Extract<Cmd, { op: "ATC_INV" }>): void {
+    const ep = this.platform.endpointFor(this.name, cmd.sid);
+    if (!ep) return;
+    const reply = this.bus.request("ep:atc-inv", ep.name, {
+      sid: cmd.sid,
+      ssid: cmd.ssid,
+      ssv: cmd.ssv,
+      addr: Number(cmd.addr),
+      size: cmd.size,
+    });
+    if (!reply.completed) this.atcPending = true;
+  }
+}
+
+const FEATURES: SmmuFeature[] = ["range_inv", "e2h", "ats", "sva", "nesting", "cd2l", "attr_types_ovr"];
+const OPTIONS: SmmuOption[] = ["skip_prefetch", "force_sync"];
+
+export default definePlugin({
+  kind: "smmu",
+  name: "smmu-v3",
+  version: "0.1.0",
+  apiVersions: [1],
+  description: "An SMMUv3 instance: command queue with CMD_SYNC, TLB tagged by ASID/VMID, STE/CD configuration cache",
+  schema: {
+    type: "object",
+    properties: {
+      features: { type: "array", items: { enum: FEATURES }, uniqueItems: true },
+      options: { type: "array", items: { enum: OPTIONS }, uniqueItems: true },
+    },
+  },
+  setup(ctx) {
+    const index = ctx.topology.smmus.findIndex((s) => s.name === ctx.node);
+    const smmu = new SmmuV3(ctx.node, index, ctx.spec, ctx.memory, ctx.bus, ctx.platform);
+    ctx.serve("smmu:cmdq", ctx.node, (req) => smmu.submit(req));
+    ctx.serve("smmu:translate", ctx.node, (req) => translate(smmu, req));
+    return smmu;
+  },
+});

@@ -1,0 +1,145 @@
+/**
+ * How an SMMUv3 translates one transaction: STE (through the configuration
+ * cache) -> CD -> TLB -> table walk, per IHI0070 chapter 3. Events are named
+ * as the architecture (and the driver's event_str[]) names them.
+ */
+import type { Memory } from "../../src/core/memory.js";
+import type { TranslateRequest } from "../../src/core/events.js";
+import { PageTable, type Leaf } from "../../src/model/page-table.js";
+import { CdTable, type Qwords } from "../../src/model/tables.js";
+import type { TranslateResult, Translation } from "../../src/model/translation.js";
+import { decodeCd, decodeSte } from "./entries.js";
+import type { Iotlb, TlbTag } from "./iotlb.js";
+
+/** The SMMU state translation reads. */
+export interface TranslationUnit {
+  readonly memory: Memory;
+  readonly iotlb: Iotlb;
+  /** The STE as the SMMU sees it: its cached copy, or a fresh fetch. */
+  fetchSte(sid: number): Qwords;
+  /** The CD at `ssid` of the table at `cdtab`, through the cache; undefined if unreachable. */
+  fetchCd(sid: number, cdtab: bigint, ssid: number): Qwords | undefined;
+}
+
+const hex = (v: number | bigint): string => `0x${v.toString(16)}`;
+
+type Walk = { ok: true; leaf: Leaf; table: bigint } | { ok: false; result: TranslateResult };
+
+function fault(event: string, detail: string): TranslateResult {
+  return { kind: "fault", event, detail };
+}
+
+/** One stage of walk through the table at `ttb`. */
+function walk(memory: Memory, ttb: bigint, addr: number, write: boolean, stage: string): Walk {
+  const table = memory.deref(ttb, PageTable);
+  if (!table) return { ok: false, result: fault("F_WALK_EABT", `${stage} table at ${hex(ttb)} is not a page table`) };
+  const leaf = table.lookup(addr);
+  if (!leaf) return { ok: false, result: fault("F_TRANSLATION", `${stage} ${hex(addr)} is not mapped`) };
+  if (write && !leaf.writable) return { ok: false, result: fault("F_PERMISSION", `${stage} ${hex(addr)} is read-only`) };
+  return { ok: true, leaf, table: ttb };
+}
+
+/** The translation of the leaf `leaf` that contains `addr`. */
+function fromLeaf(leaf: Leaf, table: bigint): Translation {
+  return { base: leaf.iova, size: leaf.size, pa: leaf.pa, writable: leaf.writable, backing: [{ table, addr: leaf.iova, pa: leaf.pa }] };
+}
+
+/** Stage 1 translation over stage 2: the region both leaves cover around `iova`. */
+function combine(s1: Leaf, t1: bigint, s2: Leaf, t2: bigint, iova: number): Translation {
+  const size = Math.min(s1.size, s2.size);
+  const base = iova - (iova % size);
+  const ipa = s1.pa + (base - s1.iova);
+  return {
+    base,
+    size,
+    pa: s2.pa + (ipa - s2.iova),
+    writable: s1.writable && s2.writable,
+    backing: [
+      { table: t1, addr: s1.iova, pa: s1.pa },
+      { table: t2, addr: s2.iova, pa: s2.pa },
+    ],
+  };
+}
+
+function lookupOrWalk(
+  unit: TranslationUnit,
+  tag: TlbTag,
+  iova: number,
+  write: boolean,
+  walkAll: () => Translation | TranslateResult,
+): TranslateResult {
+  const hit = unit.iotlb.lookup(tag, iova);
+  if (hit) {
+    if (write && !hit.t.writable) return fault("F_PERMISSION", `${hex(iova)} is read-only`);
+    return { kind: "ok", t: hit.t, via: "iotlb" };
+  }
+  const t = walkAll();
+  if ("kind" in t) return t;
+  unit.iotlb.fill(tag, t);
+  return { kind: "ok", t, via: "walk" };
+}
+
+/** Translate one transaction (or ATS Translation Request) on StreamID `req.sid`. */
+export function translate(unit: TranslationUnit, req: TranslateRequest): TranslateResult {
+  const ste = decodeSte(unit.fetchSte(req.sid));
+  const write = req.access === "write";
+  if (!ste.valid) return fault("C_BAD_STE", `STE for sid ${hex(req.sid)} is not valid`);
+  if (ste.cfg === "reserved") return fault("C_BAD_STE", `STE for sid ${hex(req.sid)} has a reserved Config`);
+  if (ste.cfg === "abort") return { kind: "abort", detail: `STE for sid ${hex(req.sid)} aborts` };
+  if (req.ats && ste.eats !== "trans") {
+    return fault("F_BAD_ATS_TREQ", `ATS translation request on sid ${hex(req.sid)} with STE.EATS=${ste.eats}`);
+  }
+  if (ste.cfg === "bypass") {
+    return { kind: "ok", t: { base: req.iova, size: 0x1000, pa: req.iova, writable: true, backing: [] }, via: "bypass" };
+  }
+
+  const s2 = ste.cfg === "s2" || ste.cfg === "nested";
+  if (ste.cfg === "s2") {
+    const tag: TlbTag = { stage: "s2", asid: -1, vmid: ste.s2vmid };
+    return lookupOrWalk(unit, tag, req.iova, write, () => {
+      const w = walk(unit.memory, ste.s2ttb, req.iova, write, "stage 2");
+      return w.ok ? fromLeaf(w.leaf, w.table) : w.result;
+    });
+  }
+
+  /* Stage 1: pick the CD */
+  let ssid = req.ssid;
+  if (ssid === null) {
+    if (ste.s1dss === "terminate") return { kind: "abort", detail: `sid ${hex(req.sid)} without PASID: S1DSS terminate` };
+    if (ste.s1dss === "bypass") {
+      if (!s2) return { kind: "ok", t: { base: req.iova, size: 0x1000, pa: req.iova, writable: true, backing: [] }, via: "bypass" };
+      const tag: TlbTag = { stage: "s2", asid: -1, vmid: ste.s2vmid };
+      return lookupOrWalk(unit, tag, req.iova, write, () => {
+        const w = walk(unit.memory, ste.s2ttb, req.iova, write, "stage 2");
+        return w.ok ? fromLeaf(w.leaf, w.table) : w.result;
+      });
+    }
+    if (ste.s1dss === "reserved") return fault("C_BAD_STE", `sid ${hex(req.sid)}: reserved S1DSS`);
+    ssid = 0;
+  }
+  if (ssid >= 2 ** ste.s1cdmax) return fault("C_BAD_SUBSTREAMID", `ssid ${ssid} beyond S1CDMAX ${ste.s1cdmax}`);
+  const raw = unit.fetchCd(req.sid, ste.s1ctxptr, ssid);
+  if (!raw) return fault("F_CD_FETCH", `no CD table holds ssid ${ssid} of sid ${hex(req.sid)}`);
+  const cd = decodeCd(raw);
+  if (!cd.valid) return fault("C_BAD_CD", `CD ${ssid} of sid ${hex(req.sid)} is not valid`);
+  if (cd.epd0) return fault("F_TRANSLATION", `CD ${ssid} of sid ${hex(req.sid)} has EPD0 set`);
+
+  const el2 = ste.strw === "el2";
+  const tag: TlbTag = s2
+    ? { stage: "nested", asid: cd.asid, vmid: ste.s2vmid }
+    : { stage: "s1", asid: cd.asid, vmid: el2 ? -1 : ste.s2vmid };
+  return lookupOrWalk(unit, tag, req.iova, write, () => {
+    const w1 = walk(unit.memory, cd.ttb0, req.iova, write, "stage 1");
+    if (!w1.ok) return w1.result;
+    if (!s2) return fromLeaf(w1.leaf, w1.table);
+    const ipa = w1.leaf.pa + (req.iova - w1.leaf.iova);
+    const w2 = walk(unit.memory, ste.s2ttb, ipa, write, "stage 2");
+    if (!w2.ok) return w2.result;
+    return combine(w1.leaf, w1.table, w2.leaf, w2.table, req.iova);
+  });
+}
+
+/** The CD table a stage-1 STE points at, if it is one. */
+export function cdTableAt(memory: Memory, cdtab: bigint): CdTable | undefined {
+  return memory.deref(cdtab, CdTable);
+}

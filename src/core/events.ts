@@ -1,0 +1,99 @@
+/**
+ * Every event on the bus, in one place.
+ *
+ * Notifications are broadcast to every listener. Requests are addressed to one
+ * node (an SMMU, an endpoint) and answered by the one handler that node's
+ * plugin serves.
+ */
+import type { Cmd } from "../model/commands.js";
+import type { Access, TranslateResult, Translation, Via } from "../model/translation.js";
+
+/** A list of commands for one SMMU queue, optionally followed by CMD_SYNC (arm_smmu_cmdq_issue_cmdlist). */
+export interface CmdqSubmit {
+  cmds: readonly Cmd[];
+  sync: boolean;
+  /** Who submitted: a CPU of the driver, or a vSMMU forwarding a guest's queue. */
+  source: string;
+}
+
+/** The outcome of a submission's CMD_SYNC. */
+export interface CmdqSubmitReply {
+  /** false when a CMD_SYNC timed out (an ATC_INV never completed). */
+  synced: boolean;
+}
+
+export interface TranslateRequest {
+  sid: number;
+  /** null: no PASID on the transaction */
+  ssid: number | null;
+  iova: number;
+  access: Access;
+  /** an ATS Translation Request (vs. an untranslated transaction) */
+  ats: boolean;
+}
+
+export interface DmaRequest {
+  iova: number;
+  pasid: number | null;
+  access: Access;
+  /** the StreamID to issue from; a device's first by default */
+  sid?: number;
+}
+
+export interface DmaReply {
+  result: TranslateResult;
+}
+
+/** An ATC Invalidate Request sent to an endpoint for one of its StreamIDs. */
+export interface AtcInvRequest {
+  sid: number;
+  ssid: number;
+  ssv: boolean;
+  /** first byte of the invalidated span */
+  addr: number;
+  /** log2 of the span in 4 KiB pages; ATC_INV_SIZE_ALL for everything */
+  size: number;
+}
+
+export interface AtcInvReply {
+  /** false when the endpoint never answers */
+  completed: boolean;
+}
+
+/** Requests: name -> [request, reply]. */
+export interface BusRequests {
+  "smmu:cmdq": [CmdqSubmit, CmdqSubmitReply];
+  "smmu:translate": [TranslateRequest, TranslateResult];
+  "ep:dma": [DmaRequest, DmaReply];
+  "ep:atc-inv": [AtcInvRequest, AtcInvReply];
+}
+
+/** Notifications: name -> payload. */
+export interface BusNotifications {
+  /** A command reached an SMMU's queue (CMD_SYNC included). */
+  "cmd:queued": { smmu: string; cmd: Cmd; seq: number; source: string };
+  /** A translation was served from a cache or a walk. */
+  "dma:served": {
+    device: string;
+    sid: number;
+    pasid: number | null;
+    iova: number;
+    access: Access;
+    via: Via;
+    cache: string;
+    t: Translation;
+  };
+  /** A cache took a translation. */
+  "cache:fill": { cache: string; tag: string; t: Translation };
+  /** PCI ATS enable/disable on an endpoint (pci_enable_ats / pci_disable_ats). */
+  "ep:ats": { device: string; enabled: boolean; stu: number };
+  /** A WARN_ON() in the driver. */
+  "driver:warn": { fn: string; cond: string };
+  /** An invalidation array was published (rcu_assign_pointer). */
+  "invs:publish": { domain: string; entries: number };
+}
+
+export type RequestName = keyof BusRequests;
+export type NotificationName = keyof BusNotifications;
+export type RequestOf<K extends RequestName> = BusRequests[K][0];
+export type ReplyOf<K extends RequestName> = BusRequests[K][1];

@@ -1,0 +1,69 @@
+/**
+ * The IOMMU driver as the iommu core and the scenario engine call it: the
+ * driver-invs and driver-legacy plugins (and a user's driver plugin) provide
+ * this. Every entry point that touches shared state is a stepped path.
+ */
+import type { Steps } from "../core/steps.js";
+import type { PageTable } from "./page-table.js";
+import type { DomainSpec } from "./topology.js";
+
+/** struct iommu_iotlb_gather: the range unmapped so far and its page size. */
+export interface Gather {
+  start: number;
+  /** inclusive */
+  end: number;
+  pgsize: number;
+}
+
+/** A paging or SVA domain as the core sees it: a page table the driver invalidates for. */
+export interface DriverDomain {
+  readonly name: string;
+  readonly spec: DomainSpec;
+  readonly pgtable: PageTable;
+  /** The page table's physical address (TTB0 / S2TTB). */
+  readonly pgtablePa: bigint;
+}
+
+/** One entry of a domain's invalidation list, in the kernel's terms. */
+export interface InvEntry {
+  smmu: string;
+  type: string;
+  id: number;
+  ssid: number;
+  users: number;
+}
+
+/** A domain's invalidation state, for `expect invs`. */
+export interface InvsSnapshot {
+  entries: InvEntry[];
+  /** Trash entries still within num_invs. */
+  trashes: number;
+  hasAts: boolean;
+}
+
+/** "blocked" and "identity" are the static domains. */
+export type AttachTarget = string;
+
+export interface IommuDriver {
+  readonly plugin: string;
+  readonly variant: string;
+  domain(name: string): DriverDomain;
+  /** ->attach_dev(): 0 or -errno. */
+  attachDev(device: string, target: AttachTarget): Steps<number>;
+  /** ->set_dev_pasid(): attach a domain at a PASID; 0 or -errno. */
+  setDevPasid(device: string, domain: string, pasid: number): Steps<number>;
+  /** The blocked domain's ->set_dev_pasid(): detach whatever is at `pasid`. */
+  removeDevPasid(device: string, pasid: number): Steps;
+  /** ->iotlb_sync() after an unmap gathered `gather`. */
+  iotlbSync(domain: string, gather: Gather): Steps;
+  /** ->flush_iotlb_all() */
+  flushIotlbAll(domain: string): Steps;
+  /** SVA: the mmu notifier's arch_invalidate_secondary_tlbs() for [start, end). */
+  mmInvalidate(domain: string, start: bigint, end: bigint): Steps;
+  /** SVA: the mmu notifier's release(): the mm is going away. */
+  mmRelease(domain: string): Steps;
+  /** The domain's invalidation list, or null if this driver keeps none. */
+  invs(domain: string): InvsSnapshot | null;
+  /** IOTLB tags ("smmu0 asid 1", "smmu0 vmid 2") invalidations still cover: anything else must be clear. */
+  liveTags(): ReadonlySet<string>;
+}

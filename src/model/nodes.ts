@@ -1,0 +1,55 @@
+/**
+ * What the driver and other models may know of each kind of node: the
+ * interfaces hardware plugins implement. A user's SMMU or endpoint plugin
+ * implements the same interface as the built-in one.
+ */
+import type { SmmuFeature, SmmuOption } from "./topology.js";
+import type { StreamTable } from "./tables.js";
+
+/** An SMMUv3 instance as its ID registers and firmware describe it. */
+export interface SmmuNode {
+  readonly kind: "smmu";
+  readonly name: string;
+  /** Position on the platform: orders invalidation entries by SMMU, as the kernel orders by pointer. */
+  readonly index: number;
+  readonly features: ReadonlySet<SmmuFeature>;
+  readonly options: ReadonlySet<SmmuOption>;
+  readonly asidBits: number;
+  readonly vmidBits: number;
+  readonly ssidBits: number;
+  /** Supported page sizes, as a bitmap of byte sizes. */
+  readonly pgsizeBitmap: number;
+  /** The stream table (STRTAB_BASE) in memory. */
+  readonly strtab: StreamTable;
+}
+
+/** An endpoint behind an SMMU. */
+export interface EndpointNode {
+  readonly kind: "device";
+  readonly name: string;
+  readonly smmu: string;
+  /** StreamIDs as firmware lists them (fwspec->ids). */
+  readonly sids: readonly number[];
+  /** A PCI device (dev_is_pci()). */
+  readonly pci: boolean;
+  /** The PCI ATS capability (pci_ats_supported()). */
+  readonly atsCapable: boolean;
+  /** Width of the PCI PASID capability, 0 for none. */
+  readonly pasidBits: number;
+  /** PCI ATS Control.Enable. */
+  readonly atsEnabled: boolean;
+  /** pci_enable_ats(): Smallest Translation Unit as log2 of bytes. */
+  enableAts(stu: number): void;
+  /** pci_disable_ats() */
+  disableAts(): void;
+}
+
+/** A guest-owned virtual SMMU on a physical SMMU, over a nest-parent S2 domain. */
+export interface VsmmuNode {
+  readonly kind: "vsmmu";
+  readonly name: string;
+  readonly smmu: string;
+  readonly parent: string;
+}
+
+export type PlatformNode = SmmuNode | EndpointNode | VsmmuNode;

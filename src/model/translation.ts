@@ -1,0 +1,31 @@
+/** What a translation is made of, and where it came from, for caches and the oracle. */
+
+/** A page table that backed a translation: `table` mapped `addr` to `pa` at fill time. */
+export interface Backing {
+  /** The page table's physical address (its identity in memory). */
+  table: bigint;
+  addr: number;
+  pa: number;
+}
+
+/** A translated region: [base, base + size) maps to [pa, pa + size). */
+export interface Translation {
+  base: number;
+  size: number;
+  pa: number;
+  writable: boolean;
+  /** The tables walked to make it, outermost stage first; empty for bypass. */
+  backing: Backing[];
+}
+
+export type Access = "read" | "write";
+
+/** Where a served translation came from. */
+export type Via = "atc" | "iotlb" | "walk" | "bypass";
+
+export type TranslateResult =
+  | { kind: "ok"; t: Translation; via: Via }
+  /** An SMMU event (F_TRANSLATION, C_BAD_STE, F_BAD_ATS_TREQ, ...) */
+  | { kind: "fault"; event: string; detail: string }
+  /** Terminated without an event (STE.Config abort, S1DSS terminate). */
+  | { kind: "abort"; detail: string };
