@@ -60,7 +60,7 @@ export interface EntryWriterOps {
   /** ops->get_update_safe(): OR into `safe` the used bits that may change in any order. */
   getUpdateSafe?(cur: readonly bigint[], target: readonly bigint[], safe: Qwords): void;
   /** ops->sync(): make the hardware re-read the entry (CFGI_STE/CFGI_CD + CMD_SYNC). */
-  sync(): Steps;
+  sync(): Steps<unknown>;
   /** A WARN_ON_ONCE() that fired in `fn` (emulator hook; the kernel only prints). */
   warn?(fn: string, cond: string): void;
 }

@@ -27,7 +27,8 @@ export class PcieEndpoint implements EndpointNode {
   private ats = false;
   private stu = 12;
   /** Fault injection: the ATC never answers an ATC Invalidate Request. */
-  noResponse = false;
+  private noResponse = false;
+  readonly faults = ["atc-no-response"] as const;
 
   constructor(
     readonly name: string,
@@ -39,6 +40,11 @@ export class PcieEndpoint implements EndpointNode {
     this.atsCapable = spec.ats ?? false;
     this.pasidBits = spec.pasidBits ?? 0;
     this.pci = spec.pci ?? (this.atsCapable || this.pasidBits > 0);
+  }
+
+  inject(fault: string, on: boolean): void {
+    if (fault !== "atc-no-response") throw new Error(`${this.name} has no fault "${fault}" (atc-no-response)`);
+    this.noResponse = on;
   }
 
   get atsEnabled(): boolean {

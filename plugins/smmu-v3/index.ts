@@ -15,7 +15,7 @@ import { StreamTable, type Qwords } from "../../src/model/tables.js";
 import type { SmmuFeature, SmmuOption, SmmuSpec } from "../../src/model/topology.js";
 import { definePlugin } from "../../src/plugin/api.js";
 import type { Platform } from "../../src/plugin/platform.js";
-import { Iotlb } from "./iotlb.js";
+import { Iotlb, liveTagOf } from "./iotlb.js";
 import { cdTableAt, translate, type TranslationUnit } from "./translate.js";
 
 /** A command as it sits in the queue. */
@@ -164,6 +164,9 @@ export default definePlugin({
     const smmu = new SmmuV3(ctx.node, index, ctx.spec, ctx.memory, ctx.bus, ctx.platform);
     ctx.serve("smmu:cmdq", ctx.node, (req) => smmu.submit(req));
     ctx.serve("smmu:translate", ctx.node, (req) => translate(smmu, req));
+    ctx.serve("smmu:tlb-tags", ctx.node, () => ({
+      tags: [...new Set(smmu.iotlb.entries().map((e) => liveTagOf(ctx.node, e)))],
+    }));
     return smmu;
   },
 });

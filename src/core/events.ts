@@ -6,6 +6,7 @@
  * plugin serves.
  */
 import type { Cmd } from "../model/commands.js";
+import type { Leaf } from "../model/page-table.js";
 import type { Access, TranslateResult, Translation, Via } from "../model/translation.js";
 
 /** A list of commands for one SMMU queue, optionally followed by CMD_SYNC (arm_smmu_cmdq_issue_cmdlist). */
@@ -60,9 +61,15 @@ export interface AtcInvReply {
   completed: boolean;
 }
 
+/** The TLB tags an SMMU holds translations for ("smmu0 asid 1", "smmu0 vmid 2"). */
+export interface TlbTagsReply {
+  tags: string[];
+}
+
 /** Requests: name -> [request, reply]. */
 export interface BusRequests {
   "smmu:cmdq": [CmdqSubmit, CmdqSubmitReply];
+  "smmu:tlb-tags": [Record<string, never>, TlbTagsReply];
   "smmu:translate": [TranslateRequest, TranslateResult];
   "ep:dma": [DmaRequest, DmaReply];
   "ep:atc-inv": [AtcInvRequest, AtcInvReply];
@@ -91,6 +98,8 @@ export interface BusNotifications {
   "driver:warn": { fn: string; cond: string };
   /** An invalidation array was published (rcu_assign_pointer). */
   "invs:publish": { domain: string; entries: number };
+  /** Leaves left a page table (the PTEs are clear; the caches may still hold them). */
+  "pgtable:unmap": { table: bigint; leaves: readonly Leaf[] };
 }
 
 export type RequestName = keyof BusRequests;

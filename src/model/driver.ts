@@ -39,6 +39,8 @@ export interface InvsSnapshot {
   /** Trash entries still within num_invs. */
   trashes: number;
   hasAts: boolean;
+  /** Set when the published pointer is not an array (an ERR_PTR a buggy writer published). */
+  error?: string;
 }
 
 /** "blocked" and "identity" are the static domains. */
@@ -66,4 +68,8 @@ export interface IommuDriver {
   invs(domain: string): InvsSnapshot | null;
   /** IOTLB tags ("smmu0 asid 1", "smmu0 vmid 2") invalidations still cover: anything else must be clear. */
   liveTags(): ReadonlySet<string>;
+  /** Allocation sites a scenario can make fail. */
+  readonly allocSites: readonly string[];
+  /** Make the next `count` allocations at `site` fail. */
+  failAllocs(site: string, count: number): void;
 }

@@ -42,6 +42,9 @@ export interface EndpointNode {
   enableAts(stu: number): void;
   /** pci_disable_ats() */
   disableAts(): void;
+  /** Faults a scenario can inject into this endpoint, by name. */
+  readonly faults?: readonly string[];
+  inject?(fault: string, on: boolean): void;
 }
 
 /** A guest-owned virtual SMMU on a physical SMMU, over a nest-parent S2 domain. */

@@ -1,7 +1,7 @@
 /**
  * A domain's I/O page table, as io-pgtable-arm keeps it: leaf entries of the
  * sizes the domain supports (pages and blocks). `map` picks the largest size
- * that alignment allows, as iommu_pgsize() does; `unmap` removes whole leaves.
+ * that alignment allows, as iommu_pgsize() does; unmapping takes whole leaves away.
  */
 
 export interface Leaf {
@@ -89,10 +89,10 @@ export class PageTable {
     return made;
   }
 
-  /** Remove the leaves covering [iova, iova + size), in address order. */
-  unmap(iova: number, size: number): Leaf[] {
+  /** The leaves covering [iova, iova + size), in address order; a leaf sticking out is an error. */
+  leavesIn(iova: number, size: number): Leaf[] {
     this.checkRange(iova, size, "unmap");
-    const gone: Leaf[] = [];
+    const found: Leaf[] = [];
     for (let a = iova; a < iova + size; ) {
       const leaf = this.lookup(a);
       if (!leaf) {
@@ -104,11 +104,15 @@ export class PageTable {
           `unmap: [${hex(iova)}, ${hex(iova + size)}) splits the ${hex(leaf.size)} block at ${hex(leaf.iova)}`,
         );
       }
-      gone.push(leaf);
+      found.push(leaf);
       a = leaf.iova + leaf.size;
     }
-    for (const leaf of gone) this.leaves.delete(leaf.iova);
-    return gone;
+    return found;
+  }
+
+  /** Clear one leaf's PTE. */
+  remove(leaf: Leaf): void {
+    if (this.leaves.get(leaf.iova) === leaf) this.leaves.delete(leaf.iova);
   }
 
   /** Every leaf, in address order. */

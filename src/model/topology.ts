@@ -54,6 +54,8 @@ export interface DomainSpec {
   asid?: number;
   /** Pin the VMID (S2) instead of allocating one. */
   vmid?: number;
+  /** A nested domain: whether the guest's vSTE enables ATS (EATS); true by default. */
+  ats?: boolean;
 }
 
 export interface DriverSpec {

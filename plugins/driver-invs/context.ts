@@ -1,0 +1,62 @@
+/**
+ * What every driver path shares: the bus to the hardware, the platform, the
+ * variant being modelled, RCU, the CPU issuing commands, WARN reporting and
+ * allocation fault injection.
+ */
+import type { Bus } from "../../src/core/bus.js";
+import type { Memory } from "../../src/core/memory.js";
+import { Rcu } from "../../src/core/rcu.js";
+import type { SmmuNode } from "../../src/model/nodes.js";
+import type { Platform } from "../../src/plugin/platform.js";
+import { invsAlloc, type Invs, type InvsHooks } from "./invs.js";
+import type { DriverVariant } from "./variant.js";
+
+/** Allocations a scenario can make fail: the invalidation arrays, the master_domain, CD tables. */
+export type AllocSite = "invs" | "master_domain" | "cd_table";
+export const ALLOC_SITES: readonly AllocSite[] = ["invs", "master_domain", "cd_table"];
+
+export class DriverContext {
+  readonly rcu = new Rcu();
+  /** The CPU the current path runs on: the source of the commands it issues. */
+  cpu = "cpu0";
+  private readonly failures = new Map<AllocSite, number>();
+  readonly hooks: InvsHooks;
+
+  constructor(
+    readonly bus: Bus,
+    readonly platform: Platform,
+    readonly memory: Memory,
+    readonly variant: DriverVariant,
+  ) {
+    this.hooks = {
+      alloc: (n: number): Invs | null => (this.kzalloc("invs") ? invsAlloc(n) : null),
+      warn: (fn: string, cond: string): void => this.warn(fn, cond),
+    };
+  }
+
+  /** Make the next `count` allocations at `site` fail. */
+  failAllocs(site: AllocSite, count = 1): void {
+    this.failures.set(site, (this.failures.get(site) ?? 0) + count);
+  }
+
+  /** kzalloc() at `site`: false if fault injection makes it fail. */
+  kzalloc(site: AllocSite): boolean {
+    const n = this.failures.get(site) ?? 0;
+    if (n === 0) return true;
+    this.failures.set(site, n - 1);
+    return false;
+  }
+
+  warn(fn: string, cond: string): void {
+    this.bus.emit("driver:warn", { fn, cond });
+  }
+
+  /** The SMMU an invalidation entry names by index. */
+  smmuAt(index: number): SmmuNode {
+    const smmu = (this.smmus ??= this.platform.smmus())[index];
+    if (!smmu || smmu.index !== index) throw new Error(`no SMMU with index ${index}`);
+    return smmu;
+  }
+
+  private smmus: SmmuNode[] | undefined;
+}

@@ -1,0 +1,150 @@
+/**
+ * struct arm_smmu_domain and the domains around it: paging (S1, S2,
+ * nest-parent S2), SVA, nested (a guest's stage 1 through a vSMMU), and the
+ * static blocked and identity domains; with ASID and VMID allocation.
+ */
+import type { Memory } from "../../src/core/memory.js";
+import { RcuPointer } from "../../src/core/rcu.js";
+import type { DriverDomain } from "../../src/model/driver.js";
+import { PageTable, pgsizeBitmapFor } from "../../src/model/page-table.js";
+import { CdTable } from "../../src/model/tables.js";
+import type { DomainSpec } from "../../src/model/topology.js";
+import { invsAlloc, type Invs } from "./invs.js";
+import type { Master } from "./master.js";
+
+/** enum arm_smmu_domain_stage */
+export type Stage = "S1" | "S2" | "SVA";
+
+/** struct arm_smmu_master_domain: one attachment of a master to a domain. */
+export interface MasterDomain {
+  master: Master;
+  domain: IommuDomain;
+  ssid: number;
+  nestedAtsFlush: boolean;
+}
+
+/** struct arm_smmu_domain for paging and SVA domains. */
+export class SmmuDomain implements DriverDomain {
+  readonly type: "paging" | "sva";
+  readonly stage: Stage;
+  readonly nestParent: boolean;
+  readonly pgtable: PageTable;
+  readonly pgtablePa: bigint;
+  /** smmu_domain->invs, published with RCU; starts as arm_smmu_invs_alloc(0). */
+  readonly invs = new RcuPointer<Invs>(invsAlloc(0));
+  /** smmu_domain->devices, under devices_lock. */
+  readonly devices: MasterDomain[] = [];
+  /** cd.asid (S1, SVA) */
+  asid = 0;
+  /**
+   * s2_cfg.vmid, one per SMMU the domain is used on. Mainline allocates one
+   * VMID for the domain from its only SMMU; sharing an S2 across SMMUs needs
+   * one per instance (the follow-up series allocates per vSMMU).
+   */
+  readonly vmids = new Map<string, number>();
+
+  constructor(
+    readonly name: string,
+    readonly spec: DomainSpec,
+    memory: Memory,
+  ) {
+    this.type = spec.stage === "sva" ? "sva" : "paging";
+    this.stage = spec.stage === "sva" ? "SVA" : spec.stage === "s2" ? "S2" : "S1";
+    this.nestParent = spec.nestParent ?? false;
+    this.pgtable = new PageTable(pgsizeBitmapFor(spec.pageSize ?? 0x1000));
+    this.pgtablePa = memory.alloc(this.pgtable);
+  }
+
+  /** domain.pgsize_bitmap */
+  get pgsizeBitmap(): number {
+    return this.pgtable.pgsizeBitmap;
+  }
+}
+
+/** A guest's stage-1 domain nested on a vSMMU's S2 parent (struct arm_smmu_nested_domain). */
+export class NestedDomain implements DriverDomain {
+  readonly type = "nested";
+  readonly pgtable: PageTable;
+  readonly pgtablePa: bigint;
+  /** The guest's CD table: CD 0 for `asid`; the vSTE points at it. */
+  readonly cdTable = new CdTable(0, false);
+  readonly cdTablePa: bigint;
+  /** nested_domain->enable_ats: the vSTE asked for EATS. */
+  readonly enableAts: boolean;
+
+  constructor(
+    readonly name: string,
+    readonly spec: DomainSpec,
+    readonly vsmmu: Vsmmu,
+    /** The guest's ASID for this stage 1. */
+    readonly asid: number,
+    memory: Memory,
+  ) {
+    this.enableAts = spec.ats ?? true;
+    this.pgtable = new PageTable(pgsizeBitmapFor(spec.pageSize ?? 0x1000));
+    this.pgtablePa = memory.alloc(this.pgtable);
+    this.cdTablePa = memory.alloc(this.cdTable);
+  }
+}
+
+/** struct arm_vsmmu: a guest's vSMMU on `smmu`, over `s2Parent`. */
+export interface Vsmmu {
+  readonly name: string;
+  readonly smmu: string;
+  readonly s2Parent: SmmuDomain;
+  /** vsmmu->vmid: the parent's VMID on this SMMU. */
+  readonly vmid: number;
+}
+
+/** IOMMU_DOMAIN_BLOCKED / IOMMU_DOMAIN_IDENTITY */
+export interface StaticDomain {
+  readonly type: "blocked" | "identity";
+  readonly name: "blocked" | "identity";
+}
+
+export const BLOCKED: StaticDomain = Object.freeze({ type: "blocked", name: "blocked" });
+export const IDENTITY: StaticDomain = Object.freeze({ type: "identity", name: "identity" });
+
+export type IommuDomain = SmmuDomain | NestedDomain | StaticDomain;
+
+/** to_smmu_domain_devices(): the domain whose invalidations cover this attachment, if any. */
+export function toSmmuDomainDevices(domain: IommuDomain | null): SmmuDomain | null {
+  if (!domain) return null;
+  if (domain.type === "paging" || domain.type === "sva") return domain;
+  if (domain.type === "nested") return domain.vsmmu.s2Parent;
+  return null;
+}
+
+/** arm_smmu_asid_xa and each SMMU's vmid_map. */
+export class IdAllocator {
+  private readonly asids = new Set<number>();
+  private readonly vmids = new Map<string, Set<number>>();
+
+  /** xa_alloc(&arm_smmu_asid_xa, XA_LIMIT(1, ...)), or claim a pinned ASID. */
+  asid(pinned?: number): number {
+    return claim(this.asids, pinned, 1 << 16, "ASID");
+  }
+
+  /** ida_alloc_range(&smmu->vmid_map, 1, ...): VMID 0 is reserved for stage-2 bypass STEs. */
+  vmid(smmu: string, pinned?: number): number {
+    let used = this.vmids.get(smmu);
+    if (!used) this.vmids.set(smmu, (used = new Set()));
+    return claim(used, pinned, 1 << 16, `VMID on ${smmu}`);
+  }
+}
+
+function claim(used: Set<number>, pinned: number | undefined, limit: number, what: string): number {
+  if (pinned !== undefined) {
+    if (pinned < 1 || pinned >= limit) throw new RangeError(`${what} ${pinned} is outside 1..${limit - 1}`);
+    if (used.has(pinned)) throw new RangeError(`${what} ${pinned} is already in use`);
+    used.add(pinned);
+    return pinned;
+  }
+  for (let id = 1; id < limit; id++) {
+    if (!used.has(id)) {
+      used.add(id);
+      return id;
+    }
+  }
+  throw new RangeError(`no ${what} left`);
+}

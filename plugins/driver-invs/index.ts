@@ -1,0 +1,272 @@
+/**
+ * driver-invs: the arm-smmu-v3 driver with the RCU-protected invalidation
+ * array, as merged in mainline (Linux v7.1) or as posted in v9 (the seed).
+ */
+import { EBUSY, EINVAL, isErr } from "../../src/core/errno.js";
+import type { Steps } from "../../src/core/steps.js";
+import type { DriverDomain, Gather, InvsSnapshot, IommuDriver } from "../../src/model/driver.js";
+import type { DriverSpec, Topology } from "../../src/model/topology.js";
+import { definePlugin, type PluginContext } from "../../src/plugin/api.js";
+import {
+  attachDev,
+  attachDevNested,
+  attachDevSte,
+  blockingSetDevPasid,
+  s1SetDevPasid,
+  setPasid,
+  type AttachEnv,
+} from "./attach.js";
+import { ALLOC_SITES, DriverContext, type AllocSite } from "./context.js";
+import { BLOCKED, IDENTITY, IdAllocator, NestedDomain, SmmuDomain, type Vsmmu } from "./domain.js";
+import { domainInv, domainInvRange } from "./inv-range.js";
+import { getCdPtr, IO_PGTABLE_MAIR, s1Tcr, writeCdEntry } from "./install.js";
+import { INV_TYPE_NAMES, S1_ASID, S2_VMID } from "./invs.js";
+import { Master } from "./master.js";
+import { U64 } from "./range.js";
+import { makeS1Cd, makeSvaCd } from "./ste.js";
+import { VARIANTS, type DriverVariant } from "./variant.js";
+
+/** PAGE_SIZE of the kernel: the granule SVA invalidations use. */
+const PAGE_SIZE = 0x1000;
+
+export class InvsDriver implements IommuDriver {
+  readonly plugin = "driver-invs";
+  readonly ctx: DriverContext;
+  private readonly ids = new IdAllocator();
+  private readonly masters = new Map<string, Master>();
+  private readonly domains = new Map<string, SmmuDomain | NestedDomain>();
+  private readonly vsmmus = new Map<string, Vsmmu>();
+  private readonly env: AttachEnv;
+
+  constructor(pctx: PluginContext<DriverSpec>, variant: DriverVariant) {
+    this.ctx = new DriverContext(pctx.bus, pctx.platform, pctx.memory, variant);
+    this.env = { ctx: this.ctx, vmidOf: (domain, master) => this.vmidOn(domain, master.smmu.name) };
+    this.probe(pctx.topology);
+    this.allocDomains(pctx.topology);
+  }
+
+  readonly allocSites = ALLOC_SITES;
+
+  failAllocs(site: string, count: number): void {
+    if (!(ALLOC_SITES as readonly string[]).includes(site)) {
+      throw new Error(`driver-invs has no allocation site "${site}" (${ALLOC_SITES.join(", ")})`);
+    }
+    this.ctx.failAllocs(site as AllocSite, count);
+  }
+
+  get variant(): string {
+    return this.ctx.variant.name;
+  }
+
+  /** arm_smmu_probe_device() for every endpoint: masters, with sorted streams. */
+  private probe(topology: Topology): void {
+    const owner = new Map<string, string>();
+    for (const spec of topology.devices) {
+      const dev = this.ctx.platform.device(spec.name);
+      for (const sid of new Set(dev.sids)) {
+        const key = `${dev.smmu}#${sid}`;
+        const other = owner.get(key);
+        if (other) throw new Error(`Aliasing StreamID 0x${sid.toString(16)} (from ${other}) unsupported: ${dev.name} probe fails with -ENODEV`);
+        owner.set(key, dev.name);
+      }
+      this.masters.set(dev.name, new Master(dev, this.ctx.platform.smmu(dev.smmu)));
+    }
+  }
+
+  /** Domains in declaration order: ASIDs from the global space; vSMMUs and their nested domains. */
+  private allocDomains(topology: Topology): void {
+    const { memory } = this.ctx;
+    for (const spec of topology.domains) {
+      if (spec.stage === "nested") continue;
+      const d = new SmmuDomain(spec.name, spec, memory);
+      if (d.stage !== "S2") d.asid = this.ids.asid(spec.asid);
+      this.domains.set(spec.name, d);
+    }
+    for (const v of topology.vsmmus ?? []) {
+      const parent = this.domains.get(v.parent);
+      if (!(parent instanceof SmmuDomain) || parent.stage !== "S2" || !parent.nestParent) {
+        throw new Error(`vSMMU ${v.name}: parent "${v.parent}" is not a nest-parent S2 domain`);
+      }
+      /* arm_vsmmu_init(): vsmmu->vmid = s2_parent->s2_cfg.vmid */
+      this.vsmmus.set(v.name, { name: v.name, smmu: v.smmu, s2Parent: parent, vmid: this.vmidOn(parent, v.smmu) });
+    }
+    const guestAsids = new Map<string, IdAllocator>();
+    for (const spec of topology.domains) {
+      if (spec.stage !== "nested") continue;
+      const vsmmu = this.vsmmus.get(spec.vsmmu ?? "");
+      if (!vsmmu) throw new Error(`nested domain ${spec.name}: no vSMMU named "${spec.vsmmu ?? ""}"`);
+      let guest = guestAsids.get(vsmmu.name);
+      if (!guest) guestAsids.set(vsmmu.name, (guest = new IdAllocator()));
+      const d = new NestedDomain(spec.name, spec, vsmmu, guest.asid(spec.asid), memory);
+      /* The guest writes CD 0 of its table before installing the vSTE */
+      d.cdTable.cd(0).splice(0, 8, ...makeS1Cd({ asid: d.asid, ttbr: d.pgtablePa, tcr: s1Tcr(d.pgtable), mair: IO_PGTABLE_MAIR }, false));
+      this.domains.set(spec.name, d);
+    }
+  }
+
+  /** An S2 domain's VMID on `smmu`, allocated from that SMMU's VMID space on first use. */
+  private vmidOn(domain: SmmuDomain, smmu: string): number {
+    let vmid = domain.vmids.get(smmu);
+    if (vmid === undefined) {
+      vmid = this.ids.vmid(smmu, domain.spec.vmid);
+      domain.vmids.set(smmu, vmid);
+    }
+    return vmid;
+  }
+
+  master(device: string): Master {
+    const m = this.masters.get(device);
+    if (!m) throw new Error(`no probed device named "${device}"`);
+    return m;
+  }
+
+  domain(name: string): DriverDomain {
+    const d = this.domains.get(name);
+    if (!d) throw new Error(`no domain named "${name}"`);
+    return d;
+  }
+
+  private paging(name: string): SmmuDomain {
+    const d = this.domain(name);
+    if (!(d instanceof SmmuDomain)) throw new Error(`domain "${name}" is not a paging or SVA domain`);
+    return d;
+  }
+
+  *attachDev(device: string, target: string): Steps<number> {
+    const master = this.master(device);
+    if (target === "blocked" || target === "identity") {
+      const d = target === "blocked" ? BLOCKED : IDENTITY;
+      if (master.domain === d) return 0;
+      yield* attachDevSte(this.env, master, d);
+      return 0;
+    }
+    const d = this.domains.get(target);
+    if (!d) throw new Error(`no domain named "${target}"`);
+    /* The iommu core does nothing when the domain is already attached */
+    if (master.domain === d) return 0;
+    if (d instanceof NestedDomain) return yield* attachDevNested(this.env, master, d);
+    if (d.type === "sva") return -EINVAL;
+    return yield* attachDev(this.env, master, d);
+  }
+
+  *setDevPasid(device: string, domain: string, pasid: number): Steps<number> {
+    const master = this.master(device);
+    const d = this.domains.get(domain);
+    if (!d) throw new Error(`no domain named "${domain}"`);
+    /* The core validates the PASID against the device's width and refuses one in use */
+    if (pasid < 1 || pasid >= 2 ** master.ssidBits) return -EINVAL;
+    if (master.pasids.has(pasid)) return -EBUSY;
+    if (d instanceof NestedDomain) return -EINVAL;
+    if (d.type === "sva") {
+      /* arm_smmu_sva_set_dev_pasid() */
+      const cd = makeSvaCd({ asid: d.asid, ttb0: d.pgtablePa, mair: IO_PGTABLE_MAIR });
+      return yield* setPasid(this.env, master, d, pasid, cd);
+    }
+    if (d.stage !== "S1") return -EINVAL;
+    return yield* s1SetDevPasid(this.env, master, d, pasid);
+  }
+
+  *removeDevPasid(device: string, pasid: number): Steps {
+    const master = this.master(device);
+    const old = master.pasids.get(pasid);
+    yield* blockingSetDevPasid(this.env, master, pasid);
+    /* The last unbind frees the SVA domain: arm_smmu_sva_domain_free() */
+    if (old instanceof SmmuDomain && old.type === "sva" && !this.boundAnywhere(old)) {
+      yield* domainInv(this.ctx, old);
+    }
+  }
+
+  private boundAnywhere(d: SmmuDomain): boolean {
+    for (const m of this.masters.values()) for (const p of m.pasids.values()) if (p === d) return true;
+    return false;
+  }
+
+  /** arm_smmu_iotlb_sync() */
+  *iotlbSync(domain: string, gather: Gather): Steps {
+    if (!gather.pgsize) return;
+    const d = this.paging(domain);
+    yield* domainInvRange(this.ctx, d, BigInt(gather.start), BigInt(gather.end - gather.start + 1), gather.pgsize, true);
+  }
+
+  /** arm_smmu_flush_iotlb_all() -> arm_smmu_tlb_inv_context() */
+  flushIotlbAll(domain: string): Steps {
+    return domainInv(this.ctx, this.paging(domain));
+  }
+
+  /** arm_smmu_mm_arch_invalidate_secondary_tlbs() */
+  mmInvalidate(domain: string, start: bigint, end: bigint): Steps {
+    const size = (end - start) & U64;
+    return domainInvRange(this.ctx, this.paging(domain), start, size, PAGE_SIZE, false);
+  }
+
+  /** arm_smmu_mm_release(): fault every CD using the mm, then flush everything. */
+  *mmRelease(domain: string): Steps {
+    const d = this.paging(domain);
+    for (const md of [...d.devices]) {
+      const cdptr = getCdPtr(md.master, md.ssid);
+      if (!cdptr) {
+        this.ctx.warn("arm_smmu_mm_release", "WARN_ON(!cdptr)");
+        continue;
+      }
+      const target = makeSvaCd({ asid: d.asid, ttb0: null, mair: IO_PGTABLE_MAIR });
+      yield* writeCdEntry(this.ctx, md.master, md.ssid, cdptr, target);
+    }
+    yield* domainInv(this.ctx, d);
+  }
+
+  invs(domain: string): InvsSnapshot | null {
+    const d = this.domains.get(domain);
+    if (!(d instanceof SmmuDomain)) return null;
+    const invs = d.invs.protected_();
+    if (isErr(invs)) return { entries: [], trashes: 0, hasAts: false, error: invs.toString() };
+    const smmus = this.ctx.platform.smmus();
+    const entries = [];
+    for (let i = 0; i < invs.numInvs; i++) {
+      entries.push({
+        smmu: smmus[invs.smmu(i)]?.name ?? String(invs.smmu(i)),
+        type: INV_TYPE_NAMES[invs.type(i)],
+        id: invs.id(i),
+        ssid: invs.ssid(i),
+        users: invs.users(i),
+      });
+    }
+    return { entries, trashes: invs.numTrashes, hasAts: invs.hasAts };
+  }
+
+  liveTags(): ReadonlySet<string> {
+    const tags = new Set<string>();
+    for (const d of this.domains.values()) {
+      if (!(d instanceof SmmuDomain)) continue;
+      const invs = d.invs.protected_();
+      if (isErr(invs)) continue;
+      for (let i = 0; i < invs.numInvs; i++) {
+        if (invs.users(i) === 0) continue;
+        const smmu = this.ctx.smmuAt(invs.smmu(i)).name;
+        if (invs.type(i) === S1_ASID) tags.add(`${smmu} asid ${invs.id(i)}`);
+        else if (invs.type(i) === S2_VMID) tags.add(`${smmu} vmid ${invs.id(i)}`);
+      }
+    }
+    return tags;
+  }
+}
+
+export default definePlugin({
+  kind: "driver",
+  name: "driver-invs",
+  version: "0.1.0",
+  apiVersions: [1],
+  variants: ["mainline", "v9"],
+  description: "arm-smmu-v3 with the RCU-protected invalidation array (mainline v7.1, or v9 as posted)",
+  schema: {
+    type: "object",
+    properties: {
+      variant: { enum: ["mainline", "v9"] },
+    },
+  },
+  setup(ctx) {
+    const name = ctx.spec.variant ?? "mainline";
+    const variant = VARIANTS[name as keyof typeof VARIANTS];
+    if (!variant) throw new Error(`driver-invs has no variant "${name}" (mainline, v9)`);
+    return new InvsDriver(ctx, variant);
+  },
+});

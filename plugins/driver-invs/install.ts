@@ -1,0 +1,172 @@
+/**
+ * Writing STEs and CDs: the target entries for a master and domain, and the
+ * stepped installers around arm_smmu_write_entry() with their CFGI + CMD_SYNC
+ * syncs (arm_smmu_write_ste, arm_smmu_install_ste_for_dev,
+ * arm_smmu_write_cd_entry, arm_smmu_sync_cd, arm_smmu_alloc_cd_ptr).
+ */
+import { site, type Steps } from "../../src/core/steps.js";
+import { CMDQ_OP } from "../../src/model/commands.js";
+import { CdTable, CTXDESC_SPLIT, type Qwords } from "../../src/model/tables.js";
+import { ffs } from "../../src/model/page-table.js";
+import {
+  decodeCd,
+  decodeSte,
+  STRTAB_STE_0_S1FMT_64K_L2,
+  STRTAB_STE_0_S1FMT_LINEAR,
+  type DecodedSte,
+} from "../smmu-v3/entries.js";
+import { batchAdd, batchInit, batchSubmit, CmdqBatch, issueCmd } from "./cmdq.js";
+import type { DriverContext } from "./context.js";
+import type { SmmuDomain } from "./domain.js";
+import { getCdUsed, getSteUpdateSafe, getSteUsed, writeEntry } from "./entry-writer.js";
+import type { Master } from "./master.js";
+import { IOMMU_NO_PASID } from "./range.js";
+import { makeCdtableSte, type S1Tcr, type S2Vtcr, type SteSmmuFeatures } from "./ste.js";
+
+/** CTXDESC_L2_ENTRIES */
+const CTXDESC_L2_ENTRIES = 1 << CTXDESC_SPLIT;
+/** A representative MAIR for io-pgtable-arm stage-1 tables. */
+export const IO_PGTABLE_MAIR = 0x0000_0000_0004_ff44n;
+
+/** TCR/VTCR.TG0 encoding of a granule: 4K 0, 64K 1, 16K 2. */
+function tg0(pageSize: number): number {
+  return pageSize === 0x1_0000 ? 1 : pageSize === 0x4000 ? 2 : 0;
+}
+
+/** The smmu->features bits the make functions read. */
+export function steFeatures(master: Master): SteSmmuFeatures {
+  return { e2h: master.smmu.features.has("e2h"), attrTypesOvr: master.smmu.features.has("attr_types_ovr"), stalls: false };
+}
+
+/** io-pgtable-arm's stage-1 TCR for a 48-bit table: WBWA, inner shareable. */
+export function s1Tcr(domain: { pgsizeBitmap: number }): S1Tcr {
+  return { tsz: 16, tg: tg0(1 << ffs(domain.pgsizeBitmap)), irgn: 1, orgn: 1, sh: 3, ips: 5 };
+}
+
+/** io-pgtable-arm's VTCR for a 48-bit stage-2 table starting at level 0. */
+export function s2Vtcr(domain: { pgsizeBitmap: number }): S2Vtcr {
+  return { tsz: 16, sl: 2, irgn: 1, orgn: 1, sh: 3, tg: tg0(1 << ffs(domain.pgsizeBitmap)), ps: 5 };
+}
+
+/** arm_smmu_make_cdtable_ste() for this master's CD table. */
+export function cdtableSte(master: Master, atsEnabled: boolean, s1dss: bigint): Qwords {
+  const cd = master.cdTable!;
+  return makeCdtableSte(
+    {
+      cdtabDma: master.cdTablePa,
+      s1fmt: cd.twoLevel ? STRTAB_STE_0_S1FMT_64K_L2 : STRTAB_STE_0_S1FMT_LINEAR,
+      s1cdmax: cd.s1cdmax,
+      stallEnabled: master.stallEnabled,
+    },
+    steFeatures(master),
+    atsEnabled,
+    s1dss,
+  );
+}
+
+/** arm_smmu_write_ste(): the entry update with CFGI_STE + CMD_SYNC per step, then PREFETCH_CFG. */
+function* writeSte(ctx: DriverContext, master: Master, sid: number, target: Qwords): Steps {
+  const smmu = master.smmu;
+  yield* writeEntry(
+    {
+      getUsed: getSteUsed,
+      getUpdateSafe: getSteUpdateSafe,
+      sync: () => issueCmd(ctx, smmu, { opcode: CMDQ_OP.CFGI_STE, cfgi: { sid, leaf: true } }, true),
+      warn: (fn, cond) => ctx.warn(fn, cond),
+    },
+    smmu.strtab.ste(sid),
+    target,
+  );
+  /* It's likely that we'll want to use the new STE soon */
+  if (!smmu.options.has("skip_prefetch")) {
+    yield* issueCmd(ctx, smmu, { opcode: CMDQ_OP.PREFETCH_CFG, prefetch: { sid } }, false);
+  }
+}
+
+/** arm_smmu_install_ste_for_dev(): `target` into the STE of every distinct StreamID. */
+export function* installSteForDev(ctx: DriverContext, master: Master, target: Qwords): Steps {
+  const ste: DecodedSte = decodeSte(target);
+  master.inSte = ste.cfg === "s1";
+  master.steAtsEnabled = ste.eats === "trans";
+  const seen = new Set<number>();
+  for (const sid of master.streams) {
+    /* Bridged PCI devices may end up with duplicated IDs */
+    if (seen.has(sid)) continue;
+    seen.add(sid);
+    yield* writeSte(ctx, master, sid, target);
+  }
+}
+
+/** arm_smmu_sync_cd(): CFGI_CD for every stream, one batch, then CMD_SYNC. */
+function* syncCd(ctx: DriverContext, master: Master, ssid: number, leaf: boolean): Steps {
+  const cmds = new CmdqBatch();
+  batchInit(cmds);
+  for (const sid of master.streams) {
+    yield* batchAdd(ctx, master.smmu, cmds, { opcode: CMDQ_OP.CFGI_CD, cfgi: { sid, ssid, leaf } });
+  }
+  yield* batchSubmit(ctx, master.smmu, cmds);
+}
+
+const S_L1_DESC = site("arm_smmu_write_cd_l1_desc", "WRITE_ONCE(dst->l2ptr)");
+
+/**
+ * arm_smmu_alloc_cd_ptr(): the CD slot for `ssid`, allocating the CD table
+ * (linear, or 2-level when the SMMU has it and the master needs more than one
+ * table's worth) and a second-level table on first use; null on ENOMEM.
+ */
+export function* allocCdPtr(ctx: DriverContext, master: Master, ssid: number): Steps<Qwords | null> {
+  if (!master.cdTable) {
+    /* arm_smmu_alloc_cd_tables() */
+    if (!ctx.kzalloc("cd_table")) return null;
+    const twoLevel = master.smmu.features.has("cd2l") && 1 << master.ssidBits > CTXDESC_L2_ENTRIES;
+    const table = new CdTable(master.ssidBits, twoLevel);
+    master.cdTable = table;
+    master.cdTablePa = ctx.memory.alloc(table);
+  }
+  const table = master.cdTable;
+  const l1 = ssid >> CTXDESC_SPLIT;
+  if (table.twoLevel && !table.l2.has(l1)) {
+    if (!ctx.kzalloc("cd_table")) return null;
+    yield S_L1_DESC;
+    table.l2.add(l1);
+    /* An invalid L1CD can be cached */
+    yield* syncCd(ctx, master, ssid, false);
+  }
+  return table.cd(ssid);
+}
+
+/** arm_smmu_get_cd_ptr(): the CD slot, if its table exists. */
+export function getCdPtr(master: Master, ssid: number): Qwords | null {
+  const table = master.cdTable;
+  if (!table) return null;
+  if (table.twoLevel && !table.l2.has(ssid >> CTXDESC_SPLIT)) return null;
+  return table.cd(ssid);
+}
+
+/** arm_smmu_write_cd_entry() */
+export function* writeCdEntry(ctx: DriverContext, master: Master, ssid: number, cdptr: Qwords, target: Qwords): Steps {
+  const targetValid = decodeCd(target).valid;
+  const curValid = decodeCd(cdptr).valid;
+  if (ssid !== IOMMU_NO_PASID && curValid !== targetValid) master.usedSsids += curValid ? -1 : 1;
+  yield* writeEntry(
+    { getUsed: getCdUsed, sync: () => syncCd(ctx, master, ssid, true), warn: (fn, cond) => ctx.warn(fn, cond) },
+    cdptr,
+    target,
+  );
+}
+
+/** arm_smmu_clear_cd() */
+export function* clearCd(ctx: DriverContext, master: Master, ssid: number): Steps {
+  if (!master.cdTable) return;
+  const cdptr = getCdPtr(master, ssid);
+  if (!cdptr) {
+    ctx.warn("arm_smmu_clear_cd", "WARN_ON(!cdptr)");
+    return;
+  }
+  yield* writeCdEntry(ctx, master, ssid, cdptr, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n]);
+}
+
+/** The S1 CD of a paging domain (arm_smmu_make_s1_cd) takes its ASID and table from here. */
+export function s1CdParams(domain: SmmuDomain): { asid: number; ttbr: bigint; tcr: S1Tcr; mair: bigint } {
+  return { asid: domain.asid, ttbr: domain.pgtablePa, tcr: s1Tcr(domain), mair: IO_PGTABLE_MAIR };
+}

@@ -1,0 +1,168 @@
+/**
+ * arm_smmu_domain_inv_range(): walk the domain's invalidation array and turn
+ * each live entry into commands, batching per SMMU and submitting (with
+ * CMD_SYNC) where the batch has to end: on an SMMU change, before the first
+ * S2_VMID_S1_CLEAR entry, before the first ATS entry, and at the end.
+ */
+import { readLock, readUnlock } from "../../src/core/rwlock.js";
+import { UseAfterFreeError } from "../../src/core/rcu.js";
+import { site, type Step, type Steps } from "../../src/core/steps.js";
+import type { CmdqEnt } from "../../src/model/commands.js";
+import { batchAdd, batchInit, batchSubmit, CmdqBatch } from "./cmdq.js";
+import type { DriverContext } from "./context.js";
+import type { SmmuDomain } from "./domain.js";
+import { ATS, ATS_FULL, invIsAts, S1_ASID, S2_VMID, S2_VMID_S1_CLEAR, type Invs } from "./invs.js";
+import { atcInvToCmd, batchAddRange, invSizeTooBig, IOMMU_NO_PASID } from "./range.js";
+
+const FN = "__arm_smmu_domain_inv_range";
+const S_NUM = site(FN, "READ_ONCE(invs->num_invs)");
+const S_USERS = site(FN, "READ_ONCE(cur->users)");
+const S_ENTRY = site(FN, "read *cur");
+const S_MB = site("arm_smmu_domain_inv_range", "smp_mb()");
+const S_DEREF = site("arm_smmu_domain_inv_range", "rcu_dereference(smmu_domain->invs)");
+const S_READ_LOCK: Record<string, Step> = {
+  read_lock: site("arm_smmu_domain_inv_range", "read_lock(&invs->rwlock)"),
+  read_lock_irqsave: site("arm_smmu_domain_inv_range", "read_lock_irqsave(&invs->rwlock)"),
+};
+
+/** A reader touching array memory: freed memory is a use after free. */
+function touch(invs: Invs): void {
+  if (invs.freed) throw new UseAfterFreeError("the invalidation array", FN);
+}
+
+/** arm_smmu_invs_end_batch() */
+function endBatch(invs: Invs, cur: number, next: number): boolean {
+  /* Changing smmu means changing command queue */
+  if (invs.smmu(cur) !== invs.smmu(next)) return true;
+  /* The batch for S2 TLBI must be done before nested S1 ASIDs */
+  if (invs.type(cur) !== S2_VMID_S1_CLEAR && invs.type(next) === S2_VMID_S1_CLEAR) return true;
+  /* ATS must be after a sync of the S1/S2 invalidations */
+  return !invIsAts(invs.type(cur)) && invIsAts(invs.type(next));
+}
+
+/** arm_smmu_inv_to_cmdq_batch(): the TLBI entries: ranged (size_opcode) or one nsize_opcode command. */
+function* invToCmdqBatch(
+  ctx: DriverContext,
+  invs: Invs,
+  cur: number,
+  cmds: CmdqBatch,
+  ent: CmdqEnt,
+  iova: bigint,
+  size: bigint,
+  granule: number,
+): Steps {
+  const smmu = ctx.smmuAt(invs.smmu(cur));
+  if (invSizeTooBig(smmu, size, granule)) {
+    ent.opcode = invs.nsizeOpcode(cur);
+    yield* batchAdd(ctx, smmu, cmds, ent);
+    return;
+  }
+  ent.opcode = invs.sizeOpcode(cur);
+  yield* batchAddRange(ctx, smmu, cmds, ent, iova, size, granule, invs.pgsize(cur));
+}
+
+/** __arm_smmu_domain_inv_range() */
+function* domainInvRangeInvs(ctx: DriverContext, invs: Invs, iova: bigint, size: bigint, granule: number, leaf: boolean): Steps {
+  const cmds = new CmdqBatch();
+  const skipByContinue = ctx.variant.skipEntry === "continue";
+  yield S_NUM;
+  touch(invs);
+  const end = invs.numInvs;
+
+  /* Skip any leading entry marked as a trash */
+  let cur = 0;
+  for (; cur !== end; cur++) {
+    yield S_USERS;
+    touch(invs);
+    if (invs.users(cur)) break;
+  }
+  while (cur !== end) {
+    yield S_ENTRY;
+    touch(invs);
+    const smmu = ctx.smmuAt(invs.smmu(cur));
+    /* size_opcode picks the queue; nsize_opcode would pick the same one */
+    const ent: CmdqEnt = { opcode: invs.sizeOpcode(cur) };
+    if (!cmds.num) batchInit(cmds);
+
+    const type = invs.type(cur);
+    if (type === S1_ASID) {
+      ent.tlbi = { asid: invs.id(cur), leaf };
+      yield* invToCmdqBatch(ctx, invs, cur, cmds, ent, iova, size, granule);
+    } else if (type === S2_VMID) {
+      ent.tlbi = { vmid: invs.id(cur), leaf };
+      yield* invToCmdqBatch(ctx, invs, cur, cmds, ent, iova, size, granule);
+    } else if (type === S2_VMID_S1_CLEAR) {
+      /* CMDQ_OP_TLBI_S12_VMALL already flushed S1 entries */
+      if (invSizeTooBig(smmu, size, granule)) {
+        /* v9: `continue` leaves cur where it is and spins on this entry */
+        if (skipByContinue) continue;
+      } else {
+        ent.tlbi = { vmid: invs.id(cur) };
+        yield* batchAdd(ctx, smmu, cmds, ent);
+      }
+    } else if (type === ATS) {
+      const atc = atcInvToCmd(invs.ssid(cur), iova, size);
+      atc.atc!.sid = invs.id(cur);
+      yield* batchAdd(ctx, smmu, cmds, atc);
+    } else if (type === ATS_FULL) {
+      const atc = atcInvToCmd(IOMMU_NO_PASID, 0n, 0n);
+      atc.atc!.sid = invs.id(cur);
+      yield* batchAdd(ctx, smmu, cmds, atc);
+    } else {
+      ctx.warn(FN, `WARN_ON_ONCE(1): unknown type ${String(type)}`);
+      if (skipByContinue) continue;
+    }
+
+    /* Skip any trash entry in-between */
+    let next = cur + 1;
+    for (; next !== end; next++) {
+      yield S_USERS;
+      touch(invs);
+      if (invs.users(next)) break;
+    }
+    if (cmds.num && (next === end || endBatch(invs, cur, next))) {
+      yield* batchSubmit(ctx, smmu, cmds);
+      cmds.cmds = [];
+    }
+    cur = next;
+  }
+}
+
+/**
+ * arm_smmu_domain_inv_range(): under rcu_read_lock(), load the array once;
+ * take the read side of its rwlock only when it holds ATS entries.
+ */
+export function* domainInvRange(
+  ctx: DriverContext,
+  domain: SmmuDomain,
+  iova: bigint,
+  size: bigint,
+  granule: number,
+  leaf: boolean,
+): Steps {
+  /* Pairs with the dma_wmb() in arm_smmu_write_entry(): IOPTEs before the array load */
+  yield S_MB;
+  const token = ctx.rcu.readLock();
+  try {
+    yield S_DEREF;
+    const invs = ctx.rcu.dereference(domain.invs, `${domain.name}->invs`, "arm_smmu_domain_inv_range");
+    /* Avoid locking unless ATS is being used */
+    if (invs.hasAts) {
+      yield* readLock(invs, S_READ_LOCK[ctx.variant.readLock]!);
+      try {
+        yield* domainInvRangeInvs(ctx, invs, iova, size, granule, leaf);
+      } finally {
+        readUnlock(invs);
+      }
+    } else {
+      yield* domainInvRangeInvs(ctx, invs, iova, size, granule, leaf);
+    }
+  } finally {
+    ctx.rcu.rcuReadUnlock(token);
+  }
+}
+
+/** arm_smmu_domain_inv(): invalidate everything the domain may have cached. */
+export function domainInv(ctx: DriverContext, domain: SmmuDomain): Steps {
+  return domainInvRange(ctx, domain, 0n, 0n, 0, false);
+}

@@ -1,0 +1,7 @@
+/** The built-in plugins, registered through the same API as a user's. */
+import type { Plugin } from "../src/plugin/api.js";
+import driverInvs from "./driver-invs/index.js";
+import pcieAts from "./pcie-ats/index.js";
+import smmuV3 from "./smmu-v3/index.js";
+
+export const BUILTIN_PLUGINS: readonly Plugin[] = [smmuV3, pcieAts, driverInvs];

@@ -1,0 +1,84 @@
+/**
+ * The parts of the iommu core and io-pgtable between a scenario and the
+ * driver: iommu_map(), and iommu_unmap() with its gather (pages of one size,
+ * contiguous, flushed through ->iotlb_sync() when that stops holding and at
+ * the end). For an SVA domain the table is the process's: unmapping it is a
+ * munmap() whose mmu notifier calls the driver with [start, end).
+ */
+import type { Bus } from "../core/bus.js";
+import { site, type Steps } from "../core/steps.js";
+import type { DriverDomain, Gather, IommuDriver } from "../model/driver.js";
+import type { Leaf } from "../model/page-table.js";
+
+const S_CLEAR_PTE = site("__arm_lpae_unmap", "clear PTE");
+const S_SET_PTE = site("__arm_lpae_map", "install PTE");
+
+/** iommu_iotlb_gather_init() */
+function gatherInit(): Gather {
+  return { start: Number.MAX_SAFE_INTEGER, end: 0, pgsize: 0 };
+}
+
+/** iommu_iotlb_gather_is_disjoint() */
+function isDisjoint(g: Gather, iova: number, size: number): boolean {
+  const end = iova + size - 1;
+  return g.end !== 0 && (end + 1 < g.start || iova > g.end + 1);
+}
+
+/** iommu_iotlb_gather_add_page(): sync first if the page is disjoint or of another size. */
+function* gatherAddPage(driver: IommuDriver, domain: string, g: Gather, iova: number, size: number): Steps<Gather> {
+  if ((g.pgsize && g.pgsize !== size) || isDisjoint(g, iova, size)) {
+    yield* driver.iotlbSync(domain, g);
+    g = gatherInit();
+  }
+  g.pgsize = size;
+  g.start = Math.min(g.start, iova);
+  g.end = Math.max(g.end, iova + size - 1);
+  return g;
+}
+
+export class IommuCore {
+  /** Next physical address handed out to a map without one, per domain. */
+  private nextPa = 0x10_0000_0000;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly driver: IommuDriver,
+  ) {}
+
+  /** A physical address for `size` bytes, aligned so the largest page that fits can be used. */
+  allocPa(size: number): number {
+    let align = 0x1000;
+    while (align * 2 <= size && align < 0x4000_0000) align *= 2;
+    const pa = Math.ceil(this.nextPa / align) * align;
+    this.nextPa = pa + size;
+    return pa;
+  }
+
+  /** iommu_map(): arm-smmu-v3 has no iotlb_sync_map, so mapping issues no command. */
+  *map(domain: DriverDomain, iova: number, size: number, pa: number, writable: boolean): Steps<Leaf[]> {
+    yield S_SET_PTE;
+    return domain.pgtable.map(iova, size, pa, writable);
+  }
+
+  /** iommu_unmap(): clear the PTEs, then invalidate through the gather. */
+  *unmap(domain: DriverDomain, iova: number, size: number): Steps<Leaf[]> {
+    const gone: Leaf[] = [];
+    const leaves = domain.pgtable.leavesIn(iova, size);
+    let g = gatherInit();
+    for (const leaf of leaves) {
+      yield S_CLEAR_PTE;
+      domain.pgtable.remove(leaf);
+      gone.push(leaf);
+      this.bus.emit("pgtable:unmap", { table: domain.pgtablePa, leaves: [leaf] });
+      if (domain.spec.stage !== "sva") g = yield* gatherAddPage(this.driver, domain.name, g, leaf.iova, leaf.size);
+    }
+    if (domain.spec.stage === "sva") {
+      /* munmap(): the mmu notifier invalidates [start, end) */
+      yield* this.driver.mmInvalidate(domain.name, BigInt(iova), BigInt(iova + size));
+    } else {
+      /* iommu_iotlb_sync() */
+      yield* this.driver.iotlbSync(domain.name, g);
+    }
+    return gone;
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The stale-translation oracle. It watches every translation a device gets
+ * from a cache (an SMMU's TLB or an endpoint's ATC) and checks it against the
+ * page tables it came from: if a table no longer backs it and the operation
+ * that removed it has returned, the device used a translation that should be
+ * gone. After every operation it also checks the driver's rule that any
+ * ASID or VMID no invalidation array covers is clear in every TLB.
+ */
+import type { Bus } from "../core/bus.js";
+import type { Memory } from "../core/memory.js";
+import type { IommuDriver } from "../model/driver.js";
+import { PageTable, type Leaf } from "../model/page-table.js";
+import type { Platform } from "../plugin/platform.js";
+
+/** One scenario operation, as the oracle names it. */
+export interface OpRef {
+  seq: number;
+  label: string;
+  /** Where it was written, if it came from a file: "file:line:col". */
+  at?: string;
+}
+
+export type ViolationKind = "stale-translation" | "tag-not-flushed";
+
+export interface Violation {
+  kind: ViolationKind;
+  message: string;
+  device?: string;
+  iova?: number;
+  cache?: string;
+  /** The operation that should have removed the translation. */
+  op?: OpRef;
+  /** The operation during which the violation was seen. */
+  during?: OpRef;
+}
+
+interface UnmapRecord {
+  table: bigint;
+  leaf: Leaf;
+  op: OpRef;
+}
+
+const hex = (v: number): string => `0x${v.toString(16)}`;
+
+export class Oracle {
+  readonly violations: Violation[] = [];
+  private readonly unmaps: UnmapRecord[] = [];
+  private readonly done = new Set<number>();
+  private current: OpRef | null = null;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly memory: Memory,
+    private readonly platform: Platform,
+    private readonly driver: IommuDriver,
+  ) {
+    bus.on("pgtable:unmap", "oracle", (e) => {
+      if (!this.current) return;
+      for (const leaf of e.leaves) this.unmaps.push({ table: e.table, leaf, op: this.current });
+    });
+    bus.on("dma:served", "oracle", (e) => {
+      if (e.via !== "atc" && e.via !== "iotlb") return;
+      for (const b of e.t.backing) {
+        const leaf = this.memory.deref(b.table, PageTable)?.lookup(b.addr);
+        if (leaf && leaf.iova === b.addr && leaf.pa === b.pa) continue;
+        const removed = this.removedBy(b.table, b.addr);
+        /* Not a violation while the unmap is still running: the kernel allows that */
+        if (removed && !this.done.has(removed.seq)) continue;
+        this.violations.push({
+          kind: "stale-translation",
+          device: e.device,
+          iova: e.iova,
+          cache: e.cache,
+          op: removed,
+          during: this.current ?? undefined,
+          message:
+            `${e.device} ${e.access} ${hex(e.iova)}${e.pasid !== null ? ` pasid ${e.pasid}` : ""} was served from ${e.cache} ` +
+            `(to ${hex(e.t.pa + (e.iova - e.t.base))}), but ` +
+            (removed ? `"${removed.label}"${removed.at ? ` at ${removed.at}` : ""} removed that translation and has returned` : `no page table maps it any more`),
+        });
+        return;
+      }
+    });
+  }
+
+  /** The latest operation that unmapped `addr` from `table`. */
+  private removedBy(table: bigint, addr: number): OpRef | undefined {
+    for (let i = this.unmaps.length - 1; i >= 0; i--) {
+      const r = this.unmaps[i]!;
+      if (r.table === table && addr >= r.leaf.iova && addr < r.leaf.iova + r.leaf.size) return r.op;
+    }
+    return undefined;
+  }
+
+  begin(op: OpRef): void {
+    this.current = op;
+  }
+
+  /** The operation returned: its unmaps now count, and the TLB tag rule must hold. */
+  end(op: OpRef): void {
+    this.done.add(op.seq);
+    this.current = null;
+    this.checkTags(op);
+  }
+
+  private checkTags(op: OpRef): void {
+    const live = this.driver.liveTags();
+    for (const smmu of this.platform.smmus()) {
+      if (!this.platformServesTags(smmu.name)) continue;
+      for (const tag of this.tagsOf(smmu.name)) {
+        if (live.has(tag)) continue;
+        if (this.violations.some((v) => v.kind === "tag-not-flushed" && v.message.startsWith(`${tag}:`))) continue;
+        this.violations.push({
+          kind: "tag-not-flushed",
+          during: op,
+          message: `${tag}: the TLB still holds translations for a tag no invalidation array covers, after "${op.label}"${op.at ? ` at ${op.at}` : ""}`,
+        });
+      }
+    }
+  }
+
+  private tagsOf(smmu: string): string[] {
+    return this.bus.request("smmu:tlb-tags", smmu, {}).tags;
+  }
+
+  private platformServesTags(smmu: string): boolean {
+    return this.bus.serves("smmu:tlb-tags", smmu);
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * One emulated platform running one driver: the plugins set up from a
+ * topology, and the operations a scenario performs on it. Each operation
+ * runs the driver's stepped paths straight through under a step budget;
+ * the oracle watches every translation a device gets.
+ */
+import { Bus } from "../core/bus.js";
+import { Clock } from "../core/clock.js";
+import { Memory } from "../core/memory.js";
+import { StepBudget, type Steps } from "../core/steps.js";
+import type { Cmd } from "../model/commands.js";
+import type { IommuDriver, InvsSnapshot } from "../model/driver.js";
+import type { Access, TranslateResult } from "../model/translation.js";
+import type { DriverSpec, Topology } from "../model/topology.js";
+import type { PluginContext, Plugin } from "../plugin/api.js";
+import { Platform } from "../plugin/platform.js";
+import { PluginRegistry } from "../plugin/registry.js";
+import { BUILTIN_PLUGINS } from "../../plugins/index.js";
+import { IommuCore } from "./iommu-core.js";
+import { Oracle, type OpRef, type Violation } from "./oracle.js";
+
+export interface SimulatorOptions {
+  /** Plugins to use; the built-in ones by default. */
+  registry?: PluginRegistry;
+  /** Override the topology's driver (plugin and variant). */
+  driver?: DriverSpec;
+  /** Steps one operation may take before it is stopped as a livelock. */
+  stepLimit?: number;
+}
+
+/** A registry holding the built-in plugins. */
+export function builtinRegistry(): PluginRegistry {
+  const r = new PluginRegistry();
+  for (const p of BUILTIN_PLUGINS) r.register(p);
+  return r;
+}
+
+/** A command as a queue holds it, with who submitted it. */
+export interface QueuedCommand {
+  cmd: Cmd;
+  source: string;
+}
+
+export class Simulator {
+  readonly bus = new Bus();
+  readonly clock = new Clock();
+  readonly memory = new Memory();
+  readonly platform = new Platform();
+  readonly driver: IommuDriver;
+  readonly oracle: Oracle;
+  private readonly core: IommuCore;
+  private readonly queues = new Map<string, QueuedCommand[]>();
+  private readonly stepLimit: number | undefined;
+  private seq = 0;
+
+  constructor(
+    readonly topology: Topology,
+    options: SimulatorOptions = {},
+  ) {
+    const registry = options.registry ?? builtinRegistry();
+    this.stepLimit = options.stepLimit;
+    this.bus.on("cmd:queued", "simulator", (e) => {
+      let q = this.queues.get(e.smmu);
+      if (!q) this.queues.set(e.smmu, (q = []));
+      q.push({ cmd: e.cmd, source: e.source });
+    });
+    for (const spec of topology.smmus) {
+      const plugin = registry.resolve("smmu", spec.plugin);
+      this.platform.add(plugin.setup(this.context(plugin, spec.name, spec)));
+    }
+    for (const spec of topology.devices) {
+      const plugin = registry.resolve("device", spec.plugin);
+      this.platform.add(plugin.setup(this.context(plugin, spec.name, spec)));
+    }
+    const driverSpec = { ...topology.driver, ...options.driver };
+    const driverPlugin = registry.resolve("driver", driverSpec.plugin);
+    this.driver = driverPlugin.setup(this.context(driverPlugin, "driver", driverSpec));
+    this.oracle = new Oracle(this.bus, this.memory, this.platform, this.driver);
+    this.core = new IommuCore(this.bus, this.driver);
+  }
+
+  private context<S>(plugin: Plugin, node: string, spec: S): PluginContext<S> {
+    const { bus } = this;
+    return {
+      plugin: plugin.name,
+      node,
+      spec,
+      topology: this.topology,
+      bus,
+      clock: this.clock,
+      memory: this.memory,
+      platform: this.platform,
+      on: (event, fn) => bus.on(event, plugin.name, fn),
+      serve: (event, target, fn) => bus.serve(event, target, plugin.name, fn),
+    };
+  }
+
+  /** Run one operation's path straight through, as the oracle's operation `label`. */
+  run<T>(label: string, path: Steps<T>, at?: string): T {
+    const op: OpRef = { seq: ++this.seq, label, at };
+    this.oracle.begin(op);
+    try {
+      return new StepBudget(this.stepLimit).run(path);
+    } finally {
+      this.oracle.end(op);
+    }
+  }
+
+  /** ->attach_dev(): a domain, "blocked" or "identity"; 0 or -errno. */
+  attach(device: string, target: string, at?: string): number {
+    return this.run(`attach ${device} ${target}`, this.driver.attachDev(device, target), at);
+  }
+
+  /** ->set_dev_pasid(): attach `domain` at `pasid`; 0 or -errno. */
+  attachPasid(device: string, domain: string, pasid: number, at?: string): number {
+    return this.run(`attach ${device} ${domain} pasid ${pasid}`, this.driver.setDevPasid(device, domain, pasid), at);
+  }
+
+  /** The blocked domain's ->set_dev_pasid(): detach whatever is at `pasid`. */
+  detachPasid(device: string, pasid: number, at?: string): void {
+    this.run(`detach ${device} pasid ${pasid}`, this.driver.removeDevPasid(device, pasid), at);
+  }
+
+  /** iommu_map(); `pa` defaults to fresh, suitably aligned memory. */
+  map(domain: string, iova: number, size: number, opts: { pa?: number; writable?: boolean; at?: string } = {}): void {
+    const d = this.driver.domain(domain);
+    const pa = opts.pa ?? this.core.allocPa(size);
+    this.run(`map ${domain} ${hex(iova)} size ${hex(size)}`, this.core.map(d, iova, size, pa, opts.writable ?? true), opts.at);
+  }
+
+  /** iommu_unmap() (or munmap() for an SVA domain) */
+  unmap(domain: string, iova: number, size: number, at?: string): void {
+    const d = this.driver.domain(domain);
+    this.run(`unmap ${domain} ${hex(iova)} size ${hex(size)}`, this.core.unmap(d, iova, size), at);
+  }
+
+  /** iommu_flush_iotlb_all() */
+  invalidateAll(domain: string, at?: string): void {
+    this.run(`invalidate-all ${domain}`, this.driver.flushIotlbAll(domain), at);
+  }
+
+  /** The mmu notifier's invalidation of [start, end) of an SVA domain's mm; the whole mm by default. */
+  mmInvalidate(domain: string, start = 0n, end = (1n << 64n) - 1n, at?: string): void {
+    this.run(`mm invalidate ${domain}`, this.driver.mmInvalidate(domain, start, end), at);
+  }
+
+  /** The mmu notifier's release(): the process exits. */
+  mmRelease(domain: string, at?: string): void {
+    this.run(`mm release ${domain}`, this.driver.mmRelease(domain), at);
+  }
+
+  /** A DMA by `device` through its SMMU. */
+  dma(device: string, access: Access, iova: number, opts: { pasid?: number; sid?: number } = {}): TranslateResult {
+    return this.bus.request("ep:dma", device, { iova, access, pasid: opts.pasid ?? null, sid: opts.sid }).result;
+  }
+
+  /** Make the driver's next `count` allocations at `site` fail. */
+  failAllocs(site: string, count = 1): void {
+    this.driver.failAllocs(site, count);
+  }
+
+  /** Turn an endpoint fault (e.g. "atc-no-response") on or off. */
+  inject(device: string, fault: string, on = true): void {
+    const ep = this.platform.device(device);
+    if (!ep.inject) throw new Error(`${device} has no injectable faults`);
+    ep.inject(fault, on);
+  }
+
+  /** Every command `smmu` has received, CMD_SYNC included, in order. */
+  commands(smmu: string): Cmd[] {
+    this.platform.smmu(smmu);
+    return (this.queues.get(smmu) ?? []).map((q) => q.cmd);
+  }
+
+  /** Forget the commands received so far (to look at one operation's). */
+  clearCommands(): void {
+    this.queues.clear();
+  }
+
+  invs(domain: string): InvsSnapshot | null {
+    return this.driver.invs(domain);
+  }
+
+  get violations(): readonly Violation[] {
+    return this.oracle.violations;
+  }
+}
+
+function hex(v: number): string {
+  return `0x${v.toString(16)}`;
+}
