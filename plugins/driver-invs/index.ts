@@ -19,6 +19,7 @@ import {
 import { ALLOC_SITES, DriverContext, type AllocSite } from "./context.js";
 import { BLOCKED, IDENTITY, IdAllocator, NestedDomain, SmmuDomain, type Vsmmu } from "./domain.js";
 import { domainInv, domainInvRange } from "./inv-range.js";
+import { vsmmuCacheInvalidate } from "./vsmmu.js";
 import { getCdPtr, IO_PGTABLE_MAIR, s1Tcr, writeCdEntry } from "./install.js";
 import { INV_TYPE_NAMES, S1_ASID, S2_VMID } from "./invs.js";
 import { Master } from "./master.js";
@@ -212,6 +213,16 @@ export class InvsDriver implements IommuDriver {
       yield* writeCdEntry(this.ctx, md.master, md.ssid, cdptr, target);
     }
     yield* domainInv(this.ctx, d);
+  }
+
+  /** The guest's vSMMU commands after it changed its stage 1, through arm_vsmmu_cache_invalidate(). */
+  *guestInvalidate(domain: string, iova: number, size: number): Steps {
+    const d = this.domains.get(domain);
+    if (!(d instanceof NestedDomain)) throw new Error(`domain "${domain}" is not a nested domain`);
+    const atsSids: number[] = [];
+    for (const m of this.masters.values()) if (m.domain === d && m.atsEnabled) atsSids.push(...m.streams);
+    const guest = this.ctx.platform.vsmmu(d.vsmmu.name).guestInvalidation(d.asid, iova, size, atsSids);
+    yield* vsmmuCacheInvalidate(this.ctx, d.vsmmu, guest);
   }
 
   invs(domain: string): InvsSnapshot | null {

@@ -1,5 +1,6 @@
 /** Linux errno values the emulated driver returns, and ERR_PTR. */
 export const ENOENT = 2;
+export const EIO = 5;
 export const ENXIO = 6;
 export const ENOMEM = 12;
 export const EBUSY = 16;
@@ -11,6 +12,7 @@ export const ETIMEDOUT = 110;
 
 const NAMES: Record<number, string> = {
   [ENOENT]: "ENOENT",
+  [EIO]: "EIO",
   [ENXIO]: "ENXIO",
   [ENOMEM]: "ENOMEM",
   [EBUSY]: "EBUSY",

@@ -3,7 +3,8 @@
  * driver: iommu_map(), and iommu_unmap() with its gather (pages of one size,
  * contiguous, flushed through ->iotlb_sync() when that stops holding and at
  * the end). For an SVA domain the table is the process's: unmapping it is a
- * munmap() whose mmu notifier calls the driver with [start, end).
+ * munmap() whose mmu notifier calls the driver with [start, end); for a
+ * nested domain it is the guest's stage 1, which the guest invalidates.
  */
 import type { Bus } from "../core/bus.js";
 import { site, type Steps } from "../core/steps.js";
@@ -63,6 +64,7 @@ export class IommuCore {
   /** iommu_unmap(): clear the PTEs, then invalidate through the gather. */
   *unmap(domain: DriverDomain, iova: number, size: number): Steps<Leaf[]> {
     const gone: Leaf[] = [];
+    const stage = domain.spec.stage;
     const leaves = domain.pgtable.leavesIn(iova, size);
     let g = gatherInit();
     for (const leaf of leaves) {
@@ -70,11 +72,14 @@ export class IommuCore {
       domain.pgtable.remove(leaf);
       gone.push(leaf);
       this.bus.emit("pgtable:unmap", { table: domain.pgtablePa, leaves: [leaf] });
-      if (domain.spec.stage !== "sva") g = yield* gatherAddPage(this.driver, domain.name, g, leaf.iova, leaf.size);
+      if (stage === "s1" || stage === "s2") g = yield* gatherAddPage(this.driver, domain.name, g, leaf.iova, leaf.size);
     }
-    if (domain.spec.stage === "sva") {
+    if (stage === "sva") {
       /* munmap(): the mmu notifier invalidates [start, end) */
       yield* this.driver.mmInvalidate(domain.name, BigInt(iova), BigInt(iova + size));
+    } else if (stage === "nested") {
+      /* the guest's own stage 1: it invalidates through its vSMMU */
+      yield* this.driver.guestInvalidate(domain.name, iova, size);
     } else {
       /* iommu_iotlb_sync() */
       yield* this.driver.iotlbSync(domain.name, g);

@@ -72,6 +72,10 @@ export class Simulator {
       const plugin = registry.resolve("device", spec.plugin);
       this.platform.add(plugin.setup(this.context(plugin, spec.name, spec)));
     }
+    for (const spec of topology.vsmmus ?? []) {
+      const plugin = registry.resolve("vsmmu", spec.plugin);
+      this.platform.add(plugin.setup(this.context(plugin, spec.name, spec)));
+    }
     const driverSpec = { ...topology.driver, ...options.driver };
     const driverPlugin = registry.resolve("driver", driverSpec.plugin);
     this.driver = driverPlugin.setup(this.context(driverPlugin, "driver", driverSpec));

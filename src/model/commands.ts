@@ -154,14 +154,19 @@ export function buildCmd(ent: CmdqEnt): Cmd | null {
 
 const hex = (v: number | bigint): string => `0x${v.toString(16)}`;
 
-/** One line per command, kernel-style: "TLBI_NH_VA asid 1 vmid 0 addr 0x10000 ...". */
+/** The order fields are printed in, whatever order a command's object has them in. */
+const FIELD_ORDER = ["asid", "vmid", "sid", "ssid", "ssv", "global", "num", "scale", "leaf", "ttl", "tg", "size", "addr"] as const;
+
+/** One line per command, kernel-style: "TLBI_NH_VA asid 1 vmid 0 ... addr 0x10000". */
 export function formatCmd(cmd: Cmd): string {
   const parts: string[] = [cmd.op];
-  for (const [k, v] of Object.entries(cmd)) {
-    if (k === "op") continue;
+  const fields = cmd as unknown as Record<string, number | bigint | boolean | undefined>;
+  for (const k of FIELD_ORDER) {
+    const v = fields[k];
+    if (v === undefined) continue;
     if (typeof v === "bigint") parts.push(`${k} ${hex(v)}`);
     else if (typeof v === "boolean") parts.push(`${k} ${v ? 1 : 0}`);
-    else if (k === "sid") parts.push(`${k} ${hex(v as number)}`);
+    else if (k === "sid") parts.push(`${k} ${hex(v)}`);
     else parts.push(`${k} ${String(v)}`);
   }
   return parts.join(" ");

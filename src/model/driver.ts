@@ -64,6 +64,8 @@ export interface IommuDriver {
   mmInvalidate(domain: string, start: bigint, end: bigint): Steps;
   /** SVA: the mmu notifier's release(): the mm is going away. */
   mmRelease(domain: string): Steps;
+  /** Nested: the guest changed [iova, iova + size) of its stage 1; its vSMMU commands reach the host. */
+  guestInvalidate(domain: string, iova: number, size: number): Steps;
   /** The domain's invalidation list, or null if this driver keeps none. */
   invs(domain: string): InvsSnapshot | null;
   /** IOTLB tags ("smmu0 asid 1", "smmu0 vmid 2") invalidations still cover: anything else must be clear. */

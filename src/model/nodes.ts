@@ -3,6 +3,7 @@
  * interfaces hardware plugins implement. A user's SMMU or endpoint plugin
  * implements the same interface as the built-in one.
  */
+import type { Cmd } from "./commands.js";
 import type { SmmuFeature, SmmuOption } from "./topology.js";
 import type { StreamTable } from "./tables.js";
 
@@ -53,6 +54,12 @@ export interface VsmmuNode {
   readonly name: string;
   readonly smmu: string;
   readonly parent: string;
+  /**
+   * The commands the guest's driver puts on its vSMMU queue after unmapping
+   * [iova, iova + size) from a stage 1 with guest ASID `asid`; `atsSids` are
+   * the (v)StreamIDs with ATS on behind that stage 1.
+   */
+  guestInvalidation(asid: number, iova: number, size: number, atsSids: readonly number[]): Cmd[];
 }
 
 export type PlatformNode = SmmuNode | EndpointNode | VsmmuNode;

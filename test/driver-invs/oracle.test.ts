@@ -4,6 +4,7 @@
  */
 import { describe, expect, test } from "vitest";
 import type { Bus } from "../../src/core/bus.js";
+import type { CmdqSubmit } from "../../src/core/events.js";
 import { builtinRegistry } from "../../src/engine/simulator.js";
 import type { Cmd } from "../../src/model/commands.js";
 import type { Topology } from "../../src/model/topology.js";
@@ -18,9 +19,9 @@ function broken(name: string, drop: (cmd: Cmd) => boolean): DriverPlugin {
     name,
     setup(ctx) {
       const bus = Object.create(ctx.bus) as Bus;
-      bus.request = ((event: string, target: string, req: { cmds?: readonly Cmd[] }) =>
+      bus.request = ((event: string, target: string, req: CmdqSubmit) =>
         event === "smmu:cmdq"
-          ? ctx.bus.request("smmu:cmdq", target, { ...(req as never), cmds: req.cmds!.filter((c) => !drop(c)) })
+          ? ctx.bus.request("smmu:cmdq", target, { ...req, cmds: req.cmds.filter((c) => !drop(c)) })
           : ctx.bus.request(event as never, target, req as never)) as Bus["request"];
       return driverInvs.setup({ ...ctx, bus });
     },
