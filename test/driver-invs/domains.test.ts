@@ -1,0 +1,220 @@
+/**
+ * Nested domains over a shared nest-parent S2, SVA across SMMUs, PASID
+ * attachments and ATS changing on re-attach, under the mainline driver; and
+ * where v9 as posted goes wrong.
+ */
+import { describe, expect, test } from "vitest";
+import type { Topology } from "../../src/model/topology.js";
+import { atcInv, cdWrite, cfgiCd, nhAll, nhAsid, nhVa, s2Ipa, steWrite, SYNC } from "../helpers/cmds.js";
+import { during, sim } from "../helpers/sim.js";
+
+const N = 8;
+const cover: Topology = {
+  smmus: Array.from({ length: N }, (_, i) => ({ name: `smmu${i}`, features: ["nesting"] })),
+  devices: Array.from({ length: N }, (_, i) => ({ name: `gpu${i}`, smmu: `smmu${i}`, sids: [0x100 + i] })),
+  vsmmus: Array.from({ length: N }, (_, i) => ({ name: `vsmmu${i}`, smmu: `smmu${i}`, parent: "s2" })),
+  domains: [
+    { name: "s2", stage: "s2", nestParent: true },
+    ...Array.from({ length: N }, (_, i) => ({ name: `n${i}`, stage: "nested" as const, vsmmu: `vsmmu${i}` })),
+  ],
+};
+
+describe("one nest-parent S2 shared by 8 vSMMUs on 8 SMMUs (the cover letter's case)", () => {
+  test("one S2 array holds S2_VMID and S2_VMID_S1_CLEAR for every SMMU", () => {
+    const s = sim(cover);
+    for (let i = 0; i < N; i++) expect(s.attach(`gpu${i}`, `n${i}`)).toBe(0);
+    expect(s.invs("s2")?.entries).toEqual(
+      Array.from({ length: N }, (_, i) => [
+        { smmu: `smmu${i}`, type: "S2_VMID", id: 1, ssid: 0, users: 1 },
+        { smmu: `smmu${i}`, type: "S2_VMID_S1_CLEAR", id: 1, ssid: 0, users: 1 },
+      ]).flat(),
+    );
+  });
+
+  test("an S2 unmap reaches every SMMU: S2_IPA and sync, then NH_ALL and sync", () => {
+    const s = sim(cover);
+    for (let i = 0; i < N; i++) s.attach(`gpu${i}`, `n${i}`);
+    s.map("s2", 0x4000_0000, 0x1000);
+    const expected = Object.fromEntries(
+      Array.from({ length: N }, (_, i) => [`smmu${i}`, [s2Ipa(1, 0x4000_0000n), SYNC, nhAll(1), SYNC]]),
+    );
+    expect(during(s, () => s.unmap("s2", 0x4000_0000, 0x1000))).toEqual(expected);
+  });
+
+  test("DMA translates stage 1 over stage 2; a guest unmap reaches only its SMMU, with the vSMMU's VMID", () => {
+    const s = sim(cover);
+    for (let i = 0; i < N; i++) s.attach(`gpu${i}`, `n${i}`);
+    s.map("s2", 0x4000_0000, 0x1000, { pa: 0x9_0000_0000 });
+    s.map("n3", 0x10000, 0x1000, { pa: 0x4000_0000 });
+    expect(s.dma("gpu3", "write", 0x10000)).toMatchObject({ kind: "ok", via: "walk", t: { pa: 0x9_0000_0000 } });
+    expect(s.dma("gpu3", "write", 0x10000)).toMatchObject({ kind: "ok", via: "iotlb" });
+    const cmds = during(s, () => s.unmap("n3", 0x10000, 0x1000));
+    expect(cmds.smmu3).toEqual([{ ...nhVa(1, 0x10000n), vmid: 1 }, SYNC]);
+    expect(Object.entries(cmds).filter(([, c]) => c.length > 0).map(([n]) => n)).toEqual(["smmu3"]);
+    expect(s.dma("gpu3", "read", 0x10000)).toMatchObject({ kind: "fault", event: "F_TRANSLATION" });
+    expect(s.violations).toEqual([]);
+  });
+});
+
+describe("re-attaching the same S2 parent with a different ATS state", () => {
+  const topo: Topology = {
+    smmus: [{ name: "smmu0", features: ["ats", "nesting"] }],
+    devices: [{ name: "gpu0", smmu: "smmu0", sids: [0x100], ats: true }],
+    vsmmus: [{ name: "vsmmu0", smmu: "smmu0", parent: "s2" }],
+    domains: [
+      { name: "s2", stage: "s2", nestParent: true },
+      { name: "n-ats", stage: "nested", vsmmu: "vsmmu0" },
+      { name: "n-noats", stage: "nested", vsmmu: "vsmmu0", ats: false },
+    ],
+  };
+
+  test("the freshly merged array is the old one: ATS_FULL goes, S2 entries keep one user", () => {
+    const s = sim(topo);
+    s.attach("gpu0", "n-ats");
+    expect(s.invs("s2")?.entries.map((e) => `${e.type}/${e.id}/${e.users}`)).toEqual([
+      "S2_VMID/1/1",
+      "S2_VMID_S1_CLEAR/1/1",
+      "ATS_FULL/256/1",
+    ]);
+    const atsEvents: boolean[] = [];
+    s.bus.on("ep:ats", "test", (e) => atsEvents.push(e.enabled));
+    /*
+     * ATS off before the STE changes, a whole-ATC flush after, and nothing to
+     * flush in the TLB. The STE change is hitless in two steps: EATS (safe to
+     * change in any order) with the unused bits, then the guest's CD table
+     * pointer in qword 0.
+     */
+    expect(during(s, () => s.attach("gpu0", "n-noats"))).toEqual({
+      smmu0: [...steWrite(0x100, 2), atcInv(0x100), SYNC],
+    });
+    expect(atsEvents).toEqual([false]);
+    expect(s.invs("s2")).toEqual({
+      entries: [
+        { smmu: "smmu0", type: "S2_VMID", id: 1, ssid: 0, users: 1 },
+        { smmu: "smmu0", type: "S2_VMID_S1_CLEAR", id: 1, ssid: 0, users: 1 },
+      ],
+      trashes: 0,
+      hasAts: true,
+    });
+    /* and back: the whole-ATC flush comes before ATS is enabled again */
+    expect(during(s, () => s.attach("gpu0", "n-ats"))).toEqual({
+      smmu0: [...steWrite(0x100, 2), atcInv(0x100), SYNC],
+    });
+    expect(atsEvents).toEqual([false, true]);
+    expect(s.invs("s2")?.entries.map((e) => `${e.type}/${e.id}/${e.users}`)).toEqual([
+      "S2_VMID/1/1",
+      "S2_VMID_S1_CLEAR/1/1",
+      "ATS_FULL/256/1",
+    ]);
+  });
+});
+
+describe("SVA: one process on devices behind several SMMUs", () => {
+  const M = 4;
+  const topo: Topology = {
+    smmus: Array.from({ length: M }, (_, i) => ({ name: `smmu${i}`, features: ["ats", "sva", "cd2l"] })),
+    devices: Array.from({ length: M }, (_, i) => ({ name: `acc${i}`, smmu: `smmu${i}`, sids: [0x100 * (i + 1)], ats: true, pasidBits: 20 })),
+    domains: [{ name: "p1", stage: "sva" }],
+  };
+  const each = (f: (i: number, sid: number) => unknown[]) =>
+    Object.fromEntries(Array.from({ length: M }, (_, i) => [`smmu${i}`, f(i, 0x100 * (i + 1))]));
+
+  test("bind: a new L2 CD table (CFGI_CD leaf 0), the CD at the PASID, the CD-table STE, then ATS on", () => {
+    const s = sim(topo);
+    expect(during(s, () => s.attachPasid("acc0", "p1", 1))).toEqual({
+      smmu0: [cfgiCd(0x100, 1, false), SYNC, ...cdWrite([0x100], 1, 2), ...steWrite(0x100, 2), atcInv(0x100), SYNC],
+      smmu1: [],
+      smmu2: [],
+      smmu3: [],
+    });
+    for (let i = 1; i < M; i++) s.attachPasid(`acc${i}`, "p1", 1);
+    expect(s.invs("p1")?.entries).toEqual(
+      Array.from({ length: M }, (_, i) => [
+        { smmu: `smmu${i}`, type: "S1_ASID", id: 1, ssid: 0, users: 1 },
+        { smmu: `smmu${i}`, type: "ATS", id: 0x100 * (i + 1), ssid: 1, users: 1 },
+      ]).flat(),
+    );
+  });
+
+  test("munmap: non-leaf TLBI and an ATC_INV at the PASID on every SMMU; release: EPD0 CDs, then full flushes", () => {
+    const s = sim(topo);
+    for (let i = 0; i < M; i++) s.attachPasid(`acc${i}`, "p1", 1);
+    s.map("p1", 0x10000, 0x1000);
+    expect(s.dma("acc2", "read", 0x10000, { pasid: 1 })).toMatchObject({ kind: "ok" });
+    expect(during(s, () => s.unmap("p1", 0x10000, 0x1000))).toEqual(
+      each((_, sid) => [nhVa(1, 0x10000n, { leaf: false }), SYNC, atcInv(sid, { ssid: 1, size: 0, addr: 0x10000n }), SYNC]),
+    );
+    expect(during(s, () => s.mmRelease("p1"))).toEqual(
+      each((_, sid) => [...cdWrite([sid], 1, 2), nhAsid(1), SYNC, atcInv(sid, { ssid: 1 }), SYNC]),
+    );
+    s.map("p1", 0x20000, 0x1000);
+    expect(s.dma("acc2", "read", 0x20000, { pasid: 1 })).toEqual({
+      kind: "fault",
+      event: "F_TRANSLATION",
+      detail: "CD 1 of sid 0x300 has EPD0 set",
+    });
+  });
+
+  test("unbinding every device empties the array, flushing the ASID on each SMMU", () => {
+    const s = sim(topo);
+    for (let i = 0; i < M; i++) s.attachPasid(`acc${i}`, "p1", 1);
+    for (let i = 0; i < M; i++) {
+      const sid = 0x100 * (i + 1);
+      expect(during(s, () => s.detachPasid(`acc${i}`, 1))[`smmu${i}`]).toEqual([
+        ...cdWrite([sid], 1, 2),
+        atcInv(sid, { ssid: 1 }),
+        SYNC,
+        nhAsid(1),
+        SYNC,
+        /* no PASID left on a blocked RID: back to the abort STE, ATS off */
+        ...steWrite(sid, 2),
+        atcInv(sid),
+        SYNC,
+      ]);
+    }
+    expect(s.invs("p1")?.entries).toEqual([]);
+    expect(s.violations).toEqual([]);
+  });
+});
+
+describe("PASID attachments", () => {
+  const topo: Topology = {
+    smmus: [{ name: "smmu0", features: ["ats", "cd2l"] }],
+    devices: [{ name: "dev0", smmu: "smmu0", sids: [0x10], ats: true, pasidBits: 8 }],
+    domains: [
+      { name: "d1", stage: "s1" },
+      { name: "s2", stage: "s2" },
+    ],
+  };
+
+  test("an S2 on the RID has no CD table to hold a PASID: -EINVAL", () => {
+    const s = sim(topo);
+    s.attach("dev0", "s2");
+    expect(s.attachPasid("dev0", "d1", 1)).toBe(-22);
+    expect(s.attachPasid("dev0", "d1", 256)).toBe(-22);
+  });
+
+  test("identity RID: the CD-table STE gets S1DSS bypass, and RID traffic still bypasses", () => {
+    const s = sim(topo);
+    s.attach("dev0", "identity");
+    expect(s.attachPasid("dev0", "d1", 1)).toBe(0);
+    expect(s.dma("dev0", "read", 0x1234_5000)).toMatchObject({ kind: "ok", via: "bypass", t: { pa: 0x1234_5000 } });
+  });
+
+  for (const [variant, violations] of [
+    ["mainline", []],
+    ["v9", ["stale-translation"]],
+  ] as const) {
+    test(`${variant}: one domain at two PASIDs of an ATS device ${violations.length ? "loses" : "keeps"} the second PASID's ATS entry`, () => {
+      const s = sim(topo, { driver: { variant } });
+      s.attach("dev0", "blocked");
+      s.attachPasid("dev0", "d1", 1);
+      s.attachPasid("dev0", "d1", 2);
+      s.map("d1", 0x10000, 0x1000);
+      s.dma("dev0", "read", 0x10000, { pasid: 2 });
+      s.unmap("d1", 0x10000, 0x1000);
+      s.dma("dev0", "read", 0x10000, { pasid: 2 });
+      expect(s.violations.map((v) => v.kind)).toEqual(violations);
+    });
+  }
+});
