@@ -1,0 +1,93 @@
+/**
+ * The typed AST of a .smmu file after lowering: parameters, loops and
+ * includes are resolved, so a scenario is a flat list of statements, each
+ * with the span it was written at.
+ */
+import type { Span } from "../core/diagnostics.js";
+import type { Cmd } from "../model/commands.js";
+import type { Access, Via } from "../model/translation.js";
+import type { Topology } from "../model/topology.js";
+
+/** A driver plugin and variant, as `driver invs v9;` names them. */
+export interface DriverChoice {
+  plugin: string;
+  variant?: string;
+  span: Span;
+}
+
+/** One command an `expect commands` block describes. */
+export interface CmdPattern {
+  op: Cmd["op"];
+  /** Fields given, by name; a field not given must be zero unless `rest` is set. */
+  fields: Record<string, bigint>;
+  /** `...`: fields not given may be anything */
+  rest: boolean;
+  /** `x N`: the pattern stands for N consecutive commands */
+  repeat: number;
+  span: Span;
+}
+
+/** One entry an `expect invs` block describes. */
+export interface InvPattern {
+  smmu: string;
+  type: string;
+  id: number;
+  ssid: number;
+  users: number;
+  span: Span;
+}
+
+export type DmaExpectation =
+  | { kind: "via"; via: Via }
+  | { kind: "ok" }
+  | { kind: "fault"; event?: string }
+  | { kind: "abort" };
+
+/** What `expect error` waits for: an errno from the driver, or an emulator-detected failure. */
+export type ErrorExpectation = { kind: "errno"; errno: number; name: string } | { kind: "livelock" | "oops" | "use_after_free" };
+
+interface At {
+  span: Span;
+}
+
+export type Stmt = At &
+  (
+    | { kind: "attach"; device: string; target: string; pasid?: number }
+    | { kind: "detach"; device: string; pasid?: number }
+    | { kind: "map"; domain: string; iova: number; size: number; pa?: number; readonly: boolean }
+    | { kind: "unmap"; domain: string; iova: number; size: number }
+    | { kind: "flush"; domain: string }
+    | { kind: "dma"; device: string; access: Access; iova: number; pasid?: number; sid?: number; expect?: DmaExpectation }
+    | { kind: "mm-invalidate"; domain: string; start?: bigint; size?: bigint }
+    | { kind: "mm-release"; domain: string }
+    | { kind: "fail-alloc"; site: string; count: number }
+    | { kind: "fault"; device: string; fault: string; on: boolean }
+    | { kind: "expect-commands"; smmu: string; contains: boolean; patterns: CmdPattern[] }
+    | { kind: "expect-count"; smmu: string; what: string; count: number }
+    | { kind: "expect-invs"; domain: string; entries: InvPattern[]; trash?: number }
+    | { kind: "expect-error"; error: ErrorExpectation; body: Stmt[] }
+    | { kind: "expect-stale"; none: boolean; device?: string; iova?: number }
+  );
+
+export interface Scenario {
+  name: string;
+  span: Span;
+  driver?: DriverChoice;
+  body: Stmt[];
+}
+
+/** A `use "path";` of a plugin module. */
+export interface PluginUse {
+  path: string;
+  span: Span;
+}
+
+export interface SmmuFile {
+  file: string;
+  topology: Topology;
+  /** Where each node of `topology` was written, by JSON Pointer. */
+  locations: Map<string, Span>;
+  driver?: DriverChoice;
+  uses: PluginUse[];
+  scenarios: Scenario[];
+}

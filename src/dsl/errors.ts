@@ -1,0 +1,104 @@
+/**
+ * Parse errors in the words of the language, with the position a reader
+ * expects: a missing ';' is reported right after the token it should follow.
+ */
+import { type IParserErrorMessageProvider, type IRecognitionException, type IToken, type TokenType } from "chevrotain";
+import leven from "leven";
+import { diagnostic, type Diagnostic } from "../core/diagnostics.js";
+import { KW, Semi } from "./tokens.js";
+
+function show(token: IToken): string {
+  return token.tokenType.name === "EOF" ? "the end of the file" : `'${token.image}'`;
+}
+
+function label(t: TokenType): string {
+  return t.LABEL ?? t.name;
+}
+
+/** What each rule expects when none of its alternatives matches. */
+const EXPECTED: Record<string, string> = {
+  topItem: "a declaration (smmu, device, vsmmu, domain, param, for, include, use, driver or scenario)",
+  stmt: "a statement (attach, detach, map, unmap, flush, dma, sva, mm, fail, fault, expect, for or driver)",
+  expect: "an expectation (commands, count, invs, dma, error, no stale or stale)",
+  value: "a value",
+  atom: "a number or a name",
+  unary: "a number or a name",
+  nameAtom: "a number, a name or '('",
+  nodeDecl: "smmu, device, vsmmu or domain",
+  expectDma: "a result (via, ok, fault or abort)",
+  dmaSpec: "'read' or 'write'",
+  property: "a property (key: value;)",
+  command: "a command (e.g. TLBI_NH_VA asid 1 ...;)",
+  "invalidation entry": "an entry (e.g. smmu0 S1_ASID 1 users 1;)",
+};
+
+const KEYWORDS = Object.keys(KW);
+
+/** "did you mean 'attach'?" for a word close to one the parser would have taken. */
+export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDist = Infinity;
+  for (const c of candidates) {
+    const d = leven(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDist) [best, bestDist] = [c, d];
+  }
+  return best !== undefined && bestDist > 0 && bestDist <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+/** What a block may hold before its '}', by the rule the block belongs to. */
+const BLOCK_OF: Record<string, string> = {
+  scenario: "stmt",
+  stmtFor: "stmt",
+  expectError: "stmt",
+  topFor: "topItem",
+  nodeDecl: "property",
+  expectCommands: "command",
+  expectInvs: "invalidation entry",
+};
+
+function nearKeyword(t: IToken): string {
+  const near = t.tokenType.name !== "EOF" ? didYouMean(t.image, KEYWORDS) : undefined;
+  return near ? ` (did you mean '${near}'?)` : "";
+}
+
+export const messages: IParserErrorMessageProvider = {
+  buildMismatchTokenMessage({ expected, actual, ruleName }) {
+    const inside = expected.name === "RBrace" ? BLOCK_OF[ruleName] : undefined;
+    if (inside) return `expected ${EXPECTED[inside] ?? `a ${inside}`} or '}' but found ${show(actual)}${nearKeyword(actual)}`;
+    return `expected ${label(expected)} but found ${show(actual)}`;
+  },
+  buildNotAllInputParsedMessage({ firstRedundant }) {
+    return `expected ${EXPECTED.topItem} but found ${show(firstRedundant)}${nearKeyword(firstRedundant)}`;
+  },
+  buildNoViableAltMessage({ actual, ruleName }) {
+    const found = actual[0]!;
+    return `expected ${EXPECTED[ruleName] ?? "something else"} but found ${show(found)}${nearKeyword(found)}`;
+  },
+  buildEarlyExitMessage({ actual, ruleName }) {
+    return `expected ${EXPECTED[ruleName] ?? "at least one item"} but found ${show(actual[0]!)}`;
+  },
+};
+
+/** One diagnostic per parse error; a missing ';' points just past the previous token. */
+export function parseDiagnostics(file: string, errors: readonly IRecognitionException[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const seen = new Set<string>();
+  for (const e of errors) {
+    let line = e.token.startLine ?? 1;
+    let column = e.token.startColumn ?? 1;
+    const prev = (e as IRecognitionException & { previousToken?: IToken }).previousToken;
+    if (e.name === "MismatchedTokenException" && e.message.startsWith(`expected ${label(Semi)}`) && prev?.endLine !== undefined) {
+      line = prev.endLine;
+      column = (prev.endColumn ?? 0) + 1;
+    }
+    if (e.token.tokenType.name === "EOF" && prev?.endLine !== undefined) {
+      line = prev.endLine;
+      column = (prev.endColumn ?? 0) + 1;
+    }
+    const key = `${line}:${column}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(diagnostic({ file, line, column }, "parse", e.message));
+  }
+  return out;
+}

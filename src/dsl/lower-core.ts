@@ -1,0 +1,215 @@
+/**
+ * What lowering a CST needs everywhere: reading labelled children, spans,
+ * the scope of params and loop variables, and evaluating expressions and
+ * built names (smmu#i) with 64-bit integers. Problems become diagnostics;
+ * evaluation returns undefined after reporting one.
+ */
+import type { CstNode, IToken } from "chevrotain";
+import { diagnostic, type Diagnostic, type Span } from "../core/diagnostics.js";
+import { didYouMean } from "./errors.js";
+
+type Child = CstNode | IToken;
+
+function isToken(c: Child): c is IToken {
+  return "image" in c;
+}
+
+export function sub(node: CstNode, label: string, i = 0): CstNode | undefined {
+  const c = node.children[label]?.[i];
+  return c && !isToken(c) ? c : undefined;
+}
+
+export function subs(node: CstNode, label: string): CstNode[] {
+  return (node.children[label] ?? []).filter((c): c is CstNode => !isToken(c));
+}
+
+export function tok(node: CstNode, label: string, i = 0): IToken | undefined {
+  const c = node.children[label]?.[i];
+  return c && isToken(c) ? c : undefined;
+}
+
+export function toks(node: CstNode, label: string): IToken[] {
+  return (node.children[label] ?? []).filter(isToken);
+}
+
+/** The only child of a node (the chosen alternative of an OR rule). */
+export function only(node: CstNode): CstNode {
+  for (const list of Object.values(node.children)) {
+    for (const c of list) if (!isToken(c)) return c;
+  }
+  throw new Error(`${node.name} has no sub-rule`);
+}
+
+/** The value of a string literal, without quotes, escapes resolved. */
+export function stringValue(t: IToken): string {
+  return t.image.slice(1, -1).replace(/\\(.)/g, "$1");
+}
+
+const UNITS: Record<string, bigint> = { K: 1n << 10n, M: 1n << 20n, G: 1n << 30n };
+
+export function numberValue(t: IToken): bigint {
+  const text = t.image.replace(/_/g, "");
+  const unit = UNITS[text.slice(-1)];
+  return unit ? BigInt(text.slice(0, -1)) * unit : BigInt(text);
+}
+
+/** The largest loop a file may write (so a typo cannot hang the emulator). */
+const MAX_LOOP = 1_000_000;
+
+export class LowerBase {
+  readonly diagnostics: Diagnostic[] = [];
+  /** params and loop variables, innermost last */
+  private readonly scopes: Map<string, bigint>[] = [new Map()];
+
+  constructor(public file: string) {}
+
+  spanOf(node: CstNode | IToken): Span {
+    if ("image" in node) {
+      return { file: this.file, line: node.startLine ?? 1, column: node.startColumn ?? 1, endLine: node.endLine, endColumn: (node.endColumn ?? 0) + 1 };
+    }
+    const l = node.location;
+    return { file: this.file, line: l?.startLine ?? 1, column: l?.startColumn ?? 1, endLine: l?.endLine, endColumn: (l?.endColumn ?? 0) + 1 };
+  }
+
+  error(at: CstNode | IToken | Span, code: string, message: string, hint?: string): undefined {
+    const span = "file" in at ? at : this.spanOf(at);
+    this.diagnostics.push(diagnostic(span, code, message, hint));
+    return undefined;
+  }
+
+  lookup(name: string): bigint | undefined {
+    for (let i = this.scopes.length - 1; i >= 0; i--) {
+      const v = this.scopes[i]!.get(name);
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  }
+
+  defineParam(name: IToken, value: bigint): void {
+    if (this.scopes[0]!.has(name.image)) {
+      this.error(name, "duplicate", `param "${name.image}" is already defined`);
+      return;
+    }
+    this.scopes[0]!.set(name.image, value);
+  }
+
+  /** Run `body` for each value of a `for v in a .. b` loop. */
+  loop(head: CstNode, body: () => void): void {
+    const v = tok(head, "var")!;
+    const from = this.expr(sub(head, "from")!);
+    const to = this.expr(sub(head, "to")!);
+    if (from === undefined || to === undefined) return;
+    if (to - from + 1n > BigInt(MAX_LOOP)) {
+      this.error(head, "range", `loop of ${to - from + 1n} iterations is more than ${MAX_LOOP}`);
+      return;
+    }
+    const scope = new Map<string, bigint>();
+    this.scopes.push(scope);
+    try {
+      for (let i = from; i <= to; i++) {
+        scope.set(v.image, i);
+        body();
+      }
+    } finally {
+      this.scopes.pop();
+    }
+  }
+
+  private names(): string[] {
+    return this.scopes.flatMap((s) => [...s.keys()]);
+  }
+
+  expr(node: CstNode): bigint | undefined {
+    let acc = this.term(sub(node, "lhs")!);
+    const ops = toks(node, "op");
+    subs(node, "rhs").forEach((rhs, i) => {
+      const r = this.term(rhs);
+      if (acc === undefined || r === undefined) {
+        acc = undefined;
+        return;
+      }
+      acc = ops[i]!.image === "+" ? acc + r : acc - r;
+    });
+    return acc;
+  }
+
+  private term(node: CstNode): bigint | undefined {
+    let acc = this.unary(sub(node, "lhs")!);
+    const ops = toks(node, "op");
+    subs(node, "rhs").forEach((rhs, i) => {
+      const r = this.unary(rhs);
+      if (acc === undefined || r === undefined) {
+        acc = undefined;
+        return;
+      }
+      const op = ops[i]!;
+      if ((op.image === "/" || op.image === "%") && r === 0n) {
+        acc = this.error(op, "range", "division by zero");
+        return;
+      }
+      if ((op.image === "<<" || op.image === ">>") && (r < 0n || r > 64n)) {
+        acc = this.error(op, "range", `shift by ${r} is outside 0..64`);
+        return;
+      }
+      acc = op.image === "*" ? acc * r : op.image === "/" ? acc / r : op.image === "%" ? acc % r : op.image === "<<" ? acc << r : acc >> r;
+    });
+    return acc;
+  }
+
+  private unary(node: CstNode): bigint | undefined {
+    const inner = sub(node, "unary");
+    if (inner) {
+      const v = this.unary(inner);
+      return v === undefined ? undefined : -v;
+    }
+    const atom = sub(node, "atom")!;
+    const n = tok(atom, "NumberLit");
+    if (n) return numberValue(n);
+    const e = sub(atom, "expr");
+    if (e) return this.expr(e);
+    const name = sub(atom, "name")!;
+    if (subs(name, "nameAtom").length > 0) return this.error(name, "type", `expected a number but found the name "${this.nameText(name) ?? "?"}"`);
+    const id = tok(name, "base")!;
+    const v = this.lookup(id.image);
+    if (v !== undefined) return v;
+    const near = didYouMean(id.image, this.names());
+    return this.error(id, "unknown-param", `unknown parameter "${id.image}"${near ? ` (did you mean "${near}"?)` : ""}`);
+  }
+
+  /** A built name: smmu#i, dev#(s * 8 + d). */
+  nameText(node: CstNode): string | undefined {
+    let text = tok(node, "base")!.image;
+    for (const part of subs(node, "nameAtom")) {
+      const n = tok(part, "NumberLit");
+      const id = tok(part, "Identifier");
+      const e = sub(part, "expr");
+      let v: bigint | undefined;
+      if (n) v = numberValue(n);
+      else if (e) v = this.expr(e);
+      else if (id) {
+        v = this.lookup(id.image);
+        if (v === undefined) return this.error(id, "unknown-param", `unknown parameter "${id.image}" in a name`);
+      }
+      if (v === undefined) return undefined;
+      text += v.toString();
+    }
+    return text;
+  }
+
+  /** The name an expression is, when it is nothing but a name. */
+  asName(exprNode: CstNode): CstNode | undefined {
+    if (subs(exprNode, "rhs").length) return undefined;
+    const term = sub(exprNode, "lhs")!;
+    if (subs(term, "rhs").length) return undefined;
+    const atom = sub(sub(term, "lhs")!, "atom");
+    return atom ? sub(atom, "name") : undefined;
+  }
+
+  /** An expression that must fit a JS number (addresses, ids, counts). */
+  int(node: CstNode, what: string, min = 0n, max = BigInt(Number.MAX_SAFE_INTEGER)): number | undefined {
+    const v = this.expr(node);
+    if (v === undefined) return undefined;
+    if (v < min || v > max) return this.error(node, "range", `${what} ${v} is outside ${min}..${max}`);
+    return Number(v);
+  }
+}

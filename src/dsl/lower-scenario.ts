@@ -1,0 +1,304 @@
+/**
+ * Lowering scenarios: statements and expectations into flat Stmt lists,
+ * with every reference to a node checked against the topology.
+ */
+import type { CstNode, IToken } from "chevrotain";
+import { errnoName, ERRNOS } from "../core/errno.js";
+import { buildCmd, CMDQ_OP, type Cmd, type Opcode } from "../model/commands.js";
+import type { DomainStage, Topology } from "../model/topology.js";
+import type { Access, Via } from "../model/translation.js";
+import type { CmdPattern, DmaExpectation, DriverChoice, ErrorExpectation, InvPattern, Stmt } from "./ast.js";
+import { didYouMean } from "./errors.js";
+import { only, sub, subs, tok, toks, type LowerBase } from "./lower-core.js";
+
+/** The commands the driver can build, and the fields each carries (as arm_smmu_cmdq_build_cmd() fills them). */
+const FIELDS = new Map<string, string[]>(
+  (Object.keys(CMDQ_OP) as Opcode[]).flatMap((op) => {
+    const cmd = buildCmd({ opcode: CMDQ_OP[op] });
+    return cmd ? [[op, Object.keys(cmd).filter((k) => k !== "op")] as [string, string[]]] : [];
+  }),
+);
+const OPCODES = [...FIELDS.keys()];
+const INV_TYPES = ["S1_ASID", "S2_VMID", "S2_VMID_S1_CLEAR", "ATS", "ATS_FULL"];
+const VIAS: Via[] = ["atc", "iotlb", "walk", "bypass"];
+const EMULATOR_ERRORS = ["livelock", "oops", "use_after_free"] as const;
+
+/** `driver invs v9;` names driver-invs; a name with a dash is a plugin name as is. */
+export function driverPlugin(name: string): string {
+  return name.includes("-") ? name : `driver-${name}`;
+}
+
+export class ScenarioLowerer {
+  private readonly devices: Set<string>;
+  private readonly smmus: Set<string>;
+  private readonly domains: Map<string, DomainStage>;
+
+  constructor(
+    private readonly lo: LowerBase,
+    topology: Topology,
+  ) {
+    this.devices = new Set(topology.devices.map((d) => d.name));
+    this.smmus = new Set(topology.smmus.map((s) => s.name));
+    this.domains = new Map(topology.domains.map((d) => [d.name, d.stage]));
+  }
+
+  driver(decl: CstNode): DriverChoice {
+    const variant = tok(decl, "variant")?.image;
+    return { plugin: driverPlugin(tok(decl, "plugin")!.image), ...(variant ? { variant } : {}), span: this.lo.spanOf(decl) };
+  }
+
+  /** The statements of a block (a scenario, a loop, an expect error). */
+  block(stmts: CstNode[], out: Stmt[] = []): Stmt[] {
+    for (const s of stmts) {
+      const inner = only(s);
+      if (inner.name === "stmtFor") this.lo.loop(sub(inner, "forHead")!, () => this.block(subs(inner, "stmt"), out));
+      else if (inner.name === "driverDecl") this.lo.error(inner, "misplaced", "a scenario's driver must be its first statement");
+      else {
+        const stmt = this.stmt(inner);
+        if (stmt) out.push(stmt);
+      }
+    }
+    return out;
+  }
+
+  private ref(node: CstNode | undefined, what: string, known: ReadonlySet<string> | ReadonlyMap<string, unknown>, extra: string[] = []): string | undefined {
+    if (!node) return undefined;
+    const name = this.lo.nameText(node);
+    if (name === undefined) return undefined;
+    if (known.has(name) || extra.includes(name)) return name;
+    const near = didYouMean(name, [...known.keys(), ...extra]);
+    return this.lo.error(node, "unknown-node", `unknown ${what} "${name}"${near ? ` (did you mean "${near}"?)` : ""}`);
+  }
+
+  private optInt(node: CstNode, label: string, what: string, max?: bigint): number | undefined | null {
+    const e = sub(node, label);
+    if (!e) return null;
+    return this.lo.int(e, what, 0n, max);
+  }
+
+  private stmt(n: CstNode): Stmt | undefined {
+    const span = this.lo.spanOf(n);
+    switch (n.name) {
+      case "attach": {
+        const device = this.ref(sub(n, "device"), "device", this.devices);
+        const target = this.ref(sub(n, "target"), "domain", this.domains, ["blocked", "identity"]);
+        const pasid = this.optInt(n, "pasid", "PASID", 0xfffffn);
+        if (device === undefined || target === undefined || pasid === undefined) return undefined;
+        if (pasid !== null && (target === "blocked" || target === "identity")) {
+          return this.lo.error(sub(n, "target")!, "type", `a PASID takes a domain, not "${target}" (use detach ... pasid)`);
+        }
+        return { kind: "attach", device, target, ...(pasid !== null ? { pasid } : {}), span };
+      }
+      case "detach": {
+        const device = this.ref(sub(n, "device"), "device", this.devices);
+        const pasid = this.optInt(n, "pasid", "PASID", 0xfffffn);
+        if (device === undefined || pasid === undefined) return undefined;
+        return pasid === null ? { kind: "attach", device, target: "blocked", span } : { kind: "detach", device, pasid, span };
+      }
+      case "map":
+      case "unmap": {
+        const domain = this.ref(sub(n, "domain"), "domain", this.domains);
+        const iova = this.lo.int(sub(n, "iova")!, "IOVA");
+        const size = this.lo.int(sub(n, "size")!, "size", 1n);
+        if (domain === undefined || iova === undefined || size === undefined) return undefined;
+        if (n.name === "unmap") return { kind: "unmap", domain, iova, size, span };
+        const pa = this.optInt(n, "pa", "physical address");
+        if (pa === undefined) return undefined;
+        return { kind: "map", domain, iova, size, readonly: tok(n, "Kw_readonly") !== undefined, ...(pa !== null ? { pa } : {}), span };
+      }
+      case "flush": {
+        const domain = this.ref(sub(n, "domain"), "domain", this.domains);
+        return domain === undefined ? undefined : { kind: "flush", domain, span };
+      }
+      case "dma": {
+        const d = this.dmaSpec(sub(n, "dmaSpec")!);
+        return d && { kind: "dma", ...d, span };
+      }
+      case "sva":
+        return this.sva(n, span);
+      case "mm":
+        return this.mm(n, span);
+      case "fail": {
+        const count = this.optInt(n, "count", "count", 1_000_000n);
+        if (count === undefined) return undefined;
+        return { kind: "fail-alloc", site: tok(n, "site")!.image, count: count ?? 1, span };
+      }
+      case "fault": {
+        const device = this.ref(sub(n, "device"), "device", this.devices);
+        if (device === undefined) return undefined;
+        return { kind: "fault", device, fault: tok(n, "fault")!.image, on: tok(n, "Kw_off") === undefined, span };
+      }
+      case "expect":
+        return this.expect(only(n), span);
+      default:
+        return this.lo.error(n, "internal", `unhandled statement ${n.name}`);
+    }
+  }
+
+  private dmaSpec(n: CstNode): { device: string; access: Access; iova: number; pasid?: number; sid?: number } | undefined {
+    const device = this.ref(sub(n, "device"), "device", this.devices);
+    const iova = this.lo.int(sub(n, "iova")!, "IOVA");
+    const pasid = this.optInt(n, "pasid", "PASID", 0xfffffn);
+    const sid = this.optInt(n, "sid", "StreamID", 0x7fffffffn);
+    if (device === undefined || iova === undefined || pasid === undefined || sid === undefined) return undefined;
+    return {
+      device,
+      access: tok(n, "access")!.image as Access,
+      iova,
+      ...(pasid !== null ? { pasid } : {}),
+      ...(sid !== null ? { sid } : {}),
+    };
+  }
+
+  private sva(n: CstNode, span: Stmt["span"]): Stmt | undefined {
+    const device = this.ref(sub(n, "device"), "device", this.devices);
+    const pasid = this.lo.int(sub(n, "pasid")!, "PASID", 1n, 0xfffffn);
+    if (device === undefined || pasid === undefined) return undefined;
+    if (!tok(n, "Kw_bind")) return { kind: "detach", device, pasid, span };
+    const domain = this.svaDomain(sub(n, "domain")!);
+    return domain === undefined ? undefined : { kind: "attach", device, target: domain, pasid, span };
+  }
+
+  private svaDomain(node: CstNode): string | undefined {
+    const domain = this.ref(node, "domain", this.domains);
+    if (domain === undefined) return undefined;
+    const stage = this.domains.get(domain);
+    if (stage !== "sva") return this.lo.error(node, "type", `"${domain}" is a ${stage} domain; this needs an sva domain`);
+    return domain;
+  }
+
+  private mm(n: CstNode, span: Stmt["span"]): Stmt | undefined {
+    const domain = this.svaDomain(sub(n, "domain")!);
+    if (domain === undefined) return undefined;
+    if (tok(n, "Kw_release")) return { kind: "mm-release", domain, span };
+    const start = sub(n, "start");
+    if (!start) return { kind: "mm-invalidate", domain, span };
+    const s = this.lo.expr(start);
+    const size = this.lo.expr(sub(n, "size")!);
+    if (s === undefined || size === undefined) return undefined;
+    return { kind: "mm-invalidate", domain, start: s, size, span };
+  }
+
+  private expect(n: CstNode, span: Stmt["span"]): Stmt | undefined {
+    switch (n.name) {
+      case "expectCommands": {
+        const smmu = this.ref(sub(n, "smmu"), "SMMU", this.smmus);
+        const patterns = subs(n, "cmdPattern").map((p) => this.cmdPattern(p));
+        if (smmu === undefined || patterns.some((p) => !p)) return undefined;
+        return { kind: "expect-commands", smmu, contains: tok(n, "Kw_contains") !== undefined, patterns: patterns as CmdPattern[], span };
+      }
+      case "expectCount": {
+        const smmu = this.ref(sub(n, "smmu"), "SMMU", this.smmus);
+        const what = tok(n, "what")!;
+        const count = this.lo.int(sub(n, "count")!, "count");
+        if (what.image !== "commands" && !FIELDS.has(what.image)) {
+          const near = didYouMean(what.image, ["commands", ...OPCODES]);
+          return this.lo.error(what, "unknown-opcode", `expected "commands" or an opcode, not "${what.image}"${near ? ` (did you mean "${near}"?)` : ""}`);
+        }
+        if (smmu === undefined || count === undefined) return undefined;
+        return { kind: "expect-count", smmu, what: what.image, count, span };
+      }
+      case "expectInvs": {
+        const domain = this.ref(sub(n, "domain"), "domain", this.domains);
+        const trash = sub(n, "trash") ? this.lo.int(sub(n, "trash")!, "trash count") : null;
+        const entries = subs(n, "invPattern").map((p) => this.invPattern(p));
+        if (domain === undefined || trash === undefined || entries.some((e) => !e)) return undefined;
+        return { kind: "expect-invs", domain, entries: entries as InvPattern[], ...(trash !== null ? { trash } : {}), span };
+      }
+      case "expectDma": {
+        const d = this.dmaSpec(sub(n, "dmaSpec")!);
+        const expect = this.dmaResult(n);
+        return d && expect && { kind: "dma", ...d, expect, span };
+      }
+      case "expectError": {
+        const error = this.errorSpec(n);
+        const body = this.block(subs(n, "stmt"));
+        return error && { kind: "expect-error", error, body, span };
+      }
+      case "expectNoStale":
+        return { kind: "expect-stale", none: true, span };
+      case "expectStale": {
+        const devNode = sub(n, "device");
+        const device = devNode ? this.ref(devNode, "device", this.devices) : undefined;
+        const iova = sub(n, "iova") ? this.lo.int(sub(n, "iova")!, "IOVA") : undefined;
+        if ((devNode && device === undefined) || (sub(n, "iova") && iova === undefined)) return undefined;
+        return { kind: "expect-stale", none: false, ...(device ? { device } : {}), ...(iova !== undefined ? { iova } : {}), span };
+      }
+      default:
+        return this.lo.error(n, "internal", `unhandled expectation ${n.name}`);
+    }
+  }
+
+  private cmdPattern(p: CstNode): CmdPattern | undefined {
+    const opTok = tok(p, "op")!;
+    const fields = FIELDS.get(opTok.image);
+    if (!fields) {
+      const near = didYouMean(opTok.image, OPCODES);
+      return this.lo.error(opTok, "unknown-opcode", `unknown command "${opTok.image}"${near ? ` (did you mean "${near}"?)` : ""}`);
+    }
+    const out: Record<string, bigint> = {};
+    const values = subs(p, "fieldValue");
+    let ok = true;
+    toks(p, "field").forEach((f, i) => {
+      if (!fields.includes(f.image)) {
+        const near = didYouMean(f.image, fields);
+        this.lo.error(f, "unknown-field", `${opTok.image} has no field "${f.image}"${near ? ` (did you mean "${near}"?)` : ` (it has: ${fields.join(", ") || "none"})`}`);
+        ok = false;
+        return;
+      }
+      const v = this.lo.expr(values[i]!);
+      if (v === undefined) ok = false;
+      else out[f.image] = v;
+    });
+    const repeat = sub(p, "repeat") ? this.lo.int(sub(p, "repeat")!, "repeat count", 1n, 1_000_000n) : 1;
+    if (!ok || repeat === undefined) return undefined;
+    return { op: opTok.image as Cmd["op"], fields: out, rest: tok(p, "Ellipsis") !== undefined, repeat, span: this.lo.spanOf(p) };
+  }
+
+  private invPattern(p: CstNode): InvPattern | undefined {
+    const smmu = this.ref(sub(p, "smmu"), "SMMU", this.smmus);
+    const type = tok(p, "type")!;
+    if (!INV_TYPES.includes(type.image)) {
+      const near = didYouMean(type.image, INV_TYPES);
+      return this.lo.error(type, "unknown-type", `unknown invalidation type "${type.image}"${near ? ` (did you mean "${near}"?)` : ""}`);
+    }
+    const id = this.lo.int(sub(p, "id")!, "id", 0n, 0x7fffffffn);
+    const ssid = sub(p, "ssid") ? this.lo.int(sub(p, "ssid")!, "ssid", 0n, 0xfffffn) : 0;
+    const users = sub(p, "users") ? this.lo.int(sub(p, "users")!, "users", 0n) : 1;
+    if (smmu === undefined || id === undefined || ssid === undefined || users === undefined) return undefined;
+    return { smmu, type: type.image, id, ssid, users, span: this.lo.spanOf(p) };
+  }
+
+  private dmaResult(n: CstNode): DmaExpectation | undefined {
+    if (tok(n, "Kw_ok")) return { kind: "ok" };
+    if (tok(n, "Kw_abort")) return { kind: "abort" };
+    if (tok(n, "Kw_fault")) {
+      const ev = tok(n, "event");
+      return ev ? { kind: "fault", event: ev.image } : { kind: "fault" };
+    }
+    const via = tok(n, "via")!;
+    if (!VIAS.includes(via.image as Via)) {
+      const near = didYouMean(via.image, VIAS);
+      return this.lo.error(via, "unknown-value", `expected one of ${VIAS.join(", ")}, not "${via.image}"${near ? ` (did you mean "${near}"?)` : ""}`);
+    }
+    return { kind: "via", via: via.image as Via };
+  }
+
+  private errorSpec(n: CstNode): ErrorExpectation | undefined {
+    const t: IToken = tok(n, "error")!;
+    if (tok(n, "Minus")) {
+      const v = ERRNOS.get(t.image);
+      if (v === undefined) {
+        const near = didYouMean(t.image, [...ERRNOS.keys()]);
+        return this.lo.error(t, "unknown-errno", `unknown errno "-${t.image}"${near ? ` (did you mean "-${near}"?)` : ""}`);
+      }
+      return { kind: "errno", errno: v, name: errnoName(v) };
+    }
+    const kind = EMULATOR_ERRORS.find((e) => e === t.image);
+    if (!kind) {
+      const near = didYouMean(t.image, [...EMULATOR_ERRORS, ...[...ERRNOS.keys()].map((k) => `-${k}`)]);
+      return this.lo.error(t, "unknown-error", `expected -ERRNO, livelock, oops or use_after_free, not "${t.image}"${near ? ` (did you mean "${near}"?)` : ""}`);
+    }
+    return { kind };
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * Lowering the topology half of a file: smmu / device / vsmmu / domain blocks
+ * into the Topology JSON form, recording where each piece was written (by
+ * JSON Pointer) so schema diagnostics can point back into the .smmu text.
+ */
+import type { CstNode, IToken } from "chevrotain";
+import type { Span } from "../core/diagnostics.js";
+import type { DeviceSpec, DomainSpec, SmmuSpec, Topology, VsmmuSpec } from "../model/topology.js";
+import { didYouMean } from "./errors.js";
+import { sub, subs, tok, stringValue, type LowerBase } from "./lower-core.js";
+
+type ValueKind = "name" | "symbol" | "symbols" | "int" | "ints" | "bool" | "string";
+type Kind = "smmu" | "device" | "vsmmu" | "domain";
+
+/** The properties each kind of block knows, as written (snake_case) and their JSON names. */
+const KEYS: Record<Kind, Record<string, [json: string, kind: ValueKind]>> = {
+  smmu: { features: ["features", "symbols"], options: ["options", "symbols"], plugin: ["plugin", "string"] },
+  device: {
+    smmu: ["smmu", "name"],
+    sids: ["sids", "ints"],
+    ats: ["ats", "bool"],
+    pci: ["pci", "bool"],
+    pasid_bits: ["pasidBits", "int"],
+    plugin: ["plugin", "string"],
+  },
+  vsmmu: { smmu: ["smmu", "name"], parent: ["parent", "name"], plugin: ["plugin", "string"] },
+  domain: {
+    stage: ["stage", "symbol"],
+    nest_parent: ["nestParent", "bool"],
+    vsmmu: ["vsmmu", "name"],
+    page_size: ["pageSize", "int"],
+    asid: ["asid", "int"],
+    vmid: ["vmid", "int"],
+    ats: ["ats", "bool"],
+  },
+};
+
+const LIST: Record<Kind, "smmus" | "devices" | "vsmmus" | "domains"> = {
+  smmu: "smmus",
+  device: "devices",
+  vsmmu: "vsmmus",
+  domain: "domains",
+};
+
+type JsonValue = string | number | boolean | JsonValue[];
+
+export class TopologyBuilder {
+  readonly topology: Topology = { smmus: [], devices: [], vsmmus: [], domains: [] };
+  readonly locations = new Map<string, Span>();
+
+  constructor(private readonly lo: LowerBase) {}
+
+  /** One smmu / device / vsmmu / domain block. */
+  node(decl: CstNode): void {
+    const kindTok = tok(decl, "kind")!;
+    const kind = kindTok.image as Kind;
+    const nameNode = sub(decl, "name")!;
+    const name = this.lo.nameText(nameNode);
+    if (name === undefined) return;
+    const list = this.topology[LIST[kind]] as unknown as Record<string, unknown>[];
+    const ptr = `/${LIST[kind]}/${list.length}`;
+    const node: Record<string, unknown> = { name };
+    this.locations.set(ptr, this.lo.spanOf(nameNode));
+    this.locations.set(`${ptr}/name`, this.lo.spanOf(nameNode));
+    if (kind === "smmu") node.features = [];
+
+    const seen = new Set<string>();
+    for (const prop of subs(decl, "property")) {
+      const key = tok(prop, "key")!;
+      if (seen.has(key.image)) {
+        this.lo.error(key, "duplicate", `property "${key.image}" is given twice`);
+        continue;
+      }
+      seen.add(key.image);
+      this.property(kind, node, ptr, key, subs(prop, "value"));
+    }
+    list.push(node);
+  }
+
+  private property(kind: Kind, node: Record<string, unknown>, ptr: string, key: IToken, values: CstNode[]): void {
+    const known = KEYS[kind][key.image];
+    if (!known) {
+      const near = didYouMean(key.image, Object.keys(KEYS[kind]));
+      if (kind === "domain" || near) {
+        this.lo.error(key, "unknown-property", `unknown ${kind} property "${key.image}"${near ? ` (did you mean "${near}"?)` : ""}`);
+        return;
+      }
+      /* anything else belongs to the node's plugin, whose schema checks it */
+      const props = (node.props ??= {}) as Record<string, JsonValue>;
+      this.locations.set(`${ptr}/props/${key.image}`, this.lo.spanOf(key));
+      const v = values.map((x) => this.loose(x));
+      if (v.some((x) => x === undefined)) return;
+      props[key.image] = v.length === 1 ? v[0]! : (v as JsonValue[]);
+      return;
+    }
+    const [json, type] = known;
+    const at = `${ptr}/${json}`;
+    this.locations.set(at, this.lo.spanOf(values[0]!));
+    const many = type === "symbols" || type === "ints";
+    if (!many && values.length > 1) {
+      this.lo.error(values[1]!, "type", `"${key.image}" takes one value`);
+      return;
+    }
+    const out: JsonValue[] = [];
+    values.forEach((v, i) => {
+      this.locations.set(`${at}/${i}`, this.lo.spanOf(v));
+      const x = this.typed(v, type, key.image);
+      if (x !== undefined) out.push(x);
+    });
+    if (out.length !== values.length) return;
+    node[json] = many ? out : out[0];
+  }
+
+  /** A value of a known property, read as its type says. */
+  private typed(v: CstNode, type: ValueKind, key: string): JsonValue | undefined {
+    const str = tok(v, "StringLit");
+    if (type === "string") return str ? stringValue(str) : this.lo.error(v, "type", `"${key}" takes a string, e.g. "${key === "plugin" ? "smmu-v3" : "..."}"`);
+    if (str) return this.lo.error(str, "type", `"${key}" does not take a string`);
+    const e = sub(v, "expr")!;
+    if (type === "int" || type === "ints") return this.lo.int(e, key === "sids" ? "StreamID" : key, 0n);
+    const name = this.lo.asName(e);
+    if (!name) return this.lo.error(v, "type", `"${key}" takes a name, not an expression`);
+    const text = this.lo.nameText(name);
+    if (text === undefined) return undefined;
+    if (type === "bool") {
+      if (text === "true" || text === "false") return text === "true";
+      return this.lo.error(v, "type", `"${key}" takes true or false, not "${text}"`);
+    }
+    return text;
+  }
+
+  /** A plugin property: a string, a number if it evaluates to one, else a name. */
+  private loose(v: CstNode): JsonValue | undefined {
+    const str = tok(v, "StringLit");
+    if (str) return stringValue(str);
+    const e = sub(v, "expr")!;
+    const name = this.lo.asName(e);
+    if (name && subs(name, "nameAtom").length === 0) {
+      const id = tok(name, "base")!.image;
+      if (this.lo.lookup(id) === undefined) return id === "true" ? true : id === "false" ? false : id;
+    }
+    return this.lo.int(e, "value", BigInt(Number.MIN_SAFE_INTEGER));
+  }
+
+  get smmus(): SmmuSpec[] {
+    return this.topology.smmus;
+  }
+  get devices(): DeviceSpec[] {
+    return this.topology.devices;
+  }
+  get vsmmus(): VsmmuSpec[] {
+    return this.topology.vsmmus ?? [];
+  }
+  get domains(): DomainSpec[] {
+    return this.topology.domains;
+  }
+}

@@ -1,0 +1,502 @@
+/**
+ * The .smmu grammar (chevrotain, one parser instance reused): a topology of
+ * smmu / device / vsmmu / domain blocks with params, for loops and includes,
+ * then named scenarios of statements and expectations.
+ */
+import { CstParser, type CstNode, type IToken } from "chevrotain";
+import { messages } from "./errors.js";
+import {
+  ALL_TOKENS,
+  Colon,
+  Comma,
+  DotDot,
+  Ellipsis,
+  Equals,
+  Hash,
+  Identifier,
+  KW,
+  LBrace,
+  LParen,
+  Minus,
+  NumberLit,
+  Percent,
+  Plus,
+  RBrace,
+  RParen,
+  Semi,
+  Shl,
+  Shr,
+  Slash,
+  Star,
+  StringLit,
+} from "./tokens.js";
+
+class SmmuParser extends CstParser {
+  constructor() {
+    super(ALL_TOKENS, { recoveryEnabled: true, maxLookahead: 3, errorMessageProvider: messages, nodeLocationTracking: "full" });
+    this.performSelfAnalysis();
+  }
+
+  file = this.RULE("file", () => {
+    this.MANY(() => this.SUBRULE(this.topItem));
+  });
+
+  topItem = this.RULE("topItem", () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.include) },
+      { ALT: () => this.SUBRULE(this.use) },
+      { ALT: () => this.SUBRULE(this.param) },
+      { ALT: () => this.SUBRULE(this.driverDecl) },
+      { ALT: () => this.SUBRULE(this.nodeDecl) },
+      { ALT: () => this.SUBRULE(this.topFor) },
+      { ALT: () => this.SUBRULE(this.scenario) },
+    ]);
+  });
+
+  include = this.RULE("include", () => {
+    this.CONSUME(KW.include);
+    this.CONSUME(StringLit);
+    this.CONSUME(Semi);
+  });
+
+  use = this.RULE("use", () => {
+    this.CONSUME(KW.use);
+    this.CONSUME(StringLit);
+    this.CONSUME(Semi);
+  });
+
+  param = this.RULE("param", () => {
+    this.CONSUME(KW.param);
+    this.CONSUME(Identifier);
+    this.CONSUME(Equals);
+    this.SUBRULE(this.expr);
+    this.CONSUME(Semi);
+  });
+
+  driverDecl = this.RULE("driverDecl", () => {
+    this.CONSUME(KW.driver);
+    this.CONSUME(Identifier, { LABEL: "plugin" });
+    this.OPTION(() => this.CONSUME2(Identifier, { LABEL: "variant" }));
+    this.CONSUME(Semi);
+  });
+
+  nodeDecl = this.RULE("nodeDecl", () => {
+    this.OR([
+      { ALT: () => this.CONSUME(KW.smmu, { LABEL: "kind" }) },
+      { ALT: () => this.CONSUME(KW.device, { LABEL: "kind" }) },
+      { ALT: () => this.CONSUME(KW.vsmmu, { LABEL: "kind" }) },
+      { ALT: () => this.CONSUME(KW.domain, { LABEL: "kind" }) },
+    ]);
+    this.SUBRULE(this.name);
+    this.CONSUME(LBrace);
+    this.MANY(() => this.SUBRULE(this.property));
+    this.CONSUME(RBrace);
+  });
+
+  property = this.RULE("property", () => {
+    this.CONSUME(Identifier, { LABEL: "key" });
+    this.CONSUME(Colon);
+    this.AT_LEAST_ONE_SEP({ SEP: Comma, DEF: () => this.SUBRULE(this.value) });
+    this.CONSUME(Semi);
+  });
+
+  value = this.RULE("value", () => {
+    this.OR([{ ALT: () => this.CONSUME(StringLit) }, { ALT: () => this.SUBRULE(this.expr) }]);
+  });
+
+  topFor = this.RULE("topFor", () => {
+    this.SUBRULE(this.forHead);
+    this.CONSUME(LBrace);
+    this.MANY(() => this.SUBRULE(this.topItem));
+    this.CONSUME(RBrace);
+  });
+
+  forHead = this.RULE("forHead", () => {
+    this.CONSUME(KW.for);
+    this.CONSUME(Identifier, { LABEL: "var" });
+    this.CONSUME(KW.in);
+    this.SUBRULE(this.expr, { LABEL: "from" });
+    this.CONSUME(DotDot);
+    this.SUBRULE2(this.expr, { LABEL: "to" });
+  });
+
+  scenario = this.RULE("scenario", () => {
+    this.CONSUME(KW.scenario);
+    this.CONSUME(StringLit);
+    this.CONSUME(LBrace);
+    this.MANY(() => this.SUBRULE(this.stmt));
+    this.CONSUME(RBrace);
+  });
+
+  stmt = this.RULE("stmt", () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.attach) },
+      { ALT: () => this.SUBRULE(this.detach) },
+      { ALT: () => this.SUBRULE(this.map) },
+      { ALT: () => this.SUBRULE(this.unmap) },
+      { ALT: () => this.SUBRULE(this.flush) },
+      { ALT: () => this.SUBRULE(this.dma) },
+      { ALT: () => this.SUBRULE(this.sva) },
+      { ALT: () => this.SUBRULE(this.mm) },
+      { ALT: () => this.SUBRULE(this.fail) },
+      { ALT: () => this.SUBRULE(this.fault) },
+      { ALT: () => this.SUBRULE(this.expect) },
+      { ALT: () => this.SUBRULE(this.stmtFor) },
+      { ALT: () => this.SUBRULE(this.driverDecl) },
+    ]);
+  });
+
+  stmtFor = this.RULE("stmtFor", () => {
+    this.SUBRULE(this.forHead);
+    this.CONSUME(LBrace);
+    this.MANY(() => this.SUBRULE(this.stmt));
+    this.CONSUME(RBrace);
+  });
+
+  attach = this.RULE("attach", () => {
+    this.CONSUME(KW.attach);
+    this.SUBRULE(this.name, { LABEL: "device" });
+    this.SUBRULE2(this.name, { LABEL: "target" });
+    this.OPTION(() => {
+      this.CONSUME(KW.pasid);
+      this.SUBRULE(this.expr, { LABEL: "pasid" });
+    });
+    this.CONSUME(Semi);
+  });
+
+  detach = this.RULE("detach", () => {
+    this.CONSUME(KW.detach);
+    this.SUBRULE(this.name, { LABEL: "device" });
+    this.OPTION(() => {
+      this.CONSUME(KW.pasid);
+      this.SUBRULE(this.expr, { LABEL: "pasid" });
+    });
+    this.CONSUME(Semi);
+  });
+
+  map = this.RULE("map", () => {
+    this.CONSUME(KW.map);
+    this.SUBRULE(this.name, { LABEL: "domain" });
+    this.SUBRULE(this.expr, { LABEL: "iova" });
+    this.CONSUME(KW.size);
+    this.SUBRULE2(this.expr, { LABEL: "size" });
+    this.OPTION(() => {
+      this.CONSUME(KW.to);
+      this.SUBRULE3(this.expr, { LABEL: "pa" });
+    });
+    this.OPTION2(() => this.CONSUME(KW.readonly));
+    this.CONSUME(Semi);
+  });
+
+  unmap = this.RULE("unmap", () => {
+    this.CONSUME(KW.unmap);
+    this.SUBRULE(this.name, { LABEL: "domain" });
+    this.SUBRULE(this.expr, { LABEL: "iova" });
+    this.CONSUME(KW.size);
+    this.SUBRULE2(this.expr, { LABEL: "size" });
+    this.CONSUME(Semi);
+  });
+
+  flush = this.RULE("flush", () => {
+    this.CONSUME(KW.flush);
+    this.SUBRULE(this.name, { LABEL: "domain" });
+    this.CONSUME(Semi);
+  });
+
+  dma = this.RULE("dma", () => {
+    this.CONSUME(KW.dma);
+    this.SUBRULE(this.dmaSpec);
+    this.CONSUME(Semi);
+  });
+
+  dmaSpec = this.RULE("dmaSpec", () => {
+    this.SUBRULE(this.name, { LABEL: "device" });
+    this.OR([{ ALT: () => this.CONSUME(KW.read, { LABEL: "access" }) }, { ALT: () => this.CONSUME(KW.write, { LABEL: "access" }) }]);
+    this.SUBRULE(this.expr, { LABEL: "iova" });
+    this.OPTION(() => {
+      this.CONSUME(KW.pasid);
+      this.SUBRULE2(this.expr, { LABEL: "pasid" });
+    });
+    this.OPTION2(() => {
+      this.CONSUME(KW.sid);
+      this.SUBRULE3(this.expr, { LABEL: "sid" });
+    });
+  });
+
+  sva = this.RULE("sva", () => {
+    this.CONSUME(KW.sva);
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(KW.bind);
+          this.SUBRULE(this.name, { LABEL: "device" });
+          this.SUBRULE2(this.name, { LABEL: "domain" });
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(KW.unbind);
+          this.SUBRULE3(this.name, { LABEL: "device" });
+        },
+      },
+    ]);
+    this.CONSUME(KW.pasid);
+    this.SUBRULE(this.expr, { LABEL: "pasid" });
+    this.CONSUME(Semi);
+  });
+
+  mm = this.RULE("mm", () => {
+    this.CONSUME(KW.mm);
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(KW.invalidate);
+          this.SUBRULE(this.name, { LABEL: "domain" });
+          this.OPTION(() => {
+            this.SUBRULE(this.expr, { LABEL: "start" });
+            this.CONSUME(KW.size);
+            this.SUBRULE2(this.expr, { LABEL: "size" });
+          });
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(KW.release);
+          this.SUBRULE2(this.name, { LABEL: "domain" });
+        },
+      },
+    ]);
+    this.CONSUME(Semi);
+  });
+
+  fail = this.RULE("fail", () => {
+    this.CONSUME(KW.fail);
+    this.CONSUME(KW.alloc);
+    this.CONSUME(Identifier, { LABEL: "site" });
+    this.OPTION(() => {
+      this.CONSUME(KW.count);
+      this.SUBRULE(this.expr, { LABEL: "count" });
+    });
+    this.CONSUME(Semi);
+  });
+
+  fault = this.RULE("fault", () => {
+    this.CONSUME(KW.fault);
+    this.SUBRULE(this.name, { LABEL: "device" });
+    this.CONSUME(Identifier, { LABEL: "fault" });
+    this.OPTION(() => this.CONSUME(KW.off));
+    this.CONSUME(Semi);
+  });
+
+  expect = this.RULE("expect", () => {
+    this.CONSUME(KW.expect);
+    this.OR([
+      { ALT: () => this.SUBRULE(this.expectCommands) },
+      { ALT: () => this.SUBRULE(this.expectCount) },
+      { ALT: () => this.SUBRULE(this.expectInvs) },
+      { ALT: () => this.SUBRULE(this.expectDma) },
+      { ALT: () => this.SUBRULE(this.expectError) },
+      { ALT: () => this.SUBRULE(this.expectNoStale) },
+      { ALT: () => this.SUBRULE(this.expectStale) },
+    ]);
+  });
+
+  expectCommands = this.RULE("expectCommands", () => {
+    this.CONSUME(KW.commands);
+    this.SUBRULE(this.name, { LABEL: "smmu" });
+    this.OPTION(() => this.CONSUME(KW.contains));
+    this.CONSUME(LBrace);
+    this.MANY(() => this.SUBRULE(this.cmdPattern));
+    this.CONSUME(RBrace);
+  });
+
+  cmdPattern = this.RULE("cmdPattern", () => {
+    this.CONSUME(Identifier, { LABEL: "op" });
+    this.MANY({
+      GATE: () => this.LA(1).tokenType !== KW.x,
+      DEF: () => {
+        this.CONSUME2(Identifier, { LABEL: "field" });
+        this.SUBRULE(this.expr, { LABEL: "fieldValue" });
+      },
+    });
+    this.OPTION(() => this.CONSUME(Ellipsis));
+    this.OPTION2(() => {
+      this.CONSUME(KW.x);
+      this.SUBRULE2(this.expr, { LABEL: "repeat" });
+    });
+    this.CONSUME(Semi);
+  });
+
+  expectCount = this.RULE("expectCount", () => {
+    this.CONSUME(KW.count);
+    this.SUBRULE(this.name, { LABEL: "smmu" });
+    this.CONSUME(Identifier, { LABEL: "what" });
+    this.SUBRULE(this.expr, { LABEL: "count" });
+    this.CONSUME(Semi);
+  });
+
+  /** expect invs d1 [trash N] { smmu0 S1_ASID 1 users 1; ... }  or  expect invs d1 empty; */
+  expectInvs = this.RULE("expectInvs", () => {
+    this.CONSUME(KW.invs);
+    this.SUBRULE(this.name, { LABEL: "domain" });
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(KW.empty);
+          this.CONSUME(Semi);
+        },
+      },
+      {
+        ALT: () => {
+          this.OPTION(() => {
+            this.CONSUME(KW.trash);
+            this.SUBRULE(this.expr, { LABEL: "trash" });
+          });
+          this.CONSUME(LBrace);
+          this.MANY(() => this.SUBRULE(this.invPattern));
+          this.CONSUME(RBrace);
+        },
+      },
+    ]);
+  });
+
+  invPattern = this.RULE("invPattern", () => {
+    this.SUBRULE(this.name, { LABEL: "smmu" });
+    this.CONSUME(Identifier, { LABEL: "type" });
+    this.SUBRULE(this.expr, { LABEL: "id" });
+    this.OPTION(() => {
+      this.CONSUME(KW.ssid);
+      this.SUBRULE2(this.expr, { LABEL: "ssid" });
+    });
+    this.OPTION2(() => {
+      this.CONSUME(KW.users);
+      this.SUBRULE3(this.expr, { LABEL: "users" });
+    });
+    this.CONSUME(Semi);
+  });
+
+  expectDma = this.RULE("expectDma", () => {
+    this.CONSUME(KW.dma);
+    this.SUBRULE(this.dmaSpec);
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(KW.via);
+          this.CONSUME(Identifier, { LABEL: "via" });
+        },
+      },
+      { ALT: () => this.CONSUME(KW.ok) },
+      {
+        ALT: () => {
+          this.CONSUME(KW.fault);
+          this.OPTION(() => this.CONSUME2(Identifier, { LABEL: "event" }));
+        },
+      },
+      { ALT: () => this.CONSUME(KW.abort) },
+    ]);
+    this.CONSUME(Semi);
+  });
+
+  expectError = this.RULE("expectError", () => {
+    this.CONSUME(KW.error);
+    this.OPTION(() => this.CONSUME(Minus));
+    this.CONSUME(Identifier, { LABEL: "error" });
+    this.CONSUME(LBrace);
+    this.MANY(() => this.SUBRULE(this.stmt));
+    this.CONSUME(RBrace);
+  });
+
+  expectNoStale = this.RULE("expectNoStale", () => {
+    this.CONSUME(KW.no);
+    this.CONSUME(KW.stale);
+    this.CONSUME(Semi);
+  });
+
+  expectStale = this.RULE("expectStale", () => {
+    this.CONSUME(KW.stale);
+    this.OPTION(() => {
+      this.SUBRULE(this.name, { LABEL: "device" });
+      this.OPTION2(() => this.SUBRULE(this.expr, { LABEL: "iova" }));
+    });
+    this.CONSUME(Semi);
+  });
+
+  /** A name, possibly built from parts: smmu#i, dev#(s * 64 + d). */
+  name = this.RULE("name", () => {
+    this.CONSUME(Identifier, { LABEL: "base" });
+    this.MANY(() => {
+      this.CONSUME(Hash);
+      this.SUBRULE(this.nameAtom);
+    });
+  });
+
+  nameAtom = this.RULE("nameAtom", () => {
+    this.OR([
+      { ALT: () => this.CONSUME(NumberLit) },
+      { ALT: () => this.CONSUME(Identifier) },
+      {
+        ALT: () => {
+          this.CONSUME(LParen);
+          this.SUBRULE(this.expr);
+          this.CONSUME(RParen);
+        },
+      },
+    ]);
+  });
+
+  expr = this.RULE("expr", () => {
+    this.SUBRULE(this.term, { LABEL: "lhs" });
+    this.MANY(() => {
+      this.OR([{ ALT: () => this.CONSUME(Plus, { LABEL: "op" }) }, { ALT: () => this.CONSUME(Minus, { LABEL: "op" }) }]);
+      this.SUBRULE2(this.term, { LABEL: "rhs" });
+    });
+  });
+
+  term = this.RULE("term", () => {
+    this.SUBRULE(this.unary, { LABEL: "lhs" });
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => this.CONSUME(Star, { LABEL: "op" }) },
+        { ALT: () => this.CONSUME(Slash, { LABEL: "op" }) },
+        { ALT: () => this.CONSUME(Percent, { LABEL: "op" }) },
+        { ALT: () => this.CONSUME(Shl, { LABEL: "op" }) },
+        { ALT: () => this.CONSUME(Shr, { LABEL: "op" }) },
+      ]);
+      this.SUBRULE2(this.unary, { LABEL: "rhs" });
+    });
+  });
+
+  unary = this.RULE("unary", () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(Minus);
+          this.SUBRULE(this.unary);
+        },
+      },
+      { ALT: () => this.SUBRULE(this.atom) },
+    ]);
+  });
+
+  atom = this.RULE("atom", () => {
+    this.OR([
+      { ALT: () => this.CONSUME(NumberLit) },
+      { ALT: () => this.SUBRULE(this.name) },
+      {
+        ALT: () => {
+          this.CONSUME(LParen);
+          this.SUBRULE(this.expr);
+          this.CONSUME(RParen);
+        },
+      },
+    ]);
+  });
+}
+
+/** The one parser instance; parse() resets it for each input. */
+export const parser = new SmmuParser();
+
+export interface ParseOutput {
+  cst: CstNode;
+  tokens: IToken[];
+}

@@ -1,0 +1,131 @@
+/**
+ * Tokens of the .smmu language. Words the grammar looks for are keyword
+ * tokens in the Identifier category, so they still work as names (a device
+ * called "read" is fine) while the parser can ask for them by kind.
+ */
+import { createToken, Lexer, type TokenType } from "chevrotain";
+
+export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n]+/, group: Lexer.SKIPPED });
+export const LineComment = createToken({ name: "LineComment", pattern: /\/\/[^\n]*/, group: "comments" });
+export const BlockComment = createToken({ name: "BlockComment", pattern: /\/\*[\s\S]*?\*\//, group: "comments" });
+
+export const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_][A-Za-z0-9_]*/, label: "a name" });
+
+/** A number: decimal or hexadecimal with _ separators, decimal with a K/M/G multiplier. */
+export const NumberLit = createToken({
+  name: "NumberLit",
+  pattern: /0[xX][0-9a-fA-F](?:_?[0-9a-fA-F])*|[0-9](?:_?[0-9])*[KMG]?(?![A-Za-z0-9_])/,
+  label: "a number",
+});
+export const StringLit = createToken({ name: "StringLit", pattern: /"(?:[^"\\\n]|\\.)*"/, label: "a string" });
+
+const kw = (word: string): TokenType =>
+  createToken({ name: `Kw_${word}`, pattern: new RegExp(word), longer_alt: Identifier, categories: [Identifier], label: `'${word}'` });
+
+export const KW = {
+  include: kw("include"),
+  use: kw("use"),
+  param: kw("param"),
+  driver: kw("driver"),
+  smmu: kw("smmu"),
+  device: kw("device"),
+  vsmmu: kw("vsmmu"),
+  domain: kw("domain"),
+  scenario: kw("scenario"),
+  for: kw("for"),
+  in: kw("in"),
+  attach: kw("attach"),
+  detach: kw("detach"),
+  map: kw("map"),
+  unmap: kw("unmap"),
+  flush: kw("flush"),
+  dma: kw("dma"),
+  sva: kw("sva"),
+  bind: kw("bind"),
+  unbind: kw("unbind"),
+  mm: kw("mm"),
+  invalidate: kw("invalidate"),
+  release: kw("release"),
+  fail: kw("fail"),
+  alloc: kw("alloc"),
+  fault: kw("fault"),
+  expect: kw("expect"),
+  commands: kw("commands"),
+  contains: kw("contains"),
+  count: kw("count"),
+  invs: kw("invs"),
+  empty: kw("empty"),
+  trash: kw("trash"),
+  error: kw("error"),
+  no: kw("no"),
+  stale: kw("stale"),
+  via: kw("via"),
+  abort: kw("abort"),
+  ok: kw("ok"),
+  pa: kw("pa"),
+  size: kw("size"),
+  pasid: kw("pasid"),
+  sid: kw("sid"),
+  to: kw("to"),
+  readonly: kw("readonly"),
+  read: kw("read"),
+  write: kw("write"),
+  off: kw("off"),
+  users: kw("users"),
+  ssid: kw("ssid"),
+  x: kw("x"),
+} as const;
+
+export const LBrace = createToken({ name: "LBrace", pattern: /\{/, label: "'{'" });
+export const RBrace = createToken({ name: "RBrace", pattern: /\}/, label: "'}'" });
+export const LParen = createToken({ name: "LParen", pattern: /\(/, label: "'('" });
+export const RParen = createToken({ name: "RParen", pattern: /\)/, label: "')'" });
+export const Semi = createToken({ name: "Semi", pattern: /;/, label: "';'" });
+export const Colon = createToken({ name: "Colon", pattern: /:/, label: "':'" });
+export const Comma = createToken({ name: "Comma", pattern: /,/, label: "','" });
+export const Ellipsis = createToken({ name: "Ellipsis", pattern: /\.\.\./, label: "'...'" });
+export const DotDot = createToken({ name: "DotDot", pattern: /\.\./, label: "'..'" });
+export const Hash = createToken({ name: "Hash", pattern: /#/, label: "'#'" });
+export const Equals = createToken({ name: "Equals", pattern: /=/, label: "'='" });
+export const Plus = createToken({ name: "Plus", pattern: /\+/, label: "'+'" });
+export const Minus = createToken({ name: "Minus", pattern: /-/, label: "'-'" });
+export const Star = createToken({ name: "Star", pattern: /\*/, label: "'*'" });
+export const Slash = createToken({ name: "Slash", pattern: /\//, label: "'/'" });
+export const Percent = createToken({ name: "Percent", pattern: /%/, label: "'%'" });
+export const Shl = createToken({ name: "Shl", pattern: /<</, label: "'<<'" });
+export const Shr = createToken({ name: "Shr", pattern: />>/, label: "'>>'" });
+
+/** Order matters: comments before Slash, Ellipsis before DotDot, keywords before Identifier. */
+export const ALL_TOKENS: TokenType[] = [
+  WhiteSpace,
+  LineComment,
+  BlockComment,
+  StringLit,
+  NumberLit,
+  /* longest first, so "users" is not lexed as "use" + "rs" */
+  ...Object.entries(KW)
+    .sort(([a], [b]) => b.length - a.length || (a < b ? -1 : 1))
+    .map(([, t]) => t),
+  Identifier,
+  LBrace,
+  RBrace,
+  LParen,
+  RParen,
+  Semi,
+  Colon,
+  Comma,
+  Ellipsis,
+  DotDot,
+  Hash,
+  Equals,
+  Plus,
+  Minus,
+  Star,
+  Slash,
+  Percent,
+  Shl,
+  Shr,
+];
+
+/** One lexer for every file (chevrotain lexers are reusable). */
+export const lexer = new Lexer(ALL_TOKENS, { positionTracking: "full", ensureOptimizations: false });
