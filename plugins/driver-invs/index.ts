@@ -269,9 +269,13 @@ export default definePlugin({
   variants: ["mainline", "v9"],
   description: "arm-smmu-v3 with the RCU-protected invalidation array (mainline v7.1, or v9 as posted)",
   schema: {
+    description: "The driver node: which version of arm-smmu-v3's invalidation array to model.",
     type: "object",
     properties: {
-      variant: { enum: ["mainline", "v9"] },
+      variant: {
+        description: '"mainline" (v7.1, the default) or "v9" (the series as posted).',
+        enum: ["mainline", "v9"],
+      },
     },
   },
   setup(ctx) {

@@ -28,7 +28,7 @@ export class PcieEndpoint implements EndpointNode {
   private stu = 12;
   /** Fault injection: the ATC never answers an ATC Invalidate Request. */
   private noResponse = false;
-  readonly faults = ["atc-no-response"] as const;
+  readonly faults = ["atc_no_response"] as const;
 
   constructor(
     readonly name: string,
@@ -43,7 +43,7 @@ export class PcieEndpoint implements EndpointNode {
   }
 
   inject(fault: string, on: boolean): void {
-    if (fault !== "atc-no-response") throw new Error(`${this.name} has no fault "${fault}" (atc-no-response)`);
+    if (fault !== "atc_no_response") throw new Error(`${this.name} has no fault "${fault}" (atc_no_response)`);
     this.noResponse = on;
   }
 

@@ -153,10 +153,21 @@ export default definePlugin({
   apiVersions: [1],
   description: "An SMMUv3 instance: command queue with CMD_SYNC, TLB tagged by ASID/VMID, STE/CD configuration cache",
   schema: {
+    description: "An SMMUv3 node: the topology schema's SMMU properties, with the features and options smmu-v3 models.",
     type: "object",
     properties: {
-      features: { type: "array", items: { enum: FEATURES }, uniqueItems: true },
-      options: { type: "array", items: { enum: OPTIONS }, uniqueItems: true },
+      features: {
+        description: "ARM_SMMU_FEAT_* bits the SMMU implements, each at most once.",
+        type: "array",
+        items: { enum: FEATURES },
+        uniqueItems: true,
+      },
+      options: {
+        description: "ARM_SMMU_OPT_* workarounds the driver applies to this SMMU, each at most once.",
+        type: "array",
+        items: { enum: OPTIONS },
+        uniqueItems: true,
+      },
     },
   },
   setup(ctx) {

@@ -23,6 +23,9 @@ const NAMES: Record<number, string> = {
   [ETIMEDOUT]: "ETIMEDOUT",
 };
 
+/** Errno values by name ("ENOMEM" -> 12). */
+export const ERRNOS: ReadonlyMap<string, number> = new Map(Object.entries(NAMES).map(([v, name]) => [name, Number(v)]));
+
 /** "-ENOMEM" for 12. */
 export function errnoName(errno: number): string {
   return `-${NAMES[errno] ?? String(errno)}`;

@@ -163,7 +163,7 @@ export class Simulator {
     this.driver.failAllocs(site, count);
   }
 
-  /** Turn an endpoint fault (e.g. "atc-no-response") on or off. */
+  /** Turn an endpoint fault (e.g. "atc_no_response") on or off. */
   inject(device: string, fault: string, on = true): void {
     const ep = this.platform.device(device);
     if (!ep.inject) throw new Error(`${device} has no injectable faults`);

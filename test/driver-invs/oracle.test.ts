@@ -126,7 +126,7 @@ describe("an ATC that never answers", () => {
     s.attach("dev0", "d1");
     s.map("d1", 0x10000, 0x1000);
     s.dma("dev0", "read", 0x10000);
-    s.inject("dev0", "atc-no-response");
+    s.inject("dev0", "atc_no_response");
     s.unmap("d1", 0x10000, 0x1000);
     expect(warnings).toEqual(["arm_smmu_cmdq_issue_cmdlist: smmu0: CMD_SYNC timeout"]);
     expect(s.dma("dev0", "read", 0x10000)).toMatchObject({ kind: "ok", via: "atc" });

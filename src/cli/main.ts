@@ -1,0 +1,186 @@
+/**
+ * The smmu-emu command line. Exit status: 0 when every expectation holds,
+ * 1 when one fails, 2 on bad input (a diagnostic was printed) or a usage
+ * error. Human output goes to stdout (colours only on a terminal); with
+ * --json, exactly one JSON document goes to stdout.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Command, CommanderError, Option } from "commander";
+import { InputError, sortDiagnostics, type Diagnostic } from "../core/diagnostics.js";
+import { loadSmmu, loadTopology } from "../engine/load.js";
+import { runFile, type ScenarioResult } from "../engine/runner.js";
+import { builtinRegistry } from "../engine/simulator.js";
+import type { DriverSpec } from "../model/topology.js";
+import { colors, formatDiagnostics, formatScenario, formatSummary } from "../report/human.js";
+import { jsonReport, type FileReport } from "../report/json.js";
+import { driverPlugin } from "../dsl/lower-scenario.js";
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_BAD_INPUT = 2;
+
+/** The package's own version, found from wherever this module runs (src/ or dist/). */
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const p = join(dir, "package.json");
+    if (existsSync(p)) {
+      const pkg = JSON.parse(readFileSync(p, "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "smmu-emu") return pkg.version ?? "0.0.0";
+    }
+    const up = dirname(dir);
+    if (up === dir) return "0.0.0";
+    dir = up;
+  }
+}
+
+/** Where the CLI writes; tests pass their own. */
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  /** stdout is a terminal (colours, progress) */
+  tty: boolean;
+}
+
+const processIo: Io = {
+  out: (t) => process.stdout.write(`${t}\n`),
+  err: (t) => process.stderr.write(`${t}\n`),
+  tty: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+};
+
+interface GlobalOpts {
+  json?: boolean;
+  color: boolean;
+}
+
+interface RunOpts extends GlobalOpts {
+  scenario?: string;
+  driver?: string;
+  variant?: string;
+  stepLimit?: number;
+}
+
+function driverOverride(o: RunOpts): DriverSpec | undefined {
+  if (!o.driver && !o.variant) return undefined;
+  return { ...(o.driver ? { plugin: driverPlugin(o.driver) } : {}), ...(o.variant ? { variant: o.variant } : {}) };
+}
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new CommanderError(EXIT_BAD_INPUT, "smmu-emu.invalidArgument", `not a positive integer: ${v}`);
+  return n;
+}
+
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  const version = packageVersion();
+  let status = EXIT_OK;
+  const program = new Command("smmu-emu")
+    .description("Emulate multi-SMMU platforms and the arm-smmu-v3 invalidation array; run .smmu scenarios")
+    .version(version)
+    .option("--json", "print one machine-readable JSON report on stdout")
+    .option("--no-color", "no colours, even on a terminal")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .showHelpAfterError("(run with --help for usage)");
+
+  const useColor = (o: GlobalOpts): boolean => io.tty && o.color && !o.json;
+
+  program
+    .command("run")
+    .description("run every scenario of each file; exit 0 if all pass, 1 if one fails, 2 on bad input")
+    .argument("<files...>", ".smmu files")
+    .option("--scenario <name>", "run only the scenario with this name")
+    .option("--driver <name>", "run under this driver plugin (invs, legacy, or a plugin name)")
+    .option("--variant <name>", "run under this driver variant (mainline, v9)")
+    .addOption(new Option("--step-limit <n>", "steps one operation may take before it is a livelock").argParser(positiveInt))
+    .action((files: string[], _o: unknown, cmd: Command) => {
+      status = runCommand(files, cmd.optsWithGlobals<RunOpts>(), io, version, useColor);
+    });
+
+  program
+    .command("check")
+    .description("parse and validate a .smmu file without running it")
+    .argument("<file>", ".smmu file")
+    .action((file: string, _o: unknown, cmd: Command) => {
+      status = checkCommand(file, "smmu", cmd.optsWithGlobals<GlobalOpts>(), io, version, useColor);
+    });
+
+  program
+    .command("validate")
+    .description("validate a topology written as JSON against the schemas")
+    .argument("<file>", "topology .json file")
+    .action((file: string, _o: unknown, cmd: Command) => {
+      status = checkCommand(file, "json", cmd.optsWithGlobals<GlobalOpts>(), io, version, useColor);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return EXIT_OK;
+      return EXIT_BAD_INPUT;
+    }
+    throw err;
+  }
+  return status;
+}
+
+function registry(): ReturnType<typeof builtinRegistry> {
+  return builtinRegistry();
+}
+
+function runCommand(files: string[], o: RunOpts, io: Io, version: string, useColor: (o: GlobalOpts) => boolean): number {
+  const c = colors(useColor(o));
+  const reports: FileReport[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const path of files) {
+    let results: ScenarioResult[];
+    try {
+      const file = loadSmmu(path, registry());
+      results = runFile(file, { registry: registry(), scenario: o.scenario, driver: driverOverride(o), stepLimit: o.stepLimit });
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      diagnostics.push(...err.diagnostics);
+      continue;
+    }
+    reports.push({ file: path, scenarios: results });
+    if (!o.json) {
+      io.out(c.bold(path));
+      for (const r of results) io.out(formatScenario(c, r));
+    }
+  }
+  const all = reports.flatMap((r) => r.scenarios);
+  if (o.json) io.out(JSON.stringify(jsonReport(reports, sortDiagnostics(diagnostics), version), null, 2));
+  else {
+    if (diagnostics.length) io.err(formatDiagnostics(c, sortDiagnostics(diagnostics)));
+    io.out(formatSummary(c, all) + (diagnostics.length ? c.red(`; ${files.length - reports.length} file(s) not run: bad input`) : ""));
+  }
+  if (diagnostics.length) return EXIT_BAD_INPUT;
+  return all.every((r) => r.passed) ? EXIT_OK : EXIT_FAILED;
+}
+
+function checkCommand(path: string, kind: "smmu" | "json", o: GlobalOpts, io: Io, version: string, useColor: (o: GlobalOpts) => boolean): number {
+  const c = colors(useColor(o));
+  let summary: string;
+  try {
+    if (kind === "smmu") {
+      const f = loadSmmu(path, registry());
+      const t = f.topology;
+      summary = `${path}: ok: ${t.smmus.length} SMMU(s), ${t.devices.length} device(s), ${t.vsmmus?.length ?? 0} vSMMU(s), ${t.domains.length} domain(s), ${f.scenarios.length} scenario(s)`;
+    } else {
+      const t = loadTopology(path, registry());
+      summary = `${path}: ok: ${t.smmus.length} SMMU(s), ${t.devices.length} device(s), ${t.vsmmus?.length ?? 0} vSMMU(s), ${t.domains.length} domain(s)`;
+    }
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    const ds = sortDiagnostics(err.diagnostics);
+    if (o.json) io.out(JSON.stringify(jsonReport([], ds, version), null, 2));
+    else io.err(formatDiagnostics(c, ds));
+    return EXIT_BAD_INPUT;
+  }
+  if (o.json) io.out(JSON.stringify(jsonReport([], [], version), null, 2));
+  else io.out(c.green(summary));
+  return EXIT_OK;
+}

@@ -1,0 +1,298 @@
+/**
+ * Running a compiled file: each scenario on a fresh platform built from the
+ * file's topology, its statements in order, every expectation checked. An
+ * operation that fails (-errno, a livelock, an oops, a use after free), an
+ * expectation that does not hold, or a stale translation nobody expected is
+ * a failure at the line it came from.
+ */
+import type { Span } from "../core/diagnostics.js";
+import { errnoName } from "../core/errno.js";
+import { InputError, diagnostic } from "../core/diagnostics.js";
+import { KernelOopsError, UseAfterFreeError } from "../core/rcu.js";
+import { LivelockError } from "../core/steps.js";
+import { HandlerError } from "../core/bus.js";
+import type { DriverChoice, ErrorExpectation, Scenario, SmmuFile, Stmt } from "../dsl/ast.js";
+import type { DriverSpec } from "../model/topology.js";
+import { PageTableError } from "../model/page-table.js";
+import type { PluginRegistry } from "../plugin/registry.js";
+import { checkContains, checkDma, checkExact, checkInvs } from "./expectations.js";
+import { Simulator } from "./simulator.js";
+import type { Violation } from "./oracle.js";
+
+export interface Failure {
+  span: Span;
+  message: string;
+  /** Expected against actual, one line each ("- expected", "+ actual", "  same"). */
+  detail?: string[];
+}
+
+export interface ScenarioResult {
+  name: string;
+  span: Span;
+  driver: { plugin: string; variant: string };
+  passed: boolean;
+  failures: Failure[];
+  violations: Violation[];
+  warnings: string[];
+  /** Commands and CMD_SYNCs each SMMU received. */
+  commands: Record<string, { commands: number; syncs: number }>;
+}
+
+export interface RunOptions {
+  registry: PluginRegistry;
+  /** Run only this scenario. */
+  scenario?: string;
+  /** Override the file's and scenarios' driver. */
+  driver?: DriverSpec;
+  stepLimit?: number;
+}
+
+/** Something the statement did that an `expect error` can catch. */
+class OpFailure extends Error {
+  constructor(
+    readonly kind: ErrorExpectation["kind"],
+    message: string,
+    readonly errno = 0,
+  ) {
+    super(message);
+  }
+}
+
+function driverSpec(file: SmmuFile, scenario: Scenario, override?: DriverSpec): DriverSpec {
+  const choice: DriverChoice | undefined = scenario.driver ?? file.driver;
+  return { ...file.topology.driver, ...(choice ? { plugin: choice.plugin, variant: choice.variant } : {}), ...override };
+}
+
+class ScenarioRun {
+  readonly sim: Simulator;
+  readonly failures: Failure[] = [];
+  readonly warnings: string[] = [];
+  private readonly windows = new Map<string, number>();
+  /** Violations found so far that an `expect stale` acknowledged, or that were reported. */
+  private seen = 0;
+  private violationSpans: Span[] = [];
+
+  constructor(
+    readonly file: SmmuFile,
+    readonly scenario: Scenario,
+    opts: RunOptions,
+  ) {
+    const driver = driverSpec(file, scenario, opts.driver);
+    try {
+      this.sim = new Simulator(file.topology, { registry: opts.registry, driver, stepLimit: opts.stepLimit });
+    } catch (err) {
+      if (err instanceof HandlerError || !(err instanceof Error)) throw err;
+      throw new InputError([diagnostic(scenario.driver?.span ?? file.driver?.span ?? scenario.span, "setup", err.message)]);
+    }
+    this.sim.bus.on("driver:warn", "runner", (w) => this.warnings.push(`WARNING: ${w.fn}: ${w.cond}`));
+  }
+
+  run(): void {
+    try {
+      this.block(this.scenario.body);
+    } catch (err) {
+      if (!(err instanceof OpFailure)) throw err;
+    }
+    this.unexpectedViolations(this.scenario.span);
+  }
+
+  private block(stmts: readonly Stmt[]): void {
+    for (const s of stmts) {
+      try {
+        this.stmt(s);
+      } catch (err) {
+        if (err instanceof OpFailure) {
+          this.failures.push({ span: s.span, message: err.message });
+          /* an emulator-level failure leaves the platform unusable: stop here */
+          if (err.kind !== "errno") throw err;
+        } else throw err;
+      }
+      this.noteViolations(s.span);
+    }
+  }
+
+  private noteViolations(span: Span): void {
+    while (this.violationSpans.length < this.sim.violations.length) this.violationSpans.push(span);
+  }
+
+  /** Run one operation; emulator-detected failures become OpFailures. */
+  private op<T>(what: string, f: () => T): T {
+    try {
+      return f();
+    } catch (err) {
+      if (err instanceof LivelockError) throw new OpFailure("livelock", `${what}: ${err.message}`);
+      if (err instanceof KernelOopsError) throw new OpFailure("oops", `${what}: ${err.message}`);
+      if (err instanceof UseAfterFreeError) throw new OpFailure("use_after_free", `${what}: ${err.message}`);
+      if (err instanceof PageTableError) throw new OpFailure("errno", `${what}: ${err.message}`, -22);
+      throw err;
+    }
+  }
+
+  private errno(what: string, ret: number): void {
+    if (ret !== 0) throw new OpFailure("errno", `${what} failed: ${errnoName(-ret)}`, -ret);
+  }
+
+  private at(span: Span): string {
+    return `${span.file}:${span.line}:${span.column}`;
+  }
+
+  private stmt(s: Stmt): void {
+    const sim = this.sim;
+    const at = this.at(s.span);
+    switch (s.kind) {
+      case "attach": {
+        const what = `attach ${s.device} ${s.target}${s.pasid !== undefined ? ` pasid ${s.pasid}` : ""}`;
+        const ret = this.op(what, () => (s.pasid !== undefined ? sim.attachPasid(s.device, s.target, s.pasid, at) : sim.attach(s.device, s.target, at)));
+        return this.errno(what, ret);
+      }
+      case "detach":
+        return this.op(`detach ${s.device} pasid ${s.pasid}`, () => sim.detachPasid(s.device, s.pasid!, at));
+      case "map":
+        return this.op(`map ${s.domain}`, () => sim.map(s.domain, s.iova, s.size, { pa: s.pa, writable: !s.readonly, at }));
+      case "unmap":
+        return this.op(`unmap ${s.domain}`, () => sim.unmap(s.domain, s.iova, s.size, at));
+      case "flush":
+        return this.op(`flush ${s.domain}`, () => sim.invalidateAll(s.domain, at));
+      case "mm-invalidate": {
+        const start = s.start ?? 0n;
+        const end = s.size !== undefined ? start + s.size : (1n << 64n) - 1n;
+        return this.op(`mm invalidate ${s.domain}`, () => sim.mmInvalidate(s.domain, start, end, at));
+      }
+      case "mm-release":
+        return this.op(`mm release ${s.domain}`, () => sim.mmRelease(s.domain, at));
+      case "dma": {
+        const r = this.op(`dma ${s.device}`, () => sim.dma(s.device, s.access, s.iova, { pasid: s.pasid, sid: s.sid }));
+        if (s.expect) {
+          const why = checkDma(s.expect, r);
+          if (why) this.fail(s.span, `dma ${s.device} ${s.access} 0x${s.iova.toString(16)}: ${why}`);
+        }
+        return;
+      }
+      case "fail-alloc":
+        return this.input(s.span, () => sim.failAllocs(s.site, s.count));
+      case "fault":
+        return this.input(s.span, () => sim.inject(s.device, s.fault, s.on));
+      case "expect-commands": {
+        const cmds = this.window(s.smmu);
+        const lines = s.contains ? checkContains(s.patterns, cmds) : checkExact(s.patterns, cmds);
+        if (lines) this.fail(s.span, `commands on ${s.smmu} ${s.contains ? "do not contain the expected ones" : "differ"}`, lines);
+        return;
+      }
+      case "expect-count": {
+        const cmds = this.window(s.smmu);
+        const n = s.what === "commands" ? cmds.length : cmds.filter((c) => c.op === s.what).length;
+        if (n !== s.count) this.fail(s.span, `expected ${s.count} ${s.what === "commands" ? "commands" : `${s.what} commands`} on ${s.smmu}, got ${n}`);
+        return;
+      }
+      case "expect-invs": {
+        const lines = checkInvs(s.entries, s.trash, sim.invs(s.domain));
+        if (lines) this.fail(s.span, `the invalidation array of ${s.domain} differs`, lines);
+        return;
+      }
+      case "expect-error":
+        return this.expectError(s);
+      case "expect-stale":
+        return this.expectStale(s);
+    }
+  }
+
+  /** A statement whose argument only the plugins can check (an allocation site, a fault name). */
+  private input(span: Span, f: () => void): void {
+    try {
+      f();
+    } catch (err) {
+      if (err instanceof HandlerError || !(err instanceof Error)) throw err;
+      throw new InputError([diagnostic(span, "unknown-name", err.message)]);
+    }
+  }
+
+  private window(smmu: string): ReturnType<Simulator["commands"]> {
+    const all = this.sim.commands(smmu);
+    const from = this.windows.get(smmu) ?? 0;
+    this.windows.set(smmu, all.length);
+    return all.slice(from);
+  }
+
+  private fail(span: Span, message: string, detail?: string[]): void {
+    this.failures.push({ span, message, ...(detail ? { detail } : {}) });
+  }
+
+  private expectError(s: Extract<Stmt, { kind: "expect-error" }>): void {
+    const want = s.error;
+    const name = want.kind === "errno" ? want.name : want.kind;
+    let got: OpFailure | undefined;
+    try {
+      for (const inner of s.body) {
+        this.stmt(inner);
+        this.noteViolations(inner.span);
+      }
+    } catch (err) {
+      if (!(err instanceof OpFailure)) throw err;
+      got = err;
+    }
+    if (!got) return this.fail(s.span, `expected ${name}, but nothing failed`);
+    const ok = want.kind === "errno" ? got.kind === "errno" && got.errno === want.errno : got.kind === want.kind;
+    if (!ok) {
+      this.fail(s.span, `expected ${name}, but: ${got.message}`);
+      if (got.kind !== "errno") throw got;
+    }
+  }
+
+  private expectStale(s: Extract<Stmt, { kind: "expect-stale" }>): void {
+    const fresh = this.sim.violations.slice(this.seen);
+    if (s.none) {
+      if (fresh.length) this.fail(s.span, `${fresh.length} stale translation(s)`, fresh.map((v) => `  ${v.message}`));
+      this.seen = this.sim.violations.length;
+      return;
+    }
+    const match = fresh.filter((v) => (!s.device || v.device === s.device) && (s.iova === undefined || v.iova === s.iova));
+    if (!match.length) {
+      const what = [s.device, s.iova !== undefined ? `0x${s.iova.toString(16)}` : undefined].filter(Boolean).join(" ");
+      this.fail(s.span, `expected a stale translation${what ? ` for ${what}` : ""}, but the oracle found none${fresh.length ? " matching" : ""}`);
+    }
+    this.seen = this.sim.violations.length;
+  }
+
+  /** Violations no expectation looked at are failures where they happened. */
+  private unexpectedViolations(fallback: Span): void {
+    const vs = this.sim.violations;
+    for (let i = this.seen; i < vs.length; i++) {
+      this.fail(this.violationSpans[i] ?? fallback, `${vs[i]!.kind}: ${vs[i]!.message}`);
+    }
+    this.seen = vs.length;
+  }
+
+  result(): ScenarioResult {
+    const commands: ScenarioResult["commands"] = {};
+    for (const smmu of this.sim.platform.smmus()) {
+      const cmds = this.sim.commands(smmu.name);
+      commands[smmu.name] = { commands: cmds.length, syncs: cmds.filter((c) => c.op === "CMD_SYNC").length };
+    }
+    return {
+      name: this.scenario.name,
+      span: this.scenario.span,
+      driver: { plugin: this.sim.driver.plugin, variant: this.sim.driver.variant },
+      passed: this.failures.length === 0,
+      failures: this.failures,
+      violations: [...this.sim.violations],
+      warnings: this.warnings,
+      commands,
+    };
+  }
+}
+
+/** Run a file's scenarios (or one of them); bad input throws InputError. */
+export function runFile(file: SmmuFile, opts: RunOptions): ScenarioResult[] {
+  const scenarios = opts.scenario === undefined ? file.scenarios : file.scenarios.filter((s) => s.name === opts.scenario);
+  if (opts.scenario !== undefined && scenarios.length === 0) {
+    throw new InputError([
+      diagnostic({ file: file.file, line: 1, column: 1 }, "unknown-scenario", `no scenario named "${opts.scenario}" (${file.scenarios.map((s) => `"${s.name}"`).join(", ") || "none"})`),
+    ]);
+  }
+  return scenarios.map((scenario) => {
+    const run = new ScenarioRun(file, scenario, opts);
+    run.run();
+    return run.result();
+  });
+}
+

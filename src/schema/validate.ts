@@ -1,0 +1,569 @@
+/**
+ * Validating a topology: against schemas/topology.schema.json, against the
+ * schema of each node's plugin, and against the rules JSON Schema cannot
+ * express (references between nodes, unique names and StreamIDs, what each
+ * kind of domain may carry). Every problem becomes a Diagnostic positioned
+ * in the user's file through `locate`, worded for people rather than as
+ * ajv's raw output.
+ */
+import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import leven from "leven";
+import topologySchema from "../../schemas/topology.schema.json" with { type: "json" };
+import { diagnostic, sortDiagnostics, type Diagnostic, type Span } from "../core/diagnostics.js";
+import type { Plugin, PluginKind } from "../plugin/api.js";
+import { DEFAULT_PLUGIN, type PluginRegistry } from "../plugin/registry.js";
+
+/** Which part of an object member a pointer's span should cover: its key or (the default) its value. */
+export type PointerPart = "key" | "value";
+
+/**
+ * Maps a JSON Pointer into the validated value (as ajv's `instancePath`
+ * spells it, e.g. "/devices/1/sids/0") to where it came from. May return
+ * undefined; the nearest parent pointer it knows is used instead. Callers
+ * that only have value spans can ignore `part`.
+ */
+export type Locate = (pointer: string, part?: PointerPart) => Span | undefined;
+
+export const TOPOLOGY_SCHEMA_ID: string = topologySchema.$id;
+
+/** The pattern every node and domain name matches (schemas/topology.schema.json#/$defs/name). */
+export const NAME_PATTERN: string = topologySchema.$defs.name.pattern;
+
+/** One instance for every schema: strict, so a schema typo is an error, and allErrors, so users see every problem at once. */
+const ajv = new Ajv2020({ strict: true, allErrors: true, verbose: true });
+
+let compiledTopology: ValidateFunction | undefined;
+
+/** The compiled topology schema (registered under its $id); compiled on first use, then the same function every time. */
+export function topologyValidator(): ValidateFunction {
+  return (compiledTopology ??= ajv.compile(topologySchema));
+}
+
+/** A plugin's compiled schema, or why it does not compile. */
+export type PluginValidator = { ok: true; validate: ValidateFunction } | { ok: false; error: string };
+
+/** Keyed by the schema object itself: plugins are frozen, and two registries may hold different plugins of the same name. */
+const pluginValidators = new WeakMap<object, PluginValidator>();
+
+/** `plugin`'s compiled schema, compiled once per schema object (a failure is remembered too). */
+export function pluginValidator(plugin: Plugin): PluginValidator {
+  const cached = pluginValidators.get(plugin.schema);
+  if (cached) return cached;
+  let result: PluginValidator;
+  try {
+    result = { ok: true, validate: ajv.compile(plugin.schema) };
+  } catch (e) {
+    result = { ok: false, error: e instanceof Error ? e.message : String(e) };
+  }
+  pluginValidators.set(plugin.schema, result);
+  return result;
+}
+
+/** A problem before it has a position. */
+interface Problem {
+  pointer: string;
+  part: PointerPart;
+  code: "schema" | "topology";
+  message: string;
+  hint?: string;
+}
+
+/**
+ * Every problem with `topology`, sorted by position: schema violations
+ * (code "schema") and broken cross-references and rules (code "topology").
+ * An empty array means the topology can be simulated.
+ */
+export function validateTopology(topology: unknown, registry: PluginRegistry, locate: Locate): Diagnostic[] {
+  const problems: Problem[] = [];
+  const validate = topologyValidator();
+  if (!validate(topology)) problems.push(...schemaProblems(validate.errors ?? [], ""));
+  problems.push(...pluginProblems(topology, registry));
+  problems.push(...semanticProblems(topology, locate));
+
+  const seen = new Set<string>();
+  const out: Diagnostic[] = [];
+  for (const p of problems) {
+    const key = `${p.code}\0${p.pointer}\0${p.part}\0${p.message}`;
+    if (seen.has(key)) continue; // e.g. a plugin schema repeating a constraint of the topology schema
+    seen.add(key);
+    out.push(diagnostic(spanOf(locate, p.pointer, p.part), p.code, p.message, p.hint));
+  }
+  return sortDiagnostics(out);
+}
+
+/** `locate(pointer)`, or of its nearest parent that `locate` knows. */
+function spanOf(locate: Locate, pointer: string, part: PointerPart): Span {
+  let p = pointer;
+  for (;;) {
+    const span = locate(p, p === pointer ? part : "value");
+    if (span) return span;
+    if (p === "") return { file: "<topology>", line: 1, column: 1 };
+    p = parentPointer(p);
+  }
+}
+
+function parentPointer(pointer: string): string {
+  const i = pointer.lastIndexOf("/");
+  return i <= 0 ? "" : pointer.slice(0, i);
+}
+
+/** RFC 6901 escaping of one reference token. */
+export function escapePointerToken(token: string): string {
+  return token.replace(/~/g, "~0").replace(/\//g, "~1");
+}
+
+function unescapePointerToken(token: string): string {
+  return token.replace(/~1/g, "/").replace(/~0/g, "~");
+}
+
+// ---------------------------------------------------------------------------
+// JSON Schema errors, reworded
+
+/** ajv's errors as problems: shadow errors dropped, each at the most precise pointer. */
+function schemaProblems(errors: readonly ErrorObject[], base: string): Problem[] {
+  const kept = errors.filter((e) => {
+    if (e.keyword === "if") return false; // always accompanied by the failing then/else
+    if (e.keyword === "anyOf" || e.keyword === "oneOf") {
+      // A parent whose branches reported their own errors says nothing more.
+      return !errors.some((c) => c !== e && c.schemaPath.startsWith(`${e.schemaPath}/`));
+    }
+    return true;
+  });
+
+  // Type errors from several branches at one place merge into "must be X or Y".
+  const types = new Map<string, string[]>();
+  for (const e of kept) {
+    if (e.keyword !== "type") continue;
+    const list = types.get(e.instancePath) ?? [];
+    for (const t of typeList(e.params.type)) if (!list.includes(t)) list.push(t);
+    types.set(e.instancePath, list);
+  }
+
+  const out: Problem[] = [];
+  for (const e of kept) {
+    if (e.keyword === "type") {
+      const list = types.get(e.instancePath);
+      if (!list) continue; // already reported with an earlier branch
+      types.delete(e.instancePath);
+      out.push(typeProblem(base + e.instancePath, list, e.data));
+      continue;
+    }
+    out.push(schemaProblem(e, base));
+  }
+  return out;
+}
+
+function typeList(t: unknown): string[] {
+  if (Array.isArray(t)) return t.map(String);
+  return typeof t === "string" ? t.split(",") : [];
+}
+
+function schemaProblem(e: ErrorObject, base: string): Problem {
+  const pointer = base + e.instancePath;
+  const at = (message: string, hint?: string, p = pointer, part: PointerPart = "value"): Problem => ({
+    pointer: p,
+    part,
+    code: "schema",
+    message,
+    ...(hint ? { hint } : {}),
+  });
+  const params = e.params as Record<string, unknown>;
+  const subject = subjectOf(pointer);
+  switch (e.keyword) {
+    case "required":
+      return at(`missing property "${String(params.missingProperty)}"`);
+    case "dependentRequired":
+      return at(`missing property "${String(params.missingProperty)}", which "${String(params.property)}" needs`);
+    case "additionalProperties":
+    case "unevaluatedProperties": {
+      const name = String(params.additionalProperty ?? params.unevaluatedProperty);
+      const present = isObject(e.data) ? Object.keys(e.data) : [];
+      const known = isObject(e.parentSchema) && isObject(e.parentSchema.properties) ? Object.keys(e.parentSchema.properties) : [];
+      const candidates = known.filter((k) => !present.includes(k));
+      const guess = didYouMean(name, candidates);
+      const hint = !guess && known.length > 0 ? `known properties: ${known.join(", ")}` : undefined;
+      return at(`unknown property "${name}"${guess}`, hint, `${pointer}/${escapePointerToken(name)}`, "key");
+    }
+    case "enum": {
+      const allowed = Array.isArray(params.allowedValues) ? (params.allowedValues as unknown[]) : [];
+      const guess = typeof e.data === "string" ? didYouMean(e.data, allowed.filter((v): v is string => typeof v === "string")) : "";
+      return at(`${show(e.data)} is not one of: ${allowed.map(listed).join(", ")}${guess}`);
+    }
+    case "const":
+      return at(`${subject} must be ${show(params.allowedValue)}, not ${show(e.data)}`);
+    case "minimum":
+    case "maximum":
+    case "exclusiveMinimum":
+    case "exclusiveMaximum": {
+      const limit = Number(params.limit);
+      const hex = Math.abs(limit) >= 0x10000;
+      const bound = { minimum: "at least", maximum: "at most", exclusiveMinimum: "more than", exclusiveMaximum: "less than" }[e.keyword];
+      return at(`${subject} must be ${bound} ${num(limit, hex)}, not ${num(Number(e.data), hex)}`);
+    }
+    case "multipleOf":
+      return at(`${subject} must be a multiple of ${String(params.multipleOf)}, not ${show(e.data)}`);
+    case "minItems":
+    case "maxItems": {
+      const limit = Number(params.limit);
+      const bound = e.keyword === "minItems" ? "at least" : "at most";
+      return at(`${subject} must have ${bound} ${plural(limit, "item")}, not ${Array.isArray(e.data) ? e.data.length : "?"}`);
+    }
+    case "minProperties":
+    case "maxProperties": {
+      const limit = Number(params.limit);
+      const bound = e.keyword === "minProperties" ? "at least" : "at most";
+      return at(`${subject} must have ${bound} ${plural(limit, "property", "properties")}`);
+    }
+    case "minLength":
+    case "maxLength": {
+      const limit = Number(params.limit);
+      const bound = e.keyword === "minLength" ? "at least" : "at most";
+      return at(`${subject} must be ${bound} ${plural(limit, "character")} long`);
+    }
+    case "uniqueItems": {
+      const i = Number(params.i);
+      const j = Number(params.j);
+      const [first, again] = i < j ? [i, j] : [j, i];
+      const item = Array.isArray(e.data) ? (e.data as unknown[])[again] : undefined;
+      return at(`${show(item)} is listed twice in ${subject} (also at index ${first})`, undefined, `${pointer}/${again}`);
+    }
+    case "pattern":
+      if (params.pattern === NAME_PATTERN) {
+        return at(
+          `${show(e.data)} is not a valid name`,
+          `names use letters, digits, "_", "." and "-", and start with a letter or "_"`,
+        );
+      }
+      return at(`${show(e.data)} does not match the pattern /${String(params.pattern)}/`);
+    case "format":
+      return at(`${show(e.data)} is not a valid ${String(params.format)}`);
+    case "false schema":
+      return at(`${subject} is not allowed here`);
+    case "not":
+      return at(`${subject} must not match the schema at ${e.schemaPath}`);
+    case "anyOf":
+    case "oneOf":
+      if (params.passingSchemas) {
+        return at(`${subject} matches more than one of the allowed forms (${String(params.passingSchemas)})`);
+      }
+      return at(`${subject} matches none of the allowed forms`);
+    default:
+      return at(`${subject} ${e.message ?? `fails "${e.keyword}"`}`);
+  }
+}
+
+function typeProblem(pointer: string, expected: readonly string[], data: unknown): Problem {
+  const want = expected.map((t) => `${article(t)} ${t}`).join(" or ");
+  const numeric = expected.includes("integer") || expected.includes("number");
+  const hint =
+    numeric && typeof data === "string" && /^\s*0x[0-9a-f]+\s*$/i.test(data)
+      ? `JSON has no hexadecimal numbers: write ${Number.parseInt(data, 16)}`
+      : undefined;
+  return { pointer, part: "value", code: "schema", message: `${subjectOf(pointer)} must be ${want}, not ${describe(data)}`, ...(hint ? { hint } : {}) };
+}
+
+/** What a pointer names, for messages: `"pasidBits"`, `sids[0]`, `devices[1]`, or the topology itself. */
+function subjectOf(pointer: string): string {
+  if (pointer === "") return "the topology";
+  const tokens = pointer.slice(1).split("/").map(unescapePointerToken);
+  const last = tokens[tokens.length - 1] ?? "";
+  if (/^(0|[1-9][0-9]*)$/.test(last)) {
+    const owner = tokens[tokens.length - 2];
+    return owner === undefined || /^[0-9]+$/.test(owner) ? `item ${last}` : `${owner}[${last}]`;
+  }
+  return `"${last}"`;
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? "an" : "a";
+}
+
+/** "an SMMU", "a vSMMU", "a device": by sound, not spelling. */
+function aKind(label: string): string {
+  return `${/^(SMMU|[aeiou])/.test(label) ? "an" : "a"} ${label}`;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "object") return "an object";
+  if (typeof v === "string") return `a string (${show(v)})`;
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  return typeof v;
+}
+
+/** A value as it would appear in JSON, shortened. */
+function show(v: unknown): string {
+  const s = v === undefined ? "undefined" : JSON.stringify(v);
+  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+}
+
+/** An enum member in a list: strings bare, anything else as JSON. */
+function listed(v: unknown): string {
+  return typeof v === "string" ? v : JSON.stringify(v);
+}
+
+function num(n: number, hex: boolean): string {
+  return hex && Number.isInteger(n) ? `${n} (${n < 0 ? "-" : ""}0x${Math.abs(n).toString(16)})` : String(n);
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/**
+ * " (did you mean "x"?)" for the candidate closest to `word`, if it is close:
+ * an edit distance of at most a third of the longer word (and at least 1), or
+ * the same word in another case. Ties go to the earlier candidate.
+ */
+export function didYouMean(word: string, candidates: readonly string[]): string {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    if (c === word) continue;
+    const d = c.toLowerCase() === word.toLowerCase() ? 0 : leven(word, c);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  if (best === undefined) return "";
+  const limit = Math.max(1, Math.floor(Math.max(word.length, best.length) / 3));
+  return bestDistance <= limit ? ` (did you mean "${best}"?)` : "";
+}
+
+// ---------------------------------------------------------------------------
+// Plugins: each node against its plugin's schema
+
+const KIND_LABEL: Readonly<Record<PluginKind, string>> = { smmu: "SMMU", device: "device", vsmmu: "vSMMU", driver: "driver" };
+
+const SECTIONS: ReadonlyArray<{ key: "smmus" | "devices" | "vsmmus"; kind: PluginKind }> = [
+  { key: "smmus", kind: "smmu" },
+  { key: "devices", kind: "device" },
+  { key: "vsmmus", kind: "vsmmu" },
+];
+
+function pluginProblems(topology: unknown, registry: PluginRegistry): Problem[] {
+  if (!isObject(topology)) return [];
+  const out: Problem[] = [];
+  const brokenReported = new Set<string>();
+  const check = (node: unknown, pointer: string, kind: PluginKind): void => {
+    if (!isObject(node)) return;
+    const named = node.plugin;
+    if (named !== undefined && typeof named !== "string") return; // a schema error already
+    const name = named ?? DEFAULT_PLUGIN[kind];
+    const at = named === undefined ? pointer : `${pointer}/plugin`;
+    const problem = (message: string, hint?: string): Problem => ({ pointer: at, part: "value", code: "topology", message, ...(hint ? { hint } : {}) });
+    const plugin = registry.get(name);
+    if (!plugin) {
+      if (named === undefined) {
+        out.push(problem(`no plugin named "${name}" is loaded (the default for ${aKind(KIND_LABEL[kind])})`, `name a loaded plugin with "plugin"`));
+      } else {
+        const ofKind = registry
+          .list()
+          .filter((p) => p.kind === kind)
+          .map((p) => p.name)
+          .sort();
+        const guess = didYouMean(name, ofKind);
+        out.push(problem(`unknown plugin "${name}"${guess}`, guess ? undefined : pluginsHint(ofKind, kind)));
+      }
+      return;
+    }
+    if (plugin.kind !== kind) {
+      out.push(problem(`plugin "${name}" models ${aKind(KIND_LABEL[plugin.kind])}, not ${aKind(KIND_LABEL[kind])}`));
+      return;
+    }
+    const compiled = pluginValidator(plugin);
+    if (!compiled.ok) {
+      if (!brokenReported.has(plugin.name)) {
+        brokenReported.add(plugin.name);
+        out.push({ pointer: at, part: "value", code: "schema", message: `plugin "${plugin.name}" has an invalid schema: ${compiled.error}` });
+      }
+      return;
+    }
+    if (!compiled.validate(node)) out.push(...schemaProblems(compiled.validate.errors ?? [], pointer));
+  };
+  for (const { key, kind } of SECTIONS) {
+    const nodes = topology[key];
+    if (Array.isArray(nodes)) nodes.forEach((node, i) => check(node, `/${key}/${i}`, kind));
+  }
+  if (topology.driver !== undefined) check(topology.driver, "/driver", "driver");
+  return out;
+}
+
+function pluginsHint(names: readonly string[], kind: PluginKind): string {
+  return names.length > 0 ? `loaded ${KIND_LABEL[kind]} plugins: ${names.join(", ")}` : `no ${KIND_LABEL[kind]} plugin is loaded`;
+}
+
+// ---------------------------------------------------------------------------
+// The rules JSON Schema cannot express
+
+type NameKind = "SMMU" | "device" | "vSMMU" | "domain";
+
+interface Named {
+  kind: NameKind;
+  pointer: string;
+  node: Record<string, unknown>;
+}
+
+const STAGES = ["s1", "s2", "sva", "nested"] as const;
+type Stage = (typeof STAGES)[number];
+
+function semanticProblems(topology: unknown, locate: Locate): Problem[] {
+  if (!isObject(topology)) return [];
+  const out: Problem[] = [];
+  const problem = (pointer: string, message: string, part: PointerPart = "value", hint?: string): void => {
+    out.push({ pointer, part, code: "topology", message, ...(hint ? { hint } : {}) });
+  };
+
+  // Names: one namespace for every node and domain.
+  const names = new Map<string, Named>();
+  const sections: ReadonlyArray<[string, NameKind]> = [
+    ["smmus", "SMMU"],
+    ["devices", "device"],
+    ["vsmmus", "vSMMU"],
+    ["domains", "domain"],
+  ];
+  for (const [key, kind] of sections) {
+    entries(topology[key]).forEach(([node, i]) => {
+      const pointer = `/${key}/${i}`;
+      if (typeof node.name !== "string") return;
+      const first = names.get(node.name);
+      if (first) {
+        problem(`${pointer}/name`, `duplicate name "${node.name}" (already the name of the ${first.kind} at ${where(locate, first.pointer, pointer)})`);
+      } else {
+        names.set(node.name, { kind, pointer, node });
+      }
+    });
+  }
+  const ofKind = (kind: NameKind): string[] => [...names].filter(([, n]) => n.kind === kind).map(([name]) => name);
+
+  /** Checks that `ref` names a `kind`; the node it names, if it does. */
+  const reference = (ref: unknown, kind: NameKind, pointer: string): Named | undefined => {
+    if (typeof ref !== "string") return undefined;
+    const target = names.get(ref);
+    if (target?.kind === kind) return target;
+    if (target) problem(pointer, `"${ref}" is ${aKind(target.kind)}, not ${aKind(kind)}`);
+    else problem(pointer, `unknown ${kind} "${ref}"${didYouMean(ref, ofKind(kind))}`);
+    return undefined;
+  };
+
+  // Devices: their SMMU, StreamIDs unique per SMMU, PCI capabilities.
+  const streams = new Map<string, string>();
+  entries(topology.devices).forEach(([dev, i]) => {
+    const pointer = `/devices/${i}`;
+    const label = typeof dev.name === "string" ? `device "${dev.name}"` : `devices[${i}]`;
+    reference(dev.smmu, "SMMU", `${pointer}/smmu`);
+    if (typeof dev.smmu === "string" && Array.isArray(dev.sids)) {
+      const smmu = dev.smmu;
+      const mine = new Set<number>(); // the kernel tolerates a device repeating its own StreamID
+      (dev.sids as unknown[]).forEach((sid, k) => {
+        if (!isStreamId(sid) || mine.has(sid)) return;
+        mine.add(sid);
+        const key = `${smmu}\0${sid}`;
+        const owner = streams.get(key);
+        if (owner === undefined) streams.set(key, typeof dev.name === "string" ? dev.name : label);
+        else problem(`${pointer}/sids/${k}`, `${label}: StreamID 0x${sid.toString(16)} is already claimed by "${owner}" on ${smmu}`);
+      });
+    }
+    if (dev.pci === false) {
+      if (dev.ats === true) problem(`${pointer}/ats`, `${label}: "ats" needs a PCI device, but "pci" is false`, "key");
+      if (typeof dev.pasidBits === "number" && dev.pasidBits > 0) {
+        problem(`${pointer}/pasidBits`, `${label}: "pasidBits" needs a PCI device, but "pci" is false`, "key");
+      }
+    }
+  });
+
+  // vSMMUs: their SMMU and their nest-parent S2 domain.
+  entries(topology.vsmmus).forEach(([v, i]) => {
+    const pointer = `/vsmmus/${i}`;
+    const label = typeof v.name === "string" ? `vSMMU "${v.name}"` : `vsmmus[${i}]`;
+    reference(v.smmu, "SMMU", `${pointer}/smmu`);
+    const parent = reference(v.parent, "domain", `${pointer}/parent`);
+    if (!parent) return;
+    const stage = stageOf(parent.node);
+    const need = `a vSMMU's parent must be a stage s2 domain with "nestParent": true`;
+    if (stage !== undefined && stage !== "s2") {
+      problem(`${pointer}/parent`, `${label}: parent "${String(v.parent)}" is ${aStage(stage)}, but ${need}`);
+    } else if (stage === "s2" && parent.node.nestParent !== true) {
+      problem(`${pointer}/parent`, `${label}: parent "${String(v.parent)}" is not a nest parent`, "value", `give domain "${String(v.parent)}" "nestParent": true`);
+    }
+  });
+
+  // Domains: what each stage may carry, and pinned ASIDs.
+  const hostAsids = new Map<number, string>();
+  const guestAsids = new Map<string, Map<number, string>>();
+  entries(topology.domains).forEach(([d, i]) => {
+    const pointer = `/domains/${i}`;
+    const label = typeof d.name === "string" ? `domain "${d.name}"` : `domains[${i}]`;
+    const stage = stageOf(d);
+    if (stage === undefined) return; // a schema error already
+    const not = (prop: string, only: string, hint?: string): void => {
+      problem(`${pointer}/${prop}`, `${label}: only ${only} take "${prop}" (it is ${aStage(stage)})`, "key", hint);
+    };
+    if (d.nestParent !== undefined && stage !== "s2") not("nestParent", "stage s2 domains");
+    if (stage === "nested") {
+      if (d.vsmmu === undefined) problem(pointer, `${label}: a nested domain needs a "vsmmu"`, "value", "name the vSMMU whose guest owns it");
+      else reference(d.vsmmu, "vSMMU", `${pointer}/vsmmu`);
+    } else {
+      if (d.vsmmu !== undefined) not("vsmmu", "nested domains");
+      if (d.ats !== undefined) not("ats", "nested domains");
+    }
+    if (d.asid !== undefined && stage === "s2") {
+      problem(`${pointer}/asid`, `${label}: ${aStage(stage)} has no ASID`, "key", `pin its VMID with "vmid"`);
+    }
+    if (d.vmid !== undefined && stage !== "s2") {
+      const hint = stage === "nested" ? "a nested domain uses the VMID of its vSMMU's parent S2 domain" : `pin its ASID with "asid"`;
+      problem(`${pointer}/vmid`, `${label}: ${aStage(stage)} has no VMID`, "key", hint);
+    }
+    if (typeof d.asid === "number" && stage !== "s2") {
+      // s1 and SVA domains share the host's ASID space; a nested domain's ASID is its guest's, one space per vSMMU.
+      let space = hostAsids;
+      let where = "";
+      if (stage === "nested") {
+        if (typeof d.vsmmu !== "string") return;
+        space = guestAsids.get(d.vsmmu) ?? new Map<number, string>();
+        guestAsids.set(d.vsmmu, space);
+        where = ` on vSMMU "${d.vsmmu}"`;
+      }
+      const owner = space.get(d.asid);
+      const name = typeof d.name === "string" ? d.name : label;
+      if (owner === undefined) space.set(d.asid, name);
+      else problem(`${pointer}/asid`, `${label}: ASID ${d.asid} is already pinned by "${owner}"${where}`);
+    }
+  });
+  return out;
+}
+
+/** The objects of an array-valued section, with their indices (anything else is a schema error already). */
+function entries(section: unknown): Array<[Record<string, unknown>, number]> {
+  if (!Array.isArray(section)) return [];
+  const out: Array<[Record<string, unknown>, number]> = [];
+  section.forEach((node: unknown, i) => {
+    if (isObject(node)) out.push([node, i]);
+  });
+  return out;
+}
+
+function aStage(stage: Stage): string {
+  return { s1: "a stage s1 domain", s2: "a stage s2 domain", sva: "an SVA domain", nested: "a nested domain" }[stage];
+}
+
+function stageOf(d: Record<string, unknown>): Stage | undefined {
+  return STAGES.find((s) => s === d.stage);
+}
+
+function isStreamId(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0x7fffffff;
+}
+
+/** "line 5" for `pointer` as seen from `from` ("file:5" when in another file). */
+function where(locate: Locate, pointer: string, from: string): string {
+  const a = spanOf(locate, pointer, "value");
+  const b = spanOf(locate, from, "value");
+  return a.file === b.file ? `line ${a.line}` : `${a.file}:${a.line}`;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
