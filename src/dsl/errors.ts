@@ -3,8 +3,8 @@
  * expects: a missing ';' is reported right after the token it should follow.
  */
 import { type IParserErrorMessageProvider, type IRecognitionException, type IToken, type TokenType } from "chevrotain";
-import leven from "leven";
 import { diagnostic, type Diagnostic } from "../core/diagnostics.js";
+import { didYouMean } from "../core/suggest.js";
 import { KW, Semi } from "./tokens.js";
 
 function show(token: IToken): string {
@@ -34,16 +34,6 @@ const EXPECTED: Record<string, string> = {
 
 const KEYWORDS = Object.keys(KW);
 
-/** "did you mean 'attach'?" for a word close to one the parser would have taken. */
-export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDist = Infinity;
-  for (const c of candidates) {
-    const d = leven(word.toLowerCase(), c.toLowerCase());
-    if (d < bestDist) [best, bestDist] = [c, d];
-  }
-  return best !== undefined && bestDist > 0 && bestDist <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
-}
 
 /** What a block may hold before its '}', by the rule the block belongs to. */
 const BLOCK_OF: Record<string, string> = {
@@ -57,8 +47,7 @@ const BLOCK_OF: Record<string, string> = {
 };
 
 function nearKeyword(t: IToken): string {
-  const near = t.tokenType.name !== "EOF" ? didYouMean(t.image, KEYWORDS) : undefined;
-  return near ? ` (did you mean '${near}'?)` : "";
+  return t.tokenType.name !== "EOF" ? didYouMean(t.image, KEYWORDS) : "";
 }
 
 export const messages: IParserErrorMessageProvider = {

@@ -6,7 +6,7 @@
  */
 import type { CstNode, IToken } from "chevrotain";
 import { diagnostic, type Diagnostic, type Span } from "../core/diagnostics.js";
-import { didYouMean } from "./errors.js";
+import { didYouMean } from "../core/suggest.js";
 
 type Child = CstNode | IToken;
 
@@ -173,7 +173,7 @@ export class LowerBase {
     const v = this.lookup(id.image);
     if (v !== undefined) return v;
     const near = didYouMean(id.image, this.names());
-    return this.error(id, "unknown-param", `unknown parameter "${id.image}"${near ? ` (did you mean "${near}"?)` : ""}`);
+    return this.error(id, "unknown-param", `unknown parameter "${id.image}"${near}`);
   }
 
   /** A built name: smmu#i, dev#(s * 8 + d). */

@@ -8,7 +8,7 @@ import { buildCmd, CMDQ_OP, type Cmd, type Opcode } from "../model/commands.js";
 import type { DomainStage, Topology } from "../model/topology.js";
 import type { Access, Via } from "../model/translation.js";
 import type { CmdPattern, DmaExpectation, DriverChoice, ErrorExpectation, InvPattern, Stmt } from "./ast.js";
-import { didYouMean } from "./errors.js";
+import { didYouMean } from "../core/suggest.js";
 import { only, sub, subs, tok, toks, type LowerBase } from "./lower-core.js";
 
 /** The commands the driver can build, and the fields each carries (as arm_smmu_cmdq_build_cmd() fills them). */
@@ -67,7 +67,7 @@ export class ScenarioLowerer {
     if (name === undefined) return undefined;
     if (known.has(name) || extra.includes(name)) return name;
     const near = didYouMean(name, [...known.keys(), ...extra]);
-    return this.lo.error(node, "unknown-node", `unknown ${what} "${name}"${near ? ` (did you mean "${near}"?)` : ""}`);
+    return this.lo.error(node, "unknown-node", `unknown ${what} "${name}"${near}`);
   }
 
   private optInt(node: CstNode, label: string, what: string, max?: bigint): number | undefined | null {
@@ -193,7 +193,7 @@ export class ScenarioLowerer {
         const count = this.lo.int(sub(n, "count")!, "count");
         if (what.image !== "commands" && !FIELDS.has(what.image)) {
           const near = didYouMean(what.image, ["commands", ...OPCODES]);
-          return this.lo.error(what, "unknown-opcode", `expected "commands" or an opcode, not "${what.image}"${near ? ` (did you mean "${near}"?)` : ""}`);
+          return this.lo.error(what, "unknown-opcode", `expected "commands" or an opcode, not "${what.image}"${near}`);
         }
         if (smmu === undefined || count === undefined) return undefined;
         return { kind: "expect-count", smmu, what: what.image, count, span };
@@ -234,7 +234,7 @@ export class ScenarioLowerer {
     const fields = FIELDS.get(opTok.image);
     if (!fields) {
       const near = didYouMean(opTok.image, OPCODES);
-      return this.lo.error(opTok, "unknown-opcode", `unknown command "${opTok.image}"${near ? ` (did you mean "${near}"?)` : ""}`);
+      return this.lo.error(opTok, "unknown-opcode", `unknown command "${opTok.image}"${near}`);
     }
     const out: Record<string, bigint> = {};
     const values = subs(p, "fieldValue");
@@ -242,7 +242,7 @@ export class ScenarioLowerer {
     toks(p, "field").forEach((f, i) => {
       if (!fields.includes(f.image)) {
         const near = didYouMean(f.image, fields);
-        this.lo.error(f, "unknown-field", `${opTok.image} has no field "${f.image}"${near ? ` (did you mean "${near}"?)` : ` (it has: ${fields.join(", ") || "none"})`}`);
+        this.lo.error(f, "unknown-field", `${opTok.image} has no field "${f.image}"${near || ` (it has: ${fields.join(", ") || "none"})`}`);
         ok = false;
         return;
       }
@@ -260,7 +260,7 @@ export class ScenarioLowerer {
     const type = tok(p, "type")!;
     if (!INV_TYPES.includes(type.image)) {
       const near = didYouMean(type.image, INV_TYPES);
-      return this.lo.error(type, "unknown-type", `unknown invalidation type "${type.image}"${near ? ` (did you mean "${near}"?)` : ""}`);
+      return this.lo.error(type, "unknown-type", `unknown invalidation type "${type.image}"${near}`);
     }
     const id = this.lo.int(sub(p, "id")!, "id", 0n, 0x7fffffffn);
     const ssid = sub(p, "ssid") ? this.lo.int(sub(p, "ssid")!, "ssid", 0n, 0xfffffn) : 0;
@@ -279,7 +279,7 @@ export class ScenarioLowerer {
     const via = tok(n, "via")!;
     if (!VIAS.includes(via.image as Via)) {
       const near = didYouMean(via.image, VIAS);
-      return this.lo.error(via, "unknown-value", `expected one of ${VIAS.join(", ")}, not "${via.image}"${near ? ` (did you mean "${near}"?)` : ""}`);
+      return this.lo.error(via, "unknown-value", `expected one of ${VIAS.join(", ")}, not "${via.image}"${near}`);
     }
     return { kind: "via", via: via.image as Via };
   }
@@ -289,15 +289,15 @@ export class ScenarioLowerer {
     if (tok(n, "Minus")) {
       const v = ERRNOS.get(t.image);
       if (v === undefined) {
-        const near = didYouMean(t.image, [...ERRNOS.keys()]);
-        return this.lo.error(t, "unknown-errno", `unknown errno "-${t.image}"${near ? ` (did you mean "-${near}"?)` : ""}`);
+        const near = didYouMean(`-${t.image}`, [...ERRNOS.keys()].map((k) => `-${k}`));
+        return this.lo.error(t, "unknown-errno", `unknown errno "-${t.image}"${near}`);
       }
       return { kind: "errno", errno: v, name: errnoName(v) };
     }
     const kind = EMULATOR_ERRORS.find((e) => e === t.image);
     if (!kind) {
       const near = didYouMean(t.image, [...EMULATOR_ERRORS, ...[...ERRNOS.keys()].map((k) => `-${k}`)]);
-      return this.lo.error(t, "unknown-error", `expected -ERRNO, livelock, oops or use_after_free, not "${t.image}"${near ? ` (did you mean "${near}"?)` : ""}`);
+      return this.lo.error(t, "unknown-error", `expected -ERRNO, livelock, oops or use_after_free, not "${t.image}"${near}`);
     }
     return { kind };
   }

@@ -6,7 +6,7 @@
 import type { CstNode, IToken } from "chevrotain";
 import type { Span } from "../core/diagnostics.js";
 import type { DeviceSpec, DomainSpec, SmmuSpec, Topology, VsmmuSpec } from "../model/topology.js";
-import { didYouMean } from "./errors.js";
+import { didYouMean } from "../core/suggest.js";
 import { sub, subs, tok, stringValue, type LowerBase } from "./lower-core.js";
 
 type ValueKind = "name" | "symbol" | "symbols" | "int" | "ints" | "bool" | "string";
@@ -81,8 +81,8 @@ export class TopologyBuilder {
     const known = KEYS[kind][key.image];
     if (!known) {
       const near = didYouMean(key.image, Object.keys(KEYS[kind]));
-      if (kind === "domain" || near) {
-        this.lo.error(key, "unknown-property", `unknown ${kind} property "${key.image}"${near ? ` (did you mean "${near}"?)` : ""}`);
+      if (kind === "domain" || near !== "") {
+        this.lo.error(key, "unknown-property", `unknown ${kind} property "${key.image}"${near}`);
         return;
       }
       /* anything else belongs to the node's plugin, whose schema checks it */

@@ -7,9 +7,9 @@
  * ajv's raw output.
  */
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
-import leven from "leven";
 import topologySchema from "../../schemas/topology.schema.json" with { type: "json" };
 import { diagnostic, sortDiagnostics, type Diagnostic, type Span } from "../core/diagnostics.js";
+import { didYouMean } from "../core/suggest.js";
 import type { Plugin, PluginKind } from "../plugin/api.js";
 import { DEFAULT_PLUGIN, type PluginRegistry } from "../plugin/registry.js";
 
@@ -309,27 +309,6 @@ function num(n: number, hex: boolean): string {
 
 function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
-}
-
-/**
- * " (did you mean "x"?)" for the candidate closest to `word`, if it is close:
- * an edit distance of at most a third of the longer word (and at least 1), or
- * the same word in another case. Ties go to the earlier candidate.
- */
-export function didYouMean(word: string, candidates: readonly string[]): string {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const c of candidates) {
-    if (c === word) continue;
-    const d = c.toLowerCase() === word.toLowerCase() ? 0 : leven(word, c);
-    if (d < bestDistance) {
-      best = c;
-      bestDistance = d;
-    }
-  }
-  if (best === undefined) return "";
-  const limit = Math.max(1, Math.floor(Math.max(word.length, best.length) / 3));
-  return bestDistance <= limit ? ` (did you mean "${best}"?)` : "";
 }
 
 // ---------------------------------------------------------------------------
