@@ -183,7 +183,7 @@ export class ScenarioLowerer {
     switch (n.name) {
       case "expectCommands": {
         const smmu = this.ref(sub(n, "smmu"), "SMMU", this.smmus);
-        const patterns = subs(n, "cmdPattern").map((p) => this.cmdPattern(p));
+        const patterns = this.items(subs(n, "cmdItem"), "cmdFor", (p) => this.cmdPattern(p));
         if (smmu === undefined || patterns.some((p) => !p)) return undefined;
         return { kind: "expect-commands", smmu, contains: tok(n, "Kw_contains") !== undefined, patterns: patterns as CmdPattern[], span };
       }
@@ -201,7 +201,7 @@ export class ScenarioLowerer {
       case "expectInvs": {
         const domain = this.ref(sub(n, "domain"), "domain", this.domains);
         const trash = sub(n, "trash") ? this.lo.int(sub(n, "trash")!, "trash count") : null;
-        const entries = subs(n, "invPattern").map((p) => this.invPattern(p));
+        const entries = this.items(subs(n, "invItem"), "invFor", (p) => this.invPattern(p));
         if (domain === undefined || trash === undefined || entries.some((e) => !e)) return undefined;
         return { kind: "expect-invs", domain, entries: entries as InvPattern[], ...(trash !== null ? { trash } : {}), span };
       }
@@ -227,6 +227,16 @@ export class ScenarioLowerer {
       default:
         return this.lo.error(n, "internal", `unhandled expectation ${n.name}`);
     }
+  }
+
+  /** The items of an expect block, loops unrolled. */
+  private items<T>(items: CstNode[], loop: string, one: (n: CstNode) => T | undefined, out: (T | undefined)[] = []): (T | undefined)[] {
+    for (const item of items) {
+      const n = only(item);
+      if (n.name === loop) this.lo.loop(sub(n, "forHead")!, () => this.items(subs(n, item.name), loop, one, out));
+      else out.push(one(n));
+    }
+    return out;
   }
 
   private cmdPattern(p: CstNode): CmdPattern | undefined {

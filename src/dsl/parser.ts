@@ -306,7 +306,22 @@ class SmmuParser extends CstParser {
     this.SUBRULE(this.name, { LABEL: "smmu" });
     this.OPTION(() => this.CONSUME(KW.contains));
     this.CONSUME(LBrace);
-    this.MANY(() => this.SUBRULE(this.cmdPattern));
+    this.MANY(() => this.SUBRULE(this.cmdItem));
+    this.CONSUME(RBrace);
+  });
+
+  /** A command pattern, or a loop of them. */
+  cmdItem = this.RULE("cmdItem", () => {
+    this.OR([
+      { GATE: () => this.isLoop(), ALT: () => this.SUBRULE(this.cmdFor) },
+      { ALT: () => this.SUBRULE(this.cmdPattern) },
+    ]);
+  });
+
+  cmdFor = this.RULE("cmdFor", () => {
+    this.SUBRULE(this.forHead);
+    this.CONSUME(LBrace);
+    this.MANY(() => this.SUBRULE(this.cmdItem));
     this.CONSUME(RBrace);
   });
 
@@ -353,12 +368,32 @@ class SmmuParser extends CstParser {
             this.SUBRULE(this.expr, { LABEL: "trash" });
           });
           this.CONSUME(LBrace);
-          this.MANY(() => this.SUBRULE(this.invPattern));
+          this.MANY(() => this.SUBRULE(this.invItem));
           this.CONSUME(RBrace);
         },
       },
     ]);
   });
+
+  /** An entry, or a loop of them. */
+  invItem = this.RULE("invItem", () => {
+    this.OR([
+      { GATE: () => this.isLoop(), ALT: () => this.SUBRULE(this.invFor) },
+      { ALT: () => this.SUBRULE(this.invPattern) },
+    ]);
+  });
+
+  invFor = this.RULE("invFor", () => {
+    this.SUBRULE(this.forHead);
+    this.CONSUME(LBrace);
+    this.MANY(() => this.SUBRULE(this.invItem));
+    this.CONSUME(RBrace);
+  });
+
+  /** `for v in`: a loop, not an entry naming something "for". */
+  private isLoop(): boolean {
+    return this.LA(1).tokenType === KW.for && this.LA(3).tokenType === KW.in;
+  }
 
   invPattern = this.RULE("invPattern", () => {
     this.SUBRULE(this.name, { LABEL: "smmu" });
