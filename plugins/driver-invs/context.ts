@@ -58,5 +58,15 @@ export class DriverContext {
     return smmu;
   }
 
+  /** The name of the SMMU at `index`, for reports. */
+  smmuName(index: number): string {
+    return (this.smmus ??= this.platform.smmus())[index]?.name ?? String(index);
+  }
+
+  /** The index of the SMMU named `name`. */
+  smmuIndex(name: string): number {
+    return this.platform.smmu(name).index;
+  }
+
   private smmus: SmmuNode[] | undefined;
 }

@@ -4,7 +4,7 @@
  */
 import { EBUSY, EINVAL, isErr } from "../../src/core/errno.js";
 import type { Steps } from "../../src/core/steps.js";
-import type { DriverDomain, Gather, InvsSnapshot, IommuDriver } from "../../src/model/driver.js";
+import type { DriverDomain, Gather, InvsAlgebra, InvsSnapshot, IommuDriver } from "../../src/model/driver.js";
 import type { DriverSpec, Topology } from "../../src/model/topology.js";
 import { definePlugin, type PluginContext } from "../../src/plugin/api.js";
 import {
@@ -16,12 +16,13 @@ import {
   setPasid,
   type AttachEnv,
 } from "./attach.js";
+import { algebra, snapshotOf } from "./algebra.js";
 import { ALLOC_SITES, DriverContext, type AllocSite } from "./context.js";
 import { BLOCKED, IDENTITY, IdAllocator, NestedDomain, SmmuDomain, type Vsmmu } from "./domain.js";
 import { domainInv, domainInvRange } from "./inv-range.js";
 import { vsmmuCacheInvalidate } from "./vsmmu.js";
 import { getCdPtr, IO_PGTABLE_MAIR, s1Tcr, writeCdEntry } from "./install.js";
-import { INV_TYPE_NAMES, S1_ASID, S2_VMID } from "./invs.js";
+import { S1_ASID, S2_VMID } from "./invs.js";
 import { Master } from "./master.js";
 import { U64 } from "./range.js";
 import { makeS1Cd, makeSvaCd } from "./ste.js";
@@ -42,6 +43,7 @@ export class InvsDriver implements IommuDriver {
   constructor(pctx: PluginContext<DriverSpec>, variant: DriverVariant) {
     this.ctx = new DriverContext(pctx.bus, pctx.platform, pctx.memory, variant);
     this.env = { ctx: this.ctx, vmidOf: (domain, master) => this.vmidOn(domain, master.smmu.name) };
+    this.invsAlgebra = algebra(this.ctx);
     this.probe(pctx.topology);
     this.allocDomains(pctx.topology);
   }
@@ -230,19 +232,10 @@ export class InvsDriver implements IommuDriver {
     if (!(d instanceof SmmuDomain)) return null;
     const invs = d.invs.protected_();
     if (isErr(invs)) return { entries: [], trashes: 0, hasAts: false, error: invs.toString() };
-    const smmus = this.ctx.platform.smmus();
-    const entries = [];
-    for (let i = 0; i < invs.numInvs; i++) {
-      entries.push({
-        smmu: smmus[invs.smmu(i)]?.name ?? String(invs.smmu(i)),
-        type: INV_TYPE_NAMES[invs.type(i)],
-        id: invs.id(i),
-        ssid: invs.ssid(i),
-        users: invs.users(i),
-      });
-    }
-    return { entries, trashes: invs.numTrashes, hasAts: invs.hasAts };
+    return snapshotOf(this.ctx, invs);
   }
+
+  readonly invsAlgebra: InvsAlgebra;
 
   liveTags(): ReadonlySet<string> {
     const tags = new Set<string>();

@@ -27,9 +27,10 @@ export interface CmdPattern {
   span: Span;
 }
 
-/** One entry an `expect invs` block describes. */
+/** One entry an `expect invs` or `array` block describes. */
 export interface InvPattern {
-  smmu: string;
+  /** left out in arrays of no SMMU (the kunit test's): then any SMMU matches */
+  smmu?: string;
   type: string;
   id: number;
   ssid: number;
@@ -67,6 +68,12 @@ export type Stmt = At &
     | { kind: "expect-invs"; domain: string; entries: InvPattern[]; trash?: number }
     | { kind: "expect-error"; error: ErrorExpectation; body: Stmt[] }
     | { kind: "expect-stale"; none: boolean; device?: string; iova?: number }
+    | { kind: "array-set"; target: string; entries: InvPattern[] }
+    | { kind: "array-alloc"; target: string; size: number }
+    | { kind: "array-merge"; target: string; base: string; other: string }
+    | { kind: "array-purge"; target: string; base: string }
+    | { kind: "array-unref"; base: string; other: string }
+    | { kind: "expect-array"; target: string; entries: InvPattern[]; trash?: number }
   );
 
 export interface Scenario {

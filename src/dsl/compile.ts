@@ -49,7 +49,6 @@ class FileCompiler {
 
   compile(text: string): SmmuFile {
     this.text(text, this.file);
-    const lowerer = new ScenarioLowerer(this.lo, this.topo.topology);
     const scenarios: Scenario[] = [];
     const names = new Set<string>();
     for (const { cst, file } of this.scenarioCsts) {
@@ -58,6 +57,7 @@ class FileCompiler {
       const name = stringValue(nameTok);
       if (names.has(name)) this.lo.error(nameTok, "duplicate", `scenario "${name}" is already defined`);
       names.add(name);
+      const lowerer = new ScenarioLowerer(this.lo, this.topo.topology);
       const stmts = subs(cst, "stmt");
       const first = stmts[0] && only(stmts[0]);
       const driver = first?.name === "driverDecl" ? lowerer.driver(first) : undefined;

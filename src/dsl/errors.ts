@@ -18,8 +18,8 @@ function label(t: TokenType): string {
 /** What each rule expects when none of its alternatives matches. */
 const EXPECTED: Record<string, string> = {
   topItem: "a declaration (smmu, device, vsmmu, domain, param, for, include, use, driver or scenario)",
-  stmt: "a statement (attach, detach, map, unmap, flush, dma, sva, mm, fail, fault, expect, for or driver)",
-  expect: "an expectation (commands, count, invs, dma, error, no stale or stale)",
+  stmt: "a statement (attach, detach, map, unmap, flush, dma, sva, mm, fail, fault, expect, array, unref, for or driver)",
+  expect: "an expectation (commands, count, invs, array, dma, error, no stale or stale)",
   value: "a value",
   atom: "a number or a name",
   unary: "a number or a name",

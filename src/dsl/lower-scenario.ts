@@ -130,9 +130,46 @@ export class ScenarioLowerer {
       }
       case "expect":
         return this.expect(only(n), span);
+      case "array":
+        return this.array(n, span);
+      case "unref": {
+        const base = this.arrayRef(tok(n, "base")!);
+        const other = this.arrayRef(tok(n, "other")!);
+        return base !== undefined && other !== undefined ? { kind: "array-unref", base, other, span } : undefined;
+      }
       default:
         return this.lo.error(n, "internal", `unhandled statement ${n.name}`);
     }
+  }
+
+  /** Arrays a scenario has defined so far (statements in order). */
+  private readonly arrays = new Set<string>();
+
+  private arrayRef(t: IToken): string | undefined {
+    if (this.arrays.has(t.image)) return t.image;
+    const near = didYouMean(t.image, [...this.arrays]);
+    return this.lo.error(t, "unknown-array", `unknown array "${t.image}"${near}`);
+  }
+
+  private array(n: CstNode, span: Stmt["span"]): Stmt | undefined {
+    const target = tok(n, "target")!.image;
+    let stmt: Stmt | undefined;
+    if (tok(n, "Kw_alloc")) {
+      const size = this.lo.int(sub(n, "size")!, "array size", 0n, 1_000_000n);
+      stmt = size === undefined ? undefined : { kind: "array-alloc", target, size, span };
+    } else if (tok(n, "Kw_merge")) {
+      const base = this.arrayRef(tok(n, "base")!);
+      const other = this.arrayRef(tok(n, "other")!);
+      stmt = base !== undefined && other !== undefined ? { kind: "array-merge", target, base, other, span } : undefined;
+    } else if (tok(n, "Kw_purge")) {
+      const base = this.arrayRef(tok(n, "base")!);
+      stmt = base !== undefined ? { kind: "array-purge", target, base, span } : undefined;
+    } else {
+      const entries = subs(n, "invPattern").map((p) => this.invPattern(p));
+      stmt = entries.every((e) => e) ? { kind: "array-set", target, entries: entries as InvPattern[], span } : undefined;
+    }
+    this.arrays.add(target);
+    return stmt;
   }
 
   private dmaSpec(n: CstNode): { device: string; access: Access; iova: number; pasid?: number; sid?: number } | undefined {
@@ -201,7 +238,10 @@ export class ScenarioLowerer {
       case "expectInvs": {
         const domain = this.ref(sub(n, "domain"), "domain", this.domains);
         const trash = sub(n, "trash") ? this.lo.int(sub(n, "trash")!, "trash count") : null;
-        const entries = this.items(subs(n, "invItem"), "invFor", (p) => this.invPattern(p));
+        const entries = this.items(subs(n, "invItem"), "invFor", (p) => {
+          const e = this.invPattern(p);
+          return e && e.smmu === undefined ? this.lo.error(p, "missing", "an entry of a domain's array names its SMMU") : e;
+        });
         if (domain === undefined || trash === undefined || entries.some((e) => !e)) return undefined;
         return { kind: "expect-invs", domain, entries: entries as InvPattern[], ...(trash !== null ? { trash } : {}), span };
       }
@@ -214,6 +254,13 @@ export class ScenarioLowerer {
         const error = this.errorSpec(n);
         const body = this.block(subs(n, "stmt"));
         return error && { kind: "expect-error", error, body, span };
+      }
+      case "expectArray": {
+        const target = this.arrayRef(tok(n, "target")!);
+        const trash = sub(n, "trash") ? this.lo.int(sub(n, "trash")!, "trash count") : null;
+        const entries = subs(n, "invPattern").map((p) => this.invPattern(p));
+        if (target === undefined || trash === undefined || entries.some((e) => !e)) return undefined;
+        return { kind: "expect-array", target, entries: entries as InvPattern[], ...(trash !== null ? { trash } : {}), span };
       }
       case "expectNoStale":
         return { kind: "expect-stale", none: true, span };
@@ -266,7 +313,8 @@ export class ScenarioLowerer {
   }
 
   private invPattern(p: CstNode): InvPattern | undefined {
-    const smmu = this.ref(sub(p, "smmu"), "SMMU", this.smmus);
+    const smmuNode = sub(p, "smmu");
+    const smmu = smmuNode ? this.ref(smmuNode, "SMMU", this.smmus) : undefined;
     const type = tok(p, "type")!;
     if (!INV_TYPES.includes(type.image)) {
       const near = didYouMean(type.image, INV_TYPES);
@@ -275,8 +323,8 @@ export class ScenarioLowerer {
     const id = this.lo.int(sub(p, "id")!, "id", 0n, 0x7fffffffn);
     const ssid = sub(p, "ssid") ? this.lo.int(sub(p, "ssid")!, "ssid", 0n, 0xfffffn) : 0;
     const users = sub(p, "users") ? this.lo.int(sub(p, "users")!, "users", 0n) : 1;
-    if (smmu === undefined || id === undefined || ssid === undefined || users === undefined) return undefined;
-    return { smmu, type: type.image, id, ssid, users, span: this.lo.spanOf(p) };
+    if ((smmuNode && smmu === undefined) || id === undefined || ssid === undefined || users === undefined) return undefined;
+    return { ...(smmu !== undefined ? { smmu } : {}), type: type.image, id, ssid, users, span: this.lo.spanOf(p) };
   }
 
   private dmaResult(n: CstNode): DmaExpectation | undefined {

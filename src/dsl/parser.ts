@@ -31,6 +31,9 @@ import {
   StringLit,
 } from "./tokens.js";
 
+/** Entry types: an entry starting with one has no SMMU name. */
+const INV_TYPE_WORDS = new Set(["S1_ASID", "S2_VMID", "S2_VMID_S1_CLEAR", "ATS", "ATS_FULL"]);
+
 class SmmuParser extends CstParser {
   constructor() {
     super(ALL_TOKENS, { recoveryEnabled: true, maxLookahead: 3, errorMessageProvider: messages, nodeLocationTracking: "full" });
@@ -143,7 +146,62 @@ class SmmuParser extends CstParser {
       { ALT: () => this.SUBRULE(this.expect) },
       { ALT: () => this.SUBRULE(this.stmtFor) },
       { ALT: () => this.SUBRULE(this.driverDecl) },
+      { ALT: () => this.SUBRULE(this.array) },
+      { ALT: () => this.SUBRULE(this.unref) },
     ]);
+  });
+
+  /**
+   * The array algebra itself, as the kunit test drives it:
+   *   array t { S2_VMID 1; ATS 3 ssid 1; }     a fixed array (to_merge, to_unref)
+   *   array a = alloc 0;  array b = merge a t;  array a = purge b;
+   */
+  array = this.RULE("array", () => {
+    this.CONSUME(KW.array);
+    this.CONSUME(Identifier, { LABEL: "target" });
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(LBrace);
+          this.MANY(() => this.SUBRULE(this.invPattern));
+          this.CONSUME(RBrace);
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(Equals);
+          this.OR2([
+            {
+              ALT: () => {
+                this.CONSUME(KW.alloc);
+                this.SUBRULE(this.expr, { LABEL: "size" });
+              },
+            },
+            {
+              ALT: () => {
+                this.CONSUME(KW.merge);
+                this.CONSUME2(Identifier, { LABEL: "base" });
+                this.CONSUME3(Identifier, { LABEL: "other" });
+              },
+            },
+            {
+              ALT: () => {
+                this.CONSUME(KW.purge);
+                this.CONSUME4(Identifier, { LABEL: "base" });
+              },
+            },
+          ]);
+          this.CONSUME(Semi);
+        },
+      },
+    ]);
+  });
+
+  unref = this.RULE("unref", () => {
+    this.CONSUME(KW.unref);
+    this.CONSUME(Identifier, { LABEL: "base" });
+    this.CONSUME2(Identifier, { LABEL: "other" });
+    this.CONSUME(Semi);
   });
 
   stmtFor = this.RULE("stmtFor", () => {
@@ -294,6 +352,7 @@ class SmmuParser extends CstParser {
       { ALT: () => this.SUBRULE(this.expectCommands) },
       { ALT: () => this.SUBRULE(this.expectCount) },
       { ALT: () => this.SUBRULE(this.expectInvs) },
+      { ALT: () => this.SUBRULE(this.expectArray) },
       { ALT: () => this.SUBRULE(this.expectDma) },
       { ALT: () => this.SUBRULE(this.expectError) },
       { ALT: () => this.SUBRULE(this.expectNoStale) },
@@ -375,6 +434,19 @@ class SmmuParser extends CstParser {
     ]);
   });
 
+  /** expect array a [trash N] { S2_VMID 1 users 2; ATS 10 ssid 1; } */
+  expectArray = this.RULE("expectArray", () => {
+    this.CONSUME(KW.array);
+    this.CONSUME(Identifier, { LABEL: "target" });
+    this.OPTION(() => {
+      this.CONSUME(KW.trash);
+      this.SUBRULE(this.expr, { LABEL: "trash" });
+    });
+    this.CONSUME(LBrace);
+    this.MANY(() => this.SUBRULE(this.invPattern));
+    this.CONSUME(RBrace);
+  });
+
   /** An entry, or a loop of them. */
   invItem = this.RULE("invItem", () => {
     this.OR([
@@ -395,8 +467,9 @@ class SmmuParser extends CstParser {
     return this.LA(1).tokenType === KW.for && this.LA(3).tokenType === KW.in;
   }
 
+  /** [smmu] TYPE id [ssid N] [users N]; the SMMU is left out in arrays that have none (kunit). */
   invPattern = this.RULE("invPattern", () => {
-    this.SUBRULE(this.name, { LABEL: "smmu" });
+    this.OPTION3({ GATE: () => !INV_TYPE_WORDS.has(this.LA(1).image), DEF: () => this.SUBRULE(this.name, { LABEL: "smmu" }) });
     this.CONSUME(Identifier, { LABEL: "type" });
     this.SUBRULE(this.expr, { LABEL: "id" });
     this.OPTION(() => {

@@ -74,6 +74,10 @@ export const KW = {
   users: kw("users"),
   ssid: kw("ssid"),
   x: kw("x"),
+  array: kw("array"),
+  merge: kw("merge"),
+  unref: kw("unref"),
+  purge: kw("purge"),
 } as const;
 
 export const LBrace = createToken({ name: "LBrace", pattern: /\{/, label: "'{'" });

@@ -69,15 +69,17 @@ export function checkContains(patterns: readonly CmdPattern[], cmds: readonly Cm
   ];
 }
 
-function formatEntry(e: { smmu: string; type: string; id: number; ssid: number; users: number }): string {
-  return `${e.smmu} ${e.type} ${e.id < 10 ? e.id : `0x${e.id.toString(16)}`} ssid ${e.ssid} users ${e.users}`;
+function formatEntry(e: { smmu?: string; type: string; id: number; ssid: number; users: number }, smmu: boolean): string {
+  const id = e.id < 10 ? String(e.id) : `0x${e.id.toString(16)}`;
+  return `${smmu && e.smmu !== undefined ? `${e.smmu} ` : ""}${e.type} ${id} ssid ${e.ssid} users ${e.users}`;
 }
 
+/** The entries within num_invs and the trash count; a pattern without an SMMU matches any. */
 export function checkInvs(want: readonly InvPattern[], trash: number | undefined, got: InvsSnapshot | null): string[] | null {
   if (!got) return ["  this driver keeps no invalidation array"];
   if (got.error) return [`  the array pointer holds ${got.error}`];
-  const wantLines = want.map(formatEntry);
-  const gotLines = got.entries.map(formatEntry);
+  const wantLines = want.map((w) => formatEntry(w, true));
+  const gotLines = got.entries.map((g, i) => formatEntry(g, want[i]?.smmu !== undefined || i >= want.length));
   const same = wantLines.length === gotLines.length && wantLines.every((l, i) => l === gotLines[i]);
   const trashOk = trash === undefined || trash === got.trashes;
   if (same && trashOk) return null;

@@ -12,6 +12,7 @@ import { KernelOopsError, UseAfterFreeError } from "../core/rcu.js";
 import { LivelockError } from "../core/steps.js";
 import { HandlerError } from "../core/bus.js";
 import type { DriverChoice, ErrorExpectation, Scenario, SmmuFile, Stmt } from "../dsl/ast.js";
+import type { InvsAlgebra } from "../model/driver.js";
 import type { DriverSpec } from "../model/topology.js";
 import { PageTableError } from "../model/page-table.js";
 import type { PluginRegistry } from "../plugin/registry.js";
@@ -193,7 +194,41 @@ class ScenarioRun {
         return this.expectError(s);
       case "expect-stale":
         return this.expectStale(s);
+      case "array-set":
+        this.arrays.set(s.target, this.algebra(s.span).from(s.entries));
+        return;
+      case "array-alloc":
+        this.arrays.set(s.target, this.algebra(s.span).alloc(s.size));
+        return;
+      case "array-merge": {
+        const r = this.algebra(s.span).merge(this.arrays.get(s.base)!, this.arrays.get(s.other)!);
+        if (typeof r === "number") throw new OpFailure("errno", `arm_smmu_invs_merge() failed: ${errnoName(-r)}`, -r);
+        this.arrays.set(s.target, r);
+        return;
+      }
+      case "array-purge": {
+        const r = this.algebra(s.span).purge(this.arrays.get(s.base)!);
+        if (typeof r === "number") throw new OpFailure("errno", `arm_smmu_invs_purge() failed: ${errnoName(-r)}`, -r);
+        if (r === null) return this.fail(s.span, `arm_smmu_invs_purge(${s.base}) returned NULL: nothing to purge`);
+        this.arrays.set(s.target, r);
+        return;
+      }
+      case "array-unref":
+        return this.algebra(s.span).unref(this.arrays.get(s.base)!, this.arrays.get(s.other)!);
+      case "expect-array": {
+        const lines = checkInvs(s.entries, s.trash, this.algebra(s.span).snapshot(this.arrays.get(s.target)!));
+        if (lines) this.fail(s.span, `array ${s.target} differs`, lines);
+        return;
+      }
     }
+  }
+
+  private readonly arrays = new Map<string, object>();
+
+  private algebra(span: Span): InvsAlgebra {
+    const a = this.sim.driver.invsAlgebra;
+    if (!a) throw new InputError([diagnostic(span, "unsupported", `${this.sim.driver.plugin} has no invalidation array to drive`)]);
+    return a;
   }
 
   /** A statement whose argument only the plugins can check (an allocation site, a fault name). */

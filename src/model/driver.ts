@@ -43,6 +43,21 @@ export interface InvsSnapshot {
   error?: string;
 }
 
+/**
+ * The invalidation-array algebra on its own (merge, unref, purge), for
+ * scenarios that drive it directly as the kunit test does. Arrays are opaque
+ * handles; errors come back as -errno.
+ */
+export interface InvsAlgebra {
+  from(entries: readonly { smmu?: string; type: string; id: number; ssid: number; users: number }[]): object;
+  alloc(n: number): object;
+  merge(a: object, b: object): object | number;
+  unref(a: object, b: object): void;
+  /** null when there is nothing to purge */
+  purge(a: object): object | number | null;
+  snapshot(a: object): InvsSnapshot;
+}
+
 /** "blocked" and "identity" are the static domains. */
 export type AttachTarget = string;
 
@@ -74,4 +89,6 @@ export interface IommuDriver {
   readonly allocSites: readonly string[];
   /** Make the next `count` allocations at `site` fail. */
   failAllocs(site: string, count: number): void;
+  /** The array algebra of this driver and variant, if it has one. */
+  readonly invsAlgebra?: InvsAlgebra;
 }
