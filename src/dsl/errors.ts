@@ -8,7 +8,9 @@ import { didYouMean } from "../core/suggest.js";
 import { KW, Semi } from "./tokens.js";
 
 function show(token: IToken): string {
-  return token.tokenType.name === "EOF" ? "the end of the file" : `'${token.image}'`;
+  if (token.tokenType.name === "EOF") return "the end of the file";
+  if (token.tokenType.name === "BadNumber") return `the bad number '${token.image}' (numbers are decimal, 0x hex, or decimal with K, M or G)`;
+  return `'${token.image}'`;
 }
 
 function label(t: TokenType): string {
@@ -52,6 +54,8 @@ function nearKeyword(t: IToken): string {
 
 export const messages: IParserErrorMessageProvider = {
   buildMismatchTokenMessage({ expected, actual, ruleName }) {
+    /* the file's MANY stopped at something that starts no declaration */
+    if (expected.name === "EOF") return `expected ${EXPECTED.topItem} but found ${show(actual)}${nearKeyword(actual)}`;
     const inside = expected.name === "RBrace" ? BLOCK_OF[ruleName] : undefined;
     if (inside) return `expected ${EXPECTED[inside] ?? `a ${inside}`} or '}' but found ${show(actual)}${nearKeyword(actual)}`;
     return `expected ${label(expected)} but found ${show(actual)}`;
@@ -64,7 +68,8 @@ export const messages: IParserErrorMessageProvider = {
     return `expected ${EXPECTED[ruleName] ?? "something else"} but found ${show(found)}${nearKeyword(found)}`;
   },
   buildEarlyExitMessage({ actual, ruleName }) {
-    return `expected ${EXPECTED[ruleName] ?? "at least one item"} but found ${show(actual[0]!)}`;
+    const want = ruleName === "property" ? "a value" : (EXPECTED[ruleName] ?? "at least one item");
+    return `expected ${want} but found ${show(actual[0]!)}`;
   },
 };
 

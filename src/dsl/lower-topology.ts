@@ -119,7 +119,7 @@ export class TopologyBuilder {
     const e = sub(v, "expr")!;
     if (type === "int" || type === "ints") return this.lo.int(e, key === "sids" ? "StreamID" : key, 0n);
     const name = this.lo.asName(e);
-    if (!name) return this.lo.error(v, "type", `"${key}" takes a name, not an expression`);
+    if (!name) return this.lo.error(v, "type", type === "bool" ? `"${key}" takes true or false` : `"${key}" takes a name, not an expression`);
     const text = this.lo.nameText(name);
     if (text === undefined) return undefined;
     if (type === "bool") {

@@ -17,6 +17,8 @@ export const NumberLit = createToken({
   pattern: /0[xX][0-9a-fA-F](?:_?[0-9a-fA-F])*|[0-9](?:_?[0-9])*[KMG]?(?![A-Za-z0-9_])/,
   label: "a number",
 });
+/** Digits running into letters ("12abc", "0x1G"): caught as one token so the error names it. */
+export const BadNumber = createToken({ name: "BadNumber", pattern: /[0-9][A-Za-z0-9_]*/, label: "a number" });
 export const StringLit = createToken({ name: "StringLit", pattern: /"(?:[^"\\\n]|\\.)*"/, label: "a string" });
 
 const kw = (word: string): TokenType =>
@@ -106,6 +108,7 @@ export const ALL_TOKENS: TokenType[] = [
   BlockComment,
   StringLit,
   NumberLit,
+  BadNumber,
   /* longest first, so "users" is not lexed as "use" + "rs" */
   ...Object.entries(KW)
     .sort(([a], [b]) => b.length - a.length || (a < b ? -1 : 1))

@@ -1,0 +1,151 @@
+/**
+ * Bad .smmu input: each kind of mistake gets its exact message at its exact
+ * position (file:line:col), and a file with several gets all of them.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { formatDiagnostic, InputError } from "../../src/core/diagnostics.js";
+import { loadSmmu } from "../../src/engine/load.js";
+import { builtinRegistry } from "../../src/engine/simulator.js";
+
+function diags(text: string, file = "t.smmu"): string[] {
+  try {
+    loadSmmu(file, builtinRegistry(), text);
+  } catch (err) {
+    if (err instanceof InputError) return err.diagnostics.map(formatDiagnostic);
+    throw err;
+  }
+  return [];
+}
+
+const TOPO = `smmu smmu0 { features: ats; }
+device gpu0 { smmu: smmu0; sids: 0x100; ats: true; }
+domain d1 { stage: s1; }
+domain p1 { stage: sva; }
+`;
+
+/** A scenario body after TOPO; its lines start at line 6. */
+const scenario = (body: string): string => `${TOPO}scenario "s" {\n${body}\n}\n`;
+
+describe("syntax", () => {
+  test.each([
+    [
+      "unknown keyword at the top",
+      "smmmu smmu0 { }",
+      `t.smmu:1:1: error: expected a declaration (smmu, device, vsmmu, domain, param, for, include, use, driver or scenario) but found 'smmmu' (did you mean "smmu"?)`,
+    ],
+    [
+      "unknown statement",
+      scenario("  atach gpu0 d1;"),
+      `t.smmu:6:3: error: expected a statement (attach, detach, map, unmap, flush, dma, sva, mm, fail, fault, expect, array, unref, for or driver) or '}' but found 'atach' (did you mean "attach"?)`,
+    ],
+    ["missing semicolon, reported after the token it should follow", "smmu smmu0 { features: ats }", "t.smmu:1:27: error: expected ';' but found '}'"],
+    ["missing closing brace", "smmu smmu0 { features: ats;", "t.smmu:1:28: error: expected a property (key: value;) or '}' but found the end of the file"],
+    [
+      "bad number",
+      "device gpu0 { smmu: smmu0; sids: 12abc; }",
+      "t.smmu:1:34: error: expected a value but found the bad number '12abc' (numbers are decimal, 0x hex, or decimal with K, M or G)",
+    ],
+    ["unexpected character", "smmu smmu0 { features: ats @; }", "t.smmu:1:28: error: unexpected character '@'"],
+    ["missing size keyword", scenario("  map d1 0x1000 0x1000;"), "t.smmu:6:17: error: expected 'size' but found '0x1000'"],
+    ["an expectation that does not exist", scenario("  expect nothing;"), "t.smmu:6:10: error: expected an expectation (commands, count, invs, array, dma, error, no stale or stale) but found 'nothing'"],
+  ])("%s", (_, text, message) => {
+    expect(diags(text)).toEqual([message]);
+  });
+});
+
+describe("names and values", () => {
+  test.each([
+    ["unknown device", scenario("  attach gpu9 d1;"), `t.smmu:6:10: error: unknown device "gpu9" (did you mean "gpu0"?)`],
+    ["unknown domain", scenario("  attach gpu0 d7;"), `t.smmu:6:15: error: unknown domain "d7" (did you mean "d1"?)`],
+    ["unknown SMMU in a property", "device gpu0 { smmu: smmu9; sids: 1; }\nsmmu smmu0 { features: ats; }", `t.smmu:1:21: error: unknown SMMU "smmu9" (did you mean "smmu0"?)`],
+    ["unknown property", "smmu smmu0 { featurs: ats; }", `t.smmu:1:14: error: unknown smmu property "featurs" (did you mean "features"?)`],
+    ["duplicate property", "domain d1 { stage: s1; stage: s2; }", `t.smmu:1:24: error: property "stage" is given twice`],
+    ["boolean expected", "smmu smmu0 { features: ats; }\ndevice gpu0 { smmu: smmu0; sids: 1; ats: 1; }", `t.smmu:2:42: error: "ats" takes true or false`],
+    [
+      "unknown feature (the smmu-v3 plugin's schema)",
+      "smmu smmu0 { features: rangeinv; }",
+      `t.smmu:1:24: error: "rangeinv" is not one of: range_inv, e2h, ats, sva, nesting, cd2l, attr_types_ovr (did you mean "range_inv"?)`,
+    ],
+    ["unknown parameter", "param N = 2;\nsmmu smmu0 { features: ats; }\ndevice gpu0 { smmu: smmu0; sids: 0x100 + M; }", `t.smmu:3:42: error: unknown parameter "M" (did you mean "N"?)`],
+    ["division by zero", "smmu smmu0 { features: ats; }\ndevice gpu0 { smmu: smmu0; sids: 1 / 0; }", "t.smmu:2:36: error: division by zero"],
+    ["StreamID out of range", "smmu smmu0 { features: ats; }\ndevice gpu0 { smmu: smmu0; sids: 0x80000000; }", "t.smmu:2:34: error: sids[0] must be at most 2147483647 (0x7fffffff), not 2147483648 (0x80000000)"],
+  ])("%s", (_, text, message) => {
+    expect(diags(text)).toEqual([message]);
+  });
+});
+
+describe("topology rules", () => {
+  test.each([
+    ["duplicate name", "smmu smmu0 { features: ats; }\nsmmu smmu0 { features: ats; }", `t.smmu:2:6: error: duplicate name "smmu0" (already the name of the SMMU at line 1)`],
+    [
+      "StreamID claimed twice",
+      "smmu smmu0 { features: ats; }\ndevice gpu0 { smmu: smmu0; sids: 0x100; }\ndevice gpu1 { smmu: smmu0; sids: 0x100; }",
+      `t.smmu:3:34: error: device "gpu1": StreamID 0x100 is already claimed by "gpu0" on smmu0`,
+    ],
+    ["wrong stage combination: vsmmu on an S1 domain", "domain d1 { stage: s1; vsmmu: v0; }", `t.smmu:1:31: error: domain "d1": only nested domains take "vsmmu" (it is a stage s1 domain)`],
+    [
+      "wrong stage combination: a vSMMU over an S1 domain",
+      "smmu smmu0 { features: ats; }\nvsmmu v0 { smmu: smmu0; parent: d1; }\ndomain d1 { stage: s1; }",
+      `t.smmu:2:33: error: vSMMU "v0": parent "d1" is a stage s1 domain, but a vSMMU's parent must be a stage s2 domain with "nestParent": true`,
+    ],
+  ])("%s", (_, text, message) => {
+    expect(diags(text)).toEqual([message]);
+  });
+});
+
+describe("scenarios", () => {
+  test.each([
+    ["unknown command", "  expect commands smmu0 { TLBI_NH_VAA asid 1; }", `t.smmu:6:27: error: unknown command "TLBI_NH_VAA" (did you mean "TLBI_NH_VA"?)`],
+    ["a field the command does not have", "  expect commands smmu0 { CMD_SYNC asid 1; }", `t.smmu:6:36: error: CMD_SYNC has no field "asid" (it has: none)`],
+    ["unknown errno", "  expect error -ENOMM { attach gpu0 d1; }", `t.smmu:6:17: error: unknown errno "-ENOMM" (did you mean "-ENOMEM"?)`],
+    ["a PASID on a static domain", "  attach gpu0 blocked pasid 1;", `t.smmu:6:15: error: a PASID takes a domain, not "blocked" (use detach ... pasid)`],
+    ["sva bind of a non-SVA domain", "  sva bind gpu0 d1 pasid 1;", `t.smmu:6:17: error: "d1" is a s1 domain; this needs an sva domain`],
+    ["arrays used before they are made", "  unref a b;", [`t.smmu:6:9: error: unknown array "a"`, `t.smmu:6:11: error: unknown array "b"`]],
+    ["a misplaced driver", "  attach gpu0 d1;\n  driver invs v9;", "t.smmu:7:3: error: a scenario's driver must be its first statement"],
+    ["unknown DMA result", "  expect dma gpu0 read 0x0 via tlb;", `t.smmu:6:32: error: expected one of atc, iotlb, walk, bypass, not "tlb"`],
+  ])("%s", (_, body, message) => {
+    expect(diags(scenario(body))).toEqual(Array.isArray(message) ? message : [message]);
+  });
+
+  test("duplicate scenario names", () => {
+    expect(diags(`${TOPO}scenario "s" { }\nscenario "s" { }`)).toEqual([`t.smmu:6:10: error: scenario "s" is already defined`]);
+  });
+});
+
+describe("files", () => {
+  test("an include that cannot be read, at the include's string", () => {
+    expect(diags(`include "nope.smmu";`, join(tmpdir(), "t.smmu"))).toEqual([
+      `${join(tmpdir(), "t.smmu")}:1:9: error: cannot read "nope.smmu": ENOENT`,
+    ]);
+  });
+
+  test("an include cycle, and a mistake inside an included file reported in that file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "smmu-inc-"));
+    writeFileSync(join(dir, "a.smmu"), `include "b.smmu";\n`);
+    writeFileSync(join(dir, "b.smmu"), `include "a.smmu";\nsmmu smmu0 { features: ats }\n`);
+    expect(diags(`include "a.smmu";`, join(dir, "main.smmu"))).toEqual([
+      `${join(dir, "b.smmu")}:2:27: error: expected ';' but found '}'`,
+    ]);
+    writeFileSync(join(dir, "b.smmu"), `include "a.smmu";\n`);
+    expect(diags(`include "a.smmu";`, join(dir, "main.smmu"))).toEqual([
+      `${join(dir, "b.smmu")}:1:9: error: "a.smmu" includes itself (through 3 file(s))`,
+    ]);
+  });
+
+  test("every problem of a file is reported, in order", () => {
+    expect(
+      diags(`smmu smmu0 { features: rangeinv; }
+device gpu0 { smmu: smmu0; sids: 0x100; }
+device gpu1 { smmu: smmu1; sids: 0x100; }
+domain d1 { stage: s1; vsmmu: v0; }
+`),
+    ).toEqual([
+      `t.smmu:1:24: error: "rangeinv" is not one of: range_inv, e2h, ats, sva, nesting, cd2l, attr_types_ovr (did you mean "range_inv"?)`,
+      `t.smmu:3:21: error: unknown SMMU "smmu1" (did you mean "smmu0"?)`,
+      `t.smmu:4:31: error: domain "d1": only nested domains take "vsmmu" (it is a stage s1 domain)`,
+    ]);
+  });
+});
