@@ -57,6 +57,7 @@ interface GlobalOpts {
 
 interface RunOpts extends GlobalOpts {
   scenario?: string;
+  seed?: number;
   driver?: string;
   variant?: string;
   stepLimit?: number;
@@ -65,6 +66,12 @@ interface RunOpts extends GlobalOpts {
 function driverOverride(o: RunOpts): DriverSpec | undefined {
   if (!o.driver && !o.variant) return undefined;
   return { ...(o.driver ? { plugin: driverPlugin(o.driver) } : {}), ...(o.variant ? { variant: o.variant } : {}) };
+}
+
+function seedInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0 || n > 0xffffffff) throw new CommanderError(EXIT_BAD_INPUT, "smmu-emu.invalidArgument", `not a seed (0..4294967295): ${v}`);
+  return n;
 }
 
 function positiveInt(v: string): number {
@@ -94,6 +101,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option("--scenario <name>", "run only the scenario with this name")
     .option("--driver <name>", "run under this driver plugin (invs, legacy, or a plugin name)")
     .option("--variant <name>", "run under this driver variant (mainline, v9)")
+    .addOption(new Option("--seed <n>", "seed of the interleavings `concurrently` blocks explore").argParser(seedInt).default(0))
     .addOption(new Option("--step-limit <n>", "steps one operation may take before it is a livelock").argParser(positiveInt))
     .action((files: string[], _o: unknown, cmd: Command) => {
       status = runCommand(files, cmd.optsWithGlobals<RunOpts>(), io, version, useColor);
@@ -139,7 +147,7 @@ function runCommand(files: string[], o: RunOpts, io: Io, version: string, useCol
     let results: ScenarioResult[];
     try {
       const file = loadSmmu(path, registry());
-      results = runFile(file, { registry: registry(), scenario: o.scenario, driver: driverOverride(o), stepLimit: o.stepLimit });
+      results = runFile(file, { registry: registry(), scenario: o.scenario, driver: driverOverride(o), stepLimit: o.stepLimit, seed: o.seed });
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       diagnostics.push(...err.diagnostics);

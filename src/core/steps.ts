@@ -61,6 +61,13 @@ export class StepBudget {
     }
   }
 
+  /** Advance `path` by one step, charged to this budget (for runners that interleave paths). */
+  step<T>(path: Steps<T>): IteratorResult<Step, T> {
+    const r = path.next();
+    if (!r.done && ++this.used > this.limit) this.stop(path, r.value);
+    return r;
+  }
+
   /** Sample the looping path for a while, then report its hottest step. */
   private stop(path: Steps<unknown>, first: Step): never {
     const counts = new Map<Step, number>([[first, 1]]);

@@ -74,7 +74,11 @@ export type Stmt = At &
     | { kind: "array-purge"; target: string; base: string }
     | { kind: "array-unref"; base: string; other: string }
     | { kind: "expect-array"; target: string; entries: InvPattern[]; trash?: number }
+    | { kind: "concurrently"; body: Stmt[] }
   );
+
+/** The statements a `concurrently` block may hold: operations that run as stepped paths. */
+export const CONCURRENT_KINDS: ReadonlySet<Stmt["kind"]> = new Set(["attach", "detach", "map", "unmap", "flush", "dma", "mm-invalidate", "mm-release"]);
 
 export interface Scenario {
   name: string;

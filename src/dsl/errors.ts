@@ -20,7 +20,7 @@ function label(t: TokenType): string {
 /** What each rule expects when none of its alternatives matches. */
 const EXPECTED: Record<string, string> = {
   topItem: "a declaration (smmu, device, vsmmu, domain, param, for, include, use, driver or scenario)",
-  stmt: "a statement (attach, detach, map, unmap, flush, dma, sva, mm, fail, fault, expect, array, unref, for or driver)",
+  stmt: "a statement (attach, detach, map, unmap, flush, dma, sva, mm, fail, fault, expect, array, unref, concurrently, for or driver)",
   expect: "an expectation (commands, count, invs, array, dma, error, no stale or stale)",
   value: "a value",
   atom: "a number or a name",
@@ -42,6 +42,7 @@ const BLOCK_OF: Record<string, string> = {
   scenario: "stmt",
   stmtFor: "stmt",
   expectError: "stmt",
+  concurrently: "stmt",
   topFor: "topItem",
   nodeDecl: "property",
   expectCommands: "command",

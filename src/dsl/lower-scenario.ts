@@ -7,7 +7,7 @@ import { errnoName, ERRNOS } from "../core/errno.js";
 import { buildCmd, CMDQ_OP, type Cmd, type Opcode } from "../model/commands.js";
 import type { DomainStage, Topology } from "../model/topology.js";
 import type { Access, Via } from "../model/translation.js";
-import type { CmdPattern, DmaExpectation, DriverChoice, ErrorExpectation, InvPattern, Stmt } from "./ast.js";
+import { CONCURRENT_KINDS, type CmdPattern, type DmaExpectation, type DriverChoice, type ErrorExpectation, type InvPattern, type Stmt } from "./ast.js";
 import { didYouMean } from "../core/suggest.js";
 import { only, sub, subs, tok, toks, type LowerBase } from "./lower-core.js";
 
@@ -132,6 +132,12 @@ export class ScenarioLowerer {
         return this.expect(only(n), span);
       case "array":
         return this.array(n, span);
+      case "concurrently": {
+        const body = this.block(subs(n, "stmt"));
+        const bad = body.find((b) => !CONCURRENT_KINDS.has(b.kind));
+        if (bad) return this.lo.error(bad.span, "misplaced", "only operations (attach, detach, map, unmap, flush, dma, mm) run concurrently");
+        return { kind: "concurrently", body, span };
+      }
       case "unref": {
         const base = this.arrayRef(tok(n, "base")!);
         const other = this.arrayRef(tok(n, "other")!);

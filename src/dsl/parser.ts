@@ -148,7 +148,16 @@ class SmmuParser extends CstParser {
       { ALT: () => this.SUBRULE(this.driverDecl) },
       { ALT: () => this.SUBRULE(this.array) },
       { ALT: () => this.SUBRULE(this.unref) },
+      { ALT: () => this.SUBRULE(this.concurrently) },
     ]);
+  });
+
+  /** concurrently { op; op; ... }: the operations interleaved step by step, as on separate CPUs */
+  concurrently = this.RULE("concurrently", () => {
+    this.CONSUME(KW.concurrently);
+    this.CONSUME(LBrace);
+    this.MANY(() => this.SUBRULE(this.stmt));
+    this.CONSUME(RBrace);
   });
 
   /**

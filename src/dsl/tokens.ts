@@ -80,6 +80,7 @@ export const KW = {
   merge: kw("merge"),
   unref: kw("unref"),
   purge: kw("purge"),
+  concurrently: kw("concurrently"),
 } as const;
 
 export const LBrace = createToken({ name: "LBrace", pattern: /\{/, label: "'{'" });

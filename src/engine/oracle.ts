@@ -92,16 +92,21 @@ export class Oracle {
     return undefined;
   }
 
+  /** `op` runs now (again, for interleaved operations): what happens is its doing. */
   begin(op: OpRef): void {
     this.current = op;
+    this.inFlight.add(op.seq);
   }
 
-  /** The operation returned: its unmaps now count, and the TLB tag rule must hold. */
+  /** The operation returned: its unmaps now count, and once nothing runs the TLB tag rule must hold. */
   end(op: OpRef): void {
     this.done.add(op.seq);
+    this.inFlight.delete(op.seq);
     this.current = null;
-    this.checkTags(op);
+    if (this.inFlight.size === 0) this.checkTags(op);
   }
+
+  private readonly inFlight = new Set<number>();
 
   private checkTags(op: OpRef): void {
     const live = this.driver.liveTags();

@@ -13,11 +13,12 @@ import { LivelockError } from "../core/steps.js";
 import { HandlerError } from "../core/bus.js";
 import type { DriverChoice, ErrorExpectation, Scenario, SmmuFile, Stmt } from "../dsl/ast.js";
 import type { InvsAlgebra } from "../model/driver.js";
+import type { TranslateResult } from "../model/translation.js";
 import type { DriverSpec } from "../model/topology.js";
 import { PageTableError } from "../model/page-table.js";
 import type { PluginRegistry } from "../plugin/registry.js";
 import { checkContains, checkDma, checkExact, checkInvs } from "./expectations.js";
-import { Simulator } from "./simulator.js";
+import { Simulator, type Op } from "./simulator.js";
 import type { Violation } from "./oracle.js";
 
 export interface Failure {
@@ -45,6 +46,8 @@ export interface RunOptions {
   scenario?: string;
   /** Override the file's and scenarios' driver. */
   driver?: DriverSpec;
+  /** Seeds the interleavings of `concurrently` blocks (0 by default). */
+  seed?: number;
   stepLimit?: number;
 }
 
@@ -73,11 +76,14 @@ class ScenarioRun {
   private seen = 0;
   private violationSpans: Span[] = [];
 
+  private readonly seed: number;
+
   constructor(
     readonly file: SmmuFile,
     readonly scenario: Scenario,
     opts: RunOptions,
   ) {
+    this.seed = opts.seed ?? 0;
     const driver = driverSpec(file, scenario, opts.driver);
     try {
       this.sim = new Simulator(file.topology, { registry: opts.registry, driver, stepLimit: opts.stepLimit });
@@ -137,38 +143,69 @@ class ScenarioRun {
     return `${span.file}:${span.line}:${span.column}`;
   }
 
-  private stmt(s: Stmt): void {
+  /** The stepped operation a statement performs, and how its result is judged; undefined for the others. */
+  private operation(s: Stmt): { op: Op; done(result: unknown): void } | undefined {
     const sim = this.sim;
     const at = this.at(s.span);
+    const none = (): void => {};
     switch (s.kind) {
       case "attach": {
         const what = `attach ${s.device} ${s.target}${s.pasid !== undefined ? ` pasid ${s.pasid}` : ""}`;
-        const ret = this.op(what, () => (s.pasid !== undefined ? sim.attachPasid(s.device, s.target, s.pasid, at) : sim.attach(s.device, s.target, at)));
-        return this.errno(what, ret);
+        const op = s.pasid !== undefined ? sim.ops.attachPasid(s.device, s.target, s.pasid, at) : sim.ops.attach(s.device, s.target, at);
+        return { op, done: (ret) => this.errno(what, ret as number) };
       }
       case "detach":
-        return this.op(`detach ${s.device} pasid ${s.pasid}`, () => sim.detachPasid(s.device, s.pasid!, at));
+        return { op: sim.ops.detachPasid(s.device, s.pasid!, at), done: none };
       case "map":
-        return this.op(`map ${s.domain}`, () => sim.map(s.domain, s.iova, s.size, { pa: s.pa, writable: !s.readonly, at }));
+        return { op: sim.ops.map(s.domain, s.iova, s.size, { pa: s.pa, writable: !s.readonly, at }), done: none };
       case "unmap":
-        return this.op(`unmap ${s.domain}`, () => sim.unmap(s.domain, s.iova, s.size, at));
+        return { op: sim.ops.unmap(s.domain, s.iova, s.size, at), done: none };
       case "flush":
-        return this.op(`flush ${s.domain}`, () => sim.invalidateAll(s.domain, at));
+        return { op: sim.ops.flush(s.domain, at), done: none };
       case "mm-invalidate": {
         const start = s.start ?? 0n;
         const end = s.size !== undefined ? start + s.size : (1n << 64n) - 1n;
-        return this.op(`mm invalidate ${s.domain}`, () => sim.mmInvalidate(s.domain, start, end, at));
+        return { op: sim.ops.mmInvalidate(s.domain, start, end, at), done: none };
       }
       case "mm-release":
-        return this.op(`mm release ${s.domain}`, () => sim.mmRelease(s.domain, at));
-      case "dma": {
-        const r = this.op(`dma ${s.device}`, () => sim.dma(s.device, s.access, s.iova, { pasid: s.pasid, sid: s.sid }));
-        if (s.expect) {
-          const why = checkDma(s.expect, r);
-          if (why) this.fail(s.span, `dma ${s.device} ${s.access} 0x${s.iova.toString(16)}: ${why}`);
-        }
-        return;
+        return { op: sim.ops.mmRelease(s.domain, at), done: none };
+      case "dma":
+        return {
+          op: sim.ops.dma(s.device, s.access, s.iova, { pasid: s.pasid, sid: s.sid, at }),
+          done: (r) => {
+            const why = s.expect && checkDma(s.expect, r as TranslateResult);
+            if (why) this.fail(s.span, `dma ${s.device} ${s.access} 0x${s.iova.toString(16)}: ${why}`);
+          },
+        };
+      default:
+        return undefined;
+    }
+  }
+
+  /** A `concurrently` block: its operations interleaved by the scenario's seed, then each judged. */
+  private concurrently(s: Extract<Stmt, { kind: "concurrently" }>): void {
+    const parts = s.body.map((b) => ({ stmt: b, ...this.operation(b)! }));
+    const seed = (this.seed * 1_000_003 + this.blocks++) >>> 0;
+    const results = this.op("concurrently", () => this.sim.runConcurrently(parts.map((p) => p.op), seed));
+    for (const [i, p] of parts.entries()) {
+      try {
+        p.done(results[i]);
+      } catch (err) {
+        if (!(err instanceof OpFailure)) throw err;
+        this.failures.push({ span: p.stmt.span, message: err.message });
       }
+    }
+  }
+
+  private blocks = 0;
+
+  private stmt(s: Stmt): void {
+    const sim = this.sim;
+    const o = this.operation(s);
+    if (o) return o.done(this.op(o.op.label, () => sim.run(o.op)));
+    switch (s.kind) {
+      case "concurrently":
+        return this.concurrently(s);
       case "fail-alloc":
         return this.input(s.span, () => sim.failAllocs(s.site, s.count));
       case "fault":

@@ -7,7 +7,8 @@
 import { Bus } from "../core/bus.js";
 import { Clock } from "../core/clock.js";
 import { Memory } from "../core/memory.js";
-import { StepBudget, type Steps } from "../core/steps.js";
+import { Rng } from "../core/rng.js";
+import { site, StepBudget, type Steps } from "../core/steps.js";
 import type { Cmd } from "../model/commands.js";
 import type { IommuDriver, InvsSnapshot } from "../model/driver.js";
 import type { Access, TranslateResult } from "../model/translation.js";
@@ -18,6 +19,16 @@ import { PluginRegistry } from "../plugin/registry.js";
 import { BUILTIN_PLUGINS } from "../../plugins/index.js";
 import { IommuCore } from "./iommu-core.js";
 import { Oracle, type OpRef, type Violation } from "./oracle.js";
+
+/** One operation: a stepped path, named for the oracle and the report. */
+export interface Op<T = unknown> {
+  label: string;
+  path: Steps<T>;
+  /** where a file wrote it: "file:line:col" */
+  at?: string;
+}
+
+const S_DMA = site("dma", "the device issues the transaction");
 
 export interface SimulatorOptions {
   /** Plugins to use; the built-in ones by default. */
@@ -99,58 +110,133 @@ export class Simulator {
     };
   }
 
-  /** Run one operation's path straight through, as the oracle's operation `label`. */
-  run<T>(label: string, path: Steps<T>, at?: string): T {
-    const op: OpRef = { seq: ++this.seq, label, at };
-    this.oracle.begin(op);
+  /** Run one operation straight through. */
+  run<T>(op: Op<T>): T {
+    const ref: OpRef = { seq: ++this.seq, label: op.label, at: op.at };
+    this.oracle.begin(ref);
     try {
-      return new StepBudget(this.stepLimit).run(path);
+      return new StepBudget(this.stepLimit).run(op.path);
     } finally {
-      this.oracle.end(op);
+      this.oracle.end(ref);
     }
   }
 
-  /** ->attach_dev(): a domain, "blocked" or "identity"; 0 or -errno. */
+  /**
+   * Run operations concurrently, as on separate CPUs: at every step a PRNG
+   * seeded with `seed` picks which one advances, so each seed is one
+   * interleaving, reproducible. Results come back in the order given.
+   */
+  runConcurrently(ops: readonly Op[], seed: number): unknown[] {
+    const rng = new Rng(seed);
+    const budget = new StepBudget(this.stepLimit);
+    const refs = ops.map((op): OpRef => ({ seq: ++this.seq, label: op.label, at: op.at }));
+    const results: unknown[] = new Array<unknown>(ops.length);
+    const live = ops.map((_, i) => i);
+    refs.forEach((r) => this.oracle.begin(r));
+    try {
+      while (live.length) {
+        const k = rng.below(live.length);
+        const i = live[k]!;
+        this.oracle.begin(refs[i]!);
+        const r = budget.step(ops[i]!.path);
+        if (r.done) {
+          results[i] = r.value;
+          live.splice(k, 1);
+          this.oracle.end(refs[i]!);
+        }
+      }
+    } finally {
+      for (const i of live) this.oracle.end(refs[i]!);
+    }
+    return results;
+  }
+
+  /** The operations a scenario performs, as stepped paths for run() or runConcurrently(). */
+  readonly ops = {
+    /** ->attach_dev(): a domain, "blocked" or "identity"; 0 or -errno. */
+    attach: (device: string, target: string, at?: string): Op<number> => ({
+      label: `attach ${device} ${target}`,
+      path: this.driver.attachDev(device, target),
+      at,
+    }),
+    /** ->set_dev_pasid(): attach `domain` at `pasid`; 0 or -errno. */
+    attachPasid: (device: string, domain: string, pasid: number, at?: string): Op<number> => ({
+      label: `attach ${device} ${domain} pasid ${pasid}`,
+      path: this.driver.setDevPasid(device, domain, pasid),
+      at,
+    }),
+    /** The blocked domain's ->set_dev_pasid(): detach whatever is at `pasid`. */
+    detachPasid: (device: string, pasid: number, at?: string): Op<void> => ({
+      label: `detach ${device} pasid ${pasid}`,
+      path: this.driver.removeDevPasid(device, pasid),
+      at,
+    }),
+    /** iommu_map(); `pa` defaults to fresh, suitably aligned memory. */
+    map: (domain: string, iova: number, size: number, opts: { pa?: number; writable?: boolean; at?: string } = {}): Op<unknown> => ({
+      label: `map ${domain} ${hex(iova)} size ${hex(size)}`,
+      path: this.core.map(this.driver.domain(domain), iova, size, opts.pa ?? this.core.allocPa(size), opts.writable ?? true),
+      at: opts.at,
+    }),
+    /** iommu_unmap() (or munmap() for an SVA domain) */
+    unmap: (domain: string, iova: number, size: number, at?: string): Op<unknown> => ({
+      label: `unmap ${domain} ${hex(iova)} size ${hex(size)}`,
+      path: this.core.unmap(this.driver.domain(domain), iova, size),
+      at,
+    }),
+    /** iommu_flush_iotlb_all() */
+    flush: (domain: string, at?: string): Op<void> => ({ label: `flush ${domain}`, path: this.driver.flushIotlbAll(domain), at }),
+    /** The mmu notifier's invalidation of [start, end) of an SVA domain's mm. */
+    mmInvalidate: (domain: string, start: bigint, end: bigint, at?: string): Op<void> => ({
+      label: `mm invalidate ${domain}`,
+      path: this.driver.mmInvalidate(domain, start, end),
+      at,
+    }),
+    /** The mmu notifier's release(): the process exits. */
+    mmRelease: (domain: string, at?: string): Op<void> => ({ label: `mm release ${domain}`, path: this.driver.mmRelease(domain), at }),
+    /** A DMA: one step, the transaction. */
+    dma: (device: string, access: Access, iova: number, opts: { pasid?: number; sid?: number; at?: string } = {}): Op<TranslateResult> => ({
+      label: `dma ${device} ${access} ${hex(iova)}`,
+      path: this.dmaPath(device, access, iova, opts),
+      at: opts.at,
+    }),
+  };
+
+  private *dmaPath(device: string, access: Access, iova: number, opts: { pasid?: number; sid?: number }): Steps<TranslateResult> {
+    yield S_DMA;
+    return this.dma(device, access, iova, opts);
+  }
+
   attach(device: string, target: string, at?: string): number {
-    return this.run(`attach ${device} ${target}`, this.driver.attachDev(device, target), at);
+    return this.run(this.ops.attach(device, target, at));
   }
 
-  /** ->set_dev_pasid(): attach `domain` at `pasid`; 0 or -errno. */
   attachPasid(device: string, domain: string, pasid: number, at?: string): number {
-    return this.run(`attach ${device} ${domain} pasid ${pasid}`, this.driver.setDevPasid(device, domain, pasid), at);
+    return this.run(this.ops.attachPasid(device, domain, pasid, at));
   }
 
-  /** The blocked domain's ->set_dev_pasid(): detach whatever is at `pasid`. */
   detachPasid(device: string, pasid: number, at?: string): void {
-    this.run(`detach ${device} pasid ${pasid}`, this.driver.removeDevPasid(device, pasid), at);
+    this.run(this.ops.detachPasid(device, pasid, at));
   }
 
-  /** iommu_map(); `pa` defaults to fresh, suitably aligned memory. */
   map(domain: string, iova: number, size: number, opts: { pa?: number; writable?: boolean; at?: string } = {}): void {
-    const d = this.driver.domain(domain);
-    const pa = opts.pa ?? this.core.allocPa(size);
-    this.run(`map ${domain} ${hex(iova)} size ${hex(size)}`, this.core.map(d, iova, size, pa, opts.writable ?? true), opts.at);
+    this.run(this.ops.map(domain, iova, size, opts));
   }
 
-  /** iommu_unmap() (or munmap() for an SVA domain) */
   unmap(domain: string, iova: number, size: number, at?: string): void {
-    const d = this.driver.domain(domain);
-    this.run(`unmap ${domain} ${hex(iova)} size ${hex(size)}`, this.core.unmap(d, iova, size), at);
+    this.run(this.ops.unmap(domain, iova, size, at));
   }
 
-  /** iommu_flush_iotlb_all() */
   invalidateAll(domain: string, at?: string): void {
-    this.run(`invalidate-all ${domain}`, this.driver.flushIotlbAll(domain), at);
+    this.run(this.ops.flush(domain, at));
   }
 
-  /** The mmu notifier's invalidation of [start, end) of an SVA domain's mm; the whole mm by default. */
+  /** The whole mm by default. */
   mmInvalidate(domain: string, start = 0n, end = (1n << 64n) - 1n, at?: string): void {
-    this.run(`mm invalidate ${domain}`, this.driver.mmInvalidate(domain, start, end), at);
+    this.run(this.ops.mmInvalidate(domain, start, end, at));
   }
 
-  /** The mmu notifier's release(): the process exits. */
   mmRelease(domain: string, at?: string): void {
-    this.run(`mm release ${domain}`, this.driver.mmRelease(domain), at);
+    this.run(this.ops.mmRelease(domain, at));
   }
 
   /** A DMA by `device` through its SMMU. */
