@@ -142,6 +142,7 @@ function prepareInvs(env: AttachEnv, state: AttachState, newDomain: IommuDomain 
 /** Publish an array: rcu_assign_pointer(), v9's smp_mb(), kfree_rcu() of the one it replaces. */
 function* publish(ctx: DriverContext, domain: SmmuDomain, ptr: RcuPointer<Invs>, next: Invs | ErrPtr, prev: Invs): Steps {
   yield* ctx.rcu.assign(ptr, next);
+  ctx.changedInvs.add(domain.name);
   if (ctx.variant.publishBarrier) yield S_SMP_MB;
   ctx.bus.emit("invs:publish", { domain: domain.name, entries: isErr(next) ? -1 : next.numInvs });
   ctx.rcu.kfreeRcu(prev);
@@ -175,6 +176,7 @@ function* installOldDomainInvs(env: AttachEnv, state: AttachState, domain: SmmuD
   const oldInvs = invst.oldInvs!;
   const toUnref = invst.newInvs!;
 
+  ctx.changedInvs.add(domain.name);
   if (ctx.variant.unref === "writeback") {
     yield* invsUnrefSteps(oldInvs, toUnref, ctx.variant, ctx.hooks);
     /* The tag (entry 0) lost its last user: it will not be invalidated by unmaps any more */

@@ -19,6 +19,8 @@ export class DriverContext {
   readonly rcu = new Rcu();
   /** The CPU the current path runs on: the source of the commands it issues. */
   cpu = "cpu0";
+  /** Domains whose array changed (published, or entries unref'd in place) since liveTags() last looked. */
+  readonly changedInvs = new Set<string>();
   private readonly failures = new Map<AllocSite, number>();
   readonly hooks: InvsHooks;
 
@@ -53,14 +55,14 @@ export class DriverContext {
 
   /** The SMMU an invalidation entry names by index. */
   smmuAt(index: number): SmmuNode {
-    const smmu = (this.smmus ??= this.platform.smmus())[index];
+    const smmu = this.platform.smmus()[index];
     if (!smmu || smmu.index !== index) throw new Error(`no SMMU with index ${index}`);
     return smmu;
   }
 
   /** The name of the SMMU at `index`, for reports. */
   smmuName(index: number): string {
-    return (this.smmus ??= this.platform.smmus())[index]?.name ?? String(index);
+    return this.platform.smmus()[index]?.name ?? String(index);
   }
 
   /** The index of the SMMU named `name`. */
@@ -68,5 +70,4 @@ export class DriverContext {
     return this.platform.smmu(name).index;
   }
 
-  private smmus: SmmuNode[] | undefined;
 }

@@ -115,36 +115,44 @@ export function toSmmuDomainDevices(domain: IommuDomain | null): SmmuDomain | nu
   return null;
 }
 
-/** arm_smmu_asid_xa and each SMMU's vmid_map. */
-export class IdAllocator {
-  private readonly asids = new Set<number>();
-  private readonly vmids = new Map<string, Set<number>>();
+/** One id space: the ids in use, and the lowest one that may be free (ids are never freed here). */
+class IdSpace {
+  private readonly used = new Set<number>();
+  private low = 1;
 
-  /** xa_alloc(&arm_smmu_asid_xa, XA_LIMIT(1, ...)), or claim a pinned ASID. */
-  asid(pinned?: number): number {
-    return claim(this.asids, pinned, 1 << 16, "ASID");
-  }
+  constructor(
+    private readonly limit: number,
+    private readonly what: string,
+  ) {}
 
-  /** ida_alloc_range(&smmu->vmid_map, 1, ...): VMID 0 is reserved for stage-2 bypass STEs. */
-  vmid(smmu: string, pinned?: number): number {
-    let used = this.vmids.get(smmu);
-    if (!used) this.vmids.set(smmu, (used = new Set()));
-    return claim(used, pinned, 1 << 16, `VMID on ${smmu}`);
+  /** The lowest free id (xa_alloc / ida_alloc_range from 1), or the pinned one. */
+  claim(pinned?: number): number {
+    if (pinned !== undefined) {
+      if (pinned < 1 || pinned >= this.limit) throw new RangeError(`${this.what} ${pinned} is outside 1..${this.limit - 1}`);
+      if (this.used.has(pinned)) throw new RangeError(`${this.what} ${pinned} is already in use`);
+      this.used.add(pinned);
+      return pinned;
+    }
+    while (this.used.has(this.low)) this.low++;
+    if (this.low >= this.limit) throw new RangeError(`no ${this.what} left`);
+    this.used.add(this.low);
+    return this.low;
   }
 }
 
-function claim(used: Set<number>, pinned: number | undefined, limit: number, what: string): number {
-  if (pinned !== undefined) {
-    if (pinned < 1 || pinned >= limit) throw new RangeError(`${what} ${pinned} is outside 1..${limit - 1}`);
-    if (used.has(pinned)) throw new RangeError(`${what} ${pinned} is already in use`);
-    used.add(pinned);
-    return pinned;
+/** arm_smmu_asid_xa and each SMMU's vmid_map. */
+export class IdAllocator {
+  private readonly asids = new IdSpace(1 << 16, "ASID");
+  private readonly vmids = new Map<string, IdSpace>();
+
+  asid(pinned?: number): number {
+    return this.asids.claim(pinned);
   }
-  for (let id = 1; id < limit; id++) {
-    if (!used.has(id)) {
-      used.add(id);
-      return id;
-    }
+
+  /** VMID 0 is reserved for stage-2 bypass STEs. */
+  vmid(smmu: string, pinned?: number): number {
+    let space = this.vmids.get(smmu);
+    if (!space) this.vmids.set(smmu, (space = new IdSpace(1 << 16, `VMID on ${smmu}`)));
+    return space.claim(pinned);
   }
-  throw new RangeError(`no ${what} left`);
 }

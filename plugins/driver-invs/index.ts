@@ -237,20 +237,43 @@ export class InvsDriver implements IommuDriver {
 
   readonly invsAlgebra: InvsAlgebra;
 
+  /** The ASIDs and VMIDs live entries cover; only the domains whose array changed are looked at again. */
   liveTags(): ReadonlySet<string> {
-    const tags = new Set<string>();
-    for (const d of this.domains.values()) {
-      if (!(d instanceof SmmuDomain)) continue;
-      const invs = d.invs.protected_();
-      if (isErr(invs)) continue;
-      for (let i = 0; i < invs.numInvs; i++) {
-        if (invs.users(i) === 0) continue;
-        const smmu = this.ctx.smmuAt(invs.smmu(i)).name;
-        if (invs.type(i) === S1_ASID) tags.add(`${smmu} asid ${invs.id(i)}`);
-        else if (invs.type(i) === S2_VMID) tags.add(`${smmu} vmid ${invs.id(i)}`);
+    for (const name of this.ctx.changedInvs) {
+      for (const t of this.tagsByDomain.get(name) ?? []) {
+        const n = this.tagCount.get(t)! - 1;
+        this.tagCount.set(t, n);
+        if (n === 0) this.live.delete(t);
+      }
+      const tags = this.domainTags(name);
+      this.tagsByDomain.set(name, tags);
+      for (const t of tags) {
+        const n = (this.tagCount.get(t) ?? 0) + 1;
+        this.tagCount.set(t, n);
+        if (n === 1) this.live.add(t);
       }
     }
-    return tags;
+    this.ctx.changedInvs.clear();
+    return this.live;
+  }
+
+  private readonly tagsByDomain = new Map<string, string[]>();
+  /** How many domains' live entries cover each tag; `live` holds those with a count above 0. */
+  private readonly tagCount = new Map<string, number>();
+  private readonly live = new Set<string>();
+
+  private domainTags(name: string): string[] {
+    const d = this.domains.get(name);
+    const invs = d instanceof SmmuDomain ? d.invs.protected_() : null;
+    if (!invs || isErr(invs)) return [];
+    const tags = new Set<string>();
+    for (let i = 0; i < invs.numInvs; i++) {
+      if (invs.users(i) === 0) continue;
+      const smmu = this.ctx.smmuName(invs.smmu(i));
+      if (invs.type(i) === S1_ASID) tags.add(`${smmu} asid ${invs.id(i)}`);
+      else if (invs.type(i) === S2_VMID) tags.add(`${smmu} vmid ${invs.id(i)}`);
+    }
+    return [...tags];
   }
 }
 

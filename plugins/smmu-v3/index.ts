@@ -15,7 +15,7 @@ import { StreamTable, type Qwords } from "../../src/model/tables.js";
 import type { SmmuFeature, SmmuOption, SmmuSpec } from "../../src/model/topology.js";
 import { definePlugin } from "../../src/plugin/api.js";
 import type { Platform } from "../../src/plugin/platform.js";
-import { Iotlb, liveTagOf } from "./iotlb.js";
+import { Iotlb } from "./iotlb.js";
 import { cdTableAt, translate, type TranslationUnit } from "./translate.js";
 
 /** A command as it sits in the queue. */
@@ -41,7 +41,8 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
   /** Every command that reached the queue, CMD_SYNC included, in order. */
   readonly queue: QueuedCmd[] = [];
   private readonly steCache = new Map<number, Qwords>();
-  private readonly cdCache = new Map<string, Qwords>();
+  /** Cached CDs, by StreamID then SubstreamID. */
+  private readonly cdCache = new Map<number, Map<number, Qwords>>();
   /** An ATC_INV since the last CMD_SYNC was never answered. */
   private atcPending = false;
 
@@ -67,13 +68,14 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
   }
 
   fetchCd(sid: number, cdtab: bigint, ssid: number): Qwords | undefined {
-    const key = `${sid}/${ssid}`;
-    let cd = this.cdCache.get(key);
+    let cds = this.cdCache.get(sid);
+    let cd = cds?.get(ssid);
     if (!cd) {
       const live = cdTableAt(this.memory, cdtab)?.fetch(ssid);
       if (!live) return undefined;
       cd = [...live];
-      this.cdCache.set(key, cd);
+      if (!cds) this.cdCache.set(sid, (cds = new Map()));
+      cds.set(ssid, cd);
     }
     return cd;
   }
@@ -98,14 +100,15 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     }
     switch (cmd.op) {
       case "CFGI_STE":
+        /* modelled as also dropping the CDs fetched through the old STE */
         this.steCache.delete(cmd.sid);
-        this.dropCds((sid) => sid === cmd.sid);
+        this.cdCache.delete(cmd.sid);
         break;
       case "CFGI_CD":
-        this.cdCache.delete(`${cmd.sid}/${cmd.ssid}`);
+        this.cdCache.get(cmd.sid)?.delete(cmd.ssid);
         break;
       case "CFGI_CD_ALL":
-        this.dropCds((sid) => sid === cmd.sid);
+        this.cdCache.delete(cmd.sid);
         break;
       case "CFGI_ALL":
         this.steCache.clear();
@@ -120,12 +123,6 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
         break;
       default:
         break;
-    }
-  }
-
-  private dropCds(match: (sid: number) => boolean): void {
-    for (const key of [...this.cdCache.keys()]) {
-      if (match(Number(key.split("/")[0]))) this.cdCache.delete(key);
     }
   }
 
@@ -175,9 +172,7 @@ export default definePlugin({
     const smmu = new SmmuV3(ctx.node, index, ctx.spec, ctx.memory, ctx.bus, ctx.platform);
     ctx.serve("smmu:cmdq", ctx.node, (req) => smmu.submit(req));
     ctx.serve("smmu:translate", ctx.node, (req) => translate(smmu, req));
-    ctx.serve("smmu:tlb-tags", ctx.node, () => ({
-      tags: [...new Set(smmu.iotlb.entries().map((e) => liveTagOf(ctx.node, e)))],
-    }));
+    ctx.serve("smmu:tlb-tags", ctx.node, () => ({ tags: smmu.iotlb.coverTags().map((t) => `${ctx.node} ${t}`) }));
     return smmu;
   },
 });

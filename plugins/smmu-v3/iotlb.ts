@@ -24,9 +24,9 @@ function tagKey(tag: TlbTag): string {
   return `${tag.stage}/${tag.asid}/${tag.vmid}`;
 }
 
-/** The tag the driver's invalidation array has to cover, as the oracle names it. */
-export function liveTagOf(smmu: string, tag: TlbTag): string {
-  return tag.stage === "s1" ? `${smmu} asid ${tag.asid}` : `${smmu} vmid ${tag.vmid}`;
+/** The tag an invalidation array has to cover for this entry: "asid 1" (stage 1 only) or "vmid 2". */
+function coverTag(tag: TlbTag): string {
+  return tag.stage === "s1" ? `asid ${tag.asid}` : `vmid ${tag.vmid}`;
 }
 
 /** The byte range a range-capable TLBI covers, or the single address of a non-range one. */
@@ -39,6 +39,20 @@ function tlbiSpan(cmd: { addr: bigint; tg: number; num: number; scale: number })
 
 export class Iotlb {
   private readonly sets = new Map<string, Map<number, TlbEntry>>();
+  /** Entries per cover tag, kept as entries come and go. */
+  private readonly covers = new Map<string, number>();
+
+  /** The tags ("asid 1", "vmid 2") some entry is held under. */
+  coverTags(): string[] {
+    return [...this.covers.keys()];
+  }
+
+  private count(tag: TlbTag, delta: number): void {
+    const key = coverTag(tag);
+    const n = (this.covers.get(key) ?? 0) + delta;
+    if (n === 0) this.covers.delete(key);
+    else this.covers.set(key, n);
+  }
 
   get size(): number {
     let n = 0;
@@ -66,6 +80,7 @@ export class Iotlb {
     let set = this.sets.get(key);
     if (!set) this.sets.set(key, (set = new Map()));
     const e: TlbEntry = { ...tag, t };
+    if (!set.has(t.base)) this.count(tag, 1);
     set.set(t.base, e);
     return e;
   }
@@ -109,6 +124,7 @@ export class Iotlb {
       for (const [base, e] of set) {
         if (match(e)) {
           set.delete(base);
+          this.count(e, -1);
           n++;
         }
       }

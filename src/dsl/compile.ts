@@ -36,7 +36,7 @@ class FileCompiler {
   readonly topo: TopologyBuilder;
   driver: DriverChoice | undefined;
   readonly uses: PluginUse[] = [];
-  private readonly scenarioCsts: { cst: CstNode; file: string }[] = [];
+  private readonly scenarioCsts: { cst: CstNode; file: string; text: string }[] = [];
   private readonly including: string[] = [];
 
   constructor(
@@ -51,8 +51,8 @@ class FileCompiler {
     this.text(text, this.file);
     const scenarios: Scenario[] = [];
     const names = new Set<string>();
-    for (const { cst, file } of this.scenarioCsts) {
-      this.lo.file = file;
+    for (const { cst, file, text } of this.scenarioCsts) {
+      this.lo.enter(file, text);
       const nameTok = tok(cst, "StringLit")!;
       const name = stringValue(nameTok);
       if (names.has(name)) this.lo.error(nameTok, "duplicate", `scenario "${name}" is already defined`);
@@ -76,20 +76,23 @@ class FileCompiler {
     };
   }
 
+  /** The text of every file read, for positions. */
+  private readonly texts = new Map<string, string>();
+
   private text(text: string, file: string): void {
+    this.texts.set(file, text);
     const { cst, diagnostics } = parseText(text, file);
     if (diagnostics.length) {
       this.lo.diagnostics.push(...diagnostics);
       return;
     }
-    const saved = this.lo.file;
-    this.lo.file = file;
+    const saved = this.lo.enter(file, text);
     this.including.push(resolve(file));
     try {
       for (const item of subs(cst, "topItem")) this.item(item, file);
     } finally {
       this.including.pop();
-      this.lo.file = saved;
+      this.lo.leave(saved);
     }
   }
 
@@ -115,7 +118,7 @@ class FileCompiler {
       case "topFor":
         return this.lo.loop(sub(n, "forHead")!, () => subs(n, "topItem").forEach((t) => this.item(t, file)));
       case "scenario":
-        this.scenarioCsts.push({ cst: n, file });
+        this.scenarioCsts.push({ cst: n, file, text: this.texts.get(file)! });
         return;
       default:
         this.lo.error(n, "internal", `unhandled declaration ${n.name}`);

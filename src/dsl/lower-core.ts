@@ -61,14 +61,44 @@ export class LowerBase {
   /** params and loop variables, innermost last */
   private readonly scopes: Map<string, bigint>[] = [new Map()];
 
+  /** The current file's line starts (CST nodes carry offsets only; tokens carry lines too). */
+  private lines: number[] = [0];
+
   constructor(public file: string) {}
+
+  /** Switch to `file` with its text (for includes); returns what to restore. */
+  enter(file: string, text: string): { file: string; lines: number[] } {
+    const saved = { file: this.file, lines: this.lines };
+    this.file = file;
+    this.lines = [0];
+    for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) this.lines.push(i + 1);
+    return saved;
+  }
+
+  leave(saved: { file: string; lines: number[] }): void {
+    this.file = saved.file;
+    this.lines = saved.lines;
+  }
+
+  /** 1-based line and column of an offset. */
+  private at(offset: number): { line: number; column: number } {
+    let lo = 0;
+    let hi = this.lines.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.lines[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: offset - this.lines[lo]! + 1 };
+  }
 
   spanOf(node: CstNode | IToken): Span {
     if ("image" in node) {
       return { file: this.file, line: node.startLine ?? 1, column: node.startColumn ?? 1, endLine: node.endLine, endColumn: (node.endColumn ?? 0) + 1 };
     }
-    const l = node.location;
-    return { file: this.file, line: l?.startLine ?? 1, column: l?.startColumn ?? 1, endLine: l?.endLine, endColumn: (l?.endColumn ?? 0) + 1 };
+    const start = this.at(node.location?.startOffset ?? 0);
+    const end = this.at(node.location?.endOffset ?? 0);
+    return { file: this.file, line: start.line, column: start.column, endLine: end.line, endColumn: end.column + 1 };
   }
 
   error(at: CstNode | IToken | Span, code: string, message: string, hint?: string): undefined {
@@ -119,55 +149,43 @@ export class LowerBase {
     return this.scopes.flatMap((s) => [...s.keys()]);
   }
 
+  /** Evaluate an expression: operands left to right, * / % << >> before + -. */
   expr(node: CstNode): bigint | undefined {
-    let acc = this.term(sub(node, "lhs")!);
+    const values = subs(node, "operand").map((o) => this.operand(o));
+    if (values.some((v) => v === undefined)) return undefined;
     const ops = toks(node, "op");
-    subs(node, "rhs").forEach((rhs, i) => {
-      const r = this.term(rhs);
-      if (acc === undefined || r === undefined) {
-        acc = undefined;
-        return;
-      }
-      acc = ops[i]!.image === "+" ? acc + r : acc - r;
-    });
-    return acc;
-  }
-
-  private term(node: CstNode): bigint | undefined {
-    let acc = this.unary(sub(node, "lhs")!);
-    const ops = toks(node, "op");
-    subs(node, "rhs").forEach((rhs, i) => {
-      const r = this.unary(rhs);
-      if (acc === undefined || r === undefined) {
-        acc = undefined;
-        return;
-      }
+    /* first the tight operators, folding into the operand on their left */
+    const terms: bigint[] = [values[0]!];
+    const loose: IToken[] = [];
+    for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
-      if ((op.image === "/" || op.image === "%") && r === 0n) {
-        acc = this.error(op, "range", "division by zero");
-        return;
+      const r = values[i + 1]!;
+      if (op.image === "+" || op.image === "-") {
+        loose.push(op);
+        terms.push(r);
+        continue;
       }
-      if ((op.image === "<<" || op.image === ">>") && (r < 0n || r > 64n)) {
-        acc = this.error(op, "range", `shift by ${r} is outside 0..64`);
-        return;
-      }
-      acc = op.image === "*" ? acc * r : op.image === "/" ? acc / r : op.image === "%" ? acc % r : op.image === "<<" ? acc << r : acc >> r;
-    });
+      const l = terms[terms.length - 1]!;
+      if ((op.image === "/" || op.image === "%") && r === 0n) return this.error(op, "range", "division by zero");
+      if ((op.image === "<<" || op.image === ">>") && (r < 0n || r > 64n)) return this.error(op, "range", `shift by ${r} is outside 0..64`);
+      terms[terms.length - 1] = op.image === "*" ? l * r : op.image === "/" ? l / r : op.image === "%" ? l % r : op.image === "<<" ? l << r : l >> r;
+    }
+    let acc = terms[0]!;
+    loose.forEach((op, i) => (acc = op.image === "+" ? acc + terms[i + 1]! : acc - terms[i + 1]!));
     return acc;
   }
 
-  private unary(node: CstNode): bigint | undefined {
-    const inner = sub(node, "unary");
-    if (inner) {
-      const v = this.unary(inner);
-      return v === undefined ? undefined : -v;
-    }
-    const atom = sub(node, "atom")!;
-    const n = tok(atom, "NumberLit");
+  private operand(node: CstNode): bigint | undefined {
+    const v = this.operandValue(node);
+    return v !== undefined && toks(node, "neg").length % 2 === 1 ? -v : v;
+  }
+
+  private operandValue(node: CstNode): bigint | undefined {
+    const n = tok(node, "NumberLit");
     if (n) return numberValue(n);
-    const e = sub(atom, "expr");
+    const e = sub(node, "expr");
     if (e) return this.expr(e);
-    const name = sub(atom, "name")!;
+    const name = sub(node, "name")!;
     if (subs(name, "nameAtom").length > 0) return this.error(name, "type", `expected a number but found the name "${this.nameText(name) ?? "?"}"`);
     const id = tok(name, "base")!;
     const v = this.lookup(id.image);
@@ -198,11 +216,9 @@ export class LowerBase {
 
   /** The name an expression is, when it is nothing but a name. */
   asName(exprNode: CstNode): CstNode | undefined {
-    if (subs(exprNode, "rhs").length) return undefined;
-    const term = sub(exprNode, "lhs")!;
-    if (subs(term, "rhs").length) return undefined;
-    const atom = sub(sub(term, "lhs")!, "atom");
-    return atom ? sub(atom, "name") : undefined;
+    const operands = subs(exprNode, "operand");
+    if (operands.length !== 1 || toks(operands[0]!, "neg").length) return undefined;
+    return sub(operands[0]!, "name");
   }
 
   /** An expression that must fit a JS number (addresses, ids, counts). */

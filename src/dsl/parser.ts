@@ -36,7 +36,7 @@ const INV_TYPE_WORDS = new Set(["S1_ASID", "S2_VMID", "S2_VMID_S1_CLEAR", "ATS",
 
 class SmmuParser extends CstParser {
   constructor() {
-    super(ALL_TOKENS, { recoveryEnabled: true, maxLookahead: 3, errorMessageProvider: messages, nodeLocationTracking: "full" });
+    super(ALL_TOKENS, { recoveryEnabled: true, maxLookahead: 3, errorMessageProvider: messages, nodeLocationTracking: "onlyOffset" });
     this.performSelfAnalysis();
   }
 
@@ -561,41 +561,26 @@ class SmmuParser extends CstParser {
     ]);
   });
 
+  /** Operands and binary operators in a row; lowering applies precedence (* / % << >> over + -). */
   expr = this.RULE("expr", () => {
-    this.SUBRULE(this.term, { LABEL: "lhs" });
-    this.MANY(() => {
-      this.OR([{ ALT: () => this.CONSUME(Plus, { LABEL: "op" }) }, { ALT: () => this.CONSUME(Minus, { LABEL: "op" }) }]);
-      this.SUBRULE2(this.term, { LABEL: "rhs" });
-    });
-  });
-
-  term = this.RULE("term", () => {
-    this.SUBRULE(this.unary, { LABEL: "lhs" });
+    this.SUBRULE(this.operand);
     this.MANY(() => {
       this.OR([
+        { ALT: () => this.CONSUME(Plus, { LABEL: "op" }) },
+        { ALT: () => this.CONSUME(Minus, { LABEL: "op" }) },
         { ALT: () => this.CONSUME(Star, { LABEL: "op" }) },
         { ALT: () => this.CONSUME(Slash, { LABEL: "op" }) },
         { ALT: () => this.CONSUME(Percent, { LABEL: "op" }) },
         { ALT: () => this.CONSUME(Shl, { LABEL: "op" }) },
         { ALT: () => this.CONSUME(Shr, { LABEL: "op" }) },
       ]);
-      this.SUBRULE2(this.unary, { LABEL: "rhs" });
+      this.SUBRULE2(this.operand);
     });
   });
 
-  unary = this.RULE("unary", () => {
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(Minus);
-          this.SUBRULE(this.unary);
-        },
-      },
-      { ALT: () => this.SUBRULE(this.atom) },
-    ]);
-  });
-
-  atom = this.RULE("atom", () => {
+  /** [-...] number | name | ( expr ) */
+  operand = this.RULE("operand", () => {
+    this.MANY(() => this.CONSUME(Minus, { LABEL: "neg" }));
     this.OR([
       { ALT: () => this.CONSUME(NumberLit) },
       { ALT: () => this.SUBRULE(this.name) },

@@ -109,10 +109,11 @@ export class Oracle {
   private readonly inFlight = new Set<number>();
 
   private checkTags(op: OpRef): void {
-    const live = this.driver.liveTags();
+    let live: ReadonlySet<string> | undefined;
     for (const smmu of this.platform.smmus()) {
       if (!this.platformServesTags(smmu.name)) continue;
       for (const tag of this.tagsOf(smmu.name)) {
+        live ??= this.driver.liveTags();
         if (live.has(tag)) continue;
         if (this.violations.some((v) => v.kind === "tag-not-flushed" && v.message.startsWith(`${tag}:`))) continue;
         this.violations.push({

@@ -278,11 +278,11 @@ class ScenarioRun {
     }
   }
 
+  /** The commands `smmu` received since its last command expectation. */
   private window(smmu: string): ReturnType<Simulator["commands"]> {
-    const all = this.sim.commands(smmu);
-    const from = this.windows.get(smmu) ?? 0;
-    this.windows.set(smmu, all.length);
-    return all.slice(from);
+    const cmds = this.sim.commands(smmu, this.windows.get(smmu) ?? 0);
+    this.windows.set(smmu, this.sim.commandCount(smmu));
+    return cmds;
   }
 
   private fail(span: Span, message: string, detail?: string[]): void {

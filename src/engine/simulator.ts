@@ -256,10 +256,18 @@ export class Simulator {
     ep.inject(fault, on);
   }
 
-  /** Every command `smmu` has received, CMD_SYNC included, in order. */
-  commands(smmu: string): Cmd[] {
+  /** The commands `smmu` has received, CMD_SYNC included, in order (from the `from`th on). */
+  commands(smmu: string, from = 0): Cmd[] {
     this.platform.smmu(smmu);
-    return (this.queues.get(smmu) ?? []).map((q) => q.cmd);
+    const q = this.queues.get(smmu) ?? [];
+    const out: Cmd[] = [];
+    for (let i = from; i < q.length; i++) out.push(q[i]!.cmd);
+    return out;
+  }
+
+  /** How many commands `smmu` has received. */
+  commandCount(smmu: string): number {
+    return this.queues.get(smmu)?.length ?? 0;
   }
 
   /** Forget the commands received so far (to look at one operation's). */

@@ -8,6 +8,7 @@ export class Platform {
   add(node: PlatformNode): void {
     if (this.nodes.has(node.name)) throw new Error(`duplicate node name "${node.name}"`);
     this.nodes.set(node.name, node);
+    this.sortedSmmus = undefined;
     if (node.kind === "device") {
       for (const sid of node.sids) this.bySid.set(`${node.smmu}#${sid}`, node);
     }
@@ -30,9 +31,11 @@ export class Platform {
   }
 
   /** SMMUs in platform order (their `index`). */
-  smmus(): SmmuNode[] {
-    return this.all("smmu").sort((a, b) => a.index - b.index);
+  smmus(): readonly SmmuNode[] {
+    return (this.sortedSmmus ??= this.all("smmu").sort((a, b) => a.index - b.index));
   }
+
+  private sortedSmmus: SmmuNode[] | undefined;
 
   devices(): EndpointNode[] {
     return this.all("device");
