@@ -1,0 +1,63 @@
+/**
+ * npm run bench: the invalidation-array algebra against its native C
+ * reference. `--json` prints the rows as JSON instead of a table.
+ */
+import { benchInvs, type InvsBenchRow } from "./bench-invs.js";
+
+/** Sizes where JS must stay within GOAL_RATIO of C for every operation. */
+const GOAL_SIZES = [1024, 65536];
+const GOAL_RATIO = 2;
+
+function fmt(v: number | null, digits: number): string {
+  return v === null ? "-" : v.toFixed(digits);
+}
+
+function opsPerSec(v: number): string {
+  if (v >= 1e6) return `${(v / 1e6).toFixed(2)} M`;
+  if (v >= 1e3) return `${(v / 1e3).toFixed(1)} k`;
+  return v.toFixed(0);
+}
+
+function table(rows: readonly InvsBenchRow[]): string {
+  const head = ["size", "op", "ns/entry JS", "ns/entry C", "JS/C", "ops/s JS"];
+  const body = rows.map((r) => [
+    String(r.size),
+    r.op,
+    fmt(r.jsNsPerEntry, 2),
+    fmt(r.cNsPerEntry, 2),
+    r.ratio === null ? "-" : `${r.ratio.toFixed(2)}x`,
+    opsPerSec(r.jsOpsPerSec),
+  ]);
+  const width = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: readonly string[]): string =>
+    cells.map((c, i) => (i === 1 ? c.padEnd(width[i]!) : c.padStart(width[i]!))).join("  ");
+  const out = [line(head), width.map((w) => "-".repeat(w)).join("  ")];
+  let last = -1;
+  for (const [i, b] of body.entries()) {
+    if (last !== -1 && rows[i]!.size !== last) out.push("");
+    last = rows[i]!.size;
+    out.push(line(b));
+  }
+  return out.join("\n");
+}
+
+const rows = await benchInvs();
+if (process.argv.includes("--json")) {
+  console.log(JSON.stringify(rows, null, 2));
+} else {
+  console.log("invsMerge / invsUnref / invsPurge vs ref_invs.c (cc -O2); merge and unref per N + N/8 entries, purge per N\n");
+  console.log(table(rows));
+  const missing = rows.find((r) => r.cMissing)?.cMissing;
+  if (missing) {
+    console.log(`\nNo JS/C ratios: ${missing}.`);
+  } else {
+    const goal = rows.filter((r) => GOAL_SIZES.includes(r.size));
+    const misses = goal.filter((r) => r.ratio !== null && r.ratio > GOAL_RATIO);
+    console.log(
+      misses.length === 0
+        ? `\nGoal met: JS within ${GOAL_RATIO}x of C for every op at N = ${GOAL_SIZES.join(", ")}.`
+        : `\nGoal missed (JS within ${GOAL_RATIO}x of C at N = ${GOAL_SIZES.join(", ")}): ` +
+            misses.map((r) => `${r.op}@${r.size} ${r.ratio!.toFixed(2)}x`).join(", "),
+    );
+  }
+}
