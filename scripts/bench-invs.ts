@@ -20,6 +20,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { isErr } from "../src/core/errno.js";
 import { ATS, invsAlloc, invsMerge, invsPurge, invsUnref, type Invs } from "../plugins/driver-invs/invs.js";
@@ -30,8 +31,8 @@ export const BENCH_SIZES = [16, 64, 256, 1024, 4096, 16384, 65536] as const;
 export const BENCH_OPS = ["merge", "unref", "purge"] as const;
 export type InvsBenchOp = (typeof BENCH_OPS)[number];
 
-/** Where the C reference lives; SMMU_EMU_REF_INVS_C overrides it. */
-export const REF_INVS_C = process.env.SMMU_EMU_REF_INVS_C ?? "/work/shared/bench/ref_invs.c";
+/** Where the C reference lives (../shared/bench beside the repository); SMMU_EMU_REF_INVS_C overrides it. */
+export const REF_INVS_C = process.env.SMMU_EMU_REF_INVS_C ?? fileURLToPath(new URL("../../shared/bench/ref_invs.c", import.meta.url));
 
 export interface InvsBenchRow {
   /** N, the number of live entries in the base array. */

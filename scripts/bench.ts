@@ -1,8 +1,11 @@
 /**
  * npm run bench: the invalidation-array algebra against its native C
- * reference. `--json` prints the rows as JSON instead of a table.
+ * reference, arm_smmu_domain_inv_range() over growing arrays, and parse +
+ * validate + run of a 100,000-line file. `--json` prints the rows as JSON.
  */
+import { benchInvRange } from "./bench-inv-range.js";
 import { benchInvs, type InvsBenchRow } from "./bench-invs.js";
+import { benchParse } from "./bench-parse.js";
 
 /** Sizes where JS must stay within GOAL_RATIO of C for every operation. */
 const GOAL_SIZES = [1024, 65536];
@@ -42,8 +45,10 @@ function table(rows: readonly InvsBenchRow[]): string {
 }
 
 const rows = await benchInvs();
+const invRange = benchInvRange();
+const parse = benchParse();
 if (process.argv.includes("--json")) {
-  console.log(JSON.stringify(rows, null, 2));
+  console.log(JSON.stringify({ invs: rows, invRange, parse }, null, 2));
 } else {
   console.log("invsMerge / invsUnref / invsPurge vs ref_invs.c (cc -O2); merge and unref per N + N/8 entries, purge per N\n");
   console.log(table(rows));
@@ -60,4 +65,16 @@ if (process.argv.includes("--json")) {
             misses.map((r) => `${r.op}@${r.size} ${r.ratio!.toFixed(2)}x`).join(", "),
     );
   }
+}
+
+if (!process.argv.includes("--json")) {
+  console.log("\narm_smmu_domain_inv_range() of one 4 KiB leaf, driver only (queues replaced by counters)\n");
+  console.log("entries  SMMUs  commands/op      ops/s    us/op");
+  for (const r of invRange) {
+    console.log(
+      `${String(r.entries).padStart(7)}  ${String(r.smmus).padStart(5)}  ${r.commandsPerOp.toFixed(0).padStart(11)}  ${opsPerSec(r.opsPerSec).padStart(9)}  ${(r.nsPerOp / 1000).toFixed(1).padStart(7)}`,
+    );
+  }
+  console.log(`\nparse + validate + run of a generated ${parse.lines}-line file (${(parse.bytes / 1e6).toFixed(1)} MB)\n`);
+  console.log(`parse ${parse.parseMs.toFixed(0)} ms, validate ${parse.validateMs.toFixed(0)} ms, run ${parse.runMs.toFixed(0)} ms: ${Math.round(parse.linesPerSec)} lines/s`);
 }
