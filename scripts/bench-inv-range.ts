@@ -72,7 +72,8 @@ export function benchInvRange(sizes = [1, 4, 16, 64, 256, 1024, 4096], minMs = 3
       });
     }
     const memory = new Memory();
-    const ctx = new DriverContext(bus, platform, memory, MAINLINE);
+    const port = { emit: bus.emit.bind(bus), request: bus.request.bind(bus) };
+    const ctx = new DriverContext(port, platform, memory, MAINLINE);
     const domain = new SmmuDomain("d1", { name: "d1", stage: "s1" }, memory);
     const invs = invsFrom(list);
     invs.hasAts = n > smmus;

@@ -3,10 +3,10 @@
  * variant being modelled, RCU, the CPU issuing commands, WARN reporting and
  * allocation fault injection.
  */
-import type { Bus } from "../../src/core/bus.js";
 import type { Memory } from "../../src/core/memory.js";
 import { Rcu } from "../../src/core/rcu.js";
 import type { SmmuNode } from "../../src/model/nodes.js";
+import type { BusPort } from "../../src/plugin/api.js";
 import type { Platform } from "../../src/plugin/platform.js";
 import { invsAlloc, type Invs, type InvsHooks } from "./invs.js";
 import type { DriverVariant } from "./variant.js";
@@ -25,7 +25,7 @@ export class DriverContext {
   readonly hooks: InvsHooks;
 
   constructor(
-    readonly bus: Bus,
+    readonly bus: BusPort,
     readonly platform: Platform,
     readonly memory: Memory,
     readonly variant: DriverVariant,

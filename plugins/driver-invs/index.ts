@@ -41,7 +41,7 @@ export class InvsDriver implements IommuDriver {
   private readonly env: AttachEnv;
 
   constructor(pctx: PluginContext<DriverSpec>, variant: DriverVariant) {
-    this.ctx = new DriverContext(pctx.bus, pctx.platform, pctx.memory, variant);
+    this.ctx = new DriverContext(pctx, pctx.platform, pctx.memory, variant);
     this.env = { ctx: this.ctx, vmidOf: (domain, master) => this.vmidOn(domain, master.smmu.name) };
     this.invsAlgebra = algebra(this.ctx);
     this.probe(pctx.topology);

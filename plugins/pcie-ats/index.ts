@@ -9,11 +9,10 @@
  * whole-ATC invalidation arm_smmu_enable_ats() issues would expose them.
  */
 import type { AtcInvReply, AtcInvRequest, DmaReply, DmaRequest } from "../../src/core/events.js";
-import type { Bus } from "../../src/core/bus.js";
 import type { EndpointNode } from "../../src/model/nodes.js";
 import type { DeviceSpec } from "../../src/model/topology.js";
 import type { Translation, Via } from "../../src/model/translation.js";
-import { definePlugin } from "../../src/plugin/api.js";
+import { definePlugin, type BusPort } from "../../src/plugin/api.js";
 import { Atc } from "./atc.js";
 
 export class PcieEndpoint implements EndpointNode {
@@ -33,7 +32,7 @@ export class PcieEndpoint implements EndpointNode {
   constructor(
     readonly name: string,
     spec: DeviceSpec,
-    private readonly bus: Bus,
+    private readonly bus: BusPort,
   ) {
     this.smmu = spec.smmu;
     this.sids = [...spec.sids];
@@ -113,7 +112,7 @@ export default definePlugin({
     },
   },
   setup(ctx) {
-    const ep = new PcieEndpoint(ctx.node, ctx.spec, ctx.bus);
+    const ep = new PcieEndpoint(ctx.node, ctx.spec, ctx);
     ctx.serve("ep:dma", ctx.node, (req) => ep.dma(req));
     ctx.serve("ep:atc-inv", ctx.node, (req) => ep.atcInv(req));
     return ep;

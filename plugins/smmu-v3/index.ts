@@ -8,12 +8,11 @@
  */
 import type { CmdqSubmit, CmdqSubmitReply } from "../../src/core/events.js";
 import type { Memory } from "../../src/core/memory.js";
-import type { Bus } from "../../src/core/bus.js";
 import { isTlbi, type Cmd } from "../../src/model/commands.js";
 import type { SmmuNode } from "../../src/model/nodes.js";
 import { StreamTable, type Qwords } from "../../src/model/tables.js";
 import type { SmmuFeature, SmmuOption, SmmuSpec } from "../../src/model/topology.js";
-import { definePlugin } from "../../src/plugin/api.js";
+import { definePlugin, type BusPort } from "../../src/plugin/api.js";
 import type { Platform } from "../../src/plugin/platform.js";
 import { Iotlb } from "./iotlb.js";
 import { cdTableAt, translate, type TranslationUnit } from "./translate.js";
@@ -51,7 +50,7 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     readonly index: number,
     spec: SmmuSpec,
     readonly memory: Memory,
-    private readonly bus: Bus,
+    private readonly bus: BusPort,
     private readonly platform: Platform,
   ) {
     this.features = new Set(spec.features);
@@ -169,7 +168,7 @@ export default definePlugin({
   },
   setup(ctx) {
     const index = ctx.topology.smmus.findIndex((s) => s.name === ctx.node);
-    const smmu = new SmmuV3(ctx.node, index, ctx.spec, ctx.memory, ctx.bus, ctx.platform);
+    const smmu = new SmmuV3(ctx.node, index, ctx.spec, ctx.memory, ctx, ctx.platform);
     ctx.serve("smmu:cmdq", ctx.node, (req) => smmu.submit(req));
     ctx.serve("smmu:translate", ctx.node, (req) => translate(smmu, req));
     ctx.serve("smmu:tlb-tags", ctx.node, () => ({ tags: smmu.iotlb.coverTags().map((t) => `${ctx.node} ${t}`) }));

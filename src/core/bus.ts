@@ -21,6 +21,18 @@ export class HandlerError extends Error {
   }
 }
 
+/** A plugin emitted, requested or answered something of the wrong shape. */
+export class MalformedEventError extends Error {
+  constructor(
+    readonly plugin: string,
+    readonly event: string,
+    readonly problem: string,
+  ) {
+    super(`plugin "${plugin}" sent a malformed "${event}": ${problem}`);
+    this.name = "MalformedEventError";
+  }
+}
+
 /** No node answers a request (a StreamID no endpoint owns, an unknown SMMU). */
 export class NoHandlerError extends Error {
   constructor(
@@ -37,7 +49,7 @@ function guard<A extends unknown[], R>(plugin: string, event: string, fn: (...a:
     try {
       return fn(...a);
     } catch (err) {
-      if (err instanceof HandlerError) throw err;
+      if (err instanceof HandlerError || err instanceof MalformedEventError) throw err;
       throw new HandlerError(plugin, event, err);
     }
   };
@@ -61,6 +73,22 @@ export class Bus {
     const key = `${event}@${target}`;
     if (this.servers.has(key)) throw new Error(`"${event}" for ${target} is already served`);
     this.servers.set(key, guard(plugin, event, fn) as (req: never) => unknown);
+  }
+
+  /**
+   * Wrap the handler that answers `event` for `target`: `fn` gets the request
+   * and the handler it wraps (a plugin adding a quirk to a model it extends).
+   */
+  intercept<K extends RequestName>(
+    event: K,
+    target: string,
+    plugin: string,
+    fn: (req: RequestOf<K>, next: (req: RequestOf<K>) => ReplyOf<K>) => ReplyOf<K>,
+  ): void {
+    const key = `${event}@${target}`;
+    const inner = this.servers.get(key) as ((r: RequestOf<K>) => ReplyOf<K>) | undefined;
+    if (!inner) throw new NoHandlerError(event, target);
+    this.servers.set(key, guard(plugin, event, (req: RequestOf<K>) => fn(req, inner)) as (req: never) => unknown);
   }
 
   /** Whether some node answers `event` for `target`. */

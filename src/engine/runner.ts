@@ -10,7 +10,7 @@ import { errnoName } from "../core/errno.js";
 import { InputError, diagnostic } from "../core/diagnostics.js";
 import { KernelOopsError, UseAfterFreeError } from "../core/rcu.js";
 import { LivelockError } from "../core/steps.js";
-import { HandlerError } from "../core/bus.js";
+import { HandlerError, MalformedEventError } from "../core/bus.js";
 import type { DriverChoice, ErrorExpectation, Scenario, SmmuFile, Stmt } from "../dsl/ast.js";
 import type { InvsAlgebra } from "../model/driver.js";
 import type { TranslateResult } from "../model/translation.js";
@@ -54,12 +54,18 @@ export interface RunOptions {
 /** Something the statement did that an `expect error` can catch. */
 class OpFailure extends Error {
   constructor(
-    readonly kind: ErrorExpectation["kind"],
+    readonly kind: ErrorExpectation["kind"] | "plugin",
     message: string,
     readonly errno = 0,
   ) {
     super(message);
   }
+}
+
+/** A plugin that threw or sent something malformed fails the scenario at the statement that ran it. */
+function pluginFailure(err: unknown): unknown {
+  if (err instanceof HandlerError || err instanceof MalformedEventError) return new OpFailure("plugin", err.message);
+  return err;
 }
 
 function driverSpec(file: SmmuFile, scenario: Scenario, override?: DriverSpec): DriverSpec {
@@ -88,7 +94,7 @@ class ScenarioRun {
     try {
       this.sim = new Simulator(file.topology, { registry: opts.registry, driver, stepLimit: opts.stepLimit });
     } catch (err) {
-      if (err instanceof HandlerError || !(err instanceof Error)) throw err;
+      if (!(err instanceof Error)) throw err;
       throw new InputError([diagnostic(scenario.driver?.span ?? file.driver?.span ?? scenario.span, "setup", err.message)]);
     }
     this.sim.bus.on("driver:warn", "runner", (w) => this.warnings.push(`WARNING: ${w.fn}: ${w.cond}`));
@@ -107,7 +113,8 @@ class ScenarioRun {
     for (const s of stmts) {
       try {
         this.stmt(s);
-      } catch (err) {
+      } catch (caught) {
+        const err = pluginFailure(caught);
         if (err instanceof OpFailure) {
           this.failures.push({ span: s.span, message: err.message });
           /* an emulator-level failure leaves the platform unusable: stop here */
@@ -298,7 +305,8 @@ class ScenarioRun {
         this.stmt(inner);
         this.noteViolations(inner.span);
       }
-    } catch (err) {
+    } catch (caught) {
+      const err = pluginFailure(caught);
       if (!(err instanceof OpFailure)) throw err;
       got = err;
     }

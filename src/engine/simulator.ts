@@ -13,12 +13,19 @@ import type { Cmd } from "../model/commands.js";
 import type { IommuDriver, InvsSnapshot } from "../model/driver.js";
 import type { Access, TranslateResult } from "../model/translation.js";
 import type { DriverSpec, Topology } from "../model/topology.js";
-import type { PluginContext, Plugin } from "../plugin/api.js";
+import type { Plugin, PluginContext, PluginKind } from "../plugin/api.js";
+import type { EndpointNode, SmmuNode, VsmmuNode } from "../model/nodes.js";
+import type { DeviceSpec, SmmuSpec, VsmmuSpec } from "../model/topology.js";
+import { HandlerError, MalformedEventError } from "../core/bus.js";
+import { checkNotification, checkReply, checkRequest } from "../core/event-shapes.js";
 import { Platform } from "../plugin/platform.js";
 import { PluginRegistry } from "../plugin/registry.js";
 import { BUILTIN_PLUGINS } from "../../plugins/index.js";
 import { IommuCore } from "./iommu-core.js";
 import { Oracle, type OpRef, type Violation } from "./oracle.js";
+
+type SpecOf<K extends PluginKind> = K extends "smmu" ? SmmuSpec : K extends "device" ? DeviceSpec : K extends "vsmmu" ? VsmmuSpec : DriverSpec;
+type NodeOf<K extends PluginKind> = K extends "smmu" ? SmmuNode : K extends "device" ? EndpointNode : K extends "vsmmu" ? VsmmuNode : IommuDriver;
 
 /** One operation: a stepped path, named for the oracle and the report. */
 export interface Op<T = unknown> {
@@ -75,40 +82,71 @@ export class Simulator {
       if (!q) this.queues.set(e.smmu, (q = []));
       q.push({ cmd: e.cmd, source: e.source });
     });
-    for (const spec of topology.smmus) {
-      const plugin = registry.resolve("smmu", spec.plugin);
-      this.platform.add(plugin.setup(this.context(plugin, spec.name, spec)));
-    }
-    for (const spec of topology.devices) {
-      const plugin = registry.resolve("device", spec.plugin);
-      this.platform.add(plugin.setup(this.context(plugin, spec.name, spec)));
-    }
-    for (const spec of topology.vsmmus ?? []) {
-      const plugin = registry.resolve("vsmmu", spec.plugin);
-      this.platform.add(plugin.setup(this.context(plugin, spec.name, spec)));
-    }
+    for (const spec of topology.smmus) this.platform.add(this.setup(registry, "smmu", spec.plugin, spec.name, spec));
+    for (const spec of topology.devices) this.platform.add(this.setup(registry, "device", spec.plugin, spec.name, spec));
+    for (const spec of topology.vsmmus ?? []) this.platform.add(this.setup(registry, "vsmmu", spec.plugin, spec.name, spec));
     const driverSpec = { ...topology.driver, ...options.driver };
-    const driverPlugin = registry.resolve("driver", driverSpec.plugin);
-    this.driver = driverPlugin.setup(this.context(driverPlugin, "driver", driverSpec));
+    this.driver = this.setup(registry, "driver", driverSpec.plugin, "driver", driverSpec);
     this.oracle = new Oracle(this.bus, this.memory, this.platform, this.driver);
     this.core = new IommuCore(this.bus, this.driver);
   }
 
+  /** Set up `node` with its plugin, after the plugin it extends (if any) on the same node. */
+  private setup<K extends PluginKind>(
+    registry: PluginRegistry,
+    kind: K,
+    name: string | undefined,
+    node: string,
+    spec: SpecOf<K>,
+  ): NodeOf<K> {
+    const plugin = registry.resolve(kind, name);
+    const base = plugin.extends === undefined ? undefined : this.setup(registry, kind, plugin.extends, node, spec);
+    const ctx = this.context(plugin, node, spec);
+    try {
+      return (plugin.setup as (c: PluginContext<SpecOf<K>>, b?: NodeOf<K>) => NodeOf<K>)(ctx, base);
+    } catch (err) {
+      if (err instanceof HandlerError || err instanceof MalformedEventError) throw err;
+      throw new HandlerError(plugin.name, "setup", err);
+    }
+  }
+
+  /** What a plugin gets: the bus through checked doors, and its node's state for `expect state`. */
   private context<S>(plugin: Plugin, node: string, spec: S): PluginContext<S> {
     const { bus } = this;
+    const name = plugin.name;
+    let state = this.states.get(node);
+    if (!state) this.states.set(node, (state = new Map()));
+    const checked = <T>(event: string, what: string, problem: string | null, value: T): T => {
+      if (problem) throw new MalformedEventError(name, event, what ? `${what}: ${problem}` : problem);
+      return value;
+    };
     return {
-      plugin: plugin.name,
+      plugin: name,
       node,
       spec,
       topology: this.topology,
-      bus,
       clock: this.clock,
       memory: this.memory,
       platform: this.platform,
-      on: (event, fn) => bus.on(event, plugin.name, fn),
-      serve: (event, target, fn) => bus.serve(event, target, plugin.name, fn),
+      state,
+      on: (event, fn) => bus.on(event, name, fn),
+      emit: (event, payload) => bus.emit(event, checked(event, "", checkNotification(event, payload), payload)),
+      request: (event, target, req) => bus.request(event, target, checked(event, "request", checkRequest(event, req), req)),
+      serve: (event, target, fn) =>
+        bus.serve(event, target, name, (req) => {
+          const reply = fn(req);
+          return checked(event, "reply", checkReply(event, reply), reply);
+        }),
+      intercept: (event, target, fn) =>
+        bus.intercept(event, target, name, (req, next) => {
+          const reply = fn(req, next);
+          return checked(event, "reply", checkReply(event, reply), reply);
+        }),
     };
   }
+
+  /** The values plugins exposed for `expect state`, by node. */
+  readonly states = new Map<string, Map<string, number | string | boolean>>();
 
   /** Run one operation straight through. */
   run<T>(op: Op<T>): T {

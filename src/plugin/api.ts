@@ -3,7 +3,6 @@
  * `definePlugin` and set up with a context holding the bus, the clock, memory
  * and the platform. Versioned by PLUGIN_API_VERSION.
  */
-import type { Bus } from "../core/bus.js";
 import type { Clock } from "../core/clock.js";
 import type { BusNotifications, NotificationName, ReplyOf, RequestName, RequestOf } from "../core/events.js";
 import type { Memory } from "../core/memory.js";
@@ -17,6 +16,9 @@ export const PLUGIN_API_VERSION = 1;
 /** A JSON Schema (draft 2020-12) object. */
 export type JsonSchema = Record<string, unknown>;
 
+/** A plugin's doors to the bus: what a model that talks to others needs. */
+export type BusPort = Pick<PluginContext<unknown>, "emit" | "request">;
+
 /** What a plugin's setup receives. */
 export interface PluginContext<Spec> {
   /** The plugin's name. */
@@ -26,19 +28,36 @@ export interface PluginContext<Spec> {
   /** The node's validated properties. */
   readonly spec: Spec;
   readonly topology: Topology;
-  readonly bus: Bus;
   readonly clock: Clock;
   readonly memory: Memory;
   readonly platform: Platform;
   /** Subscribe to a notification, errors attributed to this plugin. */
   on<K extends NotificationName>(event: K, fn: (payload: BusNotifications[K]) => void): void;
-  /** Answer requests addressed to `target`. */
+  /** Broadcast a notification (its shape is checked). */
+  emit<K extends NotificationName>(event: K, payload: BusNotifications[K]): void;
+  /** Ask the node `target` (the request's shape is checked). */
+  request<K extends RequestName>(event: K, target: string, req: RequestOf<K>): ReplyOf<K>;
+  /** Answer requests addressed to `target` (the reply's shape is checked). */
   serve<K extends RequestName>(event: K, target: string, fn: (req: RequestOf<K>) => ReplyOf<K>): void;
+  /** Wrap whatever answers `event` for `target` (a model this plugin extends). */
+  intercept<K extends RequestName>(
+    event: K,
+    target: string,
+    fn: (req: RequestOf<K>, next: (req: RequestOf<K>) => ReplyOf<K>) => ReplyOf<K>,
+  ): void;
+  /** Values `expect state` may read, by key; set as the model runs. */
+  readonly state: Map<string, number | string | boolean>;
 }
 
 interface PluginBase {
   readonly name: string;
   readonly version: string;
+  /**
+   * The built-in (or other) plugin of the same kind this one extends: its
+   * setup runs first, on the same context, and this plugin's setup gets the
+   * node it made (to wrap with ctx.intercept, or to return as is).
+   */
+  readonly extends?: string;
   /** The plugin API versions this plugin works with. */
   readonly apiVersions: readonly number[];
   readonly description: string;
@@ -48,24 +67,24 @@ interface PluginBase {
 
 export interface SmmuPlugin extends PluginBase {
   readonly kind: "smmu";
-  setup(ctx: PluginContext<SmmuSpec>): SmmuNode;
+  setup(ctx: PluginContext<SmmuSpec>, base?: SmmuNode): SmmuNode;
 }
 
 export interface DevicePlugin extends PluginBase {
   readonly kind: "device";
-  setup(ctx: PluginContext<DeviceSpec>): EndpointNode;
+  setup(ctx: PluginContext<DeviceSpec>, base?: EndpointNode): EndpointNode;
 }
 
 export interface VsmmuPlugin extends PluginBase {
   readonly kind: "vsmmu";
-  setup(ctx: PluginContext<VsmmuSpec>): VsmmuNode;
+  setup(ctx: PluginContext<VsmmuSpec>, base?: VsmmuNode): VsmmuNode;
 }
 
 export interface DriverPlugin extends PluginBase {
   readonly kind: "driver";
   /** Variants the driver models; the first is the default. */
   readonly variants: readonly string[];
-  setup(ctx: PluginContext<DriverSpec>): IommuDriver;
+  setup(ctx: PluginContext<DriverSpec>, base?: IommuDriver): IommuDriver;
 }
 
 export type Plugin = SmmuPlugin | DevicePlugin | VsmmuPlugin | DriverPlugin;

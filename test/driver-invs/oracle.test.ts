@@ -3,7 +3,6 @@
  * driver-invs with some commands dropped on their way to the queue.
  */
 import { describe, expect, test } from "vitest";
-import type { Bus } from "../../src/core/bus.js";
 import type { CmdqSubmit } from "../../src/core/events.js";
 import { builtinRegistry } from "../../src/engine/simulator.js";
 import type { Cmd } from "../../src/model/commands.js";
@@ -18,12 +17,11 @@ function broken(name: string, drop: (cmd: Cmd) => boolean): DriverPlugin {
     ...driverInvs,
     name,
     setup(ctx) {
-      const bus = Object.create(ctx.bus) as Bus;
-      bus.request = ((event: string, target: string, req: CmdqSubmit) =>
+      const request = ((event: string, target: string, req: CmdqSubmit) =>
         event === "smmu:cmdq"
-          ? ctx.bus.request("smmu:cmdq", target, { ...req, cmds: req.cmds.filter((c) => !drop(c)) })
-          : ctx.bus.request(event as never, target, req as never)) as Bus["request"];
-      return driverInvs.setup({ ...ctx, bus });
+          ? ctx.request("smmu:cmdq", target, { ...req, cmds: req.cmds.filter((c) => !drop(c)) })
+          : ctx.request(event as never, target, req as never)) as typeof ctx.request;
+      return driverInvs.setup({ ...ctx, request });
     },
   });
 }

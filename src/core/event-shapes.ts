@@ -1,0 +1,140 @@
+/**
+ * The shape of every event payload, request and reply on the bus, checked
+ * where a plugin emits, serves or intercepts one, so that a plugin sending
+ * something malformed is caught where it does it. Payloads hold 64-bit
+ * addresses as bigints, which JSON Schema cannot describe; these checks are
+ * small structural descriptions instead.
+ */
+import { buildCmd, CMDQ_OP, type Opcode } from "../model/commands.js";
+import type { NotificationName, RequestName } from "./events.js";
+
+/** A check returns null when the value fits, else what is wrong at which path. */
+type Check = (v: unknown, path: string) => string | null;
+
+const typed =
+  (what: string, ok: (v: unknown) => boolean): Check =>
+  (v, path) =>
+    ok(v) ? null : `${path || "the value"} must be ${what}, not ${describe(v)}`;
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "bigint") return `${v}n`;
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "object") return "an object";
+  return `${typeof v} ${String(v)}`;
+}
+
+const str = typed("a string", (v) => typeof v === "string");
+const int = typed("an integer", (v) => Number.isSafeInteger(v));
+const bool = typed("a boolean", (v) => typeof v === "boolean");
+const u64 = typed("a 64-bit unsigned bigint", (v) => typeof v === "bigint" && v >= 0n && v < 1n << 64n);
+
+const nullable =
+  (c: Check): Check =>
+  (v, p) =>
+    v === null ? null : c(v, p);
+
+const oneOf =
+  (...values: string[]): Check =>
+  (v, p) =>
+    typeof v === "string" && values.includes(v) ? null : `${p} must be one of ${values.join(", ")}, not ${describe(v)}`;
+
+const arrayOf =
+  (c: Check): Check =>
+  (v, p) => {
+    if (!Array.isArray(v)) return `${p} must be an array, not ${describe(v)}`;
+    for (let i = 0; i < v.length; i++) {
+      const e = c(v[i], `${p}[${i}]`);
+      if (e) return e;
+    }
+    return null;
+  };
+
+/** An object with exactly these fields (optional ones end in "?"). */
+function obj(fields: Record<string, Check>): Check {
+  const required = Object.keys(fields).filter((k) => !k.endsWith("?"));
+  const all = new Map(Object.entries(fields).map(([k, c]) => [k.replace(/\?$/, ""), c]));
+  return (v, p) => {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) return `${p || "the value"} must be an object, not ${describe(v)}`;
+    const o = v as Record<string, unknown>;
+    for (const k of required) if (!(k in o)) return `${p ? `${p}.` : ""}${k} is missing`;
+    for (const [k, val] of Object.entries(o)) {
+      const c = all.get(k);
+      if (!c) return `${p ? `${p}.` : ""}${k} is not a field here`;
+      if (val === undefined && !required.includes(k)) continue;
+      const e = c(val, p ? `${p}.${k}` : k);
+      if (e) return e;
+    }
+    return null;
+  };
+}
+
+/** Per opcode: exactly the fields arm_smmu_cmdq_build_cmd() gives its command. */
+const CMD_SHAPES = new Map<string, Check>(
+  (Object.keys(CMDQ_OP) as Opcode[]).flatMap((op) => {
+    const proto = buildCmd({ opcode: CMDQ_OP[op] });
+    if (!proto) return [];
+    const fields: Record<string, Check> = {};
+    for (const [k, d] of Object.entries(proto)) fields[k] = k === "op" ? oneOf(op) : typeof d === "bigint" ? u64 : typeof d === "boolean" ? bool : int;
+    return [[op, obj(fields)] as [string, Check]];
+  }),
+);
+
+/** A command: a known opcode and exactly its fields. */
+const cmd: Check = (v, p) => {
+  const op = (v as { op?: unknown } | null)?.op;
+  const shape = typeof op === "string" ? CMD_SHAPES.get(op) : undefined;
+  return shape ? shape(v, p) : `${p}.op must be a command the queue takes, not ${describe(op)}`;
+};
+
+const translation = obj({
+  base: int,
+  size: int,
+  pa: int,
+  writable: bool,
+  backing: arrayOf(obj({ table: u64, addr: int, pa: int })),
+});
+
+const via = oneOf("atc", "iotlb", "walk", "bypass");
+const access = oneOf("read", "write");
+
+const translateResult: Check = (v, p) => {
+  const kind = (v as { kind?: unknown } | null)?.kind;
+  if (kind === "ok") return obj({ kind: str, t: translation, via })(v, p);
+  if (kind === "fault") return obj({ kind: str, event: str, detail: str })(v, p);
+  if (kind === "abort") return obj({ kind: str, detail: str })(v, p);
+  return `${p || "the reply"}.kind must be ok, fault or abort, not ${describe(kind)}`;
+};
+
+export const NOTIFICATION_SHAPES: Readonly<Record<NotificationName, Check>> = {
+  "cmd:queued": obj({ smmu: str, cmd, seq: int, source: str }),
+  "dma:served": obj({ device: str, sid: int, pasid: nullable(int), iova: int, access, via, cache: str, t: translation }),
+  "cache:fill": obj({ cache: str, tag: str, t: translation }),
+  "ep:ats": obj({ device: str, enabled: bool, stu: int }),
+  "driver:warn": obj({ fn: str, cond: str }),
+  "invs:publish": obj({ domain: str, entries: int }),
+  "pgtable:unmap": obj({ table: u64, leaves: arrayOf(obj({ iova: int, size: int, pa: int, writable: bool })) }),
+};
+
+export const REQUEST_SHAPES: Readonly<Record<RequestName, [request: Check, reply: Check]>> = {
+  "smmu:cmdq": [obj({ cmds: arrayOf(cmd), sync: bool, source: str }), obj({ synced: bool })],
+  "smmu:tlb-tags": [obj({}), obj({ tags: arrayOf(str) })],
+  "smmu:translate": [obj({ sid: int, ssid: nullable(int), iova: int, access, ats: bool }), translateResult],
+  "ep:dma": [obj({ iova: int, pasid: nullable(int), access, "sid?": int }), obj({ result: translateResult })],
+  "ep:atc-inv": [obj({ sid: int, ssid: int, ssv: bool, addr: int, size: int }), obj({ completed: bool })],
+};
+
+/** Why a notification payload is malformed, or null. */
+export function checkNotification(event: NotificationName, payload: unknown): string | null {
+  return NOTIFICATION_SHAPES[event](payload, "");
+}
+
+/** Why a request (or its reply) is malformed, or null. */
+export function checkRequest(event: RequestName, req: unknown): string | null {
+  return REQUEST_SHAPES[event][0](req, "");
+}
+
+export function checkReply(event: RequestName, reply: unknown): string | null {
+  return REQUEST_SHAPES[event][1](reply, "");
+}
