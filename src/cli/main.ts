@@ -9,7 +9,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import { InputError, sortDiagnostics, type Diagnostic } from "../core/diagnostics.js";
-import { loadSmmu, loadTopology } from "../engine/load.js";
+import { loadCliPlugins, loadSmmuWithPlugins, loadTopology } from "../engine/load.js";
+import type { PluginRegistry } from "../plugin/registry.js";
+import { describePlugins } from "../report/plugins.js";
 import { runFile, type ScenarioResult } from "../engine/runner.js";
 import { builtinRegistry } from "../engine/simulator.js";
 import type { DriverSpec } from "../model/topology.js";
@@ -53,6 +55,7 @@ const processIo: Io = {
 interface GlobalOpts {
   json?: boolean;
   color: boolean;
+  plugin?: string[];
 }
 
 interface RunOpts extends GlobalOpts {
@@ -88,6 +91,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .version(version)
     .option("--json", "print one machine-readable JSON report on stdout")
     .option("--no-color", "no colours, even on a terminal")
+    .option("--plugin <path>", "load a plugin (a .ts/.js file or a package); repeatable", (v: string, prev: string[] = []) => [...prev, v])
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showHelpAfterError("(run with --help for usage)");
@@ -103,24 +107,31 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option("--variant <name>", "run under this driver variant (mainline, v9)")
     .addOption(new Option("--seed <n>", "seed of the interleavings `concurrently` blocks explore").argParser(seedInt).default(0))
     .addOption(new Option("--step-limit <n>", "steps one operation may take before it is a livelock").argParser(positiveInt))
-    .action((files: string[], _o: unknown, cmd: Command) => {
-      status = runCommand(files, cmd.optsWithGlobals<RunOpts>(), io, version, useColor);
+    .action(async (files: string[], _o: unknown, cmd: Command) => {
+      status = await runCommand(files, cmd.optsWithGlobals<RunOpts>(), io, version, useColor);
     });
 
   program
     .command("check")
     .description("parse and validate a .smmu file without running it")
     .argument("<file>", ".smmu file")
-    .action((file: string, _o: unknown, cmd: Command) => {
-      status = checkCommand(file, "smmu", cmd.optsWithGlobals<GlobalOpts>(), io, version, useColor);
+    .action(async (file: string, _o: unknown, cmd: Command) => {
+      status = await checkCommand(file, "smmu", cmd.optsWithGlobals<GlobalOpts>(), io, version, useColor);
     });
 
   program
     .command("validate")
     .description("validate a topology written as JSON against the schemas")
     .argument("<file>", "topology .json file")
-    .action((file: string, _o: unknown, cmd: Command) => {
-      status = checkCommand(file, "json", cmd.optsWithGlobals<GlobalOpts>(), io, version, useColor);
+    .action(async (file: string, _o: unknown, cmd: Command) => {
+      status = await checkCommand(file, "json", cmd.optsWithGlobals<GlobalOpts>(), io, version, useColor);
+    });
+
+  program
+    .command("plugins")
+    .description("list the loaded plugins: built-in ones and those given with --plugin")
+    .action(async (_o: unknown, cmd: Command) => {
+      status = await pluginsCommand(cmd.optsWithGlobals<GlobalOpts>(), io, version, useColor);
     });
 
   try {
@@ -135,19 +146,23 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   return status;
 }
 
-function registry(): ReturnType<typeof builtinRegistry> {
-  return builtinRegistry();
+/** The built-in plugins and those given with --plugin. */
+async function registry(o: GlobalOpts): Promise<PluginRegistry> {
+  const r = builtinRegistry();
+  await loadCliPlugins(o.plugin ?? [], r);
+  return r;
 }
 
-function runCommand(files: string[], o: RunOpts, io: Io, version: string, useColor: (o: GlobalOpts) => boolean): number {
+async function runCommand(files: string[], o: RunOpts, io: Io, version: string, useColor: (o: GlobalOpts) => boolean): Promise<number> {
   const c = colors(useColor(o));
   const reports: FileReport[] = [];
   const diagnostics: Diagnostic[] = [];
   for (const path of files) {
     let results: ScenarioResult[];
     try {
-      const file = loadSmmu(path, registry());
-      results = runFile(file, { registry: registry(), scenario: o.scenario, driver: driverOverride(o), stepLimit: o.stepLimit, seed: o.seed });
+      const plugins = await registry(o);
+      const file = await loadSmmuWithPlugins(path, plugins);
+      results = runFile(file, { registry: plugins, scenario: o.scenario, driver: driverOverride(o), stepLimit: o.stepLimit, seed: o.seed });
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       diagnostics.push(...err.diagnostics);
@@ -169,16 +184,17 @@ function runCommand(files: string[], o: RunOpts, io: Io, version: string, useCol
   return all.every((r) => r.passed) ? EXIT_OK : EXIT_FAILED;
 }
 
-function checkCommand(path: string, kind: "smmu" | "json", o: GlobalOpts, io: Io, version: string, useColor: (o: GlobalOpts) => boolean): number {
+async function checkCommand(path: string, kind: "smmu" | "json", o: GlobalOpts, io: Io, version: string, useColor: (o: GlobalOpts) => boolean): Promise<number> {
   const c = colors(useColor(o));
   let summary: string;
   try {
+    const plugins = await registry(o);
     if (kind === "smmu") {
-      const f = loadSmmu(path, registry());
+      const f = await loadSmmuWithPlugins(path, plugins);
       const t = f.topology;
       summary = `${path}: ok: ${t.smmus.length} SMMU(s), ${t.devices.length} device(s), ${t.vsmmus?.length ?? 0} vSMMU(s), ${t.domains.length} domain(s), ${f.scenarios.length} scenario(s)`;
     } else {
-      const t = loadTopology(path, registry());
+      const t = loadTopology(path, plugins);
       summary = `${path}: ok: ${t.smmus.length} SMMU(s), ${t.devices.length} device(s), ${t.vsmmus?.length ?? 0} vSMMU(s), ${t.domains.length} domain(s)`;
     }
   } catch (err) {
@@ -190,5 +206,30 @@ function checkCommand(path: string, kind: "smmu" | "json", o: GlobalOpts, io: Io
   }
   if (o.json) io.out(JSON.stringify(jsonReport([], [], version), null, 2));
   else io.out(c.green(summary));
+  return EXIT_OK;
+}
+
+async function pluginsCommand(o: GlobalOpts, io: Io, version: string, useColor: (o: GlobalOpts) => boolean): Promise<number> {
+  const c = colors(useColor(o));
+  let plugins: PluginRegistry;
+  try {
+    plugins = await registry(o);
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    const ds = sortDiagnostics(err.diagnostics);
+    if (o.json) io.out(JSON.stringify(jsonReport([], ds, version), null, 2));
+    else io.err(formatDiagnostics(c, ds));
+    return EXIT_BAD_INPUT;
+  }
+  const list = describePlugins(plugins.list());
+  if (o.json) io.out(JSON.stringify({ formatVersion: 1, tool: "smmu-emu", version, plugins: list }, null, 2));
+  else {
+    for (const p of list) {
+      io.out(`${c.bold(p.name)} ${p.version}  ${p.kind}${p.extends ? ` (extends ${p.extends})` : ""}  plugin API ${p.apiVersions.join(", ")}`);
+      io.out(`  ${p.description}`);
+      if (p.variants) io.out(`  variants: ${p.variants.join(", ")}`);
+      for (const prop of p.properties) io.out(`  ${prop.name}: ${prop.type}${prop.description ? c.dim(`  ${prop.description}`) : ""}`);
+    }
+  }
   return EXIT_OK;
 }

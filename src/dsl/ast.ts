@@ -75,6 +75,7 @@ export type Stmt = At &
     | { kind: "array-unref"; base: string; other: string }
     | { kind: "expect-array"; target: string; entries: InvPattern[]; trash?: number }
     | { kind: "concurrently"; body: Stmt[] }
+    | { kind: "expect-state"; node: string; key: string; value: number | string | boolean }
   );
 
 /** The statements a `concurrently` block may hold: operations that run as stepped paths. */

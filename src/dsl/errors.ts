@@ -21,7 +21,7 @@ function label(t: TokenType): string {
 const EXPECTED: Record<string, string> = {
   topItem: "a declaration (smmu, device, vsmmu, domain, param, for, include, use, driver or scenario)",
   stmt: "a statement (attach, detach, map, unmap, flush, dma, sva, mm, fail, fault, expect, array, unref, concurrently, for or driver)",
-  expect: "an expectation (commands, count, invs, array, dma, error, no stale or stale)",
+  expect: "an expectation (commands, count, invs, array, dma, state, error, no stale or stale)",
   value: "a value",
   atom: "a number or a name",
   unary: "a number or a name",

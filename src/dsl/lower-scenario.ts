@@ -9,7 +9,7 @@ import type { DomainStage, Topology } from "../model/topology.js";
 import type { Access, Via } from "../model/translation.js";
 import { CONCURRENT_KINDS, type CmdPattern, type DmaExpectation, type DriverChoice, type ErrorExpectation, type InvPattern, type Stmt } from "./ast.js";
 import { didYouMean } from "../core/suggest.js";
-import { only, sub, subs, tok, toks, type LowerBase } from "./lower-core.js";
+import { only, stringValue, sub, subs, tok, toks, type LowerBase } from "./lower-core.js";
 
 /** The commands the driver can build, and the fields each carries (as arm_smmu_cmdq_build_cmd() fills them). */
 const FIELDS = new Map<string, string[]>(
@@ -32,6 +32,8 @@ export class ScenarioLowerer {
   private readonly devices: Set<string>;
   private readonly smmus: Set<string>;
   private readonly domains: Map<string, DomainStage>;
+  /** Every node a plugin models: SMMUs, devices, vSMMUs. */
+  private readonly nodes: Set<string>;
 
   constructor(
     private readonly lo: LowerBase,
@@ -40,6 +42,7 @@ export class ScenarioLowerer {
     this.devices = new Set(topology.devices.map((d) => d.name));
     this.smmus = new Set(topology.smmus.map((s) => s.name));
     this.domains = new Map(topology.domains.map((d) => [d.name, d.stage]));
+    this.nodes = new Set([...this.smmus, ...this.devices, ...(topology.vsmmus ?? []).map((v) => v.name)]);
   }
 
   driver(decl: CstNode): DriverChoice {
@@ -267,6 +270,24 @@ export class ScenarioLowerer {
         const entries = subs(n, "invPattern").map((p) => this.invPattern(p));
         if (target === undefined || trash === undefined || entries.some((e) => !e)) return undefined;
         return { kind: "expect-array", target, entries: entries as InvPattern[], ...(trash !== null ? { trash } : {}), span };
+      }
+      case "expectState": {
+        const node = this.ref(sub(n, "node"), "node", this.nodes);
+        const v = sub(n, "value")!;
+        const str = tok(v, "StringLit");
+        const e = sub(v, "expr");
+        const name = e && this.lo.asName(e);
+        const bare = name && subs(name, "nameAtom").length === 0 ? tok(name, "base")!.image : undefined;
+        const value =
+          str !== undefined
+            ? stringValue(str)
+            : bare === "true" || bare === "false"
+              ? bare === "true"
+              : bare !== undefined && this.lo.lookup(bare) === undefined
+                ? bare
+                : this.lo.int(e!, "value", BigInt(Number.MIN_SAFE_INTEGER));
+        if (node === undefined || value === undefined) return undefined;
+        return { kind: "expect-state", node, key: tok(n, "key")!.image, value, span };
       }
       case "expectNoStale":
         return { kind: "expect-stale", none: true, span };

@@ -362,6 +362,7 @@ class SmmuParser extends CstParser {
       { ALT: () => this.SUBRULE(this.expectCount) },
       { ALT: () => this.SUBRULE(this.expectInvs) },
       { ALT: () => this.SUBRULE(this.expectArray) },
+      { ALT: () => this.SUBRULE(this.expectState) },
       { ALT: () => this.SUBRULE(this.expectDma) },
       { ALT: () => this.SUBRULE(this.expectError) },
       { ALT: () => this.SUBRULE(this.expectNoStale) },
@@ -441,6 +442,15 @@ class SmmuParser extends CstParser {
         },
       },
     ]);
+  });
+
+  /** expect state NODE KEY VALUE;  a value a plugin exposes */
+  expectState = this.RULE("expectState", () => {
+    this.CONSUME(KW.state);
+    this.SUBRULE(this.name, { LABEL: "node" });
+    this.CONSUME(Identifier, { LABEL: "key" });
+    this.SUBRULE(this.value);
+    this.CONSUME(Semi);
   });
 
   /** expect array a [trash N] { S2_VMID 1 users 2; ATS 10 ssid 1; } */

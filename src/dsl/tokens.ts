@@ -81,6 +81,7 @@ export const KW = {
   unref: kw("unref"),
   purge: kw("purge"),
   concurrently: kw("concurrently"),
+  state: kw("state"),
 } as const;
 
 export const LBrace = createToken({ name: "LBrace", pattern: /\{/, label: "'{'" });

@@ -4,10 +4,12 @@
  * plugin it uses. Bad input throws InputError with every diagnostic.
  */
 import { readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { diagnostic, InputError, type Span } from "../core/diagnostics.js";
 import type { SmmuFile } from "../dsl/ast.js";
 import { compileSmmu } from "../dsl/compile.js";
 import type { Topology } from "../model/topology.js";
+import { loadPlugins, PluginLoadError } from "../plugin/load.js";
 import type { PluginRegistry } from "../plugin/registry.js";
 import { loadTopologyJson } from "../schema/json-source.js";
 import { validateTopology } from "../schema/validate.js";
@@ -21,13 +23,48 @@ function read(path: string): string {
   }
 }
 
-/** Compile and validate a .smmu file. */
+/** Compile and validate a .smmu file whose plugins are already in `registry`. */
 export function loadSmmu(path: string, registry: PluginRegistry, text: string = read(path)): SmmuFile {
-  const file = compileSmmu(text, path, { readFile: (p) => readFileSync(p, "utf8") });
-  const fallback: Span = { file: path, line: 1, column: 1 };
+  return validated(compileSmmu(text, path, { readFile: (p) => readFileSync(p, "utf8") }), registry);
+}
+
+function validated(file: SmmuFile, registry: PluginRegistry): SmmuFile {
+  const fallback: Span = { file: file.file, line: 1, column: 1 };
   const diags = validateTopology(file.topology, registry, (pointer) => file.locations.get(pointer) ?? (pointer === "" ? fallback : undefined));
   if (diags.some((d) => d.severity === "error")) throw new InputError(diags);
   return file;
+}
+
+/**
+ * Load the plugins given on the command line into `registry` (paths relative
+ * to the working directory). A plugin that fails is an InputError at 1:1 of
+ * its own path.
+ */
+export async function loadCliPlugins(specs: readonly string[], registry: PluginRegistry): Promise<void> {
+  for (const spec of specs) {
+    try {
+      await loadPlugins(spec, process.cwd(), registry);
+    } catch (err) {
+      if (!(err instanceof PluginLoadError)) throw err;
+      throw new InputError([diagnostic({ file: spec, line: 1, column: 1 }, "plugin", err.message)]);
+    }
+  }
+}
+
+/** Compile a .smmu file, load the plugins it `use`s (relative to it) into `registry`, and validate it. */
+export async function loadSmmuWithPlugins(path: string, registry: PluginRegistry, text: string = read(path)): Promise<SmmuFile> {
+  const file = compileSmmu(text, path, { readFile: (p) => readFileSync(p, "utf8") });
+  const problems = [];
+  for (const use of file.uses) {
+    try {
+      await loadPlugins(use.path, dirname(path), registry);
+    } catch (err) {
+      if (!(err instanceof PluginLoadError)) throw err;
+      problems.push(diagnostic(use.span, "plugin", err.message));
+    }
+  }
+  if (problems.length) throw new InputError(problems);
+  return validated(file, registry);
 }
 
 /** Parse and validate a topology written as JSON. */

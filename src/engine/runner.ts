@@ -238,6 +238,13 @@ class ScenarioRun {
         return this.expectError(s);
       case "expect-stale":
         return this.expectStale(s);
+      case "expect-state": {
+        const got = sim.states.get(s.node)?.get(s.key);
+        if (got !== s.value) {
+          this.fail(s.span, `${s.node} ${s.key}: expected ${JSON.stringify(s.value)}, got ${got === undefined ? "nothing (no plugin of this node exposes it)" : JSON.stringify(got)}`);
+        }
+        return;
+      }
       case "array-set":
         this.arrays.set(s.target, this.algebra(s.span).from(s.entries));
         return;

@@ -361,6 +361,11 @@ function pluginProblems(topology: unknown, registry: PluginRegistry): Problem[] 
       return;
     }
     if (!compiled.validate(node)) out.push(...schemaProblems(compiled.validate.errors ?? [], pointer));
+    /* a plugin that extends another takes that one's properties too */
+    for (let base = plugin.extends && registry.get(plugin.extends); base; base = base.extends && registry.get(base.extends)) {
+      const b = pluginValidator(base);
+      if (b.ok && !b.validate(node)) out.push(...schemaProblems(b.validate.errors ?? [], pointer));
+    }
   };
   for (const { key, kind } of SECTIONS) {
     const nodes = topology[key];

@@ -1,0 +1,108 @@
+/**
+ * Loading a user's plugin: a path (relative to the file that names it, or
+ * to the working directory for --plugin) or a package name. TypeScript
+ * plugins load without a build step, through tsx's loader API. The module's
+ * default export is the plugin (or an array of plugins), checked for shape,
+ * API version and a schema that compiles before it is registered.
+ */
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { isAbsolute, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { PLUGIN_API_VERSION, type Plugin } from "./api.js";
+import type { PluginRegistry } from "./registry.js";
+import { pluginValidator } from "../schema/validate.js";
+
+/** A plugin could not be loaded or registered; the message says why. */
+export class PluginLoadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PluginLoadError";
+  }
+}
+
+const KINDS = ["smmu", "device", "vsmmu", "driver"];
+
+/** Where `spec` lives: a file path, or a package resolved from `baseDir`. */
+function locate(spec: string, baseDir: string): string {
+  const script = /\.(c|m)?[jt]sx?$/.test(spec);
+  if (spec.startsWith(".") || isAbsolute(spec) || (script && existsSync(resolve(baseDir, spec)))) {
+    const path = resolve(baseDir, spec);
+    if (!existsSync(path)) throw new PluginLoadError(`plugin "${spec}": no such file ${path}`);
+    return path;
+  }
+  try {
+    return createRequire(join(baseDir, "noop.js")).resolve(spec);
+  } catch {
+    throw new PluginLoadError(script ? `plugin "${spec}": no such file ${resolve(baseDir, spec)}` : `plugin "${spec}": no such package (looked from ${baseDir})`);
+  }
+}
+
+/** What is wrong with a module's export as a plugin, or null. */
+function shapeProblem(p: unknown): string | null {
+  if (typeof p !== "object" || p === null) return "its default export is not a plugin object (use definePlugin)";
+  const o = p as Record<string, unknown>;
+  if (typeof o.name !== "string") return `it has no "name"`;
+  if (typeof o.kind !== "string" || !KINDS.includes(o.kind)) return `"kind" must be one of ${KINDS.join(", ")}`;
+  if (typeof o.version !== "string") return `it has no "version"`;
+  if (!Array.isArray(o.apiVersions) || !o.apiVersions.every((v) => Number.isInteger(v))) return `"apiVersions" must be an array of API versions`;
+  if (typeof o.setup !== "function") return "it has no setup()";
+  if (typeof o.schema !== "object" || o.schema === null) return `it has no "schema" for its node's properties`;
+  if (o.kind === "driver" && !Array.isArray(o.variants)) return `a driver plugin lists its "variants"`;
+  return null;
+}
+
+/** Modules already loaded, by path: a plugin named twice (--plugin and `use`) is the same plugin. */
+const loaded = new Map<string, Promise<Record<string, unknown>>>();
+
+function importModule(path: string): Promise<Record<string, unknown>> {
+  let mod = loaded.get(path);
+  if (!mod) loaded.set(path, (mod = importFresh(path)));
+  return mod;
+}
+
+async function importFresh(path: string): Promise<Record<string, unknown>> {
+  const url = pathToFileURL(path).href;
+  if (/\.(c|m)?tsx?$/.test(path)) {
+    const { tsImport } = await import("tsx/esm/api");
+    return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+  }
+  return (await import(url)) as Record<string, unknown>;
+}
+
+/** Load the plugins `spec` names and register them; returns their names. Throws PluginLoadError. */
+export async function loadPlugins(spec: string, baseDir: string, registry: PluginRegistry): Promise<string[]> {
+  const path = locate(spec, baseDir);
+  let mod: Record<string, unknown>;
+  try {
+    mod = await importModule(path);
+  } catch (err) {
+    throw new PluginLoadError(`plugin "${spec}" failed to load: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
+  }
+  const exported = mod.default ?? mod.plugin;
+  const plugins = Array.isArray(exported) ? (exported as unknown[]) : [exported];
+  const names: string[] = [];
+  for (const p of plugins) {
+    const problem = shapeProblem(p);
+    if (problem) throw new PluginLoadError(`plugin "${spec}" is not a plugin: ${problem}`);
+    const plugin = p as Plugin;
+    if (registry.get(plugin.name) === plugin) continue;
+    if (!plugin.apiVersions.includes(PLUGIN_API_VERSION)) {
+      throw new PluginLoadError(
+        `plugin "${plugin.name}" (${spec}) supports plugin API ${plugin.apiVersions.join(", ") || "(none)"}, but smmu-emu provides API ${PLUGIN_API_VERSION}`,
+      );
+    }
+    const schema = pluginValidator(plugin);
+    if (!schema.ok) throw new PluginLoadError(`plugin "${plugin.name}" (${spec}) has an invalid schema: ${schema.error}`);
+    if (plugin.extends !== undefined && registry.get(plugin.extends)?.kind !== plugin.kind) {
+      throw new PluginLoadError(`plugin "${plugin.name}" (${spec}) extends "${plugin.extends}", which is not a loaded ${plugin.kind} plugin`);
+    }
+    try {
+      registry.register(plugin);
+    } catch (err) {
+      throw new PluginLoadError(`plugin "${plugin.name}" (${spec}): ${(err as Error).message}`);
+    }
+    names.push(plugin.name);
+  }
+  return names;
+}

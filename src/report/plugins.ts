@@ -1,0 +1,43 @@
+/** What `smmu-emu plugins` shows of each plugin: identity and the properties its schema takes. */
+import type { Plugin } from "../plugin/api.js";
+
+export interface PluginDescription {
+  name: string;
+  version: string;
+  kind: string;
+  apiVersions: number[];
+  extends?: string;
+  description: string;
+  variants?: string[];
+  properties: { name: string; type: string; description?: string }[];
+}
+
+type SchemaNode = { type?: string | string[]; enum?: unknown[]; items?: SchemaNode; description?: string; properties?: Record<string, SchemaNode> };
+
+/** A property's type in a few words: "one of a, b", "list of one of ...", "integer". */
+function typeOf(s: SchemaNode | undefined): string {
+  if (!s) return "any";
+  if (s.enum) return `one of ${s.enum.map(String).join(", ")}`;
+  if (s.type === "array") return `list of ${typeOf(s.items)}`;
+  if (Array.isArray(s.type)) return s.type.join(" or ");
+  return s.type ?? "any";
+}
+
+export function describePlugins(plugins: readonly Plugin[]): PluginDescription[] {
+  return plugins.map((p) => {
+    const props = (p.schema as SchemaNode).properties ?? {};
+    return {
+      name: p.name,
+      version: p.version,
+      kind: p.kind,
+      apiVersions: [...p.apiVersions],
+      ...(p.extends ? { extends: p.extends } : {}),
+      description: p.description,
+      ...(p.kind === "driver" ? { variants: [...p.variants] } : {}),
+      /* a plugin's own properties live under props; in a .smmu file they are written like the others */
+      properties: Object.entries({ ...props, ...(props.props?.properties ?? {}) })
+        .filter(([name]) => name !== "name" && name !== "props")
+        .map(([name, s]) => ({ name, type: typeOf(s), ...(s.description ? { description: s.description } : {}) })),
+    };
+  });
+}
