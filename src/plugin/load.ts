@@ -70,6 +70,16 @@ async function importFresh(path: string): Promise<Record<string, unknown>> {
   return (await import(url)) as Record<string, unknown>;
 }
 
+/**
+ * The module's plugin export. A .ts file outside an ESM package is compiled as
+ * CommonJS, so its `export default` arrives one level down, as `default.default`.
+ */
+function pluginExport(mod: Record<string, unknown>): unknown {
+  const exported = mod.default ?? mod.plugin;
+  const inner = (exported as { default?: unknown } | undefined)?.default;
+  return typeof exported === "object" && exported !== null && !("name" in exported) && inner !== undefined ? inner : exported;
+}
+
 /** Load the plugins `spec` names and register them; returns their names. Throws PluginLoadError. */
 export async function loadPlugins(spec: string, baseDir: string, registry: PluginRegistry): Promise<string[]> {
   const path = locate(spec, baseDir);
@@ -79,7 +89,7 @@ export async function loadPlugins(spec: string, baseDir: string, registry: Plugi
   } catch (err) {
     throw new PluginLoadError(`plugin "${spec}" failed to load: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
   }
-  const exported = mod.default ?? mod.plugin;
+  const exported = pluginExport(mod);
   const plugins = Array.isArray(exported) ? (exported as unknown[]) : [exported];
   const names: string[] = [];
   for (const p of plugins) {
