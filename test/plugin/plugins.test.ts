@@ -1,0 +1,216 @@
+/**
+ * Users' plugins: the two example plugins loaded from a .smmu file and with
+ * --plugin, and every way a plugin can go wrong, each with its exact message.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { main, type Io } from "../../src/cli/main.js";
+
+function capture(): Io & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return { stdout, stderr, out: (t) => stdout.push(t), err: (t) => stderr.push(t), tty: false };
+}
+
+async function run(...argv: string[]): Promise<{ status: number; out: string; err: string }> {
+  const io = capture();
+  const status = await main(argv, io);
+  return { status, out: io.stdout.join("\n"), err: io.stderr.join("\n") };
+}
+
+/** A directory with these files, for plugins and scenarios written by the tests. */
+function dir(files: Record<string, string>): string {
+  const d = mkdtempSync(join(tmpdir(), "smmu-plugin-"));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(d, name), text);
+  return d;
+}
+
+const TOPO = `smmu smmu0 { features: ats; }
+device dev0 { smmu: smmu0; sids: 0x10; ats: true; }
+domain d1 { stage: s1; }
+`;
+
+describe("the example plugins", () => {
+  test("tegra264-smmu from the file's `use`: TLBI/CFGI lists twice, each with a sync", async () => {
+    const r = await run("run", "examples/tegra264-erratum.smmu");
+    expect(r.status).toBe(0);
+    expect(r.out).toContain("PASS TLBI and CFGI lists twice, each with a sync (driver-invs mainline)");
+    expect(r.out).toContain("PASS a full batch rolling over syncs too (driver-invs mainline)");
+  });
+
+  test("tegra264-smmu with --plugin: a node names it, the file does not `use` it", async () => {
+    const d = dir({
+      "t.smmu": `smmu smmu0 { plugin: "tegra264-smmu"; features: ats; }
+device dev0 { smmu: smmu0; sids: 0x10; }
+domain d1 { stage: s1; }
+scenario "s" {
+  attach dev0 d1;
+  map d1 0x10000 size 4K;
+  expect count smmu0 commands 17;
+  unmap d1 0x10000 size 4K;
+  expect commands smmu0 { TLBI_NH_VA asid 1 leaf 1 addr 0x10000; CMD_SYNC; TLBI_NH_VA asid 1 leaf 1 addr 0x10000; CMD_SYNC; }
+  expect state smmu0 doubled 5;
+}
+`,
+    });
+    const r = await run("run", "--plugin", "examples/plugins/tegra264-smmu.ts", join(d, "t.smmu"));
+    expect(r.err).toBe("");
+    expect(r.status).toBe(0);
+  });
+
+  test("lossy-atc from the file's `use`: the dropped invalidation is an expected stale translation", async () => {
+    const r = await run("run", "examples/lossy-atc.smmu");
+    expect(r.status).toBe(0);
+    expect(r.out).toContain("PASS the second ATC_INV is dropped");
+  });
+
+  test("lossy-atc with --plugin: unexpected, the stale translation fails the scenario at the DMA's line", async () => {
+    const d = dir({
+      "t.smmu": `smmu smmu0 { features: ats; }
+device nic0 { plugin: "lossy-atc"; smmu: smmu0; sids: 0x40; ats: true; drop: 2; }
+domain d1 { stage: s1; }
+scenario "s" {
+  attach nic0 d1;
+  map d1 0x10000 size 4K;
+  dma nic0 read 0x10000;
+  unmap d1 0x10000 size 4K;
+  dma nic0 read 0x10000;
+}
+`,
+    });
+    const file = join(d, "t.smmu");
+    const r = await run("run", "--plugin", "examples/plugins/lossy-atc.ts", file);
+    expect(r.status).toBe(1);
+    expect(r.out.split("\n")).toEqual([
+      file,
+      "FAIL s (driver-invs mainline)",
+      `  ${file}:9:3: stale-translation: nic0 read 0x10000 was served from nic0.atc (to 0x1000000000), ` +
+        `but "unmap d1 0x10000 size 0x1000" at ${file}:8:3 removed that translation and has returned`,
+      "1 scenario: 0 passed, 1 failed",
+    ]);
+  });
+
+  test("smmu-emu plugins lists the built-in models and a user's, the same way", async () => {
+    const r = await run("plugins", "--plugin", "examples/plugins/lossy-atc.ts");
+    expect(r.status).toBe(0);
+    const lines = r.out.split("\n");
+    for (const head of ["smmu-v3 0.1.0  smmu  plugin API 1", "pcie-ats 0.1.0  device  plugin API 1", "vsmmu 0.1.0  vsmmu  plugin API 1", "driver-invs 0.1.0  driver  plugin API 1"]) {
+      expect(lines).toContain(head);
+    }
+    expect(lines).toContain("lossy-atc 1.0.0  device (extends pcie-ats)  plugin API 1");
+    expect(lines).toContain("  drop: integer  which ATC_INV to drop, counting from 1");
+  });
+});
+
+/** A plugin module with no imports (a plugin needs nothing from smmu-emu but its shape). */
+const plugin = (body: string): string => `export default ${body};\n`;
+
+describe("a plugin that goes wrong", () => {
+  test("fails to load: it throws while being imported", async () => {
+    const d = dir({ "boom.ts": `throw new Error("boom at import");\n`, "t.smmu": `use "./boom.ts";\n${TOPO}` });
+    const r = await run("check", join(d, "t.smmu"));
+    expect(r.status).toBe(2);
+    expect(r.err).toBe(`${join(d, "t.smmu")}:1:1: error: plugin "./boom.ts" failed to load: boom at import`);
+  });
+
+  test("fails to load: no such file", async () => {
+    const d = dir({ "t.smmu": `${TOPO}use "./missing.ts";\n` });
+    const r = await run("check", join(d, "t.smmu"));
+    expect(r.status).toBe(2);
+    expect(r.err).toBe(`${join(d, "t.smmu")}:4:1: error: plugin "./missing.ts": no such file ${join(d, "missing.ts")}`);
+  });
+
+  test("is not a plugin", async () => {
+    const d = dir({ "np.ts": plugin(`{ name: "np", kind: "gpu" }`), "t.smmu": `use "./np.ts";\n` });
+    const r = await run("check", join(d, "t.smmu"));
+    expect(r.err).toBe(`${join(d, "t.smmu")}:1:1: error: plugin "./np.ts" is not a plugin: "kind" must be one of smmu, device, vsmmu, driver`);
+  });
+
+  test("supports another plugin API version", async () => {
+    const d = dir({
+      "old.ts": plugin(`{ name: "old-smmu", kind: "smmu", version: "0.1.0", apiVersions: [0], description: "", schema: {}, setup() {} }`),
+    });
+    const r = await run("plugins", "--plugin", join(d, "old.ts"));
+    expect(r.status).toBe(2);
+    expect(r.err).toBe(`${join(d, "old.ts")}:1:1: error: plugin "old-smmu" (${join(d, "old.ts")}) supports plugin API 0, but smmu-emu provides API 1`);
+  });
+
+  test("has an invalid schema", async () => {
+    const d = dir({
+      "bad.ts": plugin(`{ name: "bad-schema", kind: "device", version: "1", apiVersions: [1], description: "", schema: { type: "thing" }, setup() {} }`),
+      "t.smmu": `use "./bad.ts";\n`,
+    });
+    const r = await run("check", join(d, "t.smmu"));
+    expect(r.err).toMatch(new RegExp(`^${join(d, "t.smmu")}:1:1: error: plugin "bad-schema" \\(./bad.ts\\) has an invalid schema: schema is invalid: data/type must be equal to one of the allowed values`));
+  });
+
+  test("receives properties its schema rejects: at the property, in the .smmu file", async () => {
+    const d = dir({ "t.smmu": `use "${join(process.cwd(), "examples/plugins/lossy-atc.ts")}";\n${TOPO}device nic0 { plugin: "lossy-atc"; smmu: smmu0; sids: 0x40; drop: 0; }\n` });
+    const r = await run("check", join(d, "t.smmu"));
+    expect(r.status).toBe(2);
+    expect(r.err).toBe(`${join(d, "t.smmu")}:5:61: error: "drop" must be at least 1, not 0`);
+  });
+
+  test("a node of a plugin nobody loaded", async () => {
+    const d = dir({ "t.smmu": `smmu smmu0 { plugin: "tegra264-smmu"; features: ats; }\n` });
+    const r = await run("check", join(d, "t.smmu"));
+    expect(r.err).toBe(`${join(d, "t.smmu")}:1:22: error: unknown plugin "tegra264-smmu"\n  hint: loaded SMMU plugins: smmu-v3`);
+  });
+
+  const device = (name: string, setup: string): string =>
+    plugin(`{ name: "${name}", kind: "device", version: "1", apiVersions: [1], extends: "pcie-ats", description: "", schema: {}, setup: ${setup} }`);
+  const scenario = (name: string): string => `${TOPO.replace("ats: true; }", `ats: true; plugin: "${name}"; }`)}scenario "s" {
+  attach dev0 d1;
+  map d1 0x10000 size 4K;
+  dma dev0 read 0x10000;
+  unmap d1 0x10000 size 4K;
+  expect no stale;
+}
+`;
+
+  test("throws in a handler: the scenario fails at the statement, naming the plugin and the event", async () => {
+    const d = dir({
+      "throws.ts": device("throws", `(ctx, base) => { ctx.intercept("ep:atc-inv", ctx.node, () => { throw new Error("ATC on fire"); }); return base; }`),
+    });
+    writeFileSync(join(d, "t.smmu"), `use "./throws.ts";\n${scenario("throws")}`);
+    const r = await run("run", join(d, "t.smmu"));
+    expect(r.status).toBe(1);
+    expect(r.out.split("\n").slice(1, 3)).toEqual([
+      "FAIL s (driver-invs mainline)",
+      `  ${join(d, "t.smmu")}:6:3: plugin "throws" failed handling "ep:atc-inv": ATC on fire`,
+    ]);
+  });
+
+  test("sends a malformed reply: the scenario fails at the statement, naming the plugin, the event and the field", async () => {
+    const d = dir({
+      "malformed.ts": device("malformed", `(ctx, base) => { ctx.intercept("ep:atc-inv", ctx.node, () => ({ completed: "yes" })); return base; }`),
+    });
+    writeFileSync(join(d, "t.smmu"), `use "./malformed.ts";\n${scenario("malformed")}`);
+    const r = await run("run", join(d, "t.smmu"));
+    expect(r.status).toBe(1);
+    expect(r.out.split("\n").slice(1, 3)).toEqual([
+      "FAIL s (driver-invs mainline)",
+      `  ${join(d, "t.smmu")}:6:3: plugin "malformed" sent a malformed "ep:atc-inv": reply: completed must be a boolean, not \"yes\"`,
+    ]);
+  });
+
+  test("emits a malformed notification", async () => {
+    const d = dir({
+      "noisy.ts": device("noisy", `(ctx, base) => { ctx.on("ep:ats", () => ctx.emit("dma:served", { device: 1 })); return base; }`),
+    });
+    writeFileSync(join(d, "t.smmu"), `use "./noisy.ts";\n${scenario("noisy")}`);
+    const r = await run("run", join(d, "t.smmu"));
+    expect(r.status).toBe(1);
+    expect(r.out.split("\n")[2]).toBe(`  ${join(d, "t.smmu")}:6:3: plugin "noisy" sent a malformed "dma:served": sid is missing`);
+  });
+
+  test("throws in setup: reported where the scenario starts, the run is not passed", async () => {
+    const d = dir({ "s.ts": device("setup-throws", `() => { throw new Error("no hardware"); }`) });
+    writeFileSync(join(d, "t.smmu"), `use "./s.ts";\n${scenario("setup-throws")}`);
+    const r = await run("run", join(d, "t.smmu"));
+    expect(r.status).toBe(2);
+    expect(r.err).toBe(`${join(d, "t.smmu")}:5:10: error: plugin "setup-throws" failed handling "setup": no hardware`);
+  });
+});
