@@ -9,7 +9,7 @@
  * arm_smmu_attach_prepare(), arm_smmu_attach_commit() and their callers.
  */
 import { EBUSY, EINVAL, ENOMEM, isErr, type ErrPtr } from "../../src/core/errno.js";
-import type { RcuPointer } from "../../src/core/rcu.js";
+import { KernelOopsError, type RcuPointer } from "../../src/core/rcu.js";
 import { site, type Steps } from "../../src/core/steps.js";
 import type { CmdqEnt } from "../../src/model/commands.js";
 import type { Qwords } from "../../src/model/tables.js";
@@ -113,7 +113,8 @@ function prepareInvs(env: AttachEnv, state: AttachState, newDomain: IommuDomain 
     const invst = state.newDomainInvst;
     invst.invsPtr = newSmmuDomain.invs;
     const cur = newSmmuDomain.invs.protected_();
-    if (isErr(cur)) throw new Error(`${newSmmuDomain.name}->invs holds ${cur.toString()}`);
+    /* arm_smmu_invs_merge() reads old_invs->num_invs: an ERR_PTR a failed v9 purge published oopses here */
+    if (isErr(cur)) throw new KernelOopsError(`${newSmmuDomain.name}->invs = ${cur.toString()}`, "arm_smmu_invs_merge");
     invst.oldInvs = cur;
     const build = buildInvs(ctx, master, state.atsEnabled, state.ssid, newSmmuDomain, env.vmidOf);
     if (!build) return -EINVAL;
@@ -130,7 +131,7 @@ function prepareInvs(env: AttachEnv, state: AttachState, newDomain: IommuDomain 
       invst.oldInvs = state.newDomainInvst.newInvs;
     } else {
       const cur = oldSmmuDomain.invs.protected_();
-      if (isErr(cur)) throw new Error(`${oldSmmuDomain.name}->invs holds ${cur.toString()}`);
+      if (isErr(cur)) throw new KernelOopsError(`${oldSmmuDomain.name}->invs = ${cur.toString()}`, "arm_smmu_attach_prepare_invs");
       invst.oldInvs = cur;
     }
     /* For the old domain, new_invs is master->build_invs: the to_unref */

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { InputError, sortDiagnostics, type Diagnostic } from "../core/diagnostics.js";
 import { loadCliPlugins, loadSmmuWithPlugins, loadTopology } from "../engine/load.js";
 import type { PluginRegistry } from "../plugin/registry.js";
@@ -73,13 +73,13 @@ function driverOverride(o: RunOpts): DriverSpec | undefined {
 
 function seedInt(v: string): number {
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0 || n > 0xffffffff) throw new CommanderError(EXIT_BAD_INPUT, "smmu-emu.invalidArgument", `not a seed (0..4294967295): ${v}`);
+  if (!Number.isSafeInteger(n) || n < 0 || n > 0xffffffff) throw new InvalidArgumentError(`not a seed (0..4294967295): ${v}`);
   return n;
 }
 
 function positiveInt(v: string): number {
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new CommanderError(EXIT_BAD_INPUT, "smmu-emu.invalidArgument", `not a positive integer: ${v}`);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`not a positive integer: ${v}`);
   return n;
 }
 
@@ -93,6 +93,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option("--no-color", "no colours, even on a terminal")
     .option("--plugin <path>", "load a plugin (a .ts/.js file or a package); repeatable", (v: string, prev: string[] = []) => [...prev, v])
     .exitOverride()
+    .configureHelp({ showGlobalOptions: true })
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showHelpAfterError("(run with --help for usage)");
 
@@ -138,8 +139,9 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     await program.parseAsync(argv, { from: "user" });
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return EXIT_OK;
-      return EXIT_BAD_INPUT;
+      /* --help and --version succeed; help shown because no command was given is a usage error */
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.version") return EXIT_OK;
+      return err.code === "commander.help" && err.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
     }
     throw err;
   }
@@ -162,7 +164,13 @@ async function runCommand(files: string[], o: RunOpts, io: Io, version: string, 
     try {
       const plugins = await registry(o);
       const file = await loadSmmuWithPlugins(path, plugins);
-      results = runFile(file, { registry: plugins, scenario: o.scenario, driver: driverOverride(o), stepLimit: o.stepLimit, seed: o.seed });
+      const override = driverOverride(o);
+      const problem = override && plugins.driverProblem(override);
+      if (problem) {
+        io.err(`smmu-emu: ${o.driver ? "--driver" : "--variant"}: ${problem}`);
+        return EXIT_BAD_INPUT;
+      }
+      results = runFile(file, { registry: plugins, scenario: o.scenario, driver: override, stepLimit: o.stepLimit, seed: o.seed });
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       diagnostics.push(...err.diagnostics);

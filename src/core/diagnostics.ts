@@ -50,7 +50,7 @@ export function formatDiagnostic(d: Diagnostic): string {
 
 /** The source line of `d` with a caret under its column, for people reading a terminal. */
 export function codeFrame(d: Diagnostic, source: string): string {
-  const text = source.split(/\r?\n/)[d.line - 1];
+  const text = source.split(/\r\n?|\n/)[d.line - 1];
   if (text === undefined) return "";
   const width = d.endLine === d.line && d.endColumn && d.endColumn > d.column ? d.endColumn - d.column : 1;
   const gutter = String(d.line).padStart(5);

@@ -23,9 +23,12 @@ const EXPECTED: Record<string, string> = {
   stmt: "a statement (attach, detach, map, unmap, flush, dma, sva, mm, fail, fault, expect, array, unref, concurrently, for or driver)",
   expect: "an expectation (commands, count, invs, array, dma, state, error, no stale or stale)",
   value: "a value",
-  atom: "a number or a name",
-  unary: "a number or a name",
+  operand: "a number, a name or '('",
   nameAtom: "a number, a name or '('",
+  array: "'{' (the entries) or '=' then alloc, merge or purge",
+  sva: "bind or unbind",
+  mm: "invalidate or release",
+  expectInvs: "'empty;', 'trash N' or '{' (the entries)",
   nodeDecl: "smmu, device, vsmmu or domain",
   expectDma: "a result (via, ok, fault or abort)",
   dmaSpec: "'read' or 'write'",
@@ -35,7 +38,6 @@ const EXPECTED: Record<string, string> = {
 };
 
 const KEYWORDS = Object.keys(KW);
-
 
 /** What a block may hold before its '}', by the rule the block belongs to. */
 const BLOCK_OF: Record<string, string> = {
@@ -49,8 +51,9 @@ const BLOCK_OF: Record<string, string> = {
   expectInvs: "invalidation entry",
 };
 
+/** A keyword the token may be a misspelling of; punctuation and numbers are never words. */
 function nearKeyword(t: IToken): string {
-  return t.tokenType.name !== "EOF" ? didYouMean(t.image, KEYWORDS) : "";
+  return /^[A-Za-z_]/.test(t.image) && t.tokenType.name !== "EOF" ? didYouMean(t.image, KEYWORDS) : "";
 }
 
 export const messages: IParserErrorMessageProvider = {

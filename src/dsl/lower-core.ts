@@ -71,7 +71,8 @@ export class LowerBase {
     const saved = { file: this.file, lines: this.lines };
     this.file = file;
     this.lines = [0];
-    for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) this.lines.push(i + 1);
+    /* line breaks as the lexer counts them: \n, \r\n and a lone \r */
+    for (const m of text.matchAll(/\r\n?|\n/g)) this.lines.push(m.index + m[0].length);
     return saved;
   }
 

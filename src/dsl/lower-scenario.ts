@@ -21,6 +21,11 @@ const FIELDS = new Map<string, string[]>(
 const OPCODES = [...FIELDS.keys()];
 const INV_TYPES = ["S1_ASID", "S2_VMID", "S2_VMID_S1_CLEAR", "ATS", "ATS_FULL"];
 const VIAS: Via[] = ["atc", "iotlb", "walk", "bypass"];
+/** "an s1", "a nested": the article as it is read aloud. */
+function aStage(stage: DomainStage | undefined): string {
+  return `${stage?.startsWith("s") ? "an" : "a"} ${stage ?? "unknown"}`;
+}
+
 const EMULATOR_ERRORS = ["livelock", "oops", "use_after_free"] as const;
 
 /** `driver invs v9;` names driver-invs; a name with a dash is a plugin name as is. */
@@ -110,8 +115,14 @@ export class ScenarioLowerer {
         return { kind: "map", domain, iova, size, readonly: tok(n, "Kw_readonly") !== undefined, ...(pa !== null ? { pa } : {}), span };
       }
       case "flush": {
-        const domain = this.ref(sub(n, "domain"), "domain", this.domains);
-        return domain === undefined ? undefined : { kind: "flush", domain, span };
+        const node = sub(n, "domain");
+        const domain = this.ref(node, "domain", this.domains);
+        if (domain === undefined) return undefined;
+        /* iommu_flush_iotlb_all() calls nothing: arm_smmu_nested_ops has no flush_iotlb_all */
+        if (this.domains.get(domain) === "nested") {
+          return this.lo.error(node!, "type", `"${domain}" is a nested domain, which the host cannot flush; its guest invalidates its stage 1 (unmap ${domain} ...)`);
+        }
+        return { kind: "flush", domain, span };
       }
       case "dma": {
         const d = this.dmaSpec(sub(n, "dmaSpec")!);
@@ -209,7 +220,7 @@ export class ScenarioLowerer {
     const domain = this.ref(node, "domain", this.domains);
     if (domain === undefined) return undefined;
     const stage = this.domains.get(domain);
-    if (stage !== "sva") return this.lo.error(node, "type", `"${domain}" is a ${stage} domain; this needs an sva domain`);
+    if (stage !== "sva") return this.lo.error(node, "type", `"${domain}" is ${aStage(stage)} domain; this needs an sva domain`);
     return domain;
   }
 

@@ -381,10 +381,7 @@ class SmmuParser extends CstParser {
 
   /** A command pattern, or a loop of them. */
   cmdItem = this.RULE("cmdItem", () => {
-    this.OR([
-      { GATE: () => this.isLoop(), ALT: () => this.SUBRULE(this.cmdFor) },
-      { ALT: () => this.SUBRULE(this.cmdPattern) },
-    ]);
+    this.loopOrPattern(() => this.SUBRULE(this.cmdFor), () => this.SUBRULE(this.cmdPattern));
   });
 
   cmdFor = this.RULE("cmdFor", () => {
@@ -468,10 +465,7 @@ class SmmuParser extends CstParser {
 
   /** An entry, or a loop of them. */
   invItem = this.RULE("invItem", () => {
-    this.OR([
-      { GATE: () => this.isLoop(), ALT: () => this.SUBRULE(this.invFor) },
-      { ALT: () => this.SUBRULE(this.invPattern) },
-    ]);
+    this.loopOrPattern(() => this.SUBRULE(this.invFor), () => this.SUBRULE(this.invPattern));
   });
 
   invFor = this.RULE("invFor", () => {
@@ -484,6 +478,11 @@ class SmmuParser extends CstParser {
   /** `for v in`: a loop, not an entry naming something "for". */
   private isLoop(): boolean {
     return this.LA(1).tokenType === KW.for && this.LA(3).tokenType === KW.in;
+  }
+
+  /** One token decides (the gate tells a loop from a pattern), so a malformed pattern fails inside it, where the message is precise. */
+  private loopOrPattern(loop: () => CstNode, pattern: () => CstNode): void {
+    this.OR({ MAX_LOOKAHEAD: 1, IGNORE_AMBIGUITIES: true, DEF: [{ GATE: () => this.isLoop(), ALT: loop }, { ALT: pattern }] });
   }
 
   /** [smmu] TYPE id [ssid N] [users N]; the SMMU is left out in arrays that have none (kunit). */

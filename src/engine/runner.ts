@@ -91,11 +91,14 @@ class ScenarioRun {
   ) {
     this.seed = opts.seed ?? 0;
     const driver = driverSpec(file, scenario, opts.driver);
+    const choiceSpan = scenario.driver?.span ?? file.driver?.span ?? scenario.span;
+    const problem = opts.registry.driverProblem(driver);
+    if (problem) throw new InputError([diagnostic(choiceSpan, "setup", problem)]);
     try {
       this.sim = new Simulator(file.topology, { registry: opts.registry, driver, stepLimit: opts.stepLimit });
     } catch (err) {
       if (!(err instanceof Error)) throw err;
-      throw new InputError([diagnostic(scenario.driver?.span ?? file.driver?.span ?? scenario.span, "setup", err.message)]);
+      throw new InputError([diagnostic(choiceSpan, "setup", err.message)]);
     }
     this.sim.bus.on("driver:warn", "runner", (w) => this.warnings.push(`WARNING: ${w.fn}: ${w.cond}`));
   }
