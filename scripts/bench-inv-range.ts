@@ -6,6 +6,7 @@
  * entries, over up to 16 SMMUs (RANGE_INV on). Each operation invalidates
  * one 4 KiB leaf.
  */
+import { Clock } from "../src/core/clock.js";
 import { Bus } from "../src/core/bus.js";
 import { Memory } from "../src/core/memory.js";
 import { runSteps } from "../src/core/steps.js";
@@ -73,7 +74,7 @@ export function benchInvRange(sizes = [1, 4, 16, 64, 256, 1024, 4096], minMs = 3
     }
     const memory = new Memory();
     const port = { emit: bus.emit.bind(bus), request: bus.request.bind(bus) };
-    const ctx = new DriverContext(port, platform, memory, MAINLINE);
+    const ctx = new DriverContext(port, platform, memory, new Clock(), MAINLINE);
     const domain = new SmmuDomain("d1", { name: "d1", stage: "s1" }, memory);
     const invs = invsFrom(list);
     invs.hasAts = n > smmus;

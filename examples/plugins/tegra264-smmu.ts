@@ -31,7 +31,8 @@ export default definePlugin({
       const first = next({ ...req, sync: true });
       const second = next({ ...req, sync: true });
       ctx.state.set("doubled", ++doubled);
-      return { synced: first.synced && second.synced };
+      /* the second reply says when the second CMD_SYNC completed: the CPU waits until then */
+      return { ...second, synced: first.synced && second.synced };
     });
     return base!;
   },

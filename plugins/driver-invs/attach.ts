@@ -10,6 +10,7 @@
  */
 import { EBUSY, EINVAL, ENOMEM, isErr, type ErrPtr } from "../../src/core/errno.js";
 import { KernelOopsError, type RcuPointer } from "../../src/core/rcu.js";
+import { writeLock, writeUnlock } from "../../src/core/rwlock.js";
 import { site, type Steps } from "../../src/core/steps.js";
 import type { CmdqEnt } from "../../src/model/commands.js";
 import type { Qwords } from "../../src/model/tables.js";
@@ -31,7 +32,16 @@ import {
 } from "../smmu-v3/entries.js";
 import { batchAdd, batchInit, batchSubmit, CmdqBatch, issueCmd } from "./cmdq.js";
 import type { DriverContext } from "./context.js";
-import { toSmmuDomainDevices, type IommuDomain, type MasterDomain, type NestedDomain, type SmmuDomain, type StaticDomain } from "./domain.js";
+import {
+  BLOCKED,
+  IDENTITY,
+  toSmmuDomainDevices,
+  type IommuDomain,
+  type MasterDomain,
+  type NestedDomain,
+  type SmmuDomain,
+  type StaticDomain,
+} from "./domain.js";
 import type { VmidOf } from "./build.js";
 import { buildInvs } from "./build.js";
 import {
@@ -88,13 +98,20 @@ export function attachState(master: Master, oldDomain: IommuDomain | null, ssid:
 export interface AttachEnv {
   ctx: DriverContext;
   vmidOf: VmidOf;
+  /**
+   * Whether domains keep invalidation arrays (true when not said). The
+   * driver before the series (driver-legacy) runs these same attach paths
+   * without them: nothing is merged, published, unref'd or purged, and its
+   * invalidations walk the devices list instead.
+   */
+  arrays?: boolean;
 }
 
 const S_ASID_LOCK = site("arm_smmu_attach_dev", "mutex_lock(&arm_smmu_asid_lock)");
 const S_DEVICES_LOCK = site("arm_smmu_attach_prepare", "spin_lock_irqsave(&smmu_domain->devices_lock)");
 const S_DISABLE_ATS = site("arm_smmu_attach_prepare", "pci_disable_ats(); wmb()");
 const S_ENABLE_ATS = site("arm_smmu_enable_ats", "pci_enable_ats()");
-const S_REMOVE = site("arm_smmu_remove_master_domain", "list_del(&master_domain->devices_elm)");
+const S_REMOVE = site("arm_smmu_remove_master_domain", "spin_lock_irqsave(&smmu_domain->devices_lock); list_del()");
 const S_SMP_MB = site("arm_smmu_install_domain_invs", "smp_mb()");
 
 /** arm_smmu_ats_supported() (the root complex is taken to support ATS) */
@@ -215,16 +232,20 @@ function* enableAts(ctx: DriverContext, master: Master): Steps {
   master.dev.enableAts(stu);
 }
 
-/** arm_smmu_remove_master_domain() */
+/** arm_smmu_remove_master_domain(): off the list, and out of nr_ats_masters if ATS was on (it is off by now if going off). */
 function* removeMasterDomain(master: Master, domain: IommuDomain | null, ssid: number): Steps {
   const smmuDomain = toSmmuDomainDevices(domain);
   if (!smmuDomain || !domain) return;
   const nestedAtsFlush = domain.type === "nested" && domain.enableAts;
-  yield S_REMOVE;
+  yield* writeLock(smmuDomain.devicesLock, S_REMOVE);
   const i = smmuDomain.devices.findIndex(
     (md) => md.master === master && md.domain === domain && md.ssid === ssid && md.nestedAtsFlush === nestedAtsFlush,
   );
-  if (i >= 0) smmuDomain.devices.splice(i, 1);
+  if (i >= 0) {
+    smmuDomain.devices.splice(i, 1);
+    if (master.atsEnabled) smmuDomain.nrAtsMasters--;
+  }
+  writeUnlock(smmuDomain.devicesLock);
 }
 
 /**
@@ -242,7 +263,7 @@ export function* attachPrepare(env: AttachEnv, state: AttachState, newDomain: Io
     state.atsEnabled = !state.disableAts && atsSupported(master);
   }
 
-  const ret = prepareInvs(env, state, newDomain);
+  const ret = env.arrays === false ? 0 : prepareInvs(env, state, newDomain);
   if (ret) return ret;
 
   if (smmuDomain) {
@@ -258,8 +279,11 @@ export function* attachPrepare(env: AttachEnv, state: AttachState, newDomain: Io
       nestedAtsFlush: newDomain.type === "nested" && newDomain.enableAts,
     };
     /* Both domains list the master until commit, so both send its ATC invalidations */
-    yield S_DEVICES_LOCK;
+    yield* writeLock(smmuDomain.devicesLock, S_DEVICES_LOCK);
+    /* Counted before ATS is enabled (in commit): see arm_smmu_atc_inv_domain() of driver-legacy */
+    if (state.atsEnabled) smmuDomain.nrAtsMasters++;
     smmuDomain.devices.push(md);
+    writeUnlock(smmuDomain.devicesLock);
     yield* installNewDomainInvs(env, state, smmuDomain);
   }
 
@@ -375,6 +399,20 @@ function nestedVste(domain: NestedDomain): [bigint, bigint] {
   return [q0, q1];
 }
 
+/** iommu_attach_device_pasid()'s checks before ->set_dev_pasid(): the device has the PASID and it is free. 0 or -errno. */
+export function corePasidCheck(master: Master, pasid: number): number {
+  if (pasid < 1 || pasid >= 2 ** master.ssidBits) return -EINVAL;
+  return master.pasids.has(pasid) ? -EBUSY : 0;
+}
+
+/** ->attach_dev() of the static blocked or identity domain (the core does nothing if it is attached already). */
+export function* attachDevStatic(env: AttachEnv, master: Master, target: "blocked" | "identity"): Steps<number> {
+  const d = target === "blocked" ? BLOCKED : IDENTITY;
+  if (master.domain === d) return 0;
+  yield* attachDevSte(env, master, d);
+  return 0;
+}
+
 /**
  * arm_smmu_attach_dev_ste(): blocked or identity. With PASIDs still in use
  * the CD table stays, with S1DSS abort or bypass (and ATS kept); otherwise
@@ -454,7 +492,7 @@ export function* blockingSetDevPasid(env: AttachEnv, master: Master, pasid: numb
   const state = attachState(master, old, pasid);
 
   yield S_ASID_LOCK;
-  prepareInvs(env, state, null);
+  if (env.arrays !== false) prepareInvs(env, state, null);
   yield* clearCd(ctx, master, pasid);
   if (master.atsEnabled) yield* atcInvMaster(ctx, master, pasid);
   yield* removeMasterDomain(master, old, pasid);

@@ -27,15 +27,37 @@ export class CmdqBatch {
 const S_INSERT = site("arm_smmu_cmdq_issue_cmdlist", "insert commands, dma_wmb(), advance prod");
 const S_POLL_SYNC = site("arm_smmu_cmdq_issue_cmdlist", "poll until CMD_SYNC completes");
 
+/** A CMD_SYNC in a queue that the CPU has not waited for yet. */
+export interface PendingSync {
+  smmu: SmmuNode;
+  synced: boolean;
+  /** when it completes (or the poll times out) */
+  done: number;
+}
+
+/** The first half of arm_smmu_cmdq_issue_cmdlist(): write the commands (and CMD_SYNC) and move prod. */
+export function* insertCmdlist(ctx: DriverContext, smmu: SmmuNode, cmds: readonly Cmd[], sync: boolean): Steps<PendingSync> {
+  yield S_INSERT;
+  const at = ctx.clock.cpuNow;
+  const reply = ctx.bus.request("smmu:cmdq", smmu.name, { cmds: [...cmds], sync, source: ctx.cpu, at });
+  return { smmu, synced: reply.synced, done: reply.done ?? at };
+}
+
+/** The second half: arm_smmu_cmdq_poll_until_sync(), spinning until the CMD_SYNC completes; 0 or -ETIMEDOUT. */
+export function* pollSync(ctx: DriverContext, pending: PendingSync): Steps<number> {
+  yield S_POLL_SYNC;
+  const start = ctx.clock.cpuNow;
+  ctx.clock.waitUntil(pending.done);
+  ctx.bus.emit("cpu:sync-wait", { cpu: ctx.cpu, smmu: pending.smmu.name, start, end: ctx.clock.cpuNow });
+  if (pending.synced) return 0;
+  ctx.warn("arm_smmu_cmdq_issue_cmdlist", `${pending.smmu.name}: CMD_SYNC timeout`);
+  return -ETIMEDOUT;
+}
+
 /** arm_smmu_cmdq_issue_cmdlist(): 0, or -ETIMEDOUT if the CMD_SYNC timed out. */
 export function* issueCmdlist(ctx: DriverContext, smmu: SmmuNode, cmds: readonly Cmd[], sync: boolean): Steps<number> {
-  yield S_INSERT;
-  const reply = ctx.bus.request("smmu:cmdq", smmu.name, { cmds: [...cmds], sync, source: ctx.cpu });
-  if (!sync) return 0;
-  yield S_POLL_SYNC;
-  if (reply.synced) return 0;
-  ctx.warn("arm_smmu_cmdq_issue_cmdlist", `${smmu.name}: CMD_SYNC timeout`);
-  return -ETIMEDOUT;
+  const pending = yield* insertCmdlist(ctx, smmu, cmds, sync);
+  return sync ? yield* pollSync(ctx, pending) : 0;
 }
 
 /** arm_smmu_cmdq_batch_init(): the queue is chosen from `ent` (always the main queue here). */

@@ -3,6 +3,7 @@
  * variant being modelled, RCU, the CPU issuing commands, WARN reporting and
  * allocation fault injection.
  */
+import type { Clock } from "../../src/core/clock.js";
 import type { Memory } from "../../src/core/memory.js";
 import { Rcu } from "../../src/core/rcu.js";
 import type { SmmuNode } from "../../src/model/nodes.js";
@@ -15,10 +16,23 @@ import type { DriverVariant } from "./variant.js";
 export type AllocSite = "invs" | "master_domain" | "cd_table";
 export const ALLOC_SITES: readonly AllocSite[] = ["invs", "master_domain", "cd_table"];
 
+/** Driver options: behaviour a scenario (or `compare`) switches on, beyond the kernel's. */
+export interface DriverOptions {
+  /**
+   * Not in the kernel: arm_smmu_domain_inv_range() issues each SMMU's batch
+   * with its CMD_SYNC and moves on to the next SMMU without waiting, then
+   * waits for all of them at the end (the cover letter's "grouping SYNCs
+   * together to parallelize invalidations", taken across SMMUs). A batch
+   * still waits for the previous sync on its own SMMU, so ATS entries stay
+   * after a completed sync of the S1/S2 invalidations.
+   */
+  readonly parallelSyncs: boolean;
+}
+
+export const DEFAULT_OPTIONS: DriverOptions = Object.freeze({ parallelSyncs: false });
+
 export class DriverContext {
   readonly rcu = new Rcu();
-  /** The CPU the current path runs on: the source of the commands it issues. */
-  cpu = "cpu0";
   /** Domains whose array changed (published, or entries unref'd in place) since liveTags() last looked. */
   readonly changedInvs = new Set<string>();
   private readonly failures = new Map<AllocSite, number>();
@@ -28,7 +42,9 @@ export class DriverContext {
     readonly bus: BusPort,
     readonly platform: Platform,
     readonly memory: Memory,
+    readonly clock: Clock,
     readonly variant: DriverVariant,
+    readonly options: DriverOptions = DEFAULT_OPTIONS,
   ) {
     this.hooks = {
       alloc: (n: number): Invs | null => (this.kzalloc("invs") ? invsAlloc(n) : null),
@@ -47,6 +63,11 @@ export class DriverContext {
     if (n === 0) return true;
     this.failures.set(site, n - 1);
     return false;
+  }
+
+  /** The CPU the current path runs on: the source of the commands it issues. */
+  get cpu(): string {
+    return this.clock.cpu;
   }
 
   warn(fn: string, cond: string): void {

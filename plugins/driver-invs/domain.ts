@@ -5,6 +5,7 @@
  */
 import type { Memory } from "../../src/core/memory.js";
 import { RcuPointer } from "../../src/core/rcu.js";
+import type { RwLock } from "../../src/core/rwlock.js";
 import type { DriverDomain } from "../../src/model/driver.js";
 import { PageTable, pgsizeBitmapFor } from "../../src/model/page-table.js";
 import { CdTable } from "../../src/model/tables.js";
@@ -32,8 +33,17 @@ export class SmmuDomain implements DriverDomain {
   readonly pgtablePa: bigint;
   /** smmu_domain->invs, published with RCU; starts as arm_smmu_invs_alloc(0). */
   readonly invs = new RcuPointer<Invs>(invsAlloc(0));
-  /** smmu_domain->devices, under devices_lock. */
+  /** smmu_domain->devices, under devices_lock; list_add() puts the newest first, so newest is last here. */
   readonly devices: MasterDomain[] = [];
+  /** smmu_domain->devices_lock: a spinlock, modelled as the writer side of an rwlock. */
+  readonly devicesLock: RwLock = { readers: 0, writer: false };
+  /**
+   * smmu_domain->nr_ats_masters: the masters on `devices` attached with ATS,
+   * incremented (under devices_lock) before ATS is enabled and decremented
+   * after it is disabled. Mainline still counts them; only the driver before
+   * the series (driver-legacy) reads the count, in arm_smmu_atc_inv_domain().
+   */
+  nrAtsMasters = 0;
   /** cd.asid (S1, SVA) */
   asid = 0;
   /**
@@ -47,12 +57,14 @@ export class SmmuDomain implements DriverDomain {
     readonly name: string,
     readonly spec: DomainSpec,
     memory: Memory,
+    /** An existing table to translate with: the mm's, for another SVA domain of the same process. */
+    table?: { pgtable: PageTable; pgtablePa: bigint },
   ) {
     this.type = spec.stage === "sva" ? "sva" : "paging";
     this.stage = spec.stage === "sva" ? "SVA" : spec.stage === "s2" ? "S2" : "S1";
     this.nestParent = spec.nestParent ?? false;
-    this.pgtable = new PageTable(pgsizeBitmapFor(spec.pageSize ?? 0x1000));
-    this.pgtablePa = memory.alloc(this.pgtable);
+    this.pgtable = table?.pgtable ?? new PageTable(pgsizeBitmapFor(spec.pageSize ?? 0x1000));
+    this.pgtablePa = table?.pgtablePa ?? memory.alloc(this.pgtable);
   }
 
   /** domain.pgsize_bitmap */
@@ -107,6 +119,13 @@ export const IDENTITY: StaticDomain = Object.freeze({ type: "identity", name: "i
 
 export type IommuDomain = SmmuDomain | NestedDomain | StaticDomain;
 
+/** The domain named `name` of a driver's `domains`. */
+export function domainNamed<D>(domains: ReadonlyMap<string, D>, name: string): D {
+  const d = domains.get(name);
+  if (!d) throw new Error(`no domain named "${name}"`);
+  return d;
+}
+
 /** to_smmu_domain_devices(): the domain whose invalidations cover this attachment, if any. */
 export function toSmmuDomainDevices(domain: IommuDomain | null): SmmuDomain | null {
   if (!domain) return null;
@@ -115,7 +134,7 @@ export function toSmmuDomainDevices(domain: IommuDomain | null): SmmuDomain | nu
   return null;
 }
 
-/** One id space: the ids in use, and the lowest one that may be free (ids are never freed here). */
+/** One id space: the ids in use, and the lowest one that may be free. */
 class IdSpace {
   private readonly used = new Set<number>();
   private low = 1;
@@ -138,6 +157,12 @@ class IdSpace {
     this.used.add(this.low);
     return this.low;
   }
+
+  /** xa_erase() / ida_free(): `id` may be handed out again. */
+  release(id: number): void {
+    this.used.delete(id);
+    this.low = Math.min(this.low, id);
+  }
 }
 
 /** arm_smmu_asid_xa and each SMMU's vmid_map. */
@@ -147,6 +172,11 @@ export class IdAllocator {
 
   asid(pinned?: number): number {
     return this.asids.claim(pinned);
+  }
+
+  /** xa_erase(&arm_smmu_asid_xa, asid) */
+  freeAsid(asid: number): void {
+    this.asids.release(asid);
   }
 
   /** VMID 0 is reserved for stage-2 bypass STEs. */

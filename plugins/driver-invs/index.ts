@@ -2,7 +2,7 @@
  * driver-invs: the arm-smmu-v3 driver with the RCU-protected invalidation
  * array, as merged in mainline (Linux v7.1) or as posted in v9 (the seed).
  */
-import { EBUSY, EINVAL, isErr } from "../../src/core/errno.js";
+import { EINVAL, isErr } from "../../src/core/errno.js";
 import type { Steps } from "../../src/core/steps.js";
 import type { DriverDomain, Gather, InvsAlgebra, InvsSnapshot, IommuDriver } from "../../src/model/driver.js";
 import type { DriverSpec, Topology } from "../../src/model/topology.js";
@@ -10,22 +10,23 @@ import { definePlugin, type PluginContext } from "../../src/plugin/api.js";
 import {
   attachDev,
   attachDevNested,
-  attachDevSte,
+  attachDevStatic,
   blockingSetDevPasid,
+  corePasidCheck,
   s1SetDevPasid,
   setPasid,
   type AttachEnv,
 } from "./attach.js";
 import { algebra, snapshotOf } from "./algebra.js";
 import { ALLOC_SITES, DriverContext, type AllocSite } from "./context.js";
-import { BLOCKED, IDENTITY, IdAllocator, NestedDomain, SmmuDomain, type Vsmmu } from "./domain.js";
+import { domainNamed, IdAllocator, NestedDomain, SmmuDomain, type Vsmmu } from "./domain.js";
 import { domainInv, domainInvRange } from "./inv-range.js";
-import { vsmmuCacheInvalidate } from "./vsmmu.js";
-import { getCdPtr, IO_PGTABLE_MAIR, s1Tcr, writeCdEntry } from "./install.js";
+import { allocNestedDomains, guestInvalidate } from "./vsmmu.js";
+import { IO_PGTABLE_MAIR, writeReleasedSvaCds } from "./install.js";
 import { S1_ASID, S2_VMID } from "./invs.js";
-import { Master } from "./master.js";
+import { boundAtPasid, masterNamed, probeMasters, type Master } from "./master.js";
 import { U64 } from "./range.js";
-import { makeS1Cd, makeSvaCd } from "./ste.js";
+import { makeSvaCd } from "./ste.js";
 import { VARIANTS, type DriverVariant } from "./variant.js";
 
 /** PAGE_SIZE of the kernel: the granule SVA invalidations use. */
@@ -41,7 +42,8 @@ export class InvsDriver implements IommuDriver {
   private readonly env: AttachEnv;
 
   constructor(pctx: PluginContext<DriverSpec>, variant: DriverVariant) {
-    this.ctx = new DriverContext(pctx, pctx.platform, pctx.memory, variant);
+    const options = { parallelSyncs: pctx.spec.options?.parallel_syncs === true };
+    this.ctx = new DriverContext(pctx, pctx.platform, pctx.memory, pctx.clock, variant, options);
     this.env = { ctx: this.ctx, vmidOf: (domain, master) => this.vmidOn(domain, master.smmu.name) };
     this.invsAlgebra = algebra(this.ctx);
     this.probe(pctx.topology);
@@ -63,17 +65,7 @@ export class InvsDriver implements IommuDriver {
 
   /** arm_smmu_probe_device() for every endpoint: masters, with sorted streams. */
   private probe(topology: Topology): void {
-    const owner = new Map<string, string>();
-    for (const spec of topology.devices) {
-      const dev = this.ctx.platform.device(spec.name);
-      for (const sid of new Set(dev.sids)) {
-        const key = `${dev.smmu}#${sid}`;
-        const other = owner.get(key);
-        if (other) throw new Error(`Aliasing StreamID 0x${sid.toString(16)} (from ${other}) unsupported: ${dev.name} probe fails with -ENODEV`);
-        owner.set(key, dev.name);
-      }
-      this.masters.set(dev.name, new Master(dev, this.ctx.platform.smmu(dev.smmu)));
-    }
+    for (const [name, master] of probeMasters(this.ctx.platform, topology)) this.masters.set(name, master);
   }
 
   /** Domains in declaration order: ASIDs from the global space; vSMMUs and their nested domains. */
@@ -93,18 +85,7 @@ export class InvsDriver implements IommuDriver {
       /* arm_vsmmu_init(): vsmmu->vmid = s2_parent->s2_cfg.vmid */
       this.vsmmus.set(v.name, { name: v.name, smmu: v.smmu, s2Parent: parent, vmid: this.vmidOn(parent, v.smmu) });
     }
-    const guestAsids = new Map<string, IdAllocator>();
-    for (const spec of topology.domains) {
-      if (spec.stage !== "nested") continue;
-      const vsmmu = this.vsmmus.get(spec.vsmmu ?? "");
-      if (!vsmmu) throw new Error(`nested domain ${spec.name}: no vSMMU named "${spec.vsmmu ?? ""}"`);
-      let guest = guestAsids.get(vsmmu.name);
-      if (!guest) guestAsids.set(vsmmu.name, (guest = new IdAllocator()));
-      const d = new NestedDomain(spec.name, spec, vsmmu, guest.asid(spec.asid), memory);
-      /* The guest writes CD 0 of its table before installing the vSTE */
-      d.cdTable.cd(0).splice(0, 8, ...makeS1Cd({ asid: d.asid, ttbr: d.pgtablePa, tcr: s1Tcr(d.pgtable), mair: IO_PGTABLE_MAIR }, false));
-      this.domains.set(spec.name, d);
-    }
+    for (const d of allocNestedDomains(topology, this.vsmmus, memory)) this.domains.set(d.name, d);
   }
 
   /** An S2 domain's VMID on `smmu`, allocated from that SMMU's VMID space on first use. */
@@ -118,15 +99,11 @@ export class InvsDriver implements IommuDriver {
   }
 
   master(device: string): Master {
-    const m = this.masters.get(device);
-    if (!m) throw new Error(`no probed device named "${device}"`);
-    return m;
+    return masterNamed(this.masters, device);
   }
 
   domain(name: string): DriverDomain {
-    const d = this.domains.get(name);
-    if (!d) throw new Error(`no domain named "${name}"`);
-    return d;
+    return domainNamed(this.domains, name);
   }
 
   private paging(name: string): SmmuDomain {
@@ -137,14 +114,8 @@ export class InvsDriver implements IommuDriver {
 
   *attachDev(device: string, target: string): Steps<number> {
     const master = this.master(device);
-    if (target === "blocked" || target === "identity") {
-      const d = target === "blocked" ? BLOCKED : IDENTITY;
-      if (master.domain === d) return 0;
-      yield* attachDevSte(this.env, master, d);
-      return 0;
-    }
-    const d = this.domains.get(target);
-    if (!d) throw new Error(`no domain named "${target}"`);
+    if (target === "blocked" || target === "identity") return yield* attachDevStatic(this.env, master, target);
+    const d = domainNamed(this.domains, target);
     /* The iommu core does nothing when the domain is already attached */
     if (master.domain === d) return 0;
     if (d instanceof NestedDomain) return yield* attachDevNested(this.env, master, d);
@@ -154,11 +125,9 @@ export class InvsDriver implements IommuDriver {
 
   *setDevPasid(device: string, domain: string, pasid: number): Steps<number> {
     const master = this.master(device);
-    const d = this.domains.get(domain);
-    if (!d) throw new Error(`no domain named "${domain}"`);
-    /* The core validates the PASID against the device's width and refuses one in use */
-    if (pasid < 1 || pasid >= 2 ** master.ssidBits) return -EINVAL;
-    if (master.pasids.has(pasid)) return -EBUSY;
+    const d = domainNamed(this.domains, domain);
+    const ret = corePasidCheck(master, pasid);
+    if (ret) return ret;
     if (d instanceof NestedDomain) return -EINVAL;
     if (d.type === "sva") {
       /* arm_smmu_sva_set_dev_pasid() */
@@ -174,14 +143,9 @@ export class InvsDriver implements IommuDriver {
     const old = master.pasids.get(pasid);
     yield* blockingSetDevPasid(this.env, master, pasid);
     /* The last unbind frees the SVA domain: arm_smmu_sva_domain_free() */
-    if (old instanceof SmmuDomain && old.type === "sva" && !this.boundAnywhere(old)) {
+    if (old instanceof SmmuDomain && old.type === "sva" && !boundAtPasid(this.masters.values(), old)) {
       yield* domainInv(this.ctx, old);
     }
-  }
-
-  private boundAnywhere(d: SmmuDomain): boolean {
-    for (const m of this.masters.values()) for (const p of m.pasids.values()) if (p === d) return true;
-    return false;
   }
 
   /** arm_smmu_iotlb_sync() */
@@ -205,15 +169,7 @@ export class InvsDriver implements IommuDriver {
   /** arm_smmu_mm_release(): fault every CD using the mm, then flush everything. */
   *mmRelease(domain: string): Steps {
     const d = this.paging(domain);
-    for (const md of [...d.devices]) {
-      const cdptr = getCdPtr(md.master, md.ssid);
-      if (!cdptr) {
-        this.ctx.warn("arm_smmu_mm_release", "WARN_ON(!cdptr)");
-        continue;
-      }
-      const target = makeSvaCd({ asid: d.asid, ttb0: null, mair: IO_PGTABLE_MAIR });
-      yield* writeCdEntry(this.ctx, md.master, md.ssid, cdptr, target);
-    }
+    yield* writeReleasedSvaCds(this.ctx, d.asid, [...d.devices]);
     yield* domainInv(this.ctx, d);
   }
 
@@ -221,10 +177,7 @@ export class InvsDriver implements IommuDriver {
   *guestInvalidate(domain: string, iova: number, size: number): Steps {
     const d = this.domains.get(domain);
     if (!(d instanceof NestedDomain)) throw new Error(`domain "${domain}" is not a nested domain`);
-    const atsSids: number[] = [];
-    for (const m of this.masters.values()) if (m.domain === d && m.atsEnabled) atsSids.push(...m.streams);
-    const guest = this.ctx.platform.vsmmu(d.vsmmu.name).guestInvalidation(d.asid, iova, size, atsSids);
-    yield* vsmmuCacheInvalidate(this.ctx, d.vsmmu, guest);
+    yield* guestInvalidate(this.ctx, this.masters.values(), d, iova, size);
   }
 
   invs(domain: string): InvsSnapshot | null {
@@ -291,6 +244,17 @@ export default definePlugin({
       variant: {
         description: '"mainline" (v7.1, the default) or "v9" (the series as posted).',
         enum: ["mainline", "v9"],
+      },
+      options: {
+        description: "Behaviour beyond the kernel's, to measure what it would change.",
+        type: "object",
+        properties: {
+          parallel_syncs: {
+            description:
+              "arm_smmu_domain_inv_range() issues every SMMU's batch and CMD_SYNC before waiting on any (waiting only for an earlier sync on the same SMMU); false by default, as the kernel waits for each.",
+            type: "boolean",
+          },
+        },
       },
     },
   },

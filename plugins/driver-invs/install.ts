@@ -17,11 +17,11 @@ import {
 } from "../smmu-v3/entries.js";
 import { batchAdd, batchInit, batchSubmit, CmdqBatch, issueCmd } from "./cmdq.js";
 import type { DriverContext } from "./context.js";
-import type { SmmuDomain } from "./domain.js";
+import type { MasterDomain, SmmuDomain } from "./domain.js";
 import { getCdUsed, getSteUpdateSafe, getSteUsed, writeEntry } from "./entry-writer.js";
 import type { Master } from "./master.js";
 import { IOMMU_NO_PASID } from "./range.js";
-import { makeCdtableSte, type S1Tcr, type S2Vtcr, type SteSmmuFeatures } from "./ste.js";
+import { makeCdtableSte, makeSvaCd, type S1Tcr, type S2Vtcr, type SteSmmuFeatures } from "./ste.js";
 
 /** CTXDESC_L2_ENTRIES */
 const CTXDESC_L2_ENTRIES = 1 << CTXDESC_SPLIT;
@@ -164,6 +164,21 @@ export function* clearCd(ctx: DriverContext, master: Master, ssid: number): Step
     return;
   }
   yield* writeCdEntry(ctx, master, ssid, cdptr, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n]);
+}
+
+/**
+ * The CD half of arm_smmu_mm_release(): DMA may still be running, so each
+ * CD using the mm (ASID `asid`) stays valid but stops translating (EPD0).
+ */
+export function* writeReleasedSvaCds(ctx: DriverContext, asid: number, mds: Iterable<MasterDomain>): Steps {
+  for (const md of mds) {
+    const cdptr = getCdPtr(md.master, md.ssid);
+    if (!cdptr) {
+      ctx.warn("arm_smmu_mm_release", "WARN_ON(!cdptr)");
+      continue;
+    }
+    yield* writeCdEntry(ctx, md.master, md.ssid, cdptr, makeSvaCd({ asid, ttb0: null, mair: IO_PGTABLE_MAIR }));
+  }
 }
 
 /** The S1 CD of a paging domain (arm_smmu_make_s1_cd) takes its ASID and table from here. */

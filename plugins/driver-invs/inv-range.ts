@@ -8,7 +8,8 @@ import { readLock, readUnlock } from "../../src/core/rwlock.js";
 import { UseAfterFreeError } from "../../src/core/rcu.js";
 import { site, type Step, type Steps } from "../../src/core/steps.js";
 import type { CmdqEnt } from "../../src/model/commands.js";
-import { batchAdd, batchInit, batchSubmit, CmdqBatch } from "./cmdq.js";
+import type { SmmuNode } from "../../src/model/nodes.js";
+import { batchAdd, batchInit, batchSubmit, CmdqBatch, insertCmdlist, pollSync, type PendingSync } from "./cmdq.js";
 import type { DriverContext } from "./context.js";
 import type { SmmuDomain } from "./domain.js";
 import { ATS, ATS_FULL, invIsAts, S1_ASID, S2_VMID, S2_VMID_S1_CLEAR, type Invs } from "./invs.js";
@@ -61,9 +62,35 @@ function* invToCmdqBatch(
   yield* batchAddRange(ctx, smmu, cmds, ent, iova, size, granule, invs.pgsize(cur));
 }
 
+/**
+ * Where a batch ends: submitted and waited for (the kernel), or, with the
+ * parallel_syncs option, submitted with its CMD_SYNC and waited for only
+ * before the next batch on the same SMMU or at the end of the walk.
+ */
+class BatchEnds {
+  private readonly pending: PendingSync[] = [];
+
+  constructor(private readonly ctx: DriverContext) {}
+
+  *submit(smmu: SmmuNode, cmds: CmdqBatch): Steps {
+    if (!this.ctx.options.parallelSyncs) {
+      yield* batchSubmit(this.ctx, smmu, cmds);
+      return;
+    }
+    const earlier = this.pending.findIndex((p) => p.smmu === smmu);
+    if (earlier !== -1) yield* pollSync(this.ctx, this.pending.splice(earlier, 1)[0]!);
+    this.pending.push(yield* insertCmdlist(this.ctx, smmu, cmds.cmds, true));
+  }
+
+  *waitAll(): Steps {
+    for (const p of this.pending.splice(0)) yield* pollSync(this.ctx, p);
+  }
+}
+
 /** __arm_smmu_domain_inv_range() */
 function* domainInvRangeInvs(ctx: DriverContext, invs: Invs, iova: bigint, size: bigint, granule: number, leaf: boolean): Steps {
   const cmds = new CmdqBatch();
+  const ends = new BatchEnds(ctx);
   const skipByContinue = ctx.variant.skipEntry === "continue";
   yield S_NUM;
   touch(invs);
@@ -121,11 +148,12 @@ function* domainInvRangeInvs(ctx: DriverContext, invs: Invs, iova: bigint, size:
       if (invs.users(next)) break;
     }
     if (cmds.num && (next === end || endBatch(invs, cur, next))) {
-      yield* batchSubmit(ctx, smmu, cmds);
+      yield* ends.submit(smmu, cmds);
       cmds.cmds = [];
     }
     cur = next;
   }
+  yield* ends.waitAll();
 }
 
 /**

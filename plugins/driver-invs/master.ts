@@ -1,6 +1,8 @@
 /** struct arm_smmu_master: a probed endpoint, its streams and its scratch invalidation array. */
 import type { EndpointNode, SmmuNode } from "../../src/model/nodes.js";
 import type { CdTable } from "../../src/model/tables.js";
+import type { Topology } from "../../src/model/topology.js";
+import type { Platform } from "../../src/plugin/platform.js";
 import { invsAlloc, type Invs } from "./invs.js";
 import type { IommuDomain } from "./domain.js";
 
@@ -8,7 +10,10 @@ import type { IommuDomain } from "./domain.js";
 export const CTXDESC_LINEAR_CDMAX = 10;
 
 export class Master {
-  /** master->streams, sorted by StreamID at probe so built arrays come out sorted. */
+  /**
+   * master->streams: sorted by StreamID at probe so built arrays come out
+   * sorted (the series' patch 4); before the series, in firmware order.
+   */
   readonly streams: readonly number[];
   /**
    * master->build_invs: scratch for a to_merge or to_unref array, sized at
@@ -37,8 +42,9 @@ export class Master {
   constructor(
     readonly dev: EndpointNode,
     readonly smmu: SmmuNode,
+    sortStreams = true,
   ) {
-    this.streams = [...dev.sids].sort((a, b) => a - b);
+    this.streams = sortStreams ? [...dev.sids].sort((a, b) => a - b) : [...dev.sids];
     const atsSupported = dev.pci && dev.atsCapable;
     this.buildInvs = invsAlloc(atsSupported ? 2 + dev.sids.length : 2);
     let ssidBits = Math.min(dev.pci ? dev.pasidBits : 0, smmu.ssidBits);
@@ -54,4 +60,38 @@ export class Master {
   ssidsInUse(): boolean {
     return this.usedSsids > 0;
   }
+}
+
+/** Whether some master has `domain` attached at a PASID (an SVA domain's last unbind frees it). */
+export function boundAtPasid(masters: Iterable<Master>, domain: IommuDomain): boolean {
+  for (const m of masters) for (const p of m.pasids.values()) if (p === domain) return true;
+  return false;
+}
+
+/** The master of the device named `device`. */
+export function masterNamed(masters: ReadonlyMap<string, Master>, device: string): Master {
+  const m = masters.get(device);
+  if (!m) throw new Error(`no probed device named "${device}"`);
+  return m;
+}
+
+/**
+ * arm_smmu_probe_device() for every endpoint: its master, with its streams
+ * (sorted unless `sortStreams` is false: the driver before the series kept
+ * firmware order). A StreamID another device already has fails the probe.
+ */
+export function probeMasters(platform: Platform, topology: Topology, sortStreams = true): Map<string, Master> {
+  const masters = new Map<string, Master>();
+  const owner = new Map<string, string>();
+  for (const spec of topology.devices) {
+    const dev = platform.device(spec.name);
+    for (const sid of new Set(dev.sids)) {
+      const key = `${dev.smmu}#${sid}`;
+      const other = owner.get(key);
+      if (other) throw new Error(`Aliasing StreamID 0x${sid.toString(16)} (from ${other}) unsupported: ${dev.name} probe fails with -ENODEV`);
+      owner.set(key, dev.name);
+    }
+    masters.set(dev.name, new Master(dev, platform.smmu(dev.smmu), sortStreams));
+  }
+  return masters;
 }

@@ -15,6 +15,9 @@ import type { Translation, Via } from "../../src/model/translation.js";
 import { definePlugin, type BusPort } from "../../src/plugin/api.js";
 import { Atc } from "./atc.js";
 
+/** A PCIe round trip plus the ATC's own work: a modelled figure, not one the kernel knows. */
+export const DEFAULT_ATC_INV_NS = 1000;
+
 export class PcieEndpoint implements EndpointNode {
   readonly kind = "device";
   readonly smmu: string;
@@ -28,6 +31,8 @@ export class PcieEndpoint implements EndpointNode {
   /** Fault injection: the ATC never answers an ATC Invalidate Request. */
   private noResponse = false;
   readonly faults = ["atc_no_response"] as const;
+  /** From an ATC Invalidate Request's arrival to its completion reaching the SMMU. */
+  readonly atcInvNs: number;
 
   constructor(
     readonly name: string,
@@ -39,6 +44,7 @@ export class PcieEndpoint implements EndpointNode {
     this.atsCapable = spec.ats ?? false;
     this.pasidBits = spec.pasidBits ?? 0;
     this.pci = spec.pci ?? (this.atsCapable || this.pasidBits > 0);
+    this.atcInvNs = (spec.props?.atc_inv_ns as number | undefined) ?? DEFAULT_ATC_INV_NS;
   }
 
   inject(fault: string, on: boolean): void {
@@ -86,10 +92,16 @@ export class PcieEndpoint implements EndpointNode {
     return { result };
   }
 
+  /** An ATC Invalidate Request: its completion goes back `atcInvNs` after it arrived (a modelled round trip). */
   atcInv(req: AtcInvRequest): AtcInvReply {
-    if (this.noResponse) return { completed: false };
+    if (this.noResponse) {
+      this.bus.emit("ep:atc-inv-done", { device: this.name, sid: req.sid, start: req.at, end: req.at, completed: false });
+      return { completed: false };
+    }
     this.atc.invalidate(req.sid, req.ssv, req.ssid, req.addr, req.size);
-    return { completed: true };
+    const done = req.at + this.atcInvNs;
+    this.bus.emit("ep:atc-inv-done", { device: this.name, sid: req.sid, start: req.at, end: done, completed: true });
+    return { completed: true, done };
   }
 
   private served(req: DmaRequest, sid: number, via: Via, cache: string, t: Translation): void {
@@ -109,6 +121,17 @@ export default definePlugin({
       ats: { type: "boolean" },
       pasidBits: { type: "integer", minimum: 0, maximum: 20 },
       pci: { type: "boolean" },
+      props: {
+        description: "The timing model's costs (simulated ns).",
+        type: "object",
+        properties: {
+          atc_inv_ns: {
+            description: `ns from an ATC Invalidate Request reaching the endpoint to its completion reaching the SMMU (${DEFAULT_ATC_INV_NS} by default).`,
+            type: "integer",
+            minimum: 0,
+          },
+        },
+      },
     },
   },
   setup(ctx) {

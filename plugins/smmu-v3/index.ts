@@ -4,7 +4,8 @@
  * configuration cache, ATC_INV forwarded to the endpoint that owns the
  * StreamID, and CMD_SYNC completing once everything before it has, which an
  * ATC_INV that is never answered prevents (CERROR_ATC_INV). It translates
- * transactions and ATS Translation Requests for its endpoints.
+ * transactions and ATS Translation Requests for its endpoints, and keeps
+ * simulated time for its queue (SmmuTiming).
  */
 import type { CmdqSubmit, CmdqSubmitReply } from "../../src/core/events.js";
 import type { Memory } from "../../src/core/memory.js";
@@ -17,12 +18,32 @@ import type { Platform } from "../../src/plugin/platform.js";
 import { Iotlb } from "./iotlb.js";
 import { cdTableAt, translate, type TranslationUnit } from "./translate.js";
 
-/** A command as it sits in the queue. */
+/** A command as it sits in the queue, with when it was executed (simulated ns). */
 export interface QueuedCmd {
   seq: number;
   cmd: Cmd;
   source: string;
+  start: number;
+  end: number;
 }
+
+/**
+ * The timing model, which neither the seed nor the kernel shows: the queue
+ * consumes commands in order, each taking `cmdNs`; an ATC_INV sends its
+ * request to the endpoint and moves on, the completion arriving when the
+ * endpoint says; a CMD_SYNC takes `syncNs` and completes once every earlier
+ * command has (ATC_INV completions included), holding the queue until then.
+ * Each SMMU has its own queue, so SMMUs work in parallel.
+ */
+export interface SmmuTiming {
+  cmdNs: number;
+  syncNs: number;
+}
+
+export const DEFAULT_TIMING: SmmuTiming = Object.freeze({ cmdNs: 20, syncNs: 100 });
+
+/** ARM_SMMU_POLL_TIMEOUT_US: how long the driver polls a CMD_SYNC that never completes. */
+export const POLL_TIMEOUT_NS = 1_000_000_000;
 
 /** 4K, 16K and 64K granules with their block sizes (IDR5.GRAN4K/16K/64K all set). */
 const PGSIZE_BITMAP = 0x1000 | 0x20_0000 | 0x4000_0000 | 0x4000 | 0x200_0000 | 0x1_0000 | 0x2000_0000;
@@ -44,6 +65,11 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
   private readonly cdCache = new Map<number, Map<number, Qwords>>();
   /** An ATC_INV since the last CMD_SYNC was never answered. */
   private atcPending = false;
+  /** When the queue is free to take its next command. */
+  private cursor = 0;
+  /** When the last ATC_INV completion since the last CMD_SYNC arrives. */
+  private atcDone = 0;
+  readonly timing: SmmuTiming;
 
   constructor(
     readonly name: string,
@@ -55,6 +81,8 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
   ) {
     this.features = new Set(spec.features);
     this.options = new Set(spec.options ?? []);
+    const props = spec.props as { cmd_ns?: number; sync_ns?: number } | undefined;
+    this.timing = { cmdNs: props?.cmd_ns ?? DEFAULT_TIMING.cmdNs, syncNs: props?.sync_ns ?? DEFAULT_TIMING.syncNs };
   }
 
   fetchSte(sid: number): Qwords {
@@ -81,18 +109,29 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
 
   /** arm_smmu_cmdq_issue_cmdlist() as the hardware sees it: queue, execute, then CMD_SYNC. */
   submit(req: CmdqSubmit): CmdqSubmitReply {
-    for (const cmd of req.cmds) this.consume(cmd, req.source);
-    if (!req.sync) return { synced: true };
-    this.consume({ op: "CMD_SYNC" }, req.source);
+    for (const cmd of req.cmds) this.consume(cmd, req.source, req.at);
+    if (!req.sync) return { synced: true, done: this.cursor };
     const synced = !this.atcPending;
+    this.consume({ op: "CMD_SYNC" }, req.source, req.at);
     this.atcPending = false;
-    return { synced };
+    return { synced, done: this.cursor };
   }
 
-  private consume(cmd: Cmd, source: string): void {
+  /** When `cmd`, seen at `at`, finishes executing: the queue's cursor moves there. */
+  private execute(cmd: Cmd, at: number): { start: number; end: number } {
+    const start = Math.max(this.cursor, at);
+    if (cmd.op !== "CMD_SYNC") return { start, end: (this.cursor = start + this.timing.cmdNs) };
+    /* a CMD_SYNC waiting on an ATC_INV that never completes holds the queue until the driver gives up */
+    const end = this.atcPending ? start + POLL_TIMEOUT_NS : Math.max(start + this.timing.syncNs, this.atcDone);
+    this.atcDone = 0;
+    return { start, end: (this.cursor = end) };
+  }
+
+  private consume(cmd: Cmd, source: string, at: number): void {
     const seq = this.queue.length;
-    this.queue.push({ seq, cmd, source });
-    this.bus.emit("cmd:queued", { smmu: this.name, cmd, seq, source });
+    const { start, end } = this.execute(cmd, at);
+    this.queue.push({ seq, cmd, source, start, end });
+    this.bus.emit("cmd:queued", { smmu: this.name, cmd, seq, source, start, end });
     if (isTlbi(cmd.op)) {
       this.iotlb.invalidate(cmd);
       return;
@@ -118,14 +157,15 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
         this.fetchSte(cmd.sid);
         break;
       case "ATC_INV":
-        this.forwardAtcInv(cmd);
+        this.forwardAtcInv(cmd, end);
         break;
       default:
         break;
     }
   }
 
-  private forwardAtcInv(cmd: Extract<Cmd, { op: "ATC_INV" }>): void {
+  /** The ATC Invalidate Request goes out when the command has executed (`at`); its completion comes back later. */
+  private forwardAtcInv(cmd: Extract<Cmd, { op: "ATC_INV" }>, at: number): void {
     const ep = this.platform.endpointFor(this.name, cmd.sid);
     if (!ep) return;
     const reply = this.bus.request("ep:atc-inv", ep.name, {
@@ -134,8 +174,10 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
       ssv: cmd.ssv,
       addr: Number(cmd.addr),
       size: cmd.size,
+      at,
     });
     if (!reply.completed) this.atcPending = true;
+    else this.atcDone = Math.max(this.atcDone, reply.done ?? at);
   }
 }
 
@@ -163,6 +205,14 @@ export default definePlugin({
         type: "array",
         items: { enum: OPTIONS },
         uniqueItems: true,
+      },
+      props: {
+        description: "The timing model's costs (simulated ns).",
+        type: "object",
+        properties: {
+          cmd_ns: { description: `ns the queue takes to execute one command (${DEFAULT_TIMING.cmdNs} by default).`, type: "integer", minimum: 0 },
+          sync_ns: { description: `ns a CMD_SYNC takes once everything before it is done (${DEFAULT_TIMING.syncNs} by default).`, type: "integer", minimum: 0 },
+        },
       },
     },
   },

@@ -4,20 +4,30 @@
  * error. Human output goes to stdout (colours only on a terminal); with
  * --json, exactly one JSON document goes to stdout.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { InputError, sortDiagnostics, type Diagnostic } from "../core/diagnostics.js";
+import { diagnostic, InputError, sortDiagnostics, type Diagnostic } from "../core/diagnostics.js";
 import { loadCliPlugins, loadSmmuWithPlugins, loadTopology } from "../engine/load.js";
 import type { PluginRegistry } from "../plugin/registry.js";
-import { describePlugins } from "../report/plugins.js";
-import { runFile, type ScenarioResult } from "../engine/runner.js";
+import { pluginsReport } from "../report/plugins.js";
+import { runFile, selectScenarios, type ScenarioResult } from "../engine/runner.js";
 import { builtinRegistry } from "../engine/simulator.js";
-import type { DriverSpec } from "../model/topology.js";
+import type { DriverSpec, JsonValue } from "../model/topology.js";
+import { driverProblem } from "../schema/validate.js";
+import { compareConfigs, compareFile, type Comparison } from "../engine/compare.js";
+import { comparisonJson, formatComparison } from "../report/compare.js";
+import { traceDocument, type TracedRun } from "../report/trace.js";
+import { formatMetrics } from "../report/metrics.js";
+import type { Timeline } from "../engine/timeline.js";
 import { colors, formatDiagnostics, formatScenario, formatSummary } from "../report/human.js";
 import { jsonReport, type FileReport } from "../report/json.js";
 import { driverPlugin } from "../dsl/lower-scenario.js";
+import type { SmmuFile } from "../dsl/ast.js";
+import type { Topology } from "../model/topology.js";
+import { checkedJson, checkedSmmu, formatChecked } from "../report/checked.js";
+import { topologyDot } from "../report/graph.js";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -64,11 +74,27 @@ interface RunOpts extends GlobalOpts {
   driver?: string;
   variant?: string;
   stepLimit?: number;
+  driverOption?: Record<string, JsonValue>;
+  trace?: string;
+  metrics?: boolean;
 }
 
 function driverOverride(o: RunOpts): DriverSpec | undefined {
-  if (!o.driver && !o.variant) return undefined;
-  return { ...(o.driver ? { plugin: driverPlugin(o.driver) } : {}), ...(o.variant ? { variant: o.variant } : {}) };
+  if (!o.driver && !o.variant && !o.driverOption) return undefined;
+  return {
+    ...(o.driver ? { plugin: driverPlugin(o.driver) } : {}),
+    ...(o.variant ? { variant: o.variant } : {}),
+    ...(o.driverOption ? { options: o.driverOption } : {}),
+  };
+}
+
+/** `--driver-option key[=value]`, repeatable: true without a value; true/false, integers and words as written. */
+function driverOption(v: string, prev: Record<string, JsonValue> = {}): Record<string, JsonValue> {
+  const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:=(.*))?$/.exec(v);
+  if (!m) throw new InvalidArgumentError(`not key or key=value: ${v}`);
+  const raw = m[2];
+  const value = raw === undefined || raw === "true" ? true : raw === "false" ? false : /^-?\d+$/.test(raw) ? Number(raw) : raw;
+  return { ...prev, [m[1]!]: value };
 }
 
 function seedInt(v: string): number {
@@ -106,6 +132,9 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option("--scenario <name>", "run only the scenario with this name")
     .option("--driver <name>", "run under this driver plugin (invs, legacy, or a plugin name)")
     .option("--variant <name>", "run under this driver variant (mainline, v9)")
+    .option("--driver-option <key[=value]>", "set a driver option (e.g. parallel_syncs); repeatable", driverOption)
+    .option("--trace <file>", "write the run as Chrome trace-event JSON (open it in Perfetto): CPUs, SMMU queues, endpoints")
+    .option("--metrics", "after each scenario, what its invalidations took (simulated ns) and queued")
     .addOption(new Option("--seed <n>", "seed of the interleavings `concurrently` blocks explore").argParser(seedInt).default(0))
     .addOption(new Option("--step-limit <n>", "steps one operation may take before it is a livelock").argParser(positiveInt))
     .action(async (files: string[], _o: unknown, cmd: Command) => {
@@ -135,6 +164,27 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       status = await pluginsCommand(cmd.optsWithGlobals<GlobalOpts>(), io, version, useColor);
     });
 
+  program
+    .command("graph")
+    .description("print the topology of a .smmu file (or a topology .json) as a Graphviz DOT graph on stdout")
+    .argument("<file>", ".smmu file, or topology .json file (by its extension)")
+    .option("--scenario <name>", "also draw the attachments this scenario's statements make (it is not run)")
+    .addHelpText("after", GRAPH_HELP)
+    .action(async (file: string, _o: unknown, cmd: Command) => {
+      status = await graphCommand(file, cmd.optsWithGlobals<GraphOpts>(), io, version, useColor);
+    });
+
+  program
+    .command("compare")
+    .description("run a file under every driver (each variant, and each option on) and print the figures side by side")
+    .argument("<file>", ".smmu file")
+    .option("--scenario <name>", "compare only the scenario with this name")
+    .addOption(new Option("--seed <n>", "seed of the interleavings `concurrently` blocks explore").argParser(seedInt).default(0))
+    .addHelpText("after", COMPARE_HELP)
+    .action(async (file: string, _o: unknown, cmd: Command) => {
+      status = await compareCommand(file, cmd.optsWithGlobals<CompareOpts>(), io, version, useColor);
+    });
+
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (err) {
@@ -159,18 +209,21 @@ async function runCommand(files: string[], o: RunOpts, io: Io, version: string, 
   const c = colors(useColor(o));
   const reports: FileReport[] = [];
   const diagnostics: Diagnostic[] = [];
+  const traced: TracedRun[] = [];
   for (const path of files) {
     let results: ScenarioResult[];
     try {
       const plugins = await registry(o);
       const file = await loadSmmuWithPlugins(path, plugins);
       const override = driverOverride(o);
-      const problem = override && plugins.driverProblem(override);
+      const problem = override && driverProblem(override, plugins);
       if (problem) {
-        io.err(`smmu-emu: ${o.driver ? "--driver" : "--variant"}: ${problem}`);
+        const flag = problem.option !== undefined ? "--driver-option" : o.driver ? "--driver" : "--variant";
+        io.err(`smmu-emu: ${flag}: ${problem.message}${problem.hint ? ` (${problem.hint})` : ""}`);
         return EXIT_BAD_INPUT;
       }
-      results = runFile(file, { registry: plugins, scenario: o.scenario, driver: override, stepLimit: o.stepLimit, seed: o.seed });
+      const onTimeline = o.trace === undefined ? undefined : (result: ScenarioResult, timeline: Timeline): void => void traced.push({ result, timeline });
+      results = runFile(file, { registry: plugins, scenario: o.scenario, driver: override, stepLimit: o.stepLimit, seed: o.seed, onTimeline });
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       diagnostics.push(...err.diagnostics);
@@ -179,11 +232,22 @@ async function runCommand(files: string[], o: RunOpts, io: Io, version: string, 
     reports.push({ file: path, scenarios: results });
     if (!o.json) {
       io.out(c.bold(path));
-      for (const r of results) io.out(formatScenario(c, r));
+      for (const r of results) {
+        io.out(formatScenario(c, r));
+        if (o.metrics) io.out(formatMetrics(c, r));
+      }
+    }
+  }
+  if (o.trace !== undefined) {
+    try {
+      writeFileSync(o.trace, `${JSON.stringify(traceDocument(traced, version))}\n`);
+    } catch (err) {
+      io.err(`smmu-emu: --trace: cannot write ${o.trace}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      return EXIT_BAD_INPUT;
     }
   }
   const all = reports.flatMap((r) => r.scenarios);
-  if (o.json) io.out(JSON.stringify(jsonReport(reports, sortDiagnostics(diagnostics), version), null, 2));
+  if (o.json) io.out(JSON.stringify(jsonReport(reports, sortDiagnostics(diagnostics), version, { rejected: files.length - reports.length }), null, 2));
   else {
     if (diagnostics.length) io.err(formatDiagnostics(c, sortDiagnostics(diagnostics)));
     io.out(formatSummary(c, all) + (diagnostics.length ? c.red(`; ${files.length - reports.length} file(s) not run: bad input`) : ""));
@@ -192,28 +256,34 @@ async function runCommand(files: string[], o: RunOpts, io: Io, version: string, 
   return all.every((r) => r.passed) ? EXIT_OK : EXIT_FAILED;
 }
 
+/** A good input, loaded with its plugins: a .smmu file or a topology written as JSON. */
+type Loaded = { kind: "smmu"; file: SmmuFile; plugins: PluginRegistry } | { kind: "json"; topology: Topology; plugins: PluginRegistry };
+
+async function loadInput(path: string, kind: "smmu" | "json", o: GlobalOpts): Promise<Loaded> {
+  const plugins = await registry(o);
+  return kind === "smmu" ? { kind, file: await loadSmmuWithPlugins(path, plugins), plugins } : { kind, topology: loadTopology(path, plugins), plugins };
+}
+
+/** Bad input: its diagnostics on stderr, or with --json in the one report on stdout; exit 2. */
+function badInput(err: unknown, o: GlobalOpts, io: Io, version: string, c: ReturnType<typeof colors>, rejected: number): number {
+  if (!(err instanceof InputError)) throw err;
+  const ds = sortDiagnostics(err.diagnostics);
+  if (o.json) io.out(JSON.stringify(jsonReport([], ds, version, { rejected }), null, 2));
+  else io.err(formatDiagnostics(c, ds));
+  return EXIT_BAD_INPUT;
+}
+
 async function checkCommand(path: string, kind: "smmu" | "json", o: GlobalOpts, io: Io, version: string, useColor: (o: GlobalOpts) => boolean): Promise<number> {
   const c = colors(useColor(o));
-  let summary: string;
+  let input: Loaded;
   try {
-    const plugins = await registry(o);
-    if (kind === "smmu") {
-      const f = await loadSmmuWithPlugins(path, plugins);
-      const t = f.topology;
-      summary = `${path}: ok: ${t.smmus.length} SMMU(s), ${t.devices.length} device(s), ${t.vsmmus?.length ?? 0} vSMMU(s), ${t.domains.length} domain(s), ${f.scenarios.length} scenario(s)`;
-    } else {
-      const t = loadTopology(path, plugins);
-      summary = `${path}: ok: ${t.smmus.length} SMMU(s), ${t.devices.length} device(s), ${t.vsmmus?.length ?? 0} vSMMU(s), ${t.domains.length} domain(s)`;
-    }
+    input = await loadInput(path, kind, o);
   } catch (err) {
-    if (!(err instanceof InputError)) throw err;
-    const ds = sortDiagnostics(err.diagnostics);
-    if (o.json) io.out(JSON.stringify(jsonReport([], ds, version), null, 2));
-    else io.err(formatDiagnostics(c, ds));
-    return EXIT_BAD_INPUT;
+    return badInput(err, o, io, version, c, 1);
   }
-  if (o.json) io.out(JSON.stringify(jsonReport([], [], version), null, 2));
-  else io.out(c.green(summary));
+  const checked = input.kind === "smmu" ? checkedSmmu(path, input.file, input.plugins) : checkedJson(path, input.topology, input.plugins);
+  if (o.json) io.out(JSON.stringify(jsonReport([], [], version, { checked }), null, 2));
+  else io.out(c.green(formatChecked(checked)));
   return EXIT_OK;
 }
 
@@ -223,21 +293,91 @@ async function pluginsCommand(o: GlobalOpts, io: Io, version: string, useColor: 
   try {
     plugins = await registry(o);
   } catch (err) {
-    if (!(err instanceof InputError)) throw err;
-    const ds = sortDiagnostics(err.diagnostics);
-    if (o.json) io.out(JSON.stringify(jsonReport([], ds, version), null, 2));
-    else io.err(formatDiagnostics(c, ds));
-    return EXIT_BAD_INPUT;
+    return badInput(err, o, io, version, c, 0);
   }
-  const list = describePlugins(plugins.list());
-  if (o.json) io.out(JSON.stringify({ formatVersion: 1, tool: "smmu-emu", version, plugins: list }, null, 2));
+  const report = pluginsReport(plugins.list(), version);
+  if (o.json) io.out(JSON.stringify(report, null, 2));
   else {
-    for (const p of list) {
+    for (const p of report.plugins) {
       io.out(`${c.bold(p.name)} ${p.version}  ${p.kind}${p.extends ? ` (extends ${p.extends})` : ""}  plugin API ${p.apiVersions.join(", ")}`);
       io.out(`  ${p.description}`);
       if (p.variants) io.out(`  variants: ${p.variants.join(", ")}`);
       for (const prop of p.properties) io.out(`  ${prop.name}: ${prop.type}${prop.description ? c.dim(`  ${prop.description}`) : ""}`);
     }
   }
+  return EXIT_OK;
+}
+
+interface GraphOpts extends GlobalOpts {
+  scenario?: string;
+}
+
+const GRAPH_HELP = `
+Draws each SMMU (features, options) in a box with the devices (sids, ats,
+pasid_bits) and vSMMUs behind it, each domain (stage, nest_parent, ...), and
+edges vSMMU -> its S2 parent and vSMMU -> each nested domain on it.
+
+With --scenario NAME, also the attachments that scenario makes, read from its
+statements (it is not run): each attach, detach and sva bind/unbind is an
+edge device -> domain (detach: -> blocked), numbered in the order written,
+with its PASID and line. Solid: what the device, or that PASID of it, is
+attached to at the end; dotted: replaced by a later statement; dashed red:
+inside an \`expect error\` block, expected to fail and change nothing.
+
+Bad input is reported as by check, exit 2; --json does not apply (the output
+is DOT). To draw it with Graphviz:
+  smmu-emu graph FILE | dot -Tsvg -o topology.svg`;
+
+async function graphCommand(path: string, o: GraphOpts, io: Io, version: string, useColor: (o: GlobalOpts) => boolean): Promise<number> {
+  const c = colors(useColor(o));
+  if (o.json) {
+    io.err("smmu-emu: graph: --json does not apply: graph prints DOT");
+    return EXIT_BAD_INPUT;
+  }
+  let dot: string;
+  try {
+    const input = await loadInput(path, /\.json$/i.test(path) ? "json" : "smmu", o);
+    if (input.kind === "json") {
+      if (o.scenario !== undefined) {
+        throw new InputError([diagnostic({ file: path, line: 1, column: 1 }, "unknown-scenario", "a topology written as JSON has no scenarios")]);
+      }
+      dot = topologyDot({ file: path, topology: input.topology });
+    } else {
+      const scenario = o.scenario === undefined ? undefined : selectScenarios(input.file, o.scenario)[0];
+      dot = topologyDot({ file: path, topology: input.file.topology, ...(scenario ? { scenario } : {}) });
+    }
+  } catch (err) {
+    return badInput(err, o, io, version, c, 1);
+  }
+  io.out(dot.trimEnd());
+  return EXIT_OK;
+}
+
+interface CompareOpts extends GlobalOpts {
+  scenario?: string;
+  seed: number;
+}
+
+const COMPARE_HELP = `
+The drivers are every variant of every loaded driver plugin (driver-legacy,
+driver-invs mainline and v9, and any given with --plugin), then each boolean
+option of a driver switched on over its default variant (driver-invs
++parallel_syncs). A scenario's own \`driver\` line is overridden. Times are
+simulated ns, from the costs in the topology (cmd_ns and sync_ns on an SMMU,
+atc_inv_ns on a device). Exits 0 once the table is printed, whatever passed;
+2 on bad input.`;
+
+async function compareCommand(path: string, o: CompareOpts, io: Io, version: string, useColor: (o: GlobalOpts) => boolean): Promise<number> {
+  const c = colors(useColor(o));
+  let cmp: Comparison;
+  try {
+    const input = await loadInput(path, "smmu", o);
+    if (input.kind !== "smmu") throw new Error("compare takes a .smmu file");
+    cmp = compareFile(input.file, compareConfigs(input.plugins), { registry: input.plugins, scenario: o.scenario, seed: o.seed });
+  } catch (err) {
+    return badInput(err, o, io, version, c, 1);
+  }
+  if (o.json) io.out(JSON.stringify({ formatVersion: 1, tool: "smmu-emu", version, comparison: comparisonJson(path, cmp) }, null, 2));
+  else io.out(formatComparison(c, path, cmp));
   return EXIT_OK;
 }

@@ -28,6 +28,8 @@ function describe(v: unknown): string {
 const str = typed("a string", (v) => typeof v === "string");
 const int = typed("an integer", (v) => Number.isSafeInteger(v));
 const bool = typed("a boolean", (v) => typeof v === "boolean");
+/** Simulated nanoseconds: finite and not negative. */
+const time = typed("a time in ns (a finite number >= 0)", (v) => typeof v === "number" && Number.isFinite(v) && v >= 0);
 const u64 = typed("a 64-bit unsigned bigint", (v) => typeof v === "bigint" && v >= 0n && v < 1n << 64n);
 
 const nullable =
@@ -108,7 +110,9 @@ const translateResult: Check = (v, p) => {
 };
 
 export const NOTIFICATION_SHAPES: Readonly<Record<NotificationName, Check>> = {
-  "cmd:queued": obj({ smmu: str, cmd, seq: int, source: str }),
+  "cmd:queued": obj({ smmu: str, cmd, seq: int, source: str, start: time, end: time }),
+  "ep:atc-inv-done": obj({ device: str, sid: int, start: time, end: time, completed: bool }),
+  "cpu:sync-wait": obj({ cpu: str, smmu: str, start: time, end: time }),
   "dma:served": obj({ device: str, sid: int, pasid: nullable(int), iova: int, access, via, cache: str, t: translation }),
   "cache:fill": obj({ cache: str, tag: str, t: translation }),
   "ep:ats": obj({ device: str, enabled: bool, stu: int }),
@@ -118,11 +122,11 @@ export const NOTIFICATION_SHAPES: Readonly<Record<NotificationName, Check>> = {
 };
 
 export const REQUEST_SHAPES: Readonly<Record<RequestName, [request: Check, reply: Check]>> = {
-  "smmu:cmdq": [obj({ cmds: arrayOf(cmd), sync: bool, source: str }), obj({ synced: bool })],
+  "smmu:cmdq": [obj({ cmds: arrayOf(cmd), sync: bool, source: str, at: time }), obj({ synced: bool, "done?": time })],
   "smmu:tlb-tags": [obj({}), obj({ tags: arrayOf(str) })],
   "smmu:translate": [obj({ sid: int, ssid: nullable(int), iova: int, access, ats: bool }), translateResult],
   "ep:dma": [obj({ iova: int, pasid: nullable(int), access, "sid?": int }), obj({ result: translateResult })],
-  "ep:atc-inv": [obj({ sid: int, ssid: int, ssv: bool, addr: int, size: int }), obj({ completed: bool })],
+  "ep:atc-inv": [obj({ sid: int, ssid: int, ssv: bool, addr: int, size: int, at: time }), obj({ completed: bool, "done?": time })],
 };
 
 /** Why a notification payload is malformed, or null. */

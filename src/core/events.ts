@@ -15,12 +15,16 @@ export interface CmdqSubmit {
   sync: boolean;
   /** Who submitted: a CPU of the driver, or a vSMMU forwarding a guest's queue. */
   source: string;
+  /** When the producer index moved (simulated ns): the SMMU sees the commands from then. */
+  at: number;
 }
 
 /** The outcome of a submission's CMD_SYNC. */
 export interface CmdqSubmitReply {
   /** false when a CMD_SYNC timed out (an ATC_INV never completed). */
   synced: boolean;
+  /** When the last command (the CMD_SYNC, if any) completed or timed out; `at` if absent. */
+  done?: number;
 }
 
 export interface TranslateRequest {
@@ -54,11 +58,15 @@ export interface AtcInvRequest {
   addr: number;
   /** log2 of the span in 4 KiB pages; ATC_INV_SIZE_ALL for everything */
   size: number;
+  /** When the SMMU sent the request (simulated ns). */
+  at: number;
 }
 
 export interface AtcInvReply {
   /** false when the endpoint never answers */
   completed: boolean;
+  /** When the completion reached the SMMU; `at` (at once) if absent. */
+  done?: number;
 }
 
 /** The TLB tags an SMMU holds translations for ("smmu0 asid 1", "smmu0 vmid 2"). */
@@ -77,8 +85,15 @@ export interface BusRequests {
 
 /** Notifications: name -> payload. */
 export interface BusNotifications {
-  /** A command reached an SMMU's queue (CMD_SYNC included). */
-  "cmd:queued": { smmu: string; cmd: Cmd; seq: number; source: string };
+  /**
+   * A command reached an SMMU's queue (CMD_SYNC included) and was executed
+   * from `start` to `end` (simulated ns); a CMD_SYNC ends when it completes.
+   */
+  "cmd:queued": { smmu: string; cmd: Cmd; seq: number; source: string; start: number; end: number };
+  /** An endpoint's ATC invalidated (or dropped) an ATC Invalidate Request, from its arrival to its completion. */
+  "ep:atc-inv-done": { device: string; sid: number; start: number; end: number; completed: boolean };
+  /** A CPU spun from `start` to `end` until a CMD_SYNC on `smmu` completed (or timed out). */
+  "cpu:sync-wait": { cpu: string; smmu: string; start: number; end: number };
   /** A translation was served from a cache or a walk. */
   "dma:served": {
     device: string;

@@ -6,12 +6,15 @@
 import type { Span } from "../core/diagnostics.js";
 import type { Cmd } from "../model/commands.js";
 import type { Access, Via } from "../model/translation.js";
-import type { Topology } from "../model/topology.js";
+import type { JsonValue, Topology } from "../model/topology.js";
 
 /** A driver plugin and variant, as `driver invs v9;` names them. */
 export interface DriverChoice {
   plugin: string;
   variant?: string;
+  /** The driver plugin's options, with where each was written. */
+  options?: Record<string, JsonValue>;
+  optionSpans?: Record<string, Span>;
   span: Span;
 }
 

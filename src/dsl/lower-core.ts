@@ -7,6 +7,7 @@
 import type { CstNode, IToken } from "chevrotain";
 import { diagnostic, type Diagnostic, type Span } from "../core/diagnostics.js";
 import { didYouMean } from "../core/suggest.js";
+import type { JsonValue } from "../model/topology.js";
 
 type Child = CstNode | IToken;
 
@@ -223,6 +224,26 @@ export class LowerBase {
   }
 
   /** An expression that must fit a JS number (addresses, ids, counts). */
+  /** A plugin's property or option: one value, or a list of them. */
+  looseValues(values: CstNode[]): JsonValue | undefined {
+    const v = values.map((x) => this.loose(x));
+    if (v.some((x) => x === undefined)) return undefined;
+    return v.length === 1 ? v[0]! : (v as JsonValue[]);
+  }
+
+  /** A plugin's property or option value: a string, true/false, a bare word, or an integer. */
+  private loose(v: CstNode): JsonValue | undefined {
+    const str = tok(v, "StringLit");
+    if (str) return stringValue(str);
+    const e = sub(v, "expr")!;
+    const name = this.asName(e);
+    if (name && subs(name, "nameAtom").length === 0) {
+      const id = tok(name, "base")!.image;
+      if (this.lookup(id) === undefined) return id === "true" ? true : id === "false" ? false : id;
+    }
+    return this.int(e, "value", BigInt(Number.MIN_SAFE_INTEGER));
+  }
+
   int(node: CstNode, what: string, min = 0n, max = BigInt(Number.MAX_SAFE_INTEGER)): number | undefined {
     const v = this.expr(node);
     if (v === undefined) return undefined;

@@ -52,7 +52,20 @@ export class ScenarioLowerer {
 
   driver(decl: CstNode): DriverChoice {
     const variant = tok(decl, "variant")?.image;
-    return { plugin: driverPlugin(tok(decl, "plugin")!.image), ...(variant ? { variant } : {}), span: this.lo.spanOf(decl) };
+    const choice: DriverChoice = { plugin: driverPlugin(tok(decl, "plugin")!.image), ...(variant ? { variant } : {}), span: this.lo.spanOf(decl) };
+    for (const prop of subs(decl, "property")) {
+      const key = tok(prop, "key")!;
+      const options = (choice.options ??= {});
+      const spans = (choice.optionSpans ??= {});
+      if (key.image in spans) {
+        this.lo.error(key, "duplicate", `option "${key.image}" is given twice`);
+        continue;
+      }
+      spans[key.image] = this.lo.spanOf(key);
+      const v = this.lo.looseValues(subs(prop, "value"));
+      if (v !== undefined) options[key.image] = v;
+    }
+    return choice;
   }
 
   /** The statements of a block (a scenario, a loop, an expect error). */

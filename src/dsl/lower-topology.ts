@@ -5,7 +5,7 @@
  */
 import type { CstNode, IToken } from "chevrotain";
 import type { Span } from "../core/diagnostics.js";
-import type { DeviceSpec, DomainSpec, SmmuSpec, Topology, VsmmuSpec } from "../model/topology.js";
+import type { DeviceSpec, DomainSpec, JsonValue, SmmuSpec, Topology, VsmmuSpec } from "../model/topology.js";
 import { didYouMean } from "../core/suggest.js";
 import { sub, subs, tok, stringValue, type LowerBase } from "./lower-core.js";
 
@@ -42,7 +42,6 @@ const LIST: Record<Kind, "smmus" | "devices" | "vsmmus" | "domains"> = {
   domain: "domains",
 };
 
-type JsonValue = string | number | boolean | JsonValue[];
 
 export class TopologyBuilder {
   readonly topology: Topology = { smmus: [], devices: [], vsmmus: [], domains: [] };
@@ -88,9 +87,8 @@ export class TopologyBuilder {
       /* anything else belongs to the node's plugin, whose schema checks it */
       const props = (node.props ??= {}) as Record<string, JsonValue>;
       this.locations.set(`${ptr}/props/${key.image}`, this.lo.spanOf(key));
-      const v = values.map((x) => this.loose(x));
-      if (v.some((x) => x === undefined)) return;
-      props[key.image] = v.length === 1 ? v[0]! : (v as JsonValue[]);
+      const v = this.lo.looseValues(values);
+      if (v !== undefined) props[key.image] = v;
       return;
     }
     const [json, type] = known;
@@ -130,17 +128,7 @@ export class TopologyBuilder {
   }
 
   /** A plugin property: a string, a number if it evaluates to one, else a name. */
-  private loose(v: CstNode): JsonValue | undefined {
-    const str = tok(v, "StringLit");
-    if (str) return stringValue(str);
-    const e = sub(v, "expr")!;
-    const name = this.lo.asName(e);
-    if (name && subs(name, "nameAtom").length === 0) {
-      const id = tok(name, "base")!.image;
-      if (this.lo.lookup(id) === undefined) return id === "true" ? true : id === "false" ? false : id;
-    }
-    return this.lo.int(e, "value", BigInt(Number.MIN_SAFE_INTEGER));
-  }
+
 
   get smmus(): SmmuSpec[] {
     return this.topology.smmus;

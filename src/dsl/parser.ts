@@ -76,11 +76,21 @@ class SmmuParser extends CstParser {
     this.CONSUME(Semi);
   });
 
+  /** `driver invs v9;` or, with options, `driver invs mainline { parallel_syncs: true; }` */
   driverDecl = this.RULE("driverDecl", () => {
     this.CONSUME(KW.driver);
     this.CONSUME(Identifier, { LABEL: "plugin" });
     this.OPTION(() => this.CONSUME2(Identifier, { LABEL: "variant" }));
-    this.CONSUME(Semi);
+    this.OR([
+      { ALT: () => this.CONSUME(Semi) },
+      {
+        ALT: () => {
+          this.CONSUME(LBrace);
+          this.MANY(() => this.SUBRULE(this.property));
+          this.CONSUME(RBrace);
+        },
+      },
+    ]);
   });
 
   nodeDecl = this.RULE("nodeDecl", () => {

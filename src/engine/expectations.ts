@@ -7,6 +7,7 @@ import type { CmdPattern, DmaExpectation, InvPattern } from "../dsl/ast.js";
 import { formatCmd, type Cmd } from "../model/commands.js";
 import type { InvsSnapshot } from "../model/driver.js";
 import type { TranslateResult } from "../model/translation.js";
+import { diffItems, foldDiff, lineDiff } from "../core/line-diff.js";
 
 const hex = (v: bigint): string => (v < 10n ? v.toString() : `0x${v.toString(16)}`);
 
@@ -38,23 +39,9 @@ function expand(patterns: readonly CmdPattern[]): CmdPattern[] {
   return patterns.flatMap((p) => Array.from({ length: p.repeat }, () => p));
 }
 
-/** The commands must be exactly the patterns, in order. */
+/** The commands must be exactly the patterns, in order; the detail is a diff with a little context. */
 export function checkExact(patterns: readonly CmdPattern[], cmds: readonly Cmd[]): string[] | null {
-  const want = expand(patterns);
-  let ok = want.length === cmds.length;
-  const lines: string[] = [];
-  for (let i = 0; i < Math.max(want.length, cmds.length); i++) {
-    const p = want[i];
-    const c = cmds[i];
-    if (p && c && matches(p, c)) {
-      lines.push(`    ${formatCmd(c)}`);
-      continue;
-    }
-    ok = false;
-    if (p) lines.push(`  - ${formatPattern(p)}`);
-    if (c) lines.push(`  + ${formatCmd(c)}`);
-  }
-  return ok ? null : lines;
+  return lineDiff(expand(patterns), cmds, { same: matches, want: formatPattern, got: formatCmd });
 }
 
 /** The patterns must appear in the commands in this order, others may come between. */
@@ -69,30 +56,29 @@ export function checkContains(patterns: readonly CmdPattern[], cmds: readonly Cm
   ];
 }
 
-function formatEntry(e: { smmu?: string; type: string; id: number; ssid: number; users: number }, smmu: boolean): string {
+type EntryLike = { smmu?: string; type: string; id: number; ssid: number; users: number };
+
+function formatEntry(e: EntryLike, smmu: boolean): string {
   const id = e.id < 10 ? String(e.id) : `0x${e.id.toString(16)}`;
   return `${smmu && e.smmu !== undefined ? `${e.smmu} ` : ""}${e.type} ${id} ssid ${e.ssid} users ${e.users}`;
 }
 
-/** The entries within num_invs and the trash count; a pattern without an SMMU matches any. */
+/** An entry matches a pattern; a pattern without an SMMU matches any. */
+function entryMatches(w: InvPattern, g: EntryLike): boolean {
+  return (w.smmu === undefined || w.smmu === g.smmu) && w.type === g.type && w.id === g.id && w.ssid === g.ssid && w.users === g.users;
+}
+
+/** The entries within num_invs and the trash count; the detail is a diff with a little context. */
 export function checkInvs(want: readonly InvPattern[], trash: number | undefined, got: InvsSnapshot | null): string[] | null {
   if (!got) return ["  this driver keeps no invalidation array"];
   if (got.error) return [`  the array pointer holds ${got.error}`];
-  const wantLines = want.map((w) => formatEntry(w, true));
-  const gotLines = got.entries.map((g, i) => formatEntry(g, want[i]?.smmu !== undefined || i >= want.length));
-  const same = wantLines.length === gotLines.length && wantLines.every((l, i) => l === gotLines[i]);
+  /* patterns that name no SMMU (the kunit test's arrays): the entries are shown without theirs */
+  const smmu = want.length === 0 || want.some((w) => w.smmu !== undefined);
+  const lines = diffItems(want, got.entries, { same: entryMatches, want: (w) => formatEntry(w, true), got: (g) => formatEntry(g, smmu) });
   const trashOk = trash === undefined || trash === got.trashes;
-  if (same && trashOk) return null;
-  const lines: string[] = [];
-  for (let i = 0; i < Math.max(wantLines.length, gotLines.length); i++) {
-    if (wantLines[i] === gotLines[i]) lines.push(`    ${wantLines[i]!}`);
-    else {
-      if (wantLines[i] !== undefined) lines.push(`  - ${wantLines[i]!}`);
-      if (gotLines[i] !== undefined) lines.push(`  + ${gotLines[i]!}`);
-    }
-  }
-  if (!trashOk) lines.push(`  - trash ${trash}`, `  + trash ${got.trashes}`);
-  return lines;
+  if (trashOk && lines.every((l) => l.mark === " ")) return null;
+  if (!trashOk) lines.push({ mark: "-", text: `trash ${trash}` }, { mark: "+", text: `trash ${got.trashes}` });
+  return foldDiff(lines);
 }
 
 export function describeResult(r: TranslateResult): string {

@@ -10,6 +10,7 @@ import type { Bus } from "../core/bus.js";
 import { site, type Steps } from "../core/steps.js";
 import type { DriverDomain, Gather, IommuDriver } from "../model/driver.js";
 import type { Leaf } from "../model/page-table.js";
+import type { InvalidationKind, Timeline } from "./timeline.js";
 
 const S_CLEAR_PTE = site("__arm_lpae_unmap", "clear PTE");
 const S_SET_PTE = site("__arm_lpae_map", "install PTE");
@@ -26,9 +27,9 @@ function isDisjoint(g: Gather, iova: number, size: number): boolean {
 }
 
 /** iommu_iotlb_gather_add_page(): sync first if the page is disjoint or of another size. */
-function* gatherAddPage(driver: IommuDriver, domain: string, g: Gather, iova: number, size: number): Steps<Gather> {
+function* gatherAddPage(core: IommuCore, domain: string, g: Gather, iova: number, size: number): Steps<Gather> {
   if ((g.pgsize && g.pgsize !== size) || isDisjoint(g, iova, size)) {
-    yield* driver.iotlbSync(domain, g);
+    yield* core.iotlbSync(domain, g);
     g = gatherInit();
   }
   g.pgsize = size;
@@ -44,7 +45,19 @@ export class IommuCore {
   constructor(
     private readonly bus: Bus,
     private readonly driver: IommuDriver,
+    private readonly timeline: Timeline,
   ) {}
+
+  /** A driver invalidation path, recorded on the timeline with the domain's array size. */
+  *invalidation(kind: InvalidationKind, domain: string, path: Steps): Steps {
+    const invs = this.driver.invs(domain);
+    yield* this.timeline.invalidation(kind, domain, invs && !invs.error ? invs.entries.length : null, path);
+  }
+
+  /** iommu_iotlb_sync() */
+  *iotlbSync(domain: string, g: Gather): Steps {
+    yield* this.invalidation("iotlb_sync", domain, this.driver.iotlbSync(domain, g));
+  }
 
   /** A physical address for `size` bytes, aligned so the largest page that fits can be used. */
   allocPa(size: number): number {
@@ -72,17 +85,16 @@ export class IommuCore {
       domain.pgtable.remove(leaf);
       gone.push(leaf);
       this.bus.emit("pgtable:unmap", { table: domain.pgtablePa, leaves: [leaf] });
-      if (stage === "s1" || stage === "s2") g = yield* gatherAddPage(this.driver, domain.name, g, leaf.iova, leaf.size);
+      if (stage === "s1" || stage === "s2") g = yield* gatherAddPage(this, domain.name, g, leaf.iova, leaf.size);
     }
     if (stage === "sva") {
       /* munmap(): the mmu notifier invalidates [start, end) */
-      yield* this.driver.mmInvalidate(domain.name, BigInt(iova), BigInt(iova + size));
+      yield* this.invalidation("mm_invalidate", domain.name, this.driver.mmInvalidate(domain.name, BigInt(iova), BigInt(iova + size)));
     } else if (stage === "nested") {
       /* the guest's own stage 1: it invalidates through its vSMMU */
-      yield* this.driver.guestInvalidate(domain.name, iova, size);
+      yield* this.invalidation("guest_invalidate", domain.name, this.driver.guestInvalidate(domain.name, iova, size));
     } else {
-      /* iommu_iotlb_sync() */
-      yield* this.driver.iotlbSync(domain.name, g);
+      yield* this.iotlbSync(domain.name, g);
     }
     return gone;
   }

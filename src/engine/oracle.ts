@@ -18,6 +18,8 @@ export interface OpRef {
   label: string;
   /** Where it was written, if it came from a file: "file:line:col". */
   at?: string;
+  /** The CPU it runs on. */
+  cpu: string;
 }
 
 export type ViolationKind = "stale-translation" | "tag-not-flushed";

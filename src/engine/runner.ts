@@ -12,13 +12,16 @@ import { KernelOopsError, UseAfterFreeError } from "../core/rcu.js";
 import { LivelockError } from "../core/steps.js";
 import { HandlerError, MalformedEventError } from "../core/bus.js";
 import type { DriverChoice, ErrorExpectation, Scenario, SmmuFile, Stmt } from "../dsl/ast.js";
-import type { InvsAlgebra } from "../model/driver.js";
+import { DriverUnsupportedError, type InvsAlgebra } from "../model/driver.js";
 import type { TranslateResult } from "../model/translation.js";
-import type { DriverSpec } from "../model/topology.js";
+import type { DriverSpec, JsonValue } from "../model/topology.js";
 import { PageTableError } from "../model/page-table.js";
 import type { PluginRegistry } from "../plugin/registry.js";
+import { driverProblem } from "../schema/validate.js";
 import { checkContains, checkDma, checkExact, checkInvs } from "./expectations.js";
+import { scenarioMetrics, type ScenarioMetrics } from "./metrics.js";
 import { Simulator, type Op } from "./simulator.js";
+import type { Timeline } from "./timeline.js";
 import type { Violation } from "./oracle.js";
 
 export interface Failure {
@@ -31,13 +34,15 @@ export interface Failure {
 export interface ScenarioResult {
   name: string;
   span: Span;
-  driver: { plugin: string; variant: string };
+  driver: { plugin: string; variant: string; options?: Record<string, JsonValue> };
   passed: boolean;
   failures: Failure[];
   violations: Violation[];
   warnings: string[];
   /** Commands and CMD_SYNCs each SMMU received. */
   commands: Record<string, { commands: number; syncs: number }>;
+  /** Simulated time: what each invalidation took and queued. */
+  metrics: ScenarioMetrics;
 }
 
 export interface RunOptions {
@@ -49,12 +54,15 @@ export interface RunOptions {
   /** Seeds the interleavings of `concurrently` blocks (0 by default). */
   seed?: number;
   stepLimit?: number;
+  /** Called with each scenario's result and the timeline of its run (for traces). */
+  onTimeline?: (result: ScenarioResult, timeline: Timeline) => void;
 }
 
 /** Something the statement did that an `expect error` can catch. */
 class OpFailure extends Error {
   constructor(
-    readonly kind: ErrorExpectation["kind"] | "plugin",
+    /** "unsupported": the driver has nothing the statement can work on (it keeps no invalidation array) */
+    readonly kind: ErrorExpectation["kind"] | "plugin" | "unsupported",
     message: string,
     readonly errno = 0,
   ) {
@@ -68,9 +76,23 @@ function pluginFailure(err: unknown): unknown {
   return err;
 }
 
+/** The topology's driver, then the file's or scenario's choice, then the command line's, each overriding the last. */
 function driverSpec(file: SmmuFile, scenario: Scenario, override?: DriverSpec): DriverSpec {
   const choice: DriverChoice | undefined = scenario.driver ?? file.driver;
-  return { ...file.topology.driver, ...(choice ? { plugin: choice.plugin, variant: choice.variant } : {}), ...override };
+  const spec: DriverSpec = { ...file.topology.driver, ...(choice ? { plugin: choice.plugin, variant: choice.variant, options: choice.options } : {}) };
+  if (!override) return spec;
+  /* another driver plugin has other options: the file's only carry over to the same plugin */
+  const samePlugin = override.plugin === undefined || override.plugin === spec.plugin;
+  return {
+    plugin: override.plugin ?? spec.plugin,
+    variant: override.variant ?? (samePlugin ? spec.variant : undefined),
+    options: { ...(samePlugin ? spec.options : {}), ...override.options },
+  };
+}
+
+/** Why a statement about invalidation arrays cannot run under `plugin`. */
+function noArray(plugin: string, what: string): string {
+  return `${plugin} keeps no invalidation array: ${what} needs a driver that has one (driver-invs)`;
 }
 
 class ScenarioRun {
@@ -83,6 +105,7 @@ class ScenarioRun {
   private violationSpans: Span[] = [];
 
   private readonly seed: number;
+  private readonly driverSpec: DriverSpec;
 
   constructor(
     readonly file: SmmuFile,
@@ -90,10 +113,14 @@ class ScenarioRun {
     opts: RunOptions,
   ) {
     this.seed = opts.seed ?? 0;
-    const driver = driverSpec(file, scenario, opts.driver);
-    const choiceSpan = scenario.driver?.span ?? file.driver?.span ?? scenario.span;
-    const problem = opts.registry.driverProblem(driver);
-    if (problem) throw new InputError([diagnostic(choiceSpan, "setup", problem)]);
+    const driver = (this.driverSpec = driverSpec(file, scenario, opts.driver));
+    const choice = scenario.driver ?? file.driver;
+    const choiceSpan = choice?.span ?? scenario.span;
+    const problem = driverProblem(driver, opts.registry);
+    if (problem) {
+      const at = (problem.option !== undefined ? choice?.optionSpans?.[problem.option] : undefined) ?? choiceSpan;
+      throw new InputError([diagnostic(at, "setup", problem.message, problem.hint)]);
+    }
     try {
       this.sim = new Simulator(file.topology, { registry: opts.registry, driver, stepLimit: opts.stepLimit });
     } catch (err) {
@@ -233,7 +260,13 @@ class ScenarioRun {
         return;
       }
       case "expect-invs": {
-        const lines = checkInvs(s.entries, s.trash, sim.invs(s.domain));
+        const got = sim.invs(s.domain);
+        if (!got) {
+          /* a driver with arrays has none for some domains (a nested one is invalidated through its S2 parent's) */
+          const why = sim.driver.invsAlgebra ? `${sim.driver.plugin} keeps no invalidation array for ${s.domain}` : noArray(sim.driver.plugin, `expect invs ${s.domain}`);
+          return this.fail(s.span, why);
+        }
+        const lines = checkInvs(s.entries, s.trash, got);
         if (lines) this.fail(s.span, `the invalidation array of ${s.domain} differs`, lines);
         return;
       }
@@ -249,28 +282,28 @@ class ScenarioRun {
         return;
       }
       case "array-set":
-        this.arrays.set(s.target, this.algebra(s.span).from(s.entries));
+        this.arrays.set(s.target, this.algebra().from(s.entries));
         return;
       case "array-alloc":
-        this.arrays.set(s.target, this.algebra(s.span).alloc(s.size));
+        this.arrays.set(s.target, this.algebra().alloc(s.size));
         return;
       case "array-merge": {
-        const r = this.algebra(s.span).merge(this.arrays.get(s.base)!, this.arrays.get(s.other)!);
+        const r = this.algebra().merge(this.arrays.get(s.base)!, this.arrays.get(s.other)!);
         if (typeof r === "number") throw new OpFailure("errno", `arm_smmu_invs_merge() failed: ${errnoName(-r)}`, -r);
         this.arrays.set(s.target, r);
         return;
       }
       case "array-purge": {
-        const r = this.algebra(s.span).purge(this.arrays.get(s.base)!);
+        const r = this.algebra().purge(this.arrays.get(s.base)!);
         if (typeof r === "number") throw new OpFailure("errno", `arm_smmu_invs_purge() failed: ${errnoName(-r)}`, -r);
         if (r === null) return this.fail(s.span, `arm_smmu_invs_purge(${s.base}) returned NULL: nothing to purge`);
         this.arrays.set(s.target, r);
         return;
       }
       case "array-unref":
-        return this.algebra(s.span).unref(this.arrays.get(s.base)!, this.arrays.get(s.other)!);
+        return this.algebra().unref(this.arrays.get(s.base)!, this.arrays.get(s.other)!);
       case "expect-array": {
-        const lines = checkInvs(s.entries, s.trash, this.algebra(s.span).snapshot(this.arrays.get(s.target)!));
+        const lines = checkInvs(s.entries, s.trash, this.algebra().snapshot(this.arrays.get(s.target)!));
         if (lines) this.fail(s.span, `array ${s.target} differs`, lines);
         return;
       }
@@ -279,9 +312,9 @@ class ScenarioRun {
 
   private readonly arrays = new Map<string, object>();
 
-  private algebra(span: Span): InvsAlgebra {
+  private algebra(): InvsAlgebra {
     const a = this.sim.driver.invsAlgebra;
-    if (!a) throw new InputError([diagnostic(span, "unsupported", `${this.sim.driver.plugin} has no invalidation array to drive`)]);
+    if (!a) throw new OpFailure("unsupported", noArray(this.sim.driver.plugin, "an array statement"));
     return a;
   }
 
@@ -290,6 +323,7 @@ class ScenarioRun {
     try {
       f();
     } catch (err) {
+      if (err instanceof DriverUnsupportedError) throw new OpFailure("unsupported", err.message);
       if (err instanceof HandlerError || !(err instanceof Error)) throw err;
       throw new InputError([diagnostic(span, "unknown-name", err.message)]);
     }
@@ -358,31 +392,45 @@ class ScenarioRun {
       const cmds = this.sim.commands(smmu.name);
       commands[smmu.name] = { commands: cmds.length, syncs: cmds.filter((c) => c.op === "CMD_SYNC").length };
     }
+    const options = this.driverSpec.options;
+    const smmus = this.sim.platform.smmus().map((s) => s.name);
     return {
       name: this.scenario.name,
       span: this.scenario.span,
-      driver: { plugin: this.sim.driver.plugin, variant: this.sim.driver.variant },
+      driver: { plugin: this.sim.driver.plugin, variant: this.sim.driver.variant, ...(options && Object.keys(options).length ? { options } : {}) },
       passed: this.failures.length === 0,
       failures: this.failures,
       violations: [...this.sim.violations],
       warnings: this.warnings,
       commands,
+      metrics: scenarioMetrics(this.sim.timeline, smmus, this.sim.clock.now),
     };
   }
 }
 
-/** Run a file's scenarios (or one of them); bad input throws InputError. */
-export function runFile(file: SmmuFile, opts: RunOptions): ScenarioResult[] {
-  const scenarios = opts.scenario === undefined ? file.scenarios : file.scenarios.filter((s) => s.name === opts.scenario);
-  if (opts.scenario !== undefined && scenarios.length === 0) {
+/** The file's scenarios, or those named `name`; none of that name throws InputError listing the names. */
+export function selectScenarios(file: SmmuFile, name: string | undefined): Scenario[] {
+  if (name === undefined) return file.scenarios;
+  const scenarios = file.scenarios.filter((s) => s.name === name);
+  if (scenarios.length === 0) {
     throw new InputError([
-      diagnostic({ file: file.file, line: 1, column: 1 }, "unknown-scenario", `no scenario named "${opts.scenario}" (${file.scenarios.map((s) => `"${s.name}"`).join(", ") || "none"})`),
+      diagnostic({ file: file.file, line: 1, column: 1 }, "unknown-scenario", `no scenario named "${name}" (${file.scenarios.map((s) => `"${s.name}"`).join(", ") || "none"})`),
     ]);
   }
-  return scenarios.map((scenario) => {
-    const run = new ScenarioRun(file, scenario, opts);
-    run.run();
-    return run.result();
-  });
+  return scenarios;
+}
+
+/** Run one of a file's scenarios; bad input (a driver it cannot run under, say) throws InputError. */
+export function runScenario(file: SmmuFile, scenario: Scenario, opts: RunOptions): ScenarioResult {
+  const run = new ScenarioRun(file, scenario, opts);
+  run.run();
+  const result = run.result();
+  opts.onTimeline?.(result, run.sim.timeline);
+  return result;
+}
+
+/** Run a file's scenarios (or one of them); bad input throws InputError. */
+export function runFile(file: SmmuFile, opts: RunOptions): ScenarioResult[] {
+  return selectScenarios(file, opts.scenario).map((scenario) => runScenario(file, scenario, opts));
 }
 

@@ -23,6 +23,7 @@ import { PluginRegistry } from "../plugin/registry.js";
 import { BUILTIN_PLUGINS } from "../../plugins/index.js";
 import { IommuCore } from "./iommu-core.js";
 import { Oracle, type OpRef, type Violation } from "./oracle.js";
+import { Timeline } from "./timeline.js";
 
 type SpecOf<K extends PluginKind> = K extends "smmu" ? SmmuSpec : K extends "device" ? DeviceSpec : K extends "vsmmu" ? VsmmuSpec : DriverSpec;
 type NodeOf<K extends PluginKind> = K extends "smmu" ? SmmuNode : K extends "device" ? EndpointNode : K extends "vsmmu" ? VsmmuNode : IommuDriver;
@@ -66,6 +67,8 @@ export class Simulator {
   readonly platform = new Platform();
   readonly driver: IommuDriver;
   readonly oracle: Oracle;
+  /** Everything that took simulated time, for metrics and traces. */
+  readonly timeline: Timeline;
   private readonly core: IommuCore;
   private readonly queues = new Map<string, QueuedCommand[]>();
   private readonly stepLimit: number | undefined;
@@ -88,7 +91,8 @@ export class Simulator {
     const driverSpec = { ...topology.driver, ...options.driver };
     this.driver = this.setup(registry, "driver", driverSpec.plugin, "driver", driverSpec);
     this.oracle = new Oracle(this.bus, this.memory, this.platform, this.driver);
-    this.core = new IommuCore(this.bus, this.driver);
+    this.timeline = new Timeline(this.bus, this.clock);
+    this.core = new IommuCore(this.bus, this.driver, this.timeline);
   }
 
   /** Set up `node` with its plugin, after the plugin it extends (if any) on the same node. */
@@ -148,15 +152,28 @@ export class Simulator {
   /** The values plugins exposed for `expect state`, by node. */
   readonly states = new Map<string, Map<string, number | string | boolean>>();
 
-  /** Run one operation straight through. */
+  /** Run one operation straight through, on cpu0. */
   run<T>(op: Op<T>): T {
-    const ref: OpRef = { seq: ++this.seq, label: op.label, at: op.at };
-    this.oracle.begin(ref);
+    const ref: OpRef = { seq: ++this.seq, label: op.label, at: op.at, cpu: "cpu0" };
+    this.begin(ref);
     try {
       return new StepBudget(this.stepLimit).run(op.path);
     } finally {
-      this.oracle.end(ref);
+      this.end(ref);
     }
+  }
+
+  private begin(ref: OpRef): void {
+    this.clock.begin(ref.cpu);
+    this.timeline.begin(ref, this.clock.now);
+    this.oracle.begin(ref);
+  }
+
+  private end(ref: OpRef): void {
+    this.oracle.end(ref);
+    this.clock.cpu = ref.cpu;
+    this.timeline.end(ref, this.clock.cpuNow);
+    this.clock.end(ref.cpu);
   }
 
   /**
@@ -167,24 +184,25 @@ export class Simulator {
   runConcurrently(ops: readonly Op[], seed: number): unknown[] {
     const rng = new Rng(seed);
     const budget = new StepBudget(this.stepLimit);
-    const refs = ops.map((op): OpRef => ({ seq: ++this.seq, label: op.label, at: op.at }));
+    const refs = ops.map((op, i): OpRef => ({ seq: ++this.seq, label: op.label, at: op.at, cpu: `cpu${i}` }));
     const results: unknown[] = new Array<unknown>(ops.length);
     const live = ops.map((_, i) => i);
-    refs.forEach((r) => this.oracle.begin(r));
+    refs.forEach((r) => this.begin(r));
     try {
       while (live.length) {
         const k = rng.below(live.length);
         const i = live[k]!;
         this.oracle.begin(refs[i]!);
+        this.clock.cpu = refs[i]!.cpu;
         const r = budget.step(ops[i]!.path);
         if (r.done) {
           results[i] = r.value;
           live.splice(k, 1);
-          this.oracle.end(refs[i]!);
+          this.end(refs[i]!);
         }
       }
     } finally {
-      for (const i of live) this.oracle.end(refs[i]!);
+      for (const i of live) this.end(refs[i]!);
     }
     return results;
   }
@@ -222,15 +240,23 @@ export class Simulator {
       at,
     }),
     /** iommu_flush_iotlb_all() */
-    flush: (domain: string, at?: string): Op<void> => ({ label: `flush ${domain}`, path: this.driver.flushIotlbAll(domain), at }),
+    flush: (domain: string, at?: string): Op<void> => ({
+      label: `flush ${domain}`,
+      path: this.core.invalidation("flush_iotlb_all", domain, this.driver.flushIotlbAll(domain)),
+      at,
+    }),
     /** The mmu notifier's invalidation of [start, end) of an SVA domain's mm. */
     mmInvalidate: (domain: string, start: bigint, end: bigint, at?: string): Op<void> => ({
       label: `mm invalidate ${domain}`,
-      path: this.driver.mmInvalidate(domain, start, end),
+      path: this.core.invalidation("mm_invalidate", domain, this.driver.mmInvalidate(domain, start, end)),
       at,
     }),
     /** The mmu notifier's release(): the process exits. */
-    mmRelease: (domain: string, at?: string): Op<void> => ({ label: `mm release ${domain}`, path: this.driver.mmRelease(domain), at }),
+    mmRelease: (domain: string, at?: string): Op<void> => ({
+      label: `mm release ${domain}`,
+      path: this.core.invalidation("mm_release", domain, this.driver.mmRelease(domain)),
+      at,
+    }),
     /** A DMA: one step, the transaction. */
     dma: (device: string, access: Access, iova: number, opts: { pasid?: number; sid?: number; at?: string } = {}): Op<TranslateResult> => ({
       label: `dma ${device} ${access} ${hex(iova)}`,

@@ -92,3 +92,15 @@ export interface IommuDriver {
   /** The array algebra of this driver and variant, if it has one. */
   readonly invsAlgebra?: InvsAlgebra;
 }
+
+/**
+ * What this driver cannot do that another can: a scenario making an
+ * invalidation array's allocation fail under a driver that keeps no array.
+ * The scenario fails at that statement; it is not bad input.
+ */
+export class DriverUnsupportedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DriverUnsupportedError";
+  }
+}

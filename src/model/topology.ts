@@ -3,6 +3,9 @@
  * that the language compiles to and the schemas in `schemas/` describe.
  */
 
+/** A plugin property's or option's value, as the JSON topology holds it. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
 export type SmmuFeature = "range_inv" | "e2h" | "ats" | "sva" | "nesting" | "cd2l" | "attr_types_ovr";
 export type SmmuOption = "skip_prefetch" | "force_sync";
 
@@ -62,7 +65,7 @@ export interface DriverSpec {
   /** "driver-invs" by default. */
   plugin?: string;
   variant?: string;
-  options?: Record<string, unknown>;
+  options?: Record<string, JsonValue>;
 }
 
 export interface Topology {

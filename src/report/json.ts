@@ -1,10 +1,13 @@
 /**
  * The machine-readable report (`--json`): one document, described by
- * schemas/report.schema.json, with every position as file/line/column.
+ * schemas/report.schema.json, with every position as file/line/column. The
+ * types below are that schema in TypeScript: a field added to one is added to
+ * the other (test/cli/cli.test.ts validates what jsonReport() returns).
  */
-import type { Diagnostic } from "../core/diagnostics.js";
-import type { Violation } from "../engine/oracle.js";
+import type { Diagnostic, Severity } from "../core/diagnostics.js";
+import type { OpRef, Violation, ViolationKind } from "../engine/oracle.js";
 import type { ScenarioResult } from "../engine/runner.js";
+import type { CheckedInput } from "./checked.js";
 
 export const REPORT_FORMAT_VERSION = 1;
 
@@ -13,22 +16,115 @@ export interface FileReport {
   scenarios: ScenarioResult[];
 }
 
-function violation(v: Violation): Record<string, unknown> {
+/** #/$defs/opRef */
+export interface JsonOpRef {
+  seq: number;
+  label: string;
+  at?: string;
+  cpu: string;
+}
+
+/** #/$defs/violation */
+export interface JsonViolation {
+  kind: ViolationKind;
+  message: string;
+  device?: string;
+  /** lower-case hexadecimal, "0x..." */
+  iova?: string;
+  cache?: string;
+  op?: JsonOpRef;
+  during?: JsonOpRef;
+}
+
+/** #/$defs/failure */
+export interface JsonFailure {
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+  detail?: string[];
+}
+
+/** #/$defs/scenario */
+export interface JsonScenario {
+  name: string;
+  passed: boolean;
+  driver: { plugin: string; variant: string };
+  file: string;
+  line: number;
+  column: number;
+  failures: JsonFailure[];
+  violations: JsonViolation[];
+  warnings: string[];
+  commands: Record<string, { commands: number; syncs: number }>;
+}
+
+/** #/$defs/file */
+export interface JsonFile {
+  file: string;
+  scenarios: JsonScenario[];
+}
+
+/** #/$defs/diagnostic */
+export interface JsonDiagnostic {
+  file: string;
+  line: number;
+  column: number;
+  endLine?: number;
+  endColumn?: number;
+  severity: Severity;
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+/** #/properties/summary */
+export interface JsonSummary {
+  scenarios: number;
+  passed: number;
+  failed: number;
+  rejected: number;
+}
+
+/** The whole document. */
+export interface JsonReport {
+  formatVersion: typeof REPORT_FORMAT_VERSION;
+  tool: "smmu-emu";
+  version: string;
+  files: JsonFile[];
+  diagnostics: JsonDiagnostic[];
+  summary: JsonSummary;
+  /** check and validate, when the input is good: what was checked */
+  checked?: CheckedInput;
+}
+
+export interface ReportExtras {
+  /** Input files rejected for bad input (not run, or not checked ok). */
+  rejected?: number;
+  checked?: CheckedInput;
+}
+
+function opRef(r: OpRef): JsonOpRef {
+  return { seq: r.seq, label: r.label, ...(r.at ? { at: r.at } : {}), cpu: r.cpu };
+}
+
+function violation(v: Violation): JsonViolation {
   return {
     kind: v.kind,
     message: v.message,
     ...(v.device !== undefined ? { device: v.device } : {}),
     ...(v.iova !== undefined ? { iova: `0x${v.iova.toString(16)}` } : {}),
     ...(v.cache ? { cache: v.cache } : {}),
-    ...(v.op ? { op: { label: v.op.label, ...(v.op.at ? { at: v.op.at } : {}) } } : {}),
+    ...(v.op ? { op: opRef(v.op) } : {}),
+    ...(v.during ? { during: opRef(v.during) } : {}),
   };
 }
 
-function scenario(r: ScenarioResult): Record<string, unknown> {
+function scenario(r: ScenarioResult): JsonScenario {
   return {
     name: r.name,
     passed: r.passed,
-    driver: r.driver,
+    driver: { plugin: r.driver.plugin, variant: r.driver.variant },
     file: r.span.file,
     line: r.span.line,
     column: r.span.column,
@@ -45,7 +141,21 @@ function scenario(r: ScenarioResult): Record<string, unknown> {
   };
 }
 
-export function jsonReport(files: readonly FileReport[], diagnostics: readonly Diagnostic[], version: string): Record<string, unknown> {
+function diagnostic(d: Diagnostic): JsonDiagnostic {
+  return {
+    file: d.file,
+    line: d.line,
+    column: d.column,
+    ...(d.endLine !== undefined ? { endLine: d.endLine } : {}),
+    ...(d.endColumn !== undefined ? { endColumn: d.endColumn } : {}),
+    severity: d.severity,
+    code: d.code,
+    message: d.message,
+    ...(d.hint !== undefined ? { hint: d.hint } : {}),
+  };
+}
+
+export function jsonReport(files: readonly FileReport[], diagnostics: readonly Diagnostic[], version: string, extras: ReportExtras = {}): JsonReport {
   const all = files.flatMap((f) => f.scenarios);
   const failed = all.filter((r) => !r.passed).length;
   return {
@@ -53,7 +163,8 @@ export function jsonReport(files: readonly FileReport[], diagnostics: readonly D
     tool: "smmu-emu",
     version,
     files: files.map((f) => ({ file: f.file, scenarios: f.scenarios.map(scenario) })),
-    diagnostics: diagnostics.map((d) => ({ ...d })),
-    summary: { scenarios: all.length, passed: all.length - failed, failed },
+    diagnostics: diagnostics.map(diagnostic),
+    summary: { scenarios: all.length, passed: all.length - failed, failed, rejected: extras.rejected ?? 0 },
+    ...(extras.checked ? { checked: extras.checked } : {}),
   };
 }

@@ -1,10 +1,15 @@
-/** What `smmu-emu plugins` shows of each plugin: identity and the properties its schema takes. */
-import type { Plugin } from "../plugin/api.js";
+/**
+ * What `smmu-emu plugins` shows of each plugin: identity and the properties
+ * its schema takes. With --json, the document schemas/plugins.schema.json
+ * describes (these types are that schema in TypeScript).
+ */
+import type { Plugin, PluginKind } from "../plugin/api.js";
+import { REPORT_FORMAT_VERSION } from "./json.js";
 
 export interface PluginDescription {
   name: string;
   version: string;
-  kind: string;
+  kind: PluginKind;
   apiVersions: number[];
   extends?: string;
   description: string;
@@ -40,4 +45,16 @@ export function describePlugins(plugins: readonly Plugin[]): PluginDescription[]
         .map(([name, s]) => ({ name, type: typeOf(s), ...(s.description ? { description: s.description } : {}) })),
     };
   });
+}
+
+/** `plugins --json`: every loaded plugin, in the order they were registered. */
+export interface PluginsReport {
+  formatVersion: typeof REPORT_FORMAT_VERSION;
+  tool: "smmu-emu";
+  version: string;
+  plugins: PluginDescription[];
+}
+
+export function pluginsReport(plugins: readonly Plugin[], version: string): PluginsReport {
+  return { formatVersion: REPORT_FORMAT_VERSION, tool: "smmu-emu", version, plugins: describePlugins(plugins) };
 }

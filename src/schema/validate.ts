@@ -10,6 +10,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.
 import topologySchema from "../../schemas/topology.schema.json" with { type: "json" };
 import { diagnostic, sortDiagnostics, type Diagnostic, type Span } from "../core/diagnostics.js";
 import { didYouMean } from "../core/suggest.js";
+import type { DriverSpec } from "../model/topology.js";
 import type { Plugin, PluginKind } from "../plugin/api.js";
 import { DEFAULT_PLUGIN, type PluginRegistry } from "../plugin/registry.js";
 
@@ -37,6 +38,35 @@ let compiledTopology: ValidateFunction | undefined;
 /** The compiled topology schema (registered under its $id); compiled on first use, then the same function every time. */
 export function topologyValidator(): ValidateFunction {
   return (compiledTopology ??= ajv.compile(topologySchema));
+}
+
+/** What is wrong with a driver choice, and the option it concerns, if one. */
+export interface DriverProblem {
+  message: string;
+  hint?: string;
+  option?: string;
+}
+
+/** A driver choice checked before a run: the plugin, its variant, its options against its schema. */
+export function driverProblem(spec: DriverSpec, registry: PluginRegistry): DriverProblem | null {
+  const want = spec.plugin ?? DEFAULT_PLUGIN.driver;
+  const drivers = registry.list().filter((p) => p.kind === "driver");
+  const plugin = drivers.find((p) => p.name === want);
+  if (!plugin || plugin.kind !== "driver") {
+    const names = drivers.map((p) => p.name);
+    return { message: `no driver plugin "${want}"${didYouMean(want, names)}; loaded: ${names.join(", ")}` };
+  }
+  if (spec.variant !== undefined && !plugin.variants.includes(spec.variant)) {
+    return { message: `${want} has no variant "${spec.variant}"${didYouMean(spec.variant, plugin.variants)}; it has ${plugin.variants.join(", ")}` };
+  }
+  const compiled = pluginValidator(plugin);
+  if (!compiled.ok) return { message: `plugin "${plugin.name}" has an invalid schema: ${compiled.error}` };
+  const node = { ...(spec.variant !== undefined ? { variant: spec.variant } : {}), ...(spec.options ? { options: spec.options } : {}) };
+  const problems = compiled.validate(node) ? undeclared(node, "", "options", [plugin]) : schemaProblems(compiled.validate.errors ?? [], "");
+  const first = problems[0];
+  if (!first) return null;
+  const option = /^\/options\/([^/]+)/.exec(first.pointer)?.[1];
+  return { message: first.message, ...(first.hint ? { hint: first.hint } : {}), ...(option ? { option } : {}) };
 }
 
 /** A plugin's compiled schema, or why it does not compile. */
@@ -362,10 +392,15 @@ function pluginProblems(topology: unknown, registry: PluginRegistry): Problem[] 
     }
     if (!compiled.validate(node)) out.push(...schemaProblems(compiled.validate.errors ?? [], pointer));
     /* a plugin that extends another takes that one's properties too */
+    const chain = [plugin];
     for (let base = plugin.extends && registry.get(plugin.extends); base; base = base.extends && registry.get(base.extends)) {
+      chain.push(base);
       const b = pluginValidator(base);
       if (b.ok && !b.validate(node)) out.push(...schemaProblems(b.validate.errors ?? [], pointer));
     }
+    /* a plugin schema closed with additionalProperties has said so already */
+    const reported = new Set(out.map((p) => p.pointer));
+    out.push(...undeclared(node, pointer, kind === "driver" ? "options" : "props", chain).filter((p) => !reported.has(p.pointer)));
   };
   for (const { key, kind } of SECTIONS) {
     const nodes = topology[key];
@@ -373,6 +408,30 @@ function pluginProblems(topology: unknown, registry: PluginRegistry): Problem[] 
   }
   if (topology.driver !== undefined) check(topology.driver, "/driver", "driver");
   return out;
+}
+
+/**
+ * Plugin properties no plugin of the chain declares (under its schema's
+ * `properties.props`, or `properties.options` for a driver): a misspelt
+ * `cmd_ns` would otherwise silently keep its default.
+ */
+function undeclared(node: Record<string, unknown>, pointer: string, section: "props" | "options", chain: readonly Plugin[]): Problem[] {
+  const given = node[section];
+  if (!isObject(given)) return [];
+  const declared = new Set<string>();
+  for (const p of chain) {
+    const sectionSchema = (p.schema.properties as Record<string, unknown> | undefined)?.[section];
+    const props = isObject(sectionSchema) ? sectionSchema.properties : undefined;
+    if (isObject(props)) for (const k of Object.keys(props)) declared.add(k);
+  }
+  const names = [...declared].sort();
+  const takes = names.length ? `${chain[0]!.name} takes ${names.join(", ")}` : `${chain[0]!.name} takes no ${section === "props" ? "properties" : "options"}`;
+  return Object.keys(given)
+    .filter((k) => !declared.has(k))
+    .map((k) => {
+      const guess = didYouMean(k, names);
+      return { pointer: `${pointer}/${section}/${k}`, part: "key", code: "topology", message: `unknown ${section === "props" ? "property" : "option"} "${k}"${guess}`, ...(guess ? {} : { hint: takes }) };
+    });
 }
 
 function pluginsHint(names: readonly string[], kind: PluginKind): string {

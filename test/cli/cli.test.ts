@@ -2,20 +2,26 @@
  * The command line, through main(argv, io) with a capturing Io: exit
  * statuses (0 pass, 1 a failed expectation, 2 bad input or usage), the exact
  * human output, one JSON document with --json that validates against
- * schemas/report.schema.json, and byte-identical output run after run.
+ * schemas/report.schema.json (plugins --json: schemas/plugins.schema.json),
+ * `graph`'s DOT checked by a DOT parser, command diffs that are real diffs,
+ * and byte-identical output run after run.
  * Scratch files go to a temporary directory, never into the repository.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parse as parseDot, type ClusterStatementASTNode } from "@ts-graphviz/ast";
 import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import pluginsSchema from "../../schemas/plugins.schema.json" with { type: "json" };
 import reportSchema from "../../schemas/report.schema.json" with { type: "json" };
 import { main, type Io } from "../../src/cli/main.js";
 import type { Diagnostic } from "../../src/core/diagnostics.js";
+import { loadSmmuWithPlugins } from "../../src/engine/load.js";
 import type { ScenarioResult } from "../../src/engine/runner.js";
-import { jsonReport } from "../../src/report/json.js";
+import { builtinRegistry } from "../../src/engine/simulator.js";
+import { jsonReport, type JsonReport } from "../../src/report/json.js";
 
 // ---------------------------------------------------------------------------
 // Harness
@@ -54,6 +60,7 @@ const VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as
 
 const ajv = new Ajv2020({ strict: true, allErrors: true });
 const validateReport = ajv.compile(reportSchema);
+const validatePlugins = ajv.compile(pluginsSchema);
 
 function schemaErrors(errors: ErrorObject[] | null | undefined): string {
   return JSON.stringify(errors ?? [], null, 2);
@@ -75,6 +82,28 @@ const STACK = /^\s+at .+(:\d+:\d+\)?|<anonymous>\)?)$/m;
 
 let dir = "";
 const files: Record<string, string> = {};
+
+/** TLBI_NH_VA patterns for the 4K pages at these IOVAs >> 12. */
+function tlbis(...pages: number[]): string[] {
+  return pages.map((p) => `TLBI_NH_VA asid 1 leaf 1 addr 0x${p.toString(16)}000`);
+}
+
+/** What the unmap of 32K at 0x10000 sends after its 8 TLBIs: a sync, the ATC_INV of the span, a sync. */
+const UNMAP_TAIL = ["CMD_SYNC", "ATC_INV sid 0x40 size 3 addr 0x10000", "CMD_SYNC"];
+
+/** A scenario that maps and unmaps 32K at 0x10000 on nic0's d1 and expects `patterns` of the unmap. */
+function unmapExpecting(name: string, patterns: string[]): string {
+  return `scenario "${name}" {
+  attach nic0 d1;
+  map d1 0x10000 size 32K;
+  expect count smmu0 commands 11;
+  unmap d1 0x10000 size 32K;
+  expect commands smmu0 {
+${patterns.map((p) => `    ${p};`).join("\n")}
+  }
+}
+`;
+}
 
 const SOURCES: Record<string, string> = {
   "fail.smmu": `// one scenario passes, one fails three expectations
@@ -134,6 +163,52 @@ scenario "x" { attach nic0 d1; }
   "domains": [{ "name": "d1", "stage": "s1" }]
 }
 `,
+  /* every kind of node and edge graph draws; a scenario title DOT must escape */
+  "graph.smmu": `// a small topology for \`graph\`
+smmu smmu0 { features: ats, nesting; options: force_sync; }
+smmu smmu1 { features: range_inv; }
+device gpu0 { smmu: smmu0; sids: 0x100, 0x101; ats: true; pasid_bits: 8; }
+device nic0 { smmu: smmu1; sids: 0x40; }
+vsmmu vsmmu0 { smmu: smmu0; parent: s2; }
+domain s2 { stage: s2; nest_parent: true; }
+domain guest { stage: nested; vsmmu: vsmmu0; ats: false; }
+domain d1 { stage: s1; page_size: 16K; }
+
+scenario "quotes \\" and a back\\\\slash" {
+  attach gpu0 guest;
+  attach nic0 d1;
+  fail alloc invs;
+  expect error -ENOMEM { attach nic0 s2; }
+  attach gpu0 blocked;
+  attach gpu0 d1 pasid 1;
+  detach nic0;
+}
+`,
+  /* graph.smmu's topology, written as JSON */
+  "graph.json": `{
+  "smmus": [
+    { "name": "smmu0", "features": ["ats", "nesting"], "options": ["force_sync"] },
+    { "name": "smmu1", "features": ["range_inv"] }
+  ],
+  "devices": [
+    { "name": "gpu0", "smmu": "smmu0", "sids": [256, 257], "ats": true, "pasidBits": 8 },
+    { "name": "nic0", "smmu": "smmu1", "sids": [64] }
+  ],
+  "vsmmus": [{ "name": "vsmmu0", "smmu": "smmu0", "parent": "s2" }],
+  "domains": [
+    { "name": "s2", "stage": "s2", "nestParent": true },
+    { "name": "guest", "stage": "nested", "vsmmu": "vsmmu0", "ats": false },
+    { "name": "d1", "stage": "s1", "pageSize": 16384 }
+  ]
+}
+`,
+  /* command expectations that are one command short, one command long, one field off */
+  "diff.smmu": [
+    "smmu smmu0 { features: ats; }\ndevice nic0 { smmu: smmu0; sids: 0x40; ats: true; }\ndomain d1 { stage: s1; }\n",
+    unmapExpecting("a command left out in the middle", [...tlbis(0x10, 0x11, 0x12, 0x14, 0x15, 0x16, 0x17), ...UNMAP_TAIL]),
+    unmapExpecting("an extra command expected", [...tlbis(0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18), ...UNMAP_TAIL]),
+    unmapExpecting("one field differs", [...tlbis(0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17), "CMD_SYNC", "ATC_INV sid 0x40 size 2 addr 0x10000", "CMD_SYNC"]),
+  ].join("\n"),
 };
 
 beforeAll(() => {
@@ -272,7 +347,7 @@ describe("run", () => {
       version: VERSION,
       files: [],
       diagnostics: [{ file: p, line: 3, column: 17, severity: "error", code: "parse", message: "expected ';' but found '}'" }],
-      summary: { scenarios: 0, passed: 0, failed: 0 },
+      summary: { scenarios: 0, passed: 0, failed: 0, rejected: 1 },
     });
     /* one document: exactly what JSON.stringify printed, nothing before or after */
     expect(r.stdout).toBe(`${JSON.stringify(doc, null, 2)}\n`);
@@ -359,7 +434,7 @@ describe("run", () => {
     const r = await cli("run", "--driver", "invz", S1_SHARED);
     expect(r.status).toBe(2);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toBe(`smmu-emu: --driver: no driver plugin "driver-invz" (did you mean "driver-invs"?); loaded: driver-invs\n`);
+    expect(r.stderr).toBe(`smmu-emu: --driver: no driver plugin "driver-invz" (did you mean "driver-invs"?); loaded: driver-legacy, driver-invs\n`);
   });
 
   test("no command at all: the help, on stderr, as a usage error", async () => {
@@ -370,7 +445,7 @@ describe("run", () => {
 
   test("a command's help lists the global options", async () => {
     const r = await cli("run", "--help");
-    expect(r.stdout).toMatch(/\nGlobal Options:\n(.*\n)*  --json +print one machine-readable JSON report on stdout\n/);
+    expect(r.stdout).toMatch(/\nGlobal Options:\n[\s\S]*\n  --json +print one machine-readable JSON report/);
   });
 
   test("run with no files is a usage error", async () => {
@@ -382,6 +457,16 @@ describe("run", () => {
 
 // ---------------------------------------------------------------------------
 // check and validate
+
+/** The plugins a topology of plain SMMUs and devices uses: each kind's default, and the default driver. */
+const BUILTINS_USED = [
+  { name: "driver-invs", kind: "driver", version: VERSION },
+  { name: "pcie-ats", kind: "device", version: VERSION },
+  { name: "smmu-v3", kind: "smmu", version: VERSION },
+];
+
+/** The report of check or validate with a good input, before what was checked. */
+const NOTHING_RUN = { formatVersion: 1, tool: "smmu-emu", version: VERSION, files: [], diagnostics: [], summary: { scenarios: 0, passed: 0, failed: 0, rejected: 0 } };
 
 describe("check", () => {
   test("a good file: exit 0 and one ok line", async () => {
@@ -402,21 +487,41 @@ describe("check", () => {
     expect(await cli("check", missing)).toEqual({ status: 2, stdout: "", stderr: `${missing}:1:1: error: cannot read ${missing}: ENOENT\n` });
   });
 
-  test("--json: one report, with the diagnostics when the file is bad", async () => {
+  test("--json: one report that says what was checked, or with the diagnostics when the file is bad", async () => {
     const ok = await cli("--json", "check", S1_SHARED);
     expect(ok.status).toBe(0);
+    expect(ok.stderr).toBe("");
     expect(report(ok.stdout)).toEqual({
-      formatVersion: 1,
-      tool: "smmu-emu",
-      version: VERSION,
-      files: [],
-      diagnostics: [],
-      summary: { scenarios: 0, passed: 0, failed: 0 },
+      ...NOTHING_RUN,
+      checked: {
+        file: S1_SHARED,
+        input: "smmu",
+        smmus: 2,
+        devices: 2,
+        vsmmus: 0,
+        domains: 1,
+        scenarios: 1,
+        plugins: BUILTINS_USED,
+      },
     });
     const bad = await cli("--json", "check", f("syntax.smmu"));
     expect(bad.status).toBe(2);
     expect(bad.stderr).toBe("");
-    expect((report(bad.stdout).diagnostics as Diagnostic[]).map((d) => `${d.line}:${d.column}: ${d.message}`)).toEqual(["3:17: expected ';' but found '}'"]);
+    const doc = report(bad.stdout);
+    expect((doc.diagnostics as Diagnostic[]).map((d) => `${d.line}:${d.column}: ${d.message}`)).toEqual(["3:17: expected ';' but found '}'"]);
+    expect(doc.summary).toEqual({ scenarios: 0, passed: 0, failed: 0, rejected: 1 });
+    expect(doc).not.toHaveProperty("checked");
+  });
+
+  test("--json: the plugins used are those the nodes name, what they extend, and every driver line's", async () => {
+    const tegra = await cli("--json", "check", join(EXAMPLES, "tegra264-erratum.smmu"));
+    expect(tegra.status).toBe(0);
+    const checked = report(tegra.stdout).checked as { plugins: unknown[]; smmus: number; scenarios: number };
+    /* smmu0 is a tegra264-smmu, which extends smmu-v3 (smmu1's) */
+    expect(checked.plugins).toEqual([...BUILTINS_USED, { name: "tegra264-smmu", kind: "smmu", version: "1.0.0" }]);
+    const nested = report((await cli("--json", "check", join(EXAMPLES, "nested-8-vsmmus.smmu"))).stdout).checked;
+    expect(nested).toMatchObject({ input: "smmu", smmus: 8, devices: 8, vsmmus: 8, domains: 9, scenarios: 2 });
+    expect((nested as { plugins: Array<{ name: string }> }).plugins.map((p) => p.name)).toEqual(["driver-invs", "pcie-ats", "smmu-v3", "vsmmu"]);
   });
 });
 
@@ -432,6 +537,16 @@ describe("validate", () => {
       status: 2,
       stdout: "",
       stderr: `${p}:3:59: error: sids[0] must be an integer, not a string ("0x40")\n  hint: JSON has no hexadecimal numbers: write 64\n`,
+    });
+  });
+
+  test("--json: what was checked, with no scenarios", async () => {
+    const p = f("topo.json");
+    const r = await cli("--json", "validate", p);
+    expect([r.status, r.stderr]).toEqual([0, ""]);
+    expect(report(r.stdout)).toEqual({
+      ...NOTHING_RUN,
+      checked: { file: p, input: "json", smmus: 1, devices: 1, vsmmus: 0, domains: 1, scenarios: 0, plugins: BUILTINS_USED },
     });
   });
 
@@ -461,13 +576,247 @@ describe("validate", () => {
 });
 
 // ---------------------------------------------------------------------------
+// graph
+
+/** The clusters and domains of graph.smmu's DOT, with or without a scenario. */
+function graphTopology(): string[] {
+  return [
+    String.raw`  subgraph "cluster_smmu/smmu0" {`,
+    String.raw`    graph [label="", style="rounded", color="gray60"];`,
+    String.raw`    "smmu/smmu0" [label="smmu0\nfeatures: ats, nesting\noptions: force_sync", shape="box3d"];`,
+    String.raw`    "device/gpu0" [label="gpu0\nsids: 0x100, 0x101\nats: true\npasid_bits: 8", shape="box", style="rounded"];`,
+    String.raw`    "vsmmu/vsmmu0" [label="vsmmu0\nvSMMU", shape="hexagon"];`,
+    String.raw`  }`,
+    String.raw`  subgraph "cluster_smmu/smmu1" {`,
+    String.raw`    graph [label="", style="rounded", color="gray60"];`,
+    String.raw`    "smmu/smmu1" [label="smmu1\nfeatures: range_inv", shape="box3d"];`,
+    String.raw`    "device/nic0" [label="nic0\nsids: 0x40", shape="box", style="rounded"];`,
+    String.raw`  }`,
+    String.raw`  "domain/s2" [label="s2\nstage: s2\nnest_parent: true", shape="ellipse"];`,
+    String.raw`  "domain/guest" [label="guest\nstage: nested\nats: false", shape="ellipse"];`,
+    String.raw`  "domain/d1" [label="d1\nstage: s1\npage_size: 16K", shape="ellipse"];`,
+  ];
+}
+
+const GRAPH_EDGES = [
+  String.raw`  "vsmmu/vsmmu0" -> "domain/s2" [label="S2 parent", style="dashed"];`,
+  String.raw`  "vsmmu/vsmmu0" -> "domain/guest" [label="nested", style="dashed"];`,
+];
+
+const GRAPH_SCENARIO = 'quotes " and a back\\slash';
+
+interface DotStructure {
+  /** node id -> the cluster it is declared in (null: at the top) */
+  nodes: Map<string, string | null>;
+  edges: Array<[string, string]>;
+  clusters: string[];
+  /** the graph's own attributes, as the parser reads them (quotes unescaped, nothing else) */
+  graphAttrs: Record<string, string>;
+}
+
+/**
+ * Parse DOT with ts-graphviz's parser (it throws on a syntax error) and check
+ * its structure: one directed graph, every ID quoted, every node declared
+ * once, every edge between declared nodes, subgraphs only as clusters.
+ */
+function dotStructure(text: string): DotStructure {
+  const ast = parseDot(text);
+  const graphs = ast.children.filter((c) => c.type === "Graph");
+  expect(graphs).toHaveLength(1);
+  const g = graphs[0]!;
+  expect(g.directed).toBe(true);
+  expect(g.id?.quoted).toBe(true);
+  const out: DotStructure = { nodes: new Map(), edges: [], clusters: [], graphAttrs: {} };
+  const walk = (stmts: readonly ClusterStatementASTNode[], cluster: string | null): void => {
+    for (const s of stmts) {
+      switch (s.type) {
+        case "Node":
+          expect(s.id.quoted, s.id.value).toBe(true);
+          expect(out.nodes.has(s.id.value), `${s.id.value} declared twice`).toBe(false);
+          out.nodes.set(s.id.value, cluster);
+          for (const a of s.children) expect(a.type === "Attribute" && a.value.quoted).toBe(true);
+          break;
+        case "Edge":
+          expect(s.targets).toHaveLength(2);
+          for (const t of s.targets) expect(t.type === "NodeRef" && t.id.quoted).toBe(true);
+          out.edges.push(s.targets.map((t) => (t.type === "NodeRef" ? t.id.value : "")) as [string, string]);
+          break;
+        case "Subgraph":
+          expect(cluster).toBeNull();
+          expect(s.id?.quoted).toBe(true);
+          expect(s.id?.value).toMatch(/^cluster/);
+          out.clusters.push(s.id!.value);
+          walk(s.children, s.id!.value);
+          break;
+        case "AttributeList":
+          for (const a of s.children) {
+            expect(a.type === "Attribute" && a.value.quoted).toBe(true);
+            if (a.type === "Attribute" && s.kind === "Graph" && cluster === null) out.graphAttrs[a.key.value] = a.value.value;
+          }
+          break;
+        default:
+          break;
+      }
+    }
+  };
+  walk(g.children, null);
+  for (const [from, to] of out.edges) {
+    expect(out.nodes.has(from), `edge from undeclared ${from}`).toBe(true);
+    expect(out.nodes.has(to), `edge to undeclared ${to}`).toBe(true);
+  }
+  return out;
+}
+
+describe("graph", () => {
+  /* the .json is graph.smmu's topology written as JSON, as validate takes it: the same drawing */
+  test.each([["graph.smmu"], ["graph.json"]])("a topology (%s): its DOT, exactly, on stdout", async (name) => {
+    const p = f(name);
+    const r = await cli("graph", p);
+    expect(r).toEqual({
+      status: 0,
+      stdout: [`digraph "smmu-emu" {`, `  graph [label="${p}", labelloc="t", rankdir="LR"];`, ...graphTopology(), ...GRAPH_EDGES, "}", ""].join("\n"),
+      stderr: "",
+    });
+  });
+
+  test("--scenario NAME: its attachments in the order written; solid at the end, dotted replaced, dashed in expect error", async () => {
+    const p = f("graph.smmu");
+    const r = await cli("graph", p, "--scenario", GRAPH_SCENARIO);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(
+      [
+        `digraph "smmu-emu" {`,
+        String.raw`  graph [label="${p}\nscenario \"quotes \" and a back\\slash\"", labelloc="t", rankdir="LR"];`,
+        ...graphTopology(),
+        String.raw`  "static/blocked" [label="blocked\nstatic domain", shape="ellipse", style="dashed"];`,
+        ...GRAPH_EDGES,
+        String.raw`  "device/gpu0" -> "domain/guest" [label="#1 (line 12)", style="dotted", color="gray50", fontcolor="gray50"];`,
+        String.raw`  "device/nic0" -> "domain/d1" [label="#2 (line 13)", style="dotted", color="gray50", fontcolor="gray50"];`,
+        String.raw`  "device/nic0" -> "domain/s2" [label="#3 (line 15)\nexpect error", style="dashed", color="red", fontcolor="red"];`,
+        String.raw`  "device/gpu0" -> "static/blocked" [label="#4 (line 16)", style="solid", penwidth="2"];`,
+        String.raw`  "device/gpu0" -> "domain/d1" [label="#5 pasid 1 (line 17)", style="solid", penwidth="2"];`,
+        String.raw`  "device/nic0" -> "static/blocked" [label="#6 (line 18)", style="solid", penwidth="2"];`,
+        "}",
+        "",
+      ].join("\n"),
+    );
+    /* a DOT parser reads the title back as written: the quotes escaped once, the backslash doubled for the label */
+    expect(dotStructure(r.stdout).graphAttrs.label).toBe(String.raw`${p}\nscenario "quotes " and a back\\slash"`);
+  });
+
+  test("bad input: the same diagnostics and exit 2 as check (and validate for .json)", async () => {
+    for (const name of ["syntax.smmu", "unknown-name.smmu", "missing", "a-directory"]) {
+      const g = await cli("graph", f(name));
+      expect(g.status, name).toBe(2);
+      expect(g.stderr).not.toBe("");
+      expect(g).toEqual(await cli("check", f(name)));
+    }
+    expect(await cli("graph", f("topo-bad.json"))).toEqual(await cli("validate", f("topo-bad.json")));
+  });
+
+  test("--scenario naming no scenario, or on a JSON topology: exit 2, positioned", async () => {
+    const p = f("graph.smmu");
+    expect(await cli("graph", p, "--scenario", "nope")).toEqual({
+      status: 2,
+      stdout: "",
+      stderr: `${p}:1:1: error: no scenario named "nope" ("${GRAPH_SCENARIO}")\n`,
+    });
+    const j = f("graph.json");
+    expect(await cli("graph", j, "--scenario", "x")).toEqual({ status: 2, stdout: "", stderr: `${j}:1:1: error: a topology written as JSON has no scenarios\n` });
+  });
+
+  test("--json does not apply: a usage error", async () => {
+    expect(await cli("--json", "graph", S1_SHARED)).toEqual({ status: 2, stdout: "", stderr: "smmu-emu: graph: --json does not apply: graph prints DOT\n" });
+  });
+
+  test("every example, alone and with each of its scenarios: DOT that parses, every node of the topology once, in its SMMU's cluster", async () => {
+    for (const path of EXAMPLE_FILES) {
+      const file = await loadSmmuWithPlugins(path, builtinRegistry());
+      const t = file.topology;
+      for (const scenario of [undefined, ...file.scenarios.map((s) => s.name)]) {
+        const r = await cli("graph", path, ...(scenario === undefined ? [] : ["--scenario", scenario]));
+        expect(r.status, `${path} ${scenario}`).toBe(0);
+        expect(r.stderr).toBe("");
+        const dot = dotStructure(r.stdout);
+        const want = new Map<string, string | null>([
+          ...t.smmus.map((s): [string, string] => [`smmu/${s.name}`, `cluster_smmu/${s.name}`]),
+          ...t.devices.map((d): [string, string] => [`device/${d.name}`, `cluster_smmu/${d.smmu}`]),
+          ...(t.vsmmus ?? []).map((v): [string, string] => [`vsmmu/${v.name}`, `cluster_smmu/${v.smmu}`]),
+          ...t.domains.map((d): [string, null] => [`domain/${d.name}`, null]),
+        ]);
+        const statics = [...dot.nodes.keys()].filter((n) => n.startsWith("static/"));
+        for (const s of statics) want.set(s, null);
+        expect(statics.every((s) => s === "static/blocked" || s === "static/identity")).toBe(true);
+        expect(dot.nodes).toEqual(want);
+        expect(dot.clusters).toEqual(t.smmus.map((s) => `cluster_smmu/${s.name}`));
+        if (scenario === undefined) expect(dot.edges.every(([from]) => from.startsWith("vsmmu/"))).toBe(true);
+      }
+    }
+  });
+
+  test("the same input gives byte-identical DOT", async () => {
+    const argv = ["graph", join(EXAMPLES, "nested-8-vsmmus.smmu"), "--scenario", "one S2 shared by 8 vSMMUs"];
+    const a = await cli(...argv);
+    expect(a.status).toBe(0);
+    expect(await cli(...argv)).toEqual(a);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Command diffs
+
+describe("expect commands: a diff, not positional", () => {
+  /** What an unmapped 4K page's TLBI reads as, all fields written out. */
+  const TLBI = (page: number): string => `TLBI_NH_VA asid 1 vmid 0 num 0 scale 0 leaf 1 ttl 0 tg 0 addr 0x${page.toString(16)}000`;
+  const matched = (...lines: string[]): string[] => lines.map((l) => `    ${l}`);
+  const SYNC = "CMD_SYNC";
+  const ATC_INV = "ATC_INV sid 0x40 ssid 0 ssv 0 global 0 size 3 addr 0x10000";
+
+  /* each difference is one line, with 3 matching lines around it and the rest folded */
+  const LEFT_OUT = [...matched(TLBI(0x10), TLBI(0x11), TLBI(0x12)), `  + ${TLBI(0x13)}`, ...matched(TLBI(0x14), TLBI(0x15), TLBI(0x16)), "  ... 4 as expected"];
+  const EXTRA = ["  ... 5 as expected", ...matched(TLBI(0x15), TLBI(0x16), TLBI(0x17)), "  - TLBI_NH_VA asid 1 leaf 1 addr 0x18000", ...matched(SYNC, ATC_INV, SYNC)];
+  const FIELD = ["  ... 6 as expected", ...matched(TLBI(0x16), TLBI(0x17), SYNC), "  - ATC_INV sid 0x40 size 2 addr 0x10000", `  + ${ATC_INV}`, ...matched(SYNC)];
+
+  test("one left out in the middle, one extra expected, one field off: each one line, with 3 lines of context", async () => {
+    const p = f("diff.smmu");
+    const r = await cli("run", p);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(1);
+    const failure = (name: string, line: number, detail: string[]): string[] => [
+      `FAIL ${name} (driver-invs mainline)`,
+      `  ${p}:${line}:3: commands on smmu0 differ`,
+      ...detail.map((d) => `    ${d}`),
+    ];
+    expect(r.stdout).toBe(
+      [
+        p,
+        ...failure("a command left out in the middle", 10, LEFT_OUT),
+        ...failure("an extra command expected", 29, EXTRA),
+        ...failure("one field differs", 50, FIELD),
+        "3 scenarios: 0 passed, 3 failed",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  test("--json carries the same lines as the failure's detail", async () => {
+    const p = f("diff.smmu");
+    const doc = report((await cli("--json", "run", "--scenario", "one field differs", p)).stdout);
+    const [file] = doc.files as Array<{ scenarios: Array<{ failures: unknown[] }> }>;
+    expect(file?.scenarios[0]?.failures).toEqual([{ file: p, line: 50, column: 3, message: "commands on smmu0 differ", detail: FIELD }]);
+  });
+});
+
+// ---------------------------------------------------------------------------
 // Usage
 
 describe("usage", () => {
   const HELP: Array<[string, string[], string[]]> = [
-    ["smmu-emu", [], ["-V, --version", "--json", "--no-color", "-h, --help", "run [options] <files...>", "check <file>", "validate <file>"]],
+    ["smmu-emu", [], ["-V, --version", "--json", "--no-color", "-h, --help", "run [options] <files...>", "check <file>", "validate <file>", "graph [options] <file>"]],
     ["run", ["run"], ["<files...>", "--scenario <name>", "--driver <name>", "--variant <name>", "--step-limit <n>", "-h, --help"]],
     ["check", ["check"], ["<file>", "-h, --help"]],
+    ["graph", ["graph"], ["<file>", "--scenario <name>", "-h, --help", "Solid: what the device", "dot -Tsvg"]],
     ["validate", ["validate"], ["<file>", "-h, --help"]],
   ];
 
@@ -484,7 +833,7 @@ describe("usage", () => {
   test("every command the top-level help lists has a --help of its own", async () => {
     const top = await cli("--help");
     const commands = [...(top.stdout.split(/^Commands:$/m)[1] ?? "").matchAll(/^ {2}([a-z]+)\b/gm)].map((m) => m[1]!).filter((c) => c !== "help");
-    expect(commands).toEqual(expect.arrayContaining(["run", "check", "validate"]));
+    expect(commands).toEqual(expect.arrayContaining(["run", "check", "validate", "graph"]));
     for (const c of commands) {
       const r = await cli(c, "--help");
       expect(r.status, c).toBe(0);
@@ -495,7 +844,7 @@ describe("usage", () => {
   });
 
   test("help COMMAND is the command's --help", async () => {
-    for (const c of ["run", "check", "validate"]) {
+    for (const c of ["run", "check", "validate", "graph"]) {
       const a = await cli("help", c);
       expect(a.status).toBe(0);
       expect(a).toEqual(await cli(c, "--help"));
@@ -540,7 +889,7 @@ describe("--json reports validate against schemas/report.schema.json", () => {
     expect(files.map((x) => x.file)).toEqual(EXAMPLE_FILES);
     const all = files.flatMap((x) => x.scenarios);
     expect(all.every((s) => s.passed)).toBe(true);
-    expect(doc.summary).toEqual({ scenarios: all.length, passed: all.length, failed: 0 });
+    expect(doc.summary).toEqual({ scenarios: all.length, passed: all.length, failed: 0, rejected: 0 });
     expect(doc.diagnostics).toEqual([]);
   });
 
@@ -557,7 +906,7 @@ describe("--json reports validate against schemas/report.schema.json", () => {
     const r = await cli("--json", "run", p);
     expect(r.status).toBe(1);
     const doc = report(r.stdout);
-    expect(doc.summary).toEqual({ scenarios: 2, passed: 1, failed: 1 });
+    expect(doc.summary).toEqual({ scenarios: 2, passed: 1, failed: 1, rejected: 0 });
     const [file] = doc.files as Array<{ file: string; scenarios: Array<Record<string, unknown>> }>;
     expect(file?.file).toBe(p);
     expect(file?.scenarios[1]).toMatchObject({
@@ -607,7 +956,8 @@ describe("--json reports validate against schemas/report.schema.json", () => {
         device: "gpu0",
         iova: "0x10000",
         cache: "gpu0.atc",
-        op: { label: "unmap d1 0x10000 size 0x1000", at: `${p}:12:3` },
+        op: { seq: 6, label: "unmap d1 0x10000 size 0x1000", at: `${p}:12:3`, cpu: "cpu0" },
+        during: { seq: 7, label: "dma gpu0 read 0x10000", at: `${p}:13:3`, cpu: "cpu0" },
       },
     ]);
     expect(file?.scenarios[0]?.commands).toEqual({ smmu0: { commands: 22, syncs: 10 } });
@@ -619,6 +969,8 @@ describe("--json reports validate against schemas/report.schema.json", () => {
     const doc = report(r.stdout);
     expect((doc.files as unknown[]).length).toBe(2);
     expect((doc.diagnostics as Diagnostic[]).length).toBeGreaterThanOrEqual(3);
+    /* s1-shared passes its one, fail.smmu passes one of two; the other three files are not run */
+    expect(doc.summary).toEqual({ scenarios: 3, passed: 2, failed: 1, rejected: 3 });
   });
 
   test("every optional field jsonReport can emit is allowed, and only those", () => {
@@ -630,12 +982,13 @@ describe("--json reports validate against schemas/report.schema.json", () => {
       passed: false,
       failures: [{ span, message: "m", detail: ["  - a", "  + b", "    c"] }, { span, message: "n" }],
       violations: [
-        { kind: "stale-translation", message: "s", device: "gpu0", iova: 0xffff_ffff_f000, cache: "smmu0.iotlb", op: { seq: 3, label: "unmap d1", at: "a.smmu:4:3" }, during: { seq: 4, label: "dma" } },
-        { kind: "tag-not-flushed", message: "t", op: { seq: 1, label: "detach" } },
+        { kind: "stale-translation", message: "s", device: "gpu0", iova: 0xffff_ffff_f000, cache: "smmu0.iotlb", op: { seq: 3, label: "unmap d1", at: "a.smmu:4:3", cpu: "cpu0" }, during: { seq: 4, label: "dma", cpu: "cpu0" } },
+        { kind: "tag-not-flushed", message: "t", op: { seq: 1, label: "detach", cpu: "cpu0" } },
         { kind: "tag-not-flushed", message: "u" },
       ],
       warnings: ["WARNING: arm_smmu_invs_unref: refcount < 0"],
       commands: { smmu0: { commands: 0, syncs: 0 }, "smmu.1-x": { commands: 7, syncs: 2 } },
+      metrics: { elapsed: 0, invalidations: [], latency: null, commandsPerInvalidation: null, syncsPerInvalidation: null, arrayEntries: null },
     };
     const diags: Diagnostic[] = [
       { file: "<topology>", line: 1, column: 1, severity: "warning", code: "schema", message: "w" },
@@ -671,22 +1024,132 @@ describe("--json reports validate against schemas/report.schema.json", () => {
     expect(mutate((d) => delete d.diagnostics[0].code)).toBe(false);
   });
 
-  test("the schema is a draft 2020-12 schema with its $id and a description on every property", () => {
-    expect(reportSchema.$schema).toBe("https://json-schema.org/draft/2020-12/schema");
-    expect(reportSchema.$id).toBe("https://smmu-emu.dev/schemas/report.schema.json");
-    const undocumented: string[] = [];
-    const walk = (node: unknown, path: string): void => {
-      if (typeof node !== "object" || node === null) return;
-      const n = node as Record<string, unknown>;
-      if (n.properties && typeof n.properties === "object") {
-        for (const [k, v] of Object.entries(n.properties as Record<string, Record<string, unknown>>)) {
-          if (typeof v.description !== "string" || !v.description) undocumented.push(`${path}/properties/${k}`);
-        }
-      }
-      for (const [k, v] of Object.entries(n)) walk(v, `${path}/${k}`);
+  test("jsonReport's document is typed as the schema describes: checked, rejected, during and seq allowed, and only as described", () => {
+    const doc: JsonReport = jsonReport([], [], "1.2.3", {
+      rejected: 2,
+      checked: { file: "t.json", input: "json", smmus: 1, devices: 0, vsmmus: 0, domains: 0, scenarios: 0, plugins: [{ name: "smmu-v3", kind: "smmu", version: "1.0.0" }] },
+    });
+    expect(doc.summary.rejected).toBe(2);
+    const json = JSON.parse(JSON.stringify(doc)) as Record<string, unknown>;
+    expect(validateReport(json), schemaErrors(validateReport.errors)).toBe(true);
+    const mutate = (edit: (d: any) => void): boolean => {
+      const copy = structuredClone(json) as any;
+      edit(copy);
+      return validateReport(copy);
     };
-    walk(reportSchema, "#");
-    expect(undocumented).toEqual([]);
+    expect(mutate((d) => delete d.checked)).toBe(true);
+    expect(mutate((d) => delete d.summary.rejected)).toBe(false);
+    expect(mutate((d) => (d.summary.rejected = -1))).toBe(false);
+    expect(mutate((d) => (d.checked.extra = 1))).toBe(false);
+    expect(mutate((d) => delete d.checked.plugins)).toBe(false);
+    expect(mutate((d) => (d.checked.input = "yaml"))).toBe(false);
+    expect(mutate((d) => (d.checked.plugins[0].kind = "iommu"))).toBe(false);
+    expect(mutate((d) => (d.checked.plugins[0].extra = 1))).toBe(false);
+    const withViolation = (v: unknown): boolean =>
+      mutate((d) => {
+        d.files = [
+          {
+            file: "a.smmu",
+            scenarios: [
+              { name: "", passed: false, driver: { plugin: "driver-invs", variant: "mainline" }, file: "a.smmu", line: 1, column: 1, failures: [], violations: [v], warnings: [], commands: {} },
+            ],
+          },
+        ];
+      });
+    const op = { seq: 3, label: "unmap d1", at: "a.smmu:4:3", cpu: "cpu0" };
+    expect(withViolation({ kind: "stale-translation", message: "s", op, during: { seq: 4, label: "dma", cpu: "cpu1" } })).toBe(true);
+    expect(withViolation({ kind: "stale-translation", message: "s", op: { ...op, seq: 0 } })).toBe(false);
+    expect(withViolation({ kind: "stale-translation", message: "s", op: { label: "unmap d1", cpu: "cpu0" } })).toBe(false);
+    expect(withViolation({ kind: "stale-translation", message: "s", during: { seq: 4, label: "dma" } })).toBe(false);
+    expect(withViolation({ kind: "stale-translation", message: "s", during: { ...op, extra: 1 } })).toBe(false);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// plugins --json and its schema
+
+/** Every property of every (sub)schema of `schema` that has no description, as JSON Pointers. */
+function undocumented(schema: unknown): string[] {
+  const out: string[] = [];
+  const visit = (node: unknown, path: string): void => {
+    if (typeof node !== "object" || node === null) return;
+    const n = node as Record<string, unknown>;
+    for (const [k, v] of Object.entries((n.properties ?? {}) as Record<string, Record<string, unknown>>)) {
+      if (typeof v.description !== "string" || !v.description) out.push(`${path}/properties/${k}`);
+      visit(v, `${path}/properties/${k}`);
+    }
+    for (const k of ["items", "additionalProperties", "propertyNames", "if", "then", "else", "not"]) visit(n[k], `${path}/${k}`);
+    for (const [k, v] of Object.entries((n.$defs ?? {}) as Record<string, unknown>)) visit(v, `${path}/$defs/${k}`);
+    for (const k of ["allOf", "anyOf", "oneOf", "prefixItems"]) ((n[k] ?? []) as unknown[]).forEach((v, i) => visit(v, `${path}/${k}/${i}`));
+  };
+  visit(schema, "#");
+  return out;
+}
+
+describe("plugins --json validates against schemas/plugins.schema.json", () => {
+  const TEGRA = join(EXAMPLES, "plugins", "tegra264-smmu.ts");
+
+  test("the built-in plugins, and one given with --plugin after them", async () => {
+    const r = await cli("--json", "--plugin", TEGRA, "plugins");
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe("");
+    const doc = JSON.parse(r.stdout) as { formatVersion: number; tool: string; version: string; plugins: Array<Record<string, unknown>> };
+    expect(validatePlugins(doc), schemaErrors(validatePlugins.errors)).toBe(true);
+    expect(r.stdout).toBe(`${JSON.stringify(doc, null, 2)}\n`);
+    expect(Object.keys(doc)).toEqual(["formatVersion", "tool", "version", "plugins"]);
+    expect([doc.formatVersion, doc.tool, doc.version]).toEqual([1, "smmu-emu", VERSION]);
+    const names = doc.plugins.map((p) => p.name);
+    expect(names).toEqual(expect.arrayContaining(["smmu-v3", "pcie-ats", "vsmmu", "driver-invs"]));
+    expect(names.at(-1)).toBe("tegra264-smmu");
+    expect(doc.plugins.at(-1)).toMatchObject({ name: "tegra264-smmu", version: "1.0.0", kind: "smmu", apiVersions: [1], extends: "smmu-v3" });
+    expect(doc.plugins.find((p) => p.name === "driver-invs")?.variants).toEqual(expect.arrayContaining(["mainline", "v9"]));
+    /* the report schema does not describe it, nor this schema a report */
+    expect(validateReport(doc)).toBe(false);
+    expect(validatePlugins(JSON.parse(JSON.stringify(jsonReport([], [], VERSION))))).toBe(false);
+  });
+
+  test("the schema is closed: an extra or a missing property, a wrong type, variants on a non-driver or none on a driver, all rejected", async () => {
+    const doc = JSON.parse((await cli("--json", "plugins")).stdout) as { plugins: Array<{ kind: string }> };
+    const smmu = doc.plugins.findIndex((p) => p.kind === "smmu");
+    const driver = doc.plugins.findIndex((p) => p.kind === "driver");
+    const mutate = (edit: (d: any) => void): boolean => {
+      const copy = structuredClone(doc) as any;
+      edit(copy);
+      return validatePlugins(copy);
+    };
+    expect(mutate(() => {})).toBe(true);
+    expect(mutate((d) => (d.extra = 1))).toBe(false);
+    expect(mutate((d) => (d.formatVersion = 2))).toBe(false);
+    expect(mutate((d) => delete d.plugins)).toBe(false);
+    expect(mutate((d) => (d.plugins[smmu].extra = 1))).toBe(false);
+    expect(mutate((d) => (d.plugins[smmu].kind = "iommu"))).toBe(false);
+    expect(mutate((d) => (d.plugins[smmu].name = "Bad Name"))).toBe(false);
+    expect(mutate((d) => (d.plugins[smmu].apiVersions = []))).toBe(false);
+    expect(mutate((d) => delete d.plugins[smmu].properties)).toBe(false);
+    expect(mutate((d) => (d.plugins[smmu].properties[0].extra = 1))).toBe(false);
+    expect(mutate((d) => (d.plugins[smmu].variants = ["v9"]))).toBe(false);
+    expect(mutate((d) => delete d.plugins[driver].variants)).toBe(false);
+  });
+
+  test("a plugin that fails to load: exit 2 and the report, with the diagnostic and nothing rejected", async () => {
+    const missing = join(dir, "no-such-plugin.ts");
+    const r = await cli("--json", "--plugin", missing, "plugins");
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe("");
+    const doc = report(r.stdout);
+    expect(doc.summary).toEqual({ scenarios: 0, passed: 0, failed: 0, rejected: 0 });
+    expect((doc.diagnostics as Diagnostic[]).map((d) => [d.file, d.line, d.column, d.code])).toEqual([[missing, 1, 1, "plugin"]]);
+  });
+
+  test("both schemas are draft 2020-12 with their $id and a description on every property", () => {
+    for (const [schema, id] of [
+      [reportSchema, "https://smmu-emu.dev/schemas/report.schema.json"],
+      [pluginsSchema, "https://smmu-emu.dev/schemas/plugins.schema.json"],
+    ] as const) {
+      expect(schema.$schema).toBe("https://json-schema.org/draft/2020-12/schema");
+      expect(schema.$id).toBe(id);
+      expect(undocumented(schema)).toEqual([]);
+    }
   });
 });
 

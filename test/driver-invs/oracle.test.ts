@@ -59,7 +59,7 @@ describe("a driver that forgets the ATC invalidation", () => {
         device: "dev0",
         iova: 0x10000,
         cache: "dev0.atc",
-        op: { seq: 3, label: "unmap d1 0x10000 size 0x1000", at: "scenario.smmu:7:3" },
+        op: { seq: 3, label: "unmap d1 0x10000 size 0x1000", at: "scenario.smmu:7:3", cpu: "cpu0" },
         during: undefined,
         message:
           'dev0 read 0x10000 was served from dev0.atc (to 0x1000000000), but "unmap d1 0x10000 size 0x1000" ' +

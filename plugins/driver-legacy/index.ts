@@ -1,0 +1,347 @@
+/**
+ * driver-legacy: the arm-smmu-v3 driver BEFORE the RCU-protected
+ * invalidation array, to compare with driver-invs side by side.
+ *
+ * Variant "v7.0". The series was applied for Linux v7.1 (../shared/KERNEL.md),
+ * so v7.0 is the last release whose driver this is: the code patch 7 of the
+ * seed removes (arm_smmu_atc_inv_domain(), arm_smmu_tlb_inv_range_domain(),
+ * arm_smmu_tlb_inv_context(), the nr_ats_masters ordering comment, the SVA
+ * notifier's CMDQ_MAX_TLBI_OPS), and the attach sequence of patch 5's
+ * context lines without the array steps it adds. Where the seed shows no
+ * context, the pre-series side of a stored merge of the driver was read
+ * (repository Aarav90-cpu/linux-kotlin, drivers/iommu/arm/arm-smmu-v3/, the
+ * side of the conflicts that is not HEAD).
+ *
+ * What differs from driver-invs:
+ *  - a domain belongs to one SMMU: attaching it to a master behind another
+ *    fails with -EINVAL (arm_smmu_attach_dev(), arm_smmu_set_pasid()). The
+ *    kernel binds a domain when it is allocated for a device; a domain here
+ *    is declared without one, so its first attach binds it
+ *    (arm_smmu_domain_finalise()), and an S2 domain gets its VMID then;
+ *  - invalidation is per domain, not per array: the TLBIs on its SMMU with
+ *    a CMD_SYNC, then the ATCs of its ATS masters (walking the devices list
+ *    under devices_lock, skipped while nr_ats_masters is 0) with another;
+ *  - no "too big" rule for unmaps (only the SVA notifier has one), and a
+ *    master's streams keep firmware order (the series sorts them);
+ *  - detaching the last master flushes nothing: the domain's ASID or VMID
+ *    stays live, and every later unmap still invalidates it on its SMMU;
+ *  - an SVA process gets one SVA domain per SMMU (the iommu core allocates
+ *    another when the driver refuses a device of another SMMU), each with
+ *    its own ASID and mmu notifier, freed with a TLBI by ASID at its last
+ *    unbind;
+ *  - a vSMMU must sit on its S2 parent's SMMU (arm_vsmmu_init()); one that
+ *    does not is refused, and so is attaching its nested domains.
+ * Attach sequencing, STE/CD writes, ATS enable/disable and the command queue
+ * are driver-invs's own modules, run without the array steps.
+ */
+import { EINVAL } from "../../src/core/errno.js";
+import { writeLock, writeUnlock, type RwLock } from "../../src/core/rwlock.js";
+import { site, type Steps } from "../../src/core/steps.js";
+import { DriverUnsupportedError, type DriverDomain, type Gather, type InvsSnapshot, type IommuDriver } from "../../src/model/driver.js";
+import type { SmmuNode } from "../../src/model/nodes.js";
+import type { DriverSpec, Topology } from "../../src/model/topology.js";
+import { definePlugin, type PluginContext } from "../../src/plugin/api.js";
+import {
+  attachDev,
+  attachDevNested,
+  attachDevStatic,
+  blockingSetDevPasid,
+  corePasidCheck,
+  s1SetDevPasid,
+  setPasid,
+  type AttachEnv,
+} from "../driver-invs/attach.js";
+import { DriverContext, type AllocSite } from "../driver-invs/context.js";
+import { domainNamed, IdAllocator, NestedDomain, type Vsmmu } from "../driver-invs/domain.js";
+import { IO_PGTABLE_MAIR } from "../driver-invs/install.js";
+import { boundAtPasid, masterNamed, probeMasters, type Master } from "../driver-invs/master.js";
+import { makeSvaCd } from "../driver-invs/ste.js";
+import { MAINLINE } from "../driver-invs/variant.js";
+import { allocNestedDomains, guestInvalidate } from "../driver-invs/vsmmu.js";
+import { LegacyDomain, SvaMm } from "./domain.js";
+import { mmArchInvalidateSecondaryTlbs, mmRelease, tlbInvAsid, tlbInvContext, tlbInvRangeDomain } from "./inv.js";
+
+export const VARIANT = "v7.0";
+
+const S_SVA_BIND = site("iommu_sva_bind_device", "mutex_lock(&iommu_sva_lock)");
+const S_SVA_UNBIND = site("iommu_sva_unbind_device", "mutex_lock(&iommu_sva_lock)");
+
+/** The allocations a scenario can make fail here: no invalidation array, so no "invs". */
+const ALLOC_SITES: readonly AllocSite[] = ["master_domain", "cd_table"];
+
+export class LegacyDriver implements IommuDriver {
+  readonly plugin = "driver-legacy";
+  readonly variant = VARIANT;
+  readonly allocSites = ALLOC_SITES;
+  readonly ctx: DriverContext;
+  private readonly ids = new IdAllocator();
+  private readonly masters: Map<string, Master>;
+  private readonly domains = new Map<string, LegacyDomain | NestedDomain | SvaMm>();
+  private readonly vsmmus = new Map<string, Vsmmu>();
+  /** The vSMMUs arm_vsmmu_init() refused, and why. */
+  private readonly refusedVsmmus = new Map<string, string>();
+  /** iommu_sva_lock: the iommu core binds and unbinds SVA (and keeps each mm's SVA domains) under it. */
+  private readonly svaLock: RwLock = { readers: 0, writer: false };
+  /** The tags of the domains bound to an SMMU: each one's unmaps invalidate it there for as long as it exists. */
+  private readonly live = new Set<string>();
+  private readonly env: AttachEnv;
+
+  constructor(pctx: PluginContext<DriverSpec>) {
+    /* The array variant is never consulted: no array step runs with `arrays: false` */
+    this.ctx = new DriverContext(pctx, pctx.platform, pctx.memory, pctx.clock, MAINLINE);
+    this.env = { ctx: this.ctx, vmidOf: (domain, master) => this.vmidOf(domain as LegacyDomain, master), arrays: false };
+    /* Before the series, arm_smmu_insert_master() keeps fwspec->ids in firmware order */
+    this.masters = probeMasters(this.ctx.platform, pctx.topology, false);
+    this.allocDomains(pctx.topology);
+  }
+
+  failAllocs(site: string, count: number): void {
+    if (site === "invs") throw new DriverUnsupportedError(`${this.plugin} keeps no invalidation array: fail alloc invs needs a driver that has one (driver-invs)`);
+    if (!(ALLOC_SITES as readonly string[]).includes(site)) {
+      throw new Error(`${this.plugin} has no allocation site "${site}" (${ALLOC_SITES.join(", ")})`);
+    }
+    this.ctx.failAllocs(site as AllocSite, count);
+  }
+
+  /**
+   * Domains in declaration order. ASIDs come from the global space in that
+   * order, as driver-invs numbers them (the kernel allocates one in
+   * arm_smmu_domain_finalise_s1(), or arm_smmu_sva_domain_alloc()); VMIDs
+   * come from the SMMU's space when the domain is bound to it.
+   */
+  private allocDomains(topology: Topology): void {
+    const { memory } = this.ctx;
+    for (const spec of topology.domains) {
+      if (spec.stage === "nested") continue;
+      const asid = spec.stage === "s2" ? 0 : this.ids.asid(spec.asid);
+      if (spec.stage === "sva") {
+        this.domains.set(spec.name, new SvaMm(spec.name, spec, memory, asid));
+        continue;
+      }
+      const d = new LegacyDomain(spec.name, spec, memory);
+      d.asid = asid;
+      this.domains.set(spec.name, d);
+    }
+    for (const v of topology.vsmmus ?? []) {
+      const parent = this.domains.get(v.parent);
+      if (!(parent instanceof LegacyDomain) || parent.stage !== "S2" || !parent.nestParent) {
+        throw new Error(`vSMMU ${v.name}: parent "${v.parent}" is not a nest-parent S2 domain`);
+      }
+      const smmu = this.ctx.platform.smmu(v.smmu);
+      /* The VMM allocated the parent for a device behind this SMMU: arm_smmu_domain_alloc_paging_flags() bound it there */
+      if (!parent.smmu) this.finalise(parent, smmu);
+      /* arm_vsmmu_init(): -EINVAL unless s2_parent->smmu is this vSMMU's; vsmmu->vmid = s2_parent->s2_cfg.vmid */
+      if (parent.smmu !== smmu) this.refusedVsmmus.set(v.name, `its S2 parent ${parent.name} is on ${parent.smmu!.name}, not ${v.smmu}`);
+      this.vsmmus.set(v.name, { name: v.name, smmu: v.smmu, s2Parent: parent, vmid: parent.smmu === smmu ? parent.vmid : 0 });
+    }
+    for (const d of allocNestedDomains(topology, this.vsmmus, memory)) this.domains.set(d.name, d);
+  }
+
+  /** arm_smmu_domain_finalise(): bind the domain to `smmu`; an S2 domain takes a VMID from that SMMU's space. */
+  private finalise(d: LegacyDomain, smmu: SmmuNode): void {
+    if (d.stage === "S2") d.vmids.set(smmu.name, this.ids.vmid(smmu.name, d.spec.vmid));
+    d.smmu = smmu;
+    this.live.add(d.tag!);
+  }
+
+  /**
+   * Whether `d` can serve `master`: a domain serves the masters of its one
+   * SMMU (arm_smmu_attach_dev() and arm_smmu_set_pasid() return -EINVAL for
+   * the others). An unbound domain is bound to the master's SMMU first.
+   */
+  private servesMaster(d: LegacyDomain, master: Master): boolean {
+    if (!d.smmu) this.finalise(d, master.smmu);
+    return d.smmu === master.smmu;
+  }
+
+  /** s2_cfg.vmid: the one VMID of a domain, on the SMMU its masters are behind. */
+  private vmidOf(d: LegacyDomain, master: Master): number {
+    if (d.smmu !== master.smmu) throw new Error(`driver-legacy: ${d.name} is not bound to ${master.smmu.name}`);
+    return d.vmid;
+  }
+
+  master(device: string): Master {
+    return masterNamed(this.masters, device);
+  }
+
+  domain(name: string): DriverDomain {
+    return domainNamed(this.domains, name);
+  }
+
+  private paging(name: string): LegacyDomain {
+    const d = this.domain(name);
+    if (!(d instanceof LegacyDomain)) throw new Error(`domain "${name}" is not a paging domain`);
+    return d;
+  }
+
+  private sva(name: string): SvaMm {
+    const d = this.domain(name);
+    if (!(d instanceof SvaMm)) throw new Error(`domain "${name}" is not an SVA domain`);
+    return d;
+  }
+
+  /** ->attach_dev(): arm_smmu_attach_dev(), arm_smmu_attach_dev_nested(), or a static domain's (the core skips an attached one). */
+  *attachDev(device: string, target: string): Steps<number> {
+    const master = this.master(device);
+    if (target === "blocked" || target === "identity") return yield* attachDevStatic(this.env, master, target);
+    const d = domainNamed(this.domains, target);
+    if (master.domain === d) return 0;
+    if (d instanceof NestedDomain) {
+      const refused = this.refusedVsmmus.get(d.vsmmu.name);
+      if (refused === undefined) return yield* attachDevNested(this.env, master, d);
+      /* The kernel refuses the vSMMU itself (IOMMU_VIOMMU_ALLOC), so no nested domain can exist on it */
+      this.ctx.warn("arm_vsmmu_init", `${d.vsmmu.name}: ${refused}: -EINVAL, so ${d.name} cannot be allocated on it`);
+      return -EINVAL;
+    }
+    if (d instanceof SvaMm || !this.servesMaster(d, master)) return -EINVAL;
+    return yield* attachDev(this.env, master, d);
+  }
+
+  /** ->set_dev_pasid(): arm_smmu_s1_set_dev_pasid(), or iommu_sva_bind_device() for a process. */
+  *setDevPasid(device: string, domain: string, pasid: number): Steps<number> {
+    const master = this.master(device);
+    const d = domainNamed(this.domains, domain);
+    const ret = corePasidCheck(master, pasid);
+    if (ret) return ret;
+    if (d instanceof NestedDomain) return -EINVAL;
+    if (d instanceof SvaMm) {
+      yield* writeLock(this.svaLock, S_SVA_BIND);
+      try {
+        return yield* this.svaBind(master, d, pasid);
+      } finally {
+        writeUnlock(this.svaLock);
+      }
+    }
+    /* arm_smmu_s1_set_dev_pasid() */
+    if (d.stage !== "S1" || !this.servesMaster(d, master)) return -EINVAL;
+    return yield* s1SetDevPasid(this.env, master, d, pasid);
+  }
+
+  /**
+   * iommu_sva_bind_device(): the mm's SVA domains are tried newest first
+   * (the driver refuses one of another SMMU with -EINVAL before touching
+   * anything); if none takes the device, a new one is allocated for it
+   * (arm_smmu_sva_domain_alloc()) and freed again if that attach fails too.
+   */
+  private *svaBind(master: Master, mm: SvaMm, pasid: number): Steps<number> {
+    for (const d of [...mm.domains]) {
+      if (d.smmu === master.smmu && (yield* this.svaSetDevPasid(master, mm, d, pasid)) === 0) return 0;
+    }
+    const d = this.svaDomainAlloc(mm, master.smmu);
+    const ret = yield* this.svaSetDevPasid(master, mm, d, pasid);
+    if (ret) yield* this.svaDomainFree(mm, d);
+    return ret;
+  }
+
+  /** arm_smmu_sva_set_dev_pasid(): the CD of the mm's page table, with this SVA domain's ASID. */
+  private svaSetDevPasid(master: Master, mm: SvaMm, d: LegacyDomain, pasid: number): Steps<number> {
+    return setPasid(this.env, master, d, pasid, makeSvaCd({ asid: d.asid, ttb0: mm.pgtablePa, mair: IO_PGTABLE_MAIR }));
+  }
+
+  /** arm_smmu_sva_domain_alloc(): an SVA domain of the mm on `smmu`, its ASID, its mmu notifier (first in the list). */
+  private svaDomainAlloc(mm: SvaMm, smmu: SmmuNode): LegacyDomain {
+    const d = new LegacyDomain(mm.name, mm.spec, this.ctx.memory, mm);
+    d.asid = mm.reservedAsid ?? this.ids.asid();
+    mm.reservedAsid = undefined;
+    d.smmu = smmu;
+    mm.domains.unshift(d);
+    this.live.add(d.tag!);
+    return d;
+  }
+
+  /** The core's list_del() and iommu_domain_free(): arm_smmu_sva_domain_free(). */
+  private *svaDomainFree(mm: SvaMm, d: LegacyDomain): Steps {
+    mm.domains.splice(mm.domains.indexOf(d), 1);
+    /* Ensure the ASID is empty in the iommu cache before allowing reuse */
+    yield* tlbInvAsid(this.ctx, d.smmu!, d.asid);
+    this.ids.freeAsid(d.asid);
+    this.live.delete(d.tag!);
+  }
+
+  /** arm_smmu_blocking_set_dev_pasid(), inside iommu_sva_unbind_device() for a process. */
+  *removeDevPasid(device: string, pasid: number): Steps {
+    const master = this.master(device);
+    const old = master.pasids.get(pasid);
+    if (!(old instanceof LegacyDomain && old.type === "sva")) {
+      yield* blockingSetDevPasid(this.env, master, pasid);
+      return;
+    }
+    /* iommu_sva_unbind_device(): detach, and the last unbind frees the SVA domain */
+    yield* writeLock(this.svaLock, S_SVA_UNBIND);
+    try {
+      yield* blockingSetDevPasid(this.env, master, pasid);
+      if (!boundAtPasid(this.masters.values(), old)) yield* this.svaDomainFree(this.sva(old.name), old);
+    } finally {
+      writeUnlock(this.svaLock);
+    }
+  }
+
+  /** arm_smmu_iotlb_sync() -> arm_smmu_tlb_inv_range_domain() */
+  *iotlbSync(domain: string, gather: Gather): Steps {
+    if (!gather.pgsize) return;
+    const d = this.paging(domain);
+    /* No device used it, so nothing holds its translations (the kernel's domain is bound from its allocation) */
+    if (!d.smmu) return;
+    yield* tlbInvRangeDomain(this.ctx, BigInt(gather.start), BigInt(gather.end - gather.start + 1), gather.pgsize, true, d);
+  }
+
+  /** arm_smmu_flush_iotlb_all(): arm_smmu_tlb_inv_context() if the domain has an SMMU. SVA domains have no flush_iotlb_all. */
+  *flushIotlbAll(domain: string): Steps {
+    if (this.domain(domain) instanceof SvaMm) return;
+    const d = this.paging(domain);
+    if (d.smmu) yield* tlbInvContext(this.ctx, d);
+  }
+
+  /** The mm's notifiers, newest first: arm_smmu_mm_arch_invalidate_secondary_tlbs() of each of its SVA domains. */
+  *mmInvalidate(domain: string, start: bigint, end: bigint): Steps {
+    for (const d of [...this.sva(domain).domains]) yield* mmArchInvalidateSecondaryTlbs(this.ctx, d, start, end);
+  }
+
+  /** The mm's notifiers, newest first: arm_smmu_mm_release() of each of its SVA domains. */
+  *mmRelease(domain: string): Steps {
+    for (const d of [...this.sva(domain).domains]) yield* mmRelease(this.ctx, d);
+  }
+
+  /** The guest's vSMMU commands after it changed its stage 1, through arm_vsmmu_cache_invalidate(). */
+  *guestInvalidate(domain: string, iova: number, size: number): Steps {
+    const d = this.domains.get(domain);
+    if (!(d instanceof NestedDomain)) throw new Error(`domain "${domain}" is not a nested domain`);
+    /* A refused vSMMU has no guest queue to invalidate through */
+    if (this.refusedVsmmus.has(d.vsmmu.name)) return;
+    yield* guestInvalidate(this.ctx, this.masters.values(), d, iova, size);
+  }
+
+  /** No invalidation array before the series. */
+  invs(): InvsSnapshot | null {
+    return null;
+  }
+
+  /** Every bound domain's ASID or VMID: before the series, a domain's unmaps invalidate it on its SMMU for as long as it exists. */
+  liveTags(): ReadonlySet<string> {
+    return this.live;
+  }
+}
+
+export default definePlugin({
+  kind: "driver",
+  name: "driver-legacy",
+  version: "0.1.0",
+  apiVersions: [1],
+  variants: [VARIANT],
+  description: "arm-smmu-v3 before the invalidation array (v7.0): one SMMU per domain, ATC invalidations by walking each domain's masters",
+  schema: {
+    description: "The driver node: the arm-smmu-v3 driver before the invalidation array.",
+    type: "object",
+    properties: {
+      variant: {
+        description: '"v7.0": the last release before the series (applied for v7.1).',
+        enum: [VARIANT],
+      },
+    },
+  },
+  setup(ctx) {
+    const name = ctx.spec.variant ?? VARIANT;
+    if (name !== VARIANT) throw new Error(`driver-legacy has no variant "${name}" (${VARIANT})`);
+    return new LegacyDriver(ctx);
+  },
+});

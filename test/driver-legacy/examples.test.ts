@@ -1,0 +1,112 @@
+/**
+ * Every example run under the driver before the series (`run --driver
+ * legacy`): which scenarios pass, why each other one fails (its first
+ * failure, exactly), and what the stale-translation oracle found. What
+ * legacy cannot express fails with the kernel's error (a domain on a second
+ * SMMU: -EINVAL) or with "keeps no invalidation array"; nothing crashes, and
+ * the oracle finds nothing stale that the scenario does not expect. A new
+ * example must say here how it fares under legacy.
+ */
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, test } from "vitest";
+import { loadSmmuWithPlugins } from "../../src/engine/load.js";
+import { runFile } from "../../src/engine/runner.js";
+import { builtinRegistry } from "../../src/engine/simulator.js";
+
+const EXAMPLES = fileURLToPath(new URL("../../examples/", import.meta.url));
+const FILES = readdirSync(EXAMPLES)
+  .filter((f) => f.endsWith(".smmu"))
+  .sort();
+
+const noArray = (what: string): string => `driver-legacy keeps no invalidation array: ${what} needs a driver that has one (driver-invs)`;
+
+interface Outcome {
+  /** null: the scenario passes; else its first failure, "line:column: message" */
+  first: string | null;
+  /** the kinds of what the oracle found */
+  violations: string[];
+}
+
+const pass = (violations: string[] = []): Outcome => ({ first: null, violations });
+const fail = (first: string): Outcome => ({ first, violations: [] });
+
+/** Per example, per scenario. */
+const UNDER_LEGACY: Record<string, Record<string, Outcome>> = {
+  "ats-reattach.smmu": {
+    /* the only failures are its three `expect invs`: the streams are the same as mainline's */
+    "ATS off, then on again": fail(`17:3: ${noArray("expect invs s2")}`),
+  },
+  "failed-attach.smmu": {
+    /* there is no array allocation to fail; the scenario stops there */
+    "kzalloc of the merged array fails": fail(`16:3: ${noArray("fail alloc invs")}`),
+    /* -ENOMEM as mainline; then only its two `expect invs` fail */
+    "kzalloc of the master_domain fails after the merge": fail(`33:3: ${noArray("expect invs d2")}`),
+  },
+  "kunit-invs.smmu": {
+    "mainline: arm_smmu_v3_invs_test (11 steps)": fail(`9:3: ${noArray("an array statement")}`),
+    "v9: arm_smmu_v3_invs_test (7 steps)": fail(`43:3: ${noArray("an array statement")}`),
+  },
+  "large-generated.smmu": {
+    /* one domain, one SMMU: the first device behind smmu1 is refused, and every one after it */
+    "1024 devices behind 16 SMMUs share one domain": fail("18:36: attach dev64 shared failed: -EINVAL"),
+  },
+  "lossy-atc.smmu": {
+    /* the dropped ATC_INV is caught as under mainline, and expected */
+    "the second ATC_INV is dropped": pass(["stale-translation"]),
+  },
+  "narrow-atc.smmu": {
+    "an 8K unmap leaves the second page in the ATC": pass(["stale-translation"]),
+    "two pages decoded, four unmapped": pass(["stale-translation"]),
+  },
+  "nested-8-vsmmus.smmu": {
+    /* arm_vsmmu_init() refuses vsmmu1..7 (their S2 parent is on smmu0), so their guests cannot attach */
+    "one S2 shared by 8 vSMMUs": fail("18:25: attach gpu1 guest1 failed: -EINVAL"),
+    "a guest's own invalidation reaches only its SMMU": fail("53:25: attach gpu1 guest1 failed: -EINVAL"),
+  },
+  "race-attach-unmap.smmu": {
+    /* only the `expect invs` fails: the interleavings leave nothing stale before the series either */
+    "unmap races an attach to the same domain": fail(`26:3: ${noArray("expect invs d1")}`),
+    "unmap races a detach of the last device": fail(`38:3: ${noArray("expect invs d1")}`),
+  },
+  "s1-shared.smmu": {
+    "one S1 domain on two SMMUs": fail("15:3: attach nic0 d1 failed: -EINVAL"),
+  },
+  "sva-4-smmus.smmu": {
+    /* then each SMMU's SVA domain has its own ASID (1 to 4), where the example expects ASID 1 on all */
+    "bind, munmap, release, unbind": fail(`17:3: ${noArray("expect invs proc")}`),
+  },
+  "tegra264-erratum.smmu": {
+    "TLBI and CFGI lists twice, each with a sync": fail("16:3: attach dev1 d1 failed: -EINVAL"),
+    "a full batch rolling over syncs too": pass(),
+  },
+  "v9-as-posted.smmu": {
+    /* v9's bugs are not the old driver's: no livelock, no shared ATS entry, no array to purge */
+    "v9: a full flush of a nest parent never ends": fail("17:3: expected livelock, but nothing failed"),
+    "v9: one domain at two PASIDs shares one ATS entry": fail(`26:3: ${noArray("expect invs d1")}`),
+    "v9: a failed purge publishes ERR_PTR(-ENOMEM)": fail(`38:3: ${noArray("fail alloc invs")}`),
+  },
+};
+
+test("every example says how it fares under driver-legacy", () => {
+  expect(Object.keys(UNDER_LEGACY).sort()).toEqual(FILES);
+});
+
+describe("every example under --driver legacy", () => {
+  test.each(FILES)("%s", async (name) => {
+    const path = join(EXAMPLES, name);
+    const registry = builtinRegistry();
+    const results = runFile(await loadSmmuWithPlugins(path, registry), { registry, driver: { plugin: "driver-legacy" } });
+    const got = Object.fromEntries(
+      results.map((r) => {
+        expect(r.driver).toEqual({ plugin: "driver-legacy", variant: "v7.0" });
+        expect(r.passed).toBe(r.failures.length === 0);
+        const f = r.failures[0];
+        const outcome: Outcome = { first: f ? `${f.span.line}:${f.span.column}: ${f.message}` : null, violations: r.violations.map((v) => v.kind) };
+        return [r.name, outcome];
+      }),
+    );
+    expect(got).toEqual(UNDER_LEGACY[name]);
+  });
+});
