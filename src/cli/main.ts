@@ -12,7 +12,7 @@ import { diagnostic, InputError, sortDiagnostics, type Diagnostic } from "../cor
 import { loadCliPlugins, loadSmmuWithPlugins, loadTopology } from "../engine/load.js";
 import type { PluginRegistry } from "../plugin/registry.js";
 import { pluginsReport } from "../report/plugins.js";
-import { runFile, selectScenarios, type ScenarioResult } from "../engine/runner.js";
+import { driverSpec, runFile, selectScenarios, type ScenarioResult } from "../engine/runner.js";
 import { builtinRegistry } from "../engine/simulator.js";
 import type { DriverSpec, JsonValue } from "../model/topology.js";
 import { driverProblem } from "../schema/validate.js";
@@ -216,9 +216,10 @@ async function runCommand(files: string[], o: RunOpts, io: Io, version: string, 
       const plugins = await registry(o);
       const file = await loadSmmuWithPlugins(path, plugins);
       const override = driverOverride(o);
-      const problem = override && driverProblem(override, plugins);
+      /* checked against the file's own driver choice, which the flags override */
+      const problem = override && driverProblem(driverSpec(file, undefined, override), plugins);
       if (problem) {
-        const flag = problem.option !== undefined ? "--driver-option" : o.driver ? "--driver" : "--variant";
+        const flag = problem.field === "option" ? "--driver-option" : problem.field === "variant" ? "--variant" : "--driver";
         io.err(`smmu-emu: ${flag}: ${problem.message}${problem.hint ? ` (${problem.hint})` : ""}`);
         return EXIT_BAD_INPUT;
       }
@@ -377,7 +378,7 @@ async function compareCommand(path: string, o: CompareOpts, io: Io, version: str
   } catch (err) {
     return badInput(err, o, io, version, c, 1);
   }
-  if (o.json) io.out(JSON.stringify({ formatVersion: 1, tool: "smmu-emu", version, comparison: comparisonJson(path, cmp) }, null, 2));
+  if (o.json) io.out(JSON.stringify(comparisonJson(path, cmp, version), null, 2));
   else io.out(formatComparison(c, path, cmp));
   return EXIT_OK;
 }

@@ -5,14 +5,14 @@
  */
 import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { diagnostic, InputError, type Span } from "../core/diagnostics.js";
+import { diagnostic, InputError, sortDiagnostics, type Diagnostic, type Span } from "../core/diagnostics.js";
 import type { SmmuFile } from "../dsl/ast.js";
 import { compileSmmu } from "../dsl/compile.js";
 import type { Topology } from "../model/topology.js";
 import { loadPlugins, PluginLoadError } from "../plugin/load.js";
 import type { PluginRegistry } from "../plugin/registry.js";
 import { loadTopologyJson } from "../schema/json-source.js";
-import { validateTopology } from "../schema/validate.js";
+import { driverProblem, validateTopology } from "../schema/validate.js";
 
 function read(path: string): string {
   try {
@@ -28,10 +28,24 @@ export function loadSmmu(path: string, registry: PluginRegistry, text: string = 
   return validated(compileSmmu(text, path, { readFile: (p) => readFileSync(p, "utf8") }), registry);
 }
 
+/** Each `driver` line of the file (its own and its scenarios') checked against the driver plugins: at the option, or at the line. */
+function driverChoiceProblems(file: SmmuFile, registry: PluginRegistry): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const choice of [file.driver, ...file.scenarios.map((s) => s.driver)]) {
+    if (!choice) continue;
+    const p = driverProblem({ ...file.topology.driver, plugin: choice.plugin, variant: choice.variant, options: choice.options }, registry);
+    if (!p) continue;
+    const at = (p.option !== undefined ? choice.optionSpans?.[p.option] : undefined) ?? choice.span;
+    out.push(diagnostic(at, "setup", p.message, p.hint));
+  }
+  return out;
+}
+
 function validated(file: SmmuFile, registry: PluginRegistry): SmmuFile {
   const fallback: Span = { file: file.file, line: 1, column: 1 };
   const diags = validateTopology(file.topology, registry, (pointer) => file.locations.get(pointer) ?? (pointer === "" ? fallback : undefined));
-  if (diags.some((d) => d.severity === "error")) throw new InputError(diags);
+  diags.push(...driverChoiceProblems(file, registry));
+  if (diags.some((d) => d.severity === "error")) throw new InputError(sortDiagnostics(diags));
   return file;
 }
 
@@ -51,13 +65,17 @@ export async function loadCliPlugins(specs: readonly string[], registry: PluginR
   }
 }
 
-/** Compile a .smmu file, load the plugins it `use`s (relative to it) into `registry`, and validate it. */
+/**
+ * Compile a .smmu file, load the plugins it `use`s into `registry`, and
+ * validate it. Each `use` is relative to the file that contains it (an
+ * included file's `use` to the included file).
+ */
 export async function loadSmmuWithPlugins(path: string, registry: PluginRegistry, text: string = read(path)): Promise<SmmuFile> {
   const file = compileSmmu(text, path, { readFile: (p) => readFileSync(p, "utf8") });
   const problems = [];
   for (const use of file.uses) {
     try {
-      await loadPlugins(use.path, dirname(path), registry);
+      await loadPlugins(use.path, dirname(use.span.file), registry);
     } catch (err) {
       if (!(err instanceof PluginLoadError)) throw err;
       problems.push(diagnostic(use.span, "plugin", err.message));

@@ -77,8 +77,8 @@ function pluginFailure(err: unknown): unknown {
 }
 
 /** The topology's driver, then the file's or scenario's choice, then the command line's, each overriding the last. */
-function driverSpec(file: SmmuFile, scenario: Scenario, override?: DriverSpec): DriverSpec {
-  const choice: DriverChoice | undefined = scenario.driver ?? file.driver;
+export function driverSpec(file: SmmuFile, scenario: Scenario | undefined, override?: DriverSpec): DriverSpec {
+  const choice: DriverChoice | undefined = scenario?.driver ?? file.driver;
   const spec: DriverSpec = { ...file.topology.driver, ...(choice ? { plugin: choice.plugin, variant: choice.variant, options: choice.options } : {}) };
   if (!override) return spec;
   /* another driver plugin has other options: the file's only carry over to the same plugin */
@@ -397,7 +397,7 @@ class ScenarioRun {
     return {
       name: this.scenario.name,
       span: this.scenario.span,
-      driver: { plugin: this.sim.driver.plugin, variant: this.sim.driver.variant, ...(options && Object.keys(options).length ? { options } : {}) },
+      driver: { ...this.sim.chosenDriver, ...(options && Object.keys(options).length ? { options } : {}) },
       passed: this.failures.length === 0,
       failures: this.failures,
       violations: [...this.sim.violations],

@@ -5,17 +5,13 @@
  */
 import { formatDiagnostic } from "../core/diagnostics.js";
 import type { CompareCell, Comparison } from "../engine/compare.js";
-import type { Stats } from "../engine/metrics.js";
 import type { ScenarioResult } from "../engine/runner.js";
 import type { colors } from "./human.js";
+import { diagnosticJson, REPORT_FORMAT_VERSION, scenarioJson, type JsonDiagnostic, type JsonScenario } from "./json.js";
+import { statsText } from "./metrics.js";
 
 type Colors = ReturnType<typeof colors>;
 
-/** "min / median / max", or the one value when they are all the same. */
-function statsText(s: Stats | null): string {
-  if (!s) return "-";
-  return s.min === s.max ? String(s.min) : `${s.min} / ${s.median} / ${s.max}`;
-}
 
 function sum(r: ScenarioResult, key: "commands" | "syncs"): number {
   return Object.values(r.commands).reduce((n, c) => n + c[key], 0);
@@ -73,24 +69,22 @@ export function formatComparison(c: Colors, file: string, cmp: Comparison): stri
   return out.join("\n");
 }
 
-/** The comparison as data: the same figures, per scenario and configuration. */
-export function comparisonJson(file: string, cmp: Comparison): Record<string, unknown> {
+/** #/$defs/result of schemas/compare.schema.json: a scenario's result under one configuration, or why it could not run. */
+export type JsonCompareResult = { config: string; scenario: JsonScenario } | { config: string; diagnostics: JsonDiagnostic[] };
+
+/** The comparison as data (schemas/compare.schema.json): each scenario under each configuration, as `run --json` reports it. */
+export function comparisonJson(file: string, cmp: Comparison, version: string): Record<string, unknown> {
   return {
+    formatVersion: REPORT_FORMAT_VERSION,
+    tool: "smmu-emu",
+    version,
     file,
     configs: cmp.configs.map((k) => ({ label: k.label, driver: k.driver })),
     scenarios: cmp.rows.map((row) => ({
       name: row.scenario,
-      results: row.cells.map((cell, i) => {
+      results: row.cells.map((cell, i): JsonCompareResult => {
         const config = cmp.configs[i]!.label;
-        if ("error" in cell) return { config, status: "error", diagnostics: cell.error };
-        const r = cell.result;
-        return {
-          config,
-          status: r.passed ? "pass" : "fail",
-          failures: r.failures.map((f) => ({ ...f.span, message: f.message })),
-          commands: r.commands,
-          metrics: r.metrics,
-        };
+        return "error" in cell ? { config, diagnostics: cell.error.map(diagnosticJson) } : { config, scenario: scenarioJson(cell.result) };
       }),
     })),
   };

@@ -15,8 +15,14 @@ function diffLine(c: Colors, line: string): string {
   return c.dim(line);
 }
 
+/** "driver-invs mainline parallel_syncs": the plugin, its variant and the options set. */
+export function driverLabel(d: ScenarioResult["driver"]): string {
+  const options = Object.entries(d.options ?? {}).map(([k, v]) => (v === true ? k : `${k}=${JSON.stringify(v)}`));
+  return [d.plugin, d.variant, ...options].join(" ");
+}
+
 export function formatScenario(c: Colors, r: ScenarioResult): string {
-  const head = `${r.passed ? c.green("PASS") : c.red("FAIL")} ${r.name} ${c.dim(`(${r.driver.plugin} ${r.driver.variant})`)}`;
+  const head = `${r.passed ? c.green("PASS") : c.red("FAIL")} ${r.name} ${c.dim(`(${driverLabel(r.driver)})`)}`;
   const lines = [head];
   for (const f of r.failures) {
     lines.push(`  ${f.span.file}:${f.span.line}:${f.span.column}: ${f.message}`);

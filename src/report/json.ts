@@ -6,7 +6,9 @@
  */
 import type { Diagnostic, Severity } from "../core/diagnostics.js";
 import type { OpRef, Violation, ViolationKind } from "../engine/oracle.js";
+import type { ScenarioMetrics } from "../engine/metrics.js";
 import type { ScenarioResult } from "../engine/runner.js";
+import type { JsonValue } from "../model/topology.js";
 import type { CheckedInput } from "./checked.js";
 
 export const REPORT_FORMAT_VERSION = 1;
@@ -49,7 +51,7 @@ export interface JsonFailure {
 export interface JsonScenario {
   name: string;
   passed: boolean;
-  driver: { plugin: string; variant: string };
+  driver: { plugin: string; variant: string; options?: Record<string, JsonValue> };
   file: string;
   line: number;
   column: number;
@@ -57,6 +59,8 @@ export interface JsonScenario {
   violations: JsonViolation[];
   warnings: string[];
   commands: Record<string, { commands: number; syncs: number }>;
+  /** #/$defs/metrics */
+  metrics: ScenarioMetrics;
 }
 
 /** #/$defs/file */
@@ -120,11 +124,11 @@ function violation(v: Violation): JsonViolation {
   };
 }
 
-function scenario(r: ScenarioResult): JsonScenario {
+export function scenarioJson(r: ScenarioResult): JsonScenario {
   return {
     name: r.name,
     passed: r.passed,
-    driver: { plugin: r.driver.plugin, variant: r.driver.variant },
+    driver: { plugin: r.driver.plugin, variant: r.driver.variant, ...(r.driver.options ? { options: r.driver.options } : {}) },
     file: r.span.file,
     line: r.span.line,
     column: r.span.column,
@@ -138,10 +142,11 @@ function scenario(r: ScenarioResult): JsonScenario {
     violations: r.violations.map(violation),
     warnings: r.warnings,
     commands: r.commands,
+    metrics: r.metrics,
   };
 }
 
-function diagnostic(d: Diagnostic): JsonDiagnostic {
+export function diagnosticJson(d: Diagnostic): JsonDiagnostic {
   return {
     file: d.file,
     line: d.line,
@@ -162,8 +167,8 @@ export function jsonReport(files: readonly FileReport[], diagnostics: readonly D
     formatVersion: REPORT_FORMAT_VERSION,
     tool: "smmu-emu",
     version,
-    files: files.map((f) => ({ file: f.file, scenarios: f.scenarios.map(scenario) })),
-    diagnostics: diagnostics.map(diagnostic),
+    files: files.map((f) => ({ file: f.file, scenarios: f.scenarios.map(scenarioJson) })),
+    diagnostics: diagnostics.map(diagnosticJson),
     summary: { scenarios: all.length, passed: all.length - failed, failed, rejected: extras.rejected ?? 0 },
     ...(extras.checked ? { checked: extras.checked } : {}),
   };

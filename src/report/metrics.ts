@@ -5,15 +5,17 @@ import type { colors } from "./human.js";
 
 type Colors = ReturnType<typeof colors>;
 
-function range(s: Stats | null): string {
-  return s ? `${s.min} / ${s.median} / ${s.max}` : "-";
+/** "min / median / max", or the one value when they are all the same; "-" for none. */
+export function statsText(s: Stats | null): string {
+  if (!s) return "-";
+  return s.min === s.max ? String(s.min) : `${s.min} / ${s.median} / ${s.max}`;
 }
 
 export function formatMetrics(c: Colors, r: ScenarioResult): string {
   const m = r.metrics;
   const lines = [
-    `  simulated time ${m.elapsed} ns; ${m.invalidations.length} invalidation${m.invalidations.length === 1 ? "" : "s"} (min / median / max):`,
-    `    latency ns ${range(m.latency)}; commands ${range(m.commandsPerInvalidation)}; CMD_SYNCs ${range(m.syncsPerInvalidation)}; array entries ${range(m.arrayEntries)}`,
+    `  simulated time ${m.elapsed} ns; ${m.invalidations.length} invalidation${m.invalidations.length === 1 ? "" : "s"} (one value, or min / median / max):`,
+    `    latency ns ${statsText(m.latency)}; commands ${statsText(m.commandsPerInvalidation)}; CMD_SYNCs ${statsText(m.syncsPerInvalidation)}; array entries ${statsText(m.arrayEntries)}`,
     `  commands (CMD_SYNCs) per SMMU: ${Object.entries(r.commands)
       .map(([smmu, n]) => `${smmu} ${n.commands} (${n.syncs})`)
       .join(", ")}`,

@@ -10,6 +10,7 @@
 import { formatCmd } from "../model/commands.js";
 import type { ScenarioResult } from "../engine/runner.js";
 import type { Timeline } from "../engine/timeline.js";
+import { driverLabel } from "./human.js";
 
 export interface TraceEvent {
   name: string;
@@ -58,16 +59,12 @@ class Tracks {
   }
 }
 
-function driverLabel(r: ScenarioResult): string {
-  const options = Object.entries(r.driver.options ?? {}).map(([k, v]) => (v === true ? k : `${k}=${JSON.stringify(v)}`));
-  return [r.driver.plugin, r.driver.variant, ...options].join(" ");
-}
 
 export function traceDocument(runs: readonly TracedRun[], version: string): TraceDocument {
   const events: TraceEvent[] = [];
   runs.forEach(({ result, timeline }, i) => {
     const pid = i + 1;
-    events.push({ name: "process_name", ph: "M", pid, tid: 0, args: { name: `${result.name} (${driverLabel(result)})` } });
+    events.push({ name: "process_name", ph: "M", pid, tid: 0, args: { name: `${result.name} (${driverLabel(result.driver)})` } });
     events.push({ name: "process_sort_index", ph: "M", pid, tid: 0, args: { sort_index: pid } });
     const tracks = new Tracks(pid, events);
     const span = (track: string, name: string, cat: string, start: number, end: number, args: TraceEvent["args"]): void => {

@@ -40,33 +40,47 @@ export function topologyValidator(): ValidateFunction {
   return (compiledTopology ??= ajv.compile(topologySchema));
 }
 
-/** What is wrong with a driver choice, and the option it concerns, if one. */
+/** What is wrong with a driver choice: which part (the plugin, its variant, one of its options) and why. */
 export interface DriverProblem {
+  field: "plugin" | "variant" | "option";
   message: string;
   hint?: string;
+  /** the option concerned, when field is "option" */
   option?: string;
 }
 
-/** A driver choice checked before a run: the plugin, its variant, its options against its schema. */
+/** A plugin and the plugins it extends, nearest first. */
+function extendsChain(plugin: Plugin, registry: PluginRegistry): Plugin[] {
+  const chain = [plugin];
+  for (let base = plugin.extends && registry.get(plugin.extends); base; base = base.extends && registry.get(base.extends)) chain.push(base);
+  return chain;
+}
+
+/** A driver choice checked before a run: the plugin, its variant, its options against its schemas (and those it extends). */
 export function driverProblem(spec: DriverSpec, registry: PluginRegistry): DriverProblem | null {
   const want = spec.plugin ?? DEFAULT_PLUGIN.driver;
   const drivers = registry.list().filter((p) => p.kind === "driver");
   const plugin = drivers.find((p) => p.name === want);
   if (!plugin || plugin.kind !== "driver") {
     const names = drivers.map((p) => p.name);
-    return { message: `no driver plugin "${want}"${didYouMean(want, names)}; loaded: ${names.join(", ")}` };
+    return { field: "plugin", message: `no driver plugin "${want}"${didYouMean(want, names)}; loaded: ${names.join(", ")}` };
   }
   if (spec.variant !== undefined && !plugin.variants.includes(spec.variant)) {
-    return { message: `${want} has no variant "${spec.variant}"${didYouMean(spec.variant, plugin.variants)}; it has ${plugin.variants.join(", ")}` };
+    return { field: "variant", message: `${want} has no variant "${spec.variant}"${didYouMean(spec.variant, plugin.variants)}; it has ${plugin.variants.join(", ")}` };
   }
-  const compiled = pluginValidator(plugin);
-  if (!compiled.ok) return { message: `plugin "${plugin.name}" has an invalid schema: ${compiled.error}` };
   const node = { ...(spec.variant !== undefined ? { variant: spec.variant } : {}), ...(spec.options ? { options: spec.options } : {}) };
-  const problems = compiled.validate(node) ? undeclared(node, "", "options", [plugin]) : schemaProblems(compiled.validate.errors ?? [], "");
+  const chain = extendsChain(plugin, registry);
+  const problems: Problem[] = [];
+  for (const p of chain) {
+    const compiled = pluginValidator(p);
+    if (!compiled.ok) return { field: "plugin", message: `plugin "${p.name}" has an invalid schema: ${compiled.error}` };
+    if (!compiled.validate(node)) problems.push(...schemaProblems(compiled.validate.errors ?? [], ""));
+  }
+  problems.push(...undeclared(node, "", "options", chain));
   const first = problems[0];
   if (!first) return null;
   const option = /^\/options\/([^/]+)/.exec(first.pointer)?.[1];
-  return { message: first.message, ...(first.hint ? { hint: first.hint } : {}), ...(option ? { option } : {}) };
+  return { field: "option", message: first.message, ...(first.hint ? { hint: first.hint } : {}), ...(option ? { option } : {}) };
 }
 
 /** A plugin's compiled schema, or why it does not compile. */
@@ -392,9 +406,8 @@ function pluginProblems(topology: unknown, registry: PluginRegistry): Problem[] 
     }
     if (!compiled.validate(node)) out.push(...schemaProblems(compiled.validate.errors ?? [], pointer));
     /* a plugin that extends another takes that one's properties too */
-    const chain = [plugin];
-    for (let base = plugin.extends && registry.get(plugin.extends); base; base = base.extends && registry.get(base.extends)) {
-      chain.push(base);
+    const chain = extendsChain(plugin, registry);
+    for (const base of chain.slice(1)) {
       const b = pluginValidator(base);
       if (b.ok && !b.validate(node)) out.push(...schemaProblems(b.validate.errors ?? [], pointer));
     }

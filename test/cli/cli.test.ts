@@ -1024,6 +1024,8 @@ describe("--json reports validate against schemas/report.schema.json", () => {
     expect(mutate((d) => delete d.diagnostics[0].code)).toBe(false);
   });
 
+  const NO_METRICS = { elapsed: 0, invalidations: [], latency: null, commandsPerInvalidation: null, syncsPerInvalidation: null, arrayEntries: null };
+
   test("jsonReport's document is typed as the schema describes: checked, rejected, during and seq allowed, and only as described", () => {
     const doc: JsonReport = jsonReport([], [], "1.2.3", {
       rejected: 2,
@@ -1051,7 +1053,7 @@ describe("--json reports validate against schemas/report.schema.json", () => {
           {
             file: "a.smmu",
             scenarios: [
-              { name: "", passed: false, driver: { plugin: "driver-invs", variant: "mainline" }, file: "a.smmu", line: 1, column: 1, failures: [], violations: [v], warnings: [], commands: {} },
+              { name: "", passed: false, driver: { plugin: "driver-invs", variant: "mainline" }, file: "a.smmu", line: 1, column: 1, failures: [], violations: [v], warnings: [], commands: {}, metrics: NO_METRICS },
             ],
           },
         ];

@@ -204,7 +204,7 @@ describe("the command line", () => {
     expect(await cli("run", "--driver", "legacy", "--variant", "v9", twoSmmus)).toEqual({
       status: 2,
       stdout: [],
-      stderr: ['smmu-emu: --driver: driver-legacy has no variant "v9"; it has v7.0'],
+      stderr: ['smmu-emu: --variant: driver-legacy has no variant "v9"; it has v7.0'],
     });
   });
 });
