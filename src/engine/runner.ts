@@ -288,22 +288,22 @@ class ScenarioRun {
         this.arrays.set(s.target, this.algebra().alloc(s.size));
         return;
       case "array-merge": {
-        const r = this.algebra().merge(this.arrays.get(s.base)!, this.arrays.get(s.other)!);
+        const r = this.algebra().merge(this.array(s.base), this.array(s.other));
         if (typeof r === "number") throw new OpFailure("errno", `arm_smmu_invs_merge() failed: ${errnoName(-r)}`, -r);
         this.arrays.set(s.target, r);
         return;
       }
       case "array-purge": {
-        const r = this.algebra().purge(this.arrays.get(s.base)!);
+        const r = this.algebra().purge(this.array(s.base));
         if (typeof r === "number") throw new OpFailure("errno", `arm_smmu_invs_purge() failed: ${errnoName(-r)}`, -r);
         if (r === null) return this.fail(s.span, `arm_smmu_invs_purge(${s.base}) returned NULL: nothing to purge`);
         this.arrays.set(s.target, r);
         return;
       }
       case "array-unref":
-        return this.algebra().unref(this.arrays.get(s.base)!, this.arrays.get(s.other)!);
+        return this.algebra().unref(this.array(s.base), this.array(s.other));
       case "expect-array": {
-        const lines = checkInvs(s.entries, s.trash, this.algebra().snapshot(this.arrays.get(s.target)!));
+        const lines = checkInvs(s.entries, s.trash, this.algebra().snapshot(this.array(s.target)));
         if (lines) this.fail(s.span, `array ${s.target} differs`, lines);
         return;
       }
@@ -311,6 +311,13 @@ class ScenarioRun {
   }
 
   private readonly arrays = new Map<string, object>();
+
+  /** An array a statement made; none if that statement failed (the scenario has already failed there). */
+  private array(name: string): object {
+    const a = this.arrays.get(name);
+    if (!a) throw new OpFailure("unsupported", `array ${name} holds nothing: the statement that should have made it failed`);
+    return a;
+  }
 
   private algebra(): InvsAlgebra {
     const a = this.sim.driver.invsAlgebra;

@@ -428,6 +428,23 @@ scenario "s" { flush n1; }
     );
   });
 
+  /* an array statement that failed leaves its target unset; what reads it fails, it does not crash */
+  test("an array whose merge failed is reported empty where it is read", () => {
+    const text = `scenario "m" {
+  fail alloc invs;
+  array t { S2_VMID 1; }
+  array a = alloc 0;
+  array b = merge a t;
+  expect array b { S2_VMID 1; }
+}
+`;
+    const [result] = runFile(loadSmmu(FAKE, registry, text), { registry });
+    expect(result?.failures.map((f) => `${f.span.line}:${f.span.column}: ${f.message}`)).toEqual([
+      "5:3: arm_smmu_invs_merge() failed: -ENOMEM",
+      "6:3: array b holds nothing: the statement that should have made it failed",
+    ]);
+  });
+
   /* the pattern, not the choice between a loop and a pattern, reports the missing ';' (and without computing lookahead paths) */
   test("a missing ';' in an expect commands block is reported after the command", () => {
     const text = `smmu smmu0 { }\nscenario "s" {\n  expect commands smmu0 { CMD_SYNC }\n  expect invs d1 { smmu0 S1_ASID }\n}\n`;
