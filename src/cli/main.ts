@@ -131,7 +131,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .argument("<files...>", ".smmu files")
     .option("--scenario <name>", "run only the scenario with this name")
     .option("--driver <name>", "run under this driver plugin (invs, legacy, or a plugin name)")
-    .option("--variant <name>", "run under this driver variant (mainline, v9)")
+    .option("--variant <name>", "run under this driver variant (driver-invs: mainline, v9; driver-legacy: v7.0)")
     .option("--driver-option <key[=value]>", "set a driver option (e.g. parallel_syncs); repeatable", driverOption)
     .option("--trace <file>", "write the run as Chrome trace-event JSON (open it in Perfetto): CPUs, SMMU queues, endpoints")
     .option("--metrics", "after each scenario, what its invalidations took (simulated ns) and queued")

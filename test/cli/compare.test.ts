@@ -3,7 +3,7 @@
  * output for a two-SMMU platform whose costs are set in the file; the
  * figures are derived below from those costs.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -104,6 +104,16 @@ describe("compare", () => {
       ["invs mainline +parallel_syncs", true, { min: PARALLEL, median: PARALLEL, max: PARALLEL }, both],
     ]);
     expect(shared!.results[0]!.scenario.failures).toEqual([{ file: path, line: 8, column: 3, message: "attach gpu1 d1 failed: -EINVAL" }]);
+  });
+
+  test("the README's table is what compare prints for examples/invalidation-latency.smmu", async () => {
+    const readme = readFileSync("README.md", "utf8");
+    const start = readme.indexOf("$ npx smmu-emu compare examples/invalidation-latency.smmu\n");
+    expect(start).toBeGreaterThan(-1);
+    const shown = readme.slice(readme.indexOf("\n", start) + 1, readme.indexOf("\n```", start));
+    const r = await cli("compare", "examples/invalidation-latency.smmu");
+    /* the README leaves out the legend */
+    expect(r.out.startsWith(`${shown}\n\n`)).toBe(true);
   });
 
   test("bad input: the diagnostics and exit 2", async () => {
