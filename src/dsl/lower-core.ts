@@ -125,6 +125,9 @@ export class LowerBase {
     this.scopes[0]!.set(name.image, value);
   }
 
+  /** Loop iterations run so far, in the whole file. */
+  private iterations = 0;
+
   /** Run `body` for each value of a `for v in a .. b` loop. */
   loop(head: CstNode, body: () => void): void {
     const v = tok(head, "var")!;
@@ -139,6 +142,11 @@ export class LowerBase {
     this.scopes.push(scope);
     try {
       for (let i = from; i <= to; i++) {
+        /* nested loops multiply: one budget for every iteration of the file */
+        if (++this.iterations > MAX_LOOP) {
+          if (this.iterations === MAX_LOOP + 1) this.error(head, "range", `loops run more than ${MAX_LOOP} iterations in all (nested loops multiply)`);
+          return;
+        }
         scope.set(v.image, i);
         body();
       }

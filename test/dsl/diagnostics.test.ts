@@ -71,6 +71,9 @@ describe("names and values", () => {
     ],
     ["unknown parameter", "param N = 2;\nsmmu smmu0 { features: ats; }\ndevice gpu0 { smmu: smmu0; sids: 0x100 + M; }", `t.smmu:3:42: error: unknown parameter "M" (did you mean "N"?)`],
     ["division by zero", "smmu smmu0 { features: ats; }\ndevice gpu0 { smmu: smmu0; sids: 1 / 0; }", "t.smmu:2:36: error: division by zero"],
+    ["a loop too long", "for i in 0 .. 1000000 { }", "t.smmu:1:1: error: loop of 1000001 iterations is more than 1000000"],
+    /* each loop is within the limit; nested, they are not */
+    ["nested loops too long", "for i in 0 .. 1000 {\n  for j in 0 .. 1000 { }\n}", "t.smmu:2:3: error: loops run more than 1000000 iterations in all (nested loops multiply)"],
     ["StreamID out of range", "smmu smmu0 { features: ats; }\ndevice gpu0 { smmu: smmu0; sids: 0x80000000; }", "t.smmu:2:34: error: sids[0] must be at most 2147483647 (0x7fffffff), not 2147483648 (0x80000000)"],
   ])("%s", (_, text, message) => {
     expect(diags(text)).toEqual([message]);
