@@ -12,7 +12,7 @@ import { diagnostic, InputError, sortDiagnostics, type Diagnostic } from "../cor
 import { loadCliPlugins, loadSmmuWithPlugins, loadTopology } from "../engine/load.js";
 import type { PluginRegistry } from "../plugin/registry.js";
 import { pluginsReport } from "../report/plugins.js";
-import { driverSpec, runFile, selectScenarios, type ScenarioResult } from "../engine/runner.js";
+import { driverSpec, runFile, selectScenarios, type RunOptions, type ScenarioResult } from "../engine/runner.js";
 import { builtinRegistry } from "../engine/simulator.js";
 import type { DriverSpec, JsonValue } from "../model/topology.js";
 import { driverProblem } from "../schema/validate.js";
@@ -52,15 +52,31 @@ function packageVersion(): string {
 export interface Io {
   out(text: string): void;
   err(text: string): void;
-  /** stdout is a terminal (colours, progress) */
+  /** stdout is a terminal (colours) */
   tty: boolean;
+  /** Draw (or with null, clear) a progress line; only where stderr is a terminal. */
+  progress?(line: string | null): void;
 }
 
 const processIo: Io = {
   out: (t) => process.stdout.write(`${t}\n`),
   err: (t) => process.stderr.write(`${t}\n`),
   tty: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+  ...(process.stderr.isTTY ? { progress: (line: string | null) => process.stderr.write(`\r\x1b[K${line ?? ""}`) } : {}),
 };
+
+/** A progress reporter for a run of `path`, redrawn at most every 100 ms (wall clock: display only). */
+function progressOf(io: Io, path: string): RunOptions["onProgress"] {
+  const draw = io.progress;
+  if (!draw) return undefined;
+  let last = 0;
+  return (scenario, done, total) => {
+    const now = Date.now();
+    if (now - last < 100) return;
+    last = now;
+    draw(`${path}: "${scenario}" statement ${done + 1}/${total}`);
+  };
+}
 
 interface GlobalOpts {
   json?: boolean;
@@ -224,7 +240,12 @@ async function runCommand(files: string[], o: RunOpts, io: Io, version: string, 
         return EXIT_BAD_INPUT;
       }
       const onTimeline = o.trace === undefined ? undefined : (result: ScenarioResult, timeline: Timeline): void => void traced.push({ result, timeline });
-      results = runFile(file, { registry: plugins, scenario: o.scenario, driver: override, stepLimit: o.stepLimit, seed: o.seed, onTimeline });
+      const onProgress = o.json ? undefined : progressOf(io, path);
+      try {
+        results = runFile(file, { registry: plugins, scenario: o.scenario, driver: override, stepLimit: o.stepLimit, seed: o.seed, onTimeline, onProgress });
+      } finally {
+        if (onProgress) io.progress?.(null);
+      }
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       diagnostics.push(...err.diagnostics);

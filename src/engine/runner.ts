@@ -54,6 +54,8 @@ export interface RunOptions {
   /** Seeds the interleavings of `concurrently` blocks (0 by default). */
   seed?: number;
   stepLimit?: number;
+  /** Called before each of a scenario's statements: how far it has got (for a progress line). */
+  onProgress?: (scenario: string, done: number, total: number) => void;
   /** Called with each scenario's result and the timeline of its run (for traces). */
   onTimeline?: (result: ScenarioResult, timeline: Timeline) => void;
 }
@@ -130,9 +132,14 @@ class ScenarioRun {
     this.sim.bus.on("driver:warn", "runner", (w) => this.warnings.push(`WARNING: ${w.fn}: ${w.cond}`));
   }
 
-  run(): void {
+  run(onProgress?: RunOptions["onProgress"]): void {
     try {
-      this.block(this.scenario.body);
+      /* statement by statement, so a long scenario can show where it is */
+      const body = this.scenario.body;
+      body.forEach((s, i) => {
+        onProgress?.(this.scenario.name, i, body.length);
+        this.block([s]);
+      });
     } catch (err) {
       if (!(err instanceof OpFailure)) throw err;
     }
@@ -430,7 +437,7 @@ export function selectScenarios(file: SmmuFile, name: string | undefined): Scena
 /** Run one of a file's scenarios; bad input (a driver it cannot run under, say) throws InputError. */
 export function runScenario(file: SmmuFile, scenario: Scenario, opts: RunOptions): ScenarioResult {
   const run = new ScenarioRun(file, scenario, opts);
-  run.run();
+  run.run(opts.onProgress);
   const result = run.result();
   opts.onTimeline?.(result, run.sim.timeline);
   return result;
