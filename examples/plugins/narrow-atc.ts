@@ -11,10 +11,7 @@
  * flush_iotlb_all) has its own all-ones encoding and is honoured. Extends
  * pcie-ats: the ATC itself is the built-in one.
  */
-import { definePlugin } from "smmu-emu";
-
-/** cmd->atc.size for "the whole ATC" (ATC_INV_SIZE_ALL in arm-smmu-v3.h). */
-const ATC_INV_SIZE_ALL = 52;
+import { ATC_INV_SIZE_ALL, definePlugin } from "smmu-emu";
 
 export default definePlugin({
   kind: "device",

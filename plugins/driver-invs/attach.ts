@@ -6,12 +6,15 @@
  *  2. the STE/CD switch the master to the new domain;
  *  3. the old domain's array drops the master's entries (unref, flush a tag
  *     nobody uses any more, purge), which cannot fail.
+ * Each caller holds arm_smmu_asid_lock (a mutex) from prepare to commit, so
+ * attaches and PASID changes are serialised; invalidations never take it and
+ * run alongside them.
  * arm_smmu_attach_prepare(), arm_smmu_attach_commit() and their callers.
  */
 import { EBUSY, EINVAL, ENOMEM, isErr, type ErrPtr } from "../../src/core/errno.js";
 import { KernelOopsError, type RcuPointer } from "../../src/core/rcu.js";
-import { writeLock, writeUnlock } from "../../src/core/rwlock.js";
-import { site, type Steps } from "../../src/core/steps.js";
+import { mutexLock, mutexUnlock, writeLock, writeUnlock } from "../../src/core/rwlock.js";
+import { site, type Step, type Steps } from "../../src/core/steps.js";
 import type { CmdqEnt } from "../../src/model/commands.js";
 import type { Qwords } from "../../src/model/tables.js";
 import {
@@ -107,12 +110,32 @@ export interface AttachEnv {
   arrays?: boolean;
 }
 
-const S_ASID_LOCK = site("arm_smmu_attach_dev", "mutex_lock(&arm_smmu_asid_lock)");
+const ASID_LOCK = "mutex_lock(&arm_smmu_asid_lock)";
+const S_ASID_LOCK_ATTACH_DEV = site("arm_smmu_attach_dev", ASID_LOCK);
+const S_ASID_LOCK_NESTED = site("arm_smmu_attach_dev_nested", ASID_LOCK);
+const S_ASID_LOCK_DEV_STE = site("arm_smmu_attach_dev_ste", ASID_LOCK);
+const S_ASID_LOCK_SET_PASID = site("arm_smmu_set_pasid", ASID_LOCK);
+const S_ASID_LOCK_BLOCKING_PASID = site("arm_smmu_blocking_set_dev_pasid", ASID_LOCK);
 const S_DEVICES_LOCK = site("arm_smmu_attach_prepare", "spin_lock_irqsave(&smmu_domain->devices_lock)");
 const S_DISABLE_ATS = site("arm_smmu_attach_prepare", "pci_disable_ats(); wmb()");
 const S_ENABLE_ATS = site("arm_smmu_enable_ats", "pci_enable_ats()");
 const S_REMOVE = site("arm_smmu_remove_master_domain", "spin_lock_irqsave(&smmu_domain->devices_lock); list_del()");
 const S_SMP_MB = site("arm_smmu_install_domain_invs", "smp_mb()");
+
+/**
+ * `critical` under mutex_lock(&arm_smmu_asid_lock), taken at `at`: the
+ * kernel's callers unlock on every return, an error from prepare included.
+ * Modelling choice: an emulator failure (an oops, a livelock) thrown out of
+ * `critical` unlocks too, where the kernel would leave the mutex held.
+ */
+function* asidLocked<T>(ctx: DriverContext, at: Step, critical: () => Steps<T>): Steps<T> {
+  yield* mutexLock(ctx.asidLock, at);
+  try {
+    return yield* critical();
+  } finally {
+    mutexUnlock(ctx.asidLock);
+  }
+}
 
 /** arm_smmu_ats_supported() (the root complex is taken to support ATS) */
 function atsSupported(master: Master): boolean {
@@ -340,22 +363,28 @@ export function* attachDev(env: AttachEnv, master: Master, domain: SmmuDomain): 
     return -EBUSY;
   }
 
-  yield S_ASID_LOCK;
-  const state = attachState(master, master.domain, IOMMU_NO_PASID);
-  const ret = yield* attachPrepare(env, state, domain);
-  if (ret) return ret;
+  /*
+   * Prevent arm_smmu_share_asid() from trying to change the ASID of either
+   * the old or new domain while we are working on it. This allows the STE
+   * and the smmu_domain->devices list to be inconsistent during this routine.
+   */
+  return yield* asidLocked(ctx, S_ASID_LOCK_ATTACH_DEV, function* () {
+    const state = attachState(master, master.domain, IOMMU_NO_PASID);
+    const ret = yield* attachPrepare(env, state, domain);
+    if (ret) return ret;
 
-  if (domain.stage === "S1") {
-    const targetCd = makeS1Cd(s1CdParams(domain), master.stallEnabled);
-    yield* writeCdEntry(ctx, master, IOMMU_NO_PASID, cdptr!, targetCd);
-    yield* installSteForDev(ctx, master, cdtableSte(master, state.atsEnabled, STRTAB_STE_1_S1DSS_SSID0));
-  } else {
-    yield* installSteForDev(ctx, master, s2Ste(env, master, domain, state.atsEnabled));
-    yield* clearCd(ctx, master, IOMMU_NO_PASID);
-  }
-  yield* attachCommit(env, state);
-  master.domain = domain;
-  return 0;
+    if (domain.stage === "S1") {
+      const targetCd = makeS1Cd(s1CdParams(domain), master.stallEnabled);
+      yield* writeCdEntry(ctx, master, IOMMU_NO_PASID, cdptr!, targetCd);
+      yield* installSteForDev(ctx, master, cdtableSte(master, state.atsEnabled, STRTAB_STE_1_S1DSS_SSID0));
+    } else {
+      yield* installSteForDev(ctx, master, s2Ste(env, master, domain, state.atsEnabled));
+      yield* clearCd(ctx, master, IOMMU_NO_PASID);
+    }
+    yield* attachCommit(env, state);
+    master.domain = domain;
+    return 0;
+  });
 }
 
 /** arm_smmu_attach_dev_nested(): a guest's stage 1 over its vSMMU's S2 parent. */
@@ -364,25 +393,27 @@ export function* attachDevNested(env: AttachEnv, master: Master, domain: NestedD
   if (domain.vsmmu.smmu !== master.smmu.name) return -EINVAL;
   if (master.ssidsInUse()) return -EBUSY;
 
-  yield S_ASID_LOCK;
-  const state = attachState(master, master.domain, IOMMU_NO_PASID);
-  state.disableAts = !domain.enableAts;
-  const ret = yield* attachPrepare(env, state, domain);
-  if (ret) return ret;
+  return yield* asidLocked(ctx, S_ASID_LOCK_NESTED, function* () {
+    const state = attachState(master, master.domain, IOMMU_NO_PASID);
+    /* The VM controls the actual ATS state: base it on the vSTE's EATS */
+    state.disableAts = !domain.enableAts;
+    const ret = yield* attachPrepare(env, state, domain);
+    if (ret) return ret;
 
-  const parent = domain.vsmmu.s2Parent;
-  const vste = nestedVste(domain);
-  const ste = makeNestedDomainSte(
-    { vmid: domain.vsmmu.vmid, vttbr: parent.pgtablePa, vtcr: s2Vtcr(parent), s2fwb: false },
-    { ste: vste },
-    steFeatures(master),
-    master.stallEnabled,
-    state.atsEnabled,
-  );
-  yield* installSteForDev(ctx, master, ste);
-  yield* attachCommit(env, state);
-  master.domain = domain;
-  return 0;
+    const parent = domain.vsmmu.s2Parent;
+    const vste = nestedVste(domain);
+    const ste = makeNestedDomainSte(
+      { vmid: domain.vsmmu.vmid, vttbr: parent.pgtablePa, vtcr: s2Vtcr(parent), s2fwb: false },
+      { ste: vste },
+      steFeatures(master),
+      master.stallEnabled,
+      state.atsEnabled,
+    );
+    yield* installSteForDev(ctx, master, ste);
+    yield* attachCommit(env, state);
+    master.domain = domain;
+    return 0;
+  });
 }
 
 /** The guest's vSTE: a linear one-CD table (CD 0 holds its ASID), S1DSS SSID0. */
@@ -423,21 +454,22 @@ export function* attachDevSte(env: AttachEnv, master: Master, domain: StaticDoma
   let ste = domain.type === "identity" ? makeBypassSte(steFeatures(master)) : makeAbortSte();
   const s1dss = domain.type === "identity" ? STRTAB_STE_1_S1DSS_BYPASS : STRTAB_STE_1_S1DSS_TERMINATE;
 
-  /* Do not allow any ASID to be changed while are working on the STE */
-  yield S_ASID_LOCK;
-  const state = attachState(master, master.domain, IOMMU_NO_PASID);
-  if (master.ssidsInUse()) {
-    /* A PASID may be using ATS: keep it on for the CD table */
-    state.cdNeedsAts = true;
-    yield* attachPrepare(env, state, domain);
-    ste = cdtableSte(master, state.atsEnabled, s1dss);
-  } else {
-    yield* attachPrepare(env, state, domain);
-  }
-  yield* installSteForDev(ctx, master, ste);
-  yield* attachCommit(env, state);
-  master.domain = domain;
-  /* After leaving the old domain's list, so nothing races on CD 0 */
+  /* Do not allow any ASID to be changed while are working on the STE, otherwise we could miss invalidations */
+  yield* asidLocked(ctx, S_ASID_LOCK_DEV_STE, function* () {
+    const state = attachState(master, master.domain, IOMMU_NO_PASID);
+    if (master.ssidsInUse()) {
+      /* A PASID may be using ATS: keep it on for the CD table */
+      state.cdNeedsAts = true;
+      yield* attachPrepare(env, state, domain);
+      ste = cdtableSte(master, state.atsEnabled, s1dss);
+    } else {
+      yield* attachPrepare(env, state, domain);
+    }
+    yield* installSteForDev(ctx, master, ste);
+    yield* attachCommit(env, state);
+    master.domain = domain;
+  });
+  /* After unlocking and leaving the old domain's list, so nothing races with arm_smmu_share_asid() on CD 0 */
   yield* clearCd(ctx, master, IOMMU_NO_PASID);
 }
 
@@ -463,16 +495,17 @@ export function* setPasid(env: AttachEnv, master: Master, domain: SmmuDomain, pa
   const cdptr = yield* allocCdPtr(ctx, master, pasid);
   if (!cdptr) return -ENOMEM;
 
-  yield S_ASID_LOCK;
-  const state = attachState(master, master.pasids.get(pasid) ?? null, pasid);
-  const ret = yield* attachPrepare(env, state, domain);
-  if (ret) return ret;
+  return yield* asidLocked(ctx, S_ASID_LOCK_SET_PASID, function* () {
+    const state = attachState(master, master.pasids.get(pasid) ?? null, pasid);
+    const ret = yield* attachPrepare(env, state, domain);
+    if (ret) return ret;
 
-  yield* writeCdEntry(ctx, master, pasid, cdptr, cd);
-  yield* updateSte(env, master, state.atsEnabled);
-  yield* attachCommit(env, state);
-  master.pasids.set(pasid, domain);
-  return 0;
+    yield* writeCdEntry(ctx, master, pasid, cdptr, cd);
+    yield* updateSte(env, master, state.atsEnabled);
+    yield* attachCommit(env, state);
+    master.pasids.set(pasid, domain);
+    return 0;
+  });
 }
 
 /** arm_smmu_s1_set_dev_pasid(): an S1 paging domain at a PASID. */
@@ -491,16 +524,17 @@ export function* blockingSetDevPasid(env: AttachEnv, master: Master, pasid: numb
   if (!old) return;
   const state = attachState(master, old, pasid);
 
-  yield S_ASID_LOCK;
-  if (env.arrays !== false) prepareInvs(env, state, null);
-  yield* clearCd(ctx, master, pasid);
-  if (master.atsEnabled) yield* atcInvMaster(ctx, master, pasid);
-  yield* removeMasterDomain(master, old, pasid);
-  const oldSmmuDomain = toSmmuDomainDevices(old);
-  if (oldSmmuDomain) yield* installOldDomainInvs(env, state, oldSmmuDomain);
+  yield* asidLocked(ctx, S_ASID_LOCK_BLOCKING_PASID, function* () {
+    if (env.arrays !== false) prepareInvs(env, state, null);
+    yield* clearCd(ctx, master, pasid);
+    if (master.atsEnabled) yield* atcInvMaster(ctx, master, pasid);
+    yield* removeMasterDomain(master, old, pasid);
+    const oldSmmuDomain = toSmmuDomainDevices(old);
+    if (oldSmmuDomain) yield* installOldDomainInvs(env, state, oldSmmuDomain);
+  });
   master.pasids.delete(pasid);
 
-  /* When the last user of the CD table goes away, downgrade the STE */
+  /* When the last user of the CD table goes away, downgrade the STE (outside the lock: attaching takes it again) */
   const sid = master.domain;
   if (!master.ssidsInUse() && (!sid || sid.type === "identity" || sid.type === "blocked")) {
     yield* attachDevSte(env, master, sid ?? { type: "blocked", name: "blocked" });

@@ -6,6 +6,7 @@
 import type { Clock } from "../../src/core/clock.js";
 import type { Memory } from "../../src/core/memory.js";
 import { Rcu } from "../../src/core/rcu.js";
+import { newLock, type Mutex } from "../../src/core/rwlock.js";
 import type { SmmuNode } from "../../src/model/nodes.js";
 import type { BusPort } from "../../src/plugin/api.js";
 import type { Platform } from "../../src/plugin/platform.js";
@@ -33,6 +34,12 @@ export const DEFAULT_OPTIONS: DriverOptions = Object.freeze({ parallelSyncs: fal
 
 export class DriverContext {
   readonly rcu = new Rcu();
+  /**
+   * arm_smmu_asid_lock (DEFINE_MUTEX in arm-smmu-v3.c): held across every
+   * attach's prepare/install/commit, so attaches are serialised while
+   * invalidations (which never take it) run alongside them.
+   */
+  readonly asidLock: Mutex = newLock();
   /** Domains whose array changed (published, or entries unref'd in place) since liveTags() last looked. */
   readonly changedInvs = new Set<string>();
   private readonly failures = new Map<AllocSite, number>();

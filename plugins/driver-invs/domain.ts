@@ -5,7 +5,7 @@
  */
 import type { Memory } from "../../src/core/memory.js";
 import { RcuPointer } from "../../src/core/rcu.js";
-import type { RwLock } from "../../src/core/rwlock.js";
+import { newLock, type RwLock } from "../../src/core/rwlock.js";
 import type { DriverDomain } from "../../src/model/driver.js";
 import { PageTable, pgsizeBitmapFor } from "../../src/model/page-table.js";
 import { CdTable } from "../../src/model/tables.js";
@@ -36,7 +36,7 @@ export class SmmuDomain implements DriverDomain {
   /** smmu_domain->devices, under devices_lock; list_add() puts the newest first, so newest is last here. */
   readonly devices: MasterDomain[] = [];
   /** smmu_domain->devices_lock: a spinlock, modelled as the writer side of an rwlock. */
-  readonly devicesLock: RwLock = { readers: 0, writer: false };
+  readonly devicesLock: RwLock = newLock();
   /**
    * smmu_domain->nr_ats_masters: the masters on `devices` attached with ATS,
    * incremented (under devices_lock) before ATS is enabled and decremented

@@ -2,7 +2,7 @@
  * driver-invs: the arm-smmu-v3 driver with the RCU-protected invalidation
  * array, as merged in mainline (Linux v7.1) or as posted in v9 (the seed).
  */
-import { EINVAL, isErr } from "../../src/core/errno.js";
+import { EINVAL, EOPNOTSUPP, isErr } from "../../src/core/errno.js";
 import type { Steps } from "../../src/core/steps.js";
 import type { DriverDomain, Gather, InvsAlgebra, InvsSnapshot, IommuDriver } from "../../src/model/driver.js";
 import type { DriverSpec, Topology } from "../../src/model/topology.js";
@@ -31,6 +31,16 @@ import { VARIANTS, type DriverVariant } from "./variant.js";
 
 /** PAGE_SIZE of the kernel: the granule SVA invalidations use. */
 const PAGE_SIZE = 0x1000;
+
+/**
+ * arm_smmu_sva_set_dev_pasid(): -EOPNOTSUPP unless the master's SMMU has
+ * ARM_SMMU_FEAT_SVA, then the CD of the mm at the PASID (arm_smmu_set_pasid()).
+ * The mm is taken to be alive (mmget_not_zero() succeeds).
+ */
+function* svaSetDevPasid(env: AttachEnv, master: Master, domain: SmmuDomain, pasid: number): Steps<number> {
+  if (!master.smmu.features.has("sva")) return -EOPNOTSUPP;
+  return yield* setPasid(env, master, domain, pasid, makeSvaCd({ asid: domain.asid, ttb0: domain.pgtablePa, mair: IO_PGTABLE_MAIR }));
+}
 
 export class InvsDriver implements IommuDriver {
   readonly plugin = "driver-invs";
@@ -129,11 +139,7 @@ export class InvsDriver implements IommuDriver {
     const ret = corePasidCheck(master, pasid);
     if (ret) return ret;
     if (d instanceof NestedDomain) return -EINVAL;
-    if (d.type === "sva") {
-      /* arm_smmu_sva_set_dev_pasid() */
-      const cd = makeSvaCd({ asid: d.asid, ttb0: d.pgtablePa, mair: IO_PGTABLE_MAIR });
-      return yield* setPasid(this.env, master, d, pasid, cd);
-    }
+    if (d.type === "sva") return yield* svaSetDevPasid(this.env, master, d, pasid);
     if (d.stage !== "S1") return -EINVAL;
     return yield* s1SetDevPasid(this.env, master, d, pasid);
   }
@@ -155,9 +161,15 @@ export class InvsDriver implements IommuDriver {
     yield* domainInvRange(this.ctx, d, BigInt(gather.start), BigInt(gather.end - gather.start + 1), gather.pgsize, true);
   }
 
-  /** arm_smmu_flush_iotlb_all() -> arm_smmu_tlb_inv_context() */
-  flushIotlbAll(domain: string): Steps {
-    return domainInv(this.ctx, this.paging(domain));
+  /**
+   * iommu_flush_iotlb_all() -> arm_smmu_flush_iotlb_all() -> arm_smmu_tlb_inv_context().
+   * An SVA domain's ops (arm_smmu_sva_domain_ops) have no flush_iotlb_all,
+   * so the core calls nothing for one.
+   */
+  *flushIotlbAll(domain: string): Steps {
+    const d = this.paging(domain);
+    if (d.type === "sva") return;
+    yield* domainInv(this.ctx, d);
   }
 
   /** arm_smmu_mm_arch_invalidate_secondary_tlbs() */
@@ -166,10 +178,10 @@ export class InvsDriver implements IommuDriver {
     return domainInvRange(this.ctx, this.paging(domain), start, size, PAGE_SIZE, false);
   }
 
-  /** arm_smmu_mm_release(): fault every CD using the mm, then flush everything. */
+  /** arm_smmu_mm_release(): fault every CD using the mm (under devices_lock, newest first), then arm_smmu_domain_inv(). */
   *mmRelease(domain: string): Steps {
     const d = this.paging(domain);
-    yield* writeReleasedSvaCds(this.ctx, d.asid, [...d.devices]);
+    yield* writeReleasedSvaCds(this.ctx, d);
     yield* domainInv(this.ctx, d);
   }
 

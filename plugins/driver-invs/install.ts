@@ -4,6 +4,7 @@
  * syncs (arm_smmu_write_ste, arm_smmu_install_ste_for_dev,
  * arm_smmu_write_cd_entry, arm_smmu_sync_cd, arm_smmu_alloc_cd_ptr).
  */
+import { writeLock, writeUnlock } from "../../src/core/rwlock.js";
 import { site, type Steps } from "../../src/core/steps.js";
 import { CMDQ_OP } from "../../src/model/commands.js";
 import { CdTable, CTXDESC_SPLIT, type Qwords } from "../../src/model/tables.js";
@@ -17,7 +18,7 @@ import {
 } from "../smmu-v3/entries.js";
 import { batchAdd, batchInit, batchSubmit, CmdqBatch, issueCmd } from "./cmdq.js";
 import type { DriverContext } from "./context.js";
-import type { MasterDomain, SmmuDomain } from "./domain.js";
+import type { SmmuDomain } from "./domain.js";
 import { getCdUsed, getSteUpdateSafe, getSteUsed, writeEntry } from "./entry-writer.js";
 import type { Master } from "./master.js";
 import { IOMMU_NO_PASID } from "./range.js";
@@ -166,18 +167,30 @@ export function* clearCd(ctx: DriverContext, master: Master, ssid: number): Step
   yield* writeCdEntry(ctx, master, ssid, cdptr, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n]);
 }
 
+const S_RELEASE_LOCK = site("arm_smmu_mm_release", "spin_lock_irqsave(&smmu_domain->devices_lock)");
+
 /**
- * The CD half of arm_smmu_mm_release(): DMA may still be running, so each
- * CD using the mm (ASID `asid`) stays valid but stops translating (EPD0).
+ * The CD half of arm_smmu_mm_release(): DMA may still be running, so under
+ * devices_lock each CD using the mm stays valid (no C_BAD_CD) but stops
+ * translating (EPD0, the domain's ASID kept). list_for_each_entry() walks
+ * smmu_domain->devices from its head, where list_add() put the newest
+ * attachment: newest first.
  */
-export function* writeReleasedSvaCds(ctx: DriverContext, asid: number, mds: Iterable<MasterDomain>): Steps {
-  for (const md of mds) {
-    const cdptr = getCdPtr(md.master, md.ssid);
-    if (!cdptr) {
-      ctx.warn("arm_smmu_mm_release", "WARN_ON(!cdptr)");
-      continue;
+export function* writeReleasedSvaCds(ctx: DriverContext, domain: SmmuDomain): Steps {
+  yield* writeLock(domain.devicesLock, S_RELEASE_LOCK);
+  try {
+    const devices = domain.devices;
+    for (let i = devices.length - 1; i >= 0; i--) {
+      const md = devices[i]!;
+      const cdptr = getCdPtr(md.master, md.ssid);
+      if (!cdptr) {
+        ctx.warn("arm_smmu_mm_release", "WARN_ON(!cdptr)");
+        continue;
+      }
+      yield* writeCdEntry(ctx, md.master, md.ssid, cdptr, makeSvaCd({ asid: domain.asid, ttb0: null, mair: IO_PGTABLE_MAIR }));
     }
-    yield* writeCdEntry(ctx, md.master, md.ssid, cdptr, makeSvaCd({ asid, ttb0: null, mair: IO_PGTABLE_MAIR }));
+  } finally {
+    writeUnlock(domain.devicesLock);
   }
 }
 

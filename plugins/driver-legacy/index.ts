@@ -34,8 +34,8 @@
  * Attach sequencing, STE/CD writes, ATS enable/disable and the command queue
  * are driver-invs's own modules, run without the array steps.
  */
-import { EINVAL } from "../../src/core/errno.js";
-import { writeLock, writeUnlock, type RwLock } from "../../src/core/rwlock.js";
+import { EINVAL, EOPNOTSUPP } from "../../src/core/errno.js";
+import { mutexLock, mutexUnlock, newLock, type Mutex } from "../../src/core/rwlock.js";
 import { site, type Steps } from "../../src/core/steps.js";
 import { DriverUnsupportedError, type DriverDomain, type Gather, type InvsSnapshot, type IommuDriver } from "../../src/model/driver.js";
 import type { SmmuNode } from "../../src/model/nodes.js";
@@ -81,7 +81,7 @@ export class LegacyDriver implements IommuDriver {
   /** The vSMMUs arm_vsmmu_init() refused, and why. */
   private readonly refusedVsmmus = new Map<string, string>();
   /** iommu_sva_lock: the iommu core binds and unbinds SVA (and keeps each mm's SVA domains) under it. */
-  private readonly svaLock: RwLock = { readers: 0, writer: false };
+  private readonly svaLock: Mutex = newLock();
   /** The tags of the domains bound to an SMMU: each one's unmaps invalidate it there for as long as it exists. */
   private readonly live = new Set<string>();
   private readonly env: AttachEnv;
@@ -137,7 +137,12 @@ export class LegacyDriver implements IommuDriver {
     for (const d of allocNestedDomains(topology, this.vsmmus, memory)) this.domains.set(d.name, d);
   }
 
-  /** arm_smmu_domain_finalise(): bind the domain to `smmu`; an S2 domain takes a VMID from that SMMU's space. */
+  /**
+   * arm_smmu_domain_finalise(): bind the domain to `smmu`; an S2 domain takes
+   * a VMID from that SMMU's space. Modelling choice: it runs within one step
+   * (the kernel does it at allocation, the ASID under arm_smmu_asid_lock in
+   * arm_smmu_domain_finalise_s1()), so no attach can see it half done.
+   */
   private finalise(d: LegacyDomain, smmu: SmmuNode): void {
     if (d.stage === "S2") d.vmids.set(smmu.name, this.ids.vmid(smmu.name, d.spec.vmid));
     d.smmu = smmu;
@@ -205,11 +210,11 @@ export class LegacyDriver implements IommuDriver {
     if (ret) return ret;
     if (d instanceof NestedDomain) return -EINVAL;
     if (d instanceof SvaMm) {
-      yield* writeLock(this.svaLock, S_SVA_BIND);
+      yield* mutexLock(this.svaLock, S_SVA_BIND);
       try {
         return yield* this.svaBind(master, d, pasid);
       } finally {
-        writeUnlock(this.svaLock);
+        mutexUnlock(this.svaLock);
       }
     }
     /* arm_smmu_s1_set_dev_pasid() */
@@ -228,18 +233,25 @@ export class LegacyDriver implements IommuDriver {
       if (d.smmu === master.smmu && (yield* this.svaSetDevPasid(master, mm, d, pasid)) === 0) return 0;
     }
     const d = this.svaDomainAlloc(mm, master.smmu);
+    if (typeof d === "number") return d;
     const ret = yield* this.svaSetDevPasid(master, mm, d, pasid);
     if (ret) yield* this.svaDomainFree(mm, d);
     return ret;
   }
 
-  /** arm_smmu_sva_set_dev_pasid(): the CD of the mm's page table, with this SVA domain's ASID. */
-  private svaSetDevPasid(master: Master, mm: SvaMm, d: LegacyDomain, pasid: number): Steps<number> {
-    return setPasid(this.env, master, d, pasid, makeSvaCd({ asid: d.asid, ttb0: mm.pgtablePa, mair: IO_PGTABLE_MAIR }));
+  /** arm_smmu_sva_set_dev_pasid(): -EOPNOTSUPP without ARM_SMMU_FEAT_SVA, else the CD of the mm's page table with this SVA domain's ASID (the mm taken to be alive). */
+  private *svaSetDevPasid(master: Master, mm: SvaMm, d: LegacyDomain, pasid: number): Steps<number> {
+    if (!master.smmu.features.has("sva")) return -EOPNOTSUPP;
+    return yield* setPasid(this.env, master, d, pasid, makeSvaCd({ asid: d.asid, ttb0: mm.pgtablePa, mair: IO_PGTABLE_MAIR }));
   }
 
-  /** arm_smmu_sva_domain_alloc(): an SVA domain of the mm on `smmu`, its ASID, its mmu notifier (first in the list). */
-  private svaDomainAlloc(mm: SvaMm, smmu: SmmuNode): LegacyDomain {
+  /**
+   * arm_smmu_sva_domain_alloc(): -EOPNOTSUPP (the core's bind fails with it)
+   * without ARM_SMMU_FEAT_SVA, else an SVA domain of the mm on `smmu`, its
+   * ASID, its mmu notifier (first in the list).
+   */
+  private svaDomainAlloc(mm: SvaMm, smmu: SmmuNode): LegacyDomain | number {
+    if (!smmu.features.has("sva")) return -EOPNOTSUPP;
     const d = new LegacyDomain(mm.name, mm.spec, this.ctx.memory, mm);
     d.asid = mm.reservedAsid ?? this.ids.asid();
     mm.reservedAsid = undefined;
@@ -267,12 +279,12 @@ export class LegacyDriver implements IommuDriver {
       return;
     }
     /* iommu_sva_unbind_device(): detach, and the last unbind frees the SVA domain */
-    yield* writeLock(this.svaLock, S_SVA_UNBIND);
+    yield* mutexLock(this.svaLock, S_SVA_UNBIND);
     try {
       yield* blockingSetDevPasid(this.env, master, pasid);
       if (!boundAtPasid(this.masters.values(), old)) yield* this.svaDomainFree(this.sva(old.name), old);
     } finally {
-      writeUnlock(this.svaLock);
+      mutexUnlock(this.svaLock);
     }
   }
 

@@ -33,7 +33,6 @@ const S_MB = site("arm_smmu_atc_inv_domain", "smp_mb()");
 const S_NR_ATS = site("arm_smmu_atc_inv_domain", "atomic_read(&smmu_domain->nr_ats_masters)");
 const S_LOCK = site("arm_smmu_atc_inv_domain", "spin_lock_irqsave(&smmu_domain->devices_lock)");
 const S_MASTER = site("arm_smmu_atc_inv_domain", "read master_domain->master->ats_enabled");
-const S_RELEASE_LOCK = site("arm_smmu_mm_release", "spin_lock_irqsave(&smmu_domain->devices_lock)");
 
 /** smmu_domain->smmu of a domain the driver invalidates: always set in the kernel (finalised at allocation). */
 function smmuOf(domain: LegacyDomain): SmmuNode {
@@ -186,12 +185,7 @@ export function* mmArchInvalidateSecondaryTlbs(ctx: DriverContext, domain: Legac
  * translating; then the whole ASID and the whole ATCs.
  */
 export function* mmRelease(ctx: DriverContext, domain: LegacyDomain): Steps {
-  yield* writeLock(domain.devicesLock, S_RELEASE_LOCK);
-  try {
-    yield* writeReleasedSvaCds(ctx, domain.asid, [...domain.devices].reverse());
-  } finally {
-    writeUnlock(domain.devicesLock);
-  }
+  yield* writeReleasedSvaCds(ctx, domain);
   yield* tlbInvAsid(ctx, smmuOf(domain), domain.asid);
   yield* atcInvDomain(ctx, domain, 0n, 0n);
 }

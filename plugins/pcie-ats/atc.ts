@@ -13,8 +13,16 @@ export interface AtcEntry {
   t: Translation;
 }
 
+/** An entry's tag as `cache:fill` names it: "sid 0x40", "sid 0x40 pasid 1". */
+export function atcTag(sid: number, pasid: number | null): string {
+  return `sid 0x${sid.toString(16)}${pasid === null ? "" : ` pasid ${pasid}`}`;
+}
+
 export class Atc {
   private readonly entries: AtcEntry[] = [];
+
+  /** `onFill` hears every translation the ATC takes, with its tag as text (atcTag). */
+  constructor(private readonly onFill?: (tag: string, t: Translation) => void) {}
 
   get size(): number {
     return this.entries.length;
@@ -33,6 +41,7 @@ export class Atc {
     const e = { sid, pasid, t };
     if (i >= 0) this.entries[i] = e;
     else this.entries.push(e);
+    this.onFill?.(atcTag(sid, pasid), t);
   }
 
   /**

@@ -25,7 +25,7 @@ export class PcieEndpoint implements EndpointNode {
   readonly pci: boolean;
   readonly atsCapable: boolean;
   readonly pasidBits: number;
-  readonly atc = new Atc();
+  readonly atc: Atc;
   private ats = false;
   private stu = 12;
   /** Fault injection: the ATC never answers an ATC Invalidate Request. */
@@ -39,6 +39,7 @@ export class PcieEndpoint implements EndpointNode {
     spec: DeviceSpec,
     private readonly bus: BusPort,
   ) {
+    this.atc = new Atc((tag, t) => bus.emit("cache:fill", { cache: `${name}.atc`, tag, t }));
     this.smmu = spec.smmu;
     this.sids = [...spec.sids];
     this.atsCapable = spec.ats ?? false;

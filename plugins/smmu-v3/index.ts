@@ -57,7 +57,7 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
   readonly ssidBits = 20;
   readonly pgsizeBitmap = PGSIZE_BITMAP;
   readonly strtab = new StreamTable();
-  readonly iotlb = new Iotlb();
+  readonly iotlb: Iotlb;
   /** Every command that reached the queue, CMD_SYNC included, in order. */
   readonly queue: QueuedCmd[] = [];
   private readonly steCache = new Map<number, Qwords>();
@@ -79,6 +79,7 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     private readonly bus: BusPort,
     private readonly platform: Platform,
   ) {
+    this.iotlb = new Iotlb((tag, t) => bus.emit("cache:fill", { cache: `${name}.iotlb`, tag, t }));
     this.features = new Set(spec.features);
     this.options = new Set(spec.options ?? []);
     const props = spec.props as { cmd_ns?: number; sync_ns?: number } | undefined;

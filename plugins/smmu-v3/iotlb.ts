@@ -24,6 +24,12 @@ function tagKey(tag: TlbTag): string {
   return `${tag.stage}/${tag.asid}/${tag.vmid}`;
 }
 
+/** A tag as `cache:fill` names it: "s1 asid 1 vmid 0", "s1 el2 asid 1" (E2H), "s2 vmid 2", "nested asid 1 vmid 2". */
+export function tagText(tag: TlbTag): string {
+  if (tag.stage === "s2") return `s2 vmid ${tag.vmid}`;
+  return tag.vmid === -1 ? `${tag.stage} el2 asid ${tag.asid}` : `${tag.stage} asid ${tag.asid} vmid ${tag.vmid}`;
+}
+
 /** The tag an invalidation array has to cover for this entry: "asid 1" (stage 1 only) or "vmid 2". */
 function coverTag(tag: TlbTag): string {
   return tag.stage === "s1" ? `asid ${tag.asid}` : `vmid ${tag.vmid}`;
@@ -41,6 +47,9 @@ export class Iotlb {
   private readonly sets = new Map<string, Map<number, TlbEntry>>();
   /** Entries per cover tag, kept as entries come and go. */
   private readonly covers = new Map<string, number>();
+
+  /** `onFill` hears every translation the TLB takes, with its tag as text (tagText). */
+  constructor(private readonly onFill?: (tag: string, t: Translation) => void) {}
 
   /** The tags ("asid 1", "vmid 2") some entry is held under. */
   coverTags(): string[] {
@@ -82,6 +91,7 @@ export class Iotlb {
     const e: TlbEntry = { ...tag, t };
     if (!set.has(t.base)) this.count(tag, 1);
     set.set(t.base, e);
+    this.onFill?.(tagText(tag), t);
     return e;
   }
 

@@ -105,7 +105,11 @@ export interface BusNotifications {
     cache: string;
     t: Translation;
   };
-  /** A cache took a translation. */
+  /**
+   * A cache took a translation: `cache` named as `dma:served` names it
+   * ("smmu0.iotlb", "nic0.atc"), `tag` what the entry is held under
+   * ("s1 asid 1 vmid 0", "s2 vmid 2", "sid 0x40 pasid 1").
+   */
   "cache:fill": { cache: string; tag: string; t: Translation };
   /** PCI ATS enable/disable on an endpoint (pci_enable_ats / pci_disable_ats). */
   "ep:ats": { device: string; enabled: boolean; stu: number };

@@ -1,18 +1,34 @@
 /**
- * rwlock_t as stepped paths: a writer spins (yielding) while readers hold the
- * lock and readers spin while a writer does, so an interleaving runner can let
- * the other side make progress. Straight-through runs never contend.
+ * Locks as stepped paths: rwlock_t, and the exclusive locks (spinlock_t,
+ * struct mutex) as its writer side. A writer waits (yielding) while readers
+ * or another writer hold the lock and readers wait while a writer does, so
+ * an interleaving runner can let the holder make progress. Straight-through
+ * runs never contend.
+ *
+ * A mutex sleeps where a spinlock spins; in a stepped model both are a
+ * waiter yielding until the holder lets go, told apart only by the step
+ * they yield. Taking a lock its own path already holds waits forever, as
+ * the kernel deadlocks: the step budget then reports a livelock there.
  */
 import { site, type Step, type Steps } from "./steps.js";
 
-/** The state of one rwlock_t, kept on the object it protects. */
+/** The state of one rwlock_t, spinlock_t or struct mutex, kept on the object it protects. */
 export interface RwLock {
   readers: number;
   writer: boolean;
 }
 
+/** struct mutex: only ever taken exclusively (mutex_lock()/mutex_unlock()). */
+export type Mutex = RwLock;
+
+/** An unlocked lock: DEFINE_MUTEX(), spin_lock_init(), rwlock_init(). */
+export function newLock(): RwLock {
+  return { readers: 0, writer: false };
+}
+
 const SPIN_READ = site("read_lock", "spin: writer holds the lock");
 const SPIN_WRITE = site("write_lock", "spin: lock held");
+const SLEEP_MUTEX = site("mutex_lock", "sleep: mutex held");
 
 /** read_lock() / read_lock_irqsave(): `at` names the caller's access. */
 export function* readLock(lock: RwLock, at: Step): Steps {
@@ -25,13 +41,28 @@ export function readUnlock(lock: RwLock): void {
   lock.readers--;
 }
 
-/** write_lock() / write_lock_irqsave(): `at` names the caller's access. */
-export function* writeLock(lock: RwLock, at: Step): Steps {
+/** Take `lock` exclusively, yielding `wait` while anyone holds it. */
+function* exclusive(lock: RwLock, at: Step, wait: Step): Steps {
   yield at;
-  while (lock.writer || lock.readers > 0) yield SPIN_WRITE;
+  while (lock.writer || lock.readers > 0) yield wait;
   lock.writer = true;
 }
 
+/** write_lock() / write_lock_irqsave(), and spin_lock() / spin_lock_irqsave(): `at` names the caller's access. */
+export function writeLock(lock: RwLock, at: Step): Steps {
+  return exclusive(lock, at, SPIN_WRITE);
+}
+
 export function writeUnlock(lock: RwLock): void {
+  lock.writer = false;
+}
+
+/** mutex_lock(): `at` names the caller's access; a waiter sleeps until the holder unlocks. */
+export function mutexLock(lock: Mutex, at: Step): Steps {
+  return exclusive(lock, at, SLEEP_MUTEX);
+}
+
+/** mutex_unlock() */
+export function mutexUnlock(lock: Mutex): void {
   lock.writer = false;
 }

@@ -94,6 +94,7 @@ export interface Scenario {
 /** A `use "path";` of a plugin module. */
 export interface PluginUse {
   path: string;
+  /** Where the `use` is written: `span.file` is the file that contains it, which a relative `path` is relative to. */
   span: Span;
 }
 

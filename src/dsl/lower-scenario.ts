@@ -9,6 +9,7 @@ import type { DomainStage, Topology } from "../model/topology.js";
 import type { Access, Via } from "../model/translation.js";
 import { CONCURRENT_KINDS, type CmdPattern, type DmaExpectation, type DriverChoice, type ErrorExpectation, type InvPattern, type Stmt } from "./ast.js";
 import { didYouMean } from "../core/suggest.js";
+import { DRIVER_NODE } from "../plugin/api.js";
 import { only, stringValue, sub, subs, tok, toks, type LowerBase } from "./lower-core.js";
 
 /** The commands the driver can build, and the fields each carries (as arm_smmu_cmdq_build_cmd() fills them). */
@@ -37,7 +38,7 @@ export class ScenarioLowerer {
   private readonly devices: Set<string>;
   private readonly smmus: Set<string>;
   private readonly domains: Map<string, DomainStage>;
-  /** Every node a plugin models: SMMUs, devices, vSMMUs. */
+  /** Every node a plugin models: SMMUs, devices, vSMMUs (and the driver, DRIVER_NODE, which `expect state` also reads). */
   private readonly nodes: Set<string>;
 
   constructor(
@@ -131,9 +132,12 @@ export class ScenarioLowerer {
         const node = sub(n, "domain");
         const domain = this.ref(node, "domain", this.domains);
         if (domain === undefined) return undefined;
-        /* iommu_flush_iotlb_all() calls nothing: arm_smmu_nested_ops has no flush_iotlb_all */
+        /* iommu_flush_iotlb_all() calls nothing: arm_smmu_nested_ops and arm_smmu_sva_domain_ops have no flush_iotlb_all */
         if (this.domains.get(domain) === "nested") {
           return this.lo.error(node!, "type", `"${domain}" is a nested domain, which the host cannot flush; its guest invalidates its stage 1 (unmap ${domain} ...)`);
+        }
+        if (this.domains.get(domain) === "sva") {
+          return this.lo.error(node!, "type", `"${domain}" is an SVA domain, which iommu_flush_iotlb_all() cannot flush; its mm's notifier invalidates it (mm invalidate ${domain};)`);
         }
         return { kind: "flush", domain, span };
       }
@@ -296,7 +300,7 @@ export class ScenarioLowerer {
         return { kind: "expect-array", target, entries: entries as InvPattern[], ...(trash !== null ? { trash } : {}), span };
       }
       case "expectState": {
-        const node = this.ref(sub(n, "node"), "node", this.nodes);
+        const node = this.ref(sub(n, "node"), "node", this.nodes, [DRIVER_NODE]);
         const v = sub(n, "value")!;
         const str = tok(v, "StringLit");
         const e = sub(v, "expr");

@@ -7,6 +7,7 @@ import type { CstNode, IToken } from "chevrotain";
 import type { Span } from "../core/diagnostics.js";
 import type { DeviceSpec, DomainSpec, JsonValue, SmmuSpec, Topology, VsmmuSpec } from "../model/topology.js";
 import { didYouMean } from "../core/suggest.js";
+import { DRIVER_NODE } from "../plugin/api.js";
 import { sub, subs, tok, stringValue, type LowerBase } from "./lower-core.js";
 
 type ValueKind = "name" | "symbol" | "symbols" | "int" | "ints" | "bool" | "string";
@@ -35,6 +36,12 @@ const KEYS: Record<Kind, Record<string, [json: string, kind: ValueKind]>> = {
   },
 };
 
+/** The name a .smmu file writes for the JSON property `json` of a `kind` node ("pasidBits" is written "pasid_bits"). */
+export function writtenName(kind: string, json: string): string {
+  const keys = (KEYS as Partial<Record<string, Record<string, [string, ValueKind]>>>)[kind] ?? {};
+  return Object.entries(keys).find(([, [j]]) => j === json)?.[0] ?? json;
+}
+
 const LIST: Record<Kind, "smmus" | "devices" | "vsmmus" | "domains"> = {
   smmu: "smmus",
   device: "devices",
@@ -56,6 +63,9 @@ export class TopologyBuilder {
     const nameNode = sub(decl, "name")!;
     const name = this.lo.nameText(nameNode);
     if (name === undefined) return;
+    if (name === DRIVER_NODE && kind !== "domain") {
+      this.lo.error(nameNode, "reserved", `a ${kind} cannot be called "${DRIVER_NODE}": that is the driver's name (\`expect state ${DRIVER_NODE} ...\` reads the driver's state)`);
+    }
     const list = this.topology[LIST[kind]] as unknown as Record<string, unknown>[];
     const ptr = `/${LIST[kind]}/${list.length}`;
     const node: Record<string, unknown> = { name };

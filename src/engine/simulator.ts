@@ -13,8 +13,9 @@ import type { Cmd } from "../model/commands.js";
 import type { IommuDriver, InvsSnapshot } from "../model/driver.js";
 import type { Access, TranslateResult } from "../model/translation.js";
 import type { DriverSpec, Topology } from "../model/topology.js";
-import type { Plugin, PluginContext, PluginKind } from "../plugin/api.js";
+import { DRIVER_NODE, type Plugin, type PluginContext, type PluginKind } from "../plugin/api.js";
 import type { EndpointNode, SmmuNode, VsmmuNode } from "../model/nodes.js";
+import { PageTable } from "../model/page-table.js";
 import type { DeviceSpec, SmmuSpec, VsmmuSpec } from "../model/topology.js";
 import { HandlerError, MalformedEventError } from "../core/bus.js";
 import { checkNotification, checkReply, checkRequest } from "../core/event-shapes.js";
@@ -66,6 +67,12 @@ export class Simulator {
   readonly memory = new Memory();
   readonly platform = new Platform();
   readonly driver: IommuDriver;
+  /**
+   * The driver the topology and options chose: the plugin's name (not the
+   * driver object's `plugin`, which a plugin extending another may take from
+   * its base) and the variant, the plugin's first by default.
+   */
+  readonly chosenDriver: { readonly plugin: string; readonly variant: string };
   readonly oracle: Oracle;
   /** Everything that took simulated time, for metrics and traces. */
   readonly timeline: Timeline;
@@ -85,11 +92,17 @@ export class Simulator {
       if (!q) this.queues.set(e.smmu, (q = []));
       q.push({ cmd: e.cmd, source: e.source });
     });
+    const taken = [...topology.smmus, ...topology.devices, ...(topology.vsmmus ?? [])].find((n) => n.name === DRIVER_NODE);
+    if (taken) throw new Error(`a node cannot be called "${DRIVER_NODE}": that is the driver's name`);
     for (const spec of topology.smmus) this.platform.add(this.setup(registry, "smmu", spec.plugin, spec.name, spec));
     for (const spec of topology.devices) this.platform.add(this.setup(registry, "device", spec.plugin, spec.name, spec));
     for (const spec of topology.vsmmus ?? []) this.platform.add(this.setup(registry, "vsmmu", spec.plugin, spec.name, spec));
     const driverSpec = { ...topology.driver, ...options.driver };
-    this.driver = this.setup(registry, "driver", driverSpec.plugin, "driver", driverSpec);
+    const driverPlugin = registry.resolve("driver", driverSpec.plugin);
+    /* the chosen plugin's default variant, for the plugins it extends too */
+    const variant = driverSpec.variant ?? driverPlugin.variants[0];
+    this.driver = this.setup(registry, "driver", driverPlugin.name, DRIVER_NODE, variant === undefined ? driverSpec : { ...driverSpec, variant });
+    this.chosenDriver = { plugin: driverPlugin.name, variant: variant ?? this.driver.variant };
     this.oracle = new Oracle(this.bus, this.memory, this.platform, this.driver);
     this.timeline = new Timeline(this.bus, this.clock);
     this.core = new IommuCore(this.bus, this.driver, this.timeline);
@@ -132,6 +145,7 @@ export class Simulator {
       clock: this.clock,
       memory: this.memory,
       platform: this.platform,
+      pageTable: (pa) => this.memory.deref(pa, PageTable),
       state,
       on: (event, fn) => bus.on(event, name, fn),
       emit: (event, payload) => bus.emit(event, checked(event, "", checkNotification(event, payload), payload)),
@@ -143,7 +157,8 @@ export class Simulator {
         }),
       intercept: (event, target, fn) =>
         bus.intercept(event, target, name, (req, next) => {
-          const reply = fn(req, next);
+          /* what this plugin passes on is its request, checked as ctx.request checks one */
+          const reply = fn(req, (r) => next(checked(event, "request", checkRequest(event, r), r)));
           return checked(event, "reply", checkReply(event, reply), reply);
         }),
     };

@@ -62,7 +62,14 @@ export interface InvsAlgebra {
 export type AttachTarget = string;
 
 export interface IommuDriver {
+  /**
+   * The plugin whose model this is ("driver-invs"): the one that built the
+   * object, so a plugin extending another and returning `base` leaves the
+   * base's name here. Results name the plugin the scenario chose
+   * (Simulator.chosenDriver).
+   */
   readonly plugin: string;
+  /** The variant it runs ("mainline"). */
   readonly variant: string;
   domain(name: string): DriverDomain;
   /** ->attach_dev(): 0 or -errno. */

@@ -8,10 +8,14 @@ import type { BusNotifications, NotificationName, ReplyOf, RequestName, RequestO
 import type { Memory } from "../core/memory.js";
 import type { IommuDriver } from "../model/driver.js";
 import type { EndpointNode, SmmuNode, VsmmuNode } from "../model/nodes.js";
+import type { Leaf } from "../model/page-table.js";
 import type { DeviceSpec, DriverSpec, SmmuSpec, Topology, VsmmuSpec } from "../model/topology.js";
 import type { Platform } from "./platform.js";
 
 export const PLUGIN_API_VERSION = 1;
+
+/** The driver's node: its plugin's `ctx.node`, what `expect state driver KEY VALUE;` reads. No SMMU, device or vSMMU may take the name. */
+export const DRIVER_NODE = "driver";
 
 /** A JSON Schema (draft 2020-12) object. */
 export type JsonSchema = Record<string, unknown>;
@@ -19,18 +23,40 @@ export type JsonSchema = Record<string, unknown>;
 /** A plugin's doors to the bus: what a model that talks to others needs. */
 export type BusPort = Pick<PluginContext<unknown>, "emit" | "request">;
 
+/**
+ * A page table as a plugin may read it: what `ctx.pageTable()` gives for a
+ * translation's `backing[].table`. The live table, so a lookup answers
+ * with what it maps now (undefined once the driver unmapped it).
+ */
+export interface PageTableView {
+  /** The smallest page size. */
+  readonly granule: number;
+  /** The leaf translating `addr`, if any. */
+  lookup(addr: number): Leaf | undefined;
+  /** Every leaf, in address order. */
+  entries(): Leaf[];
+}
+
 /** What a plugin's setup receives. */
 export interface PluginContext<Spec> {
   /** The plugin's name. */
   readonly plugin: string;
-  /** The node it models ("driver" for the driver). */
+  /** The node it models (DRIVER_NODE, "driver", for the driver). */
   readonly node: string;
   /** The node's validated properties. */
   readonly spec: Spec;
   readonly topology: Topology;
   readonly clock: Clock;
+  /**
+   * Physical memory holding the driver's tables, for the built-in models:
+   * `memory.deref(pa, Class)` needs the class of the copy of smmu-emu that
+   * runs, which a plugin's own import may not be. Read page tables with
+   * `pageTable()`.
+   */
   readonly memory: Memory;
   readonly platform: Platform;
+  /** The page table at `pa` (a translation's `backing[].table`), or undefined if `pa` holds none (freed, or not a page table). */
+  pageTable(pa: bigint): PageTableView | undefined;
   /** Subscribe to a notification, errors attributed to this plugin. */
   on<K extends NotificationName>(event: K, fn: (payload: BusNotifications[K]) => void): void;
   /** Broadcast a notification (its shape is checked). */
@@ -54,8 +80,10 @@ interface PluginBase {
   readonly version: string;
   /**
    * The built-in (or other) plugin of the same kind this one extends: its
-   * setup runs first, on the same context, and this plugin's setup gets the
-   * node it made (to wrap with ctx.intercept, or to return as is).
+   * setup runs first, for the same node, with a context of its own (its
+   * name in `ctx.plugin`, its handlers' errors attributed to it) sharing
+   * the node's spec and `state`; this plugin's setup gets the node it made
+   * (to wrap with ctx.intercept, or to return as is).
    */
   readonly extends?: string;
   /** The plugin API versions this plugin works with. */

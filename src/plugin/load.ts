@@ -12,6 +12,7 @@ import { pathToFileURL } from "node:url";
 import { PLUGIN_API_VERSION, type Plugin } from "./api.js";
 import type { PluginRegistry } from "./registry.js";
 import { pluginValidator } from "../schema/validate.js";
+import { didYouMean } from "../core/suggest.js";
 
 /** A plugin could not be loaded or registered; the message says why. */
 export class PluginLoadError extends Error {
@@ -105,7 +106,14 @@ export async function loadPlugins(spec: string, baseDir: string, registry: Plugi
     const schema = pluginValidator(plugin);
     if (!schema.ok) throw new PluginLoadError(`plugin "${plugin.name}" (${spec}) has an invalid schema: ${schema.error}`);
     if (plugin.extends !== undefined && registry.get(plugin.extends)?.kind !== plugin.kind) {
-      throw new PluginLoadError(`plugin "${plugin.name}" (${spec}) extends "${plugin.extends}", which is not a loaded ${plugin.kind} plugin`);
+      const near = didYouMean(
+        plugin.extends,
+        registry
+          .list()
+          .filter((p) => p.kind === plugin.kind)
+          .map((p) => p.name),
+      );
+      throw new PluginLoadError(`plugin "${plugin.name}" (${spec}) extends "${plugin.extends}", which is not a loaded ${plugin.kind} plugin${near}`);
     }
     try {
       registry.register(plugin);

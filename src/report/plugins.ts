@@ -3,6 +3,7 @@
  * its schema takes. With --json, the document schemas/plugins.schema.json
  * describes (these types are that schema in TypeScript).
  */
+import { writtenName } from "../dsl/lower-topology.js";
 import type { Plugin, PluginKind } from "../plugin/api.js";
 import { REPORT_FORMAT_VERSION } from "./json.js";
 
@@ -39,10 +40,13 @@ export function describePlugins(plugins: readonly Plugin[]): PluginDescription[]
       ...(p.extends ? { extends: p.extends } : {}),
       description: p.description,
       ...(p.kind === "driver" ? { variants: [...p.variants] } : {}),
-      /* a plugin's own properties live under props; in a .smmu file they are written like the others */
-      properties: Object.entries({ ...props, ...(props.props?.properties ?? {}) })
-        .filter(([name]) => name !== "name" && name !== "props")
-        .map(([name, s]) => ({ name, type: typeOf(s), ...(s.description ? { description: s.description } : {}) })),
+      /* a plugin's own properties live under props; in a .smmu file they are written like the others, and the core ones as the language spells them */
+      properties: [
+        ...Object.entries(props)
+          .filter(([name]) => name !== "name" && name !== "props")
+          .map(([name, s]) => [writtenName(p.kind, name), s] as const),
+        ...Object.entries(props.props?.properties ?? {}),
+      ].map(([name, s]) => ({ name, type: typeOf(s), ...(s.description ? { description: s.description } : {}) })),
     };
   });
 }

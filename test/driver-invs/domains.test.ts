@@ -4,9 +4,11 @@
  * where v9 as posted goes wrong.
  */
 import { describe, expect, test } from "vitest";
+import type { SmmuDomain } from "../../plugins/driver-invs/domain.js";
 import type { Topology } from "../../src/model/topology.js";
 import { atcInv, cdWrite, cfgiCd, nhAll, nhAsid, nhVa, s2Ipa, steWrite, SYNC } from "../helpers/cmds.js";
 import { during, sim } from "../helpers/sim.js";
+import { SVA_TWO_ON_ONE_SMMU } from "../helpers/topologies.js";
 
 const N = 8;
 const cover: Topology = {
@@ -174,6 +176,62 @@ describe("SVA: one process on devices behind several SMMUs", () => {
     }
     expect(s.invs("p1")?.entries).toEqual([]);
     expect(s.violations).toEqual([]);
+  });
+});
+
+describe("SVA: two devices behind one SMMU, and an SMMU without SVA", () => {
+  const topo = SVA_TWO_ON_ONE_SMMU;
+
+  test("mm release walks smmu_domain->devices under devices_lock, newest first: acc1's CD, then acc0's, then the full flush", () => {
+    const s = sim(topo);
+    s.attachPasid("acc0", "p1", 1);
+    s.attachPasid("acc1", "p1", 1);
+    expect(during(s, () => s.mmRelease("p1"))).toEqual({
+      smmu0: [
+        /* list_add() put acc1's master_domain at the head */
+        ...cdWrite([0x200], 1, 2),
+        ...cdWrite([0x100], 1, 2),
+        /* arm_smmu_domain_inv(): the array's order, one ATS batch */
+        nhAsid(1),
+        SYNC,
+        atcInv(0x100, { ssid: 1 }),
+        atcInv(0x200, { ssid: 1 }),
+        SYNC,
+      ],
+      smmu1: [],
+    });
+  });
+
+  test("mm release holds devices_lock while it rewrites the CDs, and lets it go before the flush", () => {
+    const s = sim(topo);
+    s.attachPasid("acc0", "p1", 1);
+    const p1 = s.driver.domain("p1") as SmmuDomain;
+    const release = s.ops.mmRelease("p1").path;
+    let held = false;
+    s.bus.on("cmd:queued", "test", (e) => {
+      if (e.cmd.op === "CFGI_CD") held = p1.devicesLock.writer;
+      else if (e.cmd.op === "TLBI_NH_ASID") expect(p1.devicesLock.writer).toBe(false);
+    });
+    for (let r = release.next(); !r.done; r = release.next()) {
+      if (r.value.fn === "arm_smmu_mm_release") expect(r.value.access).toBe("spin_lock_irqsave(&smmu_domain->devices_lock)");
+    }
+    expect(held).toBe(true);
+    expect(p1.devicesLock).toEqual({ readers: 0, writer: false });
+  });
+
+  test("a bind behind an SMMU without ARM_SMMU_FEAT_SVA: -EOPNOTSUPP (arm_smmu_sva_set_dev_pasid()), nothing written", () => {
+    const s = sim(topo);
+    s.attachPasid("acc0", "p1", 1);
+    let ret = 0;
+    expect(during(s, () => (ret = s.attachPasid("acc2", "p1", 1)))).toEqual({ smmu0: [], smmu1: [] });
+    expect(ret).toBe(-95);
+    expect(s.invs("p1")?.entries.map((e) => `${e.smmu} ${e.type}/${e.id}`)).toEqual(["smmu0 S1_ASID/1", "smmu0 ATS/256"]);
+  });
+
+  test("flush of an SVA domain: arm_smmu_sva_domain_ops has no flush_iotlb_all, so nothing is sent", () => {
+    const s = sim(topo);
+    s.attachPasid("acc0", "p1", 1);
+    expect(during(s, () => s.invalidateAll("p1"))).toEqual({ smmu0: [], smmu1: [] });
   });
 });
 

@@ -13,6 +13,7 @@ import type { SimulatorOptions } from "../../src/engine/simulator.js";
 import { LegacyDomain } from "../../plugins/driver-legacy/domain.js";
 import { atcInv, cdWrite, cfgiCd, el2Asid, el2Va, nhAll, nhAsid, nhVa, s12Vmall, s2Ipa, steWrite, SYNC } from "../helpers/cmds.js";
 import { during, sim } from "../helpers/sim.js";
+import { SVA_TWO_ON_ONE_SMMU } from "../helpers/topologies.js";
 
 const LEGACY: SimulatorOptions = { driver: { plugin: "driver-legacy" } };
 const legacy = (topology: Topology, options: SimulatorOptions = {}): Simulator => sim(topology, { ...options, ...LEGACY });
@@ -448,6 +449,29 @@ describe("SVA: one process bound on devices behind two SMMUs", () => {
     expect(during(s, () => (ret = s.attachPasid("acc0", "p1", 1)))).toEqual({ smmu0: [nhAsid(1), SYNC], smmu1: [] });
     expect(ret).toBe(-12);
     expect(s.driver.liveTags()).toEqual(new Set());
+  });
+});
+
+describe("SVA: two devices behind one SMMU, and an SMMU without SVA", () => {
+  const topo = SVA_TWO_ON_ONE_SMMU;
+
+  test("mm release rewrites the CDs newest attachment first (the devices list's head), then the ASID and the ATCs (the same walk)", () => {
+    const s = legacy(topo);
+    s.attachPasid("acc0", "p1", 1);
+    s.attachPasid("acc1", "p1", 1);
+    expect(during(s, () => s.mmRelease("p1"))).toEqual({
+      smmu0: [...cdWrite([0x200], 1, 2), ...cdWrite([0x100], 1, 2), nhAsid(1), SYNC, atcInv(0x200, { ssid: 1 }), atcInv(0x100, { ssid: 1 }), SYNC],
+      smmu1: [],
+    });
+  });
+
+  test("a bind behind an SMMU without ARM_SMMU_FEAT_SVA: arm_smmu_sva_domain_alloc() refuses with -EOPNOTSUPP, no domain, nothing sent", () => {
+    const s = legacy(topo);
+    s.attachPasid("acc0", "p1", 1);
+    let ret = 0;
+    expect(during(s, () => (ret = s.attachPasid("acc2", "p1", 1)))).toEqual({ smmu0: [], smmu1: [] });
+    expect(ret).toBe(-95);
+    expect(s.driver.liveTags()).toEqual(new Set(["smmu0 asid 1"]));
   });
 });
 

@@ -2,7 +2,8 @@
  * driver-legacy's paths are stepped like driver-invs's: devices_lock is a
  * real spinlock between an unmap walking the devices list and an attach
  * adding to it, and interleavings of an unmap, an attach turning ATS on
- * and DMAs leave nothing stale (the nr_ats_masters ordering).
+ * and DMAs leave nothing stale (the nr_ats_masters ordering);
+ * arm_smmu_asid_lock serialises attaches here too.
  */
 import { describe, expect, test } from "vitest";
 import type { Step } from "../../src/core/steps.js";
@@ -10,6 +11,7 @@ import { formatCmd } from "../../src/model/commands.js";
 import type { Topology } from "../../src/model/topology.js";
 import { LegacyDomain } from "../../plugins/driver-legacy/domain.js";
 import { sim } from "../helpers/sim.js";
+import { finish, stepTo } from "../helpers/steps.js";
 
 const topo: Topology = {
   smmus: [{ name: "smmu0", features: ["ats"] }],
@@ -24,22 +26,6 @@ const topo: Topology = {
 };
 
 const legacy = () => sim(topo, { driver: { plugin: "driver-legacy" } });
-
-/** Step `path` until it yields a step of `fn` at `access`; that step. */
-function stepTo(path: Generator<Step, unknown>, fn: string, access: string): Step {
-  for (;;) {
-    const r = path.next();
-    if (r.done) throw new Error(`finished before ${fn}: ${access}`);
-    if (r.value.fn === fn && r.value.access === access) return r.value;
-  }
-}
-
-function finish<T>(path: Generator<Step, T>): T {
-  for (;;) {
-    const r = path.next();
-    if (r.done) return r.value;
-  }
-}
 
 describe("devices_lock", () => {
   test("an attach spins on it while an unmap walks the devices list, and joins the list after", () => {
@@ -90,5 +76,41 @@ describe("interleavings of an unmap, an attach turning ATS on, and DMAs", () => 
       expect(r.violations).toEqual([]);
     }
     expect(streams.size).toBeGreaterThan(3);
+  });
+});
+
+describe("arm_smmu_asid_lock (the attach paths driver-invs shares)", () => {
+  function serial(first: string, second: string): string {
+    const s = legacy();
+    s.attach(first, "d1");
+    s.attach(second, "d1");
+    return s.commands("smmu0").map(formatCmd).join("\n");
+  }
+
+  test("a second attach sleeps on the mutex until the first has committed", () => {
+    const s = legacy();
+    const first = s.ops.attach("gpu0", "d1").path as Generator<Step, number>;
+    stepTo(first, "arm_smmu_attach_prepare", "spin_lock_irqsave(&smmu_domain->devices_lock)");
+    const second = s.ops.attach("gpu1", "d1").path as Generator<Step, number>;
+    stepTo(second, "arm_smmu_attach_dev", "mutex_lock(&arm_smmu_asid_lock)");
+    expect(second.next().value).toEqual({ fn: "mutex_lock", access: "sleep: mutex held" });
+    expect(finish(first)).toBe(0);
+    expect(finish(second)).toBe(0);
+    expect((s.driver.domain("d1") as LegacyDomain).devices.map((md) => md.master.name)).toEqual(["gpu0", "gpu1"]);
+  });
+
+  test("two masters attached to one domain at once: for 32 seeds, one attach's commands after the other's, both on the list", () => {
+    const orders = [serial("gpu0", "gpu1"), serial("gpu1", "gpu0")];
+    const seen = new Set<number>();
+    for (let seed = 0; seed < 32; seed++) {
+      const s = legacy();
+      expect(s.runConcurrently([s.ops.attach("gpu0", "d1"), s.ops.attach("gpu1", "d1")], seed)).toEqual([0, 0]);
+      const order = orders.indexOf(s.commands("smmu0").map(formatCmd).join("\n"));
+      expect(order).toBeGreaterThanOrEqual(0);
+      seen.add(order);
+      const d1 = s.driver.domain("d1") as LegacyDomain;
+      expect([d1.devices.map((md) => md.master.name).sort(), d1.nrAtsMasters]).toEqual([["gpu0", "gpu1"], 2]);
+    }
+    expect([...seen].sort()).toEqual([0, 1]);
   });
 });

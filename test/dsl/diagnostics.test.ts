@@ -105,6 +105,7 @@ describe("scenarios", () => {
     ["a field the command does not have", "  expect commands smmu0 { CMD_SYNC asid 1; }", `t.smmu:6:36: error: CMD_SYNC has no field "asid" (it has: none)`],
     ["unknown errno", "  expect error -ENOMM { attach gpu0 d1; }", `t.smmu:6:17: error: unknown errno "-ENOMM" (did you mean "-ENOMEM"?)`],
     ["a PASID on a static domain", "  attach gpu0 blocked pasid 1;", `t.smmu:6:15: error: a PASID takes a domain, not "blocked" (use detach ... pasid)`],
+    ["flush of an SVA domain", "  flush p1;", `t.smmu:6:9: error: "p1" is an SVA domain, which iommu_flush_iotlb_all() cannot flush; its mm's notifier invalidates it (mm invalidate p1;)`],
     ["sva bind of a non-SVA domain", "  sva bind gpu0 d1 pasid 1;", `t.smmu:6:17: error: "d1" is an s1 domain; this needs an sva domain`],
     ["arrays used before they are made", "  unref a b;", [`t.smmu:6:9: error: unknown array "a"`, `t.smmu:6:11: error: unknown array "b"`]],
     ["a misplaced driver", "  attach gpu0 d1;\n  driver invs v9;", "t.smmu:7:3: error: a scenario's driver must be its first statement"],

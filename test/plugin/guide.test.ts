@@ -304,6 +304,8 @@ const REPRODUCERS: Record<string, () => Promise<{ lines: string[] }>> = {
       },
       "asks-badly",
     ),
+  "the request it passes to `next` is malformed": () =>
+    broken("run", 1, { "next.ts": device("passes-badly", `(ctx, base) => { ctx.intercept("ep:atc-inv", ctx.node, (req, next) => next({ ...req, size: "1" })); return base; }`) }, "passes-badly"),
   "a notification is malformed": () =>
     broken("run", 1, { "noisy.ts": device("noisy", `(ctx, base) => { ctx.on("ep:ats", () => ctx.emit("dma:served", { device: 1 })); return base; }`) }, "noisy"),
   "`expect state` reads a key nobody set": () => broken("run", 1, {}, undefined, `scenario "s" {\n  expect state dev0 hits 1;\n}\n`),

@@ -2,9 +2,9 @@
  * Users' plugins: the two example plugins loaded from a .smmu file and with
  * --plugin, and every way a plugin can go wrong, each with its exact message.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { main, type Io } from "../../src/cli/main.js";
 
@@ -20,10 +20,13 @@ async function run(...argv: string[]): Promise<{ status: number; out: string; er
   return { status, out: io.stdout.join("\n"), err: io.stderr.join("\n") };
 }
 
-/** A directory with these files, for plugins and scenarios written by the tests. */
+/** A directory with these files (names may have directories), for plugins and scenarios written by the tests. */
 function dir(files: Record<string, string>): string {
   const d = mkdtempSync(join(tmpdir(), "smmu-plugin-"));
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(d, name), text);
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(d, name)), { recursive: true });
+    writeFileSync(join(d, name), text);
+  }
   return d;
 }
 
@@ -212,5 +215,184 @@ describe("a plugin that goes wrong", () => {
     const r = await run("run", join(d, "t.smmu"));
     expect(r.status).toBe(2);
     expect(r.err).toBe(`${join(d, "t.smmu")}:5:10: error: plugin "setup-throws" failed handling "setup": no hardware`);
+  });
+});
+
+describe("loading, naming and reading plugins", () => {
+  /** Counts the ATC Invalidate Requests its endpoint gets. */
+  const COUNTING = plugin(
+    `{ name: "counting-ats", kind: "device", version: "1", apiVersions: [1], extends: "pcie-ats", description: "", schema: { type: "object" }, ` +
+      `setup(ctx, base) { let n = 0; ctx.state.set("invs", 0); ctx.intercept("ep:atc-inv", ctx.node, (req, next) => { ctx.state.set("invs", ++n); return next(req); }); return base; } }`,
+  );
+  const SUB_TOPO = `use "./counting.ts";
+smmu smmu0 { features: ats; }
+device dev0 { plugin: "counting-ats"; smmu: smmu0; sids: 0x10; ats: true; }
+domain d1 { stage: s1; }
+`;
+
+  test("a `use` in an included file is relative to the included file", async () => {
+    const d = dir({
+      "sub/counting.ts": COUNTING,
+      "sub/topo.smmu": SUB_TOPO,
+      "t.smmu": `include "sub/topo.smmu";
+scenario "s" {
+  attach dev0 d1;
+  map d1 0x10000 size 4K;
+  unmap d1 0x10000 size 4K;
+  expect state dev0 invs 2;
+}
+`,
+    });
+    const file = join(d, "t.smmu");
+    const r = await run("run", file);
+    expect(r.err).toBe("");
+    expect(r.out.split("\n")).toEqual([file, "PASS s (driver-invs mainline)", "1 scenario: 1 passed, 0 failed"]);
+  });
+
+  test("... and not to the file being run: a plugin next to that one is not found from the included file", async () => {
+    const d = dir({ "counting.ts": COUNTING, "sub/topo.smmu": SUB_TOPO, "t.smmu": `include "sub/topo.smmu";\n` });
+    const r = await run("check", join(d, "t.smmu"));
+    expect(r.status).toBe(2);
+    expect(r.err).toBe(`${join(d, "sub/topo.smmu")}:1:1: error: plugin "./counting.ts": no such file ${join(d, "sub/counting.ts")}`);
+  });
+
+  /** A driver plugin extending driver-invs and returning its base, exposing what the base is and the ATC_INVs the driver queues. */
+  const SYNCS = plugin(
+    `{ name: "driver-syncs", kind: "driver", version: "1", apiVersions: [1], extends: "driver-invs", variants: ["mainline", "v9"], description: "", schema: { type: "object" }, ` +
+      `setup(ctx, base) { let n = 0; ctx.state.set("base", base.plugin); ctx.state.set("variant", base.variant); ctx.state.set("atc_invs", 0); ` +
+      `ctx.on("cmd:queued", (e) => { if (e.cmd.op === "ATC_INV") ctx.state.set("atc_invs", ++n); }); return base; } }`,
+  );
+  const SYNCS_SCENARIOS = `use "./syncs.ts";
+driver syncs;
+${TOPO}
+scenario "mainline" {
+  expect state driver base "driver-invs";
+  expect state driver variant mainline;
+  attach dev0 d1;
+  map d1 0x10000 size 4K;
+  expect count smmu0 ATC_INV 1;
+  unmap d1 0x10000 size 4K;
+  expect count smmu0 ATC_INV 1;
+  expect state driver atc_invs 2;
+}
+
+scenario "v9" {
+  driver syncs v9;
+  expect state driver variant mainline;
+}
+`;
+
+  test("a driver plugin that extends driver-invs and returns its base: results name it, with the variant; `expect state driver` reads its state", async () => {
+    const d = dir({ "syncs.ts": SYNCS, "t.smmu": SYNCS_SCENARIOS });
+    const file = join(d, "t.smmu");
+    const r = await run("run", file);
+    expect(r.err).toBe("");
+    expect(r.status).toBe(1);
+    expect(r.out.split("\n")).toEqual([
+      file,
+      "PASS mainline (driver-syncs mainline)",
+      "FAIL v9 (driver-syncs v9)",
+      `  ${file}:20:3: driver variant: expected "mainline", got "v9"`,
+      "2 scenarios: 1 passed, 1 failed",
+    ]);
+    const json = JSON.parse((await run("run", "--json", file)).out) as { files: { scenarios: { driver: unknown }[] }[] };
+    expect(json.files[0]!.scenarios.map((s) => s.driver)).toEqual([
+      { plugin: "driver-syncs", variant: "mainline" },
+      { plugin: "driver-syncs", variant: "v9" },
+    ]);
+  });
+
+  test("`expect state` suggests the driver for a misspelt node", async () => {
+    const d = dir({ "t.smmu": `${TOPO}scenario "s" {\n  expect state drivr syncs 0;\n}\n` });
+    const r = await run("check", join(d, "t.smmu"));
+    expect(r.status).toBe(2);
+    expect(r.err).toBe(`${join(d, "t.smmu")}:5:16: error: unknown node "drivr" (did you mean "driver"?)`);
+  });
+
+  test("no SMMU, device or vSMMU may be called driver: that is the driver's node", async () => {
+    const d = dir({ "t.smmu": `smmu smmu0 { features: ats; }\ndevice driver { smmu: smmu0; sids: 0x10; }\ndomain driver_d { stage: s1; }\n` });
+    const r = await run("check", join(d, "t.smmu"));
+    expect(r.status).toBe(2);
+    expect(r.err).toBe(`${join(d, "t.smmu")}:2:8: error: a device cannot be called "driver": that is the driver's name (\`expect state driver ...\` reads the driver's state)`);
+  });
+
+  test("a plugin extending a misspelt plugin: did you mean", async () => {
+    const d = dir({
+      "x.ts": plugin(`{ name: "x", kind: "device", version: "1", apiVersions: [1], extends: "pcie-atx", description: "", schema: {}, setup() {} }`),
+      "t.smmu": `use "./x.ts";\n`,
+    });
+    const r = await run("check", join(d, "t.smmu"));
+    expect(r.status).toBe(2);
+    expect(r.err).toBe(`${join(d, "t.smmu")}:1:1: error: plugin "x" (./x.ts) extends "pcie-atx", which is not a loaded device plugin (did you mean "pcie-ats"?)`);
+  });
+
+  test("the request a plugin passes to next() is shape-checked, the error its own", async () => {
+    const d = dir({
+      "bad-next.ts": plugin(
+        `{ name: "bad-next", kind: "device", version: "1", apiVersions: [1], extends: "pcie-ats", description: "", schema: { type: "object" }, ` +
+          `setup(ctx, base) { ctx.intercept("ep:atc-inv", ctx.node, (req, next) => next({ ...req, size: String(req.size) })); return base; } }`,
+      ),
+    });
+    writeFileSync(
+      join(d, "t.smmu"),
+      `use "./bad-next.ts";\n${TOPO.replace("ats: true; }", `ats: true; plugin: "bad-next"; }`)}scenario "s" {\n  attach dev0 d1;\n}\n`,
+    );
+    const r = await run("run", join(d, "t.smmu"));
+    expect(r.status).toBe(1);
+    expect(r.out.split("\n").slice(1, 3)).toEqual([
+      "FAIL s (driver-invs mainline)",
+      `  ${join(d, "t.smmu")}:6:3: plugin "bad-next" sent a malformed "ep:atc-inv": request: size must be an integer, not "52"`,
+    ]);
+  });
+
+  test("ctx.pageTable reads the table behind a translation: backed while mapped, not after the unmap", async () => {
+    /* drops every ranged ATC_INV, so the unmapped page stays in the ATC, and checks each ATC hit against its page table */
+    const d = dir({
+      "checker.ts": plugin(
+        `{ name: "checker", kind: "device", version: "1", apiVersions: [1], extends: "pcie-ats", description: "", schema: { type: "object" }, setup(ctx, base) {
+  const count = { backed: 0, unbacked: 0 };
+  ctx.intercept("ep:atc-inv", ctx.node, (req, next) => (req.size === 52 ? next(req) : { completed: true }));
+  ctx.on("dma:served", (e) => {
+    if (e.device !== ctx.node || e.via !== "atc") return;
+    const b = e.t.backing[0];
+    const key = ctx.pageTable(b.table)?.lookup(b.addr) ? "backed" : "unbacked";
+    ctx.state.set(key, ++count[key]);
+  });
+  return base;
+} }`,
+      ),
+    });
+    writeFileSync(
+      join(d, "t.smmu"),
+      `use "./checker.ts";\n${TOPO.replace("ats: true; }", `ats: true; plugin: "checker"; }`)}scenario "s" {
+  attach dev0 d1;
+  map d1 0x10000 size 4K;
+  dma dev0 read 0x10000;
+  expect dma dev0 read 0x10000 via atc;
+  expect state dev0 backed 1;
+  unmap d1 0x10000 size 4K;
+  expect dma dev0 read 0x10000 via atc;
+  expect state dev0 unbacked 1;
+  expect stale dev0 0x10000;
+}
+`,
+    );
+    const r = await run("run", join(d, "t.smmu"));
+    expect(r.out.split("\n")[1]).toBe("PASS s (driver-invs mainline)");
+    expect(r.status).toBe(0);
+  });
+
+  test("smmu-emu plugins shows core properties as .smmu files write them: pasid_bits", async () => {
+    const r = await run("plugins");
+    const lines = r.out.split("\n");
+    const ats = lines.indexOf("pcie-ats 0.1.0  device  plugin API 1");
+    expect(lines.slice(ats + 2, ats + 6)).toEqual([
+      "  ats: boolean",
+      "  pasid_bits: integer",
+      "  pci: boolean",
+      "  atc_inv_ns: integer  ns from an ATC Invalidate Request reaching the endpoint to its completion reaching the SMMU (1000 by default).",
+    ]);
+    const json = JSON.parse((await run("plugins", "--json")).out) as { plugins: { name: string; properties: { name: string }[] }[] };
+    expect(json.plugins.find((p) => p.name === "pcie-ats")!.properties.map((p) => p.name)).toEqual(["ats", "pasid_bits", "pci", "atc_inv_ns"]);
   });
 });
