@@ -7,7 +7,6 @@ import type { CstNode, IToken } from "chevrotain";
 import type { Span } from "../core/diagnostics.js";
 import type { DeviceSpec, DomainSpec, JsonValue, SmmuSpec, Topology, VsmmuSpec } from "../model/topology.js";
 import { didYouMean } from "../core/suggest.js";
-import { DRIVER_NODE } from "../plugin/api.js";
 import { sub, subs, tok, stringValue, type LowerBase } from "./lower-core.js";
 
 type ValueKind = "name" | "symbol" | "symbols" | "int" | "ints" | "bool" | "string";
@@ -63,9 +62,6 @@ export class TopologyBuilder {
     const nameNode = sub(decl, "name")!;
     const name = this.lo.nameText(nameNode);
     if (name === undefined) return;
-    if (name === DRIVER_NODE && kind !== "domain") {
-      this.lo.error(nameNode, "reserved", `a ${kind} cannot be called "${DRIVER_NODE}": that is the driver's name (\`expect state ${DRIVER_NODE} ...\` reads the driver's state)`);
-    }
     const list = this.topology[LIST[kind]] as unknown as Record<string, unknown>[];
     const ptr = `/${LIST[kind]}/${list.length}`;
     const node: Record<string, unknown> = { name };

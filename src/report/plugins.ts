@@ -43,9 +43,11 @@ export function describePlugins(plugins: readonly Plugin[]): PluginDescription[]
       /* a plugin's own properties live under props; in a .smmu file they are written like the others, and the core ones as the language spells them */
       properties: [
         ...Object.entries(props)
-          .filter(([name]) => name !== "name" && name !== "props")
+          .filter(([name]) => name !== "name" && name !== "props" && name !== "options")
           .map(([name, s]) => [writtenName(p.kind, name), s] as const),
         ...Object.entries(props.props?.properties ?? {}),
+        /* a driver's options, written in its `driver` block or with --driver-option */
+        ...(p.kind === "driver" ? Object.entries(props.options?.properties ?? {}) : []),
       ].map(([name, s]) => ({ name, type: typeOf(s), ...(s.description ? { description: s.description } : {}) })),
     };
   });

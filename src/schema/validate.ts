@@ -11,7 +11,7 @@ import topologySchema from "../../schemas/topology.schema.json" with { type: "js
 import { diagnostic, sortDiagnostics, type Diagnostic, type Span } from "../core/diagnostics.js";
 import { didYouMean } from "../core/suggest.js";
 import type { DriverSpec } from "../model/topology.js";
-import type { Plugin, PluginKind } from "../plugin/api.js";
+import { DRIVER_NODE, type Plugin, type PluginKind } from "../plugin/api.js";
 import { DEFAULT_PLUGIN, type PluginRegistry } from "../plugin/registry.js";
 
 /** Which part of an object member a pointer's span should cover: its key or (the default) its value. */
@@ -485,7 +485,9 @@ function semanticProblems(topology: unknown, locate: Locate): Problem[] {
       const pointer = `/${key}/${i}`;
       if (typeof node.name !== "string") return;
       const first = names.get(node.name);
-      if (first) {
+      if (node.name === DRIVER_NODE && key !== "domains") {
+        problem(`${pointer}/name`, `${aKind(kind)} cannot be called "${DRIVER_NODE}": that is the driver's name (\`expect state ${DRIVER_NODE} ...\` reads the driver's state)`);
+      } else if (first) {
         problem(`${pointer}/name`, `duplicate name "${node.name}" (already the name of the ${first.kind} at ${where(locate, first.pointer, pointer)})`);
       } else {
         names.set(node.name, { kind, pointer, node });

@@ -31,7 +31,6 @@ import reportSchema from "../../schemas/report.schema.json" with { type: "json" 
 import { codeFrame, InputError, type Diagnostic } from "../../src/core/diagnostics.js";
 import type { SmmuFile } from "../../src/dsl/ast.js";
 import { parseText } from "../../src/dsl/compile.js";
-import { parser } from "../../src/dsl/parser.js";
 import { KW, lexer } from "../../src/dsl/tokens.js";
 import { loadSmmu, loadSmmuWithPlugins } from "../../src/engine/load.js";
 import { runFile, type ScenarioResult } from "../../src/engine/runner.js";
