@@ -51,12 +51,14 @@ export interface Comparison {
 
 /** Every scenario of `file` (or the one named) under every configuration. */
 export function compareFile(file: SmmuFile, configs: readonly CompareConfig[], opts: Omit<RunOptions, "driver">): Comparison {
-  const rows = selectScenarios(file, opts.scenario).map(
+  /* each column is exactly its configuration: the file's and scenarios' driver lines (and their options) do not apply */
+  const bare: SmmuFile = { ...file, driver: undefined, topology: { ...file.topology, driver: undefined } };
+  const rows = selectScenarios(bare, opts.scenario).map(
     (scenario): CompareRow => ({
       scenario: scenario.name,
       cells: configs.map((config): CompareCell => {
         try {
-          return { result: runScenario(file, scenario, { ...opts, driver: config.driver }) };
+          return { result: runScenario(bare, { ...scenario, driver: undefined }, { ...opts, driver: config.driver }) };
         } catch (err) {
           if (err instanceof InputError) return { error: err.diagnostics };
           throw err;

@@ -116,6 +116,18 @@ describe("compare", () => {
     expect(r.out.startsWith(`${shown}\n\n`)).toBe(true);
   });
 
+  test("each column is its configuration only: the file's driver line and options do not leak in", async () => {
+    const path = write(`driver invs v9 { parallel_syncs: true; }\n${FILE}`);
+    const r = await cli("compare", "--json", path);
+    const doc = JSON.parse(r.out) as { scenarios: Array<{ results: Array<{ config: string; scenario: JsonScenario }> }> };
+    expect(doc.scenarios[0]!.results.map(({ config, scenario: x }) => [config, x.driver, x.metrics.latency?.max])).toEqual([
+      ["legacy v7.0", { plugin: "driver-legacy", variant: "v7.0" }, ONE_SMMU],
+      ["invs mainline", { plugin: "driver-invs", variant: "mainline" }, SERIAL],
+      ["invs v9", { plugin: "driver-invs", variant: "v9" }, SERIAL],
+      ["invs mainline +parallel_syncs", { plugin: "driver-invs", variant: "mainline", options: { parallel_syncs: true } }, PARALLEL],
+    ]);
+  });
+
   test("bad input: the diagnostics and exit 2", async () => {
     const path = write(FILE.replace("attach gpu1 d1;", "attach gpu9 d1;"));
     const r = await cli("compare", path);
