@@ -3,6 +3,9 @@ export { Simulator, builtinRegistry, type SimulatorOptions } from "./engine/simu
 export { runFile, type ScenarioResult, type Failure, type RunOptions } from "./engine/runner.js";
 export { loadSmmu, loadTopology } from "./engine/load.js";
 export type { Violation, ViolationKind, OpRef } from "./engine/oracle.js";
+export { Timeline, type InvalidationKind, type InvalidationSpan } from "./engine/timeline.js";
+export { scenarioMetrics, type ScenarioMetrics, type InvalidationMetric, type Stats } from "./engine/metrics.js";
+export { compareConfigs, compareFile, type CompareConfig, type Comparison } from "./engine/compare.js";
 export { compileSmmu } from "./dsl/compile.js";
 export type { SmmuFile, Scenario, Stmt } from "./dsl/ast.js";
 export { validateTopology } from "./schema/validate.js";
