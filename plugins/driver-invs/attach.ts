@@ -13,7 +13,7 @@
  */
 import { EBUSY, EINVAL, ENOMEM, isErr, type ErrPtr } from "../../src/core/errno.js";
 import { KernelOopsError, type RcuPointer } from "../../src/core/rcu.js";
-import { mutexLock, mutexUnlock, writeLock, writeUnlock } from "../../src/core/rwlock.js";
+import { mutexLocked, writeLock, writeUnlock } from "../../src/core/rwlock.js";
 import { site, type Step, type Steps } from "../../src/core/steps.js";
 import type { CmdqEnt } from "../../src/model/commands.js";
 import type { Qwords } from "../../src/model/tables.js";
@@ -122,19 +122,9 @@ const S_ENABLE_ATS = site("arm_smmu_enable_ats", "pci_enable_ats()");
 const S_REMOVE = site("arm_smmu_remove_master_domain", "spin_lock_irqsave(&smmu_domain->devices_lock); list_del()");
 const S_SMP_MB = site("arm_smmu_install_domain_invs", "smp_mb()");
 
-/**
- * `critical` under mutex_lock(&arm_smmu_asid_lock), taken at `at`: the
- * kernel's callers unlock on every return, an error from prepare included.
- * Modelling choice: an emulator failure (an oops, a livelock) thrown out of
- * `critical` unlocks too, where the kernel would leave the mutex held.
- */
-function* asidLocked<T>(ctx: DriverContext, at: Step, critical: () => Steps<T>): Steps<T> {
-  yield* mutexLock(ctx.asidLock, at);
-  try {
-    return yield* critical();
-  } finally {
-    mutexUnlock(ctx.asidLock);
-  }
+/** `critical` under mutex_lock(&arm_smmu_asid_lock), taken at `at`, unlocked on every return (an error from prepare included). */
+function asidLocked<T>(ctx: DriverContext, at: Step, critical: () => Steps<T>): Steps<T> {
+  return mutexLocked(ctx.asidLock, at, critical);
 }
 
 /** arm_smmu_ats_supported() (the root complex is taken to support ATS) */

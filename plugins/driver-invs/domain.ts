@@ -12,6 +12,7 @@ import { CdTable } from "../../src/model/tables.js";
 import type { DomainSpec } from "../../src/model/topology.js";
 import { invsAlloc, type Invs } from "./invs.js";
 import type { Master } from "./master.js";
+import { MmStruct } from "./mm.js";
 
 /** enum arm_smmu_domain_stage */
 export type Stage = "S1" | "S2" | "SVA";
@@ -52,19 +53,22 @@ export class SmmuDomain implements DriverDomain {
    * one per instance (the follow-up series allocates per vSMMU).
    */
   readonly vmids = new Map<string, number>();
+  /** domain->mm: the process an SVA domain translates for (null for the others). */
+  readonly mm: MmStruct | null;
 
   constructor(
     readonly name: string,
     readonly spec: DomainSpec,
     memory: Memory,
-    /** An existing table to translate with: the mm's, for another SVA domain of the same process. */
-    table?: { pgtable: PageTable; pgtablePa: bigint },
+    /** An existing table to translate with, and its mm: the process's, for another SVA domain of it. */
+    table?: { pgtable: PageTable; pgtablePa: bigint; mm: MmStruct },
   ) {
     this.type = spec.stage === "sva" ? "sva" : "paging";
     this.stage = spec.stage === "sva" ? "SVA" : spec.stage === "s2" ? "S2" : "S1";
     this.nestParent = spec.nestParent ?? false;
     this.pgtable = table?.pgtable ?? new PageTable(pgsizeBitmapFor(spec.pageSize ?? 0x1000));
     this.pgtablePa = table?.pgtablePa ?? memory.alloc(this.pgtable);
+    this.mm = this.type === "sva" ? (table?.mm ?? new MmStruct()) : null;
   }
 
   /** domain.pgsize_bitmap */

@@ -25,6 +25,7 @@ import { allocNestedDomains, guestInvalidate } from "./vsmmu.js";
 import { IO_PGTABLE_MAIR, writeReleasedSvaCds } from "./install.js";
 import { S1_ASID, S2_VMID } from "./invs.js";
 import { boundAtPasid, masterNamed, probeMasters, type Master } from "./master.js";
+import { exitMm, mmgetNotZero, mmput, mmuNotifierRegister } from "./mm.js";
 import { U64 } from "./range.js";
 import { makeSvaCd } from "./ste.js";
 import { VARIANTS, type DriverVariant } from "./variant.js";
@@ -34,12 +35,38 @@ const PAGE_SIZE = 0x1000;
 
 /**
  * arm_smmu_sva_set_dev_pasid(): -EOPNOTSUPP unless the master's SMMU has
- * ARM_SMMU_FEAT_SVA, then the CD of the mm at the PASID (arm_smmu_set_pasid()).
- * The mm is taken to be alive (mmget_not_zero() succeeds).
+ * ARM_SMMU_FEAT_SVA, -EINVAL once the mm has no users, else the CD of the
+ * mm at the PASID (arm_smmu_set_pasid()) with an mm reference held across
+ * it, so the mm cannot be released meanwhile: if the process exited during
+ * the attach, this mmput() is the last and runs arm_smmu_mm_release().
  */
 function* svaSetDevPasid(env: AttachEnv, master: Master, domain: SmmuDomain, pasid: number): Steps<number> {
   if (!master.smmu.features.has("sva")) return -EOPNOTSUPP;
-  return yield* setPasid(env, master, domain, pasid, makeSvaCd({ asid: domain.asid, ttb0: domain.pgtablePa, mair: IO_PGTABLE_MAIR }));
+  const mm = domain.mm!;
+  /* Prevent arm_smmu_mm_release from being called while we are attaching */
+  if (!(yield* mmgetNotZero(mm))) return -EINVAL;
+  const ret = yield* setPasid(env, master, domain, pasid, makeSvaCd({ asid: domain.asid, ttb0: domain.pgtablePa, mair: IO_PGTABLE_MAIR }));
+  yield* mmput(mm, () => mmRelease(env.ctx, domain));
+  return ret;
+}
+
+/**
+ * arm_smmu_sva_domain_alloc() for the mm of `domain`: -EOPNOTSUPP without
+ * ARM_SMMU_FEAT_SVA, else its mmu notifier goes on the mm
+ * (mmu_notifier_register(), which BUGs on an mm with no users). 0 or -errno.
+ * Modelling choice: the domain allocated is `domain` again, its ASID and
+ * array kept (the model keeps one SVA domain per process, see svaBindDevice).
+ */
+function svaDomainAlloc(master: Master, domain: SmmuDomain): number {
+  if (!master.smmu.features.has("sva")) return -EOPNOTSUPP;
+  mmuNotifierRegister(domain.mm!);
+  return 0;
+}
+
+/** arm_smmu_mm_release(): fault every CD using the mm (under devices_lock, newest first), then arm_smmu_domain_inv(). */
+function* mmRelease(ctx: DriverContext, domain: SmmuDomain): Steps {
+  yield* writeReleasedSvaCds(ctx, domain);
+  yield* domainInv(ctx, domain);
 }
 
 export class InvsDriver implements IommuDriver {
@@ -139,9 +166,31 @@ export class InvsDriver implements IommuDriver {
     const ret = corePasidCheck(master, pasid);
     if (ret) return ret;
     if (d instanceof NestedDomain) return -EINVAL;
-    if (d.type === "sva") return yield* svaSetDevPasid(this.env, master, d, pasid);
+    if (d.type === "sva") return yield* this.svaBindDevice(master, d, pasid);
     if (d.stage !== "S1") return -EINVAL;
     return yield* s1SetDevPasid(this.env, master, d, pasid);
+  }
+
+  /**
+   * iommu_sva_bind_device()'s search and allocation, under the iommu core's
+   * iommu_sva_lock (IommuCore holds it around this call). The mm's SVA domain
+   * is on its sva_domains list while a PASID has it: the device is tried on
+   * it (arm_smmu_sva_set_dev_pasid()); if it refuses, or the list is empty,
+   * the core allocates a domain (arm_smmu_sva_domain_alloc()) and attaches
+   * that. Modelling choice: one SVA domain per process, used on every SMMU
+   * (see attachDev), so what is allocated is `d` again; and when a live mm's
+   * domain refuses, its error is the bind's (the kernel would allocate a new
+   * domain and try again). A dead mm's refusal (-EINVAL) goes on to the
+   * allocation, which BUGs in mmu_notifier_register().
+   */
+  private *svaBindDevice(master: Master, d: SmmuDomain, pasid: number): Steps<number> {
+    if (boundAtPasid(this.masters.values(), d)) {
+      const ret = yield* svaSetDevPasid(this.env, master, d, pasid);
+      if (ret === 0 || d.mm!.users > 0) return ret;
+    }
+    const ret = svaDomainAlloc(master, d);
+    if (ret) return ret;
+    return yield* svaSetDevPasid(this.env, master, d, pasid);
   }
 
   *removeDevPasid(device: string, pasid: number): Steps {
@@ -172,17 +221,20 @@ export class InvsDriver implements IommuDriver {
     yield* domainInv(this.ctx, d);
   }
 
-  /** arm_smmu_mm_arch_invalidate_secondary_tlbs() */
-  mmInvalidate(domain: string, start: bigint, end: bigint): Steps {
+  /** arm_smmu_mm_arch_invalidate_secondary_tlbs(), while the mm's notifier is hooked. */
+  *mmInvalidate(domain: string, start: bigint, end: bigint): Steps {
+    const d = this.paging(domain);
+    /* exit_mmap() unhooked the mm's notifiers: nothing calls this one any more */
+    if (d.mm?.released) return;
     const size = (end - start) & U64;
-    return domainInvRange(this.ctx, this.paging(domain), start, size, PAGE_SIZE, false);
+    yield* domainInvRange(this.ctx, d, start, size, PAGE_SIZE, false);
   }
 
-  /** arm_smmu_mm_release(): fault every CD using the mm (under devices_lock, newest first), then arm_smmu_domain_inv(). */
+  /** The process exits (exit_mm()): at the mm's last mmput(), arm_smmu_mm_release(). */
   *mmRelease(domain: string): Steps {
     const d = this.paging(domain);
-    yield* writeReleasedSvaCds(this.ctx, d);
-    yield* domainInv(this.ctx, d);
+    if (!d.mm) throw new Error(`domain "${domain}" is not an SVA domain`);
+    yield* exitMm(d.mm, () => mmRelease(this.ctx, d));
   }
 
   /** The guest's vSMMU commands after it changed its stage 1, through arm_vsmmu_cache_invalidate(). */

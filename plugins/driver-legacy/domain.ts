@@ -11,6 +11,7 @@ import type { SmmuNode } from "../../src/model/nodes.js";
 import { PageTable, pgsizeBitmapFor } from "../../src/model/page-table.js";
 import type { DomainSpec } from "../../src/model/topology.js";
 import { SmmuDomain } from "../driver-invs/domain.js";
+import { MmStruct } from "../driver-invs/mm.js";
 
 /**
  * A paging or SVA domain of the driver before the series. The `invs` array
@@ -42,6 +43,8 @@ export class SvaMm implements DriverDomain {
   readonly pgtable: PageTable;
   readonly pgtablePa: bigint;
   readonly domains: LegacyDomain[] = [];
+  /** The process's mm_struct: its users, and whether its notifiers were released (every SVA domain's domain->mm). */
+  readonly mm = new MmStruct();
 
   constructor(
     readonly name: string,

@@ -35,8 +35,7 @@
  * are driver-invs's own modules, run without the array steps.
  */
 import { EINVAL, EOPNOTSUPP } from "../../src/core/errno.js";
-import { mutexLock, mutexUnlock, newLock, type Mutex } from "../../src/core/rwlock.js";
-import { site, type Steps } from "../../src/core/steps.js";
+import type { Steps } from "../../src/core/steps.js";
 import { DriverUnsupportedError, type DriverDomain, type Gather, type InvsSnapshot, type IommuDriver } from "../../src/model/driver.js";
 import type { SmmuNode } from "../../src/model/nodes.js";
 import type { DriverSpec, Topology } from "../../src/model/topology.js";
@@ -55,6 +54,7 @@ import { DriverContext, type AllocSite } from "../driver-invs/context.js";
 import { domainNamed, IdAllocator, NestedDomain, type Vsmmu } from "../driver-invs/domain.js";
 import { IO_PGTABLE_MAIR } from "../driver-invs/install.js";
 import { boundAtPasid, masterNamed, probeMasters, type Master } from "../driver-invs/master.js";
+import { exitMm, mmgetNotZero, mmput, mmuNotifierRegister } from "../driver-invs/mm.js";
 import { makeSvaCd } from "../driver-invs/ste.js";
 import { MAINLINE } from "../driver-invs/variant.js";
 import { allocNestedDomains, guestInvalidate } from "../driver-invs/vsmmu.js";
@@ -62,9 +62,6 @@ import { LegacyDomain, SvaMm } from "./domain.js";
 import { mmArchInvalidateSecondaryTlbs, mmRelease, tlbInvAsid, tlbInvContext, tlbInvRangeDomain } from "./inv.js";
 
 export const VARIANT = "v7.0";
-
-const S_SVA_BIND = site("iommu_sva_bind_device", "mutex_lock(&iommu_sva_lock)");
-const S_SVA_UNBIND = site("iommu_sva_unbind_device", "mutex_lock(&iommu_sva_lock)");
 
 /** The allocations a scenario can make fail here: no invalidation array, so no "invs". */
 const ALLOC_SITES: readonly AllocSite[] = ["master_domain", "cd_table"];
@@ -80,8 +77,6 @@ export class LegacyDriver implements IommuDriver {
   private readonly vsmmus = new Map<string, Vsmmu>();
   /** The vSMMUs arm_vsmmu_init() refused, and why. */
   private readonly refusedVsmmus = new Map<string, string>();
-  /** iommu_sva_lock: the iommu core binds and unbinds SVA (and keeps each mm's SVA domains) under it. */
-  private readonly svaLock: Mutex = newLock();
   /** The tags of the domains bound to an SMMU: each one's unmaps invalidate it there for as long as it exists. */
   private readonly live = new Set<string>();
   private readonly env: AttachEnv;
@@ -202,21 +197,14 @@ export class LegacyDriver implements IommuDriver {
     return yield* attachDev(this.env, master, d);
   }
 
-  /** ->set_dev_pasid(): arm_smmu_s1_set_dev_pasid(), or iommu_sva_bind_device() for a process. */
+  /** ->set_dev_pasid(): arm_smmu_s1_set_dev_pasid(), or iommu_sva_bind_device() for a process (under the core's iommu_sva_lock). */
   *setDevPasid(device: string, domain: string, pasid: number): Steps<number> {
     const master = this.master(device);
     const d = domainNamed(this.domains, domain);
     const ret = corePasidCheck(master, pasid);
     if (ret) return ret;
     if (d instanceof NestedDomain) return -EINVAL;
-    if (d instanceof SvaMm) {
-      yield* mutexLock(this.svaLock, S_SVA_BIND);
-      try {
-        return yield* this.svaBind(master, d, pasid);
-      } finally {
-        mutexUnlock(this.svaLock);
-      }
-    }
+    if (d instanceof SvaMm) return yield* this.svaBind(master, d, pasid);
     /* arm_smmu_s1_set_dev_pasid() */
     if (d.stage !== "S1" || !this.servesMaster(d, master)) return -EINVAL;
     return yield* s1SetDevPasid(this.env, master, d, pasid);
@@ -239,22 +227,33 @@ export class LegacyDriver implements IommuDriver {
     return ret;
   }
 
-  /** arm_smmu_sva_set_dev_pasid(): -EOPNOTSUPP without ARM_SMMU_FEAT_SVA, else the CD of the mm's page table with this SVA domain's ASID (the mm taken to be alive). */
+  /**
+   * arm_smmu_sva_set_dev_pasid(): -EOPNOTSUPP without ARM_SMMU_FEAT_SVA,
+   * -EINVAL once the mm has no users, else the CD of the mm's page table
+   * with this SVA domain's ASID, an mm reference held across it (the last
+   * mmput(), if the process exited meanwhile, runs the notifiers' release).
+   */
   private *svaSetDevPasid(master: Master, mm: SvaMm, d: LegacyDomain, pasid: number): Steps<number> {
     if (!master.smmu.features.has("sva")) return -EOPNOTSUPP;
-    return yield* setPasid(this.env, master, d, pasid, makeSvaCd({ asid: d.asid, ttb0: mm.pgtablePa, mair: IO_PGTABLE_MAIR }));
+    /* Prevent arm_smmu_mm_release from being called while we are attaching */
+    if (!(yield* mmgetNotZero(mm.mm))) return -EINVAL;
+    const ret = yield* setPasid(this.env, master, d, pasid, makeSvaCd({ asid: d.asid, ttb0: mm.pgtablePa, mair: IO_PGTABLE_MAIR }));
+    yield* mmput(mm.mm, () => this.mmuNotifierRelease(mm));
+    return ret;
   }
 
   /**
    * arm_smmu_sva_domain_alloc(): -EOPNOTSUPP (the core's bind fails with it)
    * without ARM_SMMU_FEAT_SVA, else an SVA domain of the mm on `smmu`, its
-   * ASID, its mmu notifier (first in the list).
+   * ASID, its mmu notifier (first in the list; mmu_notifier_register() BUGs
+   * on an mm with no users, the ASID already taken).
    */
   private svaDomainAlloc(mm: SvaMm, smmu: SmmuNode): LegacyDomain | number {
     if (!smmu.features.has("sva")) return -EOPNOTSUPP;
     const d = new LegacyDomain(mm.name, mm.spec, this.ctx.memory, mm);
     d.asid = mm.reservedAsid ?? this.ids.asid();
     mm.reservedAsid = undefined;
+    mmuNotifierRegister(mm.mm);
     d.smmu = smmu;
     mm.domains.unshift(d);
     this.live.add(d.tag!);
@@ -278,14 +277,9 @@ export class LegacyDriver implements IommuDriver {
       yield* blockingSetDevPasid(this.env, master, pasid);
       return;
     }
-    /* iommu_sva_unbind_device(): detach, and the last unbind frees the SVA domain */
-    yield* mutexLock(this.svaLock, S_SVA_UNBIND);
-    try {
-      yield* blockingSetDevPasid(this.env, master, pasid);
-      if (!boundAtPasid(this.masters.values(), old)) yield* this.svaDomainFree(this.sva(old.name), old);
-    } finally {
-      mutexUnlock(this.svaLock);
-    }
+    /* iommu_sva_unbind_device() (under the core's iommu_sva_lock): detach, and the last unbind frees the SVA domain */
+    yield* blockingSetDevPasid(this.env, master, pasid);
+    if (!boundAtPasid(this.masters.values(), old)) yield* this.svaDomainFree(this.sva(old.name), old);
   }
 
   /** arm_smmu_iotlb_sync() -> arm_smmu_tlb_inv_range_domain() */
@@ -304,14 +298,23 @@ export class LegacyDriver implements IommuDriver {
     if (d.smmu) yield* tlbInvContext(this.ctx, d);
   }
 
-  /** The mm's notifiers, newest first: arm_smmu_mm_arch_invalidate_secondary_tlbs() of each of its SVA domains. */
+  /** The mm's notifiers, newest first, while hooked: arm_smmu_mm_arch_invalidate_secondary_tlbs() of each of its SVA domains. */
   *mmInvalidate(domain: string, start: bigint, end: bigint): Steps {
-    for (const d of [...this.sva(domain).domains]) yield* mmArchInvalidateSecondaryTlbs(this.ctx, d, start, end);
+    const mm = this.sva(domain);
+    /* exit_mmap() unhooked the mm's notifiers: nothing calls them any more */
+    if (mm.mm.released) return;
+    for (const d of [...mm.domains]) yield* mmArchInvalidateSecondaryTlbs(this.ctx, d, start, end);
   }
 
-  /** The mm's notifiers, newest first: arm_smmu_mm_release() of each of its SVA domains. */
+  /** The process exits (exit_mm()): at the mm's last mmput(), its notifiers' release. */
   *mmRelease(domain: string): Steps {
-    for (const d of [...this.sva(domain).domains]) yield* mmRelease(this.ctx, d);
+    const mm = this.sva(domain);
+    yield* exitMm(mm.mm, () => this.mmuNotifierRelease(mm));
+  }
+
+  /** mmu_notifier_release() from exit_mmap(): the mm's notifiers, newest first, arm_smmu_mm_release() of each of its SVA domains. */
+  private *mmuNotifierRelease(mm: SvaMm): Steps {
+    for (const d of [...mm.domains]) yield* mmRelease(this.ctx, d);
   }
 
   /** The guest's vSMMU commands after it changed its stage 1, through arm_vsmmu_cache_invalidate(). */

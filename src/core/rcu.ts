@@ -27,6 +27,15 @@ export class KernelOopsError extends Error {
   }
 }
 
+/** A BUG_ON() that fires: an oops too (the task dies holding whatever it held). */
+export class KernelBugError extends KernelOopsError {
+  constructor(cond: string, where: string) {
+    super(cond, where);
+    this.message = `kernel BUG in ${where}: BUG_ON(${cond})`;
+    this.name = "KernelBugError";
+  }
+}
+
 /** An `__rcu` pointer. May hold an ERR_PTR if a buggy writer published one. */
 export class RcuPointer<T extends Freeable> {
   constructor(private value: T | ErrPtr) {}

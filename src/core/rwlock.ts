@@ -66,3 +66,18 @@ export function mutexLock(lock: Mutex, at: Step): Steps {
 export function mutexUnlock(lock: Mutex): void {
   lock.writer = false;
 }
+
+/**
+ * `critical` under mutex_lock(`lock`), taken at `at`: the kernel's callers
+ * unlock on every return, an error included. Modelling choice: an emulator
+ * failure thrown out of `critical` (an oops, a livelock) unlocks too, where
+ * the kernel would leave the mutex held.
+ */
+export function* mutexLocked<T>(lock: Mutex, at: Step, critical: () => Steps<T>): Steps<T> {
+  yield* mutexLock(lock, at);
+  try {
+    return yield* critical();
+  } finally {
+    mutexUnlock(lock);
+  }
+}

@@ -5,8 +5,11 @@
  * the end). For an SVA domain the table is the process's: unmapping it is a
  * munmap() whose mmu notifier calls the driver with [start, end); for a
  * nested domain it is the guest's stage 1, which the guest invalidates.
+ * And SVA binding: iommu_sva_bind_device() and iommu_sva_unbind_device()
+ * call the driver under the core's iommu_sva_lock.
  */
 import type { Bus } from "../core/bus.js";
+import { mutexLocked, newLock, type Mutex } from "../core/rwlock.js";
 import { site, type Steps } from "../core/steps.js";
 import type { DriverDomain, Gather, IommuDriver } from "../model/driver.js";
 import type { Leaf } from "../model/page-table.js";
@@ -14,6 +17,8 @@ import type { InvalidationKind, Timeline } from "./timeline.js";
 
 const S_CLEAR_PTE = site("__arm_lpae_unmap", "clear PTE");
 const S_SET_PTE = site("__arm_lpae_map", "install PTE");
+const S_SVA_BIND = site("iommu_sva_bind_device", "mutex_lock(&iommu_sva_lock)");
+const S_SVA_UNBIND = site("iommu_sva_unbind_device", "mutex_lock(&iommu_sva_lock)");
 
 /** iommu_iotlb_gather_init() */
 function gatherInit(): Gather {
@@ -38,9 +43,26 @@ function* gatherAddPage(core: IommuCore, domain: string, g: Gather, iova: number
   return g;
 }
 
+/** A bond's handle: the device and the PASID a bind attached the process at. */
+function bondKey(device: string, pasid: number): string {
+  return `${device} pasid ${pasid}`;
+}
+
 export class IommuCore {
   /** Next physical address handed out to a map without one, per domain. */
   private nextPa = 0x10_0000_0000;
+  /**
+   * iommu_sva_lock (DEFINE_MUTEX in drivers/iommu/iommu-sva.c): the core
+   * holds it across a bind (finding or allocating the mm's SVA domain,
+   * ->set_dev_pasid()) and an unbind (the detach, and iommu_domain_free()
+   * of a domain whose last user went), so those never interleave. The
+   * drivers never take it; it lives here, once, for every driver (both
+   * built-in drivers do their half of the core's SVA bookkeeping inside
+   * setDevPasid() and removeDevPasid(), which run under it).
+   */
+  readonly svaLock: Mutex = newLock();
+  /** The bonds iommu_sva_bind_device() made (its struct iommu_sva handles), until unbound. */
+  private readonly svaBonds = new Set<string>();
 
   constructor(
     private readonly bus: Bus,
@@ -57,6 +79,38 @@ export class IommuCore {
   /** iommu_iotlb_sync() */
   *iotlbSync(domain: string, g: Gather): Steps {
     yield* this.invalidation("iotlb_sync", domain, this.driver.iotlbSync(domain, g));
+  }
+
+  /**
+   * iommu_attach_device_pasid() (the driver's ->set_dev_pasid()); for an SVA
+   * domain iommu_sva_bind_device(), the driver's part under iommu_sva_lock
+   * (the model attaches an SVA domain only by binding). 0 or -errno.
+   */
+  *attachDevPasid(device: string, domain: string, pasid: number): Steps<number> {
+    const driver = this.driver;
+    if (driver.domain(domain).spec.stage !== "sva") return yield* driver.setDevPasid(device, domain, pasid);
+    const bonds = this.svaBonds;
+    return yield* mutexLocked(this.svaLock, S_SVA_BIND, function* () {
+      const ret = yield* driver.setDevPasid(device, domain, pasid);
+      if (ret === 0) bonds.add(bondKey(device, pasid));
+      return ret;
+    });
+  }
+
+  /**
+   * The blocked domain's ->set_dev_pasid() at `pasid`; for a PASID a bind
+   * attached, iommu_sva_unbind_device(): the same detach, and the driver
+   * frees the SVA domain with its last user, under iommu_sva_lock.
+   */
+  *detachDevPasid(device: string, pasid: number): Steps {
+    const driver = this.driver;
+    const key = bondKey(device, pasid);
+    if (!this.svaBonds.has(key)) return yield* driver.removeDevPasid(device, pasid);
+    const bonds = this.svaBonds;
+    yield* mutexLocked(this.svaLock, S_SVA_UNBIND, function* () {
+      yield* driver.removeDevPasid(device, pasid);
+      bonds.delete(key);
+    });
   }
 
   /** A physical address for `size` bytes, aligned so the largest page that fits can be used. */

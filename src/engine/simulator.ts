@@ -76,7 +76,8 @@ export class Simulator {
   readonly oracle: Oracle;
   /** Everything that took simulated time, for metrics and traces. */
   readonly timeline: Timeline;
-  private readonly core: IommuCore;
+  /** The iommu core between the scenario and the driver (it holds iommu_sva_lock). */
+  readonly core: IommuCore;
   private readonly queues = new Map<string, QueuedCommand[]>();
   private readonly stepLimit: number | undefined;
   private seq = 0;
@@ -230,16 +231,16 @@ export class Simulator {
       path: this.driver.attachDev(device, target),
       at,
     }),
-    /** ->set_dev_pasid(): attach `domain` at `pasid`; 0 or -errno. */
+    /** ->set_dev_pasid(): attach `domain` at `pasid` (an SVA domain: iommu_sva_bind_device()); 0 or -errno. */
     attachPasid: (device: string, domain: string, pasid: number, at?: string): Op<number> => ({
       label: `attach ${device} ${domain} pasid ${pasid}`,
-      path: this.driver.setDevPasid(device, domain, pasid),
+      path: this.core.attachDevPasid(device, domain, pasid),
       at,
     }),
-    /** The blocked domain's ->set_dev_pasid(): detach whatever is at `pasid`. */
+    /** The blocked domain's ->set_dev_pasid(): detach whatever is at `pasid` (a bind's: iommu_sva_unbind_device()). */
     detachPasid: (device: string, pasid: number, at?: string): Op<void> => ({
       label: `detach ${device} pasid ${pasid}`,
-      path: this.driver.removeDevPasid(device, pasid),
+      path: this.core.detachDevPasid(device, pasid),
       at,
     }),
     /** iommu_map(); `pa` defaults to fresh, suitably aligned memory. */
@@ -266,7 +267,7 @@ export class Simulator {
       path: this.core.invalidation("mm_invalidate", domain, this.driver.mmInvalidate(domain, start, end)),
       at,
     }),
-    /** The mmu notifier's release(): the process exits. */
+    /** The process exits: its mm's mmu notifiers' release() (at the mm's last mmput()). */
     mmRelease: (domain: string, at?: string): Op<void> => ({
       label: `mm release ${domain}`,
       path: this.core.invalidation("mm_release", domain, this.driver.mmRelease(domain)),

@@ -74,9 +74,9 @@ export interface IommuDriver {
   domain(name: string): DriverDomain;
   /** ->attach_dev(): 0 or -errno. */
   attachDev(device: string, target: AttachTarget): Steps<number>;
-  /** ->set_dev_pasid(): attach a domain at a PASID; 0 or -errno. */
+  /** ->set_dev_pasid(): attach a domain at a PASID; 0 or -errno. For an SVA domain the bind (the core holds iommu_sva_lock around it). */
   setDevPasid(device: string, domain: string, pasid: number): Steps<number>;
-  /** The blocked domain's ->set_dev_pasid(): detach whatever is at `pasid`. */
+  /** The blocked domain's ->set_dev_pasid(): detach whatever is at `pasid`. For a bind's PASID the unbind (under iommu_sva_lock). */
   removeDevPasid(device: string, pasid: number): Steps;
   /** ->iotlb_sync() after an unmap gathered `gather`. */
   iotlbSync(domain: string, gather: Gather): Steps;
@@ -84,7 +84,7 @@ export interface IommuDriver {
   flushIotlbAll(domain: string): Steps;
   /** SVA: the mmu notifier's arch_invalidate_secondary_tlbs() for [start, end). */
   mmInvalidate(domain: string, start: bigint, end: bigint): Steps;
-  /** SVA: the mmu notifier's release(): the mm is going away. */
+  /** SVA: the process exits (exit_mm()): its mm's mmu notifiers' release() runs at the mm's last mmput(); afterwards none is called. */
   mmRelease(domain: string): Steps;
   /** Nested: the guest changed [iova, iova + size) of its stage 1; its vSMMU commands reach the host. */
   guestInvalidate(domain: string, iova: number, size: number): Steps;

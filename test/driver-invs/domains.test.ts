@@ -1,13 +1,18 @@
 /**
- * Nested domains over a shared nest-parent S2, SVA across SMMUs, PASID
- * attachments and ATS changing on re-attach, under the mainline driver; and
- * where v9 as posted goes wrong.
+ * Nested domains over a shared nest-parent S2, SVA across SMMUs and the
+ * lifetime of an SVA process's mm, PASID attachments and ATS changing on
+ * re-attach, under the mainline driver; and where v9 as posted goes wrong.
  */
 import { describe, expect, test } from "vitest";
 import type { SmmuDomain } from "../../plugins/driver-invs/domain.js";
+import { KernelBugError } from "../../src/core/rcu.js";
+import type { Step, Steps } from "../../src/core/steps.js";
+import type { Simulator } from "../../src/engine/simulator.js";
+import type { Cmd } from "../../src/model/commands.js";
 import type { Topology } from "../../src/model/topology.js";
 import { atcInv, cdWrite, cfgiCd, nhAll, nhAsid, nhVa, s2Ipa, steWrite, SYNC } from "../helpers/cmds.js";
 import { during, sim } from "../helpers/sim.js";
+import { finish, stepTo, watched } from "../helpers/steps.js";
 import { SVA_TWO_ON_ONE_SMMU } from "../helpers/topologies.js";
 
 const N = 8;
@@ -275,4 +280,121 @@ describe("PASID attachments", () => {
       expect(s.violations.map((v) => v.kind)).toEqual(violations);
     });
   }
+});
+
+describe("SVA: the process's mm, and its exit (`mm release`)", () => {
+  const topo = SVA_TWO_ON_ONE_SMMU;
+  const BUG = "kernel BUG in __mmu_notifier_register: BUG_ON(atomic_read(&mm->mm_users) <= 0)";
+  const mmOf = (s: Simulator) => (s.driver.domain("p1") as SmmuDomain).mm!;
+  /** acc1 bound, then p1 released: the commands of each, one after the other. */
+  const bindThenRelease = (): Cmd[] => {
+    const s = sim(topo);
+    s.attachPasid("acc0", "p1", 1);
+    s.clearCommands();
+    s.attachPasid("acc1", "p1", 1);
+    s.mmRelease("p1");
+    return s.commands("smmu0");
+  };
+
+  test("a bind after the exit: the domain refuses it (mmget_not_zero(): -EINVAL), and the core's new domain BUGs in mmu_notifier_register(), nothing written", () => {
+    const s = sim(topo);
+    s.attachPasid("acc0", "p1", 1);
+    s.mmRelease("p1");
+    expect(mmOf(s)).toEqual({ users: 0, exited: true, released: true });
+    const steps: Step[] = [];
+    const bind = watched(s.ops.attachPasid("acc1", "p1", 1).path as Steps<number>, (st) => steps.push(st));
+    expect(during(s, () => expect(() => finish(bind)).toThrow(new KernelBugError("atomic_read(&mm->mm_users) <= 0", "__mmu_notifier_register")))).toEqual({
+      smmu0: [],
+      smmu1: [],
+    });
+    /* tried on the existing domain first: its mmget_not_zero() failed before arm_smmu_set_pasid() */
+    expect(steps.filter((st) => st.fn === "mmget_not_zero" || st.fn === "arm_smmu_set_pasid")).toEqual([
+      { fn: "mmget_not_zero", access: "atomic_inc_not_zero(&mm->mm_users)" },
+    ]);
+    expect(s.invs("p1")?.entries.map((e) => `${e.type}/${e.id}/${e.ssid}`)).toEqual(["S1_ASID/1/0", "ATS/256/1"]);
+    /* modelling choice: the oops lets go of iommu_sva_lock */
+    expect(s.core.svaLock).toEqual({ readers: 0, writer: false });
+  });
+
+  test("a bind after the exit with the domain unused: straight to the allocation, which BUGs; behind an SMMU without SVA -EOPNOTSUPP first", () => {
+    const s = sim(topo);
+    s.mmRelease("p1");
+    expect(() => s.attachPasid("acc0", "p1", 1)).toThrow(BUG);
+    expect(s.attachPasid("acc2", "p1", 1)).toBe(-95);
+    expect(s.commands("smmu0")).toEqual([]);
+    expect(s.commands("smmu1")).toEqual([]);
+  });
+
+  test("-EINVAL: the exit between the core's allocation and arm_smmu_sva_set_dev_pasid()'s mmget_not_zero(); nothing written", () => {
+    const s = sim(topo);
+    const bind = s.ops.attachPasid("acc0", "p1", 1).path as Steps<number>;
+    stepTo(bind, "mmget_not_zero", "atomic_inc_not_zero(&mm->mm_users)");
+    finish(s.ops.mmRelease("p1").path);
+    expect(finish(bind)).toBe(-22);
+    expect([s.commands("smmu0"), s.commands("smmu1")]).toEqual([[], []]);
+    expect(s.invs("p1")).toEqual({ entries: [], trashes: 0, hasAts: false });
+  });
+
+  test("the bind's mm reference keeps the mm alive through the attach: an exit during it leaves arm_smmu_mm_release() to the bind's mmput()", () => {
+    const s = sim(topo);
+    s.attachPasid("acc0", "p1", 1);
+    s.clearCommands();
+    const bind = s.ops.attachPasid("acc1", "p1", 1).path as Steps<number>;
+    stepTo(bind, "arm_smmu_set_pasid", "mutex_lock(&arm_smmu_asid_lock)");
+    expect(mmOf(s)).toEqual({ users: 2, exited: false, released: false });
+    const beforeExit = s.commands("smmu0");
+    expect(during(s, () => finish(s.ops.mmRelease("p1").path))).toEqual({ smmu0: [], smmu1: [] });
+    expect(mmOf(s)).toEqual({ users: 1, exited: true, released: false });
+    expect(finish(bind)).toBe(0);
+    expect(mmOf(s)).toEqual({ users: 0, exited: true, released: true });
+    /* the same commands as the bind and then the release */
+    expect([...beforeExit, ...s.commands("smmu0")]).toEqual(bindThenRelease());
+    s.map("p1", 0x10000, 0x1000);
+    expect(s.dma("acc1", "read", 0x10000, { pasid: 1 })).toEqual({ kind: "fault", event: "F_TRANSLATION", detail: "CD 1 of sid 0x200 has EPD0 set" });
+  });
+
+  test("for 64 seeds, a bind racing the exit: the bind first (the release after it, at the exit or at the bind's mmput()), or the mm found dead and the BUG", () => {
+    const serial = bindThenRelease();
+    const outcomes = new Set<string>();
+    for (let seed = 0; seed < 64; seed++) {
+      const s = sim(topo);
+      s.attachPasid("acc0", "p1", 1);
+      s.clearCommands();
+      let results: unknown[] | undefined;
+      try {
+        results = s.runConcurrently([s.ops.attachPasid("acc1", "p1", 1), s.ops.mmRelease("p1")], seed);
+      } catch (err) {
+        expect(err).toEqual(new KernelBugError("atomic_read(&mm->mm_users) <= 0", "__mmu_notifier_register"));
+      }
+      if (results) {
+        expect(results).toEqual([0, undefined]);
+        expect(s.commands("smmu0")).toEqual(serial);
+        outcomes.add("bound, then released");
+      } else {
+        /* the bind wrote nothing for acc1; the release ran for acc0 */
+        expect(s.commands("smmu0").filter((c) => "sid" in c && c.sid === 0x200)).toEqual([]);
+        expect(s.invs("p1")?.entries.map((e) => `${e.type}/${e.id}/${e.ssid}`)).toEqual(["S1_ASID/1/0", "ATS/256/1"]);
+        outcomes.add("BUG");
+      }
+      expect(mmOf(s)).toMatchObject({ users: 0, exited: true });
+      expect(s.violations).toEqual([]);
+    }
+    expect([...outcomes].sort()).toEqual(["BUG", "bound, then released"]);
+  });
+
+  test("after the exit the notifiers are unhooked: a munmap, an mm invalidate or a second release reaches no SMMU", () => {
+    const s = sim(topo);
+    s.attachPasid("acc0", "p1", 1);
+    s.map("p1", 0x10000, 0x1000);
+    s.mmRelease("p1");
+    expect(
+      during(s, () => {
+        s.unmap("p1", 0x10000, 0x1000);
+        s.mmInvalidate("p1");
+        s.mmRelease("p1");
+      }),
+    ).toEqual({ smmu0: [], smmu1: [] });
+    expect(mmOf(s)).toEqual({ users: 0, exited: true, released: true });
+    expect(s.violations).toEqual([]);
+  });
 });
