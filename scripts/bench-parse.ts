@@ -5,7 +5,7 @@
  */
 import { compileSmmu } from "../src/dsl/compile.js";
 import { runFile } from "../src/engine/runner.js";
-import { builtinRegistry } from "../src/engine/simulator.js";
+import { builtinRegistry } from "../src/index.js";
 import { validateTopology } from "../src/schema/validate.js";
 
 export interface ParseBenchRow {

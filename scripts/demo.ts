@@ -4,7 +4,7 @@
  * unmapped; prints every command each SMMU received, the domain's
  * invalidation array and the oracle's verdict.
  */
-import { Simulator } from "../src/engine/simulator.js";
+import { Simulator } from "../src/index.js";
 import { formatCmd } from "../src/model/commands.js";
 import type { Topology } from "../src/model/topology.js";
 

@@ -1,15 +1,49 @@
-/** smmu-emu as a library: the engine, the array algebra, the plugin API and the language front end. */
-export { Simulator, builtinRegistry, type SimulatorOptions } from "./engine/simulator.js";
+/**
+ * smmu-emu as a library, and its composition root: the engine, the plugin API
+ * (what every model, built in or a user's, is written against), the language
+ * front end, and the built-in plugins wired in. Only this module imports
+ * plugins/; the built-in plugins import only this module, so the plugin API
+ * is exactly what they use. The import of the built-ins comes last: they read
+ * this module's exports while they are evaluated.
+ */
+import { Simulator as PlatformSimulator, type SimulatorOptions as PlatformOptions } from "./engine/simulator.js";
+import type { Topology } from "./model/topology.js";
+import { PluginRegistry } from "./plugin/registry.js";
+
+/* ---- Running scenarios: the engine, its reports as data ---- */
+export type { Op } from "./engine/simulator.js";
 export { runFile, type ScenarioResult, type Failure, type RunOptions } from "./engine/runner.js";
 export { loadSmmu, loadTopology } from "./engine/load.js";
 export type { Violation, ViolationKind, OpRef } from "./engine/oracle.js";
 export { Timeline, type InvalidationKind, type InvalidationSpan } from "./engine/timeline.js";
 export { scenarioMetrics, type ScenarioMetrics, type InvalidationMetric, type Stats } from "./engine/metrics.js";
 export { compareConfigs, compareFile, type CompareConfig, type Comparison } from "./engine/compare.js";
+
+/* ---- The language and the schemas ---- */
 export { compileSmmu } from "./dsl/compile.js";
 export type { SmmuFile, Scenario, Stmt } from "./dsl/ast.js";
 export { validateTopology } from "./schema/validate.js";
 export { InputError, formatDiagnostic, type Diagnostic, type Span } from "./core/diagnostics.js";
+
+/* ---- Writing a plugin: its definition, context and registry ---- */
+export {
+  definePlugin,
+  PLUGIN_API_VERSION,
+  type BusPort,
+  type DevicePlugin,
+  type DriverPlugin,
+  type JsonSchema,
+  type PageTableView,
+  type Plugin,
+  type PluginContext,
+  type PluginKind,
+  type SmmuPlugin,
+  type VsmmuPlugin,
+} from "./plugin/api.js";
+export { PluginRegistry, DEFAULT_PLUGIN } from "./plugin/registry.js";
+export type { Platform } from "./plugin/platform.js";
+
+/* ---- The bus and its events ---- */
 export { Bus, HandlerError } from "./core/bus.js";
 export type {
   AtcInvReply,
@@ -26,34 +60,30 @@ export type {
   RequestOf,
   TlbTagsReply,
   TranslateRequest,
-} from "./core/events.js";
+} from "./model/events.js";
+
+/* ---- The vocabulary of models: topology, nodes, the driver interface, commands, tables, translations ---- */
+export { DRIVER_NODE } from "./model/topology.js";
+export type { Topology, SmmuSpec, DeviceSpec, VsmmuSpec, DomainSpec, DriverSpec, SmmuFeature, SmmuOption } from "./model/topology.js";
+export type { SmmuNode, EndpointNode, VsmmuNode, PlatformNode } from "./model/nodes.js";
+export { DriverUnsupportedError, type IommuDriver, type DriverDomain, type Gather, type InvsAlgebra, type InvsSnapshot } from "./model/driver.js";
+export { ATC_INV_SIZE_ALL, CMDQ_OP, buildCmd, formatCmd, isTlbi, type Cmd, type CmdOf, type CmdqEnt, type Opcode } from "./model/commands.js";
+export { CdTable, CTXDESC_SPLIT, NUM_ENTRY_QWORDS, StreamTable, type Qwords } from "./model/tables.js";
+/** The STE and CD layout (arm-smmu-v3.h's field masks), for drivers that write entries and SMMUs that read them. */
+export * from "./model/entries.js";
+export { ffs, PageTable, pgsizeBitmapFor, type Leaf } from "./model/page-table.js";
 export type { Access, Backing, TranslateResult, Translation, Via } from "./model/translation.js";
-export type { Leaf } from "./model/page-table.js";
+
+/* ---- Kernel primitives for stepped models: steps, RCU, locks, errno, memory, time ---- */
+export { site, type Step, type Steps } from "./model/step.js";
+export { runSteps, StepBudget, LivelockError } from "./core/steps.js";
+export { Rcu, RcuPointer, KernelBugError, KernelOopsError, UseAfterFreeError } from "./core/rcu.js";
+export { newLock, readLock, readUnlock, writeLock, writeUnlock, mutexLocked, type Mutex, type RwLock } from "./core/rwlock.js";
+export { EBUSY, EINVAL, EIO, ENOMEM, EOPNOTSUPP, ETIMEDOUT, ErrPtr, isErr, errnoName } from "./core/errno.js";
 export type { Clock } from "./core/clock.js";
 export type { Memory } from "./core/memory.js";
-export { runSteps, site, StepBudget, LivelockError, type Step, type Steps } from "./core/steps.js";
-export { ErrPtr, isErr, errnoName } from "./core/errno.js";
-export {
-  definePlugin,
-  DRIVER_NODE,
-  PLUGIN_API_VERSION,
-  type BusPort,
-  type DevicePlugin,
-  type DriverPlugin,
-  type JsonSchema,
-  type PageTableView,
-  type Plugin,
-  type PluginContext,
-  type PluginKind,
-  type SmmuPlugin,
-  type VsmmuPlugin,
-} from "./plugin/api.js";
-export { PluginRegistry, DEFAULT_PLUGIN } from "./plugin/registry.js";
-export type { Platform } from "./plugin/platform.js";
-export { ATC_INV_SIZE_ALL, CMDQ_OP, buildCmd, formatCmd, type Cmd, type CmdOf, type CmdqEnt, type Opcode } from "./model/commands.js";
-export type { Topology, SmmuSpec, DeviceSpec, VsmmuSpec, DomainSpec, DriverSpec } from "./model/topology.js";
-export type { IommuDriver, DriverDomain, Gather, InvsSnapshot } from "./model/driver.js";
-export type { SmmuNode, EndpointNode, VsmmuNode, PlatformNode } from "./model/nodes.js";
+
+/* ---- The invalidation-array algebra, as the kernel names it ---- */
 export {
   ATS,
   ATS_FULL,
@@ -72,3 +102,22 @@ export {
   type InvType,
 } from "../plugins/driver-invs/invs.js";
 export { MAINLINE, V9, type DriverVariant } from "../plugins/driver-invs/variant.js";
+
+/** Simulator options; the plugins default to the built-in ones. */
+export type SimulatorOptions = Omit<PlatformOptions, "registry"> & { registry?: PluginRegistry };
+
+/** A registry holding the built-in plugins. */
+export function builtinRegistry(): PluginRegistry {
+  const r = new PluginRegistry();
+  for (const p of builtinPlugins()) r.register(p);
+  return r;
+}
+
+/** One emulated platform running one driver (src/engine/simulator.ts), with the built-in plugins unless `options.registry` says otherwise. */
+export class Simulator extends PlatformSimulator {
+  constructor(topology: Topology, options: SimulatorOptions = {}) {
+    super(topology, { ...options, registry: options.registry ?? builtinRegistry() });
+  }
+}
+
+import { builtinPlugins } from "../plugins/index.js";

@@ -10,7 +10,7 @@ import { describe, expect, test } from "vitest";
 import { formatDiagnostic, InputError } from "../src/core/diagnostics.js";
 import { loadSmmuWithPlugins } from "../src/engine/load.js";
 import { runFile, type ScenarioResult } from "../src/engine/runner.js";
-import { builtinRegistry } from "../src/engine/simulator.js";
+import { builtinRegistry } from "../src/index.js";
 
 const EXAMPLES = fileURLToPath(new URL("../examples/", import.meta.url));
 const FILES = readdirSync(EXAMPLES)

@@ -3,12 +3,9 @@
  * way): arrays built from entries, merged, unref'd and purged with the
  * driver's variant and its allocation fault injection.
  */
-import { isErr } from "../../src/core/errno.js";
-import type { InvsAlgebra, InvsSnapshot } from "../../src/model/driver.js";
-import { CMDQ_OP } from "../../src/model/commands.js";
+import { CMDQ_OP, type InvsAlgebra, type InvsSnapshot, isErr, runSteps } from "../../src/index.js";
 import type { DriverContext } from "./context.js";
 import { INV_TYPE_NAMES, Invs, invsAlloc, invsFrom, invsMerge, invsPurge, invsUnrefSteps, invIsAts, type InvType } from "./invs.js";
-import { runSteps } from "../../src/core/steps.js";
 
 /** What an array holds within num_invs, SMMUs by name. */
 export function snapshotOf(ctx: DriverContext, invs: Invs): InvsSnapshot {

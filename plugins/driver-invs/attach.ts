@@ -11,28 +11,7 @@
  * run alongside them.
  * arm_smmu_attach_prepare(), arm_smmu_attach_commit() and their callers.
  */
-import { EBUSY, EINVAL, ENOMEM, isErr, type ErrPtr } from "../../src/core/errno.js";
-import { KernelOopsError, type RcuPointer } from "../../src/core/rcu.js";
-import { mutexLocked, writeLock, writeUnlock } from "../../src/core/rwlock.js";
-import { site, type Step, type Steps } from "../../src/core/steps.js";
-import type { CmdqEnt } from "../../src/model/commands.js";
-import type { Qwords } from "../../src/model/tables.js";
-import {
-  ARM_SMMU_SH_ISH,
-  fieldPrep,
-  STRTAB_STE_0_CFG,
-  STRTAB_STE_0_CFG_S1_TRANS,
-  STRTAB_STE_0_S1CTXPTR_MASK,
-  STRTAB_STE_0_V,
-  STRTAB_STE_1_S1C_CACHE_WBRA,
-  STRTAB_STE_1_S1CIR,
-  STRTAB_STE_1_S1COR,
-  STRTAB_STE_1_S1CSH,
-  STRTAB_STE_1_S1DSS,
-  STRTAB_STE_1_S1DSS_BYPASS,
-  STRTAB_STE_1_S1DSS_SSID0,
-  STRTAB_STE_1_S1DSS_TERMINATE,
-} from "../smmu-v3/entries.js";
+import { ARM_SMMU_SH_ISH, type CmdqEnt, EBUSY, EINVAL, ENOMEM, type ErrPtr, fieldPrep, isErr, KernelOopsError, mutexLocked, type Qwords, type RcuPointer, site, type Step, type Steps, STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_S1_TRANS, STRTAB_STE_0_S1CTXPTR_MASK, STRTAB_STE_0_V, STRTAB_STE_1_S1C_CACHE_WBRA, STRTAB_STE_1_S1CIR, STRTAB_STE_1_S1COR, STRTAB_STE_1_S1CSH, STRTAB_STE_1_S1DSS, STRTAB_STE_1_S1DSS_BYPASS, STRTAB_STE_1_S1DSS_SSID0, STRTAB_STE_1_S1DSS_TERMINATE, writeLock, writeUnlock } from "../../src/index.js";
 import { batchAdd, batchInit, batchSubmit, CmdqBatch, issueCmd } from "./cmdq.js";
 import type { DriverContext } from "./context.js";
 import {

@@ -3,8 +3,7 @@
  * one attachment (master, domain, ATS state, ssid) contributes to a domain's
  * invalidation array. Built in sorted order; never allocates.
  */
-import { CMDQ_OP } from "../../src/model/commands.js";
-import { ffs } from "../../src/model/page-table.js";
+import { CMDQ_OP, ffs } from "../../src/index.js";
 import type { DriverContext } from "./context.js";
 import type { SmmuDomain } from "./domain.js";
 import { ATS, ATS_FULL, S1_ASID, S2_VMID, S2_VMID_S1_CLEAR, type Invs, type InvType } from "./invs.js";

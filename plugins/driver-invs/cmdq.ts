@@ -7,10 +7,7 @@
  * the 63 queued ones with CMD_SYNC. Only the main queue is modelled (no
  * secondary queue such as tegra241-cmdqv), so every command is supported.
  */
-import { EINVAL, ETIMEDOUT } from "../../src/core/errno.js";
-import { site, type Steps } from "../../src/core/steps.js";
-import { buildCmd, type Cmd, type CmdqEnt } from "../../src/model/commands.js";
-import type { SmmuNode } from "../../src/model/nodes.js";
+import { buildCmd, type Cmd, type CmdqEnt, EINVAL, ETIMEDOUT, site, type SmmuNode, type Steps } from "../../src/index.js";
 import type { DriverContext } from "./context.js";
 
 /** CMDQ_BATCH_ENTRIES: BITS_PER_LONG on arm64 */

@@ -3,13 +3,7 @@
  * variant being modelled, RCU, the CPU issuing commands, WARN reporting and
  * allocation fault injection.
  */
-import type { Clock } from "../../src/core/clock.js";
-import type { Memory } from "../../src/core/memory.js";
-import { Rcu } from "../../src/core/rcu.js";
-import { newLock, type Mutex } from "../../src/core/rwlock.js";
-import type { SmmuNode } from "../../src/model/nodes.js";
-import type { BusPort } from "../../src/plugin/api.js";
-import type { Platform } from "../../src/plugin/platform.js";
+import { type BusPort, type Clock, type Memory, type Mutex, newLock, type Platform, Rcu, type SmmuNode } from "../../src/index.js";
 import { invsAlloc, type Invs, type InvsHooks } from "./invs.js";
 import type { DriverVariant } from "./variant.js";
 

@@ -3,13 +3,7 @@
  * nest-parent S2), SVA, nested (a guest's stage 1 through a vSMMU), and the
  * static blocked and identity domains; with ASID and VMID allocation.
  */
-import type { Memory } from "../../src/core/memory.js";
-import { RcuPointer } from "../../src/core/rcu.js";
-import { newLock, type RwLock } from "../../src/core/rwlock.js";
-import type { DriverDomain } from "../../src/model/driver.js";
-import { PageTable, pgsizeBitmapFor } from "../../src/model/page-table.js";
-import { CdTable } from "../../src/model/tables.js";
-import type { DomainSpec } from "../../src/model/topology.js";
+import { CdTable, type DomainSpec, type DriverDomain, type Memory, newLock, PageTable, pgsizeBitmapFor, RcuPointer, type RwLock } from "../../src/index.js";
 import { invsAlloc, type Invs } from "./invs.js";
 import type { Master } from "./master.js";
 import { MmStruct } from "./mm.js";

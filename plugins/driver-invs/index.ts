@@ -2,11 +2,7 @@
  * driver-invs: the arm-smmu-v3 driver with the RCU-protected invalidation
  * array, as merged in mainline (Linux v7.1) or as posted in v9 (the seed).
  */
-import { EINVAL, EOPNOTSUPP, isErr } from "../../src/core/errno.js";
-import type { Steps } from "../../src/core/steps.js";
-import type { DriverDomain, Gather, InvsAlgebra, InvsSnapshot, IommuDriver } from "../../src/model/driver.js";
-import type { DriverSpec, Topology } from "../../src/model/topology.js";
-import { definePlugin, type PluginContext } from "../../src/plugin/api.js";
+import { definePlugin, type DriverDomain, type DriverSpec, EINVAL, EOPNOTSUPP, type Gather, type InvsAlgebra, type InvsSnapshot, type IommuDriver, isErr, type PluginContext, type Steps, type Topology } from "../../src/index.js";
 import {
   attachDev,
   attachDevNested,

@@ -4,18 +4,7 @@
  * syncs (arm_smmu_write_ste, arm_smmu_install_ste_for_dev,
  * arm_smmu_write_cd_entry, arm_smmu_sync_cd, arm_smmu_alloc_cd_ptr).
  */
-import { writeLock, writeUnlock } from "../../src/core/rwlock.js";
-import { site, type Steps } from "../../src/core/steps.js";
-import { CMDQ_OP } from "../../src/model/commands.js";
-import { CdTable, CTXDESC_SPLIT, type Qwords } from "../../src/model/tables.js";
-import { ffs } from "../../src/model/page-table.js";
-import {
-  decodeCd,
-  decodeSte,
-  STRTAB_STE_0_S1FMT_64K_L2,
-  STRTAB_STE_0_S1FMT_LINEAR,
-  type DecodedSte,
-} from "../smmu-v3/entries.js";
+import { CdTable, CMDQ_OP, CTXDESC_CD_0_V, CTXDESC_SPLIT, ffs, fieldGet, fieldTest, type Qwords, site, type Steps, STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_S1_TRANS, STRTAB_STE_0_S1FMT_64K_L2, STRTAB_STE_0_S1FMT_LINEAR, STRTAB_STE_1_EATS, STRTAB_STE_1_EATS_TRANS, writeLock, writeUnlock } from "../../src/index.js";
 import { batchAdd, batchInit, batchSubmit, CmdqBatch, issueCmd } from "./cmdq.js";
 import type { DriverContext } from "./context.js";
 import type { SmmuDomain } from "./domain.js";
@@ -86,9 +75,8 @@ function* writeSte(ctx: DriverContext, master: Master, sid: number, target: Qwor
 
 /** arm_smmu_install_ste_for_dev(): `target` into the STE of every distinct StreamID. */
 export function* installSteForDev(ctx: DriverContext, master: Master, target: Qwords): Steps {
-  const ste: DecodedSte = decodeSte(target);
-  master.inSte = ste.cfg === "s1";
-  master.steAtsEnabled = ste.eats === "trans";
+  master.inSte = fieldGet(target[0]!, STRTAB_STE_0_CFG) === STRTAB_STE_0_CFG_S1_TRANS;
+  master.steAtsEnabled = fieldGet(target[1]!, STRTAB_STE_1_EATS) === STRTAB_STE_1_EATS_TRANS;
   const seen = new Set<number>();
   for (const sid of master.streams) {
     /* Bridged PCI devices may end up with duplicated IDs */
@@ -146,8 +134,8 @@ export function getCdPtr(master: Master, ssid: number): Qwords | null {
 
 /** arm_smmu_write_cd_entry() */
 export function* writeCdEntry(ctx: DriverContext, master: Master, ssid: number, cdptr: Qwords, target: Qwords): Steps {
-  const targetValid = decodeCd(target).valid;
-  const curValid = decodeCd(cdptr).valid;
+  const targetValid = fieldTest(target[0]!, CTXDESC_CD_0_V);
+  const curValid = fieldTest(cdptr[0]!, CTXDESC_CD_0_V);
   if (ssid !== IOMMU_NO_PASID && curValid !== targetValid) master.usedSsids += curValid ? -1 : 1;
   yield* writeEntry(
     { getUsed: getCdUsed, sync: () => syncCd(ctx, master, ssid, true), warn: (fn, cond) => ctx.warn(fn, cond) },

@@ -4,11 +4,7 @@
  * CMD_SYNC) where the batch has to end: on an SMMU change, before the first
  * S2_VMID_S1_CLEAR entry, before the first ATS entry, and at the end.
  */
-import { readLock, readUnlock } from "../../src/core/rwlock.js";
-import { UseAfterFreeError } from "../../src/core/rcu.js";
-import { site, type Step, type Steps } from "../../src/core/steps.js";
-import type { CmdqEnt } from "../../src/model/commands.js";
-import type { SmmuNode } from "../../src/model/nodes.js";
+import { type CmdqEnt, readLock, readUnlock, site, type SmmuNode, type Step, type Steps, UseAfterFreeError } from "../../src/index.js";
 import { batchAdd, batchInit, batchSubmit, CmdqBatch, insertCmdlist, pollSync, type PendingSync } from "./cmdq.js";
 import type { DriverContext } from "./context.js";
 import type { SmmuDomain } from "./domain.js";

@@ -14,10 +14,7 @@
  * `smmu` is the SMMU instance's index on the platform; the kernel compares
  * the arm_smmu_device pointers, which gives the same grouping.
  */
-import { ENOMEM, ErrPtr } from "../../src/core/errno.js";
-import type { RwLock } from "../../src/core/rwlock.js";
-import { writeLock, writeUnlock } from "../../src/core/rwlock.js";
-import { runSteps, site, type Steps } from "../../src/core/steps.js";
+import { ENOMEM, ErrPtr, runSteps, type RwLock, site, type Steps, writeLock, writeUnlock } from "../../src/index.js";
 import { MAINLINE, type DriverVariant } from "./variant.js";
 
 /* enum arm_smmu_inv_type: the order is also the order of commands (TLBI before ATC_INV) */

@@ -1,8 +1,5 @@
 /** struct arm_smmu_master: a probed endpoint, its streams and its scratch invalidation array. */
-import type { EndpointNode, SmmuNode } from "../../src/model/nodes.js";
-import type { CdTable } from "../../src/model/tables.js";
-import type { Topology } from "../../src/model/topology.js";
-import type { Platform } from "../../src/plugin/platform.js";
+import type { CdTable, EndpointNode, Platform, SmmuNode, Topology } from "../../src/index.js";
 import { invsAlloc, type Invs } from "./invs.js";
 import type { IommuDomain } from "./domain.js";
 

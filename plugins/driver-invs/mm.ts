@@ -9,8 +9,7 @@
  * and none is called again. From then on mmget_not_zero() fails, and
  * registering a notifier on the mm BUGs. Both drivers' SVA paths use this.
  */
-import { KernelBugError } from "../../src/core/rcu.js";
-import { site, type Steps } from "../../src/core/steps.js";
+import { KernelBugError, site, type Steps } from "../../src/index.js";
 
 /** struct mm_struct as SVA sees it (the mm of every SVA domain of one process). */
 export class MmStruct {

@@ -5,9 +5,7 @@
  * arm_smmu_atc_inv_to_cmd(). The seed calls the last two without showing
  * them; their behaviour here is mainline's.
  */
-import type { Steps } from "../../src/core/steps.js";
-import { ATC_INV_SIZE_ALL, CMDQ_OP, type CmdqEnt } from "../../src/model/commands.js";
-import type { SmmuNode } from "../../src/model/nodes.js";
+import { ATC_INV_SIZE_ALL, CMDQ_OP, type CmdqEnt, type SmmuNode, type Steps } from "../../src/index.js";
 import { batchAdd, type CmdqBatch } from "./cmdq.js";
 import type { DriverContext } from "./context.js";
 

@@ -4,11 +4,7 @@
  * stage-1 TLBIs; vStreamIDs, equal to the physical ones here, for ATC_INV
  * and CFGI) and issued in chunks of CMDQ_BATCH_ENTRIES, each with CMD_SYNC.
  */
-import { EIO } from "../../src/core/errno.js";
-import type { Memory } from "../../src/core/memory.js";
-import type { Steps } from "../../src/core/steps.js";
-import type { Cmd } from "../../src/model/commands.js";
-import type { Topology } from "../../src/model/topology.js";
+import { type Cmd, EIO, type Memory, type Steps, type Topology } from "../../src/index.js";
 import { CMDQ_BATCH_ENTRIES, issueCmdlist } from "./cmdq.js";
 import type { DriverContext } from "./context.js";
 import { IdAllocator, NestedDomain, type Vsmmu } from "./domain.js";

@@ -5,11 +5,7 @@
  * with driver-invs. And an mm used with SVA, which the iommu core gives one
  * SVA domain per SMMU.
  */
-import type { Memory } from "../../src/core/memory.js";
-import type { DriverDomain } from "../../src/model/driver.js";
-import type { SmmuNode } from "../../src/model/nodes.js";
-import { PageTable, pgsizeBitmapFor } from "../../src/model/page-table.js";
-import type { DomainSpec } from "../../src/model/topology.js";
+import { type DomainSpec, type DriverDomain, type Memory, PageTable, pgsizeBitmapFor, type SmmuNode } from "../../src/index.js";
 import { SmmuDomain } from "../driver-invs/domain.js";
 import { MmStruct } from "../driver-invs/mm.js";
 

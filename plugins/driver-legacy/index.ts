@@ -34,12 +34,7 @@
  * Attach sequencing, STE/CD writes, ATS enable/disable and the command queue
  * are driver-invs's own modules, run without the array steps.
  */
-import { EINVAL, EOPNOTSUPP } from "../../src/core/errno.js";
-import type { Steps } from "../../src/core/steps.js";
-import { DriverUnsupportedError, type DriverDomain, type Gather, type InvsSnapshot, type IommuDriver } from "../../src/model/driver.js";
-import type { SmmuNode } from "../../src/model/nodes.js";
-import type { DriverSpec, Topology } from "../../src/model/topology.js";
-import { definePlugin, type PluginContext } from "../../src/plugin/api.js";
+import { definePlugin, type DriverDomain, type DriverSpec, DriverUnsupportedError, EINVAL, EOPNOTSUPP, type Gather, type InvsSnapshot, type IommuDriver, type PluginContext, type SmmuNode, type Steps, type Topology } from "../../src/index.js";
 import {
   attachDev,
   attachDevNested,

@@ -8,11 +8,7 @@
  * arm_smmu_atc_inv_domain(), arm_smmu_tlb_inv_context() and the SVA
  * notifier's callers of them (arm-smmu-v3-sva.c).
  */
-import { writeLock, writeUnlock } from "../../src/core/rwlock.js";
-import { site, type Steps } from "../../src/core/steps.js";
-import { CMDQ_OP, type CmdqEnt } from "../../src/model/commands.js";
-import type { SmmuNode } from "../../src/model/nodes.js";
-import { ffs } from "../../src/model/page-table.js";
+import { CMDQ_OP, type CmdqEnt, ffs, site, type SmmuNode, type Steps, writeLock, writeUnlock } from "../../src/index.js";
 import { batchAdd, batchInit, batchSubmit, CmdqBatch, issueCmd } from "../driver-invs/cmdq.js";
 import type { DriverContext } from "../driver-invs/context.js";
 import { writeReleasedSvaCds } from "../driver-invs/install.js";

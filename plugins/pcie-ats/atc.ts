@@ -3,8 +3,7 @@
  * Translation Requests, tagged by the StreamID (the requester) and PASID
  * they were requested with.
  */
-import { ATC_INV_SIZE_ALL } from "../../src/model/commands.js";
-import type { Translation } from "../../src/model/translation.js";
+import { ATC_INV_SIZE_ALL, type Translation } from "../../src/index.js";
 
 export interface AtcEntry {
   sid: number;

@@ -8,11 +8,7 @@
  * disabled (it just does not use them), so enabling ATS again without the
  * whole-ATC invalidation arm_smmu_enable_ats() issues would expose them.
  */
-import type { AtcInvReply, AtcInvRequest, DmaReply, DmaRequest } from "../../src/core/events.js";
-import type { EndpointNode } from "../../src/model/nodes.js";
-import type { DeviceSpec } from "../../src/model/topology.js";
-import type { Translation, Via } from "../../src/model/translation.js";
-import { definePlugin, type BusPort } from "../../src/plugin/api.js";
+import { type AtcInvReply, type AtcInvRequest, type BusPort, definePlugin, type DeviceSpec, type DmaReply, type DmaRequest, type EndpointNode, type Translation, type Via } from "../../src/index.js";
 import { Atc } from "./atc.js";
 
 /** A PCIe round trip plus the ATC's own work: a modelled figure, not one the kernel knows. */

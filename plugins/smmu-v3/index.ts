@@ -7,14 +7,7 @@
  * transactions and ATS Translation Requests for its endpoints, and keeps
  * simulated time for its queue (SmmuTiming).
  */
-import type { CmdqSubmit, CmdqSubmitReply } from "../../src/core/events.js";
-import type { Memory } from "../../src/core/memory.js";
-import { isTlbi, type Cmd } from "../../src/model/commands.js";
-import type { SmmuNode } from "../../src/model/nodes.js";
-import { StreamTable, type Qwords } from "../../src/model/tables.js";
-import type { SmmuFeature, SmmuOption, SmmuSpec } from "../../src/model/topology.js";
-import { definePlugin, type BusPort } from "../../src/plugin/api.js";
-import type { Platform } from "../../src/plugin/platform.js";
+import { type BusPort, type Cmd, type CmdqSubmit, type CmdqSubmitReply, definePlugin, isTlbi, type Memory, type Platform, type Qwords, type SmmuFeature, type SmmuNode, type SmmuOption, type SmmuSpec, StreamTable } from "../../src/index.js";
 import { Iotlb } from "./iotlb.js";
 import { cdTableAt, translate, type TranslationUnit } from "./translate.js";
 

@@ -3,8 +3,7 @@
  * TLBI_* commands that remove them. Only leaf translations are cached; the
  * walk cache is not modelled.
  */
-import type { Cmd } from "../../src/model/commands.js";
-import type { Translation } from "../../src/model/translation.js";
+import type { Cmd, Translation } from "../../src/index.js";
 
 /** What a cached translation was made under. */
 export interface TlbTag {

@@ -3,12 +3,8 @@
  * cache) -> CD -> TLB -> table walk, per IHI0070 chapter 3. Events are named
  * as the architecture (and the driver's event_str[]) names them.
  */
-import type { Memory } from "../../src/core/memory.js";
-import type { TranslateRequest } from "../../src/core/events.js";
-import { PageTable, type Leaf } from "../../src/model/page-table.js";
-import { CdTable, type Qwords } from "../../src/model/tables.js";
-import type { TranslateResult, Translation } from "../../src/model/translation.js";
-import { decodeCd, decodeSte } from "./entries.js";
+import { CdTable, type Leaf, type Memory, PageTable, type Qwords, type TranslateRequest, type TranslateResult, type Translation } from "../../src/index.js";
+import { decodeCd, decodeSte } from "./decode.js";
 import type { Iotlb, TlbTag } from "./iotlb.js";
 
 /** The SMMU state translation reads. */

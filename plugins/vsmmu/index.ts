@@ -9,9 +9,7 @@
  * equal the physical StreamIDs. The host driver rewrites and issues these
  * (arm_vsmmu_cache_invalidate()).
  */
-import type { Cmd } from "../../src/model/commands.js";
-import type { VsmmuNode } from "../../src/model/nodes.js";
-import { definePlugin } from "../../src/plugin/api.js";
+import { type Cmd, definePlugin, type VsmmuNode } from "../../src/index.js";
 
 /** The span of an ATC_INV covering [iova, iova + size), as arm_smmu_atc_inv_to_cmd() rounds it. */
 function atcSpan(iova: number, size: number): { addr: bigint; size: number } {

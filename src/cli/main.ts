@@ -13,7 +13,7 @@ import { loadCliPlugins, loadSmmuWithPlugins, loadTopology } from "../engine/loa
 import type { PluginRegistry } from "../plugin/registry.js";
 import { pluginsReport } from "../report/plugins.js";
 import { driverSpec, runFile, selectScenarios, type RunOptions, type ScenarioResult } from "../engine/runner.js";
-import { builtinRegistry } from "../engine/simulator.js";
+import { builtinRegistry } from "../index.js";
 import type { DriverSpec, JsonValue } from "../model/topology.js";
 import { driverProblem } from "../schema/validate.js";
 import { compareConfigs, compareFile, type Comparison } from "../engine/compare.js";
@@ -23,7 +23,7 @@ import { formatMetrics } from "../report/metrics.js";
 import type { Timeline } from "../engine/timeline.js";
 import { colors, formatDiagnostics, formatScenario, formatSummary } from "../report/human.js";
 import { jsonReport, type FileReport } from "../report/json.js";
-import { driverPlugin } from "../dsl/lower-scenario.js";
+import { driverPlugin } from "../model/topology.js";
 import type { SmmuFile } from "../dsl/ast.js";
 import type { Topology } from "../model/topology.js";
 import { checkedJson, checkedSmmu, formatChecked } from "../report/checked.js";

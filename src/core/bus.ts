@@ -5,7 +5,7 @@
  * that throws is reported with the plugin and event it belongs to.
  */
 import { EventEmitter } from "eventemitter3";
-import type { BusNotifications, NotificationName, ReplyOf, RequestName, RequestOf } from "./events.js";
+import type { BusNotifications, NotificationName, ReplyOf, RequestName, RequestOf } from "../model/events.js";
 
 type NotificationArgs = { [K in NotificationName]: [BusNotifications[K]] };
 

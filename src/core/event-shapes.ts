@@ -6,7 +6,7 @@
  * small structural descriptions instead.
  */
 import { buildCmd, CMDQ_OP, type Opcode } from "../model/commands.js";
-import type { NotificationName, RequestName } from "./events.js";
+import type { NotificationName, RequestName } from "../model/events.js";
 
 /** A check returns null when the value fits, else what is wrong at which path. */
 type Check = (v: unknown, path: string) => string | null;

@@ -5,7 +5,7 @@
  * objects are marked, so a reader that touches one is caught (use after free).
  */
 import { ErrPtr } from "./errno.js";
-import { site, type Steps } from "./steps.js";
+import { site, type Steps } from "../model/step.js";
 
 /** Memory RCU can free: the owner marks it and readers check the mark. */
 export interface Freeable {

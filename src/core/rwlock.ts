@@ -10,7 +10,7 @@
  * they yield. Taking a lock its own path already holds waits forever, as
  * the kernel deadlocks: the step budget then reports a livelock there.
  */
-import { site, type Step, type Steps } from "./steps.js";
+import { site, type Step, type Steps } from "../model/step.js";
 
 /** The state of one rwlock_t, spinlock_t or struct mutex, kept on the object it protects. */
 export interface RwLock {

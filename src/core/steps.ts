@@ -7,20 +7,7 @@
  * below drives one path to completion; an interleaving runner can advance
  * several paths (CPUs, devices) step by step to explore races.
  */
-
-/** One shared-state access: the kernel function and what it touches. */
-export interface Step {
-  readonly fn: string;
-  readonly access: string;
-}
-
-/** A stepped path returning T. */
-export type Steps<T = void> = Generator<Step, T, undefined>;
-
-/** Declare a step site once, at module level, so yielding allocates nothing. */
-export function site(fn: string, access: string): Step {
-  return Object.freeze({ fn, access });
-}
+import type { Step, Steps } from "../model/step.js";
 
 /** Default number of steps one operation may take before it is called a livelock. */
 export const DEFAULT_STEP_LIMIT = 5_000_000;

@@ -9,7 +9,7 @@ import type { DomainStage, Topology } from "../model/topology.js";
 import type { Access, Via } from "../model/translation.js";
 import { CONCURRENT_KINDS, type CmdPattern, type DmaExpectation, type DriverChoice, type ErrorExpectation, type InvPattern, type Stmt } from "./ast.js";
 import { didYouMean } from "../core/suggest.js";
-import { DRIVER_NODE } from "../plugin/api.js";
+import { DRIVER_NODE, driverPlugin } from "../model/topology.js";
 import { only, stringValue, sub, subs, tok, toks, type LowerBase } from "./lower-core.js";
 
 /** The commands the driver can build, and the fields each carries (as arm_smmu_cmdq_build_cmd() fills them). */
@@ -28,11 +28,6 @@ function aStage(stage: DomainStage | undefined): string {
 }
 
 const EMULATOR_ERRORS = ["livelock", "oops", "use_after_free"] as const;
-
-/** `driver invs v9;` names driver-invs; a name with a dash is a plugin name as is. */
-export function driverPlugin(name: string): string {
-  return name.includes("-") ? name : `driver-${name}`;
-}
 
 export class ScenarioLowerer {
   private readonly devices: Set<string>;

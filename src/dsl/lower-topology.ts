@@ -7,39 +7,8 @@ import type { CstNode, IToken } from "chevrotain";
 import type { Span } from "../core/diagnostics.js";
 import type { DeviceSpec, DomainSpec, JsonValue, SmmuSpec, Topology, VsmmuSpec } from "../model/topology.js";
 import { didYouMean } from "../core/suggest.js";
+import { KEYS, type Kind, type ValueKind } from "../model/properties.js";
 import { sub, subs, tok, stringValue, type LowerBase } from "./lower-core.js";
-
-type ValueKind = "name" | "symbol" | "symbols" | "int" | "ints" | "bool" | "string";
-type Kind = "smmu" | "device" | "vsmmu" | "domain";
-
-/** The properties each kind of block knows, as written (snake_case) and their JSON names. */
-const KEYS: Record<Kind, Record<string, [json: string, kind: ValueKind]>> = {
-  smmu: { features: ["features", "symbols"], options: ["options", "symbols"], plugin: ["plugin", "string"] },
-  device: {
-    smmu: ["smmu", "name"],
-    sids: ["sids", "ints"],
-    ats: ["ats", "bool"],
-    pci: ["pci", "bool"],
-    pasid_bits: ["pasidBits", "int"],
-    plugin: ["plugin", "string"],
-  },
-  vsmmu: { smmu: ["smmu", "name"], parent: ["parent", "name"], plugin: ["plugin", "string"] },
-  domain: {
-    stage: ["stage", "symbol"],
-    nest_parent: ["nestParent", "bool"],
-    vsmmu: ["vsmmu", "name"],
-    page_size: ["pageSize", "int"],
-    asid: ["asid", "int"],
-    vmid: ["vmid", "int"],
-    ats: ["ats", "bool"],
-  },
-};
-
-/** The name a .smmu file writes for the JSON property `json` of a `kind` node ("pasidBits" is written "pasid_bits"). */
-export function writtenName(kind: string, json: string): string {
-  const keys = (KEYS as Partial<Record<string, Record<string, [string, ValueKind]>>>)[kind] ?? {};
-  return Object.entries(keys).find(([, [j]]) => j === json)?.[0] ?? json;
-}
 
 const LIST: Record<Kind, "smmus" | "devices" | "vsmmus" | "domains"> = {
   smmu: "smmus",

@@ -10,7 +10,7 @@
  */
 import type { Bus } from "../core/bus.js";
 import { mutexLocked, newLock, type Mutex } from "../core/rwlock.js";
-import { site, type Steps } from "../core/steps.js";
+import { site, type Steps } from "../model/step.js";
 import type { DriverDomain, Gather, IommuDriver } from "../model/driver.js";
 import type { Leaf } from "../model/page-table.js";
 import type { InvalidationKind, Timeline } from "./timeline.js";

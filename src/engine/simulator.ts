@@ -8,26 +8,19 @@ import { Bus } from "../core/bus.js";
 import { Clock } from "../core/clock.js";
 import { Memory } from "../core/memory.js";
 import { Rng } from "../core/rng.js";
-import { site, StepBudget, type Steps } from "../core/steps.js";
+import { StepBudget } from "../core/steps.js";
 import type { Cmd } from "../model/commands.js";
 import type { IommuDriver, InvsSnapshot } from "../model/driver.js";
+import { site, type Steps } from "../model/step.js";
+import { DRIVER_NODE, type DriverSpec, type Topology } from "../model/topology.js";
 import type { Access, TranslateResult } from "../model/translation.js";
-import type { DriverSpec, Topology } from "../model/topology.js";
-import { DRIVER_NODE, type Plugin, type PluginContext, type PluginKind } from "../plugin/api.js";
-import type { EndpointNode, SmmuNode, VsmmuNode } from "../model/nodes.js";
-import { PageTable } from "../model/page-table.js";
-import type { DeviceSpec, SmmuSpec, VsmmuSpec } from "../model/topology.js";
-import { HandlerError, MalformedEventError } from "../core/bus.js";
-import { checkNotification, checkReply, checkRequest } from "../core/event-shapes.js";
+import { PluginHost } from "../plugin/host.js";
 import { Platform } from "../plugin/platform.js";
-import { PluginRegistry } from "../plugin/registry.js";
-import { BUILTIN_PLUGINS } from "../../plugins/index.js";
+import type { PluginRegistry } from "../plugin/registry.js";
 import { IommuCore } from "./iommu-core.js";
 import { Oracle, type OpRef, type Violation } from "./oracle.js";
 import { Timeline } from "./timeline.js";
 
-type SpecOf<K extends PluginKind> = K extends "smmu" ? SmmuSpec : K extends "device" ? DeviceSpec : K extends "vsmmu" ? VsmmuSpec : DriverSpec;
-type NodeOf<K extends PluginKind> = K extends "smmu" ? SmmuNode : K extends "device" ? EndpointNode : K extends "vsmmu" ? VsmmuNode : IommuDriver;
 
 /** One operation: a stepped path, named for the oracle and the report. */
 export interface Op<T = unknown> {
@@ -40,19 +33,12 @@ export interface Op<T = unknown> {
 const S_DMA = site("dma", "the device issues the transaction");
 
 export interface SimulatorOptions {
-  /** Plugins to use; the built-in ones by default. */
-  registry?: PluginRegistry;
+  /** The plugins to set the platform up with (the library's Simulator defaults to the built-in ones). */
+  registry: PluginRegistry;
   /** Override the topology's driver (plugin and variant). */
   driver?: DriverSpec;
   /** Steps one operation may take before it is stopped as a livelock. */
   stepLimit?: number;
-}
-
-/** A registry holding the built-in plugins. */
-export function builtinRegistry(): PluginRegistry {
-  const r = new PluginRegistry();
-  for (const p of BUILTIN_PLUGINS) r.register(p);
-  return r;
 }
 
 /** A command as a queue holds it, with who submitted it. */
@@ -78,15 +64,18 @@ export class Simulator {
   readonly timeline: Timeline;
   /** The iommu core between the scenario and the driver (it holds iommu_sva_lock). */
   readonly core: IommuCore;
+  /** The values plugins exposed for `expect state`, by node. */
+  readonly states: ReadonlyMap<string, ReadonlyMap<string, number | string | boolean>>;
   private readonly queues = new Map<string, QueuedCommand[]>();
   private readonly stepLimit: number | undefined;
   private seq = 0;
 
   constructor(
     readonly topology: Topology,
-    options: SimulatorOptions = {},
+    options: SimulatorOptions,
   ) {
-    const registry = options.registry ?? builtinRegistry();
+    const host = new PluginHost(options.registry, this);
+    this.states = host.states;
     this.stepLimit = options.stepLimit;
     this.bus.on("cmd:queued", "simulator", (e) => {
       let q = this.queues.get(e.smmu);
@@ -95,78 +84,19 @@ export class Simulator {
     });
     const taken = [...topology.smmus, ...topology.devices, ...(topology.vsmmus ?? [])].find((n) => n.name === DRIVER_NODE);
     if (taken) throw new Error(`a node cannot be called "${DRIVER_NODE}": that is the driver's name`);
-    for (const spec of topology.smmus) this.platform.add(this.setup(registry, "smmu", spec.plugin, spec.name, spec));
-    for (const spec of topology.devices) this.platform.add(this.setup(registry, "device", spec.plugin, spec.name, spec));
-    for (const spec of topology.vsmmus ?? []) this.platform.add(this.setup(registry, "vsmmu", spec.plugin, spec.name, spec));
+    for (const spec of topology.smmus) this.platform.add(host.setup("smmu", spec.plugin, spec.name, spec));
+    for (const spec of topology.devices) this.platform.add(host.setup("device", spec.plugin, spec.name, spec));
+    for (const spec of topology.vsmmus ?? []) this.platform.add(host.setup("vsmmu", spec.plugin, spec.name, spec));
     const driverSpec = { ...topology.driver, ...options.driver };
-    const driverPlugin = registry.resolve("driver", driverSpec.plugin);
+    const driverPlugin = options.registry.resolve("driver", driverSpec.plugin);
     /* the chosen plugin's default variant, for the plugins it extends too */
     const variant = driverSpec.variant ?? driverPlugin.variants[0];
-    this.driver = this.setup(registry, "driver", driverPlugin.name, DRIVER_NODE, variant === undefined ? driverSpec : { ...driverSpec, variant });
+    this.driver = host.setup("driver", driverPlugin.name, DRIVER_NODE, variant === undefined ? driverSpec : { ...driverSpec, variant });
     this.chosenDriver = { plugin: driverPlugin.name, variant: variant ?? this.driver.variant };
     this.oracle = new Oracle(this.bus, this.memory, this.platform, this.driver);
     this.timeline = new Timeline(this.bus, this.clock);
     this.core = new IommuCore(this.bus, this.driver, this.timeline);
   }
-
-  /** Set up `node` with its plugin, after the plugin it extends (if any) on the same node. */
-  private setup<K extends PluginKind>(
-    registry: PluginRegistry,
-    kind: K,
-    name: string | undefined,
-    node: string,
-    spec: SpecOf<K>,
-  ): NodeOf<K> {
-    const plugin = registry.resolve(kind, name);
-    const base = plugin.extends === undefined ? undefined : this.setup(registry, kind, plugin.extends, node, spec);
-    const ctx = this.context(plugin, node, spec);
-    try {
-      return (plugin.setup as (c: PluginContext<SpecOf<K>>, b?: NodeOf<K>) => NodeOf<K>)(ctx, base);
-    } catch (err) {
-      if (err instanceof HandlerError || err instanceof MalformedEventError) throw err;
-      throw new HandlerError(plugin.name, "setup", err);
-    }
-  }
-
-  /** What a plugin gets: the bus through checked doors, and its node's state for `expect state`. */
-  private context<S>(plugin: Plugin, node: string, spec: S): PluginContext<S> {
-    const { bus } = this;
-    const name = plugin.name;
-    let state = this.states.get(node);
-    if (!state) this.states.set(node, (state = new Map()));
-    const checked = <T>(event: string, what: string, problem: string | null, value: T): T => {
-      if (problem) throw new MalformedEventError(name, event, what ? `${what}: ${problem}` : problem);
-      return value;
-    };
-    return {
-      plugin: name,
-      node,
-      spec,
-      topology: this.topology,
-      clock: this.clock,
-      memory: this.memory,
-      platform: this.platform,
-      pageTable: (pa) => this.memory.deref(pa, PageTable),
-      state,
-      on: (event, fn) => bus.on(event, name, fn),
-      emit: (event, payload) => bus.emit(event, checked(event, "", checkNotification(event, payload), payload)),
-      request: (event, target, req) => bus.request(event, target, checked(event, "request", checkRequest(event, req), req)),
-      serve: (event, target, fn) =>
-        bus.serve(event, target, name, (req) => {
-          const reply = fn(req);
-          return checked(event, "reply", checkReply(event, reply), reply);
-        }),
-      intercept: (event, target, fn) =>
-        bus.intercept(event, target, name, (req, next) => {
-          /* what this plugin passes on is its request, checked as ctx.request checks one */
-          const reply = fn(req, (r) => next(checked(event, "request", checkRequest(event, r), r)));
-          return checked(event, "reply", checkReply(event, reply), reply);
-        }),
-    };
-  }
-
-  /** The values plugins exposed for `expect state`, by node. */
-  readonly states = new Map<string, Map<string, number | string | boolean>>();
 
   /** Run one operation straight through, on cpu0. */
   run<T>(op: Op<T>): T {

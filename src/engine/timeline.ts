@@ -6,7 +6,7 @@
  */
 import type { Bus } from "../core/bus.js";
 import type { Clock } from "../core/clock.js";
-import type { Steps } from "../core/steps.js";
+import type { Steps } from "../model/step.js";
 import type { Cmd } from "../model/commands.js";
 import type { OpRef } from "./oracle.js";
 

@@ -3,7 +3,7 @@
  * driver-invs and driver-legacy plugins (and a user's driver plugin) provide
  * this. Every entry point that touches shared state is a stepped path.
  */
-import type { Steps } from "../core/steps.js";
+import type { Steps } from "../model/step.js";
 import type { PageTable } from "./page-table.js";
 import type { DomainSpec } from "./topology.js";
 

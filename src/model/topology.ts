@@ -75,3 +75,11 @@ export interface Topology {
   domains: DomainSpec[];
   driver?: DriverSpec;
 }
+
+/** The driver's node: its plugin's `ctx.node`, what `expect state driver KEY VALUE;` reads. No SMMU, device or vSMMU may take the name. */
+export const DRIVER_NODE = "driver";
+
+/** `driver invs v9;` names driver-invs; a name with a dash is a plugin name as is. */
+export function driverPlugin(name: string): string {
+  return name.includes("-") ? name : `driver-${name}`;
+}

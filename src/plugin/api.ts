@@ -4,7 +4,7 @@
  * and the platform. Versioned by PLUGIN_API_VERSION.
  */
 import type { Clock } from "../core/clock.js";
-import type { BusNotifications, NotificationName, ReplyOf, RequestName, RequestOf } from "../core/events.js";
+import type { BusNotifications, NotificationName, ReplyOf, RequestName, RequestOf } from "../model/events.js";
 import type { Memory } from "../core/memory.js";
 import type { IommuDriver } from "../model/driver.js";
 import type { EndpointNode, SmmuNode, VsmmuNode } from "../model/nodes.js";
@@ -13,9 +13,6 @@ import type { DeviceSpec, DriverSpec, SmmuSpec, Topology, VsmmuSpec } from "../m
 import type { Platform } from "./platform.js";
 
 export const PLUGIN_API_VERSION = 1;
-
-/** The driver's node: its plugin's `ctx.node`, what `expect state driver KEY VALUE;` reads. No SMMU, device or vSMMU may take the name. */
-export const DRIVER_NODE = "driver";
 
 /** A JSON Schema (draft 2020-12) object. */
 export type JsonSchema = Record<string, unknown>;

@@ -11,7 +11,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { PLUGIN_API_VERSION, type Plugin } from "./api.js";
 import type { PluginRegistry } from "./registry.js";
-import { pluginValidator } from "../schema/validate.js";
+import { pluginValidator } from "./schema.js";
 import { didYouMean } from "../core/suggest.js";
 
 /** A plugin could not be loaded or registered; the message says why. */

@@ -3,7 +3,7 @@
  * its schema takes. With --json, the document schemas/plugins.schema.json
  * describes (these types are that schema in TypeScript).
  */
-import { writtenName } from "../dsl/lower-topology.js";
+import { writtenName } from "../model/properties.js";
 import type { Plugin, PluginKind } from "../plugin/api.js";
 import { REPORT_FORMAT_VERSION } from "./json.js";
 

@@ -6,12 +6,15 @@
  * in the user's file through `locate`, worded for people rather than as
  * ajv's raw output.
  */
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import type { ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
 import topologySchema from "../../schemas/topology.schema.json" with { type: "json" };
 import { diagnostic, sortDiagnostics, type Diagnostic, type Span } from "../core/diagnostics.js";
 import { didYouMean } from "../core/suggest.js";
+import { jsonSchemaCompiler } from "../core/json-schema.js";
+import { pluginValidator } from "../plugin/schema.js";
 import type { DriverSpec } from "../model/topology.js";
-import { DRIVER_NODE, type Plugin, type PluginKind } from "../plugin/api.js";
+import { type Plugin, type PluginKind } from "../plugin/api.js";
+import { DRIVER_NODE } from "../model/topology.js";
 import { DEFAULT_PLUGIN, type PluginRegistry } from "../plugin/registry.js";
 
 /** Which part of an object member a pointer's span should cover: its key or (the default) its value. */
@@ -31,13 +34,12 @@ export const TOPOLOGY_SCHEMA_ID: string = topologySchema.$id;
 export const NAME_PATTERN: string = topologySchema.$defs.name.pattern;
 
 /** One instance for every schema: strict, so a schema typo is an error, and allErrors, so users see every problem at once. */
-const ajv = new Ajv2020({ strict: true, allErrors: true, verbose: true });
 
 let compiledTopology: ValidateFunction | undefined;
 
 /** The compiled topology schema (registered under its $id); compiled on first use, then the same function every time. */
 export function topologyValidator(): ValidateFunction {
-  return (compiledTopology ??= ajv.compile(topologySchema));
+  return (compiledTopology ??= jsonSchemaCompiler().compile(topologySchema));
 }
 
 /** What is wrong with a driver choice: which part (the plugin, its variant, one of its options) and why. */
@@ -81,26 +83,6 @@ export function driverProblem(spec: DriverSpec, registry: PluginRegistry): Drive
   if (!first) return null;
   const option = /^\/options\/([^/]+)/.exec(first.pointer)?.[1];
   return { field: "option", message: first.message, ...(first.hint ? { hint: first.hint } : {}), ...(option ? { option } : {}) };
-}
-
-/** A plugin's compiled schema, or why it does not compile. */
-export type PluginValidator = { ok: true; validate: ValidateFunction } | { ok: false; error: string };
-
-/** Keyed by the schema object itself: plugins are frozen, and two registries may hold different plugins of the same name. */
-const pluginValidators = new WeakMap<object, PluginValidator>();
-
-/** `plugin`'s compiled schema, compiled once per schema object (a failure is remembered too). */
-export function pluginValidator(plugin: Plugin): PluginValidator {
-  const cached = pluginValidators.get(plugin.schema);
-  if (cached) return cached;
-  let result: PluginValidator;
-  try {
-    result = { ok: true, validate: ajv.compile(plugin.schema) };
-  } catch (e) {
-    result = { ok: false, error: e instanceof Error ? e.message : String(e) };
-  }
-  pluginValidators.set(plugin.schema, result);
-  return result;
 }
 
 /** A problem before it has a position. */

@@ -20,7 +20,7 @@ import { main, type Io } from "../../src/cli/main.js";
 import type { Diagnostic } from "../../src/core/diagnostics.js";
 import { loadSmmuWithPlugins } from "../../src/engine/load.js";
 import type { ScenarioResult } from "../../src/engine/runner.js";
-import { builtinRegistry } from "../../src/engine/simulator.js";
+import { builtinRegistry } from "../../src/index.js";
 import { jsonReport, type JsonReport } from "../../src/report/json.js";
 
 // ---------------------------------------------------------------------------

@@ -6,8 +6,8 @@
 import { describe, expect, test } from "vitest";
 import type { SmmuDomain } from "../../plugins/driver-invs/domain.js";
 import { KernelBugError } from "../../src/core/rcu.js";
-import type { Step, Steps } from "../../src/core/steps.js";
-import type { Simulator } from "../../src/engine/simulator.js";
+import type { Step, Steps } from "../../src/model/step.js";
+import type { Simulator } from "../../src/index.js";
 import type { Cmd } from "../../src/model/commands.js";
 import type { Topology } from "../../src/model/topology.js";
 import { atcInv, cdWrite, cfgiCd, nhAll, nhAsid, nhVa, s2Ipa, steWrite, SYNC } from "../helpers/cmds.js";

@@ -15,7 +15,8 @@
  * harness catches a torn update, and the layout/decoders of the made entries.
  */
 import { describe, expect, test } from "vitest";
-import { runSteps, type Step, type Steps } from "../../src/core/steps.js";
+import { runSteps } from "../../src/core/steps.js";
+import { type Step, type Steps } from "../../src/model/step.js";
 import {
   entryQwordDiff,
   getCdUsed,
@@ -36,24 +37,9 @@ import {
   type S2DomainParams,
   type SteSmmuFeatures,
 } from "../../plugins/driver-invs/ste.js";
-import {
-  copyEntry,
-  decodeCd,
-  decodeSte,
-  fieldPrep,
-  formatEntry,
-  NUM_ENTRY_QWORDS,
-  STRTAB_STE_0_CFG,
-  STRTAB_STE_0_CFG_NESTED,
-  STRTAB_STE_0_CFG_S1_TRANS,
-  STRTAB_STE_0_S1FMT_64K_L2,
-  STRTAB_STE_0_V,
-  STRTAB_STE_1_MEV,
-  STRTAB_STE_1_S1DSS,
-  STRTAB_STE_1_S1DSS_BYPASS,
-  STRTAB_STE_1_S1DSS_SSID0,
-  type Qwords,
-} from "../../plugins/smmu-v3/entries.js";
+import { copyEntry, fieldPrep, formatEntry, STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_NESTED, STRTAB_STE_0_CFG_S1_TRANS, STRTAB_STE_0_S1FMT_64K_L2, STRTAB_STE_0_V, STRTAB_STE_1_MEV, STRTAB_STE_1_S1DSS, STRTAB_STE_1_S1DSS_BYPASS, STRTAB_STE_1_S1DSS_SSID0 } from "../../src/model/entries.js";
+import { decodeCd, decodeSte } from "../../plugins/smmu-v3/decode.js";
+import { NUM_ENTRY_QWORDS, type Qwords } from "../../src/model/tables.js";
 
 /* ------------------------------------------------------------------------
  * The harness

@@ -3,8 +3,8 @@
  * driver-invs with some commands dropped on their way to the queue.
  */
 import { describe, expect, test } from "vitest";
-import type { CmdqSubmit } from "../../src/core/events.js";
-import { builtinRegistry } from "../../src/engine/simulator.js";
+import type { CmdqSubmit } from "../../src/model/events.js";
+import { builtinRegistry } from "../../src/index.js";
 import type { Cmd } from "../../src/model/commands.js";
 import type { Topology } from "../../src/model/topology.js";
 import { definePlugin, type DriverPlugin } from "../../src/plugin/api.js";

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "vitest";
 import { KernelOopsError, UseAfterFreeError } from "../../src/core/rcu.js";
-import type { Step, Steps } from "../../src/core/steps.js";
+import type { Step, Steps } from "../../src/model/step.js";
 import type { Topology } from "../../src/model/topology.js";
 import type { SmmuDomain } from "../../plugins/driver-invs/domain.js";
 import type { InvsDriver } from "../../plugins/driver-invs/index.js";

@@ -8,8 +8,8 @@
 import { describe, expect, test } from "vitest";
 import type { Cmd } from "../../src/model/commands.js";
 import type { Topology } from "../../src/model/topology.js";
-import type { Simulator } from "../../src/engine/simulator.js";
-import type { SimulatorOptions } from "../../src/engine/simulator.js";
+import type { Simulator } from "../../src/index.js";
+import type { SimulatorOptions } from "../../src/index.js";
 import { LegacyDomain } from "../../plugins/driver-legacy/domain.js";
 import { atcInv, cdWrite, cfgiCd, el2Asid, el2Va, nhAll, nhAsid, nhVa, s12Vmall, s2Ipa, steWrite, SYNC } from "../helpers/cmds.js";
 import { during, sim } from "../helpers/sim.js";

@@ -6,7 +6,7 @@
  * arm_smmu_asid_lock serialises attaches here too.
  */
 import { describe, expect, test } from "vitest";
-import type { Step } from "../../src/core/steps.js";
+import type { Step } from "../../src/model/step.js";
 import { formatCmd } from "../../src/model/commands.js";
 import type { Topology } from "../../src/model/topology.js";
 import { LegacyDomain } from "../../plugins/driver-legacy/domain.js";

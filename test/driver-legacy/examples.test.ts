@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import { loadSmmuWithPlugins } from "../../src/engine/load.js";
 import { runFile } from "../../src/engine/runner.js";
-import { builtinRegistry } from "../../src/engine/simulator.js";
+import { builtinRegistry } from "../../src/index.js";
 
 const EXAMPLES = fileURLToPath(new URL("../../examples/", import.meta.url));
 const FILES = readdirSync(EXAMPLES)

@@ -13,7 +13,7 @@ import { main } from "../../src/cli/main.js";
 import { formatDiagnostic, InputError } from "../../src/core/diagnostics.js";
 import { loadSmmu } from "../../src/engine/load.js";
 import { runFile, type ScenarioResult } from "../../src/engine/runner.js";
-import { builtinRegistry } from "../../src/engine/simulator.js";
+import { builtinRegistry } from "../../src/index.js";
 
 const TOPOLOGY = `smmu smmu0 { features: ats, range_inv; }
 smmu smmu1 { features: ats; }

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { formatDiagnostic, InputError } from "../../src/core/diagnostics.js";
 import { loadSmmu } from "../../src/engine/load.js";
-import { builtinRegistry } from "../../src/engine/simulator.js";
+import { builtinRegistry } from "../../src/index.js";
 
 function diags(text: string, file = "t.smmu"): string[] {
   try {

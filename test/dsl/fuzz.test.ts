@@ -34,7 +34,7 @@ import { parseText } from "../../src/dsl/compile.js";
 import { KW, lexer } from "../../src/dsl/tokens.js";
 import { loadSmmu, loadSmmuWithPlugins } from "../../src/engine/load.js";
 import { runFile, type ScenarioResult } from "../../src/engine/runner.js";
-import { builtinRegistry } from "../../src/engine/simulator.js";
+import { builtinRegistry } from "../../src/index.js";
 import { jsonReport } from "../../src/report/json.js";
 
 const FAKE = "fuzz.smmu";

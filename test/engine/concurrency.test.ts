@@ -8,8 +8,8 @@
  */
 import { describe, expect, test } from "vitest";
 import type { InvsDriver } from "../../plugins/driver-invs/index.js";
-import type { Step, Steps } from "../../src/core/steps.js";
-import type { Simulator } from "../../src/engine/simulator.js";
+import type { Step, Steps } from "../../src/model/step.js";
+import type { Simulator } from "../../src/index.js";
 import { formatCmd } from "../../src/model/commands.js";
 import type { Topology } from "../../src/model/topology.js";
 import { sim } from "../helpers/sim.js";

@@ -8,7 +8,7 @@ import { describe, expect, test } from "vitest";
 import { compareConfigs, compareFile, type CompareCell } from "../../src/engine/compare.js";
 import { loadSmmu } from "../../src/engine/load.js";
 import type { ScenarioResult } from "../../src/engine/runner.js";
-import { builtinRegistry } from "../../src/engine/simulator.js";
+import { builtinRegistry } from "../../src/index.js";
 
 const C = 9;
 const S = 60;

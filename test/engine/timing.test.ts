@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "vitest";
 import { scenarioMetrics } from "../../src/engine/metrics.js";
-import type { Simulator } from "../../src/engine/simulator.js";
+import type { Simulator } from "../../src/index.js";
 import type { DriverSpec, Topology } from "../../src/model/topology.js";
 import { POLL_TIMEOUT_NS } from "../../plugins/smmu-v3/index.js";
 import { sim } from "../helpers/sim.js";

@@ -1,6 +1,6 @@
 /**
  * The bus's events as docs/plugins.md tabulates them, read from
- * src/core/events.ts with the TypeScript parser: every request and
+ * src/model/events.ts with the TypeScript parser: every request and
  * notification, its payload and its reply, with the interfaces that file
  * declares spelt out field by field. The guide's test compares its table with
  * these rows; `npx tsx test/helpers/events-table.ts` prints them.
@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
-export const EVENTS_FILE = fileURLToPath(new URL("../../src/core/events.ts", import.meta.url));
+export const EVENTS_FILE = fileURLToPath(new URL("../../src/model/events.ts", import.meta.url));
 
 export interface EventRow {
   name: string;

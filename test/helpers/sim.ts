@@ -1,5 +1,6 @@
 /** Building simulators for tests. */
-import { Simulator, type SimulatorOptions } from "../../src/engine/simulator.js";
+import { type SimulatorOptions } from "../../src/index.js";
+import { Simulator } from "../../src/index.js";
 import type { Cmd } from "../../src/model/commands.js";
 import type { Topology } from "../../src/model/topology.js";
 

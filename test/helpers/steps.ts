@@ -1,5 +1,5 @@
 /** Driving stepped paths by hand in tests: to a given step, to the end, or watching each step. */
-import type { Step, Steps } from "../../src/core/steps.js";
+import type { Step, Steps } from "../../src/model/step.js";
 
 /** Step `path` until it yields a step of `fn` at `access`; that step. */
 export function stepTo(path: Steps<unknown>, fn: string, access: string): Step {

@@ -11,7 +11,7 @@
  *                                  lines that follow (`...` stands for any
  *                                  lines), its exit status 0 or N;
  *   <!-- events: ... -->           the event table: exactly the events of
- *   <!-- /events -->               src/core/events.ts, payloads and replies;
+ *   <!-- /events -->               src/model/events.ts, payloads and replies;
  *   <!-- messages -->              the error table: each message is what
  *   <!-- /messages -->             the reproducer below of that row prints.
  *
@@ -171,7 +171,7 @@ describe("docs/plugins.md", () => {
     });
   });
 
-  test("lists exactly the events of src/core/events.ts, with their payloads and replies", () => {
+  test("lists exactly the events of src/model/events.ts, with their payloads and replies", () => {
     const start = LINES.findIndex((l) => /^<!--\s*events:/.test(l));
     const end = LINES.findIndex((l, i) => i > start && /^<!--\s*\/events\s*-->$/.test(l));
     expect(start, "an <!-- events: --> marker").toBeGreaterThan(0);

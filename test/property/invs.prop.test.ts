@@ -11,7 +11,7 @@
 import { fc, test } from "@fast-check/vitest";
 import { describe, expect } from "vitest";
 import { isErr } from "../../src/core/errno.js";
-import { site, type Step, type Steps } from "../../src/core/steps.js";
+import { site, type Step, type Steps } from "../../src/model/step.js";
 import {
   invCmp,
   invIsAts,

@@ -5,11 +5,12 @@
  */
 import { describe, expect, test } from "vitest";
 import { formatDiagnostic, InputError, type Span } from "../../src/core/diagnostics.js";
-import { builtinRegistry, Simulator } from "../../src/engine/simulator.js";
+import { builtinRegistry, Simulator } from "../../src/index.js";
 import { definePlugin } from "../../src/plugin/api.js";
 import { PluginRegistry } from "../../src/plugin/registry.js";
 import { loadTopologyJson, parseJsonSource } from "../../src/schema/json-source.js";
-import { pluginValidator, topologyValidator, validateTopology } from "../../src/schema/validate.js";
+import { topologyValidator, validateTopology } from "../../src/schema/validate.js";
+import { pluginValidator } from "../../src/plugin/schema.js";
 import smmuV3 from "../../plugins/smmu-v3/index.js";
 
 const registry = builtinRegistry();

@@ -5,9 +5,9 @@
  * node (an SMMU, an endpoint) and answered by the one handler that node's
  * plugin serves.
  */
-import type { Cmd } from "../model/commands.js";
-import type { Leaf } from "../model/page-table.js";
-import type { Access, TranslateResult, Translation, Via } from "../model/translation.js";
+import type { Cmd } from "./commands.js";
+import type { Leaf } from "./page-table.js";
+import type { Access, TranslateResult, Translation, Via } from "./translation.js";
 
 /** A list of commands for one SMMU queue, optionally followed by CMD_SYNC (arm_smmu_cmdq_issue_cmdlist). */
 export interface CmdqSubmit {

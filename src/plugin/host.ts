@@ -1,0 +1,88 @@
+/**
+ * The plugin host: sets up the plugin of each node of a platform (after the
+ * plugins it extends, on the same node) and gives each its checked context,
+ * so that a plugin's handler errors and malformed events are attributed to it.
+ */
+import { Bus, HandlerError, MalformedEventError } from "../core/bus.js";
+import type { Clock } from "../core/clock.js";
+import { checkNotification, checkReply, checkRequest } from "../core/event-shapes.js";
+import type { Memory } from "../core/memory.js";
+import type { IommuDriver } from "../model/driver.js";
+import type { EndpointNode, SmmuNode, VsmmuNode } from "../model/nodes.js";
+import { PageTable } from "../model/page-table.js";
+import type { DeviceSpec, DriverSpec, SmmuSpec, Topology, VsmmuSpec } from "../model/topology.js";
+import type { Plugin, PluginContext, PluginKind } from "./api.js";
+import type { Platform } from "./platform.js";
+import type { PluginRegistry } from "./registry.js";
+
+export type SpecOf<K extends PluginKind> = K extends "smmu" ? SmmuSpec : K extends "device" ? DeviceSpec : K extends "vsmmu" ? VsmmuSpec : DriverSpec;
+export type NodeOf<K extends PluginKind> = K extends "smmu" ? SmmuNode : K extends "device" ? EndpointNode : K extends "vsmmu" ? VsmmuNode : IommuDriver;
+
+/** What every plugin of one platform shares. */
+export interface HostServices {
+  readonly bus: Bus;
+  readonly clock: Clock;
+  readonly memory: Memory;
+  readonly platform: Platform;
+  readonly topology: Topology;
+}
+
+export class PluginHost {
+  /** The values plugins exposed for `expect state`, by node. */
+  readonly states = new Map<string, Map<string, number | string | boolean>>();
+
+  constructor(
+    private readonly registry: PluginRegistry,
+    private readonly services: HostServices,
+  ) {}
+
+  /** Set up `node` with the plugin `name` (the kind's default if undefined), after the plugin it extends (if any) on the same node. */
+  setup<K extends PluginKind>(kind: K, name: string | undefined, node: string, spec: SpecOf<K>): NodeOf<K> {
+    const plugin = this.registry.resolve(kind, name);
+    const base = plugin.extends === undefined ? undefined : this.setup(kind, plugin.extends, node, spec);
+    const ctx = this.context(plugin, node, spec);
+    try {
+      return (plugin.setup as (c: PluginContext<SpecOf<K>>, b?: NodeOf<K>) => NodeOf<K>)(ctx, base);
+    } catch (err) {
+      if (err instanceof HandlerError || err instanceof MalformedEventError) throw err;
+      throw new HandlerError(plugin.name, "setup", err);
+    }
+  }
+
+  /** What a plugin gets: the bus through checked doors, and its node's state for `expect state`. */
+  private context<S>(plugin: Plugin, node: string, spec: S): PluginContext<S> {
+    const { bus, clock, memory, platform, topology } = this.services;
+    const name = plugin.name;
+    let state = this.states.get(node);
+    if (!state) this.states.set(node, (state = new Map()));
+    const checked = <T>(event: string, what: string, problem: string | null, value: T): T => {
+      if (problem) throw new MalformedEventError(name, event, what ? `${what}: ${problem}` : problem);
+      return value;
+    };
+    return {
+      plugin: name,
+      node,
+      spec,
+      topology,
+      clock,
+      memory,
+      platform,
+      pageTable: (pa) => memory.deref(pa, PageTable),
+      state,
+      on: (event, fn) => bus.on(event, name, fn),
+      emit: (event, payload) => bus.emit(event, checked(event, "", checkNotification(event, payload), payload)),
+      request: (event, target, req) => bus.request(event, target, checked(event, "request", checkRequest(event, req), req)),
+      serve: (event, target, fn) =>
+        bus.serve(event, target, name, (req) => {
+          const reply = fn(req);
+          return checked(event, "reply", checkReply(event, reply), reply);
+        }),
+      intercept: (event, target, fn) =>
+        bus.intercept(event, target, name, (req, next) => {
+          /* what this plugin passes on is its request, checked as ctx.request checks one */
+          const reply = fn(req, (r) => next(checked(event, "request", checkRequest(event, r), r)));
+          return checked(event, "reply", checkReply(event, reply), reply);
+        }),
+    };
+  }
+}
