@@ -64,7 +64,7 @@ export type {
 
 /* ---- The vocabulary of models: topology, nodes, the driver interface, commands, tables, translations ---- */
 export { DRIVER_NODE } from "./model/topology.js";
-export type { Topology, SmmuSpec, DeviceSpec, VsmmuSpec, DomainSpec, DriverSpec, SmmuFeature, SmmuOption } from "./model/topology.js";
+export { SMMU_FEATURES, SMMU_OPTIONS, type Topology, type SmmuSpec, type DeviceSpec, type VsmmuSpec, type DomainSpec, type DriverSpec, type SmmuFeature, type SmmuOption } from "./model/topology.js";
 export type { SmmuNode, EndpointNode, VsmmuNode, PlatformNode } from "./model/nodes.js";
 export { DriverUnsupportedError, type IommuDriver, type DriverDomain, type Gather, type InvsAlgebra, type InvsSnapshot } from "./model/driver.js";
 export { ATC_INV_SIZE_ALL, CMDQ_OP, buildCmd, formatCmd, isTlbi, type Cmd, type CmdOf, type CmdqEnt, type Opcode } from "./model/commands.js";

@@ -7,7 +7,7 @@
  * transactions and ATS Translation Requests for its endpoints, and keeps
  * simulated time for its queue (SmmuTiming).
  */
-import { type BusPort, type Cmd, type CmdqSubmit, type CmdqSubmitReply, definePlugin, isTlbi, type Memory, type Platform, type Qwords, type SmmuFeature, type SmmuNode, type SmmuOption, type SmmuSpec, StreamTable } from "../../src/index.js";
+import { type BusPort, type Cmd, type CmdqSubmit, type CmdqSubmitReply, definePlugin, isTlbi, type Memory, type Platform, type Qwords, SMMU_FEATURES, SMMU_OPTIONS, type SmmuFeature, type SmmuNode, type SmmuOption, type SmmuSpec, StreamTable } from "../../src/index.js";
 import { Iotlb } from "./iotlb.js";
 import { cdTableAt, translate, type TranslationUnit } from "./translate.js";
 
@@ -175,8 +175,8 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
   }
 }
 
-const FEATURES: SmmuFeature[] = ["range_inv", "e2h", "ats", "sva", "nesting", "cd2l", "attr_types_ovr"];
-const OPTIONS: SmmuOption[] = ["skip_prefetch", "force_sync"];
+const FEATURES = Object.keys(SMMU_FEATURES) as SmmuFeature[];
+const OPTIONS = Object.keys(SMMU_OPTIONS) as SmmuOption[];
 
 export default definePlugin({
   kind: "smmu",
