@@ -6,7 +6,7 @@
  * domain's ->set_dev_pasid() on the shared attach paths. A driver adds its
  * domains, its invalidations and its SVA domains.
  */
-import { type DriverDomain, EBUSY, EINVAL, type Steps, type Topology } from "../../src/index.js";
+import { type DriverDomain, EINVAL, type Steps, type Topology } from "../../src/index.js";
 import { attachDevNested, attachDevStatic, blockingSetDevPasid, type AttachEnv } from "./attach.js";
 import type { DriverContext } from "./context.js";
 import { domainNamed, IdAllocator, NestedDomain, SmmuDomain, type Vsmmu } from "./domain.js";
@@ -60,8 +60,6 @@ export abstract class ArmSmmuDriver<P, D extends DriverDomain> {
 
   /** ->attach_dev(): the static domain's, arm_smmu_attach_dev_nested(), or arm_smmu_attach_dev(). */
   *attachDev(device: string, target: string): Steps<number> {
-    /* The iommu core does nothing when the domain is already attached */
-    if (this.attached(device) === target) return 0;
     const master = this.master(device);
     if (target === "blocked" || target === "identity") return yield* attachDevStatic(this.env, master, target);
     const d = domainNamed(this.domains, target);
@@ -81,9 +79,6 @@ export abstract class ArmSmmuDriver<P, D extends DriverDomain> {
   *setDevPasid(device: string, domain: string, pasid: number): Steps<number> {
     const master = this.master(device);
     const d = domainNamed(this.domains, domain);
-    /* iommu_attach_device_pasid()'s checks: the device has the PASID and it is free */
-    if (pasid < 1 || pasid >= master.maxPasids) return -EINVAL;
-    if (master.pasids.has(pasid)) return -EBUSY;
     if (d instanceof NestedDomain) return -EINVAL;
     return yield* this.setDevPasidOf(master, d, pasid);
   }
