@@ -380,7 +380,8 @@ export function s1SetDevPasid<P>(env: AttachEnv<P>, master: Master, domain: Smmu
 /**
  * arm_smmu_blocking_set_dev_pasid(): detach the domain at `pasid`; when the
  * last PASID goes and the RID is blocked or identity, attach that again so
- * the STE drops the CD table.
+ * the STE drops the CD table. Modelling choice: a RID never attached (the
+ * kernel's would have its default domain) is blocked then.
  */
 export function* blockingSetDevPasid<P>(env: AttachEnv<P>, master: Master, pasid: number): Steps {
   const { ctx } = env;
@@ -389,6 +390,7 @@ export function* blockingSetDevPasid<P>(env: AttachEnv<P>, master: Master, pasid
   const state = attachState(env, master, old, pasid);
 
   yield* asidLocked(ctx, S_ASID_LOCK_BLOCKING_PASID, function* () {
+    /* The old side only, which cannot fail */
     env.hooks.prepare(state, null);
     yield* clearCd(ctx, master, pasid);
     if (master.atsEnabled) yield* atcInvMaster(ctx, master, pasid);
