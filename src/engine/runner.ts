@@ -6,7 +6,7 @@
  * a failure at the line it came from.
  */
 import type { Span } from "../core/diagnostics.js";
-import { errnoName } from "../core/errno.js";
+import { errnoName, ERRNOS } from "../core/errno.js";
 import { InputError, diagnostic } from "../core/diagnostics.js";
 import { KernelOopsError, UseAfterFreeError } from "../core/rcu.js";
 import { LivelockError } from "../core/steps.js";
@@ -174,7 +174,7 @@ class ScenarioRun {
       if (err instanceof LivelockError) throw new OpFailure("livelock", `${what}: ${err.message}`);
       if (err instanceof KernelOopsError) throw new OpFailure("oops", `${what}: ${err.message}`);
       if (err instanceof UseAfterFreeError) throw new OpFailure("use_after_free", `${what}: ${err.message}`);
-      if (err instanceof PageTableError) throw new OpFailure("errno", `${what}: ${err.message}`, -22);
+      if (err instanceof PageTableError) throw new OpFailure("errno", `${what}: ${err.message}: -${err.errno}`, ERRNOS.get(err.errno)!);
       throw err;
     }
   }

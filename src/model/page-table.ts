@@ -3,7 +3,6 @@
  * sizes the domain supports (pages and blocks). `map` picks the largest size
  * that alignment allows, as iommu_pgsize() does; unmapping takes whole leaves away.
  */
-
 export interface Leaf {
   iova: number;
   size: number;
@@ -11,8 +10,12 @@ export interface Leaf {
   writable: boolean;
 }
 
+/** io-pgtable refused a request; `errno` names what iommu_map() / iommu_unmap() returns for it. */
 export class PageTableError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly errno: "EINVAL" | "EEXIST" = "EINVAL",
+  ) {
     super(message);
     this.name = "PageTableError";
   }
@@ -73,7 +76,8 @@ export class PageTable {
     if (pa % this.granule !== 0) throw new PageTableError(`map: physical address ${hex(pa)} is not aligned to the ${hex(this.granule)} granule`);
     for (let a = iova; a < iova + size; a += this.granule) {
       const hit = this.lookup(a);
-      if (hit) throw new PageTableError(`map: ${hex(a)} is already mapped (leaf ${hex(hit.iova)} size ${hex(hit.size)}): -EEXIST`);
+      /* arm_lpae_init_pte(): "We require an unmap first", a WARN_ON and -EEXIST */
+      if (hit) throw new PageTableError(`map: ${hex(a)} is already mapped (leaf ${hex(hit.iova)} size ${hex(hit.size)})`, "EEXIST");
     }
     const made: Leaf[] = [];
     let off = 0;
