@@ -156,8 +156,8 @@ export class LegacyDriver extends ArmSmmuDriver<null, LegacyDomain | SvaMm> impl
   protected override *attachDevNested(master: Master, d: NestedDomain): Steps<number> {
     const refused = this.refusedVsmmus.get(d.vsmmu.name);
     if (refused === undefined) return yield* attachDevNested(this.env, master, d);
-    /* The kernel refuses the vSMMU itself (IOMMU_VIOMMU_ALLOC), so no nested domain can exist on it */
-    this.ctx.warn("arm_vsmmu_init", `${d.vsmmu.name}: ${refused}: -EINVAL, so ${d.name} cannot be allocated on it`);
+    /* The kernel refuses the vSMMU itself (IOMMU_VIOMMU_ALLOC) and prints nothing; no nested domain can exist on it */
+    this.ctx.log("arm_vsmmu_init", "info", `${d.vsmmu.name}: ${refused}: -EINVAL, so ${d.name} cannot be allocated on it`);
     return -EINVAL;
   }
 

@@ -70,6 +70,8 @@ export type Stmt = At &
     | { kind: "expect-count"; smmu: string; what: string; count: number }
     | { kind: "expect-invs"; domain: string; entries: InvPattern[]; trash?: number }
     | { kind: "expect-error"; error: ErrorExpectation; body: Stmt[] }
+    /** the body fires a WARN in the function `text` names, or whose condition contains `text` */
+    | { kind: "expect-warn"; text: string; body: Stmt[] }
     | { kind: "expect-stale"; none: boolean; device?: string; iova?: number }
     | { kind: "array-set"; target: string; entries: InvPattern[] }
     | { kind: "array-alloc"; target: string; size: number }

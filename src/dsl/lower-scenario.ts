@@ -287,6 +287,12 @@ export class ScenarioLowerer {
         const body = this.block(subs(n, "stmt"));
         return error && { kind: "expect-error", error, body, span };
       }
+      case "expectWarn": {
+        const text = stringValue(tok(n, "text")!);
+        const body = this.block(subs(n, "stmt"));
+        if (text === "") return this.lo.error(tok(n, "text")!, "range", "expect warn needs the WARN's function or part of its condition, not an empty string");
+        return { kind: "expect-warn", text, body, span };
+      }
       case "expectArray": {
         const target = this.arrayRef(tok(n, "target")!);
         const trash = sub(n, "trash") ? this.lo.int(sub(n, "trash")!, "trash count") : null;

@@ -375,6 +375,7 @@ class SmmuParser extends CstParser {
       { ALT: () => this.SUBRULE(this.expectState) },
       { ALT: () => this.SUBRULE(this.expectDma) },
       { ALT: () => this.SUBRULE(this.expectError) },
+      { ALT: () => this.SUBRULE(this.expectWarn) },
       { ALT: () => this.SUBRULE(this.expectNoStale) },
       { ALT: () => this.SUBRULE(this.expectStale) },
     ]);
@@ -537,6 +538,15 @@ class SmmuParser extends CstParser {
     this.CONSUME(KW.error);
     this.OPTION(() => this.CONSUME(Minus));
     this.CONSUME(Identifier, { LABEL: "error" });
+    this.CONSUME(LBrace);
+    this.MANY(() => this.SUBRULE(this.stmt));
+    this.CONSUME(RBrace);
+  });
+
+  /** expect warn "TEXT" { ... }: the statements fire a WARN that TEXT names (its function) or is part of (its condition) */
+  expectWarn = this.RULE("expectWarn", () => {
+    this.CONSUME(KW.warn);
+    this.CONSUME(StringLit, { LABEL: "text" });
     this.CONSUME(LBrace);
     this.MANY(() => this.SUBRULE(this.stmt));
     this.CONSUME(RBrace);

@@ -16,7 +16,7 @@ import { EBUSY, EINVAL } from "../core/errno.js";
 import { mutexLocked, newLock, type Mutex } from "../core/rwlock.js";
 import { site, type Steps } from "../model/step.js";
 import type { DriverDomain, Gather, IommuDriver } from "../model/driver.js";
-import type { Leaf } from "../model/page-table.js";
+import { type Leaf, PageTableError } from "../model/page-table.js";
 import type { InvalidationKind, Timeline } from "./timeline.js";
 
 const S_CLEAR_PTE = site("__arm_lpae_unmap", "clear PTE");
@@ -153,10 +153,22 @@ export class IommuCore {
     return pa;
   }
 
-  /** iommu_map(): arm-smmu-v3 has no iotlb_sync_map, so mapping issues no command. */
+  /**
+   * iommu_map(): arm-smmu-v3 has no iotlb_sync_map, so mapping issues no
+   * command. Over an address already mapped, arm_lpae_init_pte() WARNs
+   * (arm-smmu-v3 does not set IO_PGTABLE_QUIRK_NO_WARN) and fails with
+   * -EEXIST; the model refuses the whole request before mapping any of it.
+   */
   *map(domain: DriverDomain, iova: number, size: number, pa: number, writable: boolean): Steps<Leaf[]> {
     yield S_SET_PTE;
-    return domain.pgtable.map(iova, size, pa, writable);
+    try {
+      return domain.pgtable.map(iova, size, pa, writable);
+    } catch (err) {
+      if (err instanceof PageTableError && err.errno === "EEXIST") {
+        this.bus.emit("driver:warn", { fn: "arm_lpae_init_pte", cond: "WARN_ON(!(data->iop.cfg.quirks & IO_PGTABLE_QUIRK_NO_WARN))" });
+      }
+      throw err;
+    }
   }
 
   /** iommu_unmap(): clear the PTEs, then invalidate through the gather. */

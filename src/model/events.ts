@@ -113,8 +113,18 @@ export interface BusNotifications {
   "cache:fill": { cache: string; tag: string; t: Translation };
   /** PCI ATS enable/disable on an endpoint (pci_enable_ats / pci_disable_ats). */
   "ep:ats": { device: string; enabled: boolean; stu: number };
-  /** A WARN_ON() in the driver. */
+  /**
+   * A WARN_ON() (WARN_ON_ONCE(), WARN()) in the driver or io-pgtable that
+   * fired: `cond` is its condition or message. A scenario fails on one that
+   * no `expect warn` expects.
+   */
   "driver:warn": { fn: string; cond: string };
+  /**
+   * A message the driver prints that is no WARN: dev_err() (`err`),
+   * dev_warn() (`warn`), or what the model says where the kernel prints
+   * nothing (`info`). The report lists it; the scenario goes on.
+   */
+  "driver:log": { fn: string; level: "err" | "warn" | "info"; msg: string };
   /** An invalidation array was published (rcu_assign_pointer). */
   "invs:publish": { domain: string; entries: number };
   /** Leaves left a page table (the PTEs are clear; the caches may still hold them). */
