@@ -105,6 +105,11 @@ export class Iotlb {
         const [lo, hi] = tlbiSpan(cmd);
         return this.drop((e) => e.stage !== "s2" && e.vmid === cmd.vmid && e.asid === cmd.asid && overlaps(e, lo, hi));
       }
+      case "TLBI_NH_VAA": {
+        /* every ASID of the VMID */
+        const [lo, hi] = tlbiSpan(cmd);
+        return this.drop((e) => e.stage !== "s2" && e.vmid === cmd.vmid && overlaps(e, lo, hi));
+      }
       case "TLBI_EL2_ALL":
         return this.drop((e) => e.vmid === -1);
       case "TLBI_EL2_ASID":

@@ -5,7 +5,7 @@
  * addresses as bigints, which JSON Schema cannot describe; these checks are
  * small structural descriptions instead.
  */
-import { buildCmd, CMDQ_OP, type Opcode } from "../model/commands.js";
+import { CMDQ_OP, cmdPrototype, type Opcode } from "../model/commands.js";
 import type { NotificationName, RequestName } from "../model/events.js";
 
 /** A check returns null when the value fits, else what is wrong at which path. */
@@ -72,10 +72,10 @@ function obj(fields: Record<string, Check>): Check {
   };
 }
 
-/** Per opcode: exactly the fields arm_smmu_cmdq_build_cmd() gives its command. */
+/** Per opcode: exactly the fields arm_smmu_cmdq_build_cmd() gives its command (cmdPrototype()). */
 const CMD_SHAPES = new Map<string, Check>(
   (Object.keys(CMDQ_OP) as Opcode[]).flatMap((op) => {
-    const proto = buildCmd({ opcode: CMDQ_OP[op] });
+    const proto = cmdPrototype(op);
     if (!proto) return [];
     const fields: Record<string, Check> = {};
     for (const [k, d] of Object.entries(proto)) fields[k] = k === "op" ? oneOf(op) : typeof d === "bigint" ? u64 : typeof d === "boolean" ? bool : int;

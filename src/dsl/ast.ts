@@ -64,6 +64,8 @@ export type Stmt = At &
     | { kind: "dma"; device: string; access: Access; iova: number; pasid?: number; sid?: number; expect?: DmaExpectation }
     | { kind: "mm-invalidate"; domain: string; start?: bigint; size?: bigint }
     | { kind: "mm-release"; domain: string }
+    /** IOMMU_HWPT_INVALIDATE on a vSMMU: the guest's commands as it queued them */
+    | { kind: "vsmmu-invalidate"; vsmmu: string; cmds: Cmd[] }
     | { kind: "fail-alloc"; site: string; count: number }
     | { kind: "fault"; device: string; fault: string; on: boolean }
     | { kind: "expect-commands"; smmu: string; contains: boolean; patterns: CmdPattern[] }
@@ -84,7 +86,7 @@ export type Stmt = At &
   );
 
 /** The statements a `concurrently` block may hold: operations that run as stepped paths. */
-export const CONCURRENT_KINDS: ReadonlySet<Stmt["kind"]> = new Set(["attach", "detach", "map", "unmap", "flush", "dma", "mm-invalidate", "mm-release"]);
+export const CONCURRENT_KINDS: ReadonlySet<Stmt["kind"]> = new Set(["attach", "detach", "map", "unmap", "flush", "dma", "mm-invalidate", "mm-release", "vsmmu-invalidate"]);
 
 export interface Scenario {
   name: string;

@@ -151,6 +151,7 @@ class SmmuParser extends CstParser {
       { ALT: () => this.SUBRULE(this.dma) },
       { ALT: () => this.SUBRULE(this.sva) },
       { ALT: () => this.SUBRULE(this.mm) },
+      { ALT: () => this.SUBRULE(this.vsmmuInvalidate) },
       { ALT: () => this.SUBRULE(this.fail) },
       { ALT: () => this.SUBRULE(this.fault) },
       { ALT: () => this.SUBRULE(this.expect) },
@@ -344,6 +345,16 @@ class SmmuParser extends CstParser {
       },
     ]);
     this.CONSUME(Semi);
+  });
+
+  /** vsmmu v0 invalidate { TLBI_NH_VAA addr 0x1000; CFGI_CD sid 0x100; ... }: the guest's commands, as command patterns write them */
+  vsmmuInvalidate = this.RULE("vsmmuInvalidate", () => {
+    this.CONSUME(KW.vsmmu);
+    this.SUBRULE(this.name, { LABEL: "vsmmu" });
+    this.CONSUME(KW.invalidate);
+    this.CONSUME(LBrace);
+    this.MANY(() => this.SUBRULE(this.cmdItem));
+    this.CONSUME(RBrace);
   });
 
   fail = this.RULE("fail", () => {

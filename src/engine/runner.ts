@@ -14,6 +14,7 @@ import { HandlerError, MalformedEventError } from "../core/bus.js";
 import type { DriverChoice, ErrorExpectation, Scenario, SmmuFile, Stmt } from "../dsl/ast.js";
 import { DriverUnsupportedError, type InvsAlgebra } from "../model/driver.js";
 import type { TranslateResult } from "../model/translation.js";
+import { formatCmd } from "../model/commands.js";
 import type { DriverSpec, JsonValue } from "../model/topology.js";
 import { PageTableError } from "../model/page-table.js";
 import type { PluginRegistry } from "../plugin/registry.js";
@@ -255,6 +256,16 @@ class ScenarioRun {
       }
       case "mm-release":
         return { op: sim.ops.mmRelease(s.domain, at), done: none };
+      case "vsmmu-invalidate":
+        return {
+          op: sim.ops.vsmmuInvalidate(s.vsmmu, s.cmds, at),
+          done: (r) => {
+            const { ret, entryNum } = r as { ret: number; entryNum: number };
+            if (ret === 0) return;
+            const at = entryNum < s.cmds.length ? ` (entry ${entryNum}: ${formatCmd(s.cmds[entryNum]!)})` : "";
+            throw new OpFailure("errno", `vsmmu ${s.vsmmu} invalidate failed: ${errnoName(-ret)}, entry_num ${entryNum} of ${s.cmds.length}${at}`, -ret);
+          },
+        };
       case "dma":
         return {
           op: sim.ops.dma(s.device, s.access, s.iova, { pasid: s.pasid, sid: s.sid, at }),
