@@ -59,6 +59,8 @@ export type {
   RequestName,
   RequestOf,
   TlbTagsReply,
+  TranslatedReply,
+  TranslatedRequest,
   TranslateRequest,
 } from "./model/events.js";
 

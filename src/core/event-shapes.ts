@@ -109,11 +109,19 @@ const translateResult: Check = (v, p) => {
   return `${p || "the reply"}.kind must be ok, fault or abort, not ${describe(kind)}`;
 };
 
+const translatedReply: Check = (v, p) => {
+  const kind = (v as { kind?: unknown } | null)?.kind;
+  if (kind === "ok") return obj({ kind: str })(v, p);
+  if (kind === "fault" || kind === "abort") return translateResult(v, p);
+  return `${p || "the reply"}.kind must be ok, fault or abort, not ${describe(kind)}`;
+};
+
 export const NOTIFICATION_SHAPES: Readonly<Record<NotificationName, Check>> = {
   "cmd:queued": obj({ smmu: str, cmd, seq: int, source: str, start: time, end: time }),
   "ep:atc-inv-done": obj({ device: str, sid: int, start: time, end: time, completed: bool }),
   "cpu:sync-wait": obj({ cpu: str, smmu: str, start: time, end: time }),
   "dma:served": obj({ device: str, sid: int, pasid: nullable(int), iova: int, access, via, cache: str, t: translation }),
+  "dma:forbidden": obj({ device: str, sid: int, pasid: nullable(int), iova: int, access, cache: str, t: translation, detail: str }),
   "cache:fill": obj({ cache: str, tag: str, t: translation }),
   "ep:ats": obj({ device: str, enabled: bool, stu: int }),
   "driver:warn": obj({ fn: str, cond: str }),
@@ -126,6 +134,7 @@ export const REQUEST_SHAPES: Readonly<Record<RequestName, [request: Check, reply
   "smmu:cmdq": [obj({ cmds: arrayOf(cmd), sync: bool, source: str, at: time }), obj({ synced: bool, "done?": time })],
   "smmu:tlb-tags": [obj({}), obj({ tags: arrayOf(str) })],
   "smmu:translate": [obj({ sid: int, ssid: nullable(int), iova: int, access, ats: bool }), translateResult],
+  "smmu:translated": [obj({ sid: int, ssid: nullable(int), addr: int, access }), translatedReply],
   "ep:dma": [obj({ iova: int, pasid: nullable(int), access, "sid?": int }), obj({ result: translateResult })],
   "ep:atc-inv": [obj({ sid: int, ssid: int, ssv: bool, addr: int, size: int, at: time }), obj({ completed: bool, "done?": time })],
 };

@@ -4,11 +4,15 @@
  * page tables it came from: if a table no longer backs it and the operation
  * that removed it has returned, the device used a translation that should be
  * gone. After every operation it also checks the driver's rule that any
- * ASID or VMID no invalidation array covers is clear in every TLB.
+ * ASID or VMID no invalidation array covers is clear in every TLB. And it
+ * reports every Translated transaction (an ATC hit) that the STE of its
+ * stream forbids: the device had ATS enabled where the driver had turned it
+ * off in the STE (the kernel disables ATS at the device first).
  */
 import type { Bus } from "../core/bus.js";
 import type { Memory } from "../core/memory.js";
 import type { IommuDriver } from "../model/driver.js";
+import type { BusNotifications } from "../model/events.js";
 import { PageTable, type Leaf } from "../model/page-table.js";
 import type { Platform } from "../plugin/platform.js";
 
@@ -22,7 +26,7 @@ export interface OpRef {
   cpu: string;
 }
 
-export type ViolationKind = "stale-translation" | "tag-not-flushed";
+export type ViolationKind = "stale-translation" | "tag-not-flushed" | "translated-forbidden";
 
 export interface Violation {
   kind: ViolationKind;
@@ -60,6 +64,7 @@ export class Oracle {
       if (!this.current) return;
       for (const leaf of e.leaves) this.unmaps.push({ table: e.table, leaf, op: this.current });
     });
+    bus.on("dma:forbidden", "oracle", (e) => this.translatedForbidden(e));
     bus.on("dma:served", "oracle", (e) => {
       if (e.via !== "atc" && e.via !== "iotlb") return;
       for (const b of e.t.backing) {
@@ -82,6 +87,20 @@ export class Oracle {
         });
         return;
       }
+    });
+  }
+
+  /** A Translated transaction the SMMU refused: ATS on at the device, off in its STE. */
+  private translatedForbidden(e: BusNotifications["dma:forbidden"]): void {
+    this.violations.push({
+      kind: "translated-forbidden",
+      device: e.device,
+      iova: e.iova,
+      cache: e.cache,
+      during: this.current ?? undefined,
+      message:
+        `${e.device} ${e.access} ${hex(e.iova)}${e.pasid !== null ? ` pasid ${e.pasid}` : ""} used ${e.cache}'s translation ` +
+        `(to ${hex(e.t.pa + (e.iova - e.t.base))}) as a Translated transaction on sid ${hex(e.sid)}, which its STE forbids: ${e.detail}`,
     });
   }
 

@@ -37,6 +37,24 @@ export interface TranslateRequest {
   ats: boolean;
 }
 
+/**
+ * A Translated transaction (PCIe AT = Translated): the endpoint uses an
+ * address its ATC holds. The SMMU does not translate it; with
+ * SMMU_CR0.ATSCHK, which the driver always sets, it checks that the STE
+ * allows ATS for the stream.
+ */
+export interface TranslatedRequest {
+  sid: number;
+  /** null: no PASID on the transaction */
+  ssid: number | null;
+  /** the translated (physical) address */
+  addr: number;
+  access: Access;
+}
+
+/** Whether the SMMU lets a Translated transaction through, or how it terminates it. */
+export type TranslatedReply = { kind: "ok" } | { kind: "fault"; event: string; detail: string } | { kind: "abort"; detail: string };
+
 export interface DmaRequest {
   iova: number;
   pasid: number | null;
@@ -79,6 +97,7 @@ export interface BusRequests {
   "smmu:cmdq": [CmdqSubmit, CmdqSubmitReply];
   "smmu:tlb-tags": [Record<string, never>, TlbTagsReply];
   "smmu:translate": [TranslateRequest, TranslateResult];
+  "smmu:translated": [TranslatedRequest, TranslatedReply];
   "ep:dma": [DmaRequest, DmaReply];
   "ep:atc-inv": [AtcInvRequest, AtcInvReply];
 }
@@ -105,6 +124,13 @@ export interface BusNotifications {
     cache: string;
     t: Translation;
   };
+  /**
+   * An endpoint used a translation from its ATC (a Translated transaction)
+   * and the SMMU refused it, as the STE does not allow ATS for the stream:
+   * the device had ATS enabled where its STE forbids it. `t` is the
+   * translation it used, `detail` why the SMMU refused.
+   */
+  "dma:forbidden": { device: string; sid: number; pasid: number | null; iova: number; access: Access; cache: string; t: Translation; detail: string };
   /**
    * A cache took a translation: `cache` named as `dma:served` names it
    * ("smmu0.iotlb", "nic0.atc"), `tag` what the entry is held under
