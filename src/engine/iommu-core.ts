@@ -147,13 +147,7 @@ export class IommuCore {
     const stage = domain.spec.stage;
     if (stage === "sva" || stage === "nested") {
       yield* domain.pgtable.clearLeaves(iova, size, this.ioPgtableOps(domain, null, gone));
-      if (stage === "sva") {
-        /* munmap(): the mmu notifier invalidates [start, end) */
-        yield* this.invalidation("mm_invalidate", domain.name, this.driver.mmInvalidate(domain.name, BigInt(iova), BigInt(iova + size)));
-      } else {
-        /* the guest's own stage 1: it invalidates through its vSMMU */
-        yield* this.invalidation("guest_invalidate", domain.name, this.driver.guestInvalidate(domain.name, iova, size));
-      }
+      yield* this.ownerInvalidation(domain, iova, size);
       return gone;
     }
     const pgtable = domain.pgtable;
@@ -181,10 +175,21 @@ export class IommuCore {
   }
 
   /**
+   * How a table that is not the kernel's io-pgtable is invalidated for
+   * [iova, iova + size): a process's (SVA: its munmap() or other change
+   * reaches the mmu notifier) or a guest's (nested: its commands through
+   * its vSMMU).
+   */
+  private ownerInvalidation(domain: DriverDomain, iova: number, size: number): Steps {
+    if (domain.spec.stage === "sva") return this.invalidation("mm_invalidate", domain.name, this.driver.mmInvalidate(domain.name, BigInt(iova), BigInt(iova + size)));
+    return this.invalidation("guest_invalidate", domain.name, this.driver.guestInvalidate(domain.name, iova, size));
+  }
+
+  /**
    * The io-pgtable callbacks for `domain`: arm_smmu_flush_ops (->tlb_flush_walk,
    * ->tlb_add_page into `gather`, which may sync on its way), WARNs, and the
-   * notifications the oracle follows. A table the process's or the guest's
-   * own table frees is flushed by them: the mm's notifier, the guest's vSMMU.
+   * notifications the oracle follows. A table freed in a process's or a
+   * guest's own table is theirs to flush (ownerInvalidation).
    */
   private ioPgtableOps(domain: DriverDomain, gather: { g: Gather } | null, gone: Leaf[]): UnmapOps {
     const core = this;
@@ -192,8 +197,7 @@ export class IommuCore {
     const stage = domain.spec.stage;
     return {
       flushWalk(iova, size, granule) {
-        if (stage === "sva") return core.invalidation("mm_invalidate", domain.name, core.driver.mmInvalidate(domain.name, BigInt(iova), BigInt(iova + size)));
-        if (stage === "nested") return core.invalidation("guest_invalidate", domain.name, core.driver.guestInvalidate(domain.name, iova, size));
+        if (stage === "sva" || stage === "nested") return core.ownerInvalidation(domain, iova, size);
         return core.invalidation("tlb_flush_walk", domain.name, core.driver.tlbFlushWalk(domain.name, iova, size, granule));
       },
       addPage: gather

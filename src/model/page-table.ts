@@ -212,7 +212,7 @@ export class PageTable extends PtTable {
     private readonly memory: TableMemory,
     stage: "s1" | "s2" = "s1",
   ) {
-    pageSizes(pgsizeBitmap);
+    pageSizes(pgsizeBitmap); // refuses sizes above 1G
     const layout = new LpaeLayout(pgsizeBitmap, stage);
     super(layout, layout.startLevel);
     /* __arm_lpae_alloc_pages(): at least 64 bytes */
@@ -424,12 +424,16 @@ export class PageTable extends PtTable {
    */
   private leavesIn(table: PtTable, base: number, lo: number, hi: number, first: boolean, out: LeafAt[] = []): LeafAt[] {
     const span = this.layout.blockSize(table.level);
-    for (const [idx, pte] of this.populated(table)) {
+    const from = Math.max(0, Math.floor((lo - base) / span));
+    const to = Math.ceil((hi - base) / span);
+    /* the entries in range or the populated ones, whichever are fewer */
+    const entries: [number, Pte | undefined][] =
+      to - from < table.ptes.size ? Array.from({ length: to - from }, (_, i) => [from + i, this.read(table, from + i)]) : this.populated(table);
+    for (const [idx, pte] of entries) {
       if (first && out.length) break;
-      const at = base + idx * span;
-      if (at + span <= lo || at >= hi) continue;
+      if (!pte || idx < from || idx >= to) continue;
       if (pte.kind === "leaf") out.push({ table, idx, leaf: pte.leaf });
-      else this.leavesIn(this.tableAt(pte.pa), at, lo, hi, first, out);
+      else this.leavesIn(this.tableAt(pte.pa), base + idx * span, lo, hi, first, out);
     }
     return out;
   }
