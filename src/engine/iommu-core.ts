@@ -5,10 +5,14 @@
  * the end). For an SVA domain the table is the process's: unmapping it is a
  * munmap() whose mmu notifier calls the driver with [start, end); for a
  * nested domain it is the guest's stage 1, which the guest invalidates.
- * And SVA binding: iommu_sva_bind_device() and iommu_sva_unbind_device()
- * call the driver under the core's iommu_sva_lock.
+ * And attaching: the core's own rules before it calls the driver (a domain
+ * already attached is left as it is; a PASID must be one the device has,
+ * and free), once here for every driver, a user's included; SVA binding:
+ * iommu_sva_bind_device() and iommu_sva_unbind_device() call the driver
+ * under the core's iommu_sva_lock.
  */
 import type { Bus } from "../core/bus.js";
+import { EBUSY, EINVAL } from "../core/errno.js";
 import { mutexLocked, newLock, type Mutex } from "../core/rwlock.js";
 import { site, type Steps } from "../model/step.js";
 import type { DriverDomain, Gather, IommuDriver } from "../model/driver.js";
@@ -42,6 +46,9 @@ function* gatherAddPage(core: IommuCore, domain: string, g: Gather, iova: number
   g.end = Math.max(g.end, iova + size - 1);
   return g;
 }
+
+/** IOMMU_NO_PASID: the RID's PASID, never attached at through a PASID. */
+const IOMMU_NO_PASID = 0;
 
 /** A bond's handle: the device and the PASID a bind attached the process at. */
 function bondKey(device: string, pasid: number): string {
@@ -84,19 +91,43 @@ export class IommuCore {
   }
 
   /**
-   * iommu_attach_device_pasid() (the driver's ->set_dev_pasid()); for an SVA
-   * domain iommu_sva_bind_device(), the driver's part under iommu_sva_lock
-   * (the model attaches an SVA domain only by binding). 0 or -errno.
+   * iommu_attach_device() -> __iommu_group_set_domain_internal(): a group
+   * already on `target` is left as it is, 0 without calling the driver;
+   * otherwise the driver's ->attach_dev(). 0 or -errno.
+   */
+  *attachDev(device: string, target: string): Steps<number> {
+    if (this.driver.attached(device) === target) return 0;
+    return yield* this.driver.attachDev(device, target);
+  }
+
+  /**
+   * iommu_attach_device_pasid(); for an SVA domain iommu_sva_bind_device(),
+   * whose attach runs under iommu_sva_lock (the model attaches an SVA domain
+   * only by binding). 0 or -errno.
    */
   *attachDevPasid(device: string, domain: string, pasid: number): Steps<number> {
-    const driver = this.driver;
-    if (driver.domain(domain).spec.stage !== "sva") return yield* driver.setDevPasid(device, domain, pasid);
-    const bonds = this.svaBonds;
+    const core = this;
+    if (this.driver.domain(domain).spec.stage !== "sva") return yield* this.setDevPasid(device, domain, pasid);
     return yield* mutexLocked(this.svaLock, S_SVA_BIND, function* () {
-      const ret = yield* driver.setDevPasid(device, domain, pasid);
-      if (ret === 0) bonds.add(bondKey(device, pasid));
+      const ret = yield* core.setDevPasid(device, domain, pasid);
+      if (ret === 0) core.svaBonds.add(bondKey(device, pasid));
       return ret;
     });
+  }
+
+  /**
+   * iommu_attach_device_pasid()'s checks, then the driver's ->set_dev_pasid():
+   * -EINVAL for IOMMU_NO_PASID or a PASID at or beyond the device's
+   * max_pasids, -EBUSY for one something is attached at (the xa_insert()
+   * into the group's pasid_array). Modelling choice: a device without PASIDs
+   * (max_pasids 0) is refused too; the kernel now skips such a device in
+   * its group, so a group of one "succeeds" with nothing attached.
+   */
+  private *setDevPasid(device: string, domain: string, pasid: number): Steps<number> {
+    /* ioasid_t is unsigned: a negative PASID is beyond any max_pasids */
+    if (pasid <= IOMMU_NO_PASID || pasid >= this.driver.maxPasids(device)) return -EINVAL;
+    if (this.driver.attached(device, pasid) !== null) return -EBUSY;
+    return yield* this.driver.setDevPasid(device, domain, pasid);
   }
 
   /**

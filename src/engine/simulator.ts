@@ -155,13 +155,13 @@ export class Simulator {
 
   /** The operations a scenario performs, as stepped paths for run() or runConcurrently(). */
   readonly ops = {
-    /** ->attach_dev(): a domain, "blocked" or "identity"; 0 or -errno. */
+    /** iommu_attach_device(): a domain, "blocked" or "identity"; 0 or -errno. */
     attach: (device: string, target: string, at?: string): Op<number> => ({
       label: `attach ${device} ${target}`,
-      path: this.driver.attachDev(device, target),
+      path: this.core.attachDev(device, target),
       at,
     }),
-    /** ->set_dev_pasid(): attach `domain` at `pasid` (an SVA domain: iommu_sva_bind_device()); 0 or -errno. */
+    /** iommu_attach_device_pasid(): attach `domain` at `pasid` (an SVA domain: iommu_sva_bind_device()); 0 or -errno. */
     attachPasid: (device: string, domain: string, pasid: number, at?: string): Op<number> => ({
       label: `attach ${device} ${domain} pasid ${pasid}`,
       path: this.core.attachDevPasid(device, domain, pasid),

@@ -72,9 +72,25 @@ export interface IommuDriver {
   /** The variant it runs ("mainline"). */
   readonly variant: string;
   domain(name: string): DriverDomain;
-  /** ->attach_dev(): 0 or -errno. */
+  /**
+   * What is attached to `device`'s RID (its group->domain), or at `pasid`
+   * (its group->pasid_array entry): a domain's name, "blocked" or
+   * "identity"; null for nothing. The core keeps this view in the kernel and
+   * the driver reads it back (iommu_get_domain_for_dev()); here the driver
+   * keeps it and the core reads it, for its rules before calling the driver
+   * (a domain already attached is not attached again; a PASID in use is
+   * -EBUSY).
+   */
+  attached(device: string, pasid?: number): string | null;
+  /** dev->iommu->max_pasids: how many PASIDs `device` has through this driver (0: none); the core refuses the others. */
+  maxPasids(device: string): number;
+  /** ->attach_dev(): 0 or -errno. The core calls it only for a domain not attached already. */
   attachDev(device: string, target: AttachTarget): Steps<number>;
-  /** ->set_dev_pasid(): attach a domain at a PASID; 0 or -errno. For an SVA domain the bind (the core holds iommu_sva_lock around it). */
+  /**
+   * ->set_dev_pasid(): attach a domain at a PASID; 0 or -errno. The core
+   * calls it only for a PASID the device has and nothing is attached at.
+   * For an SVA domain the bind (the core holds iommu_sva_lock around it).
+   */
   setDevPasid(device: string, domain: string, pasid: number): Steps<number>;
   /** The blocked domain's ->set_dev_pasid(): detach whatever is at `pasid`. For a bind's PASID the unbind (under iommu_sva_lock). */
   removeDevPasid(device: string, pasid: number): Steps;
