@@ -49,7 +49,7 @@ export class SvaMm implements DriverDomain {
      */
     public reservedAsid: number | undefined,
   ) {
-    this.pgtable = new PageTable(pgsizeBitmapFor(spec.pageSize ?? 0x1000));
-    this.pgtablePa = memory.alloc(this.pgtable);
+    this.pgtable = new PageTable(pgsizeBitmapFor(spec.pageSize ?? 0x1000), memory);
+    this.pgtablePa = this.pgtable.pa;
   }
 }

@@ -128,6 +128,8 @@ export const NOTIFICATION_SHAPES: Readonly<Record<NotificationName, Check>> = {
   "driver:log": obj({ fn: str, level: oneOf("err", "warn", "info"), msg: str }),
   "invs:publish": obj({ domain: str, entries: int }),
   "pgtable:unmap": obj({ table: u64, leaves: arrayOf(obj({ iova: int, size: int, pa: int, writable: bool })) }),
+  "pgtable:free": obj({ table: u64, freed: arrayOf(u64) }),
+  "walk:cached": obj({ smmu: str, cache: str, sid: int, ssid: nullable(int), iova: int, access, level: int, base: int, next: u64 }),
 };
 
 export const REQUEST_SHAPES: Readonly<Record<RequestName, [request: Check, reply: Check]>> = {
