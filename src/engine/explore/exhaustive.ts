@@ -417,10 +417,17 @@ export class ExhaustiveSearch {
     const pKey = this.procKeys[p]!;
     if (first.get(p) === j && initials.includes(p) && !node.keys.includes(pKey)) return false;
     const keys = initials.map((q) => this.procKeys[q]!).filter((key) => node.keys.includes(key));
+    if (this.cfg.preemptionBound !== Infinity) {
+      // an initial already here may lead to the reordering only through more preemptions than the bound allows,
+      // and so may this state itself, unlike the one where the run of steps began: take every initial, here and there
+      for (const key of keys) {
+        node.backtrack.add(key);
+        this.conservative(i, key);
+      }
+      return true;
+    }
     if (keys.length === 0 || keys.some((key) => node.backtrack.has(key) || node.sleep.has(key))) return true;
-    const chosen = keys.includes(pKey) ? pKey : keys[0]!;
-    node.backtrack.add(chosen);
-    if (this.cfg.preemptionBound !== Infinity) this.conservative(i, chosen);
+    node.backtrack.add(keys.includes(pKey) ? pKey : keys[0]!);
     return true;
   }
 

@@ -261,7 +261,8 @@ class ToyExecution implements Execution {
     if (this.spec.forbid?.includes(outcome)) failures.push({ kind: "expect", message: `forbidden outcome ${outcome}` });
     const waiting = this.threads.filter((t) => t.next && !this.ready(t));
     if (this.choices().length === 0 && waiting.length > 0) {
-      failures.push({ kind: "deadlock", message: `nothing can run: ${waiting.map((t) => `${t.name} waits at ${t.next!.op}`).join(", ")}` });
+      const at = (op: ToyOp): string => ("loc" in op ? `${op.op} ${op.loc}` : op.op);
+      failures.push({ kind: "deadlock", message: `nothing can run: ${waiting.map((t) => `${t.name} waits at ${at(t.next!)}`).join(", ")}` });
     }
     return { outcome, failures };
   }
