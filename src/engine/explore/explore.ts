@@ -50,19 +50,16 @@ export interface ExploreOptions {
   readonly shard?: { readonly index: number; readonly count: number };
 }
 
-/** The options as they shape the result (the summary carries them; shards must agree on them to merge). */
-export interface NormalizedOptions {
+/**
+ * The options as they shape the result, defaults filled in and those of
+ * other modes left out (the summary carries them; shards must agree on them
+ * to merge). No preemption bound is null, so that it shows in JSON.
+ */
+export type NormalizedOptions = Omit<ExploreOptions, "mode" | "maxSteps" | "preemptionBound" | "shard"> & {
   readonly mode: ExploreMode;
   readonly maxSteps: number;
-  readonly maxSchedules?: number;
   readonly preemptionBound?: number | null;
-  readonly splitDepth?: number;
-  readonly depth?: number;
-  readonly seed?: number;
-  readonly runs?: number;
-  readonly seedFrom?: number;
-  readonly seedTo?: number;
-}
+};
 
 export interface Summary {
   readonly mode: ExploreMode;

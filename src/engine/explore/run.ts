@@ -78,10 +78,16 @@ export class Run {
   }
 }
 
+const FLAGS = new WeakMap<Program, readonly boolean[]>();
+
 /** Per agent, whether it runs in the background. */
-export function backgroundFlags(program: Program): boolean[] {
-  const flags = program.agents.map(() => false);
-  for (const a of program.background ?? []) flags[a] = true;
+export function backgroundFlags(program: Program): readonly boolean[] {
+  let flags = FLAGS.get(program);
+  if (!flags) {
+    const f = program.agents.map(() => false);
+    for (const a of program.background ?? []) f[a] = true;
+    FLAGS.set(program, (flags = f));
+  }
   return flags;
 }
 
