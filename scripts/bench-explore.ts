@@ -10,9 +10,7 @@
  * three operations, which leaves the explorer a few microseconds per step.
  */
 import { fileURLToPath } from "node:url";
-import { explore, type ExploreOptions, type Program, type ToySpec } from "../src/engine/explore/index.js";
-import { exploreParallel } from "../src/engine/explore/parallel.js";
-import { ToyProgram } from "../src/engine/explore/toy.js";
+import { explore, exploreParallel, ToyProgram, type ExploreOptions, type Program, type ToySpec } from "../src/engine/explore/index.js";
 
 const TOY = fileURLToPath(new URL("../src/engine/explore/toy.ts", import.meta.url));
 

@@ -4,8 +4,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
-import { explore, merge, replay, ToyProgram, type ExploreOptions, type ToySpec } from "../../src/engine/explore/index.js";
-import { exploreParallel } from "../../src/engine/explore/parallel.js";
+import { explore, exploreParallel, merge, replay, ToyProgram, type ExploreOptions, type ToySpec } from "../../src/engine/explore/index.js";
 
 const SPEC: ToySpec = {
   memory: "arm",

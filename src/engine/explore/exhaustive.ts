@@ -31,7 +31,6 @@ import { TallyBuilder } from "./tally.js";
 
 export interface ExhaustiveConfig {
   readonly reduce: boolean;
-  readonly maxSchedules: number;
   /** Infinity for no bound. */
   readonly preemptionBound: number;
   readonly maxSteps: number;

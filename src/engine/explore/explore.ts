@@ -17,13 +17,12 @@
  * construction.
  */
 import { ExhaustiveSearch, processKey, usesSleepSets, type SleepEntry } from "./exhaustive.js";
-import type { Access, Program } from "./program.js";
+import { conflicts, type Access, type Program } from "./program.js";
 import { Run } from "./run.js";
 import { pctRun, pctSeed, defaultLength, randomRun } from "./sample.js";
 import type { Decision } from "./schedule.js";
 import { shrink } from "./shrink.js";
 import { combine, EMPTY_TALLY, TallyBuilder, type Bound, type FailureReport, type Tally } from "./tally.js";
-import { conflicts } from "./program.js";
 
 export type ExploreMode = "dpor" | "naive" | "pct" | "random";
 
@@ -128,7 +127,7 @@ export function planUnits(program: Program, o: NormalizedOptions): Unit[] {
   if (o.mode === "pct") return blocks(0, o.runs! - 1);
   if (o.mode === "random") return blocks(o.seedFrom!, o.seedTo!);
   const units: Unit[] = [];
-  const reduce = usesSleepSets({ reduce: o.mode === "dpor", preemptionBound: o.preemptionBound ?? Infinity });
+  const sleepSets = usesSleepSets({ reduce: o.mode === "dpor", preemptionBound: o.preemptionBound ?? Infinity });
   const n = program.agents.length;
   const expand = (run: Run, sleep: readonly SleepEntry[]): void => {
     if (run.steps >= o.splitDepth! || run.steps >= o.maxSteps || run.choices.length === 0) {
@@ -144,9 +143,9 @@ export function planUnits(program: Program, o: NormalizedOptions): Unit[] {
       if (asleep.has(key)) continue;
       const child = replayed(program, run.decisions);
       const acc: readonly Access[] = child.take(k).accesses;
-      const childSleep = reduce ? [...sleep, ...explored].filter((s) => !conflicts(s.accesses, acc)) : [];
+      const childSleep = sleepSets ? [...sleep, ...explored].filter((s) => !conflicts(s.accesses, acc)) : [];
       expand(child, childSleep);
-      if (reduce) explored.push({ key, accesses: acc });
+      if (sleepSets) explored.push({ key, accesses: acc });
       any = true;
     }
     // every choice asleep: the unit's search finds the state blocked
@@ -174,13 +173,12 @@ function budget(max: number, u: number, total: number): number {
   return Math.floor(max / total) + (u < max % total ? 1 : 0);
 }
 
-/** Search unit `u` (index `ui` of `total`) and shrink its failures. */
-export function runUnit(program: Program, o: NormalizedOptions, unit: Unit, ui: number, total: number, k = 0): Tally {
+/** Search `unit` (index `ui` of `total`) and shrink its failures; `pctK` is PCT's k (unitContext()). */
+export function runUnit(program: Program, o: NormalizedOptions, unit: Unit, ui: number, total: number, pctK = 0): Tally {
   let tally: TallyBuilder;
   if (unit.kind === "prefix") {
     const search = new ExhaustiveSearch(program, {
       reduce: o.mode === "dpor",
-      maxSchedules: o.maxSchedules!,
       preemptionBound: o.preemptionBound ?? Infinity,
       maxSteps: o.maxSteps,
     });
@@ -189,7 +187,7 @@ export function runUnit(program: Program, o: NormalizedOptions, unit: Unit, ui: 
   } else {
     tally = new TallyBuilder();
     for (let s = unit.from; s <= unit.to; s++) {
-      if (o.mode === "pct") pctRun(program, pctSeed(o.seed!, s), o.depth!, k, o.maxSteps, tally);
+      if (o.mode === "pct") pctRun(program, pctSeed(o.seed!, s), o.depth!, pctK, o.maxSteps, tally);
       else randomRun(program, s, o.maxSteps, tally);
     }
     tally.bounds.add("sampled");
