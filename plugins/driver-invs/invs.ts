@@ -14,7 +14,8 @@
  * `smmu` is the SMMU instance's index on the platform; the kernel compares
  * the arm_smmu_device pointers, which gives the same grouping.
  */
-import { ENOMEM, ErrPtr, runSteps, type RwLock, site, type Steps, writeLock, writeUnlock } from "../../src/index.js";
+import { ENOMEM, ErrPtr, exec, runSteps, type RwLock, site, type Steps, writeLock, writeUnlock } from "../../src/index.js";
+import { numInvsAt, usersAt } from "./shared.js";
 import { MAINLINE, type DriverVariant } from "./variant.js";
 
 /* enum arm_smmu_inv_type: the order is also the order of commands (TLBI before ATC_INV) */
@@ -360,10 +361,17 @@ export function* invsUnrefSteps(
   const walk = new UnrefWalk(invs, toUnref, variant, hooks);
   const freeTrash = variant.unref === "free_fn" ? freeFn : undefined;
 
+  const e = exec();
   while (walk.seek()) {
     /* same item: users = READ_ONCE(inv[i].users) - 1, or WARN_ON(users < 0) */
     if (!walk.readUsers()) continue;
-    yield S_UNREF_USERS;
+    if (e) {
+      const at = usersAt(e, invs, walk.i);
+      yield e.storeStep(S_UNREF_USERS, at);
+      e.store(at, invs.users(walk.i), walk.users);
+    } else {
+      yield S_UNREF_USERS;
+    }
     if (walk.writeUsers()) {
       /* inv[i] became trash */
       if (freeTrash) yield* freeTrash(invs, walk.i);
@@ -376,7 +384,13 @@ export function* invsUnrefSteps(
 
   /* The lock is required to fence concurrent ATS operations */
   yield* writeLock(invs, S_UNREF_LOCK);
-  yield S_UNREF_NUM;
+  if (e) {
+    const at = numInvsAt(e, invs);
+    yield e.storeStep(S_UNREF_NUM, at);
+    e.store(at, invs.numInvs, walk.num);
+  } else {
+    yield S_UNREF_NUM;
+  }
   invs.numInvs = walk.num;
   writeUnlock(invs);
 }
@@ -400,7 +414,7 @@ class UnrefWalk {
   /** Word offset one past the last entry that stays live. */
   private liveEnd = 0;
   /** users - 1 of the current entry of invs, read before the step that writes it. */
-  private users = 0;
+  users = 0;
   /** seek() stopped at an equal pair, to be stepped past by the next seek(). */
   private paired = false;
   private readonly a: Int32Array;

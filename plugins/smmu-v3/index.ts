@@ -9,9 +9,9 @@
  * Translated transactions against the STE (ATSCHK), and keeps simulated
  * time for its queue (SmmuTiming).
  */
-import { type BusPort, type Cmd, type CmdqSubmit, type CmdqSubmitReply, definePlugin, isTlbi, type Memory, type Platform, type Qwords, SMMU_FEATURES, SMMU_OPTIONS, type SmmuFeature, type SmmuNode, type SmmuOption, type SmmuSpec, StreamTable, type TranslateRequest } from "../../src/index.js";
+import { type BusPort, type Cmd, type CmdqAgent, type CmdqPollReply, type CmdqPollRequest, type CmdqSubmit, type CmdqSubmitReply, exec, qwordLocation, definePlugin, isTlbi, type Memory, type Platform, type Qwords, SMMU_FEATURES, SMMU_OPTIONS, type SmmuFeature, type SmmuNode, type SmmuOption, type SmmuSpec, StreamTable, type TranslateRequest } from "../../src/index.js";
 import { Iotlb } from "./iotlb.js";
-import { cdTableAt, translate, type TranslationUnit } from "./translate.js";
+import { cdTableAt, translate, translateSteps, type TranslationUnit } from "./translate.js";
 import { checkTranslated } from "./translated.js";
 import { WalkCache, type WalkEntry } from "./walk-cache.js";
 
@@ -45,6 +45,12 @@ export const POLL_TIMEOUT_NS = 1_000_000_000;
 /** 4K, 16K and 64K granules with their block sizes (IDR5.GRAN4K/16K/64K all set). */
 const PGSIZE_BITMAP = 0x1000 | 0x20_0000 | 0x4000_0000 | 0x4000 | 0x200_0000 | 0x1_0000 | 0x2000_0000;
 
+/** An STE or CD read from memory: under an explorer, qwords a CPU has pending stores to read as they were. */
+function fetchEntry(live: Qwords): Qwords {
+  const e = exec();
+  return e ? live.map((q, i) => e.load(qwordLocation(e, live, i), q)) : [...live];
+}
+
 export class SmmuV3 implements SmmuNode, TranslationUnit {
   readonly kind = "smmu";
   readonly features: ReadonlySet<SmmuFeature>;
@@ -68,6 +74,9 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
   /** When the last ATC_INV completion since the last CMD_SYNC arrives. */
   private atcDone = 0;
   readonly timing: SmmuTiming;
+  /** The TLB and walk cache, and the STE/CD cache, as shared locations for a schedule explorer. */
+  readonly tlbLocation: string;
+  private readonly cfgLocation: string;
 
   constructor(
     readonly name: string,
@@ -78,6 +87,8 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     private readonly platform: Platform,
   ) {
     this.iotlb = new Iotlb((tag, t) => bus.emit("cache:fill", { cache: `${name}.iotlb`, tag, t }));
+    this.tlbLocation = `${name}.tlb`;
+    this.cfgLocation = `${name}.cfg`;
     this.features = new Set(spec.features);
     this.options = new Set(spec.options ?? []);
     const props = spec.props as { cmd_ns?: number; sync_ns?: number; walk_cache?: boolean } | undefined;
@@ -87,8 +98,9 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
 
   fetchSte(sid: number): Qwords {
     let ste = this.steCache.get(sid);
+    exec()?.touch(this.cfgLocation, ste ? "read" : "write");
     if (!ste) {
-      ste = [...this.strtab.ste(sid)];
+      ste = fetchEntry(this.strtab.ste(sid));
       this.steCache.set(sid, ste);
     }
     return ste;
@@ -97,10 +109,11 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
   fetchCd(sid: number, cdtab: bigint, ssid: number): Qwords | undefined {
     let cds = this.cdCache.get(sid);
     let cd = cds?.get(ssid);
+    exec()?.touch(this.cfgLocation, cd ? "read" : "write");
     if (!cd) {
       const live = cdTableAt(this.memory, cdtab)?.fetch(ssid);
       if (!live) return undefined;
-      cd = [...live];
+      cd = fetchEntry(live);
       if (!cds) this.cdCache.set(sid, (cds = new Map()));
       cds.set(ssid, cd);
     }
@@ -114,13 +127,63 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
 
   /** arm_smmu_cmdq_issue_cmdlist() as the hardware sees it: queue, execute, then CMD_SYNC. */
   submit(req: CmdqSubmit): CmdqSubmitReply {
+    if (this.backlog) return this.enqueue(req);
     for (const cmd of req.cmds) this.consume(cmd, req.source, req.at);
     if (!req.sync) return { synced: true, done: this.cursor };
-    const synced = !this.atcPending;
-    this.consume({ op: "CMD_SYNC" }, req.source, req.at);
-    this.atcPending = false;
+    const synced = this.consumeSync(req.source, req.at);
     return { synced, done: this.cursor };
   }
+
+  /** Execute a CMD_SYNC: it completes once everything before it has, or times out behind an unanswered ATC_INV. */
+  private consumeSync(source: string, at: number): boolean {
+    const synced = !this.atcPending;
+    if (this.backlog) this.syncs.set(this.queue.length, synced);
+    this.consume({ op: "CMD_SYNC" }, source, at);
+    this.atcPending = false;
+    return synced;
+  }
+
+  /**
+   * Under a schedule explorer the queue runs beside the CPUs: submitted
+   * commands wait in `backlog` (prod has moved, cons has not) until the
+   * explorer's agent for this SMMU executes them one step at a time.
+   */
+  private backlog: { cmd: Cmd; source: string; at: number }[] | null = null;
+  /** Whether each executed CMD_SYNC (by its place in the queue) completed rather than timed out. */
+  private readonly syncs = new Map<number, boolean>();
+
+  private enqueue(req: CmdqSubmit): CmdqSubmitReply {
+    const backlog = this.backlog!;
+    exec()?.touch(`${this.name}.cmdq`, "write");
+    for (const cmd of req.cmds) backlog.push({ cmd, source: req.source, at: req.at });
+    if (!req.sync) return { synced: true, done: req.at };
+    const ticket = this.queue.length + backlog.length;
+    backlog.push({ cmd: { op: "CMD_SYNC" }, source: req.source, at: req.at });
+    return { synced: true, done: req.at, ticket };
+  }
+
+  /** arm_smmu_cmdq_poll_until_sync()'s question: has cons passed the CMD_SYNC at `ticket`? */
+  poll(req: CmdqPollRequest): CmdqPollReply {
+    exec()?.touch(`${this.name}.cmdq`, "read");
+    const synced = this.syncs.get(req.ticket);
+    return { completed: synced !== undefined, synced: synced ?? false };
+  }
+
+  readonly queueAgent: CmdqAgent = {
+    setDeferred: (on) => {
+      if (!on && this.backlog?.length) throw new Error(`${this.name}: ${this.backlog.length} commands still queued`);
+      this.backlog = on ? [] : null;
+      this.syncs.clear();
+    },
+    backlog: () => this.backlog?.length ?? 0,
+    step: () => {
+      const next = this.backlog?.shift();
+      if (!next) throw new Error(`${this.name}: the command queue is empty`);
+      exec()?.touch(`${this.name}.cmdq`, "write");
+      if (next.cmd.op === "CMD_SYNC") this.consumeSync(next.source, next.at);
+      else this.consume(next.cmd, next.source, next.at);
+    },
+  };
 
   /** When `cmd`, seen at `at`, finishes executing: the queue's cursor moves there. */
   private execute(cmd: Cmd, at: number): { start: number; end: number } {
@@ -137,11 +200,14 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     const { start, end } = this.execute(cmd, at);
     this.queue.push({ seq, cmd, source, start, end });
     this.bus.emit("cmd:queued", { smmu: this.name, cmd, seq, source, start, end });
+    const e = exec();
     if (isTlbi(cmd.op)) {
+      e?.touch(this.tlbLocation, "write");
       this.iotlb.invalidate(cmd);
       this.walkCache?.invalidate(cmd);
       return;
     }
+    if (cmd.op.startsWith("CFGI_")) e?.touch(this.cfgLocation, "write");
     switch (cmd.op) {
       case "CFGI_STE":
         /* modelled as also dropping the CDs fetched through the old STE */
@@ -235,7 +301,9 @@ export default definePlugin({
     const index = ctx.topology.smmus.findIndex((s) => s.name === ctx.node);
     const smmu = new SmmuV3(ctx.node, index, ctx.spec, ctx.memory, ctx, ctx.platform);
     ctx.serve("smmu:cmdq", ctx.node, (req) => smmu.submit(req));
+    ctx.serve("smmu:cmdq-poll", ctx.node, (req) => smmu.poll(req));
     ctx.serve("smmu:translate", ctx.node, (req) => translate(smmu, req));
+    ctx.serve("smmu:translate-steps", ctx.node, (req) => translateSteps(smmu, req));
     ctx.serve("smmu:translated", ctx.node, (req) => checkTranslated(smmu, req));
     ctx.serve("smmu:tlb-tags", ctx.node, () => ({ tags: smmu.iotlb.coverTags().map((t) => `${ctx.node} ${t}`) }));
     return smmu;
