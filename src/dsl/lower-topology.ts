@@ -3,16 +3,17 @@
  * into the Topology JSON form, recording where each piece was written (by
  * JSON Pointer) so schema diagnostics can point back into the .smmu text.
  */
-import type { CstNode, IToken } from "chevrotain";
+import type { IToken } from "chevrotain";
 import type { Span } from "../core/diagnostics.js";
 import type { DeviceSpec, DomainSpec, JsonValue, SmmuSpec, Topology, VsmmuSpec } from "../model/topology.js";
 import { didYouMean } from "../core/suggest.js";
-import { sub, subs, tok, stringValue, type LowerBase } from "./lower-core.js";
+import { stringValue, type LowerBase } from "./lower-core.js";
+import type { Name, Property, Value } from "./syntax.js";
 
 type ValueKind = "name" | "symbol" | "symbols" | "int" | "ints" | "bool" | "string";
 type Kind = "smmu" | "device" | "vsmmu" | "domain";
 
-/** The properties each kind of block knows, as written (snake_case) and their JSON names. */
+/** The properties each kind of block knows, as written (snake_case) and their JSON names (looked up with Object.hasOwn: a key may be "toString"). */
 const KEYS: Record<Kind, Record<string, [json: string, kind: ValueKind]>> = {
   smmu: { features: ["features", "symbols"], options: ["options", "symbols"], plugin: ["plugin", "string"] },
   device: {
@@ -37,7 +38,7 @@ const KEYS: Record<Kind, Record<string, [json: string, kind: ValueKind]>> = {
 
 /** The name a .smmu file writes for the JSON property `json` of a `kind` node ("pasidBits" is written "pasid_bits"). */
 export function writtenName(kind: string, json: string): string {
-  const keys = (KEYS as Partial<Record<string, Record<string, [string, ValueKind]>>>)[kind] ?? {};
+  const keys = Object.hasOwn(KEYS, kind) ? KEYS[kind as Kind] : {};
   return Object.entries(keys).find(([, [j]]) => j === json)?.[0] ?? json;
 }
 
@@ -48,6 +49,10 @@ const LIST: Record<Kind, "smmus" | "devices" | "vsmmus" | "domains"> = {
   domain: "domains",
 };
 
+/** `obj[key] = value` as an own property, whatever the key ("__proto__" too). */
+export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
 
 export class TopologyBuilder {
   readonly topology: Topology = { smmus: [], devices: [], vsmmus: [], domains: [] };
@@ -56,10 +61,8 @@ export class TopologyBuilder {
   constructor(private readonly lo: LowerBase) {}
 
   /** One smmu / device / vsmmu / domain block. */
-  node(decl: CstNode): void {
-    const kindTok = tok(decl, "kind")!;
+  node(kindTok: IToken, nameNode: Name, properties: Property[]): void {
     const kind = kindTok.image as Kind;
-    const nameNode = sub(decl, "name")!;
     const name = this.lo.nameText(nameNode);
     if (name === undefined) return;
     const list = this.topology[LIST[kind]] as unknown as Record<string, unknown>[];
@@ -70,22 +73,22 @@ export class TopologyBuilder {
     if (kind === "smmu") node.features = [];
 
     const seen = new Set<string>();
-    for (const prop of subs(decl, "property")) {
-      const key = tok(prop, "key")!;
+    for (const prop of properties) {
+      const key = prop.key;
       if (seen.has(key.image)) {
         this.lo.error(key, "duplicate", `property "${key.image}" is given twice`);
         continue;
       }
       seen.add(key.image);
-      this.property(kind, node, ptr, key, subs(prop, "value"));
+      this.property(kind, node, ptr, key, prop.values);
     }
     list.push(node);
   }
 
-  private property(kind: Kind, node: Record<string, unknown>, ptr: string, key: IToken, values: CstNode[]): void {
-    const known = KEYS[kind][key.image];
-    if (!known) {
-      const near = didYouMean(key.image, Object.keys(KEYS[kind]));
+  private property(kind: Kind, node: Record<string, unknown>, ptr: string, key: IToken, values: Value[]): void {
+    const keys = KEYS[kind];
+    if (!Object.hasOwn(keys, key.image)) {
+      const near = didYouMean(key.image, Object.keys(keys));
       if (kind === "domain" || near !== "") {
         this.lo.error(key, "unknown-property", `unknown ${kind} property "${key.image}"${near}`);
         return;
@@ -94,10 +97,10 @@ export class TopologyBuilder {
       const props = (node.props ??= {}) as Record<string, JsonValue>;
       this.locations.set(`${ptr}/props/${key.image}`, this.lo.spanOf(key));
       const v = this.lo.looseValues(values);
-      if (v !== undefined) props[key.image] = v;
+      if (v !== undefined) setOwn(props, key.image, v);
       return;
     }
-    const [json, type] = known;
+    const [json, type] = keys[key.image]!;
     const at = `${ptr}/${json}`;
     this.locations.set(at, this.lo.spanOf(values[0]!));
     const many = type === "symbols" || type === "ints";
@@ -116,11 +119,11 @@ export class TopologyBuilder {
   }
 
   /** A value of a known property, read as its type says. */
-  private typed(v: CstNode, type: ValueKind, key: string): JsonValue | undefined {
-    const str = tok(v, "StringLit");
+  private typed(v: Value, type: ValueKind, key: string): JsonValue | undefined {
+    const str = v.str;
     if (type === "string") return str ? stringValue(str) : this.lo.error(v, "type", `"${key}" takes a string, e.g. "${key === "plugin" ? "smmu-v3" : "..."}"`);
     if (str) return this.lo.error(str, "type", `"${key}" does not take a string`);
-    const e = sub(v, "expr")!;
+    const e = v.expr!;
     if (type === "int" || type === "ints") return this.lo.int(e, key === "sids" ? "StreamID" : key, 0n);
     const name = this.lo.asName(e);
     if (!name) return this.lo.error(v, "type", type === "bool" ? `"${key}" takes true or false` : `"${key}" takes a name, not an expression`);
@@ -132,9 +135,6 @@ export class TopologyBuilder {
     }
     return text;
   }
-
-  /** A plugin property: a string, a number if it evaluates to one, else a name. */
-
 
   get smmus(): SmmuSpec[] {
     return this.topology.smmus;

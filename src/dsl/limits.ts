@@ -1,0 +1,33 @@
+/**
+ * The limits that keep hostile or mistaken .smmu input from hanging or
+ * crashing the front end: each one is a diagnostic naming it at the place
+ * that goes over, never an internal error. Defaults here; compileSmmu()
+ * takes overrides.
+ */
+export interface Limits {
+  /** Brackets ('(' and '{') open at once: the parser and the lowering recurse once per level. */
+  nesting: number;
+  /** Loop iterations in one file, nested loops multiplying. */
+  iterations: number;
+  /** Operands, operators, statements and declarations evaluated in one file (a loop's body counts each time round): bounds the time a file takes to compile. */
+  evaluations: number;
+  /** Characters in one name or string literal (a number literal is bounded by its value: 64 bits). */
+  literalLength: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  nesting: 64,
+  iterations: 1_000_000,
+  evaluations: 10_000_000,
+  literalLength: 4096,
+});
+
+/** The defaults with `overrides` applied. */
+export function limitsWith(overrides: Partial<Limits> = {}): Limits {
+  const limits = { ...DEFAULT_LIMITS };
+  for (const key of Object.keys(limits) as (keyof Limits)[]) limits[key] = overrides[key] ?? limits[key];
+  return limits;
+}
+
+/** The width of every value of the language (literals, params, loop variables, intermediate results). Not a tunable: commands' fields are 64-bit. */
+export const VALUE_BITS = 64;

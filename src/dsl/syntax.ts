@@ -1,0 +1,156 @@
+/**
+ * The syntax tree the parser builds directly (embedded actions, no CST):
+ * a .smmu file as written, before lowering resolves params, loops, names
+ * and includes into src/dsl/ast.ts. Every node keeps its first and last
+ * token, which give its span.
+ */
+import type { IToken } from "chevrotain";
+
+/** Where a node was written: its first and last token. */
+export interface Syn {
+  first: IToken;
+  last: IToken;
+}
+
+/** Operands and binary operators in a row; lowering applies precedence. */
+export interface Expr extends Syn {
+  operands: Operand[];
+  ops: readonly IToken[];
+}
+
+/** [-...] number | name | ( expr ): `negs` minus signs, then a NumberLit token, a name or an expression. */
+export interface Operand extends Syn {
+  negs: number;
+  atom: IToken | Name | Expr;
+}
+
+/** A name, possibly built from parts: smmu#i, dev#(s * 64 + d). */
+export interface Name extends Syn {
+  base: IToken;
+  parts: readonly NamePart[];
+}
+
+/** After a '#': a NumberLit or Identifier token, or a parenthesized expression. */
+export type NamePart = IToken | Expr;
+
+/** The parts of a name that has none, the operators of a lone operand: one array for them all. */
+export const NONE: readonly never[] = Object.freeze([]);
+
+export function isToken(x: object): x is IToken {
+  return "image" in x;
+}
+
+export function isName(x: object): x is Name {
+  return "base" in x;
+}
+
+/** A property's or option's value: a string or an expression. */
+export interface Value extends Syn {
+  str?: IToken;
+  expr?: Expr;
+}
+
+export interface Property extends Syn {
+  key: IToken;
+  values: Value[];
+}
+
+export interface ForHead extends Syn {
+  var: IToken;
+  from: Expr;
+  to: Expr;
+}
+
+export interface DriverDecl extends Syn {
+  kind: "driverDecl";
+  plugin: IToken;
+  variant?: IToken;
+  options: Property[];
+}
+
+export type TopItem = Syn &
+  (
+    | { kind: "include" | "use"; path: IToken }
+    | { kind: "param"; name: IToken; value: Expr }
+    | DriverDecl
+    | { kind: "nodeDecl"; nodeKind: IToken; name: Name; properties: Property[] }
+    | { kind: "topFor"; head: ForHead; items: TopItem[] }
+    | { kind: "scenario"; name: IToken; body: Stmt[] }
+  );
+
+export interface DmaSpec extends Syn {
+  device: Name;
+  access: IToken;
+  iova: Expr;
+  pasid?: Expr;
+  sid?: Expr;
+}
+
+export interface CmdPattern extends Syn {
+  kind: "cmdPattern";
+  op: IToken;
+  fields: IToken[];
+  values: Expr[];
+  rest: boolean;
+  repeat?: Expr;
+}
+
+export type CmdItem = CmdPattern | (Syn & { kind: "cmdFor"; head: ForHead; items: CmdItem[] });
+
+export interface InvPattern extends Syn {
+  kind: "invPattern";
+  smmu?: Name;
+  type: IToken;
+  id: Expr;
+  ssid?: Expr;
+  users?: Expr;
+}
+
+export type InvItem = InvPattern | (Syn & { kind: "invFor"; head: ForHead; items: InvItem[] });
+
+/** What `expect dma` waits for; exactly one is set. */
+export interface DmaResult {
+  via?: IToken;
+  ok?: boolean;
+  fault?: boolean;
+  event?: IToken;
+  abort?: boolean;
+}
+
+export type Expectation =
+  | { kind: "expectCommands"; smmu: Name; contains: boolean; items: CmdItem[] }
+  | { kind: "expectCount"; smmu: Name; what: IToken; count: Expr }
+  | { kind: "expectInvs"; domain: Name; empty: boolean; trash?: Expr; items: InvItem[] }
+  | { kind: "expectArray"; target: IToken; trash?: Expr; entries: InvPattern[] }
+  | { kind: "expectState"; node: Name; key: IToken; value: Value }
+  | { kind: "expectDma"; spec: DmaSpec; result: DmaResult }
+  | { kind: "expectError"; minus: boolean; error: IToken; body: Stmt[] }
+  | { kind: "expectNoStale" }
+  | { kind: "expectStale"; device?: Name; iova?: Expr };
+
+/** The right-hand side of `array NAME ...`. */
+export type ArrayDef =
+  | { kind: "set"; entries: InvPattern[] }
+  | { kind: "alloc"; size: Expr }
+  | { kind: "merge"; base: IToken; other: IToken }
+  | { kind: "purge"; base: IToken };
+
+export type Stmt = Syn &
+  (
+    | { kind: "attach"; device: Name; target: Name; pasid?: Expr }
+    | { kind: "detach"; device: Name; pasid?: Expr }
+    | { kind: "map"; domain: Name; iova: Expr; size: Expr; pa?: Expr; readonly: boolean }
+    | { kind: "unmap"; domain: Name; iova: Expr; size: Expr }
+    | { kind: "flush"; domain: Name }
+    | { kind: "dma"; spec: DmaSpec }
+    | { kind: "sva"; bind: boolean; device: Name; domain?: Name; pasid: Expr }
+    | { kind: "mm"; release: boolean; domain: Name; start?: Expr; size?: Expr }
+    | { kind: "fail"; site: IToken; count?: Expr }
+    | { kind: "fault"; device: Name; fault: IToken; off: boolean }
+    | { kind: "expect"; expectation: Expectation }
+    | { kind: "stmtFor"; head: ForHead; body: Stmt[] }
+    | DriverDecl
+    | { kind: "array"; target: IToken; def: ArrayDef }
+    | { kind: "unref"; base: IToken; other: IToken }
+    | { kind: "concurrently"; body: Stmt[] }
+  );
