@@ -116,7 +116,7 @@ class FileCompiler {
   }
 
   private item(n: TopItem, file: string): void {
-    if (!this.lo.spend(n)) return;
+    if (n.kind !== "topFor" && !this.lo.statement(n)) return;
     switch (n.kind) {
       case "include":
         return this.include(n.path, file);

@@ -9,7 +9,9 @@ export interface Limits {
   nesting: number;
   /** Loop iterations in one file, nested loops multiplying. */
   iterations: number;
-  /** Operands, operators, statements and declarations evaluated in one file (a loop's body counts each time round): bounds the time a file takes to compile. */
+  /** Declarations, statements and expected entries (commands, array entries) lowered in one file, a loop's body counting each time round (a loop itself does not count): bounds what a file compiles to. */
+  statements: number;
+  /** Operands and operators evaluated in one file, a loop's body counting each time round: bounds the time its expressions take. */
   evaluations: number;
   /** Characters in one name or string literal (a number literal is bounded by its value: 64 bits). */
   literalLength: number;
@@ -18,6 +20,7 @@ export interface Limits {
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   nesting: 64,
   iterations: 1_000_000,
+  statements: 1_000_000,
   evaluations: 10_000_000,
   literalLength: 4096,
 });

@@ -98,6 +98,8 @@ export class LowerBase {
     this.scopes.push(scope);
     try {
       for (let i = from; i <= to; i++) {
+        /* once a budget is spent, nothing more in a loop can succeed */
+        if (this.spent) return;
         /* nested loops multiply: one budget for every iteration of the file */
         if (++this.iterations > max) {
           if (this.iterations === max + 1) this.error(head, "range", `loops run more than ${max} iterations in all (nested loops multiply)`);
@@ -111,20 +113,33 @@ export class LowerBase {
     }
   }
 
-  /** Operands, operators and statements evaluated so far, in the whole file. */
-  private evaluations = 0;
+  /** What the file has used of its budgets so far (src/dsl/limits.ts). */
+  private readonly used = { statements: 0, evaluations: 0 };
+  /** A budget has run out. */
+  private spent = false;
+
+  private static readonly SPENT = {
+    statements: (max: number) => `more than ${max} statements in all (declarations, statements and expected entries; a loop's body counts each time round)`,
+    evaluations: (max: number) => `more than ${max} evaluations in all (operands and operators; a loop's body counts each time round)`,
+  };
 
   /**
-   * Count `n` evaluations at `at` against the file's budget; false once it is
-   * spent (reported once, where it ran out; what is evaluated after that fails quietly).
+   * Count `n` of a budget at `at`; false once it is spent (reported once,
+   * where it ran out; whatever needs it after that fails quietly).
    */
-  spend(at: Syn | IToken, n = 1): boolean {
-    const max = this.limits.evaluations;
-    if (this.evaluations > max) return false;
-    this.evaluations += n;
-    if (this.evaluations <= max) return true;
-    this.error(at, "limit", `more than ${max} evaluations in all (operands, operators and statements, loops counting each time round)`);
+  private spend(budget: "statements" | "evaluations", at: Syn | IToken, n: number): boolean {
+    const max = this.limits[budget];
+    if (this.used[budget] > max) return false;
+    this.used[budget] += n;
+    if (this.used[budget] <= max) return true;
+    this.spent = true;
+    this.error(at, "limit", LowerBase.SPENT[budget](max));
     return false;
+  }
+
+  /** One more declaration, statement or expected entry lowered; false once the file has had its limit of them. */
+  statement(at: Syn): boolean {
+    return this.spend("statements", at, 1);
   }
 
   private names(): string[] {
@@ -134,7 +149,7 @@ export class LowerBase {
   /** Evaluate an expression: operands left to right, * / % << >> before + -, every result within 64 bits. */
   expr(node: Expr): bigint | undefined {
     const { operands, ops } = node;
-    if (!this.spend(node, operands.length + ops.length)) return undefined;
+    if (!this.spend("evaluations", node, operands.length + ops.length)) return undefined;
     if (ops.length === 0) return this.operand(operands[0]!);
     /* every operand, so each bad one is reported */
     const values = operands.map((o) => this.operand(o));
@@ -196,7 +211,7 @@ export class LowerBase {
   /** A built name: smmu#i, dev#(s * 8 + d). */
   nameText(node: Name): string | undefined {
     let text = node.base.image;
-    if (node.parts.length > 0 && !this.spend(node, node.parts.length)) return undefined;
+    if (node.parts.length > 0 && !this.spend("evaluations", node, node.parts.length)) return undefined;
     for (const part of node.parts) {
       let v: bigint | undefined;
       if (!isToken(part)) v = this.expr(part);

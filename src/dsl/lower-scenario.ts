@@ -74,8 +74,8 @@ export class ScenarioLowerer {
   /** The statements of a block (a scenario, a loop, an expect error). */
   block(stmts: S.Stmt[], out: Stmt[] = []): Stmt[] {
     for (const s of stmts) {
-      if (!this.lo.spend(s)) break;
       if (s.kind === "stmtFor") this.lo.loop(s.head, () => this.block(s.body, out));
+      else if (!this.lo.statement(s)) break;
       else if (s.kind === "driverDecl") this.lo.error(s, "misplaced", "a scenario's driver must be its first statement");
       else {
         const stmt = this.stmt(s);
@@ -329,8 +329,8 @@ export class ScenarioLowerer {
   /** The items of an expect block, loops unrolled. */
   private items<I extends S.CmdItem | S.InvItem, T>(items: readonly I[], one: (p: Exclude<I, { head: S.ForHead }>) => T | undefined, out: (T | undefined)[] = []): (T | undefined)[] {
     for (const item of items) {
-      if (!this.lo.spend(item)) break;
       if ("head" in item) this.lo.loop(item.head, () => this.items(item.items as I[], one, out));
+      else if (!this.lo.statement(item)) break;
       else out.push(one(item as Exclude<I, { head: S.ForHead }>));
     }
     return out;
