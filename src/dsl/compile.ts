@@ -116,7 +116,8 @@ class FileCompiler {
   }
 
   private item(n: TopItem, file: string): void {
-    if (n.kind !== "topFor" && !this.lo.statement(n)) return;
+    /* declarations count; a loop and a scenario are what holds them */
+    if (n.kind !== "topFor" && n.kind !== "scenario" && !this.lo.statement(n)) return;
     switch (n.kind) {
       case "include":
         return this.include(n.path, file);
@@ -124,8 +125,7 @@ class FileCompiler {
         this.uses.push({ path: stringValue(n.path), span: this.lo.spanOf(n) });
         return;
       case "param": {
-        const v = this.lo.expr(n.value);
-        if (v !== undefined) this.lo.defineParam(n.name, v);
+        this.lo.defineParam(n.name, this.lo.expr(n.value));
         return;
       }
       case "driverDecl":

@@ -9,7 +9,7 @@ export interface Limits {
   nesting: number;
   /** Loop iterations in one file, nested loops multiplying. */
   iterations: number;
-  /** Declarations, statements and expected entries (commands, array entries) lowered in one file, a loop's body counting each time round (a loop itself does not count): bounds what a file compiles to. */
+  /** Declarations, statements and expected entries (commands, array entries) lowered in one file, a loop's body counting each time round (a loop or a scenario itself does not count): bounds what a file compiles to. */
   statements: number;
   /** Operands and operators evaluated in one file, a loop's body counting each time round: bounds the time its expressions take. */
   evaluations: number;

@@ -73,12 +73,24 @@ export class LowerBase {
     return undefined;
   }
 
-  defineParam(name: IToken, value: bigint): void {
-    if (this.scopes[0]!.has(name.image)) {
+  /** A param; `value` undefined when its expression failed (reported), so that a use of it fails quietly rather than as unknown. */
+  defineParam(name: IToken, value: bigint | undefined): void {
+    if (this.scopes[0]!.has(name.image) || this.failedParams.has(name.image)) {
       this.error(name, "duplicate", `param "${name.image}" is already defined`);
       return;
     }
-    this.scopes[0]!.set(name.image, value);
+    if (value === undefined) this.failedParams.add(name.image);
+    else this.scopes[0]!.set(name.image, value);
+  }
+
+  /** Params whose value could not be computed. */
+  private readonly failedParams = new Set<string>();
+
+  /** The value of a param or loop variable, or undefined after reporting `id` unknown (quietly if it is a param that failed). */
+  private valueOf(id: IToken, message: () => string): bigint | undefined {
+    const v = this.lookup(id.image);
+    if (v !== undefined || this.failedParams.has(id.image)) return v;
+    return this.error(id, "unknown-param", message);
   }
 
   /** Loop iterations run so far, in the whole file. */
@@ -203,9 +215,7 @@ export class LowerBase {
       return this.error(name, "type", `expected a number but found the name "${text ?? "?"}"`);
     }
     const id = name.base;
-    const v = this.lookup(id.image);
-    if (v !== undefined) return v;
-    return this.error(id, "unknown-param", () => `unknown parameter "${id.image}"${didYouMean(id.image, this.names())}`);
+    return this.valueOf(id, () => `unknown parameter "${id.image}"${didYouMean(id.image, this.names())}`);
   }
 
   /** A built name: smmu#i, dev#(s * 8 + d). */
@@ -216,10 +226,7 @@ export class LowerBase {
       let v: bigint | undefined;
       if (!isToken(part)) v = this.expr(part);
       else if (part.tokenType === NumberLit) v = numberValue(part);
-      else {
-        v = this.lookup(part.image);
-        if (v === undefined) return this.error(part, "unknown-param", `unknown parameter "${part.image}" in a name`);
-      }
+      else v = this.valueOf(part, () => `unknown parameter "${part.image}" in a name`);
       if (v === undefined) return undefined;
       text += v.toString();
     }
