@@ -9,7 +9,8 @@
  */
 import type { IToken, TokenType } from "chevrotain";
 import { diagnostic, type Diagnostic } from "../core/diagnostics.js";
-import { DEFAULT_LIMITS, VALUE_BITS, type Limits } from "./limits.js";
+import { DEFAULT_LIMITS, type Limits } from "./limits.js";
+import { literalValue, VALUE_BITS } from "./numbers.js";
 import {
   BadNumber,
   BlockComment,
@@ -138,26 +139,6 @@ const isIdentStart = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 &&
 const isIdentPart = (c: number): boolean => isIdentStart(c) || isDigit(c);
 /** What a "." in a regular expression does not match: a backslash before one of these ends no escape. */
 const isJsLineTerminator = (c: number): boolean => c === LF || c === CR || c === 0x2028 || c === 0x2029;
-
-/** The largest value of the language, 2^64 - 1; -MAX_VALUE is the smallest. */
-export const MAX_VALUE = (1n << BigInt(VALUE_BITS)) - 1n;
-
-const UNITS: Readonly<Record<string, bigint>> = { K: 1n << 10n, M: 1n << 20n, G: 1n << 30n };
-
-/** The value of a number literal (decimal, 0x hex, _ separators, a K/M/G multiplier), or undefined when wider than 64 bits. */
-export function literalValue(image: string): bigint | undefined {
-  /* the common case, quickly: no separators, no multiplier, too short to overflow (0x + 16 digits, 18 decimal digits) */
-  const last = image.charCodeAt(image.length - 1) | 32;
-  if (image.length <= 18 && last !== 107 && last !== 109 && last !== 103 && !image.includes("_")) return BigInt(image);
-  const text = image.replace(/_/g, "");
-  const hex = /^0[xX]/.test(text);
-  const unit = hex ? undefined : UNITS[text.slice(-1)];
-  const digits = (hex ? text.slice(2) : unit ? text.slice(0, -1) : text).replace(/^0+(?=.)/, "");
-  /* more digits than 2^64 - 1 has is too wide, without converting them (a 50 MB literal converts slowly) */
-  if (digits.length > (hex ? VALUE_BITS / 4 : 20)) return undefined;
-  const v = BigInt(hex ? `0x${digits}` : digits) * (unit ?? 1n);
-  return v <= MAX_VALUE ? v : undefined;
-}
 
 class Lexer {
   private readonly tokens: IToken[] = [];

@@ -13,7 +13,7 @@ export interface Limits {
   statements: number;
   /** Operands and operators evaluated in one file, a loop's body counting each time round: bounds the time its expressions take. */
   evaluations: number;
-  /** Characters in one name or string literal (a number literal is bounded by its value: 64 bits). */
+  /** Characters in one name or string literal (a number literal is bounded by its value: src/dsl/numbers.ts). */
   literalLength: number;
 }
 
@@ -31,6 +31,3 @@ export function limitsWith(overrides: Partial<Limits> = {}): Limits {
   for (const key of Object.keys(limits) as (keyof Limits)[]) limits[key] = overrides[key] ?? limits[key];
   return limits;
 }
-
-/** The width of every value of the language (literals, params, loop variables, intermediate results). Not a tunable: commands' fields are 64-bit. */
-export const VALUE_BITS = 64;

@@ -9,8 +9,8 @@ import type { IToken } from "chevrotain";
 import { diagnostic, DiagnosticTally, spanKey, type Diagnostic, type Span } from "../core/diagnostics.js";
 import { didYouMean } from "../core/suggest.js";
 import type { JsonValue } from "../model/topology.js";
-import { literalValue, MAX_VALUE } from "./lexer.js";
-import { VALUE_BITS, type Limits } from "./limits.js";
+import type { Limits } from "./limits.js";
+import { literalValue, MAX_VALUE, VALUE_BITS } from "./numbers.js";
 import { NumberLit } from "./tokens.js";
 import { isName, isToken, type Expr, type Name, type Operand, type Syn, type Value } from "./syntax.js";
 
