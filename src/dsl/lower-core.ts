@@ -12,16 +12,11 @@ import type { JsonValue } from "../model/topology.js";
 import type { Limits } from "./limits.js";
 import { literalValue, MAX_VALUE, VALUE_BITS } from "./numbers.js";
 import { NumberLit } from "./tokens.js";
-import { isName, isToken, type Expr, type Name, type Operand, type Syn, type Value } from "./syntax.js";
+import { isBuiltName, isCompound, isString, isToken, isWord, type Expr, type Name, type Syn, type Value } from "./syntax.js";
 
 /** The value of a string literal, without quotes, escapes resolved. */
 export function stringValue(t: IToken): string {
   return t.image.slice(1, -1).replace(/\\(.)/g, "$1");
-}
-
-/** A number literal's value (the lexer has rejected one wider than 64 bits). */
-function numberValue(t: IToken): bigint {
-  return literalValue(t.image) ?? 0n;
 }
 
 export class LowerBase {
@@ -160,11 +155,23 @@ export class LowerBase {
 
   /** Evaluate an expression: operands left to right, * / % << >> before + -, every result within 64 bits. */
   expr(node: Expr): bigint | undefined {
+    if (isToken(node)) {
+      if (!this.spend("evaluations", node, 1)) return undefined;
+      if (node.tokenType === NumberLit) return literalValue(node.image) ?? 0n; // the lexer has reported a wider one
+      return this.valueOf(node, () => `unknown parameter "${node.image}"${didYouMean(node.image, this.names())}`);
+    }
+    if (isBuiltName(node)) {
+      const text = this.nameText(node);
+      return this.error(node, "type", `expected a number but found the name "${text ?? "?"}"`);
+    }
+    if (!isCompound(node)) {
+      const v = this.expr(node.atom);
+      return v !== undefined && node.negs % 2 === 1 ? -v : v;
+    }
     const { operands, ops } = node;
-    if (!this.spend("evaluations", node, operands.length + ops.length)) return undefined;
-    if (ops.length === 0) return this.operand(operands[0]!);
+    if (!this.spend("evaluations", node, ops.length)) return undefined;
     /* every operand, so each bad one is reported */
-    const values = operands.map((o) => this.operand(o));
+    const values = operands.map((o) => this.expr(o));
     if (values.includes(undefined)) return undefined;
     /* first the tight operators, folding into the operand on their left */
     const terms: bigint[] = [values[0]!];
@@ -200,32 +207,15 @@ export class LowerBase {
     return false;
   }
 
-  private operand(node: Operand): bigint | undefined {
-    const v = this.operandValue(node);
-    return v !== undefined && node.negs % 2 === 1 ? -v : v;
-  }
-
-  private operandValue(node: Operand): bigint | undefined {
-    const { atom } = node;
-    if (isToken(atom)) return numberValue(atom);
-    if (!isName(atom)) return this.expr(atom);
-    const name = atom;
-    if (name.parts.length > 0) {
-      const text = this.nameText(name);
-      return this.error(name, "type", `expected a number but found the name "${text ?? "?"}"`);
-    }
-    const id = name.base;
-    return this.valueOf(id, () => `unknown parameter "${id.image}"${didYouMean(id.image, this.names())}`);
-  }
-
-  /** A built name: smmu#i, dev#(s * 8 + d). */
+  /** A name's text: itself, or built: smmu#i, dev#(s * 8 + d). */
   nameText(node: Name): string | undefined {
+    if (isToken(node)) return node.image;
     let text = node.base.image;
-    if (node.parts.length > 0 && !this.spend("evaluations", node, node.parts.length)) return undefined;
+    if (!this.spend("evaluations", node, node.parts.length)) return undefined;
     for (const part of node.parts) {
       let v: bigint | undefined;
       if (!isToken(part)) v = this.expr(part);
-      else if (part.tokenType === NumberLit) v = numberValue(part);
+      else if (part.tokenType === NumberLit) v = literalValue(part.image) ?? 0n;
       else v = this.valueOf(part, () => `unknown parameter "${part.image}" in a name`);
       if (v === undefined) return undefined;
       text += v.toString();
@@ -235,12 +225,11 @@ export class LowerBase {
 
   /** The name an expression is, when it is nothing but a name. */
   asName(e: Expr): Name | undefined {
-    const [only] = e.operands;
-    return e.operands.length === 1 && !only!.negs && isName(only!.atom) ? only!.atom : undefined;
+    return isBuiltName(e) || isWord(e) ? e : undefined;
   }
 
   /** A plugin's property or option: one value, or a list of them. */
-  looseValues(values: Value[]): JsonValue | undefined {
+  looseValues(values: readonly Value[]): JsonValue | undefined {
     const v = values.map((x) => this.loose(x));
     if (v.some((x) => x === undefined)) return undefined;
     return v.length === 1 ? v[0]! : (v as JsonValue[]);
@@ -248,14 +237,11 @@ export class LowerBase {
 
   /** A plugin's property or option value: a string, true/false, a bare word, or an integer. */
   private loose(v: Value): JsonValue | undefined {
-    if (v.str) return stringValue(v.str);
-    const e = v.expr!;
-    const name = this.asName(e);
-    if (name && name.parts.length === 0) {
-      const id = name.base.image;
-      if (this.lookup(id) === undefined) return id === "true" ? true : id === "false" ? false : id;
+    if (isString(v)) return stringValue(v);
+    if (isWord(v) && this.lookup(v.image) === undefined) {
+      return v.image === "true" ? true : v.image === "false" ? false : v.image;
     }
-    return this.int(e, "value", BigInt(Number.MIN_SAFE_INTEGER));
+    return this.int(v, "value", BigInt(Number.MIN_SAFE_INTEGER));
   }
 
   /** An expression that must fit a JS number (addresses, ids, counts). */

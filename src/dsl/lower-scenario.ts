@@ -12,6 +12,7 @@ import { didYouMean } from "../core/suggest.js";
 import { DRIVER_NODE } from "../plugin/api.js";
 import { stringValue, type LowerBase } from "./lower-core.js";
 import { setOwn } from "./lower-topology.js";
+import { isString, isWord } from "./syntax.js";
 import type * as S from "./syntax.js";
 
 /** The commands the driver can build, and the fields each carries (as arm_smmu_cmdq_build_cmd() fills them). */
@@ -301,17 +302,15 @@ export class ScenarioLowerer {
       }
       case "expectState": {
         const node = this.ref(n.node, "node", this.nodes, [DRIVER_NODE]);
-        const { str, expr: e } = n.value;
-        const name = e && this.lo.asName(e);
-        const bare = name && name.parts.length === 0 ? name.base.image : undefined;
-        const value =
-          str !== undefined
-            ? stringValue(str)
-            : bare === "true" || bare === "false"
-              ? bare === "true"
-              : bare !== undefined && this.lo.lookup(bare) === undefined
-                ? bare
-                : this.lo.int(e!, "value", BigInt(Number.MIN_SAFE_INTEGER));
+        const v = n.value;
+        const bare = isWord(v) ? v.image : undefined;
+        const value = isString(v)
+          ? stringValue(v)
+          : bare === "true" || bare === "false"
+            ? bare === "true"
+            : bare !== undefined && this.lo.lookup(bare) === undefined
+              ? bare
+              : this.lo.int(v, "value", BigInt(Number.MIN_SAFE_INTEGER));
         if (node === undefined || value === undefined) return undefined;
         return { kind: "expect-state", node, key: n.key.image, value, span };
       }

@@ -8,7 +8,7 @@ import type { Span } from "../core/diagnostics.js";
 import type { DeviceSpec, DomainSpec, JsonValue, SmmuSpec, Topology, VsmmuSpec } from "../model/topology.js";
 import { didYouMean } from "../core/suggest.js";
 import { stringValue, type LowerBase } from "./lower-core.js";
-import type { Name, Property, Value } from "./syntax.js";
+import { isString, type Name, type Property, type Value } from "./syntax.js";
 
 type ValueKind = "name" | "symbol" | "symbols" | "int" | "ints" | "bool" | "string";
 type Kind = "smmu" | "device" | "vsmmu" | "domain";
@@ -61,7 +61,7 @@ export class TopologyBuilder {
   constructor(private readonly lo: LowerBase) {}
 
   /** One smmu / device / vsmmu / domain block. */
-  node(kindTok: IToken, nameNode: Name, properties: Property[]): void {
+  node(kindTok: IToken, nameNode: Name, properties: readonly Property[]): void {
     const kind = kindTok.image as Kind;
     const name = this.lo.nameText(nameNode);
     if (name === undefined) return;
@@ -85,7 +85,7 @@ export class TopologyBuilder {
     list.push(node);
   }
 
-  private property(kind: Kind, node: Record<string, unknown>, ptr: string, key: IToken, values: Value[]): void {
+  private property(kind: Kind, node: Record<string, unknown>, ptr: string, key: IToken, values: readonly Value[]): void {
     const keys = KEYS[kind];
     if (!Object.hasOwn(keys, key.image)) {
       const near = didYouMean(key.image, Object.keys(keys));
@@ -120,12 +120,10 @@ export class TopologyBuilder {
 
   /** A value of a known property, read as its type says. */
   private typed(v: Value, type: ValueKind, key: string): JsonValue | undefined {
-    const str = v.str;
-    if (type === "string") return str ? stringValue(str) : this.lo.error(v, "type", `"${key}" takes a string, e.g. "${key === "plugin" ? "smmu-v3" : "..."}"`);
-    if (str) return this.lo.error(str, "type", `"${key}" does not take a string`);
-    const e = v.expr!;
-    if (type === "int" || type === "ints") return this.lo.int(e, key === "sids" ? "StreamID" : key, 0n);
-    const name = this.lo.asName(e);
+    if (type === "string") return isString(v) ? stringValue(v) : this.lo.error(v, "type", `"${key}" takes a string, e.g. "${key === "plugin" ? "smmu-v3" : "..."}"`);
+    if (isString(v)) return this.lo.error(v, "type", `"${key}" does not take a string`);
+    if (type === "int" || type === "ints") return this.lo.int(v, key === "sids" ? "StreamID" : key, 0n);
+    const name = this.lo.asName(v);
     if (!name) return this.lo.error(v, "type", type === "bool" ? `"${key}" takes true or false` : `"${key}" takes a name, not an expression`);
     const text = this.lo.nameText(name);
     if (text === undefined) return undefined;

@@ -26,7 +26,6 @@ import {
   type InvPattern,
   type Name,
   type NamePart,
-  type Operand,
   type Property,
   type Stmt,
   type TopItem,
@@ -66,6 +65,13 @@ import {
  */
 function separated(SEP: TokenType, DEF: () => void): { SEP: TokenType; DEF: () => void } {
   return { SEP, DEF };
+}
+
+/** `list` with `x` added: a list of one is made to measure (an empty array grows to room for 17), none is NONE. */
+function add<T>(list: T[] | undefined, x: T): T[] {
+  if (!list) return [x];
+  list.push(x);
+  return list;
 }
 
 /** Entry types: an entry starting with one has no SMMU name. */
@@ -165,35 +171,22 @@ class SmmuParser extends EmbeddedActionsParser {
     const nodeKind = this.OR(this.nodeKinds);
     const name = this.SUBRULE(this.name);
     this.CONSUME(LBrace);
-    const properties: Property[] = [];
-    this.MANY(() => properties.push(this.SUBRULE(this.property)));
+    let properties: Property[] | undefined;
+    this.MANY(() => (properties = add(properties, this.SUBRULE(this.property))));
     this.CONSUME(RBrace);
-    return { kind: "nodeDecl", nodeKind, name, properties, first: nodeKind, last: this.end() };
+    return { kind: "nodeDecl", nodeKind, name, properties: properties ?? NONE, first: nodeKind, last: this.end() };
   });
 
   property = this.RULE("property", (): Property => {
     const key = this.CONSUME(Identifier);
     this.CONSUME(Colon);
-    const values: Value[] = [];
-    this.AT_LEAST_ONE_SEP(separated(Comma, () => values.push(this.SUBRULE(this.value))));
+    let values: Value[] | undefined;
+    this.AT_LEAST_ONE_SEP(separated(Comma, () => (values = add(values, this.SUBRULE(this.value)))));
     this.CONSUME(Semi);
-    return { key, values, first: key, last: this.end() };
+    return { key, values: values ?? NONE, first: key, last: this.end() };
   });
 
-  private readonly values: IOrAlt<Value>[] = [
-    {
-      ALT: () => {
-        const str = this.CONSUME(StringLit);
-        return { str, first: str, last: str };
-      },
-    },
-    {
-      ALT: () => {
-        const expr = this.SUBRULE(this.expr);
-        return { expr, first: expr?.first, last: expr?.last };
-      },
-    },
-  ];
+  private readonly values: IOrAlt<Value>[] = [{ ALT: () => this.CONSUME(StringLit) }, { ALT: () => this.SUBRULE(this.expr) }];
 
   value = this.RULE("value", (): Value => this.OR(this.values));
 
@@ -392,6 +385,7 @@ class SmmuParser extends EmbeddedActionsParser {
   private readonly accesses: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(KW.read) }, { ALT: () => this.CONSUME(KW.write) }];
 
   dmaSpec = this.RULE("dmaSpec", (): DmaSpec => {
+    const first = this.LA(1);
     const device = this.SUBRULE(this.name);
     const access = this.OR(this.accesses);
     const iova = this.SUBRULE(this.expr);
@@ -403,7 +397,7 @@ class SmmuParser extends EmbeddedActionsParser {
       this.CONSUME(KW.sid);
       return this.SUBRULE3(this.expr);
     });
-    return { device, access, iova, pasid, sid, first: device?.first, last: this.end() };
+    return { device, access, iova, pasid, sid, first, last: this.end() };
   });
 
   private readonly svaForms: IOrAlt<{ bind: boolean; device: Name; domain?: Name }>[] = [
@@ -712,9 +706,9 @@ class SmmuParser extends EmbeddedActionsParser {
     let parts: NamePart[] | undefined;
     this.MANY(() => {
       this.CONSUME(Hash);
-      (parts ??= []).push(this.SUBRULE(this.nameAtom));
+      parts = add(parts, this.SUBRULE(this.nameAtom));
     });
-    return { base, parts: parts ?? NONE, first: base, last: this.end() };
+    return parts ? { base, parts, first: base, last: this.end() } : base;
   });
 
   private readonly nameAtoms: IOrAlt<NamePart>[] = [
@@ -735,26 +729,27 @@ class SmmuParser extends EmbeddedActionsParser {
 
   private readonly operators: IOrAlt<IToken>[] = [Plus, Minus, Star, Slash, Percent, Shl, Shr].map((t) => ({ ALT: () => this.CONSUME(t) }));
 
-  /** Operands and binary operators in a row; lowering applies precedence (* / % << >> over + -). */
+  /** Operands and binary operators in a row; lowering applies precedence (* / % << >> over + -). A lone operand is the expression. */
   expr = this.RULE("expr", (): Expr => {
     const first = this.LA(1);
-    const operands = [this.SUBRULE(this.operand)];
+    const operand = this.SUBRULE(this.operand);
+    let operands: Expr[] | undefined;
     let ops: IToken[] | undefined;
     this.MANY(() => {
-      (ops ??= []).push(this.OR(this.operators));
-      operands.push(this.SUBRULE2(this.operand));
+      ops = add(ops, this.OR(this.operators));
+      operands = add(operands ?? [operand], this.SUBRULE2(this.operand));
     });
-    return { operands, ops: ops ?? NONE, first, last: this.end() };
+    return operands && ops ? { operands, ops, first, last: this.end() } : operand;
   });
 
-  private readonly operandAtoms: IOrAlt<Operand["atom"]>[] = [
+  private readonly operandAtoms: IOrAlt<Expr>[] = [
     { ALT: () => this.CONSUME(NumberLit) },
     { ALT: () => this.SUBRULE(this.name) },
     { ALT: () => this.parenthesized() },
   ];
 
-  /** [-...] number | name | ( expr ) */
-  operand = this.RULE("operand", (): Operand => {
+  /** [-...] number | name | ( expr ): a number or a name alone is the operand. */
+  operand = this.RULE("operand", (): Expr => {
     const first = this.LA(1);
     let negs = 0;
     this.MANY(() => {
@@ -762,7 +757,7 @@ class SmmuParser extends EmbeddedActionsParser {
       negs++;
     });
     const atom = this.OR(this.operandAtoms);
-    return { negs, atom, first, last: this.end() };
+    return negs > 0 || first.tokenType === LParen ? { negs, atom, first, last: this.end() } : atom;
   });
 }
 
@@ -778,5 +773,8 @@ export function parseTokens(tokens: IToken[]): { items: TopItem[]; errors: reado
   const parser = (instance ??= new SmmuParser());
   parser.input = tokens;
   const items = parser.file();
-  return { items, errors: parser.errors };
+  const errors = parser.errors;
+  /* the parser outlives the parse: it must not keep the tokens */
+  parser.input = [];
+  return { items, errors };
 }

@@ -5,6 +5,7 @@
  * token, which give its span.
  */
 import type { IToken } from "chevrotain";
+import { NumberLit, StringLit } from "./tokens.js";
 
 /** Where a node was written: its first and last token. */
 export interface Syn {
@@ -12,47 +13,68 @@ export interface Syn {
   last: IToken;
 }
 
-/** Operands and binary operators in a row; lowering applies precedence. */
-export interface Expr extends Syn {
-  operands: Operand[];
+/**
+ * An expression, as small as it was written: a NumberLit token, a name, an
+ * operand with minus signs or parentheses, or operands and binary operators
+ * in a row (lowering applies precedence). A file of 100,000 lines has a
+ * hundred thousand of them, most a lone number or name.
+ */
+export type Expr = IToken | BuiltName | Operand | Compound;
+
+/** `-x`, `(e)`, `-(e)`: the minus signs before an atom, which may be an expression in parentheses (the span includes them). */
+export interface Operand extends Syn {
+  negs: number;
+  atom: Expr;
+}
+
+export interface Compound extends Syn {
+  operands: readonly Expr[];
   ops: readonly IToken[];
 }
 
-/** [-...] number | name | ( expr ): `negs` minus signs, then a NumberLit token, a name or an expression. */
-export interface Operand extends Syn {
-  negs: number;
-  atom: IToken | Name | Expr;
-}
+/** A name: an Identifier (or keyword) token, or one built from parts. */
+export type Name = IToken | BuiltName;
 
-/** A name, possibly built from parts: smmu#i, dev#(s * 64 + d). */
-export interface Name extends Syn {
+/** smmu#i, dev#(s * 64 + d) */
+export interface BuiltName extends Syn {
   base: IToken;
   parts: readonly NamePart[];
 }
 
-/** After a '#': a NumberLit or Identifier token, or a parenthesized expression. */
+/** After a '#': a NumberLit or Identifier token, or an expression in parentheses. */
 export type NamePart = IToken | Expr;
 
-/** The parts of a name that has none, the operators of a lone operand: one array for them all. */
+/** A property's or option's value: an expression or a StringLit token. */
+export type Value = Expr;
+
+/** The operators of a lone operand, the properties of an empty block: one array for them all. */
 export const NONE: readonly never[] = Object.freeze([]);
 
 export function isToken(x: object): x is IToken {
   return "image" in x;
 }
 
-export function isName(x: object): x is Name {
+export function isBuiltName(x: object): x is BuiltName {
   return "base" in x;
 }
 
-/** A property's or option's value: a string or an expression. */
-export interface Value extends Syn {
-  str?: IToken;
-  expr?: Expr;
+export function isCompound(x: object): x is Compound {
+  return "ops" in x;
+}
+
+/** A StringLit token (a value may be a string). */
+export function isString(x: object): x is IToken {
+  return isToken(x) && x.tokenType === StringLit;
+}
+
+/** A word: a name (an Identifier or keyword token), neither a number nor a string. */
+export function isWord(x: object): x is IToken {
+  return isToken(x) && x.tokenType !== NumberLit && x.tokenType !== StringLit;
 }
 
 export interface Property extends Syn {
   key: IToken;
-  values: Value[];
+  values: readonly Value[];
 }
 
 export interface ForHead extends Syn {
@@ -73,7 +95,7 @@ export type TopItem = Syn &
     | { kind: "include" | "use"; path: IToken }
     | { kind: "param"; name: IToken; value: Expr }
     | DriverDecl
-    | { kind: "nodeDecl"; nodeKind: IToken; name: Name; properties: Property[] }
+    | { kind: "nodeDecl"; nodeKind: IToken; name: Name; properties: readonly Property[] }
     | { kind: "topFor"; head: ForHead; items: TopItem[] }
     | { kind: "scenario"; name: IToken; body: Stmt[] }
   );

@@ -168,17 +168,18 @@ describe("literals and 64-bit values", () => {
 
 describe("budgets", () => {
   test("evaluations: where the budget runs out, once; the loop stops there", () => {
-    /* the loop's bounds are 2, each iteration 3 + 1: the 25th's IOVA is the 101st */
+    /* gpu0's sids and the loop's bounds are 3, each time round '*', i, 4K and 4K: the 25th round's i is the 101st */
     const text = scenario("  for i in 0 .. 999 { map d1 i * 4K size 4K; }");
     expect(compiled(text, { limits: { evaluations: 100 } })).toEqual([
       "t.smmu:5:30: error: more than 100 evaluations in all (operands and operators; a loop's body counts each time round)",
     ]);
   });
 
-  test("evaluations, at the default: a million iterations of 39 each", () => {
+  test("evaluations, at the default: a million iterations of 40 each", () => {
+    /* 3, then 249,999 rounds of 19 '+', 20 i and 4K; the 250,000th round's 19 '+' and 18 i make 10,000,000: its 19th i */
     const text = scenario(`  for i in 0 .. 999999 { map d1 ${Array(20).fill("i").join(" + ")} size 4K; }`);
     expect(diags(text)).toEqual([
-      "t.smmu:5:33: error: more than 10000000 evaluations in all (operands and operators; a loop's body counts each time round)",
+      `t.smmu:5:${33 + 18 * 4}: error: more than 10000000 evaluations in all (operands and operators; a loop's body counts each time round)`,
     ]);
   });
 
