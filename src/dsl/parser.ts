@@ -9,7 +9,7 @@
  * Alternatives that run for every statement or operand are built once
  * (fields below) rather than on each call.
  */
-import { EmbeddedActionsParser, type IOrAlt, type IRecognitionException, type IToken, type TokenType } from "chevrotain";
+import { EmbeddedActionsParser, LLkLookaheadStrategy, type ILookaheadStrategy, type IOrAlt, type IRecognitionException, type IToken, type TokenType } from "chevrotain";
 import { messages } from "./errors.js";
 import {
   NONE,
@@ -74,13 +74,37 @@ function add<T>(list: T[] | undefined, x: T): T[] {
   return list;
 }
 
+/**
+ * chevrotain's LL(k) lookahead, each function built the first time its
+ * production is reached rather than all while the grammar is built: a file
+ * uses part of the grammar, and building them all was most of the start-up.
+ */
+function lazyLookahead(maxLookahead: number): ILookaheadStrategy {
+  const llk = new LLkLookaheadStrategy({ maxLookahead });
+  return {
+    validate: (options) => llk.validate(options),
+    buildLookaheadForAlternation(options) {
+      let f: ReturnType<ILookaheadStrategy["buildLookaheadForAlternation"]> | undefined;
+      return function (this: unknown, alts) {
+        return (f ??= llk.buildLookaheadForAlternation(options)).call(this, alts);
+      };
+    },
+    buildLookaheadForOptional(options) {
+      let f: ReturnType<ILookaheadStrategy["buildLookaheadForOptional"]> | undefined;
+      return function (this: unknown) {
+        return (f ??= llk.buildLookaheadForOptional(options)).call(this);
+      };
+    },
+  };
+}
+
 /** Entry types: an entry starting with one has no SMMU name. */
 const INV_TYPE_WORDS = new Set(["S1_ASID", "S2_VMID", "S2_VMID_S1_CLEAR", "ATS", "ATS_FULL"]);
 
 class SmmuParser extends EmbeddedActionsParser {
   /** `validate`: check the grammar for ambiguities and the like as it is built (a test does; a run skips it, which halves the build). */
   constructor(validate = false) {
-    super(ALL_TOKENS, { recoveryEnabled: true, maxLookahead: 3, errorMessageProvider: messages, skipValidations: !validate });
+    super(ALL_TOKENS, { recoveryEnabled: true, maxLookahead: 3, lookaheadStrategy: lazyLookahead(3), errorMessageProvider: messages, skipValidations: !validate });
     this.performSelfAnalysis();
   }
 
