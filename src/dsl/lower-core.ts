@@ -12,7 +12,7 @@ import type { JsonValue } from "../model/topology.js";
 import type { Limits } from "./limits.js";
 import { literalValue, MAX_VALUE, VALUE_BITS } from "./numbers.js";
 import { NumberLit } from "./tokens.js";
-import { isBuiltName, isCompound, isString, isToken, isWord, type Expr, type Name, type Syn, type Value } from "./syntax.js";
+import { isBuiltName, isCompound, isString, isToken, isWord, type Expr, type ForHead, type Name, type Syn, type Value } from "./syntax.js";
 
 /** The value of a string literal, without quotes, escapes resolved. */
 export function stringValue(t: IToken): string {
@@ -92,7 +92,7 @@ export class LowerBase {
   private iterations = 0;
 
   /** Run `body` for each value of a `for v in a .. b` loop. */
-  loop(head: { var: IToken; from: Expr; to: Expr } & Syn, body: () => void): void {
+  loop(head: ForHead, body: () => void): void {
     const max = this.limits.iterations;
     const from = this.expr(head.from);
     const to = this.expr(head.to);
