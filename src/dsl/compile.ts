@@ -116,8 +116,8 @@ class FileCompiler {
   }
 
   private item(n: TopItem, file: string): void {
-    /* declarations count; a loop and a scenario are what holds them */
-    if (n.kind !== "topFor" && n.kind !== "scenario" && !this.lo.statement(n)) return;
+    /* a node counts against the nodes, another declaration against the statements; a loop and a scenario hold them */
+    if (n.kind === "nodeDecl" ? !this.lo.node(n) : n.kind !== "topFor" && n.kind !== "scenario" && !this.lo.statement(n)) return;
     switch (n.kind) {
       case "include":
         return this.include(n.path, file);

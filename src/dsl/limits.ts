@@ -9,7 +9,9 @@ export interface Limits {
   nesting: number;
   /** Loop iterations in one file, nested loops multiplying. */
   iterations: number;
-  /** Declarations, statements and expected entries (commands, array entries) lowered in one file, a loop's body counting each time round (a loop or a scenario itself does not count): bounds what a file compiles to. */
+  /** smmu, device, vsmmu and domain declarations in one file, a loop's body counting each time round: bounds the topology to validate and simulate. */
+  nodes: number;
+  /** Statements, expected entries (commands, array entries) and declarations other than nodes in one file, a loop's body counting each time round (a loop or a scenario itself does not count): bounds what a file compiles to. */
   statements: number;
   /** Operands and operators evaluated in one file, a loop's body counting each time round: bounds the time its expressions take. */
   evaluations: number;
@@ -20,6 +22,7 @@ export interface Limits {
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   nesting: 64,
   iterations: 1_000_000,
+  nodes: 100_000,
   statements: 1_000_000,
   evaluations: 10_000_000,
   literalLength: 4096,

@@ -121,20 +121,21 @@ export class LowerBase {
   }
 
   /** What the file has used of its budgets so far (src/dsl/limits.ts). */
-  private readonly used = { statements: 0, evaluations: 0 };
+  private readonly used = { nodes: 0, statements: 0, evaluations: 0 };
   /** A budget has run out. */
   private spent = false;
 
-  private static readonly SPENT = {
-    statements: (max: number) => `more than ${max} statements in all (declarations, statements and expected entries; a loop's body counts each time round)`,
-    evaluations: (max: number) => `more than ${max} evaluations in all (operands and operators; a loop's body counts each time round)`,
+  private static readonly SPENT: Record<keyof LowerBase["used"], (max: number) => string> = {
+    nodes: (max) => `more than ${max} nodes in all (smmu, device, vsmmu and domain declarations; a loop's body counts each time round)`,
+    statements: (max) => `more than ${max} statements in all (statements, expected entries and declarations other than nodes; a loop's body counts each time round)`,
+    evaluations: (max) => `more than ${max} evaluations in all (operands and operators; a loop's body counts each time round)`,
   };
 
   /**
    * Count `n` of a budget at `at`; false once it is spent (reported once,
    * where it ran out; whatever needs it after that fails quietly).
    */
-  private spend(budget: "statements" | "evaluations", at: Syn | IToken, n: number): boolean {
+  private spend(budget: keyof LowerBase["used"], at: Syn | IToken, n: number): boolean {
     const max = this.limits[budget];
     if (this.used[budget] > max) return false;
     this.used[budget] += n;
@@ -144,9 +145,14 @@ export class LowerBase {
     return false;
   }
 
-  /** One more declaration, statement or expected entry lowered; false once the file has had its limit of them. */
+  /** One more statement, expected entry or declaration (not a node) lowered; false once the file has had its limit of them. */
   statement(at: Syn): boolean {
     return this.spend("statements", at, 1);
+  }
+
+  /** One more smmu, device, vsmmu or domain declared; false once the file has had its limit of them. */
+  node(at: Syn): boolean {
+    return this.spend("nodes", at, 1);
   }
 
   private names(): string[] {

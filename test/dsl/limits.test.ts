@@ -51,7 +51,7 @@ const FIFTY_MB = 50_000_000;
 
 describe("nesting", () => {
   test("the limits' defaults", () => {
-    expect(DEFAULT_LIMITS).toEqual({ nesting: 64, iterations: 1_000_000, statements: 1_000_000, evaluations: 10_000_000, literalLength: 4096 });
+    expect(DEFAULT_LIMITS).toEqual({ nesting: 64, iterations: 1_000_000, nodes: 100_000, statements: 1_000_000, evaluations: 10_000_000, literalLength: 4096 });
   });
 
   /* the 65th bracket open at once is reported; each chunk's '{' (or the '(') is at a known offset */
@@ -183,20 +183,29 @@ describe("budgets", () => {
     ]);
   });
 
-  test("statements: declarations, statements and entries count, loops and scenarios do not", () => {
-    const text = `${TOPO}for i in 0 .. 1 { domain e#i { stage: s1; } }\nscenario "s" {\n  for i in 0 .. 1 { flush d1; expect commands smmu0 contains { CMD_SYNC; CMD_SYNC; } }\n}\n`;
-    /* 3 declarations + 2 domains + 2 x (flush, expect, 2 entries) = 13: with 12, the last entry is one too many */
-    expect(compiled(text, { limits: { statements: 13 } })).toEqual([]);
-    expect(compiled(text, { limits: { statements: 12 } })).toEqual([
-      "t.smmu:6:74: error: more than 12 statements in all (declarations, statements and expected entries; a loop's body counts each time round)",
+  test("statements and nodes: what counts where; loops and scenarios do not count", () => {
+    const text = `${TOPO}for i in 0 .. 1 { domain e#i { stage: s1; } }\nparam P = 1;\nscenario "s" {\n  for i in 0 .. 1 { flush d1; expect commands smmu0 contains { CMD_SYNC; CMD_SYNC; } }\n}\n`;
+    /* nodes: 3 + 2 domains; statements: the param + 2 x (flush, expect, 2 entries) = 9 */
+    expect(compiled(text, { limits: { nodes: 5, statements: 9 } })).toEqual([]);
+    expect(compiled(text, { limits: { statements: 8 } })).toEqual([
+      "t.smmu:7:74: error: more than 8 statements in all (statements, expected entries and declarations other than nodes; a loop's body counts each time round)",
+    ]);
+    expect(compiled(text, { limits: { nodes: 4 } })).toEqual([
+      "t.smmu:4:19: error: more than 4 nodes in all (smmu, device, vsmmu and domain declarations; a loop's body counts each time round)",
     ]);
   });
 
   test("statements, at the default: a million loop iterations of twenty", () => {
-    /* 3 declarations, then 49,999 rounds of 20 flushes and 18 more: the 18th flush of the next round */
+    /* 50,000 rounds of 20 flushes make 1,000,000: the next round's first */
     const text = scenario(`  for i in 0 .. 999 { for j in 0 .. 998 { ${"flush d1; ".repeat(20)}} }`);
     expect(diags(text)).toEqual([
-      `t.smmu:5:${43 + 10 * 17}: error: more than 1000000 statements in all (declarations, statements and expected entries; a loop's body counts each time round)`,
+      "t.smmu:5:43: error: more than 1000000 statements in all (statements, expected entries and declarations other than nodes; a loop's body counts each time round)",
+    ]);
+  });
+
+  test("nodes, at the default: a loop of 100,001 domains", () => {
+    expect(diags("for i in 0 .. 100000 { domain d#i { stage: s1; } }")).toEqual([
+      "t.smmu:1:24: error: more than 100000 nodes in all (smmu, device, vsmmu and domain declarations; a loop's body counts each time round)",
     ]);
   });
 });
@@ -223,20 +232,32 @@ describe("names that are Object.prototype's", () => {
 });
 
 describe("one diagnostic per position, with its count", () => {
-  test("a typo in a loop of a million: each mistake once, counted", () => {
-    const text = `scenario "s" {\n  for i in 0 .. 999999 { attach gpux d1; }\n}\n`;
-    const ds = caught(() => loadSmmu("t.smmu", registry, text));
-    expect(ds.map(formatDiagnostic)).toEqual([
-      't.smmu:2:33: error: unknown device "gpux" (reported 1000000 times)',
-      't.smmu:2:38: error: unknown domain "d1" (reported 1000000 times)',
-    ]);
+  test("a typo in a loop of a million: once, counted, in the JSON report too", () => {
+    const ds = caught(() => loadSmmu("t.smmu", registry, scenario("  for i in 0 .. 999999 { attach gpux d1; }")));
+    expect(ds.map(formatDiagnostic)).toEqual(['t.smmu:5:33: error: unknown device "gpux" (did you mean "gpu0"?) (reported 1000000 times)']);
     const doc = JSON.parse(JSON.stringify(jsonReport([], ds, "0.0.0"))) as { diagnostics: unknown[] };
     expect(doc.diagnostics).toEqual([
-      { file: "t.smmu", line: 2, column: 33, endLine: 2, endColumn: 37, severity: "error", code: "unknown-node", message: 'unknown device "gpux" (reported 1000000 times)', count: 1_000_000 },
-      { file: "t.smmu", line: 2, column: 38, endLine: 2, endColumn: 40, severity: "error", code: "unknown-node", message: 'unknown domain "d1" (reported 1000000 times)', count: 1_000_000 },
+      {
+        file: "t.smmu",
+        line: 5,
+        column: 33,
+        endLine: 5,
+        endColumn: 37,
+        severity: "error",
+        code: "unknown-node",
+        message: 'unknown device "gpux" (did you mean "gpu0"?) (reported 1000000 times)',
+        count: 1_000_000,
+      },
     ]);
     const validate = new Ajv2020({ strict: true, allErrors: true }).compile(reportSchema);
     expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  test("each mistake at its own place, each counted", () => {
+    expect(diags(`scenario "s" {\n  for i in 0 .. 999 { attach gpux d1; }\n}\n`)).toEqual([
+      't.smmu:2:30: error: unknown device "gpux" (reported 1000 times)',
+      't.smmu:2:35: error: unknown domain "d1" (reported 1000 times)',
+    ]);
   });
 
   test("a built name differs each time round: the first stands for them all", () => {
