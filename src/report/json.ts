@@ -80,6 +80,7 @@ export interface JsonDiagnostic {
   code: string;
   message: string;
   hint?: string;
+  count?: number;
 }
 
 /** #/properties/summary */
@@ -157,6 +158,7 @@ export function diagnosticJson(d: Diagnostic): JsonDiagnostic {
     code: d.code,
     message: d.message,
     ...(d.hint !== undefined ? { hint: d.hint } : {}),
+    ...(d.count !== undefined ? { count: d.count } : {}),
   };
 }
 
