@@ -213,6 +213,20 @@ describe("run", () => {
     expect(r.stderr).toBe(`${f("syntax.smmu")}:3:17: error: expected ';' but found '}'\n`);
   });
 
+  test("on a terminal: in colour, unless --no-color; --json never", async () => {
+    const onTerminal = async (...argv: string[]): Promise<string> => {
+      let out = "";
+      await main(argv, { out: (t) => void (out += `${t}\n`), err: () => undefined, tty: true });
+      return out;
+    };
+    const plain = readFileSync(join(ROOT, FAILED.replace(/\.smmu$/, ".expected")), "utf8");
+    const coloured = await onTerminal("run", FAILED);
+    expect(coloured.split("\n").slice(0, 3)).toEqual([`\x1b[1m${FAILED}\x1b[22m`, "\x1b[32mPASS\x1b[39m passes \x1b[2m(driver-invs mainline)\x1b[22m", "\x1b[31mFAIL\x1b[39m fails \x1b[2m(driver-invs mainline)\x1b[22m"]);
+    expect(coloured.replace(/\x1b\[\d+m/g, "")).toBe(plain);
+    expect(await onTerminal("run", "--no-color", FAILED)).toBe(plain);
+    expect(await onTerminal("--json", "run", FAILED)).not.toContain("\x1b");
+  });
+
   test("an unreadable path: exit 2 with the reason", async () => {
     const missing = f("missing");
     const r = await cli("run", missing);
