@@ -1,7 +1,8 @@
 /** src/core/memory.ts: tables at page-aligned physical addresses, reached only by address and class. */
 import { expect, test } from "vitest";
 import { Memory } from "../../src/core/memory.js";
-import { CdTable, PageTable, StreamTable } from "../../src/index.js";
+import { PageTable } from "../../src/model/page-table.js";
+import { CdTable, StreamTable } from "../../src/model/tables.js";
 
 test("allocations from 0x80000000 up, each rounded up to whole 4 KiB pages", () => {
   const m = new Memory();

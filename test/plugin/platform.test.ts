@@ -1,8 +1,8 @@
 /** src/plugin/platform.ts: a platform's nodes by name and kind, SMMUs in index order, endpoints by SMMU and StreamID. */
 import { expect, test } from "vitest";
 import { Platform } from "../../src/plugin/platform.js";
-import type { EndpointNode, SmmuNode, VsmmuNode } from "../../src/index.js";
-import { StreamTable } from "../../src/index.js";
+import type { EndpointNode, SmmuNode, VsmmuNode } from "../../src/model/nodes.js";
+import { StreamTable } from "../../src/model/tables.js";
 
 const smmu = (name: string, index: number): SmmuNode => ({
   kind: "smmu",
