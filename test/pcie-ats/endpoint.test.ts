@@ -2,13 +2,16 @@
  * plugins/pcie-ats/index.ts: a PCIe endpoint, on a bus where the SMMU is a
  * script that records what it is asked. Without ATS every DMA is an
  * untranslated transaction the SMMU translates; with ATS (pci_enable_ats())
- * a DMA is served from the ATC, and a miss is an ATS Translation Request
- * whose answer the ATC keeps. An ATC Invalidate Request is answered
- * atc_inv_ns after it arrived, or never (the atc_no_response fault).
+ * a DMA is served from the ATC as a Translated transaction (which the SMMU
+ * checks, test/pcie-ats/translated.test.ts), and a miss is an ATS
+ * Translation Request whose answer the ATC keeps. An ATC Invalidate Request
+ * is answered atc_inv_ns after it arrived, or never (the atc_no_response
+ * fault).
  */
 import { describe, expect, test } from "vitest";
 import { Bus } from "../../src/core/bus.js";
 import type { BusNotifications, DeviceSpec, TranslateRequest, TranslateResult, Translation } from "../../src/index.js";
+import type { TranslatedRequest } from "../../src/model/events.js";
 import { DEFAULT_ATC_INV_NS, PcieEndpoint } from "../../plugins/pcie-ats/index.js";
 
 const NIC: DeviceSpec = { name: "nic0", smmu: "smmu0", sids: [0x40, 0x41], ats: true, pasidBits: 8, props: { atc_inv_ns: 250 } };
@@ -25,13 +28,19 @@ function setup(spec: DeviceSpec = NIC, answer: (r: TranslateRequest) => Translat
     asked.push(r);
     return answer(r);
   });
+  /* Translated transactions, which this SMMU lets through */
+  const checked: TranslatedRequest[] = [];
+  bus.serve("smmu:translated", "smmu0", "smmu-script", (r) => {
+    checked.push(r);
+    return { kind: "ok" };
+  });
   const heard: string[] = [];
   bus.on("dma:served", "test", (e: BusNotifications["dma:served"]) => heard.push(`dma:served ${e.device} sid 0x${e.sid.toString(16)} pasid ${e.pasid} ${e.access} 0x${e.iova.toString(16)} via ${e.via} "${e.cache}"`));
   bus.on("cache:fill", "test", (e) => heard.push(`cache:fill ${e.cache} ${e.tag} 0x${e.t.base.toString(16)}`));
   bus.on("ep:ats", "test", (e) => heard.push(`ep:ats ${e.device} ${e.enabled} stu ${e.stu}`));
   bus.on("ep:atc-inv-done", "test", (e) => heard.push(`ep:atc-inv-done ${e.device} sid 0x${e.sid.toString(16)} ${e.start}-${e.end} ${e.completed}`));
   const ep = new PcieEndpoint(spec.name, spec, bus);
-  return { ep, asked, heard };
+  return { ep, asked, checked, heard };
 }
 
 const req = (iova: number, o: { pasid?: number | null; access?: "read" | "write"; sid?: number } = {}) => ({ iova, pasid: o.pasid ?? null, access: o.access ?? "read", ...(o.sid === undefined ? {} : { sid: o.sid }) });
@@ -71,8 +80,8 @@ describe("DMA", () => {
     expect(() => ep.dma(req(0x1000, { sid: 0x99 }))).toThrow("nic0 has no StreamID 0x99");
   });
 
-  test("with ATS: a miss is a Translation Request whose answer the ATC keeps under StreamID and PASID; a hit asks nothing", () => {
-    const { ep, asked, heard } = setup();
+  test("with ATS: a miss is a Translation Request whose answer the ATC keeps under StreamID and PASID; a hit is a Translated transaction to the PA", () => {
+    const { ep, asked, checked, heard } = setup();
     ep.enableAts(12);
     expect(ep.dma(req(0x10000, { pasid: 1 }))).toEqual({ result: { kind: "ok", t: t(0x10000), via: "walk" } });
     expect(ep.dma(req(0x10800, { pasid: 1, access: "write" }))).toEqual({ result: { kind: "ok", t: t(0x10000), via: "atc" } });
@@ -82,6 +91,7 @@ describe("DMA", () => {
       { sid: 0x40, ssid: 1, iova: 0x10000, access: "read", ats: true },
       { sid: 0x40, ssid: 2, iova: 0x10000, access: "read", ats: true },
     ]);
+    expect(checked).toEqual([{ sid: 0x40, ssid: 1, addr: 0x4001_0800, access: "write" }]);
     expect(heard).toEqual([
       "ep:ats nic0 true stu 12",
       "cache:fill nic0.atc sid 0x40 pasid 1 0x10000",

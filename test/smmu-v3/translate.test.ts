@@ -6,6 +6,8 @@
  */
 import { beforeEach, describe, expect, test } from "vitest";
 import { Memory } from "../../src/core/memory.js";
+import { runSteps } from "../../src/core/steps.js";
+import type { UnmapOps } from "../../src/model/page-table.js";
 import {
   CdTable,
   CTXDESC_CD_0_ASID,
@@ -44,21 +46,32 @@ import { cdTableAt, translate, type TranslationUnit } from "../../plugins/smmu-v
 
 const SID = 0x40;
 
-/** An SMMU's translation state without its queue: STEs by StreamID, CDs straight from their tables. */
+/** A map's table callbacks, none of which a fresh table's map calls. */
+const NO_OPS: UnmapOps = {
+  *flushWalk() {},
+  addPage: null,
+  cleared: () => undefined,
+  freed: () => undefined,
+  warn: () => undefined,
+};
+
+/** An SMMU's translation state without its queue or walk cache: STEs by StreamID, CDs straight from their tables. */
 class Unit implements TranslationUnit {
   readonly memory = new Memory();
   readonly iotlb = new Iotlb();
+  readonly walkCache = null;
   readonly stes = new Map<number, Qwords>();
+  walkCached(): void {}
   fetchSte(sid: number): Qwords {
     return this.stes.get(sid) ?? [1n, 0n, 0n, 0n, 0n, 0n, 0n, 0n];
   }
   fetchCd(_sid: number, cdtab: bigint, ssid: number): Qwords | undefined {
     return cdTableAt(this.memory, cdtab)?.fetch(ssid);
   }
-  /** A 4K-granule page table in memory, and its address. */
-  table(): { pt: PageTable; pa: bigint } {
-    const pt = new PageTable(pgsizeBitmapFor(0x1000));
-    return { pt, pa: this.memory.alloc(pt) };
+  /** A 4K-granule page table in memory, its address, and a map into it. */
+  table(stage: "s1" | "s2" = "s1"): { pa: bigint; map: (iova: number, size: number, pa: number, writable: boolean) => void } {
+    const pt = new PageTable(pgsizeBitmapFor(0x1000), this.memory, stage);
+    return { pa: pt.pa, map: (iova, size, pa, writable) => void runSteps(pt.map(iova, size, pa, writable, NO_OPS)) };
   }
   /** The TLB's entries, as "tag base" lines. */
   held(): string[] {
@@ -141,9 +154,9 @@ describe("the STE", () => {
 
 describe("stage 2 only", () => {
   test("a walk, then the TLB under the VMID; a fault when unmapped, read-only or not a table", () => {
-    const { pt, pa } = u.table();
-    pt.map(0x10000, 0x1000, 0x4000_0000, true);
-    pt.map(0x11000, 0x1000, 0x4000_1000, false);
+    const { map, pa } = u.table("s2");
+    map(0x10000, 0x1000, 0x4000_0000, true);
+    map(0x11000, 0x1000, 0x4000_1000, false);
     u.stes.set(SID, ste({ cfg: STRTAB_STE_0_CFG_S2_TRANS, vmid: 5, s2ttb: pa }));
     const t = { base: 0x10000, size: 0x1000, pa: 0x4000_0000, writable: true, backing: [{ table: pa, addr: 0x10000, pa: 0x4000_0000 }] };
     expect(translate(u, read(0x10234))).toEqual({ kind: "ok", t, via: "walk" });
@@ -158,8 +171,8 @@ describe("stage 2 only", () => {
   });
 
   test("a read-only translation in the TLB refuses a write without walking", () => {
-    const { pt, pa } = u.table();
-    pt.map(0x10000, 0x1000, 0x4000_0000, false);
+    const { map, pa } = u.table("s2");
+    map(0x10000, 0x1000, 0x4000_0000, false);
     u.stes.set(SID, ste({ cfg: STRTAB_STE_0_CFG_S2_TRANS, vmid: 5, s2ttb: pa }));
     translate(u, read(0x10000));
     expect(translate(u, write(0x10000))).toEqual(fault("F_PERMISSION", "0x10000 is read-only"));
@@ -173,8 +186,8 @@ describe("stage 1", () => {
     const cdtab = u.memory.alloc(cds);
     const a = u.table();
     const b = u.table();
-    a.pt.map(0x10000, 0x1000, 0x4000_0000, true);
-    b.pt.map(0x10000, 0x1000, 0x5000_0000, false);
+    a.map(0x10000, 0x1000, 0x4000_0000, true);
+    b.map(0x10000, 0x1000, 0x5000_0000, false);
     writeCd(cds, 0, 7, a.pa);
     writeCd(cds, 3, 9, b.pa);
     u.stes.set(SID, ste({ cfg: STRTAB_STE_0_CFG_S1_TRANS, cdtab, s1cdmax: 8, s1dss: o.s1dss, el2: o.el2 }));
@@ -234,9 +247,9 @@ describe("nested: stage 1 over stage 2", () => {
     const cds = new CdTable(8, false);
     const cdtab = u.memory.alloc(cds);
     const s1 = u.table();
-    const s2 = u.table();
-    s1.pt.map(0x20_0000, 0x20_0000, 0x8020_0000, true);
-    s2.pt.map(0x8020_3000, 0x1000, 0x4000_0000, false);
+    const s2 = u.table("s2");
+    s1.map(0x20_0000, 0x20_0000, 0x8020_0000, true);
+    s2.map(0x8020_3000, 0x1000, 0x4000_0000, false);
     writeCd(cds, 0, 4, s1.pa);
     u.stes.set(SID, ste({ cfg: STRTAB_STE_0_CFG_NESTED, cdtab, s1cdmax: 8, s1dss, vmid: 6, s2ttb: s2.pa }));
     return { s1, s2 };
