@@ -30,6 +30,13 @@ export interface Failure {
   message: string;
   /** Expected against actual, one line each ("- expected", "+ actual", "  same"). */
   detail?: string[];
+  /**
+   * What failed, as a schedule explorer tells failures apart: "expect" (an
+   * expectation), "warn" (a WARN nobody expected), an operation's ("errno",
+   * "oops", "use_after_free", "livelock", "plugin"), or the oracle's
+   * violation kind ("stale", "stale-walk", ...). Not in the JSON report.
+   */
+  kind?: string;
 }
 
 export interface ScenarioResult {
@@ -109,7 +116,21 @@ function noArray(plugin: string, what: string): string {
   return `${plugin} keeps no invalidation array: ${what} needs a driver that has one (driver-invs)`;
 }
 
-class ScenarioRun {
+/** A statement's stepped operation and how its result is judged. */
+interface Part {
+  stmt: Stmt;
+  op: Op;
+  done(result: unknown): void;
+}
+
+/** A `concurrently` block handed to a schedule explorer: its ordinal among the scenario's top-level ones, and its operations. */
+export interface BlockRequest {
+  readonly index: number;
+  readonly stmt: Extract<Stmt, { kind: "concurrently" }>;
+  readonly ops: readonly Op[];
+}
+
+export class ScenarioRun {
   readonly sim: Simulator;
   readonly failures: Failure[] = [];
   readonly warnings: string[] = [];
@@ -161,7 +182,7 @@ class ScenarioRun {
     for (const w of this.firedWarns.splice(0)) {
       const by = this.warnExpects.findLast((e) => warnMatches(e.text, w));
       if (by) by.matched++;
-      else this.fail(span, `unexpected WARN in ${w.fn}(): ${w.cond}`);
+      else this.fail(span, `unexpected WARN in ${w.fn}(): ${w.cond}`, undefined, "warn");
     }
   }
 
@@ -175,18 +196,43 @@ class ScenarioRun {
   }
 
   run(onProgress?: RunOptions["onProgress"]): void {
+    const script = this.script(onProgress, () => false);
+    const first = script.next();
+    if (!first.done) throw new Error(`block ${first.value.index} was handed out`);
+  }
+
+  /**
+   * The scenario statement by statement (so a long one can show where it
+   * is). A top-level `concurrently` block that `explored` picks (by its
+   * ordinal among them) is handed to the caller instead of run by the seed:
+   * the generator yields its operations and takes back their results.
+   */
+  *script(onProgress: RunOptions["onProgress"], explored: (index: number) => boolean): Generator<BlockRequest, void, unknown[]> {
     try {
-      /* statement by statement, so a long scenario can show where it is */
       const body = this.scenario.body;
-      body.forEach((s, i) => {
+      let blocks = 0;
+      for (const [i, s] of body.entries()) {
         onProgress?.(this.scenario.name, i, body.length);
-        this.block([s]);
-      });
+        if (s.kind === "concurrently" && explored(blocks++)) {
+          const parts = this.parts(s);
+          const results = yield { index: blocks - 1, stmt: s, ops: parts.map((p) => p.op) };
+          this.judgeParts(parts, results);
+          this.judgeWarns(s.span);
+          this.noteViolations(s.span);
+        } else {
+          this.block([s]);
+        }
+      }
     } catch (err) {
       if (!(err instanceof OpFailure)) throw err;
     }
     this.judgeWarns(this.scenario.span);
     this.unexpectedViolations(this.scenario.span);
+  }
+
+  /** An operation of a handed-out block failed (an errno from io-pgtable, an oops, a use after free). */
+  failBlock(span: Span, kind: "errno" | "oops" | "use_after_free", message: string): void {
+    this.failures.push({ span, message, kind });
   }
 
   private block(stmts: readonly Stmt[]): void {
@@ -196,7 +242,7 @@ class ScenarioRun {
       } catch (caught) {
         const err = pluginFailure(caught);
         if (err instanceof OpFailure) {
-          this.failures.push({ span: err.at ?? s.span, message: err.message });
+          this.failures.push({ span: err.at ?? s.span, message: err.message, kind: err.kind });
           /* an emulator-level failure leaves the platform unusable: stop here */
           if (err.kind !== "errno") throw err;
         } else throw err;
@@ -281,15 +327,24 @@ class ScenarioRun {
 
   /** A `concurrently` block: its operations interleaved by the scenario's seed, then each judged. */
   private concurrently(s: Extract<Stmt, { kind: "concurrently" }>): void {
-    const parts = s.body.map((b) => ({ stmt: b, ...this.operation(b)! }));
+    const parts = this.parts(s);
     const seed = (this.seed * 1_000_003 + this.blocks++) >>> 0;
     const results = this.op("concurrently", () => this.sim.runConcurrently(parts.map((p) => p.op), seed));
+    this.judgeParts(parts, results);
+  }
+
+  private parts(s: Extract<Stmt, { kind: "concurrently" }>): Part[] {
+    return s.body.map((b) => ({ stmt: b, ...this.operation(b)! }));
+  }
+
+  /** Each operation of a block judged on its result. */
+  private judgeParts(parts: readonly Part[], results: readonly unknown[]): void {
     for (const [i, p] of parts.entries()) {
       try {
         p.done(results[i]);
       } catch (err) {
         if (!(err instanceof OpFailure)) throw err;
-        this.failures.push({ span: p.stmt.span, message: err.message });
+        this.failures.push({ span: p.stmt.span, message: err.message, kind: err.kind });
       }
     }
   }
@@ -405,8 +460,8 @@ class ScenarioRun {
     return cmds;
   }
 
-  private fail(span: Span, message: string, detail?: string[]): void {
-    this.failures.push({ span, message, ...(detail ? { detail } : {}) });
+  private fail(span: Span, message: string, detail?: string[], kind = "expect"): void {
+    this.failures.push({ span, message, ...(detail ? { detail } : {}), kind });
   }
 
   private expectError(s: Extract<Stmt, { kind: "expect-error" }>): void {
@@ -473,7 +528,7 @@ class ScenarioRun {
   private unexpectedViolations(fallback: Span): void {
     const vs = this.sim.violations;
     for (let i = this.seen; i < vs.length; i++) {
-      this.fail(this.violationSpans[i] ?? fallback, `${vs[i]!.kind}: ${vs[i]!.message}`);
+      this.fail(this.violationSpans[i] ?? fallback, `${vs[i]!.kind}: ${vs[i]!.message}`, undefined, vs[i]!.kind);
     }
     this.seen = vs.length;
   }

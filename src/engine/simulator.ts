@@ -11,7 +11,7 @@ import { Rng } from "../core/rng.js";
 import { StepBudget } from "../core/steps.js";
 import type { Cmd } from "../model/commands.js";
 import type { IommuDriver, InvsSnapshot } from "../model/driver.js";
-import { site, type Steps } from "../model/step.js";
+import { exec, site, type Step, type Steps } from "../model/step.js";
 import { DRIVER_NODE, type DriverSpec, type Topology } from "../model/topology.js";
 import type { Access, TranslateResult } from "../model/translation.js";
 import { PluginHost } from "../plugin/host.js";
@@ -21,6 +21,14 @@ import { IommuCore } from "./iommu-core.js";
 import { Oracle, type OpRef, type Violation } from "./oracle.js";
 import { Timeline } from "./timeline.js";
 
+
+/** Concurrent operations whose steps a schedule explorer takes (Simulator.openBlock()). */
+export interface ConcurrentBlock {
+  /** Run operation `i` to its next step. */
+  step(i: number): IteratorResult<Step, unknown>;
+  /** Operation `i` has finished (or failed): its CPU is free again. */
+  end(i: number): void;
+}
 
 /** One operation: a stepped path, named for the oracle and the report. */
 export interface Op<T = unknown> {
@@ -153,6 +161,24 @@ export class Simulator {
     return results;
   }
 
+  /**
+   * Operations run concurrently under a schedule explorer, which decides
+   * every step: the caller steps each operation (as on its own CPU, or
+   * device for a DMA) and ends it, as runConcurrently() does for a seed.
+   */
+  openBlock(ops: readonly Op[], agents: readonly string[]): ConcurrentBlock {
+    const refs = ops.map((op, i): OpRef => ({ seq: ++this.seq, label: op.label, at: op.at, cpu: agents[i]! }));
+    refs.forEach((r) => this.begin(r));
+    return {
+      step: (i) => {
+        this.oracle.begin(refs[i]!);
+        this.clock.cpu = refs[i]!.cpu;
+        return ops[i]!.path.next();
+      },
+      end: (i) => this.end(refs[i]!),
+    };
+  }
+
   /** The operations a scenario performs, as stepped paths for run() or runConcurrently(). */
   readonly ops = {
     /** iommu_attach_device(): a domain, "blocked" or "identity"; 0 or -errno. */
@@ -217,9 +243,12 @@ export class Simulator {
     }),
   };
 
+  /** Under a schedule explorer, the DMA's own steps (ATC, STE/CD fetch, TLB, each walk read, fills); one step otherwise. */
   private *dmaPath(device: string, access: Access, iova: number, opts: { pasid?: number; sid?: number }): Steps<TranslateResult> {
     yield S_DMA;
-    return this.dma(device, access, iova, opts);
+    if (!exec()) return this.dma(device, access, iova, opts);
+    const steps = this.bus.request("ep:dma-steps", device, { iova, access, pasid: opts.pasid ?? null, sid: opts.sid });
+    return (yield* steps).result;
   }
 
   attach(device: string, target: string, at?: string): number {
