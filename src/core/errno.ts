@@ -4,9 +4,11 @@ export const EIO = 5;
 export const ENXIO = 6;
 export const ENOMEM = 12;
 export const EBUSY = 16;
+export const EEXIST = 17;
 export const ENODEV = 19;
 export const EINVAL = 22;
 export const ERANGE = 34;
+export const EOVERFLOW = 75;
 export const EOPNOTSUPP = 95;
 export const ETIMEDOUT = 110;
 
@@ -16,9 +18,11 @@ const NAMES: Record<number, string> = {
   [ENXIO]: "ENXIO",
   [ENOMEM]: "ENOMEM",
   [EBUSY]: "EBUSY",
+  [EEXIST]: "EEXIST",
   [ENODEV]: "ENODEV",
   [EINVAL]: "EINVAL",
   [ERANGE]: "ERANGE",
+  [EOVERFLOW]: "EOVERFLOW",
   [EOPNOTSUPP]: "EOPNOTSUPP",
   [ETIMEDOUT]: "ETIMEDOUT",
 };

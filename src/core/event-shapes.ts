@@ -117,6 +117,7 @@ export const NOTIFICATION_SHAPES: Readonly<Record<NotificationName, Check>> = {
   "cache:fill": obj({ cache: str, tag: str, t: translation }),
   "ep:ats": obj({ device: str, enabled: bool, stu: int }),
   "driver:warn": obj({ fn: str, cond: str }),
+  "driver:errno": obj({ fn: str, errno: typed("a positive errno", (v) => Number.isSafeInteger(v) && (v as number) > 0), cond: str, "lacks?": bool }),
   "invs:publish": obj({ domain: str, entries: int }),
   "pgtable:unmap": obj({ table: u64, leaves: arrayOf(obj({ iova: int, size: int, pa: int, writable: bool })) }),
 };

@@ -20,7 +20,7 @@ const FIELDS = new Map<string, string[]>(
   }),
 );
 const OPCODES = [...FIELDS.keys()];
-const INV_TYPES = ["S1_ASID", "S2_VMID", "S2_VMID_S1_CLEAR", "ATS", "ATS_FULL"];
+const INV_TYPES = ["S1_ASID", "S2_VMID", "S2_VMID_VSMMU", "S2_VMID_S1_CLEAR", "ATS", "ATS_FULL"];
 const VIAS: Via[] = ["atc", "iotlb", "walk", "bypass"];
 /** "an s1", "a nested": the article as it is read aloud. */
 function aStage(stage: DomainStage | undefined): string {
@@ -225,7 +225,7 @@ export class ScenarioLowerer {
     if (device === undefined || pasid === undefined) return undefined;
     if (!tok(n, "Kw_bind")) return { kind: "detach", device, pasid, span };
     const domain = this.svaDomain(sub(n, "domain")!);
-    return domain === undefined ? undefined : { kind: "attach", device, target: domain, pasid, span };
+    return domain === undefined ? undefined : { kind: "attach", device, target: domain, pasid, sva: true, span };
   }
 
   private svaDomain(node: CstNode): string | undefined {

@@ -32,7 +32,7 @@ import {
 } from "./tokens.js";
 
 /** Entry types: an entry starting with one has no SMMU name. */
-const INV_TYPE_WORDS = new Set(["S1_ASID", "S2_VMID", "S2_VMID_S1_CLEAR", "ATS", "ATS_FULL"]);
+const INV_TYPE_WORDS = new Set(["S1_ASID", "S2_VMID", "S2_VMID_VSMMU", "S2_VMID_S1_CLEAR", "ATS", "ATS_FULL"]);
 
 class SmmuParser extends CstParser {
   constructor() {

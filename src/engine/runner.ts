@@ -29,6 +29,13 @@ export interface Failure {
   message: string;
   /** Expected against actual, one line each ("- expected", "+ actual", "  same"). */
   detail?: string[];
+  /**
+   * Set when the statement needs what this driver or variant lacks (a domain
+   * on a second SMMU before sharing, an invalidation array before the
+   * series): what it lacks, short ("-EINVAL", "no array"); `compare` shows
+   * such a cell as n/a.
+   */
+  lacks?: string;
 }
 
 export interface ScenarioResult {
@@ -67,9 +74,20 @@ class OpFailure extends Error {
     readonly kind: ErrorExpectation["kind"] | "plugin" | "unsupported",
     message: string,
     readonly errno = 0,
+    /** What the driver lacks, when that is why (Failure.lacks). */
+    readonly lacks?: string,
   ) {
     super(message);
   }
+}
+
+/** A driver:errno the driver emitted, on the CPU whose operation it belongs to. */
+interface ErrnoReason {
+  cpu: string;
+  fn: string;
+  errno: number;
+  cond: string;
+  lacks: boolean;
 }
 
 /** A plugin that threw or sent something malformed fails the scenario at the statement that ran it. */
@@ -91,6 +109,9 @@ export function driverSpec(file: SmmuFile, scenario: Scenario | undefined, overr
     options: { ...(samePlugin ? spec.options : {}), ...override.options },
   };
 }
+
+/** What a driver without invalidation arrays lacks (Failure.lacks). */
+const NO_ARRAY = "no array";
 
 /** Why a statement about invalidation arrays cannot run under `plugin`. */
 function noArray(plugin: string, what: string): string {
@@ -130,7 +151,11 @@ class ScenarioRun {
       throw new InputError([diagnostic(choiceSpan, "setup", err.message)]);
     }
     this.sim.bus.on("driver:warn", "runner", (w) => this.warnings.push(`WARNING: ${w.fn}: ${w.cond}`));
+    this.sim.bus.on("driver:errno", "runner", (e) => this.reasons.push({ cpu: this.sim.clock.cpu, fn: e.fn, errno: e.errno, cond: e.cond, lacks: e.lacks === true }));
   }
+
+  /** The driver:errno reasons of the operations running now (cleared before each statement). */
+  private reasons: ErrnoReason[] = [];
 
   run(onProgress?: RunOptions["onProgress"]): void {
     try {
@@ -153,7 +178,7 @@ class ScenarioRun {
       } catch (caught) {
         const err = pluginFailure(caught);
         if (err instanceof OpFailure) {
-          this.failures.push({ span: s.span, message: err.message });
+          this.failures.push({ span: s.span, message: err.message, ...(err.lacks ? { lacks: err.lacks } : {}) });
           /* an emulator-level failure leaves the platform unusable: stop here */
           if (err.kind !== "errno") throw err;
         } else throw err;
@@ -179,24 +204,33 @@ class ScenarioRun {
     }
   }
 
-  private errno(what: string, ret: number): void {
-    if (ret !== 0) throw new OpFailure("errno", `${what} failed: ${errnoName(-ret)}`, -ret);
+  /**
+   * A -errno result as a failure, with the kernel's reason: the last
+   * driver:errno of that errno the operation on `cpu` emitted (an SVA bind
+   * may have skipped others on its way).
+   */
+  private errno(what: string, ret: number, cpu: string): void {
+    if (ret === 0) return;
+    const why = this.reasons.findLast((r) => r.cpu === cpu && r.errno === -ret);
+    const name = errnoName(-ret);
+    const message = `${what} failed: ${name}${why ? ` (${why.fn}: ${why.cond})` : ""}`;
+    throw new OpFailure("errno", message, -ret, why?.lacks ? name : undefined);
   }
 
   private at(span: Span): string {
     return `${span.file}:${span.line}:${span.column}`;
   }
 
-  /** The stepped operation a statement performs, and how its result is judged; undefined for the others. */
-  private operation(s: Stmt): { op: Op; done(result: unknown): void } | undefined {
+  /** The stepped operation a statement performs, and how its result (of the operation on `cpu`) is judged; undefined for the others. */
+  private operation(s: Stmt): { op: Op; done(result: unknown, cpu: string): void } | undefined {
     const sim = this.sim;
     const at = this.at(s.span);
     const none = (): void => {};
     switch (s.kind) {
       case "attach": {
-        const what = `attach ${s.device} ${s.target}${s.pasid !== undefined ? ` pasid ${s.pasid}` : ""}`;
+        const what = `${s.sva ? "sva bind" : "attach"} ${s.device} ${s.target}${s.pasid !== undefined ? ` pasid ${s.pasid}` : ""}`;
         const op = s.pasid !== undefined ? sim.ops.attachPasid(s.device, s.target, s.pasid, at) : sim.ops.attach(s.device, s.target, at);
-        return { op, done: (ret) => this.errno(what, ret as number) };
+        return { op, done: (ret, cpu) => this.errno(what, ret as number, cpu) };
       }
       case "detach":
         return { op: sim.ops.detachPasid(s.device, s.pasid!, at), done: none };
@@ -230,13 +264,15 @@ class ScenarioRun {
   private concurrently(s: Extract<Stmt, { kind: "concurrently" }>): void {
     const parts = s.body.map((b) => ({ stmt: b, ...this.operation(b)! }));
     const seed = (this.seed * 1_000_003 + this.blocks++) >>> 0;
+    this.reasons = [];
     const results = this.op("concurrently", () => this.sim.runConcurrently(parts.map((p) => p.op), seed));
     for (const [i, p] of parts.entries()) {
       try {
-        p.done(results[i]);
+        /* runConcurrently() runs the i-th operation on cpu<i> */
+        p.done(results[i], `cpu${i}`);
       } catch (err) {
         if (!(err instanceof OpFailure)) throw err;
-        this.failures.push({ span: p.stmt.span, message: err.message });
+        this.failures.push({ span: p.stmt.span, message: err.message, ...(err.lacks ? { lacks: err.lacks } : {}) });
       }
     }
   }
@@ -246,7 +282,11 @@ class ScenarioRun {
   private stmt(s: Stmt): void {
     const sim = this.sim;
     const o = this.operation(s);
-    if (o) return o.done(this.op(o.op.label, () => sim.run(o.op)));
+    if (o) {
+      this.reasons = [];
+      /* run() runs the operation on cpu0 */
+      return o.done(this.op(o.op.label, () => sim.run(o.op)), "cpu0");
+    }
     switch (s.kind) {
       case "concurrently":
         return this.concurrently(s);
@@ -270,8 +310,8 @@ class ScenarioRun {
         const got = sim.invs(s.domain);
         if (!got) {
           /* a driver with arrays has none for some domains (a nested one is invalidated through its S2 parent's) */
-          const why = sim.driver.invsAlgebra ? `${sim.driver.plugin} keeps no invalidation array for ${s.domain}` : noArray(sim.driver.plugin, `expect invs ${s.domain}`);
-          return this.fail(s.span, why);
+          if (sim.driver.invsAlgebra) return this.fail(s.span, `${sim.driver.plugin} keeps no invalidation array for ${s.domain}`);
+          return this.fail(s.span, noArray(sim.driver.plugin, `expect invs ${s.domain}`), undefined, NO_ARRAY);
         }
         const lines = checkInvs(s.entries, s.trash, got);
         if (lines) this.fail(s.span, `the invalidation array of ${s.domain} differs`, lines);
@@ -328,7 +368,7 @@ class ScenarioRun {
 
   private algebra(): InvsAlgebra {
     const a = this.sim.driver.invsAlgebra;
-    if (!a) throw new OpFailure("unsupported", noArray(this.sim.driver.plugin, "an array statement"));
+    if (!a) throw new OpFailure("unsupported", noArray(this.sim.driver.plugin, "an array statement"), 0, NO_ARRAY);
     return a;
   }
 
@@ -337,7 +377,7 @@ class ScenarioRun {
     try {
       f();
     } catch (err) {
-      if (err instanceof DriverUnsupportedError) throw new OpFailure("unsupported", err.message);
+      if (err instanceof DriverUnsupportedError) throw new OpFailure("unsupported", err.message, 0, NO_ARRAY);
       if (err instanceof HandlerError || !(err instanceof Error)) throw err;
       throw new InputError([diagnostic(span, "unknown-name", err.message)]);
     }
@@ -350,8 +390,8 @@ class ScenarioRun {
     return cmds;
   }
 
-  private fail(span: Span, message: string, detail?: string[]): void {
-    this.failures.push({ span, message, ...(detail ? { detail } : {}) });
+  private fail(span: Span, message: string, detail?: string[], lacks?: string): void {
+    this.failures.push({ span, message, ...(detail ? { detail } : {}), ...(lacks ? { lacks } : {}) });
   }
 
   private expectError(s: Extract<Stmt, { kind: "expect-error" }>): void {
