@@ -71,7 +71,7 @@ export { ATC_INV_SIZE_ALL, CMDQ_OP, buildCmd, formatCmd, isTlbi, type Cmd, type 
 export { CdTable, CTXDESC_SPLIT, NUM_ENTRY_QWORDS, StreamTable, type Qwords } from "./model/tables.js";
 /** The STE and CD layout (arm-smmu-v3.h's field masks), for drivers that write entries and SMMUs that read them. */
 export * from "./model/entries.js";
-export { ffs, PageTable, pgsizeBitmapFor, type Leaf } from "./model/page-table.js";
+export { ffs, LpaeLayout, PageTable, PtTable, pgsizeBitmapFor, type Leaf, type Pte } from "./model/page-table.js";
 export type { Access, Backing, TranslateResult, Translation, Via } from "./model/translation.js";
 
 /* ---- Kernel primitives for stepped models: steps, RCU, locks, errno, memory, time ---- */

@@ -63,8 +63,8 @@ export class SmmuDomain implements DriverDomain {
     this.type = spec.stage === "sva" ? "sva" : "paging";
     this.stage = spec.stage === "sva" ? "SVA" : spec.stage === "s2" ? "S2" : "S1";
     this.nestParent = spec.nestParent ?? false;
-    this.pgtable = table?.pgtable ?? new PageTable(pgsizeBitmapFor(spec.pageSize ?? 0x1000));
-    this.pgtablePa = table?.pgtablePa ?? memory.alloc(this.pgtable);
+    this.pgtable = table?.pgtable ?? new PageTable(pgsizeBitmapFor(spec.pageSize ?? 0x1000), memory, this.stage === "S2" ? "s2" : "s1");
+    this.pgtablePa = table?.pgtablePa ?? this.pgtable.pa;
     this.mm = this.type === "sva" ? (table?.mm ?? new MmStruct()) : null;
   }
 
@@ -94,8 +94,8 @@ export class NestedDomain implements DriverDomain {
     memory: Memory,
   ) {
     this.enableAts = spec.ats ?? true;
-    this.pgtable = new PageTable(pgsizeBitmapFor(spec.pageSize ?? 0x1000));
-    this.pgtablePa = memory.alloc(this.pgtable);
+    this.pgtable = new PageTable(pgsizeBitmapFor(spec.pageSize ?? 0x1000), memory);
+    this.pgtablePa = this.pgtable.pa;
     this.cdTablePa = memory.alloc(this.cdTable);
   }
 }
@@ -138,8 +138,8 @@ export class SvaProcess implements DriverDomain {
      */
     public reservedAsid?: number,
   ) {
-    this.pgtable = new PageTable(pgsizeBitmapFor(spec.pageSize ?? 0x1000));
-    this.pgtablePa = memory.alloc(this.pgtable);
+    this.pgtable = new PageTable(pgsizeBitmapFor(spec.pageSize ?? 0x1000), memory);
+    this.pgtablePa = this.pgtable.pa;
   }
 
   /** The page table and the mm an SVA domain of this process translates with. */

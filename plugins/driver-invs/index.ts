@@ -102,6 +102,11 @@ export class InvsDriver extends ArmSmmuDriver<InvsAttachState, InvsDomain> imple
     yield* domainInvRange(this.ctx, d, BigInt(gather.start), BigInt(gather.end - gather.start + 1), gather.pgsize, true);
   }
 
+  /** arm_smmu_tlb_inv_walk(): the range a freed table covered, not leaf-only. */
+  *tlbFlushWalk(domain: string, iova: number, size: number, granule: number): Steps {
+    yield* domainInvRange(this.ctx, this.smmuDomain(domain), BigInt(iova), BigInt(size), granule, false);
+  }
+
   /**
    * iommu_flush_iotlb_all() -> arm_smmu_flush_iotlb_all() -> arm_smmu_tlb_inv_context().
    * An SVA domain's ops (arm_smmu_sva_domain_ops) have no flush_iotlb_all,

@@ -133,6 +133,14 @@ export class LegacyDriver extends ArmSmmuDriver<null, LegacyDomain> implements I
     yield* tlbInvRangeDomain(this.ctx, BigInt(gather.start), BigInt(gather.end - gather.start + 1), gather.pgsize, true, d);
   }
 
+  /** arm_smmu_tlb_inv_walk() -> arm_smmu_tlb_inv_range_domain(), not leaf-only. */
+  *tlbFlushWalk(domain: string, iova: number, size: number, granule: number): Steps {
+    const d = this.smmuDomain(domain);
+    /* No device used it, so nothing holds its translations (the kernel's domain is bound from its allocation) */
+    if (!d.smmu) return;
+    yield* tlbInvRangeDomain(this.ctx, BigInt(iova), BigInt(size), granule, false, d);
+  }
+
   /** arm_smmu_flush_iotlb_all(): arm_smmu_tlb_inv_context() if the domain has an SMMU. SVA domains have no flush_iotlb_all. */
   *flushIotlbAll(domain: string): Steps {
     const d = this.domains.get(domain);

@@ -3,7 +3,10 @@
  * from a cache (an SMMU's TLB or an endpoint's ATC) and checks it against the
  * page tables it came from: if a table no longer backs it and the operation
  * that removed it has returned, the device used a translation that should be
- * gone. After every operation it also checks the driver's rule that any
+ * gone. It also watches every walk an SMMU starts from its walk cache: a
+ * cached table entry pointing at a table io-pgtable has freed is a stale
+ * walk (the table must not be freed before its walk flush returned), at
+ * any time. After every operation it also checks the driver's rule that any
  * ASID or VMID no invalidation array covers is clear in every TLB.
  */
 import type { Bus } from "../core/bus.js";
@@ -22,7 +25,7 @@ export interface OpRef {
   cpu: string;
 }
 
-export type ViolationKind = "stale-translation" | "tag-not-flushed";
+export type ViolationKind = "stale-translation" | "stale-walk" | "tag-not-flushed";
 
 export interface Violation {
   kind: ViolationKind;
@@ -30,7 +33,7 @@ export interface Violation {
   device?: string;
   iova?: number;
   cache?: string;
-  /** The operation that should have removed the translation. */
+  /** The operation that should have removed the translation (that freed the table, for a stale walk). */
   op?: OpRef;
   /** The operation during which the violation was seen. */
   during?: OpRef;
@@ -42,11 +45,13 @@ interface UnmapRecord {
   op: OpRef;
 }
 
-const hex = (v: number): string => `0x${v.toString(16)}`;
+const hex = (v: number | bigint): string => `0x${v.toString(16)}`;
 
 export class Oracle {
   readonly violations: Violation[] = [];
   private readonly unmaps: UnmapRecord[] = [];
+  /** The operation that freed each page-table table. */
+  private readonly frees = new Map<bigint, OpRef | undefined>();
   private readonly done = new Set<number>();
   private current: OpRef | null = null;
 
@@ -59,6 +64,25 @@ export class Oracle {
     bus.on("pgtable:unmap", "oracle", (e) => {
       if (!this.current) return;
       for (const leaf of e.leaves) this.unmaps.push({ table: e.table, leaf, op: this.current });
+    });
+    bus.on("pgtable:free", "oracle", (e) => {
+      for (const pa of e.freed) this.frees.set(pa, this.current ?? undefined);
+    });
+    bus.on("walk:cached", "oracle", (e) => {
+      if (!this.memory.isFreed(e.next)) return;
+      const device = this.platform.endpointFor(e.smmu, e.sid)?.name ?? `sid ${hex(e.sid)}`;
+      const freed = this.frees.get(e.next);
+      this.violations.push({
+        kind: "stale-walk",
+        device,
+        iova: e.iova,
+        cache: e.cache,
+        op: freed,
+        during: this.current ?? undefined,
+        message:
+          `${device} ${e.access} ${hex(e.iova)}${e.ssid !== null ? ` pasid ${e.ssid}` : ""} walked from ${e.cache}: its level ${e.level} entry for ${hex(e.base)} ` +
+          `points at the table at ${hex(e.next)}, which ${freed ? `"${freed.label}"${freed.at ? ` at ${freed.at}` : ""} freed` : "was freed"}`,
+      });
     });
     bus.on("dma:served", "oracle", (e) => {
       if (e.via !== "atc" && e.via !== "iotlb") return;

@@ -105,6 +105,13 @@ export interface IommuDriver {
   domainFree(domain: string): Steps;
   /** ->iotlb_sync() after an unmap gathered `gather`. */
   iotlbSync(domain: string, gather: Gather): Steps;
+  /**
+   * io-pgtable's ->tlb_flush_walk(): a table entry covering [iova, iova +
+   * size) was cleared and the table is freed once this returns, so the
+   * range is invalidated, walk caches included (not leaf-only), and synced.
+   * `granule` is the table's page size.
+   */
+  tlbFlushWalk(domain: string, iova: number, size: number, granule: number): Steps;
   /** ->flush_iotlb_all() */
   flushIotlbAll(domain: string): Steps;
   /** SVA: the mmu notifier's arch_invalidate_secondary_tlbs() for [start, end). */

@@ -126,6 +126,14 @@ export interface BusNotifications {
   "invs:publish": { domain: string; entries: number };
   /** Leaves left a page table (the PTEs are clear; the caches may still hold them). */
   "pgtable:unmap": { table: bigint; leaves: readonly Leaf[] };
+  /** Tables of the page table whose pgd is at `table` were freed (__arm_lpae_free_pgtable()). */
+  "pgtable:free": { table: bigint; freed: readonly bigint[] };
+  /**
+   * A table walk started from a walk-cache entry instead of the table base:
+   * the entry at `level` for the region at `base` gave the next table's
+   * address `next`.
+   */
+  "walk:cached": { smmu: string; cache: string; sid: number; ssid: number | null; iova: number; access: Access; level: number; base: number; next: bigint };
 }
 
 export type RequestName = keyof BusRequests;
