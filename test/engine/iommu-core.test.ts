@@ -24,11 +24,11 @@ const TOPO: Topology = {
   ],
 };
 
-/** A driver plugin extending driver-invs that records each ->attach_dev() and ->set_dev_pasid() reaching it. */
-function counting(calls: string[]): Simulator {
+/** A Simulator on `topology` whose driver plugin extends driver-invs, with `wrap` overriding some of its entry points. */
+function wrapped(topology: Topology, wrap: (driver: IommuDriver, base: IommuDriver) => void): Simulator {
   const plugin = definePlugin({
     kind: "driver",
-    name: "driver-counting",
+    name: "driver-wrapped",
     version: "1",
     apiVersions: [1],
     extends: "driver-invs",
@@ -37,20 +37,27 @@ function counting(calls: string[]): Simulator {
     schema: { type: "object" },
     setup(_ctx, base) {
       const driver = Object.create(base!) as IommuDriver;
-      driver.attachDev = function* (device, target) {
-        calls.push(`attach_dev ${device} ${target}`);
-        return yield* base!.attachDev(device, target);
-      };
-      driver.setDevPasid = function* (device, domain, pasid) {
-        calls.push(`set_dev_pasid ${device} ${domain} ${pasid}`);
-        return yield* base!.setDevPasid(device, domain, pasid);
-      };
+      wrap(driver, base!);
       return driver;
     },
   });
   const registry = builtinRegistry();
   registry.register(plugin);
-  return new Simulator(TOPO, { registry, driver: { plugin: "driver-counting" } });
+  return new Simulator(topology, { registry, driver: { plugin: "driver-wrapped" } });
+}
+
+/** A driver plugin extending driver-invs that records each ->attach_dev() and ->set_dev_pasid() reaching it. */
+function counting(calls: string[]): Simulator {
+  return wrapped(TOPO, (driver, base) => {
+    driver.attachDev = function* (device, target) {
+      calls.push(`attach_dev ${device} ${target}`);
+      return yield* base.attachDev(device, target);
+    };
+    driver.setDevPasid = function* (device, domain, pasid) {
+      calls.push(`set_dev_pasid ${device} ${domain} ${pasid}`);
+      return yield* base.setDevPasid(device, domain, pasid);
+    };
+  });
 }
 
 describe("the iommu core before ->attach_dev(): __iommu_group_set_domain_internal()", () => {
@@ -144,37 +151,22 @@ describe("iommu_sva_bind_device() and iommu_sva_unbind_device(), the core's for 
 
   /** A driver-invs wrapper recording ->domain_alloc_sva(), ->set_dev_pasid() and domain frees as the core calls them. */
   function recording(calls: string[]): Simulator {
-    const plugin = definePlugin({
-      kind: "driver",
-      name: "driver-recording",
-      version: "1",
-      apiVersions: [1],
-      extends: "driver-invs",
-      variants: ["mainline"],
-      description: "",
-      schema: { type: "object" },
-      setup(_ctx, base) {
-        const driver = Object.create(base!) as IommuDriver;
-        driver.domainAllocSva = (device, mm) => {
-          const ret = base!.domainAllocSva(device, mm);
-          calls.push(`domain_alloc_sva ${device} ${mm}: ${ret}`);
-          return ret;
-        };
-        driver.setDevPasid = function* (device, domain, pasid) {
-          const ret = yield* base!.setDevPasid(device, domain, pasid);
-          calls.push(`set_dev_pasid ${device} ${domain} ${pasid}: ${ret}`);
-          return ret;
-        };
-        driver.domainFree = function* (domain) {
-          calls.push(`free ${domain}`);
-          yield* base!.domainFree(domain);
-        };
-        return driver;
-      },
+    return wrapped(SVA, (driver, base) => {
+      driver.domainAllocSva = (device, mm) => {
+        const ret = base.domainAllocSva(device, mm);
+        calls.push(`domain_alloc_sva ${device} ${mm}: ${ret}`);
+        return ret;
+      };
+      driver.setDevPasid = function* (device, domain, pasid) {
+        const ret = yield* base.setDevPasid(device, domain, pasid);
+        calls.push(`set_dev_pasid ${device} ${domain} ${pasid}: ${ret}`);
+        return ret;
+      };
+      driver.domainFree = function* (domain) {
+        calls.push(`free ${domain}`);
+        yield* base.domainFree(domain);
+      };
     });
-    const registry = builtinRegistry();
-    registry.register(plugin);
-    return new Simulator(SVA, { registry, driver: { plugin: "driver-recording" } });
   }
 
   test("the mm's domains newest first, each error skipped; a new domain only when none takes the device; freed with its last user", () => {
