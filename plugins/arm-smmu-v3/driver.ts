@@ -7,14 +7,14 @@
  * domains (->domain_alloc_sva(), their free, the mm's notifiers). A driver
  * adds its domains, its IOTLB tags and its invalidations.
  */
-import { type DomainSpec, type DriverDomain, ENODEV, EOPNOTSUPP, type SmmuNode, type Steps, type Topology } from "../../src/index.js";
+import { type Cmd, type DomainSpec, type DriverDomain, ENODEV, ENOENT, EOPNOTSUPP, type SmmuNode, type Steps, type Topology } from "../../src/index.js";
 import { attachDev, attachDevNested, attachDevStatic, blockingSetDevPasid, s1SetDevPasid, type AttachEnv } from "./attach.js";
 import type { DriverContext } from "./context.js";
 import { canShare, domainNamed, IdAllocator, NestedDomain, SmmuDomain, SvaProcess, type Vsmmu } from "./domain.js";
 import { masterNamed, type Master } from "./master.js";
 import { exitMm, mmuNotifierRegister } from "./mm.js";
 import { svaSetDevPasid } from "./sva.js";
-import { allocNestedDomains, guestInvalidate } from "./vsmmu.js";
+import { allocNestedDomains, guestInvalidate, vsmmuCacheInvalidate, type VsmmuInvalidateResult } from "./vsmmu.js";
 
 export abstract class ArmSmmuDriver<P, D extends SmmuDomain> {
   abstract readonly plugin: string;
@@ -244,6 +244,19 @@ export abstract class ArmSmmuDriver<P, D extends SmmuDomain> {
     const d = this.domains.get(domain);
     if (!(d instanceof NestedDomain)) throw new Error(`domain "${domain}" is not a nested domain`);
     if (d.vsmmu.refused) return;
-    yield* guestInvalidate(this.ctx, this.masters.values(), d, iova, size);
+    yield* guestInvalidate(this.ctx, [...this.masters.values()], d, iova, size);
+  }
+
+  /**
+   * IOMMU_HWPT_INVALIDATE on the vSMMU: arm_vsmmu_cache_invalidate() with
+   * the guest's commands. A vSMMU arm_vsmmu_init() refused does not exist
+   * (IOMMU_VIOMMU_ALLOC failed): iommufd finds no such object, -ENOENT with
+   * entry_num 0, nothing sent.
+   */
+  *vsmmuInvalidate(vsmmu: string, cmds: readonly Cmd[]): Steps<VsmmuInvalidateResult> {
+    const v = this.vsmmus.get(vsmmu);
+    if (!v) throw new Error(`no vSMMU named "${vsmmu}"`);
+    if (v.refused) return { ret: this.ctx.errno("iommufd_viommu_find", ENOENT, `no such vIOMMU: arm_vsmmu_init() refused it (${v.refused})`, true), entryNum: 0 };
+    return yield* vsmmuCacheInvalidate(this.ctx, v, [...this.masters.values()], cmds);
   }
 }

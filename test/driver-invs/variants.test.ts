@@ -18,11 +18,12 @@ import { during, sim } from "../helpers/sim.js";
 
 type Errno = { fn: string; errno: number; cond: string; lacks?: boolean };
 
-/** The driver:errno events and WARN_ON()s the simulator's driver emits from now on. */
-function reports(s: Simulator): { errnos: Errno[]; warnings: string[] } {
-  const out = { errnos: [] as Errno[], warnings: [] as string[] };
+/** The driver:errno events, WARN_ON()s and messages (dev_warn() and such) the simulator's driver emits from now on. */
+function reports(s: Simulator): { errnos: Errno[]; warnings: string[]; logs: string[] } {
+  const out = { errnos: [] as Errno[], warnings: [] as string[], logs: [] as string[] };
   s.bus.on("driver:errno", "test", (e) => out.errnos.push(e));
   s.bus.on("driver:warn", "test", (w) => out.warnings.push(`${w.fn}: ${w.cond}`));
+  s.bus.on("driver:log", "test", (m) => out.logs.push(`${m.level} ${m.fn}: ${m.msg}`));
   return out;
 }
 
@@ -257,8 +258,9 @@ describe("share: a tag whose last user goes is flushed, its id freed and reused 
     expect(during(s, () => (ret = s.attach("dev0", "d1")))).toEqual({ smmu0: [] });
     expect(ret).toBe(-12);
     expect(r.errnos).toEqual([{ fn: "arm_smmu_attach_prepare", errno: 12, cond: "!kzalloc(sizeof(*master_domain))" }]);
-    /* __arm_smmu_cmdq_issue_cmd() refuses opcode 0 with a dev_warn() */
-    expect(r.warnings).toEqual(["__arm_smmu_cmdq_issue_cmd: ignoring unknown CMDQ opcode 0x0"]);
+    /* __arm_smmu_cmdq_issue_cmd() refuses opcode 0 with a dev_warn(), no WARN */
+    expect(r.logs).toEqual(["warn __arm_smmu_cmdq_issue_cmd: smmu0: ignoring unknown CMDQ opcode 0x0"]);
+    expect(r.warnings).toEqual([]);
     expect(s.attach("dev0", "d1")).toBe(0);
     expect(s.invs("d1")?.entries).toEqual([{ smmu: "smmu0", type: "S1_ASID", id: 1, ssid: 0, users: 1 }]);
   });
