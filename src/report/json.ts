@@ -81,6 +81,7 @@ export interface JsonDiagnostic {
   code: string;
   message: string;
   hint?: string;
+  count?: number;
 }
 
 /** #/properties/summary */
@@ -159,6 +160,7 @@ export function diagnosticJson(d: Diagnostic): JsonDiagnostic {
     code: d.code,
     message: d.message,
     ...(d.hint !== undefined ? { hint: d.hint } : {}),
+    ...(d.count !== undefined ? { count: d.count } : {}),
   };
 }
 

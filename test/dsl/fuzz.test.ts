@@ -31,7 +31,8 @@ import reportSchema from "../../schemas/report.schema.json" with { type: "json" 
 import { codeFrame, InputError, type Diagnostic } from "../../src/core/diagnostics.js";
 import type { SmmuFile } from "../../src/dsl/ast.js";
 import { parseText } from "../../src/dsl/compile.js";
-import { KW, lexer } from "../../src/dsl/tokens.js";
+import { lex } from "../../src/dsl/lexer.js";
+import { KW } from "../../src/dsl/tokens.js";
 import { loadSmmu, loadSmmuWithPlugins } from "../../src/engine/load.js";
 import { runFile, type ScenarioResult } from "../../src/engine/runner.js";
 import { builtinRegistry } from "../../src/index.js";
@@ -67,8 +68,8 @@ const EXAMPLE_LINES: string[] = EXAMPLES.flatMap((t) => t.split("\n")).filter((l
 
 /** Every token and comment of `text`, in order (lexing errors are skipped over). */
 function tokensOf(text: string): IToken[] {
-  const r = lexer.tokenize(text);
-  return [...r.tokens, ...Object.values(r.groups).flat()].sort((a, b) => a.startOffset - b.startOffset);
+  const r = lex(text, FAKE);
+  return [...r.tokens, ...r.comments].sort((a, b) => a.startOffset - b.startOffset);
 }
 
 const KEYWORDS = Object.keys(KW);
