@@ -7,6 +7,8 @@ import { EmbeddedActionsParser } from "chevrotain";
 import { expect, test, vi } from "vitest";
 
 test("importing the front end builds no grammar; the first parse builds it, later ones reuse it", async () => {
+  /* fresh modules: with isolate: false another test file in this worker may have parsed already */
+  vi.resetModules();
   const build = vi.spyOn(EmbeddedActionsParser.prototype as unknown as { performSelfAnalysis(): void }, "performSelfAnalysis");
   const { compileSmmu } = await import("../../src/dsl/compile.js");
   await import("../../src/engine/load.js");
