@@ -37,6 +37,13 @@ export interface Failure {
    * violation kind ("stale", "stale-walk", ...). Not in the JSON report.
    */
   kind?: string;
+  /**
+   * Set when the statement needs what this driver or variant lacks (a domain
+   * on a second SMMU before sharing, an invalidation array before the
+   * series): what it lacks, short ("-EINVAL", "no array"); `compare` shows
+   * such a cell as n/a.
+   */
+  lacks?: string;
 }
 
 export interface ScenarioResult {
@@ -75,12 +82,23 @@ class OpFailure extends Error {
     readonly kind: ErrorExpectation["kind"] | "plugin" | "unsupported",
     message: string,
     readonly errno = 0,
+    /** What the driver lacks, when that is why (Failure.lacks). */
+    readonly lacks?: string,
   ) {
     super(message);
   }
 
   /** The statement it happened at, when a block that passes it on (expect warn) is not where it should be reported. */
   at?: Span;
+}
+
+/** A driver:errno the driver emitted, on the CPU whose operation it belongs to. */
+interface ErrnoReason {
+  cpu: string;
+  fn: string;
+  errno: number;
+  cond: string;
+  lacks: boolean;
 }
 
 /** A plugin that threw or sent something malformed fails the scenario at the statement that ran it. */
@@ -103,6 +121,9 @@ export function driverSpec(file: SmmuFile, scenario: Scenario | undefined, overr
   };
 }
 
+/** What a driver without invalidation arrays lacks (Failure.lacks). */
+const NO_ARRAY = "no array";
+
 /** How the report prints a driver message of each level. */
 const LOG_PREFIX = { err: "dev_err", warn: "dev_warn", info: "note" } as const;
 
@@ -120,7 +141,13 @@ function noArray(plugin: string, what: string): string {
 interface Part {
   stmt: Stmt;
   op: Op;
-  done(result: unknown): void;
+  /** `agent`: the CPU (or device) that ran it, whose driver:errno reasons explain a failure. */
+  done(result: unknown, agent: string): void;
+}
+
+/** The agent that runs operation `i` of a `concurrently` block: a CPU, or for a DMA the device's transaction. */
+export function blockAgent(stmt: Stmt, i: number): string {
+  return stmt.kind === "dma" ? `dma${i}` : `cpu${i}`;
 }
 
 /** A `concurrently` block handed to a schedule explorer: its ordinal among the scenario's top-level ones, and its operations. */
@@ -167,6 +194,7 @@ export class ScenarioRun {
       this.firedWarns.push(w);
     });
     this.sim.bus.on("driver:log", "runner", (m) => this.warnings.push(`${LOG_PREFIX[m.level]}: ${m.fn}: ${m.msg}`));
+    this.sim.bus.on("driver:errno", "runner", (e) => this.reasons.push({ cpu: this.sim.clock.cpu, fn: e.fn, errno: e.errno, cond: e.cond, lacks: e.lacks === true }));
   }
 
   /** WARNs fired since the last statement was judged. */
@@ -195,6 +223,9 @@ export class ScenarioRun {
     }
   }
 
+  /** The driver:errno reasons of the operations running now (cleared before each statement). */
+  private reasons: ErrnoReason[] = [];
+
   run(onProgress?: RunOptions["onProgress"]): void {
     const script = this.script(onProgress, () => false);
     const first = script.next();
@@ -215,8 +246,9 @@ export class ScenarioRun {
         onProgress?.(this.scenario.name, i, body.length);
         if (s.kind === "concurrently" && explored(blocks++)) {
           const parts = this.parts(s);
+          this.reasons = [];
           const results = yield { index: blocks - 1, stmt: s, ops: parts.map((p) => p.op) };
-          this.judgeParts(parts, results);
+          this.judgeParts(parts, results, (k) => blockAgent(s.body[k]!, k));
           this.judgeWarns(s.span);
           this.noteViolations(s.span);
         } else {
@@ -242,7 +274,7 @@ export class ScenarioRun {
       } catch (caught) {
         const err = pluginFailure(caught);
         if (err instanceof OpFailure) {
-          this.failures.push({ span: err.at ?? s.span, message: err.message, kind: err.kind });
+          this.failures.push({ span: err.at ?? s.span, message: err.message, kind: err.kind, ...(err.lacks ? { lacks: err.lacks } : {}) });
           /* an emulator-level failure leaves the platform unusable: stop here */
           if (err.kind !== "errno") throw err;
         } else throw err;
@@ -268,24 +300,36 @@ export class ScenarioRun {
     }
   }
 
-  private errno(what: string, ret: number): void {
-    if (ret !== 0) throw new OpFailure("errno", `${what} failed: ${errnoName(-ret)}`, -ret);
+  /**
+   * A -errno result as a failure, with the kernel's reason: the last
+   * driver:errno of that errno the operation on `cpu` emitted (an SVA bind
+   * may have skipped others on its way).
+   */
+  private errno(what: string, ret: number, cpu: string): void {
+    if (ret === 0) return;
+    throw this.errnoFailure(`${what} failed: ${errnoName(-ret)}`, ret, cpu);
+  }
+
+  /** The failure `message` (its -errno `ret`) with the reason the operation on `cpu` gave, if any. */
+  private errnoFailure(message: string, ret: number, cpu: string): OpFailure {
+    const why = this.reasons.findLast((r) => r.cpu === cpu && r.errno === -ret);
+    return new OpFailure("errno", `${message}${why ? ` (${why.fn}: ${why.cond})` : ""}`, -ret, why?.lacks ? errnoName(-ret) : undefined);
   }
 
   private at(span: Span): string {
     return `${span.file}:${span.line}:${span.column}`;
   }
 
-  /** The stepped operation a statement performs, and how its result is judged; undefined for the others. */
-  private operation(s: Stmt): { op: Op; done(result: unknown): void } | undefined {
+  /** The stepped operation a statement performs, and how its result (of the operation on `cpu`) is judged; undefined for the others. */
+  private operation(s: Stmt): { op: Op; done(result: unknown, cpu: string): void } | undefined {
     const sim = this.sim;
     const at = this.at(s.span);
     const none = (): void => {};
     switch (s.kind) {
       case "attach": {
-        const what = `attach ${s.device} ${s.target}${s.pasid !== undefined ? ` pasid ${s.pasid}` : ""}`;
+        const what = `${s.sva ? "sva bind" : "attach"} ${s.device} ${s.target}${s.pasid !== undefined ? ` pasid ${s.pasid}` : ""}`;
         const op = s.pasid !== undefined ? sim.ops.attachPasid(s.device, s.target, s.pasid, at) : sim.ops.attach(s.device, s.target, at);
-        return { op, done: (ret) => this.errno(what, ret as number) };
+        return { op, done: (ret, cpu) => this.errno(what, ret as number, cpu) };
       }
       case "detach":
         return { op: sim.ops.detachPasid(s.device, s.pasid!, at), done: none };
@@ -305,11 +349,11 @@ export class ScenarioRun {
       case "vsmmu-invalidate":
         return {
           op: sim.ops.vsmmuInvalidate(s.vsmmu, s.cmds, at),
-          done: (r) => {
+          done: (r, cpu) => {
             const { ret, entryNum } = r as { ret: number; entryNum: number };
             if (ret === 0) return;
             const at = entryNum < s.cmds.length ? ` (entry ${entryNum}: ${formatCmd(s.cmds[entryNum]!)})` : "";
-            throw new OpFailure("errno", `vsmmu ${s.vsmmu} invalidate failed: ${errnoName(-ret)}, entry_num ${entryNum} of ${s.cmds.length}${at}`, -ret);
+            throw this.errnoFailure(`vsmmu ${s.vsmmu} invalidate failed: ${errnoName(-ret)}, entry_num ${entryNum} of ${s.cmds.length}${at}`, ret, cpu);
           },
         };
       case "dma":
@@ -329,22 +373,24 @@ export class ScenarioRun {
   private concurrently(s: Extract<Stmt, { kind: "concurrently" }>): void {
     const parts = this.parts(s);
     const seed = (this.seed * 1_000_003 + this.blocks++) >>> 0;
+    this.reasons = [];
     const results = this.op("concurrently", () => this.sim.runConcurrently(parts.map((p) => p.op), seed));
-    this.judgeParts(parts, results);
+    /* runConcurrently() runs the i-th operation on cpu<i> */
+    this.judgeParts(parts, results, (i) => `cpu${i}`);
   }
 
   private parts(s: Extract<Stmt, { kind: "concurrently" }>): Part[] {
     return s.body.map((b) => ({ stmt: b, ...this.operation(b)! }));
   }
 
-  /** Each operation of a block judged on its result. */
-  private judgeParts(parts: readonly Part[], results: readonly unknown[]): void {
+  /** Each operation of a block judged on its result; `agentOf(i)` ran the i-th. */
+  private judgeParts(parts: readonly Part[], results: readonly unknown[], agentOf: (i: number) => string): void {
     for (const [i, p] of parts.entries()) {
       try {
-        p.done(results[i]);
+        p.done(results[i], agentOf(i));
       } catch (err) {
         if (!(err instanceof OpFailure)) throw err;
-        this.failures.push({ span: p.stmt.span, message: err.message, kind: err.kind });
+        this.failures.push({ span: p.stmt.span, message: err.message, kind: err.kind, ...(err.lacks ? { lacks: err.lacks } : {}) });
       }
     }
   }
@@ -354,7 +400,11 @@ export class ScenarioRun {
   private stmt(s: Stmt): void {
     const sim = this.sim;
     const o = this.operation(s);
-    if (o) return o.done(this.op(o.op.label, () => sim.run(o.op)));
+    if (o) {
+      this.reasons = [];
+      /* run() runs the operation on cpu0 */
+      return o.done(this.op(o.op.label, () => sim.run(o.op)), "cpu0");
+    }
     switch (s.kind) {
       case "concurrently":
         return this.concurrently(s);
@@ -378,8 +428,8 @@ export class ScenarioRun {
         const got = sim.invs(s.domain);
         if (!got) {
           /* a driver with arrays has none for some domains (a nested one is invalidated through its S2 parent's) */
-          const why = sim.driver.invsAlgebra ? `${sim.driver.plugin} keeps no invalidation array for ${s.domain}` : noArray(sim.driver.plugin, `expect invs ${s.domain}`);
-          return this.fail(s.span, why);
+          if (sim.driver.invsAlgebra) return this.fail(s.span, `${sim.driver.plugin} keeps no invalidation array for ${s.domain}`);
+          return this.fail(s.span, noArray(sim.driver.plugin, `expect invs ${s.domain}`), undefined, NO_ARRAY);
         }
         const lines = checkInvs(s.entries, s.trash, got);
         if (lines) this.fail(s.span, `the invalidation array of ${s.domain} differs`, lines);
@@ -438,7 +488,7 @@ export class ScenarioRun {
 
   private algebra(): InvsAlgebra {
     const a = this.sim.driver.invsAlgebra;
-    if (!a) throw new OpFailure("unsupported", noArray(this.sim.driver.plugin, "an array statement"));
+    if (!a) throw new OpFailure("unsupported", noArray(this.sim.driver.plugin, "an array statement"), 0, NO_ARRAY);
     return a;
   }
 
@@ -447,7 +497,7 @@ export class ScenarioRun {
     try {
       f();
     } catch (err) {
-      if (err instanceof DriverUnsupportedError) throw new OpFailure("unsupported", err.message);
+      if (err instanceof DriverUnsupportedError) throw new OpFailure("unsupported", err.message, 0, NO_ARRAY);
       if (err instanceof HandlerError || !(err instanceof Error)) throw err;
       throw new InputError([diagnostic(span, "unknown-name", err.message)]);
     }
@@ -460,8 +510,8 @@ export class ScenarioRun {
     return cmds;
   }
 
-  private fail(span: Span, message: string, detail?: string[], kind = "expect"): void {
-    this.failures.push({ span, message, ...(detail ? { detail } : {}), kind });
+  private fail(span: Span, message: string, detail?: string[], kind = "expect", lacks?: string): void {
+    this.failures.push({ span, message, ...(detail ? { detail } : {}), kind, ...(lacks ? { lacks } : {}) });
   }
 
   private expectError(s: Extract<Stmt, { kind: "expect-error" }>): void {

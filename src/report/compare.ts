@@ -30,11 +30,17 @@ const ROWS: ReadonlyArray<[string, (r: ScenarioResult) => string]> = [
 
 const LEGEND =
   "commands: what the SMMUs received in the whole scenario; per invalidation (an iotlb_sync, a flush, an mm notifier call):\n" +
-  "one value, or min / median / max; times in simulated ns (cmd_ns, sync_ns, atc_inv_ns)";
+  "one value, or min / median / max; times in simulated ns (cmd_ns, sync_ns, atc_inv_ns); n/a: the driver lacks what the scenario needs";
 
+/**
+ * PASS, FAIL, ERROR (bad input), or "n/a: -EINVAL" when the scenario's
+ * first failure is a statement needing what this driver or variant lacks.
+ */
 function verdict(cell: CompareCell): string {
   if ("error" in cell) return "ERROR";
-  return cell.result.passed ? "PASS" : "FAIL";
+  if (cell.result.passed) return "PASS";
+  const lacks = cell.result.failures[0]?.lacks;
+  return lacks ? `n/a: ${lacks}` : "FAIL";
 }
 
 export function formatComparison(c: Colors, file: string, cmp: Comparison): string {
@@ -50,7 +56,8 @@ export function formatComparison(c: Colors, file: string, cmp: Comparison): stri
       .map((t, i) => paint(i === 0 ? t.padEnd(widths[i]!) : t.padStart(widths[i]!), i))
       .join("  ")
       .trimEnd();
-  const colour = (t: string): string => (t.trim() === "PASS" ? c.green(t) : t.trim() === "FAIL" || t.trim() === "ERROR" ? c.red(t) : t);
+  const colour = (t: string): string =>
+    t.trim() === "PASS" ? c.green(t) : t.trim() === "FAIL" || t.trim() === "ERROR" ? c.red(t) : t.trim().startsWith("n/a") ? c.dim(t) : t;
   const out = [c.bold(`${file}: ${cmp.rows.length} scenario${cmp.rows.length === 1 ? "" : "s"} under ${cmp.configs.length} drivers (simulated time)`), "", line(head, (t) => c.bold(t))];
   for (const r of body) out.push(line(r, (t, i) => (i === 0 ? t : colour(t))));
   out.push("", c.dim(LEGEND));
@@ -65,7 +72,7 @@ export function formatComparison(c: Colors, file: string, cmp: Comparison): stri
       }
     });
   }
-  if (why.length) out.push("", "first failure of each failing cell:", ...why);
+  if (why.length) out.push("", "first failure of each failing or n/a cell:", ...why);
   return out.join("\n");
 }
 

@@ -45,6 +45,7 @@ export interface JsonFailure {
   column: number;
   message: string;
   detail?: string[];
+  lacks?: string;
 }
 
 /** #/$defs/scenario */
@@ -139,6 +140,7 @@ export function scenarioJson(r: ScenarioResult): JsonScenario {
       column: f.span.column,
       message: f.message,
       ...(f.detail ? { detail: f.detail } : {}),
+      ...(f.lacks ? { lacks: f.lacks } : {}),
     })),
     violations: r.violations.map(violation),
     warnings: r.warnings,

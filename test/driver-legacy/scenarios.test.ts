@@ -174,7 +174,7 @@ describe("the command line", () => {
       stdout: [
         twoSmmus,
         "FAIL a domain on a second SMMU (driver-legacy v7.0)",
-        `  ${twoSmmus}:11:3: attach nic0 d1 failed: -EINVAL`,
+        `  ${twoSmmus}:11:3: attach nic0 d1 failed: -EINVAL (arm_smmu_attach_dev: smmu_domain->smmu != master->smmu)`,
         "PASS refused as the kernel refuses it (driver-legacy v7.0)",
         "2 scenarios: 1 passed, 1 failed",
       ],

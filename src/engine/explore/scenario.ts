@@ -14,7 +14,7 @@ import type { Scenario, SmmuFile, Stmt } from "../../dsl/ast.js";
 import type { SmmuNode } from "../../model/nodes.js";
 import { PageTableError } from "../../model/page-table.js";
 import type { SharedAccess, Step } from "../../model/step.js";
-import { ScenarioRun, type BlockRequest, type RunOptions } from "../runner.js";
+import { blockAgent, ScenarioRun, type BlockRequest, type RunOptions } from "../runner.js";
 import type { ConcurrentBlock } from "../simulator.js";
 import type { Choice, Execution, Program, Result, StepInfo, Waiting } from "./program.js";
 
@@ -33,11 +33,6 @@ export function concurrentBlocks(scenario: Scenario): Extract<Stmt, { kind: "con
   return scenario.body.filter((s): s is Extract<Stmt, { kind: "concurrently" }> => s.kind === "concurrently");
 }
 
-/** The agent that runs operation `i` of a block: a CPU, or for a DMA the device's transaction. */
-function opAgent(stmt: Stmt, i: number): string {
-  return stmt.kind === "dma" ? `dma${i}` : `cpu${i}`;
-}
-
 type AgentRole = { kind: "op"; index: number } | { kind: "smmu"; name: string } | { kind: "sb"; cpu: string };
 
 export class BlockProgram implements Program {
@@ -49,7 +44,7 @@ export class BlockProgram implements Program {
   constructor(readonly target: BlockTarget) {
     const block = concurrentBlocks(target.scenario)[target.block];
     if (!block) throw new Error(`scenario "${target.scenario.name}" has no concurrently block ${target.block}`);
-    const ops = block.body.map((s, i) => opAgent(s, i));
+    const ops = block.body.map((s, i) => blockAgent(s, i));
     this.cpus = ops.filter((a) => a.startsWith("cpu"));
     const roles: AgentRole[] = ops.map((_, index) => ({ kind: "op", index }));
     for (const s of target.file.topology.smmus) roles.push({ kind: "smmu", name: s.name });
