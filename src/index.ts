@@ -82,6 +82,7 @@ export type { Access, Backing, TranslateResult, Translation, Via } from "./model
 export { exec, site, waitStep, type AccessKind, type Explored, type RmwOrder, type SharedAccess, type Step, type Steps } from "./model/step.js";
 export { Exec } from "./core/exec.js";
 export { runSteps, StepBudget, LivelockError } from "./core/steps.js";
+export { smpMb, wmb } from "./core/barriers.js";
 export { Rcu, RcuPointer, KernelBugError, KernelOopsError, UseAfterFreeError } from "./core/rcu.js";
 export { newLock, readLock, readUnlock, writeLock, writeUnlock, mutexLocked, type Mutex, type RwLock } from "./core/rwlock.js";
 export { EBUSY, EEXIST, EINVAL, EIO, ENODEV, ENOENT, ENOMEM, EOPNOTSUPP, EOVERFLOW, ETIMEDOUT, ErrPtr, isErr, errnoName } from "./core/errno.js";

@@ -34,9 +34,9 @@ export interface PendingSync {
   ticket?: number;
 }
 
-/** The queue as a shared location: the CPUs move prod, the SMMU moves cons. */
-function cmdqLocation(smmu: SmmuNode): string {
-  return `${smmu.name}.cmdq`;
+/** The queue's producer index, which the CPUs move (the SMMU reads each slot, and moves cons: plugins/smmu-v3). */
+function prodLocation(smmu: SmmuNode): string {
+  return `${smmu.name}.cmdq.prod`;
 }
 
 /**
@@ -48,8 +48,8 @@ function cmdqLocation(smmu: SmmuNode): string {
 export function* insertCmdlist(ctx: DriverContext, smmu: SmmuNode, cmds: readonly Cmd[], sync: boolean): Steps<PendingSync> {
   const e = exec();
   if (e) {
-    yield e.rmwStep(S_INSERT, cmdqLocation(smmu), "release");
-    e.rmw(cmdqLocation(smmu), "release");
+    yield e.rmwStep(S_INSERT, prodLocation(smmu), "release");
+    e.rmw(prodLocation(smmu), "release");
   } else {
     yield S_INSERT;
   }
@@ -69,7 +69,7 @@ export function* pollSync(ctx: DriverContext, pending: PendingSync): Steps<numbe
     yield S_POLL_SYNC;
   } else {
     const poll = (): { completed: boolean; synced: boolean } => ctx.bus.request("smmu:cmdq-poll", pending.smmu.name, { ticket });
-    yield waitStep(S_POLL_SYNC, () => poll().completed, [{ location: cmdqLocation(pending.smmu), kind: "read" }]);
+    yield waitStep(S_POLL_SYNC, () => poll().completed, [{ location: `${pending.smmu.name}.cmdq[${ticket}].done`, kind: "read" }]);
     pending.synced = poll().synced;
   }
   const start = ctx.clock.cpuNow;

@@ -4,7 +4,7 @@
  * CMD_SYNC) where the batch has to end: on an SMMU change, before the first
  * S2_VMID_S1_CLEAR entry, before the first ATS entry, and at the end.
  */
-import { type CmdqEnt, exec, readLock, readUnlock, site, type SmmuNode, type Step, type Steps, UseAfterFreeError } from "../../src/index.js";
+import { type CmdqEnt, exec, readLock, smpMb, readUnlock, site, type SmmuNode, type Step, type Steps, UseAfterFreeError } from "../../src/index.js";
 import { atcInvToCmd, batchAdd, batchAddRange, batchInit, batchSubmit, CmdqBatch, insertCmdlist, invSizeTooBig, IOMMU_NO_PASID, type PendingSync, pollSync } from "../arm-smmu-v3/index.js";
 import type { InvsContext } from "./context.js";
 import type { InvsDomain } from "./domain.js";
@@ -27,14 +27,14 @@ function touch(invs: Invs): void {
   if (invs.freed) throw new UseAfterFreeError("the invalidation array", FN);
 }
 
-/** arm_smmu_invs_end_batch() */
-function endBatch(invs: Invs, cur: number, next: number): boolean {
+/** arm_smmu_invs_end_batch(); `syncBeforeAts` false only for a deliberately broken driver (its tests). */
+function endBatch(invs: Invs, cur: number, next: number, syncBeforeAts: boolean): boolean {
   /* Changing smmu means changing command queue */
   if (invs.smmu(cur) !== invs.smmu(next)) return true;
   /* The batch for S2 TLBI must be done before nested S1 ASIDs */
   if (invs.type(cur) !== S2_VMID_S1_CLEAR && invs.type(next) === S2_VMID_S1_CLEAR) return true;
   /* ATS must be after a sync of the S1/S2 invalidations */
-  return !invIsAts(invs.type(cur)) && invIsAts(invs.type(next));
+  return syncBeforeAts && !invIsAts(invs.type(cur)) && invIsAts(invs.type(next));
 }
 
 /** arm_smmu_inv_to_cmdq_batch(): the TLBI entries: ranged (size_opcode) or one nsize_opcode command. */
@@ -147,7 +147,7 @@ function* domainInvRangeInvs(ctx: InvsContext, invs: Invs, iova: bigint, size: b
       touch(invs);
       if (users(next)) break;
     }
-    if (cmds.num && (next === end || endBatch(invs, cur, next))) {
+    if (cmds.num && (next === end || endBatch(invs, cur, next, !ctx.mutations.has("no-sync-before-ats")))) {
       yield* ends.submit(smmu, cmds);
       cmds.cmds = [];
     }
@@ -169,13 +169,7 @@ export function* domainInvRange(
   leaf: boolean,
 ): Steps {
   /* Pairs with the dma_wmb() in arm_smmu_write_entry(): IOPTEs before the array load */
-  const e = exec();
-  if (e) {
-    yield e.mbStep(S_MB);
-    e.mb();
-  } else {
-    yield S_MB;
-  }
+  if (!ctx.mutations.has("no-smp-mb")) yield* smpMb(S_MB);
   const token = ctx.rcu.readLock();
   try {
     yield S_DEREF;

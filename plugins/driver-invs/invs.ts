@@ -389,7 +389,8 @@ export function* invsUnrefSteps(
   invs.numTrashes -= invs.numInvs - walk.num;
 
   /* The lock is required to fence concurrent ATS operations */
-  yield* writeLock(invs, S_UNREF_LOCK);
+  const locked = !variant.mutations.has("unlocked-trim");
+  if (locked) yield* writeLock(invs, S_UNREF_LOCK);
   if (e) {
     const at = numInvsAt(e, invs);
     yield e.storeStep(S_UNREF_NUM, at);
@@ -398,7 +399,7 @@ export function* invsUnrefSteps(
     yield S_UNREF_NUM;
   }
   invs.numInvs = walk.num;
-  writeUnlock(invs);
+  if (locked) writeUnlock(invs);
 }
 
 /**

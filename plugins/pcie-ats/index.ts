@@ -91,13 +91,9 @@ export class PcieEndpoint implements EndpointNode {
       const hit = this.atc.lookup(sid, req.pasid, req.iova);
       if (hit && (req.access === "read" || hit.t.writable)) return { result: this.translated(req, sid, hit.t) };
     }
-    const result = yield* this.bus.request("smmu:translate-steps", this.smmu, {
-      sid,
-      ssid: req.pasid,
-      iova: req.iova,
-      access: req.access,
-      ats: this.ats,
-    });
+    const tr = { sid, ssid: req.pasid, iova: req.iova, access: req.access, ats: this.ats };
+    /* under a schedule explorer the translation's own steps; otherwise the SMMU answers at once */
+    const result = exec() ? yield* this.bus.request("smmu:translate-steps", this.smmu, tr) : this.bus.request("smmu:translate", this.smmu, tr);
     if (result.kind === "ok") {
       if (this.ats && result.via !== "bypass") {
         yield S_ATC_FILL;

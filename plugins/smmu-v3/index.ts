@@ -152,19 +152,34 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
   /** Whether each executed CMD_SYNC (by its place in the queue) completed rather than timed out. */
   private readonly syncs = new Map<number, boolean>();
 
+  /**
+   * The queue's slots as shared locations: the CPU that inserts a command
+   * writes its slot, the SMMU that executes it reads it, and a CMD_SYNC's
+   * completion is its slot's ".done", which the CPU polling it reads. So an
+   * insertion and the execution of an earlier command commute, and so do
+   * a poll and every execution but its CMD_SYNC's.
+   */
+  private slot(k: number): string {
+    return `${this.name}.cmdq[${k}]`;
+  }
+
   private enqueue(req: CmdqSubmit): CmdqSubmitReply {
     const backlog = this.backlog!;
-    exec()?.touch(`${this.name}.cmdq`, "write");
-    for (const cmd of req.cmds) backlog.push({ cmd, source: req.source, at: req.at });
+    const e = exec();
+    const push = (cmd: Cmd): void => {
+      e?.touch(this.slot(this.queue.length + backlog.length), "write");
+      backlog.push({ cmd, source: req.source, at: req.at });
+    };
+    for (const cmd of req.cmds) push(cmd);
     if (!req.sync) return { synced: true, done: req.at };
     const ticket = this.queue.length + backlog.length;
-    backlog.push({ cmd: { op: "CMD_SYNC" }, source: req.source, at: req.at });
+    push({ op: "CMD_SYNC" });
     return { synced: true, done: req.at, ticket };
   }
 
   /** arm_smmu_cmdq_poll_until_sync()'s question: has cons passed the CMD_SYNC at `ticket`? */
   poll(req: CmdqPollRequest): CmdqPollReply {
-    exec()?.touch(`${this.name}.cmdq`, "read");
+    exec()?.touch(`${this.slot(req.ticket)}.done`, "read");
     const synced = this.syncs.get(req.ticket);
     return { completed: synced !== undefined, synced: synced ?? false };
   }
@@ -179,7 +194,9 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     step: () => {
       const next = this.backlog?.shift();
       if (!next) throw new Error(`${this.name}: the command queue is empty`);
-      exec()?.touch(`${this.name}.cmdq`, "write");
+      const e = exec();
+      e?.touch(this.slot(this.queue.length), "read");
+      if (next.cmd.op === "CMD_SYNC") e?.touch(`${this.slot(this.queue.length)}.done`, "write");
       if (next.cmd.op === "CMD_SYNC") this.consumeSync(next.source, next.at);
       else this.consume(next.cmd, next.source, next.at);
     },
