@@ -109,7 +109,7 @@ export type SimulatorOptions = Omit<PlatformOptions, "registry"> & { registry?: 
 /** A registry holding the built-in plugins. */
 export function builtinRegistry(): PluginRegistry {
   const r = new PluginRegistry();
-  for (const p of builtinPlugins()) r.register(p);
+  for (const p of builtinPlugins()) r.register(p, { builtin: true });
   return r;
 }
 

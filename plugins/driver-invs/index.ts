@@ -256,7 +256,10 @@ export class InvsDriver implements IommuDriver {
       for (const t of this.tagsByDomain.get(name) ?? []) {
         const n = this.tagCount.get(t)! - 1;
         this.tagCount.set(t, n);
-        if (n === 0) this.live.delete(t);
+        if (n === 0) {
+          this.live.delete(t);
+          this.uncovered.add(t);
+        }
       }
       const tags = this.domainTags(name);
       this.tagsByDomain.set(name, tags);
@@ -268,6 +271,14 @@ export class InvsDriver implements IommuDriver {
     }
     this.ctx.changedInvs.clear();
     return this.live;
+  }
+
+  /** Tags that left `live` since uncoveredTags() last looked (some may be back: the oracle checks). */
+  private readonly uncovered = new Set<string>();
+
+  uncoveredTags(visit: (tag: string) => void): void {
+    for (const t of this.uncovered) visit(t);
+    this.uncovered.clear();
   }
 
   private readonly tagsByDomain = new Map<string, string[]>();

@@ -262,6 +262,7 @@ export class LegacyDriver implements IommuDriver {
     yield* tlbInvAsid(this.ctx, d.smmu!, d.asid);
     this.ids.freeAsid(d.asid);
     this.live.delete(d.tag!);
+    this.uncovered.add(d.tag!);
   }
 
   /** arm_smmu_blocking_set_dev_pasid(), inside iommu_sva_unbind_device() for a process. */
@@ -329,6 +330,14 @@ export class LegacyDriver implements IommuDriver {
   /** Every bound domain's ASID or VMID: before the series, a domain's unmaps invalidate it on its SMMU for as long as it exists. */
   liveTags(): ReadonlySet<string> {
     return this.live;
+  }
+
+  /** Tags that left `live` since the oracle last looked. */
+  private readonly uncovered = new Set<string>();
+
+  uncoveredTags(visit: (tag: string) => void): void {
+    for (const t of this.uncovered) visit(t);
+    this.uncovered.clear();
   }
 }
 

@@ -11,15 +11,6 @@ import { type BusPort, type Cmd, type CmdqSubmit, type CmdqSubmitReply, definePl
 import { Iotlb } from "./iotlb.js";
 import { cdTableAt, translate, type TranslationUnit } from "./translate.js";
 
-/** A command as it sits in the queue, with when it was executed (simulated ns). */
-export interface QueuedCmd {
-  seq: number;
-  cmd: Cmd;
-  source: string;
-  start: number;
-  end: number;
-}
-
 /**
  * The timing model, which neither the seed nor the kernel shows: the queue
  * consumes commands in order, each taking `cmdNs`; an ATC_INV sends its
@@ -51,8 +42,8 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
   readonly pgsizeBitmap = PGSIZE_BITMAP;
   readonly strtab = new StreamTable();
   readonly iotlb: Iotlb;
-  /** Every command that reached the queue, CMD_SYNC included, in order. */
-  readonly queue: QueuedCmd[] = [];
+  /** How many commands reached the queue, CMD_SYNC included (each goes out on the bus as `cmd:queued`, with its place). */
+  private queued = 0;
   private readonly steCache = new Map<number, Qwords>();
   /** Cached CDs, by StreamID then SubstreamID. */
   private readonly cdCache = new Map<number, Map<number, Qwords>>();
@@ -122,9 +113,8 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
   }
 
   private consume(cmd: Cmd, source: string, at: number): void {
-    const seq = this.queue.length;
+    const seq = this.queued++;
     const { start, end } = this.execute(cmd, at);
-    this.queue.push({ seq, cmd, source, start, end });
     this.bus.emit("cmd:queued", { smmu: this.name, cmd, seq, source, start, end });
     if (isTlbi(cmd.op)) {
       this.iotlb.invalidate(cmd);
