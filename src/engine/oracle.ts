@@ -8,10 +8,13 @@
  * TLBs where that can have changed: those that took a translation since the
  * last check (`cache:fill` from "<smmu>.iotlb"), and those holding a tag
  * that left the driver's live tags (`uncoveredTags()`; for a driver without
- * it, every TLB that held a tag at the last check).
+ * it, every TLB that held a tag at the last check). A TLB that held tags and
+ * took a TLBI is looked at again too, to forget what it no longer holds;
+ * while no TLB holds anything, nothing is looked at.
  */
 import type { Bus } from "../core/bus.js";
 import type { Memory } from "../core/memory.js";
+import { isTlbi } from "../model/commands.js";
 import type { IommuDriver } from "../model/driver.js";
 import { PageTable, type Leaf } from "../model/page-table.js";
 import type { Platform } from "../plugin/platform.js";
@@ -63,8 +66,8 @@ export class Oracle {
   /** The SMMUs that answer smmu:tlb-tags, by the cache name their TLB fills under ("smmu0.iotlb"). */
   private readonly tlbOf = new Map<string, string>();
   private readonly smmuOrder = new Map<string, number>();
-  /** SMMUs whose TLB took a translation since the last check. */
-  private readonly filled = new Set<string>();
+  /** SMMUs whose TLB took a translation, or lost some, since the last check. */
+  private readonly changed = new Set<string>();
   /** What each SMMU's TLB held at the last look, and which SMMUs held each tag then (a superset: a TLBI may have removed it since). */
   private readonly seenTags = new Map<string, readonly string[]>();
   private readonly holders = new Map<string, Set<string>>();
@@ -84,7 +87,10 @@ export class Oracle {
     }
     bus.on("cache:fill", "oracle", (e) => {
       const smmu = this.tlbOf.get(e.cache);
-      if (smmu !== undefined) this.filled.add(smmu);
+      if (smmu !== undefined) this.changed.add(smmu);
+    });
+    bus.on("cmd:queued", "oracle", (e) => {
+      if (this.seenTags.has(e.smmu) && isTlbi(e.cmd.op)) this.changed.add(e.smmu);
     });
     bus.on("pgtable:unmap", "oracle", (e) => {
       const op = this.current;
@@ -146,8 +152,9 @@ export class Oracle {
    * read: nothing else changed that could make one.
    */
   private checkTags(op: OpRef): void {
+    const look = this.changed;
+    if (look.size === 0 && this.seenTags.size === 0) return;
     const live = this.driver.liveTags();
-    const look = this.filled;
     if (this.driver.uncoveredTags) {
       this.driver.uncoveredTags((tag) => {
         for (const smmu of this.holders.get(tag) ?? []) look.add(smmu);
