@@ -4,7 +4,7 @@
  * scenarios of iterations of 8 actions (attach, map, two DMAs, unmap, flush,
  * detach, attach), written with loops so the file stays a few lines long.
  *
- *   tsx scripts/gen-scale.ts ACTIONS [--smmus 64] [--devs 64] [--domains 256] [--scenarios 4] > scale.smmu
+ *   tsx scripts/gen-scale.ts ACTIONS [--smmus 64] [--devs 64] [--domains 256] [--scenarios 4] [--active SMMUS] > scale.smmu
  */
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
@@ -16,6 +16,8 @@ export interface ScaleShape {
   devsPerSmmu: number;
   domains: number;
   scenarios: number;
+  /** The scenarios use only the devices behind the first this many SMMUs (all by default): the others are idle. */
+  activeSmmus?: number;
 }
 
 export const SCALE_DEFAULTS: Omit<ScaleShape, "actions"> = { smmus: 64, devsPerSmmu: 64, domains: 256, scenarios: 4 };
@@ -37,6 +39,7 @@ export function generateScale(shape: ScaleShape): string {
     `param DEVS = ${shape.devsPerSmmu};`,
     `param DOMAINS = ${shape.domains};`,
     `param ITERS = ${iters};`,
+    `param ACTIVE = ${shape.activeSmmus ?? shape.smmus} * DEVS;`,
     "",
     "for s in 0 .. SMMUS - 1 {",
     "  smmu smmu#s { features: ats, range_inv; }",
@@ -50,14 +53,14 @@ export function generateScale(shape: ScaleShape): string {
       "",
       `scenario "scale ${n + 1}" {`,
       "  for i in 0 .. ITERS - 1 {",
-      `    attach dev#((i + ${n * 997}) % (SMMUS * DEVS)) dom#(i % DOMAINS);`,
+      `    attach dev#((i + ${n * 997}) % ACTIVE) dom#(i % DOMAINS);`,
       "    map dom#(i % DOMAINS) 0x100000 + (i % 512) * 0x1000 size 4K;",
-      `    dma dev#((i + ${n * 997}) % (SMMUS * DEVS)) read 0x100000 + (i % 512) * 0x1000;`,
-      `    dma dev#((i + ${n * 997}) % (SMMUS * DEVS)) write 0x100000 + (i % 512) * 0x1000;`,
+      `    dma dev#((i + ${n * 997}) % ACTIVE) read 0x100000 + (i % 512) * 0x1000;`,
+      `    dma dev#((i + ${n * 997}) % ACTIVE) write 0x100000 + (i % 512) * 0x1000;`,
       "    unmap dom#(i % DOMAINS) 0x100000 + (i % 512) * 0x1000 size 4K;",
       "    flush dom#(i % DOMAINS);",
-      `    detach dev#((i + ${n * 997}) % (SMMUS * DEVS));`,
-      `    attach dev#((i * 7 + ${n * 997 + 1}) % (SMMUS * DEVS)) dom#(i % DOMAINS);`,
+      `    detach dev#((i + ${n * 997}) % ACTIVE);`,
+      `    attach dev#((i * 7 + ${n * 997 + 1}) % ACTIVE) dom#(i % DOMAINS);`,
       "  }",
       "  expect no stale;",
       "}",
@@ -69,7 +72,7 @@ export function generateScale(shape: ScaleShape): string {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { smmus: { type: "string" }, devs: { type: "string" }, domains: { type: "string" }, scenarios: { type: "string" } },
+    options: { smmus: { type: "string" }, devs: { type: "string" }, domains: { type: "string" }, scenarios: { type: "string" }, active: { type: "string" } },
   });
   const num = (v: string | undefined, d: number): number => (v === undefined ? d : Number(v));
   process.stdout.write(
@@ -79,6 +82,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
       devsPerSmmu: num(values.devs, SCALE_DEFAULTS.devsPerSmmu),
       domains: num(values.domains, SCALE_DEFAULTS.domains),
       scenarios: num(values.scenarios, SCALE_DEFAULTS.scenarios),
+      ...(values.active !== undefined ? { activeSmmus: Number(values.active) } : {}),
     }),
   );
 }
