@@ -266,7 +266,10 @@ export class InvsDriver implements IommuDriver {
       for (const t of tags) {
         const n = (this.tagCount.get(t) ?? 0) + 1;
         this.tagCount.set(t, n);
-        if (n === 1) this.live.add(t);
+        if (n === 1) {
+          this.live.add(t);
+          this.uncovered.delete(t);
+        }
       }
     }
     this.ctx.changedInvs.clear();

@@ -102,19 +102,19 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     return { synced, done: this.cursor };
   }
 
-  /** When `cmd`, seen at `at`, finishes executing: the queue's cursor moves there. */
-  private execute(cmd: Cmd, at: number): { start: number; end: number } {
-    const start = Math.max(this.cursor, at);
-    if (cmd.op !== "CMD_SYNC") return { start, end: (this.cursor = start + this.timing.cmdNs) };
+  /** When `cmd`, seen at `at`, finishes executing (the queue's cursor moves there); it started at the cursor before, or at `at`. */
+  private execute(cmd: Cmd, start: number): number {
+    if (cmd.op !== "CMD_SYNC") return (this.cursor = start + this.timing.cmdNs);
     /* a CMD_SYNC waiting on an ATC_INV that never completes holds the queue until the driver gives up */
     const end = this.atcPending ? start + POLL_TIMEOUT_NS : Math.max(start + this.timing.syncNs, this.atcDone);
     this.atcDone = 0;
-    return { start, end: (this.cursor = end) };
+    return (this.cursor = end);
   }
 
   private consume(cmd: Cmd, source: string, at: number): void {
     const seq = this.queued++;
-    const { start, end } = this.execute(cmd, at);
+    const start = Math.max(this.cursor, at);
+    const end = this.execute(cmd, start);
     this.bus.emit("cmd:queued", { smmu: this.name, cmd, seq, source, start, end });
     if (isTlbi(cmd.op)) {
       this.iotlb.invalidate(cmd);

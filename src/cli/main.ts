@@ -313,11 +313,15 @@ async function runCommand(files: string[], o: RunOpts, io: Io, version: string, 
           checkPlugins: o.checkPlugins,
           onProgress,
           /* each scenario's invalidations as it runs: kept (on disk if need be) only where the report shows them */
-          onInvalidation: (m) => {
-            current.count++;
-            if (o.json) current.spool.write(`${invalidationJson(m)}${RECORD}`);
-            else if (o.metrics) current.spool.write(`${invalidationLine(m)}\n`);
-          },
+          keepInvalidations: false,
+          ...(o.json || o.metrics
+            ? {
+                onInvalidation: (m) => {
+                  current.count++;
+                  current.spool.write(o.json ? `${invalidationJson(m)}${RECORD}` : `${invalidationLine(m)}\n`);
+                },
+              }
+            : {}),
           ...(trace ? { spans: () => trace.scenario() } : {}),
           onResult: (result) => {
             trace?.ended(result);

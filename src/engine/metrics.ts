@@ -95,24 +95,33 @@ export class MetricsRecorder implements SpanSink {
   }
 
   invalidation(inv: InvalidationSpan): void {
-    const perSmmu: InvalidationMetric["perSmmu"] = {};
     let commands = 0;
     let syncs = 0;
-    const reached = [...inv.perSmmu].filter(([smmu]) => this.position.has(smmu));
-    if (reached.length > 1) reached.sort(([a], [b]) => this.position.get(a)! - this.position.get(b)!);
-    for (const [smmu, n] of reached) {
-      perSmmu[smmu] = { commands: n.commands, syncs: n.syncs };
+    for (const [smmu, n] of inv.perSmmu) {
+      if (!this.position.has(smmu)) continue;
       commands += n.commands;
       syncs += n.syncs;
     }
-    const m: InvalidationMetric = { kind: inv.kind, domain: inv.domain, cpu: inv.cpu, start: inv.start, latency: inv.end - inv.start, arrayEntries: inv.arrayEntries, perSmmu };
-    this.latency.add(m.latency);
+    this.latency.add(inv.end - inv.start);
     this.commands.add(commands);
     this.syncs.add(syncs);
-    if (m.arrayEntries !== null) this.entries.add(m.arrayEntries);
-    if (this.options.keep ?? true) this.kept.push(m);
+    if (inv.arrayEntries !== null) this.entries.add(inv.arrayEntries);
+    /* the figures of each invalidation are made only for whoever wants them */
+    const keep = this.options.keep ?? true;
+    if (!keep && !this.options.onInvalidation) return;
+    const m = this.metric(inv);
+    if (keep) this.kept.push(m);
     this.options.onInvalidation?.(m);
   }
+
+  private metric(inv: InvalidationSpan): InvalidationMetric {
+    const reached = [...inv.perSmmu].filter(([smmu]) => this.position.has(smmu));
+    if (reached.length > 1) reached.sort(([a], [b]) => this.position.get(a)! - this.position.get(b)!);
+    const perSmmu: InvalidationMetric["perSmmu"] = {};
+    for (const [smmu, n] of reached) perSmmu[smmu] = { commands: n.commands, syncs: n.syncs };
+    return { kind: inv.kind, domain: inv.domain, cpu: inv.cpu, start: inv.start, latency: inv.end - inv.start, arrayEntries: inv.arrayEntries, perSmmu };
+  }
+
 
   /** The figures so far; `elapsed` is the scenario's simulated time. */
   metrics(elapsed: number): ScenarioMetrics {

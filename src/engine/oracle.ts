@@ -156,9 +156,7 @@ export class Oracle {
     if (look.size === 0 && this.seenTags.size === 0) return;
     const live = this.driver.liveTags();
     if (this.driver.uncoveredTags) {
-      this.driver.uncoveredTags((tag) => {
-        for (const smmu of this.holders.get(tag) ?? []) look.add(smmu);
-      });
+      this.driver.uncoveredTags(this.lookAtHolders);
     } else {
       for (const smmu of this.seenTags.keys()) look.add(smmu);
     }
@@ -179,6 +177,12 @@ export class Oracle {
       }
     }
   }
+
+  /** Look at the TLBs that held `tag` when last looked at. */
+  private readonly lookAtHolders = (tag: string): void => {
+    const holders = this.holders.get(tag);
+    if (holders) for (const smmu of holders) this.changed.add(smmu);
+  };
 
   /** Note what `smmu`'s TLB holds now. */
   private saw(smmu: string, tags: readonly string[]): void {

@@ -67,10 +67,12 @@ export interface RunOptions {
   /** Called once a scenario's platform is set up: what hears the spans of its run as they end (a trace written as the run goes). */
   spans?: () => SpanSink;
   /**
-   * Hears each invalidation's figures as it ends, scenario after scenario
-   * (each scenario's before its result). Given, the results'
-   * `metrics.invalidations` stay empty: a long run's would not fit in memory.
+   * Keep each invalidation's figures in the results' `metrics.invalidations`
+   * (true by default, false by default when `onInvalidation` is given): a
+   * long run's would not fit in memory. The statistics are kept anyway.
    */
+  keepInvalidations?: boolean;
+  /** Hears each invalidation's figures as it ends, scenario after scenario (each scenario's before its result). */
   onInvalidation?: (m: InvalidationMetric) => void;
   /** Called with each scenario's result as it finishes. */
   onResult?: (result: ScenarioResult) => void;
@@ -152,7 +154,7 @@ class ScenarioRun {
       throw new InputError([diagnostic(choiceSpan, "setup", err.message)]);
     }
     const smmus = this.sim.platform.smmus().map((x) => x.name);
-    this.metrics = new MetricsRecorder(smmus, { keep: opts.onInvalidation === undefined, onInvalidation: opts.onInvalidation });
+    this.metrics = new MetricsRecorder(smmus, { keep: opts.keepInvalidations ?? opts.onInvalidation === undefined, onInvalidation: opts.onInvalidation });
     this.sim.timeline.listen(this.metrics);
     if (opts.spans) this.sim.timeline.listen(opts.spans());
     this.sim.bus.on("driver:warn", "runner", (w) => this.warnings.push(`WARNING: ${w.fn}: ${w.cond}`));
