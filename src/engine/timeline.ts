@@ -84,7 +84,7 @@ export class Timeline {
   private readonly running = new Map<string, Map<string, Counts>[]>();
 
   constructor(
-    bus: Bus,
+    private readonly bus: Bus,
     private readonly clock: Clock,
     options: { keep?: boolean } = {},
   ) {
@@ -102,20 +102,23 @@ export class Timeline {
       if (open) for (const perSmmu of open) count(perSmmu, e.smmu, e.cmd.op === "CMD_SYNC");
       for (const sink of this.commandSinks) sink({ smmu: e.smmu, seq: e.seq, cmd: e.cmd, source: e.source, start: e.start, end: e.end });
     });
-    bus.on("ep:atc-inv-done", "timeline", (e) => {
-      for (const sink of this.atcSinks) sink({ device: e.device, sid: e.sid, start: e.start, end: e.end, completed: e.completed });
-    });
-    bus.on("cpu:sync-wait", "timeline", (e) => {
-      for (const sink of this.waitSinks) sink({ cpu: e.cpu, smmu: e.smmu, start: e.start, end: e.end });
-    });
   }
 
   /** Hear every span from now on, as it ends. */
   listen(sink: SpanSink): void {
     if (sink.op) this.opSinks.push(sink.op.bind(sink));
     if (sink.command) this.commandSinks.push(sink.command.bind(sink));
-    if (sink.atcInv) this.atcSinks.push(sink.atcInv.bind(sink));
-    if (sink.wait) this.waitSinks.push(sink.wait.bind(sink));
+    /* ATC invalidations and waits are only listened to once someone wants them */
+    if (sink.atcInv && this.atcSinks.push(sink.atcInv.bind(sink)) === 1) {
+      this.bus.on("ep:atc-inv-done", "timeline", (e) => {
+        for (const atc of this.atcSinks) atc({ device: e.device, sid: e.sid, start: e.start, end: e.end, completed: e.completed });
+      });
+    }
+    if (sink.wait && this.waitSinks.push(sink.wait.bind(sink)) === 1) {
+      this.bus.on("cpu:sync-wait", "timeline", (e) => {
+        for (const wait of this.waitSinks) wait({ cpu: e.cpu, smmu: e.smmu, start: e.start, end: e.end });
+      });
+    }
     if (sink.invalidation) this.invalidationSinks.push(sink.invalidation.bind(sink));
   }
 
