@@ -47,16 +47,7 @@ const us = (ns: number): number => ns / 1000;
 const KINDS = ["op", "invalidation", "wait", "command", "atc"] as const;
 type Kind = (typeof KINDS)[number];
 
-/**
- * One span as a record of its spool: its track's name, and its event's JSON
- * before and after the tid (given once every track of the scenario is
- * numbered), tab-separated (JSON text never holds a raw tab or newline).
- */
-function record(pid: number, track: string, name: string, cat: string, start: number, end: number, args: TraceEvent["args"]): string {
-  const head = JSON.stringify({ name, cat, ph: "X", pid });
-  const tail = JSON.stringify({ ts: us(start), dur: us(end - start), args });
-  return `${JSON.stringify(track)}\t${head.slice(0, -1)},"tid":\t,${tail.slice(1)}\n`;
-}
+const str = (s: string): string => JSON.stringify(s);
 
 /** One scenario's run, recorded as its spans end. */
 class ScenarioTrace implements Required<SpanSink> {
@@ -66,28 +57,35 @@ class ScenarioTrace implements Required<SpanSink> {
 
   constructor(private readonly pid: number) {}
 
-  private add(kind: Kind, track: string, name: string, cat: string, start: number, end: number, args: TraceEvent["args"]): void {
-    this.spools.get(kind)!.write(record(this.pid, track, name, cat, start, end, args));
+  /**
+   * One span as a record of its kind's spool: its track's name, and its
+   * event's JSON (as JSON.stringify writes the event: name, cat, ph, pid,
+   * tid, ts, dur, args) before and after the tid, given once every track of
+   * the scenario is numbered; tab-separated (JSON text never holds a raw tab
+   * or newline). `args` is JSON already.
+   */
+  private add(kind: Kind, track: string, name: string, cat: string, start: number, end: number, args: string): void {
+    this.spools
+      .get(kind)!
+      .write(`${str(track)}\t{"name":${str(name)},"cat":"${cat}","ph":"X","pid":${this.pid},"tid":\t,"ts":${us(start)},"dur":${us(end - start)},"args":${args}}\n`);
   }
 
   op(o: OpSpan): void {
-    this.add("op", o.op.cpu, o.op.label, "op", o.start, o.end, o.op.at ? { at: o.op.at } : {});
+    this.add("op", o.op.cpu, o.op.label, "op", o.start, o.end, o.op.at ? `{"at":${str(o.op.at)}}` : "{}");
   }
 
   invalidation(inv: InvalidationSpan): void {
     const queued = [...inv.perSmmu].map(([smmu, n]) => `${smmu}: ${n.commands} commands, ${n.syncs} CMD_SYNC`).join("; ");
-    this.add("invalidation", inv.cpu, `${inv.kind} ${inv.domain}`, "invalidation", inv.start, inv.end, {
-      queued,
-      ...(inv.arrayEntries !== null ? { array_entries: inv.arrayEntries } : {}),
-    });
+    const entries = inv.arrayEntries !== null ? `,"array_entries":${inv.arrayEntries}` : "";
+    this.add("invalidation", inv.cpu, `${inv.kind} ${inv.domain}`, "invalidation", inv.start, inv.end, `{"queued":${str(queued)}${entries}}`);
   }
 
   wait(w: WaitSpan): void {
-    this.add("wait", w.cpu, `wait CMD_SYNC ${w.smmu}`, "sync", w.start, w.end, {});
+    this.add("wait", w.cpu, `wait CMD_SYNC ${w.smmu}`, "sync", w.start, w.end, "{}");
   }
 
   command(c: CmdSpan): void {
-    this.add("command", `${c.smmu} cmdq`, c.cmd.op, "cmdq", c.start, c.end, { command: formatCmd(c.cmd), seq: c.seq, source: c.source });
+    this.add("command", `${c.smmu} cmdq`, c.cmd.op, "cmdq", c.start, c.end, `{"command":${str(formatCmd(c.cmd))},"seq":${c.seq},"source":${str(c.source)}}`);
   }
 
   /* ATC invalidations overlap (they are in flight together): each overlapping one goes to the device's next lane */
@@ -98,7 +96,7 @@ class ScenarioTrace implements Required<SpanSink> {
     if (lane === -1) lane = ends.push(a.end) - 1;
     else ends[lane] = a.end;
     const track = lane === 0 ? `${a.device} ATC` : `${a.device} ATC (${lane + 1})`;
-    this.add("atc", track, `ATC invalidation sid 0x${a.sid.toString(16)}`, "atc", a.start, a.end, { completed: a.completed });
+    this.add("atc", track, `ATC invalidation sid 0x${a.sid.toString(16)}`, "atc", a.start, a.end, `{"completed":${a.completed}}`);
   }
 
   /** The scenario's events, in order: its process, then each kind of span with its tracks numbered as first met, CPUs first. */
