@@ -29,6 +29,11 @@ export class Spool {
     if (this.held > MEMORY_LIMIT) this.flush();
   }
 
+  /** What was written has outgrown memory: it is in the spool's file. */
+  get onDisk(): boolean {
+    return this.fd !== null;
+  }
+
   /** Nothing was written. */
   get empty(): boolean {
     return this.written === 0;
