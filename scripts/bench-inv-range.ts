@@ -14,8 +14,8 @@ import { CMDQ_OP } from "../src/model/commands.js";
 import type { SmmuNode } from "../src/model/nodes.js";
 import { StreamTable } from "../src/model/tables.js";
 import { Platform } from "../src/plugin/platform.js";
-import { DriverContext } from "../plugins/driver-invs/context.js";
-import { SmmuDomain } from "../plugins/driver-invs/domain.js";
+import { InvsContext } from "../plugins/driver-invs/context.js";
+import { InvsDomain } from "../plugins/driver-invs/domain.js";
 import { domainInvRange } from "../plugins/driver-invs/inv-range.js";
 import { ATS, invsFrom, S1_ASID, type InvInit } from "../plugins/driver-invs/invs.js";
 import { MAINLINE } from "../plugins/driver-invs/variant.js";
@@ -74,8 +74,8 @@ export function benchInvRange(sizes = [1, 4, 16, 64, 256, 1024, 4096], minMs = 3
     }
     const memory = new Memory();
     const port = { emit: bus.emit.bind(bus), request: bus.request.bind(bus) };
-    const ctx = new DriverContext(port, platform, memory, new Clock(), MAINLINE);
-    const domain = new SmmuDomain("d1", { name: "d1", stage: "s1" }, memory);
+    const ctx = new InvsContext(port, platform, memory, new Clock(), MAINLINE, { parallelSyncs: false });
+    const domain = new InvsDomain("d1", { name: "d1", stage: "s1" }, memory);
     const invs = invsFrom(list);
     invs.hasAts = n > smmus;
     domain.invs.assign(invs);

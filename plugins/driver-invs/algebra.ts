@@ -4,11 +4,11 @@
  * driver's variant and its allocation fault injection.
  */
 import { CMDQ_OP, type InvsAlgebra, type InvsSnapshot, isErr, runSteps } from "../../src/index.js";
-import type { DriverContext } from "./context.js";
+import type { InvsContext } from "./context.js";
 import { INV_TYPE_NAMES, Invs, invsAlloc, invsFrom, invsMerge, invsPurge, invsUnrefSteps, invIsAts, type InvType } from "./invs.js";
 
 /** What an array holds within num_invs, SMMUs by name. */
-export function snapshotOf(ctx: DriverContext, invs: Invs): InvsSnapshot {
+export function snapshotOf(ctx: InvsContext, invs: Invs): InvsSnapshot {
   const entries = [];
   for (let i = 0; i < invs.numInvs; i++) {
     entries.push({
@@ -27,7 +27,7 @@ function asInvs(x: object): Invs {
   return x;
 }
 
-export function algebra(ctx: DriverContext): InvsAlgebra {
+export function algebra(ctx: InvsContext): InvsAlgebra {
   const { variant, hooks } = ctx;
   return {
     from(entries) {

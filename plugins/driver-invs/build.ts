@@ -4,14 +4,12 @@
  * invalidation array. Built in sorted order; never allocates.
  */
 import { CMDQ_OP, ffs } from "../../src/index.js";
-import type { DriverContext } from "./context.js";
-import type { SmmuDomain } from "./domain.js";
+import { type DriverContext, IOMMU_NO_PASID, type SmmuDomain, type VmidOf } from "../arm-smmu-v3/index.js";
+import type { InvsMaster } from "./domain.js";
 import { ATS, ATS_FULL, S1_ASID, S2_VMID, S2_VMID_S1_CLEAR, type Invs, type InvType } from "./invs.js";
-import type { Master } from "./master.js";
-import { IOMMU_NO_PASID } from "./range.js";
 
 /** arm_smmu_master_build_inv(): append one entry with its opcodes; false if the scratch is full. */
-function buildInv(ctx: DriverContext, master: Master, type: InvType, id: number, ssid: number, pgsize: number): boolean {
+function buildInv(ctx: DriverContext, master: InvsMaster, type: InvType, id: number, ssid: number, pgsize: number): boolean {
   const b = master.buildInvs;
   if (b.numInvs >= b.maxInvs) {
     ctx.warn("arm_smmu_master_build_inv", "WARN_ON(build_invs->num_invs >= build_invs->max_invs)");
@@ -42,13 +40,10 @@ function buildInv(ctx: DriverContext, master: Master, type: InvType, id: number,
   return true;
 }
 
-/** The VMID an S2 domain uses on the master's SMMU (allocated on first use there). */
-export type VmidOf = (domain: SmmuDomain, master: Master) => number;
-
 /** arm_smmu_master_build_invs(): the scratch array, or null if it overflowed. */
 export function buildInvs(
   ctx: DriverContext,
-  master: Master,
+  master: InvsMaster,
   atsEnabled: boolean,
   ssid: number,
   domain: SmmuDomain,

@@ -1,186 +1,42 @@
 /**
- * struct arm_smmu_domain and the domains around it: paging (S1, S2,
- * nest-parent S2), SVA, nested (a guest's stage 1 through a vSMMU), and the
- * static blocked and identity domains; with ASID and VMID allocation.
+ * The master and the domain as the series extends them: a master's scratch
+ * array for building its entries, and a domain's RCU-protected invalidation
+ * array.
  */
-import { CdTable, type DomainSpec, type DriverDomain, type Memory, newLock, PageTable, pgsizeBitmapFor, RcuPointer, type RwLock } from "../../src/index.js";
+import { type EndpointNode, RcuPointer, type SmmuNode } from "../../src/index.js";
+import { type IommuDomain, Master, SmmuDomain, toSmmuDomainDevices } from "../arm-smmu-v3/index.js";
 import { invsAlloc, type Invs } from "./invs.js";
-import type { Master } from "./master.js";
-import { MmStruct } from "./mm.js";
 
-/** enum arm_smmu_domain_stage */
-export type Stage = "S1" | "S2" | "SVA";
+/** struct arm_smmu_master with the series: streams sorted at probe, and build_invs. */
+export class InvsMaster extends Master {
+  /**
+   * master->build_invs: scratch for a to_merge or to_unref array, sized at
+   * probe for every case (2 entries, plus one per StreamID for an ATS-capable
+   * PCI device) so that building never allocates.
+   */
+  readonly buildInvs: Invs;
 
-/** struct arm_smmu_master_domain: one attachment of a master to a domain. */
-export interface MasterDomain {
-  master: Master;
-  domain: IommuDomain;
-  ssid: number;
-  nestedAtsFlush: boolean;
+  constructor(dev: EndpointNode, smmu: SmmuNode) {
+    super(dev, smmu, true);
+    this.buildInvs = invsAlloc(dev.pci && dev.atsCapable ? 2 + dev.sids.length : 2);
+  }
 }
 
-/** struct arm_smmu_domain for paging and SVA domains. */
-export class SmmuDomain implements DriverDomain {
-  readonly type: "paging" | "sva";
-  readonly stage: Stage;
-  readonly nestParent: boolean;
-  readonly pgtable: PageTable;
-  readonly pgtablePa: bigint;
+/** struct arm_smmu_domain with the series: its invalidation array. */
+export class InvsDomain extends SmmuDomain {
   /** smmu_domain->invs, published with RCU; starts as arm_smmu_invs_alloc(0). */
   readonly invs = new RcuPointer<Invs>(invsAlloc(0));
-  /** smmu_domain->devices, under devices_lock; list_add() puts the newest first, so newest is last here. */
-  readonly devices: MasterDomain[] = [];
-  /** smmu_domain->devices_lock: a spinlock, modelled as the writer side of an rwlock. */
-  readonly devicesLock: RwLock = newLock();
-  /**
-   * smmu_domain->nr_ats_masters: the masters on `devices` attached with ATS,
-   * incremented (under devices_lock) before ATS is enabled and decremented
-   * after it is disabled. Mainline still counts them; only the driver before
-   * the series (driver-legacy) reads the count, in arm_smmu_atc_inv_domain().
-   */
-  nrAtsMasters = 0;
-  /** cd.asid (S1, SVA) */
-  asid = 0;
-  /**
-   * s2_cfg.vmid, one per SMMU the domain is used on. Mainline allocates one
-   * VMID for the domain from its only SMMU; sharing an S2 across SMMUs needs
-   * one per instance (the follow-up series allocates per vSMMU).
-   */
-  readonly vmids = new Map<string, number>();
-  /** domain->mm: the process an SVA domain translates for (null for the others). */
-  readonly mm: MmStruct | null;
-
-  constructor(
-    readonly name: string,
-    readonly spec: DomainSpec,
-    memory: Memory,
-    /** An existing table to translate with, and its mm: the process's, for another SVA domain of it. */
-    table?: { pgtable: PageTable; pgtablePa: bigint; mm: MmStruct },
-  ) {
-    this.type = spec.stage === "sva" ? "sva" : "paging";
-    this.stage = spec.stage === "sva" ? "SVA" : spec.stage === "s2" ? "S2" : "S1";
-    this.nestParent = spec.nestParent ?? false;
-    this.pgtable = table?.pgtable ?? new PageTable(pgsizeBitmapFor(spec.pageSize ?? 0x1000));
-    this.pgtablePa = table?.pgtablePa ?? memory.alloc(this.pgtable);
-    this.mm = this.type === "sva" ? (table?.mm ?? new MmStruct()) : null;
-  }
-
-  /** domain.pgsize_bitmap */
-  get pgsizeBitmap(): number {
-    return this.pgtable.pgsizeBitmap;
-  }
 }
 
-/** A guest's stage-1 domain nested on a vSMMU's S2 parent (struct arm_smmu_nested_domain). */
-export class NestedDomain implements DriverDomain {
-  readonly type = "nested";
-  readonly pgtable: PageTable;
-  readonly pgtablePa: bigint;
-  /** The guest's CD table: CD 0 for `asid`; the vSTE points at it. */
-  readonly cdTable = new CdTable(0, false);
-  readonly cdTablePa: bigint;
-  /** nested_domain->enable_ats: the vSTE asked for EATS. */
-  readonly enableAts: boolean;
-
-  constructor(
-    readonly name: string,
-    readonly spec: DomainSpec,
-    readonly vsmmu: Vsmmu,
-    /** The guest's ASID for this stage 1. */
-    readonly asid: number,
-    memory: Memory,
-  ) {
-    this.enableAts = spec.ats ?? true;
-    this.pgtable = new PageTable(pgsizeBitmapFor(spec.pageSize ?? 0x1000));
-    this.pgtablePa = memory.alloc(this.pgtable);
-    this.cdTablePa = memory.alloc(this.cdTable);
-  }
+/** The driver's own master of a master the shared attach paths hand back. */
+export function asInvsMaster(master: Master): InvsMaster {
+  if (!(master instanceof InvsMaster)) throw new Error(`${master.name} is not a driver-invs master`);
+  return master;
 }
 
-/** struct arm_vsmmu: a guest's vSMMU on `smmu`, over `s2Parent`. */
-export interface Vsmmu {
-  readonly name: string;
-  readonly smmu: string;
-  readonly s2Parent: SmmuDomain;
-  /** vsmmu->vmid: the parent's VMID on this SMMU. */
-  readonly vmid: number;
-}
-
-/** IOMMU_DOMAIN_BLOCKED / IOMMU_DOMAIN_IDENTITY */
-export interface StaticDomain {
-  readonly type: "blocked" | "identity";
-  readonly name: "blocked" | "identity";
-}
-
-export const BLOCKED: StaticDomain = Object.freeze({ type: "blocked", name: "blocked" });
-export const IDENTITY: StaticDomain = Object.freeze({ type: "identity", name: "identity" });
-
-export type IommuDomain = SmmuDomain | NestedDomain | StaticDomain;
-
-/** The domain named `name` of a driver's `domains`. */
-export function domainNamed<D>(domains: ReadonlyMap<string, D>, name: string): D {
-  const d = domains.get(name);
-  if (!d) throw new Error(`no domain named "${name}"`);
+/** to_smmu_domain_devices() of this driver: the domain whose array covers the attachment, if any. */
+export function invsDomainOf(domain: IommuDomain | null): InvsDomain | null {
+  const d = toSmmuDomainDevices(domain);
+  if (d && !(d instanceof InvsDomain)) throw new Error(`${d.name} is not a driver-invs domain`);
   return d;
-}
-
-/** to_smmu_domain_devices(): the domain whose invalidations cover this attachment, if any. */
-export function toSmmuDomainDevices(domain: IommuDomain | null): SmmuDomain | null {
-  if (!domain) return null;
-  if (domain.type === "paging" || domain.type === "sva") return domain;
-  if (domain.type === "nested") return domain.vsmmu.s2Parent;
-  return null;
-}
-
-/** One id space: the ids in use, and the lowest one that may be free. */
-class IdSpace {
-  private readonly used = new Set<number>();
-  private low = 1;
-
-  constructor(
-    private readonly limit: number,
-    private readonly what: string,
-  ) {}
-
-  /** The lowest free id (xa_alloc / ida_alloc_range from 1), or the pinned one. */
-  claim(pinned?: number): number {
-    if (pinned !== undefined) {
-      if (pinned < 1 || pinned >= this.limit) throw new RangeError(`${this.what} ${pinned} is outside 1..${this.limit - 1}`);
-      if (this.used.has(pinned)) throw new RangeError(`${this.what} ${pinned} is already in use`);
-      this.used.add(pinned);
-      return pinned;
-    }
-    while (this.used.has(this.low)) this.low++;
-    if (this.low >= this.limit) throw new RangeError(`no ${this.what} left`);
-    this.used.add(this.low);
-    return this.low;
-  }
-
-  /** xa_erase() / ida_free(): `id` may be handed out again. */
-  release(id: number): void {
-    this.used.delete(id);
-    this.low = Math.min(this.low, id);
-  }
-}
-
-/** arm_smmu_asid_xa and each SMMU's vmid_map. */
-export class IdAllocator {
-  private readonly asids = new IdSpace(1 << 16, "ASID");
-  private readonly vmids = new Map<string, IdSpace>();
-
-  asid(pinned?: number): number {
-    return this.asids.claim(pinned);
-  }
-
-  /** xa_erase(&arm_smmu_asid_xa, asid) */
-  freeAsid(asid: number): void {
-    this.asids.release(asid);
-  }
-
-  /** VMID 0 is reserved for stage-2 bypass STEs. */
-  vmid(smmu: string, pinned?: number): number {
-    let space = this.vmids.get(smmu);
-    if (!space) this.vmids.set(smmu, (space = new IdSpace(1 << 16, `VMID on ${smmu}`)));
-    return space.claim(pinned);
-  }
 }

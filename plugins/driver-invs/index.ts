@@ -2,49 +2,18 @@
  * driver-invs: the arm-smmu-v3 driver with the RCU-protected invalidation
  * array, as merged in mainline (Linux v7.1) or as posted in v9 (the seed).
  */
-import { definePlugin, type DriverDomain, type DriverSpec, EINVAL, EOPNOTSUPP, type Gather, type InvsAlgebra, type InvsSnapshot, type IommuDriver, isErr, type PluginContext, type Steps, type Topology } from "../../src/index.js";
-import {
-  attachDev,
-  attachDevNested,
-  attachDevStatic,
-  blockingSetDevPasid,
-  corePasidCheck,
-  s1SetDevPasid,
-  setPasid,
-  type AttachEnv,
-} from "./attach.js";
+import { definePlugin, type DriverSpec, EINVAL, EOPNOTSUPP, type Gather, type InvsAlgebra, type InvsSnapshot, type IommuDriver, isErr, type PluginContext, type Steps, type Topology } from "../../src/index.js";
+import { ArmSmmuDriver, attachDev, type AttachEnv, boundAtPasid, exitMm, type Master, mmuNotifierRegister, probeMasters, s1SetDevPasid, type SmmuDomain, svaSetDevPasid, U64, writeReleasedSvaCds } from "../arm-smmu-v3/index.js";
 import { algebra, snapshotOf } from "./algebra.js";
-import { ALLOC_SITES, DriverContext, type AllocSite } from "./context.js";
-import { domainNamed, IdAllocator, NestedDomain, SmmuDomain, type Vsmmu } from "./domain.js";
+import { InvsContext } from "./context.js";
+import { InvsDomain, InvsMaster } from "./domain.js";
+import { invsAttachHooks, type InvsAttachState } from "./hooks.js";
 import { domainInv, domainInvRange } from "./inv-range.js";
-import { allocNestedDomains, guestInvalidate } from "./vsmmu.js";
-import { IO_PGTABLE_MAIR, writeReleasedSvaCds } from "./install.js";
 import { S1_ASID, S2_VMID } from "./invs.js";
-import { boundAtPasid, masterNamed, probeMasters, type Master } from "./master.js";
-import { exitMm, mmgetNotZero, mmput, mmuNotifierRegister } from "./mm.js";
-import { U64 } from "./range.js";
-import { makeSvaCd } from "./ste.js";
 import { VARIANTS, type DriverVariant } from "./variant.js";
 
 /** PAGE_SIZE of the kernel: the granule SVA invalidations use. */
 const PAGE_SIZE = 0x1000;
-
-/**
- * arm_smmu_sva_set_dev_pasid(): -EOPNOTSUPP unless the master's SMMU has
- * ARM_SMMU_FEAT_SVA, -EINVAL once the mm has no users, else the CD of the
- * mm at the PASID (arm_smmu_set_pasid()) with an mm reference held across
- * it, so the mm cannot be released meanwhile: if the process exited during
- * the attach, this mmput() is the last and runs arm_smmu_mm_release().
- */
-function* svaSetDevPasid(env: AttachEnv, master: Master, domain: SmmuDomain, pasid: number): Steps<number> {
-  if (!master.smmu.features.has("sva")) return -EOPNOTSUPP;
-  const mm = domain.mm!;
-  /* Prevent arm_smmu_mm_release from being called while we are attaching */
-  if (!(yield* mmgetNotZero(mm))) return -EINVAL;
-  const ret = yield* setPasid(env, master, domain, pasid, makeSvaCd({ asid: domain.asid, ttb0: domain.pgtablePa, mair: IO_PGTABLE_MAIR }));
-  yield* mmput(mm, () => mmRelease(env.ctx, domain));
-  return ret;
-}
 
 /**
  * arm_smmu_sva_domain_alloc() for the mm of `domain`: -EOPNOTSUPP without
@@ -60,45 +29,30 @@ function svaDomainAlloc(master: Master, domain: SmmuDomain): number {
 }
 
 /** arm_smmu_mm_release(): fault every CD using the mm (under devices_lock, newest first), then arm_smmu_domain_inv(). */
-function* mmRelease(ctx: DriverContext, domain: SmmuDomain): Steps {
+function* mmRelease(ctx: InvsContext, domain: InvsDomain): Steps {
   yield* writeReleasedSvaCds(ctx, domain);
   yield* domainInv(ctx, domain);
 }
 
-export class InvsDriver implements IommuDriver {
+export class InvsDriver extends ArmSmmuDriver<InvsAttachState, InvsDomain> implements IommuDriver {
   readonly plugin = "driver-invs";
-  readonly ctx: DriverContext;
-  private readonly ids = new IdAllocator();
-  private readonly masters = new Map<string, Master>();
-  private readonly domains = new Map<string, SmmuDomain | NestedDomain>();
-  private readonly vsmmus = new Map<string, Vsmmu>();
-  private readonly env: AttachEnv;
+  declare readonly ctx: InvsContext;
+  protected readonly env: AttachEnv<InvsAttachState>;
+  readonly invsAlgebra: InvsAlgebra;
 
   constructor(pctx: PluginContext<DriverSpec>, variant: DriverVariant) {
     const options = { parallelSyncs: pctx.spec.options?.parallel_syncs === true };
-    this.ctx = new DriverContext(pctx, pctx.platform, pctx.memory, pctx.clock, variant, options);
-    this.env = { ctx: this.ctx, vmidOf: (domain, master) => this.vmidOn(domain, master.smmu.name) };
-    this.invsAlgebra = algebra(this.ctx);
-    this.probe(pctx.topology);
+    const ctx = new InvsContext(pctx, pctx.platform, pctx.memory, pctx.clock, variant, options);
+    /* arm_smmu_probe_device() for every endpoint: masters, with sorted streams */
+    super(ctx, probeMasters(ctx.platform, pctx.topology, (dev, smmu) => new InvsMaster(dev, smmu)));
+    const vmidOf = (domain: SmmuDomain, master: Master): number => this.vmidOn(domain, master.smmu.name);
+    this.env = { ctx, vmidOf, hooks: invsAttachHooks(ctx, vmidOf) };
+    this.invsAlgebra = algebra(ctx);
     this.allocDomains(pctx.topology);
-  }
-
-  readonly allocSites = ALLOC_SITES;
-
-  failAllocs(site: string, count: number): void {
-    if (!(ALLOC_SITES as readonly string[]).includes(site)) {
-      throw new Error(`driver-invs has no allocation site "${site}" (${ALLOC_SITES.join(", ")})`);
-    }
-    this.ctx.failAllocs(site as AllocSite, count);
   }
 
   get variant(): string {
     return this.ctx.variant.name;
-  }
-
-  /** arm_smmu_probe_device() for every endpoint: masters, with sorted streams. */
-  private probe(topology: Topology): void {
-    for (const [name, master] of probeMasters(this.ctx.platform, topology)) this.masters.set(name, master);
   }
 
   /** Domains in declaration order: ASIDs from the global space; vSMMUs and their nested domains. */
@@ -106,19 +60,19 @@ export class InvsDriver implements IommuDriver {
     const { memory } = this.ctx;
     for (const spec of topology.domains) {
       if (spec.stage === "nested") continue;
-      const d = new SmmuDomain(spec.name, spec, memory);
+      const d = new InvsDomain(spec.name, spec, memory);
       if (d.stage !== "S2") d.asid = this.ids.asid(spec.asid);
       this.domains.set(spec.name, d);
     }
     for (const v of topology.vsmmus ?? []) {
       const parent = this.domains.get(v.parent);
-      if (!(parent instanceof SmmuDomain) || parent.stage !== "S2" || !parent.nestParent) {
+      if (!(parent instanceof InvsDomain) || parent.stage !== "S2" || !parent.nestParent) {
         throw new Error(`vSMMU ${v.name}: parent "${v.parent}" is not a nest-parent S2 domain`);
       }
       /* arm_vsmmu_init(): vsmmu->vmid = s2_parent->s2_cfg.vmid */
       this.vsmmus.set(v.name, { name: v.name, smmu: v.smmu, s2Parent: parent, vmid: this.vmidOn(parent, v.smmu) });
     }
-    for (const d of allocNestedDomains(topology, this.vsmmus, memory)) this.domains.set(d.name, d);
+    this.allocNestedDomains(topology);
   }
 
   /** An S2 domain's VMID on `smmu`, allocated from that SMMU's VMID space on first use. */
@@ -131,37 +85,18 @@ export class InvsDriver implements IommuDriver {
     return vmid;
   }
 
-  master(device: string): Master {
-    return masterNamed(this.masters, device);
-  }
-
-  domain(name: string): DriverDomain {
-    return domainNamed(this.domains, name);
-  }
-
-  private paging(name: string): SmmuDomain {
+  private paging(name: string): InvsDomain {
     const d = this.domain(name);
-    if (!(d instanceof SmmuDomain)) throw new Error(`domain "${name}" is not a paging or SVA domain`);
+    if (!(d instanceof InvsDomain)) throw new Error(`domain "${name}" is not a paging or SVA domain`);
     return d;
   }
 
-  *attachDev(device: string, target: string): Steps<number> {
-    const master = this.master(device);
-    if (target === "blocked" || target === "identity") return yield* attachDevStatic(this.env, master, target);
-    const d = domainNamed(this.domains, target);
-    /* The iommu core does nothing when the domain is already attached */
-    if (master.domain === d) return 0;
-    if (d instanceof NestedDomain) return yield* attachDevNested(this.env, master, d);
+  protected *attachDevPaging(master: Master, d: InvsDomain): Steps<number> {
     if (d.type === "sva") return -EINVAL;
     return yield* attachDev(this.env, master, d);
   }
 
-  *setDevPasid(device: string, domain: string, pasid: number): Steps<number> {
-    const master = this.master(device);
-    const d = domainNamed(this.domains, domain);
-    const ret = corePasidCheck(master, pasid);
-    if (ret) return ret;
-    if (d instanceof NestedDomain) return -EINVAL;
+  protected *setDevPasidOf(master: Master, d: InvsDomain, pasid: number): Steps<number> {
     if (d.type === "sva") return yield* this.svaBindDevice(master, d, pasid);
     if (d.stage !== "S1") return -EINVAL;
     return yield* s1SetDevPasid(this.env, master, d, pasid);
@@ -179,24 +114,20 @@ export class InvsDriver implements IommuDriver {
    * domain and try again). A dead mm's refusal (-EINVAL) goes on to the
    * allocation, which BUGs in mmu_notifier_register().
    */
-  private *svaBindDevice(master: Master, d: SmmuDomain, pasid: number): Steps<number> {
+  private *svaBindDevice(master: Master, d: InvsDomain, pasid: number): Steps<number> {
+    const release = (): Steps => mmRelease(this.ctx, d);
     if (boundAtPasid(this.masters.values(), d)) {
-      const ret = yield* svaSetDevPasid(this.env, master, d, pasid);
+      const ret = yield* svaSetDevPasid(this.env, master, d, pasid, release);
       if (ret === 0 || d.mm!.users > 0) return ret;
     }
     const ret = svaDomainAlloc(master, d);
     if (ret) return ret;
-    return yield* svaSetDevPasid(this.env, master, d, pasid);
+    return yield* svaSetDevPasid(this.env, master, d, pasid, release);
   }
 
-  *removeDevPasid(device: string, pasid: number): Steps {
-    const master = this.master(device);
-    const old = master.pasids.get(pasid);
-    yield* blockingSetDevPasid(this.env, master, pasid);
-    /* The last unbind frees the SVA domain: arm_smmu_sva_domain_free() */
-    if (old instanceof SmmuDomain && old.type === "sva" && !boundAtPasid(this.masters.values(), old)) {
-      yield* domainInv(this.ctx, old);
-    }
+  /** arm_smmu_sva_domain_free(): the last unbind's arm_smmu_domain_inv(). */
+  protected *svaDomainFree(d: SmmuDomain): Steps {
+    yield* domainInv(this.ctx, this.paging(d.name));
   }
 
   /** arm_smmu_iotlb_sync() */
@@ -204,6 +135,11 @@ export class InvsDriver implements IommuDriver {
     if (!gather.pgsize) return;
     const d = this.paging(domain);
     yield* domainInvRange(this.ctx, d, BigInt(gather.start), BigInt(gather.end - gather.start + 1), gather.pgsize, true);
+  }
+
+  /** arm_smmu_tlb_inv_walk(): the range a freed table covered, not leaf-only. */
+  *tlbFlushWalk(domain: string, iova: number, size: number, granule: number): Steps {
+    yield* domainInvRange(this.ctx, this.paging(domain), BigInt(iova), BigInt(size), granule, false);
   }
 
   /**
@@ -233,22 +169,13 @@ export class InvsDriver implements IommuDriver {
     yield* exitMm(d.mm, () => mmRelease(this.ctx, d));
   }
 
-  /** The guest's vSMMU commands after it changed its stage 1, through arm_vsmmu_cache_invalidate(). */
-  *guestInvalidate(domain: string, iova: number, size: number): Steps {
-    const d = this.domains.get(domain);
-    if (!(d instanceof NestedDomain)) throw new Error(`domain "${domain}" is not a nested domain`);
-    yield* guestInvalidate(this.ctx, this.masters.values(), d, iova, size);
-  }
-
   invs(domain: string): InvsSnapshot | null {
     const d = this.domains.get(domain);
-    if (!(d instanceof SmmuDomain)) return null;
+    if (!(d instanceof InvsDomain)) return null;
     const invs = d.invs.protected_();
     if (isErr(invs)) return { entries: [], trashes: 0, hasAts: false, error: invs.toString() };
     return snapshotOf(this.ctx, invs);
   }
-
-  readonly invsAlgebra: InvsAlgebra;
 
   /** The ASIDs and VMIDs live entries cover; only the domains whose array changed are looked at again. */
   liveTags(): ReadonlySet<string> {
@@ -291,7 +218,7 @@ export class InvsDriver implements IommuDriver {
 
   private domainTags(name: string): string[] {
     const d = this.domains.get(name);
-    const invs = d instanceof SmmuDomain ? d.invs.protected_() : null;
+    const invs = d instanceof InvsDomain ? d.invs.protected_() : null;
     if (!invs || isErr(invs)) return [];
     const tags = new Set<string>();
     for (let i = 0; i < invs.numInvs; i++) {

@@ -5,11 +5,10 @@
  * S2_VMID_S1_CLEAR entry, before the first ATS entry, and at the end.
  */
 import { type CmdqEnt, readLock, readUnlock, site, type SmmuNode, type Step, type Steps, UseAfterFreeError } from "../../src/index.js";
-import { batchAdd, batchInit, batchSubmit, CmdqBatch, insertCmdlist, pollSync, type PendingSync } from "./cmdq.js";
-import type { DriverContext } from "./context.js";
-import type { SmmuDomain } from "./domain.js";
+import { atcInvToCmd, batchAdd, batchAddRange, batchInit, batchSubmit, CmdqBatch, insertCmdlist, invSizeTooBig, IOMMU_NO_PASID, type PendingSync, pollSync } from "../arm-smmu-v3/index.js";
+import type { InvsContext } from "./context.js";
+import type { InvsDomain } from "./domain.js";
 import { ATS, ATS_FULL, invIsAts, S1_ASID, S2_VMID, S2_VMID_S1_CLEAR, type Invs } from "./invs.js";
-import { atcInvToCmd, batchAddRange, invSizeTooBig, IOMMU_NO_PASID } from "./range.js";
 
 const FN = "__arm_smmu_domain_inv_range";
 const S_NUM = site(FN, "READ_ONCE(invs->num_invs)");
@@ -39,7 +38,7 @@ function endBatch(invs: Invs, cur: number, next: number): boolean {
 
 /** arm_smmu_inv_to_cmdq_batch(): the TLBI entries: ranged (size_opcode) or one nsize_opcode command. */
 function* invToCmdqBatch(
-  ctx: DriverContext,
+  ctx: InvsContext,
   invs: Invs,
   cur: number,
   cmds: CmdqBatch,
@@ -66,7 +65,7 @@ function* invToCmdqBatch(
 class BatchEnds {
   private readonly pending: PendingSync[] = [];
 
-  constructor(private readonly ctx: DriverContext) {}
+  constructor(private readonly ctx: InvsContext) {}
 
   *submit(smmu: SmmuNode, cmds: CmdqBatch): Steps {
     if (!this.ctx.options.parallelSyncs) {
@@ -84,7 +83,7 @@ class BatchEnds {
 }
 
 /** __arm_smmu_domain_inv_range() */
-function* domainInvRangeInvs(ctx: DriverContext, invs: Invs, iova: bigint, size: bigint, granule: number, leaf: boolean): Steps {
+function* domainInvRangeInvs(ctx: InvsContext, invs: Invs, iova: bigint, size: bigint, granule: number, leaf: boolean): Steps {
   const cmds = new CmdqBatch();
   const ends = new BatchEnds(ctx);
   const skipByContinue = ctx.variant.skipEntry === "continue";
@@ -157,8 +156,8 @@ function* domainInvRangeInvs(ctx: DriverContext, invs: Invs, iova: bigint, size:
  * take the read side of its rwlock only when it holds ATS entries.
  */
 export function* domainInvRange(
-  ctx: DriverContext,
-  domain: SmmuDomain,
+  ctx: InvsContext,
+  domain: InvsDomain,
   iova: bigint,
   size: bigint,
   granule: number,
@@ -187,6 +186,6 @@ export function* domainInvRange(
 }
 
 /** arm_smmu_domain_inv(): invalidate everything the domain may have cached. */
-export function domainInv(ctx: DriverContext, domain: SmmuDomain): Steps {
+export function domainInv(ctx: InvsContext, domain: InvsDomain): Steps {
   return domainInvRange(ctx, domain, 0n, 0n, 0, false);
 }

@@ -1,18 +1,14 @@
 /**
  * struct arm_smmu_domain before the series: bound to ONE SMMU, with the list
  * of its masters (smmu_domain->devices, under devices_lock) and the count of
- * those with ATS on (nr_ats_masters), both kept by the attach paths shared
- * with driver-invs. And an mm used with SVA, which the iommu core gives one
+ * those with ATS on (nr_ats_masters), both kept by the attach paths of
+ * ../arm-smmu-v3. And an mm used with SVA, which the iommu core gives one
  * SVA domain per SMMU.
  */
 import { type DomainSpec, type DriverDomain, type Memory, PageTable, pgsizeBitmapFor, type SmmuNode } from "../../src/index.js";
-import { SmmuDomain } from "../driver-invs/domain.js";
-import { MmStruct } from "../driver-invs/mm.js";
+import { MmStruct, SmmuDomain } from "../arm-smmu-v3/index.js";
 
-/**
- * A paging or SVA domain of the driver before the series. The `invs` array
- * it inherits stays empty and is never read: this driver has none.
- */
+/** A paging or SVA domain of the driver before the series, bound to its SMMU. */
 export class LegacyDomain extends SmmuDomain {
   /** smmu_domain->smmu, set by arm_smmu_domain_finalise() (or arm_smmu_sva_domain_alloc()) */
   smmu: SmmuNode | null = null;
@@ -53,7 +49,7 @@ export class SvaMm implements DriverDomain {
      */
     public reservedAsid: number | undefined,
   ) {
-    this.pgtable = new PageTable(pgsizeBitmapFor(spec.pageSize ?? 0x1000));
-    this.pgtablePa = memory.alloc(this.pgtable);
+    this.pgtable = new PageTable(pgsizeBitmapFor(spec.pageSize ?? 0x1000), memory);
+    this.pgtablePa = this.pgtable.pa;
   }
 }

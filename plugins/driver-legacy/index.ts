@@ -32,65 +32,50 @@
  *  - a vSMMU must sit on its S2 parent's SMMU (arm_vsmmu_init()); one that
  *    does not is refused, and so is attaching its nested domains.
  * Attach sequencing, STE/CD writes, ATS enable/disable and the command queue
- * are driver-invs's own modules, run without the array steps.
+ * are the arm-smmu-v3 modules both drivers share (../arm-smmu-v3), which this
+ * driver runs with no steps of its own around the STE/CD change.
  */
-import { definePlugin, type DriverDomain, type DriverSpec, DriverUnsupportedError, EINVAL, EOPNOTSUPP, type Gather, type InvsSnapshot, type IommuDriver, type PluginContext, type SmmuNode, type Steps, type Topology } from "../../src/index.js";
-import {
-  attachDev,
-  attachDevNested,
-  attachDevStatic,
-  blockingSetDevPasid,
-  corePasidCheck,
-  s1SetDevPasid,
-  setPasid,
-  type AttachEnv,
-} from "../driver-invs/attach.js";
-import { DriverContext, type AllocSite } from "../driver-invs/context.js";
-import { domainNamed, IdAllocator, NestedDomain, type Vsmmu } from "../driver-invs/domain.js";
-import { IO_PGTABLE_MAIR } from "../driver-invs/install.js";
-import { boundAtPasid, masterNamed, probeMasters, type Master } from "../driver-invs/master.js";
-import { exitMm, mmgetNotZero, mmput, mmuNotifierRegister } from "../driver-invs/mm.js";
-import { makeSvaCd } from "../driver-invs/ste.js";
-import { MAINLINE } from "../driver-invs/variant.js";
-import { allocNestedDomains, guestInvalidate } from "../driver-invs/vsmmu.js";
+import { type Cmd, definePlugin, type DriverSpec, DriverUnsupportedError, EINVAL, ENOENT, EOPNOTSUPP, type Gather, type InvsSnapshot, type IommuDriver, type PluginContext, type SmmuNode, type Steps, type Topology } from "../../src/index.js";
+import { ArmSmmuDriver, attachDev, attachDevNested, type AttachEnv, type AttachHooks, BASE_ALLOC_SITES, DriverContext, exitMm, Master, mmuNotifierRegister, NestedDomain, probeMasters, s1SetDevPasid, type SmmuDomain, svaSetDevPasid } from "../arm-smmu-v3/index.js";
 import { LegacyDomain, SvaMm } from "./domain.js";
 import { mmArchInvalidateSecondaryTlbs, mmRelease, tlbInvAsid, tlbInvContext, tlbInvRangeDomain } from "./inv.js";
 
 export const VARIANT = "v7.0";
 
-/** The allocations a scenario can make fail here: no invalidation array, so no "invs". */
-const ALLOC_SITES: readonly AllocSite[] = ["master_domain", "cd_table"];
+/**
+ * Before the series nothing is sequenced around the STE/CD change of an
+ * attach: a domain's invalidations walk its devices list (inv.ts), which the
+ * shared attach paths keep.
+ */
+const NO_HOOKS: AttachHooks<null> = {
+  newState: () => null,
+  prepare: () => 0,
+  unprepare: () => {},
+  *installNew() {},
+  *installOld() {},
+};
 
-export class LegacyDriver implements IommuDriver {
+export class LegacyDriver extends ArmSmmuDriver<null, LegacyDomain | SvaMm> implements IommuDriver {
   readonly plugin = "driver-legacy";
   readonly variant = VARIANT;
-  readonly allocSites = ALLOC_SITES;
-  readonly ctx: DriverContext;
-  private readonly ids = new IdAllocator();
-  private readonly masters: Map<string, Master>;
-  private readonly domains = new Map<string, LegacyDomain | NestedDomain | SvaMm>();
-  private readonly vsmmus = new Map<string, Vsmmu>();
+  protected readonly env: AttachEnv<null>;
   /** The vSMMUs arm_vsmmu_init() refused, and why. */
   private readonly refusedVsmmus = new Map<string, string>();
   /** The tags of the domains bound to an SMMU: each one's unmaps invalidate it there for as long as it exists. */
   private readonly live = new Set<string>();
-  private readonly env: AttachEnv;
 
   constructor(pctx: PluginContext<DriverSpec>) {
-    /* The array variant is never consulted: no array step runs with `arrays: false` */
-    this.ctx = new DriverContext(pctx, pctx.platform, pctx.memory, pctx.clock, MAINLINE);
-    this.env = { ctx: this.ctx, vmidOf: (domain, master) => this.vmidOf(domain as LegacyDomain, master), arrays: false };
+    /* No invalidation array, so no "invs" allocation site */
+    const ctx = new DriverContext("driver-legacy", pctx, pctx.platform, pctx.memory, pctx.clock, BASE_ALLOC_SITES);
     /* Before the series, arm_smmu_insert_master() keeps fwspec->ids in firmware order */
-    this.masters = probeMasters(this.ctx.platform, pctx.topology, false);
+    super(ctx, probeMasters(ctx.platform, pctx.topology, (dev, smmu) => new Master(dev, smmu, false)));
+    this.env = { ctx, vmidOf: (domain, master) => this.vmidOf(domain as LegacyDomain, master), hooks: NO_HOOKS };
     this.allocDomains(pctx.topology);
   }
 
-  failAllocs(site: string, count: number): void {
+  override failAllocs(site: string, count: number): void {
     if (site === "invs") throw new DriverUnsupportedError(`${this.plugin} keeps no invalidation array: fail alloc invs needs a driver that has one (driver-invs)`);
-    if (!(ALLOC_SITES as readonly string[]).includes(site)) {
-      throw new Error(`${this.plugin} has no allocation site "${site}" (${ALLOC_SITES.join(", ")})`);
-    }
-    this.ctx.failAllocs(site as AllocSite, count);
+    super.failAllocs(site, count);
   }
 
   /**
@@ -124,7 +109,7 @@ export class LegacyDriver implements IommuDriver {
       if (parent.smmu !== smmu) this.refusedVsmmus.set(v.name, `its S2 parent ${parent.name} is on ${parent.smmu!.name}, not ${v.smmu}`);
       this.vsmmus.set(v.name, { name: v.name, smmu: v.smmu, s2Parent: parent, vmid: parent.smmu === smmu ? parent.vmid : 0 });
     }
-    for (const d of allocNestedDomains(topology, this.vsmmus, memory)) this.domains.set(d.name, d);
+    this.allocNestedDomains(topology);
   }
 
   /**
@@ -155,14 +140,6 @@ export class LegacyDriver implements IommuDriver {
     return d.vmid;
   }
 
-  master(device: string): Master {
-    return masterNamed(this.masters, device);
-  }
-
-  domain(name: string): DriverDomain {
-    return domainNamed(this.domains, name);
-  }
-
   private paging(name: string): LegacyDomain {
     const d = this.domain(name);
     if (!(d instanceof LegacyDomain)) throw new Error(`domain "${name}" is not a paging domain`);
@@ -175,30 +152,21 @@ export class LegacyDriver implements IommuDriver {
     return d;
   }
 
-  /** ->attach_dev(): arm_smmu_attach_dev(), arm_smmu_attach_dev_nested(), or a static domain's (the core skips an attached one). */
-  *attachDev(device: string, target: string): Steps<number> {
-    const master = this.master(device);
-    if (target === "blocked" || target === "identity") return yield* attachDevStatic(this.env, master, target);
-    const d = domainNamed(this.domains, target);
-    if (master.domain === d) return 0;
-    if (d instanceof NestedDomain) {
-      const refused = this.refusedVsmmus.get(d.vsmmu.name);
-      if (refused === undefined) return yield* attachDevNested(this.env, master, d);
-      /* The kernel refuses the vSMMU itself (IOMMU_VIOMMU_ALLOC), so no nested domain can exist on it */
-      this.ctx.warn("arm_vsmmu_init", `${d.vsmmu.name}: ${refused}: -EINVAL, so ${d.name} cannot be allocated on it`);
-      return -EINVAL;
-    }
+  /** arm_smmu_attach_dev_nested(), unless arm_vsmmu_init() refused the vSMMU. */
+  protected override *attachDevNested(master: Master, d: NestedDomain): Steps<number> {
+    const refused = this.refusedVsmmus.get(d.vsmmu.name);
+    if (refused === undefined) return yield* attachDevNested(this.env, master, d);
+    /* The kernel refuses the vSMMU itself (IOMMU_VIOMMU_ALLOC) and prints nothing; no nested domain can exist on it */
+    this.ctx.log("arm_vsmmu_init", "info", `${d.vsmmu.name}: ${refused}: -EINVAL, so ${d.name} cannot be allocated on it`);
+    return -EINVAL;
+  }
+
+  protected *attachDevPaging(master: Master, d: LegacyDomain | SvaMm): Steps<number> {
     if (d instanceof SvaMm || !this.servesMaster(d, master)) return -EINVAL;
     return yield* attachDev(this.env, master, d);
   }
 
-  /** ->set_dev_pasid(): arm_smmu_s1_set_dev_pasid(), or iommu_sva_bind_device() for a process (under the core's iommu_sva_lock). */
-  *setDevPasid(device: string, domain: string, pasid: number): Steps<number> {
-    const master = this.master(device);
-    const d = domainNamed(this.domains, domain);
-    const ret = corePasidCheck(master, pasid);
-    if (ret) return ret;
-    if (d instanceof NestedDomain) return -EINVAL;
+  protected *setDevPasidOf(master: Master, d: LegacyDomain | SvaMm, pasid: number): Steps<number> {
     if (d instanceof SvaMm) return yield* this.svaBind(master, d, pasid);
     /* arm_smmu_s1_set_dev_pasid() */
     if (d.stage !== "S1" || !this.servesMaster(d, master)) return -EINVAL;
@@ -212,28 +180,14 @@ export class LegacyDriver implements IommuDriver {
    * (arm_smmu_sva_domain_alloc()) and freed again if that attach fails too.
    */
   private *svaBind(master: Master, mm: SvaMm, pasid: number): Steps<number> {
+    const release = (): Steps => this.mmuNotifierRelease(mm);
     for (const d of [...mm.domains]) {
-      if (d.smmu === master.smmu && (yield* this.svaSetDevPasid(master, mm, d, pasid)) === 0) return 0;
+      if (d.smmu === master.smmu && (yield* svaSetDevPasid(this.env, master, d, pasid, release)) === 0) return 0;
     }
     const d = this.svaDomainAlloc(mm, master.smmu);
     if (typeof d === "number") return d;
-    const ret = yield* this.svaSetDevPasid(master, mm, d, pasid);
-    if (ret) yield* this.svaDomainFree(mm, d);
-    return ret;
-  }
-
-  /**
-   * arm_smmu_sva_set_dev_pasid(): -EOPNOTSUPP without ARM_SMMU_FEAT_SVA,
-   * -EINVAL once the mm has no users, else the CD of the mm's page table
-   * with this SVA domain's ASID, an mm reference held across it (the last
-   * mmput(), if the process exited meanwhile, runs the notifiers' release).
-   */
-  private *svaSetDevPasid(master: Master, mm: SvaMm, d: LegacyDomain, pasid: number): Steps<number> {
-    if (!master.smmu.features.has("sva")) return -EOPNOTSUPP;
-    /* Prevent arm_smmu_mm_release from being called while we are attaching */
-    if (!(yield* mmgetNotZero(mm.mm))) return -EINVAL;
-    const ret = yield* setPasid(this.env, master, d, pasid, makeSvaCd({ asid: d.asid, ttb0: mm.pgtablePa, mair: IO_PGTABLE_MAIR }));
-    yield* mmput(mm.mm, () => this.mmuNotifierRelease(mm));
+    const ret = yield* svaSetDevPasid(this.env, master, d, pasid, release);
+    if (ret) yield* this.svaDomainFree(d);
     return ret;
   }
 
@@ -256,26 +210,15 @@ export class LegacyDriver implements IommuDriver {
   }
 
   /** The core's list_del() and iommu_domain_free(): arm_smmu_sva_domain_free(). */
-  private *svaDomainFree(mm: SvaMm, d: LegacyDomain): Steps {
+  protected *svaDomainFree(d: SmmuDomain): Steps {
+    if (!(d instanceof LegacyDomain)) throw new Error(`domain "${d.name}" is not a driver-legacy SVA domain`);
+    const mm = this.sva(d.name);
     mm.domains.splice(mm.domains.indexOf(d), 1);
     /* Ensure the ASID is empty in the iommu cache before allowing reuse */
     yield* tlbInvAsid(this.ctx, d.smmu!, d.asid);
     this.ids.freeAsid(d.asid);
     this.live.delete(d.tag!);
     this.uncovered.add(d.tag!);
-  }
-
-  /** arm_smmu_blocking_set_dev_pasid(), inside iommu_sva_unbind_device() for a process. */
-  *removeDevPasid(device: string, pasid: number): Steps {
-    const master = this.master(device);
-    const old = master.pasids.get(pasid);
-    if (!(old instanceof LegacyDomain && old.type === "sva")) {
-      yield* blockingSetDevPasid(this.env, master, pasid);
-      return;
-    }
-    /* iommu_sva_unbind_device() (under the core's iommu_sva_lock): detach, and the last unbind frees the SVA domain */
-    yield* blockingSetDevPasid(this.env, master, pasid);
-    if (!boundAtPasid(this.masters.values(), old)) yield* this.svaDomainFree(this.sva(old.name), old);
   }
 
   /** arm_smmu_iotlb_sync() -> arm_smmu_tlb_inv_range_domain() */
@@ -285,6 +228,14 @@ export class LegacyDriver implements IommuDriver {
     /* No device used it, so nothing holds its translations (the kernel's domain is bound from its allocation) */
     if (!d.smmu) return;
     yield* tlbInvRangeDomain(this.ctx, BigInt(gather.start), BigInt(gather.end - gather.start + 1), gather.pgsize, true, d);
+  }
+
+  /** arm_smmu_tlb_inv_walk() -> arm_smmu_tlb_inv_range_domain(), not leaf-only. */
+  *tlbFlushWalk(domain: string, iova: number, size: number, granule: number): Steps {
+    const d = this.paging(domain);
+    /* No device used it, so nothing holds its translations (the kernel's domain is bound from its allocation) */
+    if (!d.smmu) return;
+    yield* tlbInvRangeDomain(this.ctx, BigInt(iova), BigInt(size), granule, false, d);
   }
 
   /** arm_smmu_flush_iotlb_all(): arm_smmu_tlb_inv_context() if the domain has an SMMU. SVA domains have no flush_iotlb_all. */
@@ -313,13 +264,19 @@ export class LegacyDriver implements IommuDriver {
     for (const d of [...mm.domains]) yield* mmRelease(this.ctx, d);
   }
 
-  /** The guest's vSMMU commands after it changed its stage 1, through arm_vsmmu_cache_invalidate(). */
-  *guestInvalidate(domain: string, iova: number, size: number): Steps {
+  /** The guest's vSMMU commands after it changed its stage 1; a refused vSMMU has no guest queue to invalidate through. */
+  override *guestInvalidate(domain: string, iova: number, size: number): Steps {
     const d = this.domains.get(domain);
-    if (!(d instanceof NestedDomain)) throw new Error(`domain "${domain}" is not a nested domain`);
-    /* A refused vSMMU has no guest queue to invalidate through */
-    if (this.refusedVsmmus.has(d.vsmmu.name)) return;
-    yield* guestInvalidate(this.ctx, this.masters.values(), d, iova, size);
+    if (d instanceof NestedDomain && this.refusedVsmmus.has(d.vsmmu.name)) return;
+    yield* super.guestInvalidate(domain, iova, size);
+  }
+
+  /** IOMMU_HWPT_INVALIDATE on a vSMMU IOMMU_VIOMMU_ALLOC refused: iommufd finds no such object (-ENOENT), entry_num 0. */
+  override *vsmmuInvalidate(vsmmu: string, cmds: readonly Cmd[]): Steps<{ ret: number; entryNum: number }> {
+    const refused = this.refusedVsmmus.get(vsmmu);
+    if (refused === undefined) return yield* super.vsmmuInvalidate(vsmmu, cmds);
+    this.ctx.log("arm_vsmmu_init", "info", `${vsmmu}: ${refused}: -EINVAL, so the guest has no vSMMU to invalidate through`);
+    return { ret: -ENOENT, entryNum: 0 };
   }
 
   /** No invalidation array before the series. */

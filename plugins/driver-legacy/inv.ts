@@ -9,10 +9,7 @@
  * notifier's callers of them (arm-smmu-v3-sva.c).
  */
 import { CMDQ_OP, type CmdqEnt, ffs, site, type SmmuNode, type Steps, writeLock, writeUnlock } from "../../src/index.js";
-import { batchAdd, batchInit, batchSubmit, CmdqBatch, issueCmd } from "../driver-invs/cmdq.js";
-import type { DriverContext } from "../driver-invs/context.js";
-import { writeReleasedSvaCds } from "../driver-invs/install.js";
-import { atcInvToCmd, batchAddRange, IOMMU_NO_PASID, SIZE_MAX, U64 } from "../driver-invs/range.js";
+import { atcInvToCmd, batchAdd, batchAddRange, batchInit, batchSubmit, CmdqBatch, type DriverContext, IOMMU_NO_PASID, issueCmd, SIZE_MAX, U64, writeReleasedSvaCds } from "../arm-smmu-v3/index.js";
 import type { LegacyDomain } from "./domain.js";
 
 /** PAGE_SIZE and PAGE_SHIFT of the kernel (4K pages): the granule of SVA invalidations. */

@@ -4,12 +4,16 @@
  * configuration cache, ATC_INV forwarded to the endpoint that owns the
  * StreamID, and CMD_SYNC completing once everything before it has, which an
  * ATC_INV that is never answered prevents (CERROR_ATC_INV). It translates
- * transactions and ATS Translation Requests for its endpoints, and keeps
- * simulated time for its queue (SmmuTiming).
+ * transactions and ATS Translation Requests for its endpoints (through its
+ * TLB and, unless `walk_cache: false`, its walk cache), checks their
+ * Translated transactions against the STE (ATSCHK), and keeps simulated
+ * time for its queue (SmmuTiming).
  */
-import { type BusPort, type Cmd, type CmdqSubmit, type CmdqSubmitReply, definePlugin, isTlbi, type Memory, type Platform, type Qwords, type SmmuFeature, type SmmuNode, type SmmuOption, type SmmuSpec, StreamTable } from "../../src/index.js";
+import { type BusPort, type Cmd, type CmdqSubmit, type CmdqSubmitReply, definePlugin, isTlbi, type Memory, type Platform, type Qwords, SMMU_FEATURES, SMMU_OPTIONS, type SmmuFeature, type SmmuNode, type SmmuOption, type SmmuSpec, StreamTable, type TranslateRequest } from "../../src/index.js";
 import { Iotlb } from "./iotlb.js";
 import { cdTableAt, translate, type TranslationUnit } from "./translate.js";
+import { checkTranslated } from "./translated.js";
+import { WalkCache, type WalkEntry } from "./walk-cache.js";
 
 /**
  * The timing model, which neither the seed nor the kernel shows: the queue
@@ -42,6 +46,7 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
   readonly pgsizeBitmap = PGSIZE_BITMAP;
   readonly strtab = new StreamTable();
   readonly iotlb: Iotlb;
+  readonly walkCache: WalkCache | null;
   /** How many commands reached the queue, CMD_SYNC included (each goes out on the bus as `cmd:queued`, with its place). */
   private queued = 0;
   private readonly steCache = new Map<number, Qwords>();
@@ -66,7 +71,8 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     this.iotlb = new Iotlb((tag, t) => bus.emit("cache:fill", { cache: `${name}.iotlb`, tag, t }));
     this.features = new Set(spec.features);
     this.options = new Set(spec.options ?? []);
-    const props = spec.props as { cmd_ns?: number; sync_ns?: number } | undefined;
+    const props = spec.props as { cmd_ns?: number; sync_ns?: number; walk_cache?: boolean } | undefined;
+    this.walkCache = props?.walk_cache === false ? null : new WalkCache();
     this.timing = { cmdNs: props?.cmd_ns ?? DEFAULT_TIMING.cmdNs, syncNs: props?.sync_ns ?? DEFAULT_TIMING.syncNs };
   }
 
@@ -90,6 +96,11 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
       cds.set(ssid, cd);
     }
     return cd;
+  }
+
+  walkCached(e: WalkEntry, req: TranslateRequest): void {
+    const { sid, ssid, iova, access } = req;
+    this.bus.emit("walk:cached", { smmu: this.name, cache: `${this.name}.walk`, sid, ssid, iova, access, level: e.level, base: e.base, next: e.next });
   }
 
   /** arm_smmu_cmdq_issue_cmdlist() as the hardware sees it: queue, execute, then CMD_SYNC. */
@@ -118,6 +129,7 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     this.bus.emit("cmd:queued", { smmu: this.name, cmd, seq, source, start, end });
     if (isTlbi(cmd.op)) {
       this.iotlb.invalidate(cmd);
+      this.walkCache?.invalidate(cmd);
       return;
     }
     switch (cmd.op) {
@@ -148,7 +160,12 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     }
   }
 
-  /** The ATC Invalidate Request goes out when the command has executed (`at`); its completion comes back later. */
+  /**
+   * The ATC Invalidate Request goes out when the command has executed (`at`);
+   * its completion comes back later. CMD_ATC_INV sends it to the StreamID
+   * whatever the STE says of ATS (IHI0070 4.5.1): the driver flushes an ATC
+   * before its STE allows ATS (arm_smmu_enable_ats()) and after it stops.
+   */
   private forwardAtcInv(cmd: Extract<Cmd, { op: "ATC_INV" }>, at: number): void {
     const ep = this.platform.endpointFor(this.name, cmd.sid);
     if (!ep) return;
@@ -165,15 +182,15 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
   }
 }
 
-const FEATURES: SmmuFeature[] = ["range_inv", "e2h", "ats", "sva", "nesting", "cd2l", "attr_types_ovr"];
-const OPTIONS: SmmuOption[] = ["skip_prefetch", "force_sync"];
+const FEATURES = Object.keys(SMMU_FEATURES) as SmmuFeature[];
+const OPTIONS = Object.keys(SMMU_OPTIONS) as SmmuOption[];
 
 export default definePlugin({
   kind: "smmu",
   name: "smmu-v3",
   version: "0.1.0",
   apiVersions: [1],
-  description: "An SMMUv3 instance: command queue with CMD_SYNC, TLB tagged by ASID/VMID, STE/CD configuration cache",
+  description: "An SMMUv3 instance: command queue with CMD_SYNC, TLB and walk cache tagged by ASID/VMID, STE/CD configuration cache",
   schema: {
     description: "An SMMUv3 node: the topology schema's SMMU properties, with the features and options smmu-v3 models.",
     type: "object",
@@ -191,11 +208,15 @@ export default definePlugin({
         uniqueItems: true,
       },
       props: {
-        description: "The timing model's costs (simulated ns).",
+        description: "The timing model's costs (simulated ns), and whether the SMMU keeps a walk cache.",
         type: "object",
         properties: {
           cmd_ns: { description: `ns the queue takes to execute one command (${DEFAULT_TIMING.cmdNs} by default).`, type: "integer", minimum: 0 },
           sync_ns: { description: `ns a CMD_SYNC takes once everything before it is done (${DEFAULT_TIMING.syncNs} by default).`, type: "integer", minimum: 0 },
+          walk_cache: {
+            description: "Whether table walks cache the table entries they read (true by default): a TLBI that is not leaf-only removes them; false walks every time from the table base.",
+            type: "boolean",
+          },
         },
       },
     },
@@ -205,6 +226,7 @@ export default definePlugin({
     const smmu = new SmmuV3(ctx.node, index, ctx.spec, ctx.memory, ctx, ctx.platform);
     ctx.serve("smmu:cmdq", ctx.node, (req) => smmu.submit(req));
     ctx.serve("smmu:translate", ctx.node, (req) => translate(smmu, req));
+    ctx.serve("smmu:translated", ctx.node, (req) => checkTranslated(smmu, req));
     ctx.serve("smmu:tlb-tags", ctx.node, () => ({ tags: smmu.iotlb.coverTags().map((t) => `${ctx.node} ${t}`) }));
     return smmu;
   },

@@ -1,7 +1,7 @@
 /**
  * The SMMU's TLB: translations tagged by ASID and VMID (or EL2), and the
- * TLBI_* commands that remove them. Only leaf translations are cached; the
- * walk cache is not modelled.
+ * TLBI_* commands that remove them (whose scope the walk cache shares).
+ * A TLBI's TTL hint is not used: it removes what it covers at any level.
  */
 import type { Cmd, Translation } from "../../src/index.js";
 
@@ -19,7 +19,7 @@ export interface TlbEntry extends TlbTag {
   t: Translation;
 }
 
-function tagKey(tag: TlbTag): string {
+export function tagKey(tag: TlbTag): string {
   return `${tag.stage}/${tag.asid}/${tag.vmid}`;
 }
 
@@ -40,6 +40,48 @@ function tlbiSpan(cmd: { addr: bigint; tg: number; num: number; scale: number })
   if (cmd.tg === 0) return [start, start + 1];
   const granule = 2 ** (cmd.tg * 2 + 10);
   return [start, start + (cmd.num + 1) * 2 ** cmd.scale * granule];
+}
+
+/**
+ * What a TLBI_* command removes: entries whose tag `match`es and, for the
+ * by-address ones, that meet `span`. `leafOnly` is a by-address command's
+ * LEAF=1: it may leave cached table entries (walk caches) alone.
+ */
+export interface TlbiScope {
+  match(tag: TlbTag): boolean;
+  span: [number, number] | null;
+  leafOnly: boolean;
+}
+
+/** The scope of a TLBI_* command, or null for any other command. */
+export function tlbiScope(cmd: Cmd): TlbiScope | null {
+  const all = (match: (e: TlbTag) => boolean): TlbiScope => ({ match, span: null, leafOnly: false });
+  switch (cmd.op) {
+    case "TLBI_NH_ALL":
+      return all((e) => e.stage !== "s2" && e.vmid === cmd.vmid);
+    case "TLBI_NH_ASID":
+      return all((e) => e.stage !== "s2" && e.vmid === cmd.vmid && e.asid === cmd.asid);
+    case "TLBI_NH_VA":
+      return { match: (e) => e.stage !== "s2" && e.vmid === cmd.vmid && e.asid === cmd.asid, span: tlbiSpan(cmd), leafOnly: cmd.leaf };
+    case "TLBI_NH_VAA":
+      /* every ASID of the VMID */
+      return { match: (e) => e.stage !== "s2" && e.vmid === cmd.vmid, span: tlbiSpan(cmd), leafOnly: cmd.leaf };
+    case "TLBI_EL2_ALL":
+      return all((e) => e.vmid === -1);
+    case "TLBI_EL2_ASID":
+      return all((e) => e.vmid === -1 && e.asid === cmd.asid);
+    case "TLBI_EL2_VA":
+      return { match: (e) => e.vmid === -1 && e.asid === cmd.asid, span: tlbiSpan(cmd), leafOnly: cmd.leaf };
+    case "TLBI_S2_IPA":
+      /* stage-2-only entries; combined stage 1+2 entries need TLBI_NH_ALL or S12_VMALL */
+      return { match: (e) => e.stage === "s2" && e.vmid === cmd.vmid, span: tlbiSpan(cmd), leafOnly: cmd.leaf };
+    case "TLBI_S12_VMALL":
+      return all((e) => e.vmid === cmd.vmid);
+    case "TLBI_NSNH_ALL":
+      return all((e) => e.vmid !== -1);
+    default:
+      return null;
+  }
 }
 
 export class Iotlb {
@@ -96,35 +138,9 @@ export class Iotlb {
 
   /** Execute one TLBI_* command; returns how many entries it removed. */
   invalidate(cmd: Cmd): number {
-    switch (cmd.op) {
-      case "TLBI_NH_ALL":
-        return this.drop((e) => e.stage !== "s2" && e.vmid === cmd.vmid);
-      case "TLBI_NH_ASID":
-        return this.drop((e) => e.stage !== "s2" && e.vmid === cmd.vmid && e.asid === cmd.asid);
-      case "TLBI_NH_VA": {
-        const [lo, hi] = tlbiSpan(cmd);
-        return this.drop((e) => e.stage !== "s2" && e.vmid === cmd.vmid && e.asid === cmd.asid && overlaps(e, lo, hi));
-      }
-      case "TLBI_EL2_ALL":
-        return this.drop((e) => e.vmid === -1);
-      case "TLBI_EL2_ASID":
-        return this.drop((e) => e.vmid === -1 && e.asid === cmd.asid);
-      case "TLBI_EL2_VA": {
-        const [lo, hi] = tlbiSpan(cmd);
-        return this.drop((e) => e.vmid === -1 && e.asid === cmd.asid && overlaps(e, lo, hi));
-      }
-      case "TLBI_S2_IPA": {
-        /* stage-2-only entries; combined stage 1+2 entries need TLBI_NH_ALL or S12_VMALL */
-        const [lo, hi] = tlbiSpan(cmd);
-        return this.drop((e) => e.stage === "s2" && e.vmid === cmd.vmid && overlaps(e, lo, hi));
-      }
-      case "TLBI_S12_VMALL":
-        return this.drop((e) => e.vmid === cmd.vmid);
-      case "TLBI_NSNH_ALL":
-        return this.drop((e) => e.vmid !== -1);
-      default:
-        return 0;
-    }
+    const scope = tlbiScope(cmd);
+    if (!scope) return 0;
+    return this.drop((e) => scope.match(e) && (!scope.span || overlaps(e.t.base, e.t.size, scope.span)));
   }
 
   private drop(match: (e: TlbEntry) => boolean): number {
@@ -143,7 +159,7 @@ export class Iotlb {
   }
 }
 
-/** For S2-only entries `t.base` is an IPA, so the same test covers S2_IPA. */
-function overlaps(e: TlbEntry, lo: number, hi: number): boolean {
-  return e.t.base < hi && lo < e.t.base + e.t.size;
+/** Whether [base, base + size) meets `span`. For S2-only entries the base is an IPA, so the same test covers S2_IPA. */
+export function overlaps(base: number, size: number, [lo, hi]: readonly [number, number]): boolean {
+  return base < hi && lo < base + size;
 }

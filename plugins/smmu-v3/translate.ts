@@ -3,14 +3,19 @@
  * cache) -> CD -> TLB -> table walk, per IHI0070 chapter 3. Events are named
  * as the architecture (and the driver's event_str[]) names them.
  */
-import { CdTable, type Leaf, type Memory, PageTable, type Qwords, type TranslateRequest, type TranslateResult, type Translation } from "../../src/index.js";
+import { CdTable, type Leaf, type Memory, PageTable, PtTable, type Qwords, type TranslateRequest, type TranslateResult, type Translation } from "../../src/index.js";
 import { decodeCd, decodeSte } from "./decode.js";
 import type { Iotlb, TlbTag } from "./iotlb.js";
+import type { WalkCache, WalkEntry } from "./walk-cache.js";
 
 /** The SMMU state translation reads. */
 export interface TranslationUnit {
   readonly memory: Memory;
   readonly iotlb: Iotlb;
+  /** null when the SMMU keeps no walk cache. */
+  readonly walkCache: WalkCache | null;
+  /** A walk for `req` started from the walk-cache entry `e`. */
+  walkCached(e: WalkEntry, req: TranslateRequest): void;
   /** The STE as the SMMU sees it: its cached copy, or a fresh fetch. */
   fetchSte(sid: number): Qwords;
   /** The CD at `ssid` of the table at `cdtab`, through the cache; undefined if unreachable. */
@@ -25,14 +30,34 @@ function fault(event: string, detail: string): TranslateResult {
   return { kind: "fault", event, detail };
 }
 
-/** One stage of walk through the table at `ttb`. */
-function walk(memory: Memory, ttb: bigint, addr: number, write: boolean, stage: string): Walk {
-  const table = memory.deref(ttb, PageTable);
+/**
+ * One stage of walk for `addr` under `tag`: from the deepest walk-cache
+ * entry covering it, else from the table at `ttb`, reading each table from
+ * memory as it is (a freed one still holds what it held); every table entry
+ * read goes into the walk cache.
+ */
+function walk(unit: TranslationUnit, req: TranslateRequest, tag: TlbTag, ttb: bigint, addr: number, write: boolean, stage: string): Walk {
+  let table: PtTable | undefined = unit.memory.deref(ttb, PageTable);
   if (!table) return { ok: false, result: fault("F_WALK_EABT", `${stage} table at ${hex(ttb)} is not a page table`) };
-  const leaf = table.lookup(addr);
-  if (!leaf) return { ok: false, result: fault("F_TRANSLATION", `${stage} ${hex(addr)} is not mapped`) };
-  if (write && !leaf.writable) return { ok: false, result: fault("F_PERMISSION", `${stage} ${hex(addr)} is read-only`) };
-  return { ok: true, leaf, table: ttb };
+  const cached = unit.walkCache?.lookup(tag, addr);
+  if (cached) {
+    unit.walkCached(cached, req);
+    table = unit.memory.read(cached.next, PtTable);
+    if (!table) return { ok: false, result: fault("F_WALK_EABT", `${stage} walk-cache entry points at ${hex(cached.next)}, which holds no table`) };
+  }
+  for (;;) {
+    const { layout, level } = table;
+    const pte = table.ptes.get(layout.index(addr, level));
+    if (!pte) return { ok: false, result: fault("F_TRANSLATION", `${stage} ${hex(addr)} is not mapped`) };
+    if (pte.kind === "leaf") {
+      if (write && !pte.leaf.writable) return { ok: false, result: fault("F_PERMISSION", `${stage} ${hex(addr)} is read-only`) };
+      return { ok: true, leaf: pte.leaf, table: ttb };
+    }
+    const size = layout.blockSize(level);
+    unit.walkCache?.fill(tag, level, addr - (addr % size), size, pte.pa);
+    table = unit.memory.read(pte.pa, PtTable);
+    if (!table) return { ok: false, result: fault("F_WALK_EABT", `${stage} table entry points at ${hex(pte.pa)}, which holds no table`) };
+  }
 }
 
 /** The translation of the leaf `leaf` that contains `addr`. */
@@ -93,7 +118,7 @@ export function translate(unit: TranslationUnit, req: TranslateRequest): Transla
   if (ste.cfg === "s2") {
     const tag: TlbTag = { stage: "s2", asid: -1, vmid: ste.s2vmid };
     return lookupOrWalk(unit, tag, req.iova, write, () => {
-      const w = walk(unit.memory, ste.s2ttb, req.iova, write, "stage 2");
+      const w = walk(unit, req, tag, ste.s2ttb, req.iova, write, "stage 2");
       return w.ok ? fromLeaf(w.leaf, w.table) : w.result;
     });
   }
@@ -106,7 +131,7 @@ export function translate(unit: TranslationUnit, req: TranslateRequest): Transla
       if (!s2) return { kind: "ok", t: { base: req.iova, size: 0x1000, pa: req.iova, writable: true, backing: [] }, via: "bypass" };
       const tag: TlbTag = { stage: "s2", asid: -1, vmid: ste.s2vmid };
       return lookupOrWalk(unit, tag, req.iova, write, () => {
-        const w = walk(unit.memory, ste.s2ttb, req.iova, write, "stage 2");
+        const w = walk(unit, req, tag, ste.s2ttb, req.iova, write, "stage 2");
         return w.ok ? fromLeaf(w.leaf, w.table) : w.result;
       });
     }
@@ -125,11 +150,11 @@ export function translate(unit: TranslationUnit, req: TranslateRequest): Transla
     ? { stage: "nested", asid: cd.asid, vmid: ste.s2vmid }
     : { stage: "s1", asid: cd.asid, vmid: el2 ? -1 : ste.s2vmid };
   return lookupOrWalk(unit, tag, req.iova, write, () => {
-    const w1 = walk(unit.memory, cd.ttb0, req.iova, write, "stage 1");
+    const w1 = walk(unit, req, tag, cd.ttb0, req.iova, write, "stage 1");
     if (!w1.ok) return w1.result;
     if (!s2) return fromLeaf(w1.leaf, w1.table);
     const ipa = w1.leaf.pa + (req.iova - w1.leaf.iova);
-    const w2 = walk(unit.memory, ste.s2ttb, ipa, write, "stage 2");
+    const w2 = walk(unit, req, { stage: "s2", asid: -1, vmid: ste.s2vmid }, ste.s2ttb, ipa, write, "stage 2");
     if (!w2.ok) return w2.result;
     return combine(w1.leaf, w1.table, w2.leaf, w2.table, req.iova);
   });

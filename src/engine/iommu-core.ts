@@ -5,17 +5,21 @@
  * the end). For an SVA domain the table is the process's: unmapping it is a
  * munmap() whose mmu notifier calls the driver with [start, end); for a
  * nested domain it is the guest's stage 1, which the guest invalidates.
- * And SVA binding: iommu_sva_bind_device() and iommu_sva_unbind_device()
- * call the driver under the core's iommu_sva_lock.
+ * And attaching: the core's own rules before it calls the driver (a domain
+ * already attached is left as it is; a PASID must be one the device has,
+ * and free), once here for every driver, a user's included; SVA binding:
+ * iommu_sva_bind_device() and iommu_sva_unbind_device() call the driver
+ * under the core's iommu_sva_lock.
  */
 import type { Bus } from "../core/bus.js";
+import { EBUSY, EINVAL } from "../core/errno.js";
 import { mutexLocked, newLock, type Mutex } from "../core/rwlock.js";
 import { site, type Steps } from "../model/step.js";
 import type { DriverDomain, Gather, IommuDriver } from "../model/driver.js";
-import type { Leaf } from "../model/page-table.js";
+import { iommuPgsize, type Leaf, PageTableError, UNMAP_ENOENT, type UnmapOps } from "../model/page-table.js";
+import { KernelBugError } from "../core/rcu.js";
 import type { InvalidationKind, Timeline } from "./timeline.js";
 
-const S_CLEAR_PTE = site("__arm_lpae_unmap", "clear PTE");
 const S_SET_PTE = site("__arm_lpae_map", "install PTE");
 const S_SVA_BIND = site("iommu_sva_bind_device", "mutex_lock(&iommu_sva_lock)");
 const S_SVA_UNBIND = site("iommu_sva_unbind_device", "mutex_lock(&iommu_sva_lock)");
@@ -43,6 +47,9 @@ function* gatherAddPage(core: IommuCore, domain: string, g: Gather, iova: number
   return g;
 }
 
+/** IOMMU_NO_PASID: the RID's PASID, never attached at through a PASID. */
+const IOMMU_NO_PASID = 0;
+
 /** A bond's handle: the device and the PASID a bind attached the process at. */
 function bondKey(device: string, pasid: number): string {
   return `${device} pasid ${pasid}`;
@@ -63,6 +70,8 @@ export class IommuCore {
   readonly svaLock: Mutex = newLock();
   /** The bonds iommu_sva_bind_device() made (its struct iommu_sva handles), until unbound. */
   private readonly svaBonds = new Set<string>();
+  /** WARN_ONCE()s that have fired. */
+  private readonly warnedOnce = new Set<string>();
 
   constructor(
     private readonly bus: Bus,
@@ -82,19 +91,43 @@ export class IommuCore {
   }
 
   /**
-   * iommu_attach_device_pasid() (the driver's ->set_dev_pasid()); for an SVA
-   * domain iommu_sva_bind_device(), the driver's part under iommu_sva_lock
-   * (the model attaches an SVA domain only by binding). 0 or -errno.
+   * iommu_attach_device() -> __iommu_group_set_domain_internal(): a group
+   * already on `target` is left as it is, 0 without calling the driver;
+   * otherwise the driver's ->attach_dev(). 0 or -errno.
+   */
+  *attachDev(device: string, target: string): Steps<number> {
+    if (this.driver.attached(device) === target) return 0;
+    return yield* this.driver.attachDev(device, target);
+  }
+
+  /**
+   * iommu_attach_device_pasid(); for an SVA domain iommu_sva_bind_device(),
+   * whose attach runs under iommu_sva_lock (the model attaches an SVA domain
+   * only by binding). 0 or -errno.
    */
   *attachDevPasid(device: string, domain: string, pasid: number): Steps<number> {
-    const driver = this.driver;
-    if (driver.domain(domain).spec.stage !== "sva") return yield* driver.setDevPasid(device, domain, pasid);
-    const bonds = this.svaBonds;
+    const core = this;
+    if (this.driver.domain(domain).spec.stage !== "sva") return yield* this.setDevPasid(device, domain, pasid);
     return yield* mutexLocked(this.svaLock, S_SVA_BIND, function* () {
-      const ret = yield* driver.setDevPasid(device, domain, pasid);
-      if (ret === 0) bonds.add(bondKey(device, pasid));
+      const ret = yield* core.setDevPasid(device, domain, pasid);
+      if (ret === 0) core.svaBonds.add(bondKey(device, pasid));
       return ret;
     });
+  }
+
+  /**
+   * iommu_attach_device_pasid()'s checks, then the driver's ->set_dev_pasid():
+   * -EINVAL for IOMMU_NO_PASID or a PASID at or beyond the device's
+   * max_pasids, -EBUSY for one something is attached at (the xa_insert()
+   * into the group's pasid_array). Modelling choice: a device without PASIDs
+   * (max_pasids 0) is refused too; the kernel now skips such a device in
+   * its group, so a group of one "succeeds" with nothing attached.
+   */
+  private *setDevPasid(device: string, domain: string, pasid: number): Steps<number> {
+    /* ioasid_t is unsigned: a negative PASID is beyond any max_pasids */
+    if (pasid <= IOMMU_NO_PASID || pasid >= this.driver.maxPasids(device)) return -EINVAL;
+    if (this.driver.attached(device, pasid) !== null) return -EBUSY;
+    return yield* this.driver.setDevPasid(device, domain, pasid);
   }
 
   /**
@@ -122,34 +155,110 @@ export class IommuCore {
     return pa;
   }
 
-  /** iommu_map(): arm-smmu-v3 has no iotlb_sync_map, so mapping issues no command. */
+  /**
+   * iommu_map(): arm-smmu-v3 has no iotlb_sync_map, so mapping issues no
+   * command, unless a block replaces an (emptied) table, which io-pgtable
+   * flushes as it does on unmap. The PTE writes of one map are one step.
+   * Over an address already mapped, arm_lpae_init_pte() WARNs (arm-smmu-v3
+   * does not set IO_PGTABLE_QUIRK_NO_WARN) and fails with -EEXIST; the model
+   * refuses the whole request before mapping any of it.
+   */
   *map(domain: DriverDomain, iova: number, size: number, pa: number, writable: boolean): Steps<Leaf[]> {
     yield S_SET_PTE;
-    return domain.pgtable.map(iova, size, pa, writable);
+    try {
+      return yield* domain.pgtable.map(iova, size, pa, writable, this.ioPgtableOps(domain, null, []));
+    } catch (err) {
+      if (err instanceof PageTableError && err.errno === "EEXIST") {
+        this.bus.emit("driver:warn", { fn: "arm_lpae_init_pte", cond: "WARN_ON(!(data->iop.cfg.quirks & IO_PGTABLE_QUIRK_NO_WARN))" });
+      }
+      throw err;
+    }
   }
 
-  /** iommu_unmap(): clear the PTEs, then invalidate through the gather. */
+  /**
+   * iommu_unmap(): __iommu_unmap_domain_pgtbl() splits the range by
+   * iommu_pgsize() and io-pgtable-arm unmaps each chunk at its level
+   * (arm_lpae_unmap_pages()), gathering what it cleared; the loop stops when
+   * a chunk unmaps nothing; then iommu_iotlb_sync(). An SVA domain's table is
+   * the process's (munmap(): the mmu notifier invalidates [start, end)); a
+   * nested domain's is the guest's (it invalidates through its vSMMU).
+   */
   *unmap(domain: DriverDomain, iova: number, size: number): Steps<Leaf[]> {
     const gone: Leaf[] = [];
     const stage = domain.spec.stage;
-    const leaves = domain.pgtable.leavesIn(iova, size);
-    let g = gatherInit();
-    for (const leaf of leaves) {
-      yield S_CLEAR_PTE;
-      domain.pgtable.remove(leaf);
-      gone.push(leaf);
-      this.bus.emit("pgtable:unmap", { table: domain.pgtablePa, leaves: [leaf] });
-      if (stage === "s1" || stage === "s2") g = yield* gatherAddPage(this, domain.name, g, leaf.iova, leaf.size);
+    if (stage === "sva" || stage === "nested") {
+      yield* domain.pgtable.clearLeaves(iova, size, this.ioPgtableOps(domain, null, gone));
+      yield* this.ownerInvalidation(domain, iova, size);
+      return gone;
     }
-    if (stage === "sva") {
-      /* munmap(): the mmu notifier invalidates [start, end) */
-      yield* this.invalidation("mm_invalidate", domain.name, this.driver.mmInvalidate(domain.name, BigInt(iova), BigInt(iova + size)));
-    } else if (stage === "nested") {
-      /* the guest's own stage 1: it invalidates through its vSMMU */
-      yield* this.invalidation("guest_invalidate", domain.name, this.driver.guestInvalidate(domain.name, iova, size));
-    } else {
-      yield* this.iotlbSync(domain.name, g);
+    const pgtable = domain.pgtable;
+    pgtable.checkRange(iova, size, "unmap");
+    const gather = { g: gatherInit() };
+    const ops = this.ioPgtableOps(domain, gather, gone);
+    for (let unmapped = 0; unmapped < size; ) {
+      const { pgsize, count } = iommuPgsize(pgtable.pgsizeBitmap, iova, iova, size - unmapped);
+      const unmappedPage = yield* pgtable.unmapPages(iova, pgsize, count, ops);
+      if (unmappedPage === 0) break;
+      if (unmappedPage === UNMAP_ENOENT) {
+        /*
+         * (size_t)-ENOENT: iova and unmapped both step back 2 bytes. From 0,
+         * unmapped wraps past size and the loop ends; else the next
+         * iommu_pgsize() finds no page size for an iova 2 bytes off.
+         */
+        if (unmapped === 0) break;
+        throw new KernelBugError("!pgsizes", "iommu_pgsize");
+      }
+      iova += unmappedPage;
+      unmapped += unmappedPage;
     }
+    yield* this.iotlbSync(domain.name, gather.g);
     return gone;
+  }
+
+  /**
+   * How a table that is not the kernel's io-pgtable is invalidated for
+   * [iova, iova + size): a process's (SVA: its munmap() or other change
+   * reaches the mmu notifier) or a guest's (nested: its commands through
+   * its vSMMU).
+   */
+  private ownerInvalidation(domain: DriverDomain, iova: number, size: number): Steps {
+    if (domain.spec.stage === "sva") return this.invalidation("mm_invalidate", domain.name, this.driver.mmInvalidate(domain.name, BigInt(iova), BigInt(iova + size)));
+    return this.invalidation("guest_invalidate", domain.name, this.driver.guestInvalidate(domain.name, iova, size));
+  }
+
+  /**
+   * The io-pgtable callbacks for `domain`: arm_smmu_flush_ops (->tlb_flush_walk,
+   * ->tlb_add_page into `gather`, which may sync on its way), WARNs, and the
+   * notifications the oracle follows. A table freed in a process's or a
+   * guest's own table is theirs to flush (ownerInvalidation).
+   */
+  private ioPgtableOps(domain: DriverDomain, gather: { g: Gather } | null, gone: Leaf[]): UnmapOps {
+    const core = this;
+    const table = domain.pgtablePa;
+    const stage = domain.spec.stage;
+    return {
+      flushWalk(iova, size, granule) {
+        if (stage === "sva" || stage === "nested") return core.ownerInvalidation(domain, iova, size);
+        return core.invalidation("tlb_flush_walk", domain.name, core.driver.tlbFlushWalk(domain.name, iova, size, granule));
+      },
+      addPage: gather
+        ? function* (iova, size) {
+            /* arm_smmu_tlb_inv_page_nosync() */
+            gather.g = yield* gatherAddPage(core, domain.name, gather.g, iova, size);
+          }
+        : null,
+      cleared(leaves) {
+        gone.push(...leaves);
+        if (leaves.length) core.bus.emit("pgtable:unmap", { table, leaves });
+      },
+      freed(tables) {
+        core.bus.emit("pgtable:free", { table, freed: tables });
+      },
+      warn(cond, once) {
+        if (once && core.warnedOnce.has(cond)) return;
+        core.warnedOnce.add(cond);
+        core.bus.emit("driver:warn", { fn: "__arm_lpae_unmap", cond });
+      },
+    };
   }
 }

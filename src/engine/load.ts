@@ -43,7 +43,7 @@ function driverChoiceProblems(file: SmmuFile, registry: PluginRegistry): Diagnos
 
 function validated(file: SmmuFile, registry: PluginRegistry): SmmuFile {
   const fallback: Span = { file: file.file, line: 1, column: 1 };
-  const diags = validateTopology(file.topology, registry, (pointer) => file.locations.get(pointer) ?? (pointer === "" ? fallback : undefined));
+  const diags = validateTopology(file.topology, registry, (pointer) => file.locations.get(pointer) ?? (pointer === "" ? fallback : undefined), "smmu");
   diags.push(...driverChoiceProblems(file, registry));
   if (diags.some((d) => d.severity === "error")) throw new InputError(sortDiagnostics(diags));
   return file;

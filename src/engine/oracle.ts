@@ -3,19 +3,26 @@
  * from a cache (an SMMU's TLB or an endpoint's ATC) and checks it against the
  * page tables it came from: if a table no longer backs it and the operation
  * that removed it has returned, the device used a translation that should be
- * gone. Once no operation runs it also checks the driver's rule that any
+ * gone. It also watches every walk an SMMU starts from its walk cache: a
+ * cached table entry pointing at a table io-pgtable has freed is a stale
+ * walk (the table must not be freed before its walk flush returned), at
+ * any time. Once no operation runs it also checks the driver's rule that any
  * ASID or VMID no invalidation array covers is clear in every TLB, on the
  * TLBs where that can have changed: those that took a translation since the
  * last check (`cache:fill` from "<smmu>.iotlb"), and those holding a tag
  * that left the driver's live tags (`uncoveredTags()`; for a driver without
  * it, every TLB that held a tag at the last check). A TLB that held tags and
  * took a TLBI is looked at again too, to forget what it no longer holds;
- * while no TLB holds anything, nothing is looked at.
+ * while no TLB holds anything, nothing is looked at. And it reports every
+ * Translated transaction (an ATC hit) that the STE of its stream forbids:
+ * the device had ATS enabled where the driver had turned it off in the STE
+ * (the kernel disables ATS at the device first).
  */
 import type { Bus } from "../core/bus.js";
 import type { Memory } from "../core/memory.js";
 import { isTlbi } from "../model/commands.js";
 import type { IommuDriver } from "../model/driver.js";
+import type { BusNotifications } from "../model/events.js";
 import { PageTable, type Leaf } from "../model/page-table.js";
 import type { Platform } from "../plugin/platform.js";
 
@@ -29,7 +36,7 @@ export interface OpRef {
   cpu: string;
 }
 
-export type ViolationKind = "stale-translation" | "tag-not-flushed";
+export type ViolationKind = "stale-translation" | "stale-walk" | "tag-not-flushed" | "translated-forbidden";
 
 export interface Violation {
   kind: ViolationKind;
@@ -37,7 +44,7 @@ export interface Violation {
   device?: string;
   iova?: number;
   cache?: string;
-  /** The operation that should have removed the translation. */
+  /** The operation that should have removed the translation (that freed the table, for a stale walk). */
   op?: OpRef;
   /** The operation during which the violation was seen. */
   during?: OpRef;
@@ -50,7 +57,7 @@ interface UnmapRecord {
   order: number;
 }
 
-const hex = (v: number): string => `0x${v.toString(16)}`;
+const hex = (v: number | bigint): string => `0x${v.toString(16)}`;
 
 export class Oracle {
   readonly violations: Violation[] = [];
@@ -61,6 +68,8 @@ export class Oracle {
    */
   private readonly unmaps = new Map<bigint, Map<string, UnmapRecord>>();
   private unmapOrder = 0;
+  /** The operation that freed each page-table table. */
+  private readonly frees = new Map<bigint, OpRef | undefined>();
   private readonly inFlight = new Set<number>();
   private current: OpRef | null = null;
   /** The SMMUs that answer smmu:tlb-tags, by the cache name their TLB fills under ("smmu0.iotlb"). */
@@ -77,7 +86,7 @@ export class Oracle {
   constructor(
     private readonly bus: Bus,
     private readonly memory: Memory,
-    platform: Platform,
+    private readonly platform: Platform,
     private readonly driver: IommuDriver,
   ) {
     for (const smmu of platform.smmus()) {
@@ -98,6 +107,26 @@ export class Oracle {
       let table = this.unmaps.get(e.table);
       if (!table) this.unmaps.set(e.table, (table = new Map()));
       for (const leaf of e.leaves) table.set(`${leaf.iova}/${leaf.size}`, { leaf, op, order: this.unmapOrder++ });
+    });
+    bus.on("dma:forbidden", "oracle", (e) => this.translatedForbidden(e));
+    bus.on("pgtable:free", "oracle", (e) => {
+      for (const pa of e.freed) this.frees.set(pa, this.current ?? undefined);
+    });
+    bus.on("walk:cached", "oracle", (e) => {
+      if (!this.memory.isFreed(e.next)) return;
+      const device = this.platform.endpointFor(e.smmu, e.sid)?.name ?? `sid ${hex(e.sid)}`;
+      const freed = this.frees.get(e.next);
+      this.violations.push({
+        kind: "stale-walk",
+        device,
+        iova: e.iova,
+        cache: e.cache,
+        op: freed,
+        during: this.current ?? undefined,
+        message:
+          `${device} ${e.access} ${hex(e.iova)}${e.ssid !== null ? ` pasid ${e.ssid}` : ""} walked from ${e.cache}: its level ${e.level} entry for ${hex(e.base)} ` +
+          `points at the table at ${hex(e.next)}, which ${freed ? `"${freed.label}"${freed.at ? ` at ${freed.at}` : ""} freed` : "was freed"}`,
+      });
     });
     bus.on("dma:served", "oracle", (e) => {
       if (e.via !== "atc" && e.via !== "iotlb") return;
@@ -121,6 +150,20 @@ export class Oracle {
         });
         return;
       }
+    });
+  }
+
+  /** A Translated transaction the SMMU refused: ATS on at the device, off in its STE. */
+  private translatedForbidden(e: BusNotifications["dma:forbidden"]): void {
+    this.violations.push({
+      kind: "translated-forbidden",
+      device: e.device,
+      iova: e.iova,
+      cache: e.cache,
+      during: this.current ?? undefined,
+      message:
+        `${e.device} ${e.access} ${hex(e.iova)}${e.pasid !== null ? ` pasid ${e.pasid}` : ""} used ${e.cache}'s translation ` +
+        `(to ${hex(e.t.pa + (e.iova - e.t.base))}) as a Translated transaction on sid ${hex(e.sid)}, which its STE forbids: ${e.detail}`,
     });
   }
 

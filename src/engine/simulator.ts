@@ -172,13 +172,13 @@ export class Simulator {
 
   /** The operations a scenario performs, as stepped paths for run() or runConcurrently(). */
   readonly ops = {
-    /** ->attach_dev(): a domain, "blocked" or "identity"; 0 or -errno. */
+    /** iommu_attach_device(): a domain, "blocked" or "identity"; 0 or -errno. */
     attach: (device: string, target: string, at?: string): Op<number> => ({
       label: `attach ${device} ${target}`,
-      path: this.driver.attachDev(device, target),
+      path: this.core.attachDev(device, target),
       at,
     }),
-    /** ->set_dev_pasid(): attach `domain` at `pasid` (an SVA domain: iommu_sva_bind_device()); 0 or -errno. */
+    /** iommu_attach_device_pasid(): attach `domain` at `pasid` (an SVA domain: iommu_sva_bind_device()); 0 or -errno. */
     attachPasid: (device: string, domain: string, pasid: number, at?: string): Op<number> => ({
       label: `attach ${device} ${domain} pasid ${pasid}`,
       path: this.core.attachDevPasid(device, domain, pasid),
@@ -218,6 +218,12 @@ export class Simulator {
     mmRelease: (domain: string, at?: string): Op<void> => ({
       label: `mm release ${domain}`,
       path: this.core.invalidation("mm_release", domain, this.driver.mmRelease(domain)),
+      at,
+    }),
+    /** IOMMU_HWPT_INVALIDATE on vSMMU `vsmmu`: the guest's commands, through arm_vsmmu_cache_invalidate(). */
+    vsmmuInvalidate: (vsmmu: string, cmds: readonly Cmd[], at?: string): Op<{ ret: number; entryNum: number }> => ({
+      label: `vsmmu ${vsmmu} invalidate`,
+      path: this.driver.vsmmuInvalidate(vsmmu, cmds),
       at,
     }),
     /** A DMA: one step, the transaction. */
@@ -264,6 +270,11 @@ export class Simulator {
 
   mmRelease(domain: string, at?: string): void {
     this.run(this.ops.mmRelease(domain, at));
+  }
+
+  /** The guest's commands on vSMMU `vsmmu`: 0 or -errno, and entry_num. */
+  vsmmuInvalidate(vsmmu: string, cmds: readonly Cmd[], at?: string): { ret: number; entryNum: number } {
+    return this.run(this.ops.vsmmuInvalidate(vsmmu, cmds, at));
   }
 
   /** A DMA by `device` through its SMMU. */

@@ -38,7 +38,7 @@ export interface WaitSpan extends Span {
 }
 
 /** The driver entry points the iommu core calls to invalidate. */
-export type InvalidationKind = "iotlb_sync" | "flush_iotlb_all" | "mm_invalidate" | "mm_release" | "guest_invalidate";
+export type InvalidationKind = "iotlb_sync" | "tlb_flush_walk" | "flush_iotlb_all" | "mm_invalidate" | "mm_release" | "guest_invalidate";
 
 export interface InvalidationSpan extends Span {
   kind: InvalidationKind;

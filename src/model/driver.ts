@@ -3,6 +3,7 @@
  * driver-invs and driver-legacy plugins (and a user's driver plugin) provide
  * this. Every entry point that touches shared state is a stepped path.
  */
+import type { Cmd } from "./commands.js";
 import type { Steps } from "../model/step.js";
 import type { PageTable } from "./page-table.js";
 import type { DomainSpec } from "./topology.js";
@@ -72,14 +73,37 @@ export interface IommuDriver {
   /** The variant it runs ("mainline"). */
   readonly variant: string;
   domain(name: string): DriverDomain;
-  /** ->attach_dev(): 0 or -errno. */
+  /**
+   * What is attached to `device`'s RID (its group->domain), or at `pasid`
+   * (its group->pasid_array entry): a domain's name, "blocked" or
+   * "identity"; null for nothing. The core keeps this view in the kernel and
+   * the driver reads it back (iommu_get_domain_for_dev()); here the driver
+   * keeps it and the core reads it, for its rules before calling the driver
+   * (a domain already attached is not attached again; a PASID in use is
+   * -EBUSY).
+   */
+  attached(device: string, pasid?: number): string | null;
+  /** dev->iommu->max_pasids: how many PASIDs `device` has through this driver (0: none); the core refuses the others. */
+  maxPasids(device: string): number;
+  /** ->attach_dev(): 0 or -errno. The core calls it only for a domain not attached already. */
   attachDev(device: string, target: AttachTarget): Steps<number>;
-  /** ->set_dev_pasid(): attach a domain at a PASID; 0 or -errno. For an SVA domain the bind (the core holds iommu_sva_lock around it). */
+  /**
+   * ->set_dev_pasid(): attach a domain at a PASID; 0 or -errno. The core
+   * calls it only for a PASID the device has and nothing is attached at.
+   * For an SVA domain the bind (the core holds iommu_sva_lock around it).
+   */
   setDevPasid(device: string, domain: string, pasid: number): Steps<number>;
   /** The blocked domain's ->set_dev_pasid(): detach whatever is at `pasid`. For a bind's PASID the unbind (under iommu_sva_lock). */
   removeDevPasid(device: string, pasid: number): Steps;
   /** ->iotlb_sync() after an unmap gathered `gather`. */
   iotlbSync(domain: string, gather: Gather): Steps;
+  /**
+   * io-pgtable's ->tlb_flush_walk(): a table entry covering [iova, iova +
+   * size) was cleared and the table is freed once this returns, so the
+   * range is invalidated, walk caches included (not leaf-only), and synced.
+   * `granule` is the table's page size.
+   */
+  tlbFlushWalk(domain: string, iova: number, size: number, granule: number): Steps;
   /** ->flush_iotlb_all() */
   flushIotlbAll(domain: string): Steps;
   /** SVA: the mmu notifier's arch_invalidate_secondary_tlbs() for [start, end). */
@@ -88,6 +112,12 @@ export interface IommuDriver {
   mmRelease(domain: string): Steps;
   /** Nested: the guest changed [iova, iova + size) of its stage 1; its vSMMU commands reach the host. */
   guestInvalidate(domain: string, iova: number, size: number): Steps;
+  /**
+   * IOMMU_HWPT_INVALIDATE on a vSMMU (viommu->ops->cache_invalidate()): the
+   * guest's commands as it queued them; 0 or -errno, and entry_num, how many
+   * the driver reports handled.
+   */
+  vsmmuInvalidate(vsmmu: string, cmds: readonly Cmd[]): Steps<{ ret: number; entryNum: number }>;
   /** The domain's invalidation list, or null if this driver keeps none. */
   invs(domain: string): InvsSnapshot | null;
   /** IOTLB tags ("smmu0 asid 1", "smmu0 vmid 2") invalidations still cover: anything else must be clear. */

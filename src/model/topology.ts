@@ -6,8 +6,24 @@
 /** A plugin property's or option's value, as the JSON topology holds it. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-export type SmmuFeature = "range_inv" | "e2h" | "ats" | "sva" | "nesting" | "cd2l" | "attr_types_ovr";
-export type SmmuOption = "skip_prefetch" | "force_sync";
+/** The SMMU_IDR feature bits the driver looks at (ARM_SMMU_FEAT_*), with what each means to it. */
+export const SMMU_FEATURES = {
+  range_inv: "ARM_SMMU_FEAT_RANGE_INV: range TLBI commands (NUM/SCALE/TG/TTL) instead of one per granule",
+  e2h: "ARM_SMMU_FEAT_E2H: the host runs at EL2, so stage-1 TLBIs are TLBI_EL2_VA/ASID",
+  ats: "ARM_SMMU_FEAT_ATS: PCIe ATS; the driver enables it on capable endpoints and sends ATC_INV",
+  sva: "ARM_SMMU_FEAT_SVA: shared virtual addressing (sva bind of a process's mm)",
+  nesting: "ARM_SMMU_FEAT_NESTING: nested stage-1 over stage-2 translation, for vSMMUs",
+  cd2l: "ARM_SMMU_FEAT_2_LVL_CDTAB: two-level context-descriptor tables",
+  attr_types_ovr: "ARM_SMMU_FEAT_ATTR_TYPES_OVR: the STE may override incoming memory attributes (SHCFG)",
+} as const;
+export type SmmuFeature = keyof typeof SMMU_FEATURES;
+
+/** Driver workarounds an SMMU may need (ARM_SMMU_OPT_*). */
+export const SMMU_OPTIONS = {
+  skip_prefetch: "ARM_SMMU_OPT_SKIP_PREFETCH: no CMD_PREFETCH_CONFIG after an STE change",
+  force_sync: "ARM_SMMU_OPT_CMDQ_FORCE_SYNC: a batch's 64th command is issued with a CMD_SYNC (an erratum of early MMU-700 revisions)",
+} as const;
+export type SmmuOption = keyof typeof SMMU_OPTIONS;
 
 export interface SmmuSpec {
   name: string;

@@ -1,14 +1,16 @@
 /**
  * Loading a user's plugin: a path (relative to the file that names it, or
- * to the working directory for --plugin) or a package name. TypeScript
- * plugins load without a build step, through tsx's loader API. The module's
+ * to the working directory for --plugin) or a package name (an ES module
+ * package, resolved from there). TypeScript plugins load without a build
+ * step, through tsx's loader. The module's
  * default export is the plugin (or an array of plugins), checked for shape,
  * API version and a schema that compiles before it is registered.
  */
 import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
+import { register } from "node:module";
 import { isAbsolute, join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { resolve as resolveModule } from "import-meta-resolve";
 import { PLUGIN_API_VERSION, type Plugin } from "./api.js";
 import type { PluginRegistry } from "./registry.js";
 import { pluginValidator } from "./schema.js";
@@ -32,11 +34,51 @@ function locate(spec: string, baseDir: string): string {
     if (!existsSync(path)) throw new PluginLoadError(`plugin "${spec}": no such file ${path}`);
     return path;
   }
+  if (script) throw new PluginLoadError(`plugin "${spec}": no such file ${resolve(baseDir, spec)}`);
+  /* an ES module's resolution (its "exports", "import" condition) from a module in baseDir */
+  const from = pathToFileURL(join(resolve(baseDir), "noop.js")).href;
   try {
-    return createRequire(join(baseDir, "noop.js")).resolve(spec);
-  } catch {
-    throw new PluginLoadError(script ? `plugin "${spec}": no such file ${resolve(baseDir, spec)}` : `plugin "${spec}": no such package (looked from ${baseDir})`);
+    return fileURLToPath(resolveModule(spec, from));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === "ERR_MODULE_NOT_FOUND") throw new PluginLoadError(`plugin "${spec}": no such package (looked from ${resolve(baseDir)})`);
+    throw new PluginLoadError(`plugin "${spec}": ${e.message.split("\n")[0]}`);
   }
+}
+
+/** Marks the URLs of a TypeScript plugin's modules, so the hook below loads them as ES modules. */
+const PLUGIN_MARK = "smmu-emu-plugin";
+
+/**
+ * A plugin's `import ... from "smmu-emu"` is this copy of smmu-emu, wherever
+ * the plugin lives (a lone file beside a scenario has no node_modules), so
+ * that it shares the classes and the API of the engine running it. And a
+ * plugin's .ts modules are ES modules even outside an ESM package (where
+ * Node would take them for CommonJS, whose require() no hook reaches). A
+ * resolve hook on Node's module loader, registered once.
+ */
+let hooked: Promise<void> | undefined;
+function pluginLoaderHooks(): Promise<void> {
+  return (hooked ??= registerHooks());
+}
+
+async function registerHooks(): Promise<void> {
+  /* tsx's loader first, so that this hook, registered after it, runs before it */
+  const { register: registerTsx } = await import("tsx/esm/api");
+  registerTsx();
+  const self = new URL("../index.js", import.meta.url).href;
+  const hooks = `const MARK = ${JSON.stringify(PLUGIN_MARK)};
+  const marked = (u) => u !== undefined && u.startsWith("file:") && new URL(u).searchParams.has(MARK);
+  export async function resolve(spec, context, next) {
+    if (spec === "smmu-emu") return next(${JSON.stringify(self)}, context);
+    const r = await next(spec, context);
+    if (!r.url.startsWith("file:") || !/\\.(m?ts|tsx)$/.test(new URL(r.url).pathname)) return r;
+    if (!marked(r.url) && !marked(context.parentURL)) return r;
+    const url = new URL(r.url);
+    url.searchParams.set(MARK, "");
+    return { ...r, url: url.href, format: "module" };
+  }`;
+  register(`data:text/javascript,${encodeURIComponent(hooks)}`);
 }
 
 /** What is wrong with a module's export as a plugin, or null. */
@@ -63,17 +105,14 @@ function importModule(path: string): Promise<Record<string, unknown>> {
 }
 
 async function importFresh(path: string): Promise<Record<string, unknown>> {
+  await pluginLoaderHooks();
   const url = pathToFileURL(path).href;
-  if (/\.(c|m)?tsx?$/.test(path)) {
-    const { tsImport } = await import("tsx/esm/api");
-    return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
-  }
-  return (await import(url)) as Record<string, unknown>;
+  return (await import(/\.(m?ts|tsx)$/.test(path) ? `${url}?${PLUGIN_MARK}` : url)) as Record<string, unknown>;
 }
 
 /**
- * The module's plugin export. A .ts file outside an ESM package is compiled as
- * CommonJS, so its `export default` arrives one level down, as `default.default`.
+ * The module's plugin export. A CommonJS module (.cjs, .cts) compiled from
+ * `export default` has it one level down, as `default.default`.
  */
 function pluginExport(mod: Record<string, unknown>): unknown {
   const exported = mod.default ?? mod.plugin;

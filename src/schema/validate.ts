@@ -12,6 +12,7 @@ import { diagnostic, sortDiagnostics, type Diagnostic, type Span } from "../core
 import { didYouMean } from "../core/suggest.js";
 import { jsonSchemaCompiler } from "../core/json-schema.js";
 import { pluginValidator } from "../plugin/schema.js";
+import { show, Words, type Syntax } from "./words.js";
 import type { DriverSpec } from "../model/topology.js";
 import { type Plugin, type PluginKind } from "../plugin/api.js";
 import { DRIVER_NODE } from "../model/topology.js";
@@ -58,6 +59,9 @@ function extendsChain(plugin: Plugin, registry: PluginRegistry): Plugin[] {
   return chain;
 }
 
+/** Driver options are written alike on the command line, in a .smmu driver line and in JSON: as named. */
+const OPTION_WORDS = new Words("smmu");
+
 /** A driver choice checked before a run: the plugin, its variant, its options against its schemas (and those it extends). */
 export function driverProblem(spec: DriverSpec, registry: PluginRegistry): DriverProblem | null {
   const want = spec.plugin ?? DEFAULT_PLUGIN.driver;
@@ -76,7 +80,7 @@ export function driverProblem(spec: DriverSpec, registry: PluginRegistry): Drive
   for (const p of chain) {
     const compiled = pluginValidator(p);
     if (!compiled.ok) return { field: "plugin", message: `plugin "${p.name}" has an invalid schema: ${compiled.error}` };
-    if (!compiled.validate(node)) problems.push(...schemaProblems(compiled.validate.errors ?? [], ""));
+    if (!compiled.validate(node)) problems.push(...schemaProblems(compiled.validate.errors ?? [], "", OPTION_WORDS));
   }
   problems.push(...undeclared(node, "", "options", chain));
   const first = problems[0];
@@ -99,12 +103,13 @@ interface Problem {
  * (code "schema") and broken cross-references and rules (code "topology").
  * An empty array means the topology can be simulated.
  */
-export function validateTopology(topology: unknown, registry: PluginRegistry, locate: Locate): Diagnostic[] {
+export function validateTopology(topology: unknown, registry: PluginRegistry, locate: Locate, syntax: Syntax = "json"): Diagnostic[] {
+  const w = new Words(syntax);
   const problems: Problem[] = [];
   const validate = topologyValidator();
-  if (!validate(topology)) problems.push(...schemaProblems(validate.errors ?? [], ""));
-  problems.push(...pluginProblems(topology, registry));
-  problems.push(...semanticProblems(topology, locate));
+  if (!validate(topology)) problems.push(...schemaProblems(validate.errors ?? [], "", w));
+  problems.push(...pluginProblems(topology, registry, w));
+  problems.push(...semanticProblems(topology, locate, w));
 
   const seen = new Set<string>();
   const out: Diagnostic[] = [];
@@ -138,15 +143,11 @@ export function escapePointerToken(token: string): string {
   return token.replace(/~/g, "~0").replace(/\//g, "~1");
 }
 
-function unescapePointerToken(token: string): string {
-  return token.replace(/~1/g, "/").replace(/~0/g, "~");
-}
-
 // ---------------------------------------------------------------------------
 // JSON Schema errors, reworded
 
 /** ajv's errors as problems: shadow errors dropped, each at the most precise pointer. */
-function schemaProblems(errors: readonly ErrorObject[], base: string): Problem[] {
+function schemaProblems(errors: readonly ErrorObject[], base: string, w: Words): Problem[] {
   const kept = errors.filter((e) => {
     if (e.keyword === "if") return false; // always accompanied by the failing then/else
     if (e.keyword === "anyOf" || e.keyword === "oneOf") {
@@ -171,10 +172,10 @@ function schemaProblems(errors: readonly ErrorObject[], base: string): Problem[]
       const list = types.get(e.instancePath);
       if (!list) continue; // already reported with an earlier branch
       types.delete(e.instancePath);
-      out.push(typeProblem(base + e.instancePath, list, e.data));
+      out.push(typeProblem(base + e.instancePath, list, e.data, w));
       continue;
     }
-    out.push(schemaProblem(e, base));
+    out.push(schemaProblem(e, base, w));
   }
   return out;
 }
@@ -184,7 +185,7 @@ function typeList(t: unknown): string[] {
   return typeof t === "string" ? t.split(",") : [];
 }
 
-function schemaProblem(e: ErrorObject, base: string): Problem {
+function schemaProblem(e: ErrorObject, base: string, w: Words): Problem {
   const pointer = base + e.instancePath;
   const at = (message: string, hint?: string, p = pointer, part: PointerPart = "value"): Problem => ({
     pointer: p,
@@ -194,7 +195,8 @@ function schemaProblem(e: ErrorObject, base: string): Problem {
     ...(hint ? { hint } : {}),
   });
   const params = e.params as Record<string, unknown>;
-  const subject = subjectOf(pointer);
+  const subject = w.subject(pointer);
+  const value = w.value(pointer, e.data);
   switch (e.keyword) {
     case "required":
       return at(`missing property "${String(params.missingProperty)}"`);
@@ -213,10 +215,10 @@ function schemaProblem(e: ErrorObject, base: string): Problem {
     case "enum": {
       const allowed = Array.isArray(params.allowedValues) ? (params.allowedValues as unknown[]) : [];
       const guess = typeof e.data === "string" ? didYouMean(e.data, allowed.filter((v): v is string => typeof v === "string")) : "";
-      return at(`${show(e.data)} is not one of: ${allowed.map(listed).join(", ")}${guess}`);
+      return at(`${subject}: ${value} is not one of: ${allowed.map((v) => (typeof v === "number" ? w.value(pointer, v) : listed(v))).join(", ")}${guess}`);
     }
     case "const":
-      return at(`${subject} must be ${show(params.allowedValue)}, not ${show(e.data)}`);
+      return at(`${subject} must be ${w.value(pointer, params.allowedValue)}, not ${value}`);
     case "minimum":
     case "maximum":
     case "exclusiveMinimum":
@@ -227,7 +229,7 @@ function schemaProblem(e: ErrorObject, base: string): Problem {
       return at(`${subject} must be ${bound} ${num(limit, hex)}, not ${num(Number(e.data), hex)}`);
     }
     case "multipleOf":
-      return at(`${subject} must be a multiple of ${String(params.multipleOf)}, not ${show(e.data)}`);
+      return at(`${subject} must be a multiple of ${String(params.multipleOf)}, not ${value}`);
     case "minItems":
     case "maxItems": {
       const limit = Number(params.limit);
@@ -278,26 +280,14 @@ function schemaProblem(e: ErrorObject, base: string): Problem {
   }
 }
 
-function typeProblem(pointer: string, expected: readonly string[], data: unknown): Problem {
+function typeProblem(pointer: string, expected: readonly string[], data: unknown, w: Words): Problem {
   const want = expected.map((t) => `${article(t)} ${t}`).join(" or ");
   const numeric = expected.includes("integer") || expected.includes("number");
   const hint =
     numeric && typeof data === "string" && /^\s*0x[0-9a-f]+\s*$/i.test(data)
       ? `JSON has no hexadecimal numbers: write ${Number.parseInt(data, 16)}`
       : undefined;
-  return { pointer, part: "value", code: "schema", message: `${subjectOf(pointer)} must be ${want}, not ${describe(data)}`, ...(hint ? { hint } : {}) };
-}
-
-/** What a pointer names, for messages: `"pasidBits"`, `sids[0]`, `devices[1]`, or the topology itself. */
-function subjectOf(pointer: string): string {
-  if (pointer === "") return "the topology";
-  const tokens = pointer.slice(1).split("/").map(unescapePointerToken);
-  const last = tokens[tokens.length - 1] ?? "";
-  if (/^(0|[1-9][0-9]*)$/.test(last)) {
-    const owner = tokens[tokens.length - 2];
-    return owner === undefined || /^[0-9]+$/.test(owner) ? `item ${last}` : `${owner}[${last}]`;
-  }
-  return `"${last}"`;
+  return { pointer, part: "value", code: "schema", message: `${w.subject(pointer)} must be ${want}, not ${describe(data)}`, ...(hint ? { hint } : {}) };
 }
 
 function article(type: string): string {
@@ -316,12 +306,6 @@ function describe(v: unknown): string {
   if (typeof v === "string") return `a string (${show(v)})`;
   if (typeof v === "number" || typeof v === "boolean") return String(v);
   return typeof v;
-}
-
-/** A value as it would appear in JSON, shortened. */
-function show(v: unknown): string {
-  const s = v === undefined ? "undefined" : JSON.stringify(v);
-  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
 }
 
 /** An enum member in a list: strings bare, anything else as JSON. */
@@ -348,7 +332,7 @@ const SECTIONS: ReadonlyArray<{ key: "smmus" | "devices" | "vsmmus"; kind: Plugi
   { key: "vsmmus", kind: "vsmmu" },
 ];
 
-function pluginProblems(topology: unknown, registry: PluginRegistry): Problem[] {
+function pluginProblems(topology: unknown, registry: PluginRegistry, w: Words): Problem[] {
   if (!isObject(topology)) return [];
   const out: Problem[] = [];
   const brokenReported = new Set<string>();
@@ -386,12 +370,12 @@ function pluginProblems(topology: unknown, registry: PluginRegistry): Problem[] 
       }
       return;
     }
-    if (!compiled.validate(node)) out.push(...schemaProblems(compiled.validate.errors ?? [], pointer));
+    if (!compiled.validate(node)) out.push(...schemaProblems(compiled.validate.errors ?? [], pointer, w));
     /* a plugin that extends another takes that one's properties too */
     const chain = extendsChain(plugin, registry);
     for (const base of chain.slice(1)) {
       const b = pluginValidator(base);
-      if (b.ok && !b.validate(node)) out.push(...schemaProblems(b.validate.errors ?? [], pointer));
+      if (b.ok && !b.validate(node)) out.push(...schemaProblems(b.validate.errors ?? [], pointer, w));
     }
     /* a plugin schema closed with additionalProperties has said so already */
     const reported = new Set(out.map((p) => p.pointer));
@@ -447,7 +431,7 @@ interface Named {
 const STAGES = ["s1", "s2", "sva", "nested"] as const;
 type Stage = (typeof STAGES)[number];
 
-function semanticProblems(topology: unknown, locate: Locate): Problem[] {
+function semanticProblems(topology: unknown, locate: Locate, w: Words): Problem[] {
   if (!isObject(topology)) return [];
   const out: Problem[] = [];
   const problem = (pointer: string, message: string, part: PointerPart = "value", hint?: string): void => {
@@ -507,9 +491,9 @@ function semanticProblems(topology: unknown, locate: Locate): Problem[] {
       });
     }
     if (dev.pci === false) {
-      if (dev.ats === true) problem(`${pointer}/ats`, `${label}: "ats" needs a PCI device, but "pci" is false`, "key");
+      if (dev.ats === true) problem(`${pointer}/ats`, `${label}: ${w.prop("device", "ats")} needs a PCI device, but ${w.prop("device", "pci")} is false`, "key");
       if (typeof dev.pasidBits === "number" && dev.pasidBits > 0) {
-        problem(`${pointer}/pasidBits`, `${label}: "pasidBits" needs a PCI device, but "pci" is false`, "key");
+        problem(`${pointer}/pasidBits`, `${label}: ${w.prop("device", "pasidBits")} needs a PCI device, but ${w.prop("device", "pci")} is false`, "key");
       }
     }
   });
@@ -522,11 +506,11 @@ function semanticProblems(topology: unknown, locate: Locate): Problem[] {
     const parent = reference(v.parent, "domain", `${pointer}/parent`);
     if (!parent) return;
     const stage = stageOf(parent.node);
-    const need = `a vSMMU's parent must be a stage s2 domain with "nestParent": true`;
+    const need = `a vSMMU's parent must be a stage s2 domain with ${w.setting("domain", "nestParent", "true")}`;
     if (stage !== undefined && stage !== "s2") {
       problem(`${pointer}/parent`, `${label}: parent "${String(v.parent)}" is ${aStage(stage)}, but ${need}`);
     } else if (stage === "s2" && parent.node.nestParent !== true) {
-      problem(`${pointer}/parent`, `${label}: parent "${String(v.parent)}" is not a nest parent`, "value", `give domain "${String(v.parent)}" "nestParent": true`);
+      problem(`${pointer}/parent`, `${label}: parent "${String(v.parent)}" is not a nest parent`, "value", `give domain "${String(v.parent)}" ${w.setting("domain", "nestParent", "true")}`);
     }
   });
 
@@ -539,21 +523,21 @@ function semanticProblems(topology: unknown, locate: Locate): Problem[] {
     const stage = stageOf(d);
     if (stage === undefined) return; // a schema error already
     const not = (prop: string, only: string, hint?: string): void => {
-      problem(`${pointer}/${prop}`, `${label}: only ${only} take "${prop}" (it is ${aStage(stage)})`, "key", hint);
+      problem(`${pointer}/${prop}`, `${label}: only ${only} take ${w.prop("domain", prop)} (it is ${aStage(stage)})`, "key", hint);
     };
     if (d.nestParent !== undefined && stage !== "s2") not("nestParent", "stage s2 domains");
     if (stage === "nested") {
-      if (d.vsmmu === undefined) problem(pointer, `${label}: a nested domain needs a "vsmmu"`, "value", "name the vSMMU whose guest owns it");
+      if (d.vsmmu === undefined) problem(pointer, `${label}: a nested domain needs a ${w.prop("domain", "vsmmu")}`, "value", "name the vSMMU whose guest owns it");
       else reference(d.vsmmu, "vSMMU", `${pointer}/vsmmu`);
     } else {
       if (d.vsmmu !== undefined) not("vsmmu", "nested domains");
       if (d.ats !== undefined) not("ats", "nested domains");
     }
     if (d.asid !== undefined && stage === "s2") {
-      problem(`${pointer}/asid`, `${label}: ${aStage(stage)} has no ASID`, "key", `pin its VMID with "vmid"`);
+      problem(`${pointer}/asid`, `${label}: ${aStage(stage)} has no ASID`, "key", `pin its VMID with ${w.prop("domain", "vmid")}`);
     }
     if (d.vmid !== undefined && stage !== "s2") {
-      const hint = stage === "nested" ? "a nested domain uses the VMID of its vSMMU's parent S2 domain" : `pin its ASID with "asid"`;
+      const hint = stage === "nested" ? "a nested domain uses the VMID of its vSMMU's parent S2 domain" : `pin its ASID with ${w.prop("domain", "asid")}`;
       problem(`${pointer}/vmid`, `${label}: ${aStage(stage)} has no VMID`, "key", hint);
     }
     if (typeof d.asid === "number" && stage !== "s2") {

@@ -4,7 +4,7 @@
  * re-attach, under the mainline driver; and where v9 as posted goes wrong.
  */
 import { describe, expect, test } from "vitest";
-import type { SmmuDomain } from "../../plugins/driver-invs/domain.js";
+import type { SmmuDomain } from "../../plugins/arm-smmu-v3/domain.js";
 import { KernelBugError } from "../../src/core/rcu.js";
 import type { Step, Steps } from "../../src/model/step.js";
 import type { Simulator } from "../../src/index.js";

@@ -24,7 +24,7 @@ import {
   getSteUsed,
   writeEntry,
   type EntryWriterOps,
-} from "../../plugins/driver-invs/entry-writer.js";
+} from "../../plugins/arm-smmu-v3/entry-writer.js";
 import {
   makeAbortSte,
   makeBypassSte,
@@ -36,7 +36,7 @@ import {
   makeSvaCd,
   type S2DomainParams,
   type SteSmmuFeatures,
-} from "../../plugins/driver-invs/ste.js";
+} from "../../plugins/arm-smmu-v3/ste.js";
 import { copyEntry, fieldPrep, formatEntry, STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_NESTED, STRTAB_STE_0_CFG_S1_TRANS, STRTAB_STE_0_S1FMT_64K_L2, STRTAB_STE_0_V, STRTAB_STE_1_MEV, STRTAB_STE_1_S1DSS, STRTAB_STE_1_S1DSS_BYPASS, STRTAB_STE_1_S1DSS_SSID0 } from "../../src/model/entries.js";
 import { decodeCd, decodeSte } from "../../plugins/smmu-v3/decode.js";
 import { NUM_ENTRY_QWORDS, type Qwords } from "../../src/model/tables.js";

@@ -7,7 +7,7 @@ import { describe, expect, test } from "vitest";
 import { KernelOopsError, UseAfterFreeError } from "../../src/core/rcu.js";
 import type { Step, Steps } from "../../src/model/step.js";
 import type { Topology } from "../../src/model/topology.js";
-import type { SmmuDomain } from "../../plugins/driver-invs/domain.js";
+import type { InvsDomain } from "../../plugins/driver-invs/domain.js";
 import type { InvsDriver } from "../../plugins/driver-invs/index.js";
 import { domainInvRange } from "../../plugins/driver-invs/inv-range.js";
 import type { Invs } from "../../plugins/driver-invs/invs.js";
@@ -36,9 +36,9 @@ function finish(path: Steps): void {
   while (!path.next().done);
 }
 
-function reader(s: ReturnType<typeof sim>): { path: Steps; held: () => Invs; domain: SmmuDomain } {
+function reader(s: ReturnType<typeof sim>): { path: Steps; held: () => Invs; domain: InvsDomain } {
   const drv = s.driver as InvsDriver;
-  const domain = drv.domain("d1") as SmmuDomain;
+  const domain = drv.domain("d1") as InvsDomain;
   const path = domainInvRange(drv.ctx, domain, 0x10000n, 0x1000n, 0x1000, true);
   /* past rcu_dereference(): the reader now holds the array that was published */
   stepTo(path, "READ_ONCE(invs->num_invs)");

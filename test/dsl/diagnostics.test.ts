@@ -67,7 +67,7 @@ describe("names and values", () => {
     [
       "unknown feature (the smmu-v3 plugin's schema)",
       "smmu smmu0 { features: rangeinv; }",
-      `t.smmu:1:24: error: "rangeinv" is not one of: range_inv, e2h, ats, sva, nesting, cd2l, attr_types_ovr (did you mean "range_inv"?)`,
+      `t.smmu:1:24: error: features[0]: "rangeinv" is not one of: range_inv, e2h, ats, sva, nesting, cd2l, attr_types_ovr (did you mean "range_inv"?)`,
     ],
     ["unknown parameter", "param N = 2;\nsmmu smmu0 { features: ats; }\ndevice gpu0 { smmu: smmu0; sids: 0x100 + M; }", `t.smmu:3:42: error: unknown parameter "M" (did you mean "N"?)`],
     ["division by zero", "smmu smmu0 { features: ats; }\ndevice gpu0 { smmu: smmu0; sids: 1 / 0; }", "t.smmu:2:36: error: division by zero"],
@@ -75,6 +75,10 @@ describe("names and values", () => {
     /* each loop is within the limit; nested, they are not */
     ["nested loops too long", "for i in 0 .. 1000 {\n  for j in 0 .. 1000 { }\n}", "t.smmu:2:3: error: loops run more than 1000000 iterations in all (nested loops multiply)"],
     ["StreamID out of range", "smmu smmu0 { features: ats; }\ndevice gpu0 { smmu: smmu0; sids: 0x80000000; }", "t.smmu:2:34: error: sids[0] must be at most 2147483647 (0x7fffffff), not 2147483648 (0x80000000)"],
+    /* in the file's own words: its property names, sizes with their unit */
+    ["a limit, named as written", "smmu smmu0 { features: ats; }\ndevice gpu0 { smmu: smmu0; sids: 1; pasid_bits: 99; }", `t.smmu:2:49: error: "pasid_bits" must be at most 20, not 99`],
+    ["a size not allowed, with its unit", "domain d1 { stage: s1; page_size: 8K; }", `t.smmu:1:35: error: "page_size": 8K is not one of: 4K, 16K, 64K`],
+    ["a rule naming another property", "smmu smmu0 { features: ats; }\ndevice gpu0 { smmu: smmu0; sids: 1; pci: false; pasid_bits: 8; }", `t.smmu:2:61: error: device "gpu0": "pasid_bits" needs a PCI device, but "pci" is false`],
   ])("%s", (_, text, message) => {
     expect(diags(text)).toEqual([message]);
   });
@@ -92,7 +96,7 @@ describe("topology rules", () => {
     [
       "wrong stage combination: a vSMMU over an S1 domain",
       "smmu smmu0 { features: ats; }\nvsmmu v0 { smmu: smmu0; parent: d1; }\ndomain d1 { stage: s1; }",
-      `t.smmu:2:33: error: vSMMU "v0": parent "d1" is a stage s1 domain, but a vSMMU's parent must be a stage s2 domain with "nestParent": true`,
+      `t.smmu:2:33: error: vSMMU "v0": parent "d1" is a stage s1 domain, but a vSMMU's parent must be a stage s2 domain with nest_parent: true;`,
     ],
   ])("%s", (_, text, message) => {
     expect(diags(text)).toEqual([message]);
@@ -101,7 +105,7 @@ describe("topology rules", () => {
 
 describe("scenarios", () => {
   test.each([
-    ["unknown command", "  expect commands smmu0 { TLBI_NH_VAA asid 1; }", `t.smmu:6:27: error: unknown command "TLBI_NH_VAA" (did you mean "TLBI_NH_VA"?)`],
+    ["unknown command", "  expect commands smmu0 { TLBI_NH_ASD asid 1; }", `t.smmu:6:27: error: unknown command "TLBI_NH_ASD" (did you mean "TLBI_NH_ASID"?)`],
     ["a field the command does not have", "  expect commands smmu0 { CMD_SYNC asid 1; }", `t.smmu:6:36: error: CMD_SYNC has no field "asid" (it has: none)`],
     ["unknown errno", "  expect error -ENOMM { attach gpu0 d1; }", `t.smmu:6:17: error: unknown errno "-ENOMM" (did you mean "-ENOMEM"?)`],
     ["a PASID on a static domain", "  attach gpu0 blocked pasid 1;", `t.smmu:6:15: error: a PASID takes a domain, not "blocked" (use detach ... pasid)`],
@@ -147,7 +151,7 @@ device gpu1 { smmu: smmu1; sids: 0x100; }
 domain d1 { stage: s1; vsmmu: v0; }
 `),
     ).toEqual([
-      `t.smmu:1:24: error: "rangeinv" is not one of: range_inv, e2h, ats, sva, nesting, cd2l, attr_types_ovr (did you mean "range_inv"?)`,
+      `t.smmu:1:24: error: features[0]: "rangeinv" is not one of: range_inv, e2h, ats, sva, nesting, cd2l, attr_types_ovr (did you mean "range_inv"?)`,
       `t.smmu:3:21: error: unknown SMMU "smmu1" (did you mean "smmu0"?)`,
       `t.smmu:4:31: error: domain "d1": only nested domains take "vsmmu" (it is a stage s1 domain)`,
     ]);

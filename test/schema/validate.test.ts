@@ -191,7 +191,7 @@ describe("JSON Schema errors", () => {
   "domains": []
 }`;
     expect(problems(text)).toEqual([
-      `topo.json:3:44: error: "rangeinv" is not one of: range_inv, e2h, ats, sva, nesting, cd2l, attr_types_ovr (did you mean "range_inv"?)`,
+      `topo.json:3:44: error: features[1]: "rangeinv" is not one of: range_inv, e2h, ats, sva, nesting, cd2l, attr_types_ovr (did you mean "range_inv"?)`,
     ]);
     expect(codes(text)).toEqual(["schema"]);
   });
@@ -204,7 +204,7 @@ describe("JSON Schema errors", () => {
 }`;
     expect(problems(text)).toEqual([
       `topo.json:2:52: error: "ats" is listed twice in "features" (also at index 0)`,
-      `topo.json:4:58: error: 8192 is not one of: 4096, 16384, 65536`,
+      `topo.json:4:58: error: "pageSize": 8192 is not one of: 4096, 16384, 65536`,
     ]);
   });
 
@@ -239,7 +239,7 @@ describe("JSON Schema errors", () => {
   "smmus": [], "devices": [], "domains": [],
   "driver": { "variant": "v8" }
 }`;
-    expect(problems(text)).toEqual([`topo.json:3:26: error: "v8" is not one of: mainline, v9 (did you mean "v9"?)`]);
+    expect(problems(text)).toEqual([`topo.json:3:26: error: "variant": "v8" is not one of: mainline, v9 (did you mean "v9"?)`]);
   });
 
   test("the whole file of the wrong type", () => {
@@ -520,7 +520,7 @@ describe("several problems at once", () => {
   ]
 }`;
     expect(problems(text)).toEqual([
-      `topo.json:3:50: error: "e2hh" is not one of: range_inv, e2h, ats, sva, nesting, cd2l, attr_types_ovr (did you mean "e2h"?)`,
+      `topo.json:3:50: error: features[1]: "e2hh" is not one of: range_inv, e2h, ats, sva, nesting, cd2l, attr_types_ovr (did you mean "e2h"?)`,
       `topo.json:4:15: error: duplicate name "smmu0" (already the name of the SMMU at line 3)`,
       `topo.json:4:40: error: unknown property "option" (did you mean "options"?)`,
       `topo.json:7:31: error: unknown SMMU "smmu1" (did you mean "smmu0"?)`,

@@ -1,6 +1,5 @@
-/** struct arm_smmu_master: a probed endpoint, its streams and its scratch invalidation array. */
+/** struct arm_smmu_master: a probed endpoint and its streams, as both drivers have it. */
 import type { CdTable, EndpointNode, Platform, SmmuNode, Topology } from "../../src/index.js";
-import { invsAlloc, type Invs } from "./invs.js";
 import type { IommuDomain } from "./domain.js";
 
 /** CTXDESC_LINEAR_CDMAX: log2 of the CDs a linear table holds (SZ_64K / sizeof(CD)) */
@@ -8,16 +7,11 @@ export const CTXDESC_LINEAR_CDMAX = 10;
 
 export class Master {
   /**
-   * master->streams: sorted by StreamID at probe so built arrays come out
-   * sorted (the series' patch 4); before the series, in firmware order.
+   * master->streams: sorted by StreamID at probe (arm_smmu_insert_master())
+   * so built arrays come out sorted (the series' patch 4); before the
+   * series, in firmware order.
    */
   readonly streams: readonly number[];
-  /**
-   * master->build_invs: scratch for a to_merge or to_unref array, sized at
-   * probe for every case (2 entries, plus one per StreamID for an ATS-capable
-   * PCI device) so that building never allocates.
-   */
-  readonly buildInvs: Invs;
   /** master->ssid_bits */
   readonly ssidBits: number;
   readonly stallEnabled = false;
@@ -31,7 +25,11 @@ export class Master {
   steAtsEnabled = false;
   /** cd_table.used_ssids: valid CDs at a PASID. */
   usedSsids = 0;
-  /** The iommu core's view: the domain on the RID (null before the first attach). */
+  /**
+   * The iommu core's view, kept here as the driver reads it back
+   * (iommu_get_domain_for_dev()): the domain on the RID (null before the
+   * first attach).
+   */
   domain: IommuDomain | null = null;
   /** ... and the domain at each PASID. */
   readonly pasids = new Map<number, IommuDomain>();
@@ -39,11 +37,9 @@ export class Master {
   constructor(
     readonly dev: EndpointNode,
     readonly smmu: SmmuNode,
-    sortStreams = true,
+    sortStreams: boolean,
   ) {
     this.streams = sortStreams ? [...dev.sids].sort((a, b) => a - b) : [...dev.sids];
-    const atsSupported = dev.pci && dev.atsCapable;
-    this.buildInvs = invsAlloc(atsSupported ? 2 + dev.sids.length : 2);
     let ssidBits = Math.min(dev.pci ? dev.pasidBits : 0, smmu.ssidBits);
     if (!smmu.features.has("cd2l")) ssidBits = Math.min(ssidBits, CTXDESC_LINEAR_CDMAX);
     this.ssidBits = ssidBits;
@@ -51,6 +47,17 @@ export class Master {
 
   get name(): string {
     return this.dev.name;
+  }
+
+  /**
+   * dev->iommu->max_pasids: the PASIDs the iommu core lets this device be
+   * attached at (0: none). The kernel's core takes min(the PCI PASID
+   * capability, 1 << SSIDSIZE); this model takes master->ssid_bits, which
+   * also has the linear CD table's limit (CTXDESC_LINEAR_CDMAX), so a PASID
+   * the table cannot hold is refused rather than written beyond it.
+   */
+  get maxPasids(): number {
+    return this.ssidBits ? 2 ** this.ssidBits : 0;
   }
 
   /** arm_smmu_ssids_in_use() */
@@ -73,12 +80,11 @@ export function masterNamed(masters: ReadonlyMap<string, Master>, device: string
 }
 
 /**
- * arm_smmu_probe_device() for every endpoint: its master, with its streams
- * (sorted unless `sortStreams` is false: the driver before the series kept
- * firmware order). A StreamID another device already has fails the probe.
+ * arm_smmu_probe_device() for every endpoint: its master, made by the
+ * driver's `newMaster`. A StreamID another device already has fails the probe.
  */
-export function probeMasters(platform: Platform, topology: Topology, sortStreams = true): Map<string, Master> {
-  const masters = new Map<string, Master>();
+export function probeMasters<M extends Master>(platform: Platform, topology: Topology, newMaster: (dev: EndpointNode, smmu: SmmuNode) => M): Map<string, M> {
+  const masters = new Map<string, M>();
   const owner = new Map<string, string>();
   for (const spec of topology.devices) {
     const dev = platform.device(spec.name);
@@ -88,7 +94,7 @@ export function probeMasters(platform: Platform, topology: Topology, sortStreams
       if (other) throw new Error(`Aliasing StreamID 0x${sid.toString(16)} (from ${other}) unsupported: ${dev.name} probe fails with -ENODEV`);
       owner.set(key, dev.name);
     }
-    masters.set(dev.name, new Master(dev, platform.smmu(dev.smmu), sortStreams));
+    masters.set(dev.name, newMaster(dev, platform.smmu(dev.smmu)));
   }
   return masters;
 }

@@ -1,0 +1,63 @@
+/**
+ * What every arm-smmu-v3 driver path shares, before the series and with it:
+ * the bus to the hardware, the platform, emulated memory, the CPU issuing
+ * commands, arm_smmu_asid_lock, WARN reporting and allocation fault
+ * injection. driver-invs extends it with what its arrays need.
+ */
+import { type BusPort, type Clock, type Memory, type Mutex, newLock, type Platform } from "../../src/index.js";
+
+/** The allocations of the paths both drivers have that a scenario can make fail: the master_domain, CD tables. */
+export const BASE_ALLOC_SITES: readonly string[] = ["master_domain", "cd_table"];
+
+export class DriverContext {
+  /**
+   * arm_smmu_asid_lock (DEFINE_MUTEX in arm-smmu-v3.c): held across every
+   * attach's prepare/install/commit, so attaches are serialised while
+   * invalidations (which never take it) run alongside them.
+   */
+  readonly asidLock: Mutex = newLock();
+  private readonly failures = new Map<string, number>();
+
+  constructor(
+    /** The driver plugin's name, for its errors. */
+    readonly plugin: string,
+    readonly bus: BusPort,
+    readonly platform: Platform,
+    readonly memory: Memory,
+    readonly clock: Clock,
+    /** Allocation sites a scenario can make fail. */
+    readonly allocSites: readonly string[],
+  ) {}
+
+  /** Make the next `count` allocations at `site` fail; a site this driver does not have is an error. */
+  failAllocs(site: string, count = 1): void {
+    if (!this.allocSites.includes(site)) {
+      throw new Error(`${this.plugin} has no allocation site "${site}" (${this.allocSites.join(", ")})`);
+    }
+    this.failures.set(site, (this.failures.get(site) ?? 0) + count);
+  }
+
+  /** kzalloc() at `site`: false if fault injection makes it fail. */
+  kzalloc(site: string): boolean {
+    const n = this.failures.get(site) ?? 0;
+    if (n === 0) return true;
+    this.failures.set(site, n - 1);
+    return false;
+  }
+
+  /** The CPU the current path runs on: the source of the commands it issues. */
+  get cpu(): string {
+    return this.clock.cpu;
+  }
+
+  /** WARN_ON() in `fn` fired: `cond` is the condition as the source writes it. */
+  warn(fn: string, cond: string): void {
+    this.bus.emit("driver:warn", { fn, cond });
+  }
+
+  /** dev_err() / dev_warn() in `fn`; `info` for what the model says where the kernel prints nothing. */
+  log(fn: string, level: "err" | "warn" | "info", msg: string): void {
+    this.bus.emit("driver:log", { fn, level, msg });
+  }
+}
+

@@ -1,0 +1,143 @@
+/**
+ * The series' steps in the shared attach sequence (../arm-smmu-v3/attach.ts),
+ * sequencing the invalidation arrays around the STE/CD change:
+ *  1. the new domain's array gets the master's entries (prepared in advance,
+ *     the only step that can fail), published before the STE changes;
+ *  2. the STE/CD switch the master to the new domain;
+ *  3. the old domain's array drops the master's entries (unref, flush a tag
+ *     nobody uses any more, purge), which cannot fail.
+ * arm_smmu_attach_prepare_invs(), arm_smmu_install_new_domain_invs(),
+ * arm_smmu_install_old_domain_invs().
+ */
+import { type CmdqEnt, EINVAL, type ErrPtr, isErr, KernelOopsError, site, type Steps } from "../../src/index.js";
+import { type AttachHooks, type AttachState, type IommuDomain, issueCmd, type VmidOf } from "../arm-smmu-v3/index.js";
+import { buildInvs } from "./build.js";
+import type { InvsContext } from "./context.js";
+import { asInvsMaster, invsDomainOf, type InvsDomain } from "./domain.js";
+import { invsMerge, invsPurge, invsUnrefSteps, S1_ASID, S2_VMID, type Invs } from "./invs.js";
+
+/** struct arm_smmu_inv_state */
+interface InvState {
+  /** The domain whose invs pointer changes, or null if nothing changes */
+  domain: InvsDomain | null;
+  oldInvs: Invs | null;
+  /** New domain: the merged array to publish. Old domain: master->build_invs, the to_unref. */
+  newInvs: Invs | null;
+}
+
+/** The array part of struct arm_smmu_attach_state. */
+export interface InvsAttachState {
+  oldDomainInvst: InvState;
+  newDomainInvst: InvState;
+}
+
+type State = AttachState<InvsAttachState>;
+
+const S_SMP_MB = site("arm_smmu_install_domain_invs", "smp_mb()");
+
+/** arm_smmu_attach_prepare_invs(): everything that can fail, before anything changes. */
+function prepareInvs(ctx: InvsContext, vmidOf: VmidOf, state: State, newDomain: IommuDomain | null): number {
+  const oldSmmuDomain = invsDomainOf(state.oldDomain);
+  const newSmmuDomain = invsDomainOf(newDomain);
+  const master = asInvsMaster(state.master);
+  const { newDomainInvst, oldDomainInvst } = state.prepared;
+
+  if (newSmmuDomain) {
+    const invst = newDomainInvst;
+    invst.domain = newSmmuDomain;
+    const cur = newSmmuDomain.invs.protected_();
+    /* arm_smmu_invs_merge() reads old_invs->num_invs: an ERR_PTR a failed v9 purge published oopses here */
+    if (isErr(cur)) throw new KernelOopsError(`${newSmmuDomain.name}->invs = ${cur.toString()}`, "arm_smmu_invs_merge");
+    invst.oldInvs = cur;
+    const build = buildInvs(ctx, master, state.atsEnabled, state.ssid, newSmmuDomain, vmidOf);
+    if (!build) return -EINVAL;
+    const merged = invsMerge(invst.oldInvs, build, ctx.variant, ctx.hooks);
+    if (isErr(merged)) return -merged.errno;
+    invst.newInvs = merged;
+  }
+
+  if (oldSmmuDomain) {
+    const invst = oldDomainInvst;
+    invst.domain = oldSmmuDomain;
+    /* A re-attach case might have a different ats_enabled state */
+    if (newSmmuDomain === oldSmmuDomain) {
+      invst.oldInvs = newDomainInvst.newInvs;
+    } else {
+      const cur = oldSmmuDomain.invs.protected_();
+      if (isErr(cur)) throw new KernelOopsError(`${oldSmmuDomain.name}->invs = ${cur.toString()}`, "arm_smmu_attach_prepare_invs");
+      invst.oldInvs = cur;
+    }
+    /* For the old domain, new_invs is master->build_invs: the to_unref */
+    invst.newInvs = buildInvs(ctx, master, master.atsEnabled, state.ssid, oldSmmuDomain, vmidOf);
+  }
+  return 0;
+}
+
+/** Publish an array: rcu_assign_pointer(), v9's smp_mb(), kfree_rcu() of the one it replaces. */
+function* publish(ctx: InvsContext, domain: InvsDomain, next: Invs | ErrPtr, prev: Invs): Steps {
+  yield* ctx.rcu.assign(domain.invs, next);
+  ctx.changedInvs.add(domain.name);
+  if (ctx.variant.publishBarrier) yield S_SMP_MB;
+  ctx.bus.emit("invs:publish", { domain: domain.name, entries: isErr(next) ? -1 : next.numInvs });
+  ctx.rcu.kfreeRcu(prev);
+}
+
+/** arm_smmu_install_new_domain_invs(): before the STE changes. */
+function* installNewDomainInvs(ctx: InvsContext, state: State): Steps {
+  const invst = state.prepared.newDomainInvst;
+  if (!invst.domain) return;
+  yield* publish(ctx, invst.domain, invst.newInvs!, invst.oldInvs!);
+}
+
+/**
+ * arm_smmu_inv_flush_iotlb_tag(): the ASID or VMID of an entry nobody uses
+ * any more, flushed now, so that any ASID/VMID in no array is clear in the
+ * IOTLB (S12_VMALL also covers the S2_VMID_S1_CLEAR entry).
+ */
+function* flushIotlbTag(ctx: InvsContext, invs: Invs, i: number): Steps {
+  const ent: CmdqEnt = { opcode: invs.nsizeOpcode(i), tlbi: {} };
+  if (invs.type(i) === S1_ASID) ent.tlbi!.asid = invs.id(i);
+  else if (invs.type(i) === S2_VMID) ent.tlbi!.vmid = invs.id(i);
+  else return;
+  yield* issueCmd(ctx, ctx.smmuAt(invs.smmu(i)), ent, true);
+}
+
+/** arm_smmu_install_old_domain_invs(): after the STE changed. */
+function* installOldDomainInvs(ctx: InvsContext, state: State): Steps {
+  const invst = state.prepared.oldDomainInvst;
+  const domain = invst.domain;
+  if (!domain) return;
+  const oldInvs = invst.oldInvs!;
+  const toUnref = invst.newInvs!;
+
+  ctx.changedInvs.add(domain.name);
+  if (ctx.variant.unref === "writeback") {
+    yield* invsUnrefSteps(oldInvs, toUnref, ctx.variant, ctx.hooks);
+    /* The tag (entry 0) lost its last user: it will not be invalidated by unmaps any more */
+    if (toUnref.users(0) === 0) yield* flushIotlbTag(ctx, toUnref, 0);
+  } else {
+    /* v9: the free_fn flushes each entry as it reaches 0 users, inside unref */
+    yield* invsUnrefSteps(oldInvs, toUnref, ctx.variant, ctx.hooks, (invs, i) => flushIotlbTag(ctx, invs, i));
+  }
+
+  const purged = invsPurge(oldInvs, ctx.variant, ctx.hooks);
+  /* v9 tests only for NULL, so an ERR_PTR from a failed allocation gets published */
+  if (!purged) return;
+  yield* publish(ctx, domain, purged, oldInvs);
+}
+
+/** The attach hooks of driver-invs: its arrays sequenced around every STE/CD change. */
+export function invsAttachHooks(ctx: InvsContext, vmidOf: VmidOf): AttachHooks<InvsAttachState> {
+  const none = (): InvState => ({ domain: null, oldInvs: null, newInvs: null });
+  return {
+    newState: () => ({ oldDomainInvst: none(), newDomainInvst: none() }),
+    prepare: (state, newDomain) => prepareInvs(ctx, vmidOf, state, newDomain),
+    /* err_unprepare_invs: the merged array was never published */
+    unprepare(state) {
+      const merged = state.prepared.newDomainInvst.newInvs;
+      if (merged) ctx.rcu.kfree(merged);
+    },
+    installNew: (state) => installNewDomainInvs(ctx, state),
+    installOld: (state) => installOldDomainInvs(ctx, state),
+  };
+}
