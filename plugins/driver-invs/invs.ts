@@ -15,9 +15,11 @@
  * the arm_smmu_device pointers, which gives the same grouping.
  */
 import { ENOMEM, ErrPtr } from "../../src/core/errno.js";
+import { UseAfterFreeError } from "../../src/core/rcu.js";
 import type { RwLock } from "../../src/core/rwlock.js";
 import { writeLock, writeUnlock } from "../../src/core/rwlock.js";
 import { runSteps, site, type Steps } from "../../src/core/steps.js";
+import { allocWords, freeWords } from "./invs-pool.js";
 import { MAINLINE, type DriverVariant } from "./variant.js";
 
 /* enum arm_smmu_inv_type: the order is also the order of commands (TLBI before ATC_INV) */
@@ -104,14 +106,31 @@ export class Invs implements RwLock {
   /** rwlock_t rwlock, fencing ATC invalidations against ATS being disabled. */
   readers = 0;
   writer = false;
-  /** Emulator bookkeeping: set when the memory is freed (kfree or an RCU grace period). */
-  freed = false;
-  /** The raw entries, five words each (see the file comment). */
-  readonly words: Int32Array;
+  private wordsOrNull: Int32Array | null;
 
   constructor(readonly maxInvs: number) {
     this.numInvs = maxInvs;
-    this.words = new Int32Array(maxInvs * W);
+    this.wordsOrNull = allocWords(maxInvs * W);
+  }
+
+  /** The raw entries, five words each (see the file comment); gone once the array is freed. */
+  get words(): Int32Array {
+    if (this.wordsOrNull === null) throw new UseAfterFreeError("the invalidation array", "a read of its entries");
+    return this.wordsOrNull;
+  }
+
+  /**
+   * Set when the memory is freed (kfree, or kfree_rcu after the grace
+   * period): its buffer goes back to the pool for the next array, so this
+   * array can no longer reach it.
+   */
+  get freed(): boolean {
+    return this.wordsOrNull === null;
+  }
+  set freed(freed: boolean) {
+    if (!freed || this.wordsOrNull === null) return;
+    freeWords(this.wordsOrNull);
+    this.wordsOrNull = null;
   }
 
   /** inv[0 .. max_invs): live views, including trash kept beyond num_invs. */
@@ -179,6 +198,11 @@ function checkU31(what: string, v: number): void {
 /** arm_smmu_invs_alloc(): max_invs = num_invs = n, all entries zero. */
 export function invsAlloc(n: number): Invs {
   return new Invs(n);
+}
+
+/** kfree() of an array: its memory goes back to the pool (only for an array no reader can still see). */
+export function invsFree(invs: Invs): void {
+  invs.freed = true;
 }
 
 /** An array holding exactly `entries`, in the given order (for build arrays and tests). */
