@@ -54,6 +54,10 @@ const USERS = 4;
 const PAD = 5;
 /** Words per float64 */
 const F = 2;
+/** Float64s per entry */
+const PAIRS = W / F;
+/** The float64 holding (users, 0) */
+const USERS_PAIR = USERS / F;
 const TYPE_MASK = 7;
 const MAX_SMMU = 1 << 27;
 
@@ -349,36 +353,64 @@ export function invsMerge(
   const fo = scratch.pairs;
   let hasAts = false;
   let unsorted = false;
-  /* the compared words of the previous new entry, for the sort check */
+  /* the compared words (key, id, ssid) of the current entries of invs and to_merge, and of the previous new entry */
+  let aKey = 0;
+  let aId = 0;
+  let aAux = 0;
+  let bKey = 0;
+  let bId = 0;
+  let bAux = 0;
   let pKey = 0;
   let pId = 0;
   let pAux = 0;
+  let p = nextLive(a, 0, aEnd);
+  let q = 0;
+  if (p < aEnd) {
+    aKey = a[p + KEY]!;
+    aId = a[p + ID]!;
+    aAux = a[p + AUX]!;
+  }
+  if (q < bEnd) {
+    bKey = b[q + KEY]!;
+    bId = b[q + ID]!;
+    bAux = b[q + AUX]!;
+  }
   let d = 0;
-  for (let p = nextLive(a, 0, aEnd), q = 0; p < aEnd || q < bEnd; d += W) {
-    const c = stepCmp(a, p, aEnd, b, q, bEnd, cmpSsid);
+  for (; p < aEnd || q < bEnd; d += W) {
+    /* arm_smmu_invs_for_each_cmp(): -1 take from invs, 1 from to_merge, 0 both */
+    const c = p >= aEnd ? 1 : q >= bEnd ? -1 : cmpWords(aKey, aId, aAux, bKey, bId, bAux, cmpSsid);
     let key: number;
     let id: number;
     let aux: number;
     if (c <= 0) {
       /* from invs; an equal entry of to_merge adds a user */
-      key = a[p + KEY]!;
-      id = a[p + ID]!;
-      aux = a[p + AUX]!;
+      key = aKey;
+      id = aId;
+      aux = aAux;
       copyPairs(fo, d, fa, p, 3);
-      if (c === 0) {
-        o[d + USERS] = a[p + USERS]! + 1;
-        q += W;
-      }
+      if (c === 0) o[d + USERS] = a[p + USERS]! + 1;
       p = nextLive(a, p + W, aEnd);
+      if (p < aEnd) {
+        aKey = a[p + KEY]!;
+        aId = a[p + ID]!;
+        aAux = a[p + AUX]!;
+      }
     } else {
       /* new from to_merge */
-      key = b[q + KEY]!;
-      id = b[q + ID]!;
-      aux = b[q + AUX]!;
+      key = bKey;
+      id = bId;
+      aux = bAux;
       copyPairs(fo, d, fb, q, 2);
       o[d + USERS] = 1;
       o[d + PAD] = 0;
+    }
+    if (c >= 0) {
       q += W;
+      if (q < bEnd) {
+        bKey = b[q + KEY]!;
+        bId = b[q + ID]!;
+        bAux = b[q + AUX]!;
+      }
     }
     /* Check that the new array is sorted; this also validates to_merge */
     if (d !== 0 && cmpWords(pKey, pId, pAux, key, id, aux, cmpSsid) === 1) unsorted = true;
@@ -588,9 +620,6 @@ export function invsUnref(
   runSteps(unrefTrim(invs, walk.num));
 }
 
-/** Shorter runs are copied entry by entry; longer ones with one TypedArray.set(). */
-const RUN_COPY_MIN = 16;
-
 /**
  * arm_smmu_invs_purge(): a new array without the trash entries, or null when
  * there is nothing to purge. On allocation failure mainline returns null (the
@@ -612,26 +641,26 @@ export function invsPurge(
   if (!out) return variant.purgeAllocFailure === "err_ptr" ? new ErrPtr(ENOMEM) : null;
   const a = invs.words;
   const fa = invs.pairs;
-  const o = out.words;
   const fo = out.pairs;
-  const end = n * W;
+  const end = n * PAIRS;
   const keepsHasAts = variant.purgeKeepsHasAts;
   let d = 0;
   let hasAts = false;
-  let p = nextLive(a, 0, end);
-  while (p < end) {
-    /* a run of live entries, [p, r) */
-    let r = p + W;
-    while (r < end && a[r + USERS] !== 0) r += W;
-    if (r - p >= RUN_COPY_MIN * W) {
-      o.set(a.subarray(p, r), d);
-      d += r - p;
-    } else {
-      for (let k = p; k < r; k += W, d += W) copyPairs(fo, d, fa, k, 3);
-    }
-    for (let k = p; keepsHasAts && !hasAts && k < r; k += W) hasAts = (a[k + KEY]! & TYPE_MASK) >= ATS;
-    p = nextLive(a, r, end);
+  /*
+   * Walks float64 offsets: the last pair of an entry is (users, 0), which is
+   * 0 as a float64 exactly when users is (a nonzero users makes it a
+   * denormal), so one load both tests the entry and copies it.
+   */
+  for (let p = 0; p < end; p += PAIRS) {
+    const last = fa[p + USERS_PAIR]!;
+    if (last === 0) continue;
+    fo[d + USERS_PAIR] = last;
+    fo[d] = fa[p]!;
+    fo[d + 1] = fa[p + 1]!;
+    d += PAIRS;
+    if (keepsHasAts && !hasAts) hasAts = (a[p * F + KEY]! & TYPE_MASK) >= ATS;
   }
+  d *= F;
   out.hasAts = hasAts;
   if (d !== out.numInvs * W) hooks.warn("arm_smmu_invs_purge", "WARN_ON(num_invs != new_invs->num_invs)");
   return out;
