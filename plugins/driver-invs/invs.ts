@@ -262,22 +262,6 @@ function nextLive(w: Int32Array, p: number, end: number): number {
   return p;
 }
 
-/** arm_smmu_inv_cmp() on raw words at offsets a and b. */
-function cmpAt(wa: Int32Array, a: number, wb: Int32Array, b: number, cmpSsid: boolean): number {
-  const ka = wa[a + KEY]!;
-  const kb = wb[b + KEY]!;
-  if (ka !== kb) return ka < kb ? -1 : 1;
-  const ia = wa[a + ID]!;
-  const ib = wb[b + ID]!;
-  if (ia !== ib) return ia < ib ? -1 : 1;
-  if (cmpSsid && (ka & TYPE_MASK) >= ATS) {
-    const sa = wa[a + AUX]!;
-    const sb = wb[b + AUX]!;
-    if (sa !== sb) return sa < sb ? -1 : 1;
-  }
-  return 0;
-}
-
 /** arm_smmu_inv_cmp() on the compared words (key, id, ssid) of two entries. */
 function cmpWords(ka: number, ia: number, sa: number, kb: number, ib: number, sb: number, cmpSsid: boolean): number {
   if (ka !== kb) return ka < kb ? -1 : 1;
@@ -288,14 +272,11 @@ function cmpWords(ka: number, ia: number, sa: number, kb: number, ib: number, sb
 
 /** arm_smmu_inv_cmp() on two entries. */
 export function invCmp(l: Invs, i: number, r: Invs, j: number, variant: DriverVariant = MAINLINE): number {
-  return cmpAt(l.words, i * W, r.words, j * W, variant.cmpSsid);
-}
-
-/** One step of arm_smmu_invs_for_each_cmp() at offsets p < pEnd, q < qEnd: -1 take left, 1 take right, 0 both. */
-function stepCmp(wa: Int32Array, p: number, pEnd: number, wb: Int32Array, q: number, qEnd: number, cmpSsid: boolean): number {
-  if (p >= pEnd) return 1;
-  if (q >= qEnd) return -1;
-  return cmpAt(wa, p, wb, q, cmpSsid);
+  const a = l.words;
+  const b = r.words;
+  const p = i * W;
+  const q = j * W;
+  return cmpWords(a[p + KEY]!, a[p + ID]!, a[p + AUX]!, b[q + KEY]!, b[q + ID]!, b[q + AUX]!, variant.cmpSsid);
 }
 
 /** Copy the first `pairs` float64s of the entry at word offset s to the one at word offset d (see the file comment). */
@@ -543,8 +524,17 @@ class UnrefWalk {
       q += W;
     }
     let paired = false;
+    /* the compared words of the current entry of to_unref */
+    let bKey = 0;
+    let bId = 0;
+    let bAux = 0;
+    if (q < bEnd) {
+      bKey = b[q + KEY]!;
+      bId = b[q + ID]!;
+      bAux = b[q + AUX]!;
+    }
     while (p < aEnd || q < bEnd) {
-      const c = stepCmp(a, p, aEnd, b, q, bEnd, cmpSsid);
+      const c = p >= aEnd ? 1 : q >= bEnd ? -1 : cmpWords(a[p + KEY]!, a[p + ID]!, a[p + AUX]!, bKey, bId, bAux, cmpSsid);
       if (c === 0) {
         paired = true;
         break;
@@ -560,6 +550,11 @@ class UnrefWalk {
         this.liveEnd = liveEnd;
         this.hooks.warn("arm_smmu_invs_unref", "WARN_ON(true): to_unref entry not found");
         q += W;
+        if (q < bEnd) {
+          bKey = b[q + KEY]!;
+          bId = b[q + ID]!;
+          bAux = b[q + AUX]!;
+        }
       }
     }
     this.p = p;
@@ -654,12 +649,14 @@ export function invsPurge(
   for (let p = 0; p < end; p += PAIRS) {
     const last = fa[p + USERS_PAIR]!;
     if (last === 0) continue;
+    const x = fa[p]!;
+    const y = fa[p + 1]!;
     fo[d + USERS_PAIR] = last;
-    fo[d] = fa[p]!;
-    fo[d + 1] = fa[p + 1]!;
+    fo[d] = x;
+    fo[d + 1] = y;
     d += PAIRS;
-    if (keepsHasAts && !hasAts) hasAts = (a[p * F + KEY]! & TYPE_MASK) >= ATS;
   }
+  for (let p = 0; keepsHasAts && !hasAts && p < end; p += PAIRS) if (fa[p + USERS_PAIR] !== 0) hasAts = (a[p * F + KEY]! & TYPE_MASK) >= ATS;
   d *= F;
   out.hasAts = hasAts;
   if (d !== out.numInvs * W) hooks.warn("arm_smmu_invs_purge", "WARN_ON(num_invs != new_invs->num_invs)");
