@@ -15,8 +15,8 @@ const MIN_CLASS = 4;
 /** Beyond this many pooled bytes a freed buffer is left to the garbage collector. */
 const MAX_POOLED_BYTES = 64 << 20;
 
-/** free[c]: freed buffers of 4 << c bytes, the most recently freed (the warmest) last. */
-const free: ArrayBuffer[][] = [];
+/** free[c]: freed buffers of 4 * 2^c bytes, the most recently freed (the warmest) last; one list per class up front, so no lookup misses. */
+const free: ArrayBuffer[][] = Array.from({ length: 32 }, () => []);
 let pooledBytes = 0;
 
 /** log2 of the buffer size in words for an array of `len` words. */
@@ -27,7 +27,7 @@ function sizeClass(len: number): number {
 /** `len` zeroed words (kzalloc), in a freed buffer of the size class when there is one. */
 export function allocWords(len: number): Int32Array {
   const c = sizeClass(len);
-  const buf = free[c]?.pop();
+  const buf = free[c]!.pop();
   if (buf === undefined) return new Int32Array(new ArrayBuffer(4 * 2 ** c), 0, len);
   pooledBytes -= buf.byteLength;
   const words = new Int32Array(buf, 0, len);
@@ -40,5 +40,5 @@ export function freeWords(words: Int32Array): void {
   const buf = words.buffer as ArrayBuffer;
   if (pooledBytes + buf.byteLength > MAX_POOLED_BYTES) return;
   pooledBytes += buf.byteLength;
-  (free[sizeClass(buf.byteLength >> 2)] ??= []).push(buf);
+  free[sizeClass(buf.byteLength >> 2)]!.push(buf);
 }
