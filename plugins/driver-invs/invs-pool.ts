@@ -15,8 +15,17 @@ const MIN_CLASS = 4;
 /** Beyond this many pooled bytes a freed buffer is left to the garbage collector. */
 const MAX_POOLED_BYTES = 64 << 20;
 
-/** free[c]: freed buffers of 4 * 2^c bytes, the most recently freed (the warmest) last; one list per class up front, so no lookup misses. */
-const free: ArrayBuffer[][] = Array.from({ length: 32 }, () => []);
+/**
+ * free[c]: freed buffers of 4 * 2^c bytes, the most recently freed (the
+ * warmest) last. Every list exists from the start and has held a buffer, so
+ * that all have the same elements kind: alloc and free then see one map
+ * whatever the class, instead of deoptimising at each class's first use.
+ */
+const free: ArrayBuffer[][] = Array.from({ length: 32 }, () => {
+  const list = [new ArrayBuffer(0)];
+  list.pop();
+  return list;
+});
 let pooledBytes = 0;
 
 /** log2 of the buffer size in words for an array of `len` words. */
