@@ -15,7 +15,7 @@ export type { Op } from "./engine/simulator.js";
 export { runFile, type ScenarioResult, type Failure, type RunOptions } from "./engine/runner.js";
 export { loadSmmu, loadTopology } from "./engine/load.js";
 export type { Violation, ViolationKind, OpRef } from "./engine/oracle.js";
-export { Timeline, type InvalidationKind, type InvalidationSpan } from "./engine/timeline.js";
+export { Timeline, type InvalidationKind, type InvalidationSpan, type SpanSink } from "./engine/timeline.js";
 export { scenarioMetrics, type ScenarioMetrics, type InvalidationMetric, type Stats } from "./engine/metrics.js";
 export { compareConfigs, compareFile, type CompareConfig, type Comparison } from "./engine/compare.js";
 
@@ -116,7 +116,7 @@ export type SimulatorOptions = Omit<PlatformOptions, "registry"> & { registry?: 
 /** A registry holding the built-in plugins. */
 export function builtinRegistry(): PluginRegistry {
   const r = new PluginRegistry();
-  for (const p of builtinPlugins()) r.register(p);
+  for (const p of builtinPlugins()) r.register(p, { builtin: true });
   return r;
 }
 

@@ -15,15 +15,6 @@ import { cdTableAt, translate, translateSteps, type TranslationUnit } from "./tr
 import { checkTranslated } from "./translated.js";
 import { WalkCache, type WalkEntry } from "./walk-cache.js";
 
-/** A command as it sits in the queue, with when it was executed (simulated ns). */
-export interface QueuedCmd {
-  seq: number;
-  cmd: Cmd;
-  source: string;
-  start: number;
-  end: number;
-}
-
 /**
  * The timing model, which neither the seed nor the kernel shows: the queue
  * consumes commands in order, each taking `cmdNs`; an ATC_INV sends its
@@ -62,8 +53,8 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
   readonly strtab = new StreamTable();
   readonly iotlb: Iotlb;
   readonly walkCache: WalkCache | null;
-  /** Every command that reached the queue, CMD_SYNC included, in order. */
-  readonly queue: QueuedCmd[] = [];
+  /** How many commands reached the queue, CMD_SYNC included (each goes out on the bus as `cmd:queued`, with its place). */
+  private queued = 0;
   private readonly steCache = new Map<number, Qwords>();
   /** Cached CDs, by StreamID then SubstreamID. */
   private readonly cdCache = new Map<number, Map<number, Qwords>>();
@@ -137,7 +128,7 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
   /** Execute a CMD_SYNC: it completes once everything before it has, or times out behind an unanswered ATC_INV. */
   private consumeSync(source: string, at: number): boolean {
     const synced = !this.atcPending;
-    if (this.backlog) this.syncs.set(this.queue.length, synced);
+    if (this.backlog) this.syncs.set(this.queued, synced);
     this.consume({ op: "CMD_SYNC" }, source, at);
     this.atcPending = false;
     return synced;
@@ -167,12 +158,12 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     const backlog = this.backlog!;
     const e = exec();
     const push = (cmd: Cmd): void => {
-      e?.touch(this.slot(this.queue.length + backlog.length), "write");
+      e?.touch(this.slot(this.queued + backlog.length), "write");
       backlog.push({ cmd, source: req.source, at: req.at });
     };
     for (const cmd of req.cmds) push(cmd);
     if (!req.sync) return { synced: true, done: req.at };
-    const ticket = this.queue.length + backlog.length;
+    const ticket = this.queued + backlog.length;
     push({ op: "CMD_SYNC" });
     return { synced: true, done: req.at, ticket };
   }
@@ -195,27 +186,26 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
       const next = this.backlog?.shift();
       if (!next) throw new Error(`${this.name}: the command queue is empty`);
       const e = exec();
-      e?.touch(this.slot(this.queue.length), "read");
-      if (next.cmd.op === "CMD_SYNC") e?.touch(`${this.slot(this.queue.length)}.done`, "write");
+      e?.touch(this.slot(this.queued), "read");
+      if (next.cmd.op === "CMD_SYNC") e?.touch(`${this.slot(this.queued)}.done`, "write");
       if (next.cmd.op === "CMD_SYNC") this.consumeSync(next.source, next.at);
       else this.consume(next.cmd, next.source, next.at);
     },
   };
 
-  /** When `cmd`, seen at `at`, finishes executing: the queue's cursor moves there. */
-  private execute(cmd: Cmd, at: number): { start: number; end: number } {
-    const start = Math.max(this.cursor, at);
-    if (cmd.op !== "CMD_SYNC") return { start, end: (this.cursor = start + this.timing.cmdNs) };
+  /** When `cmd`, seen at `at`, finishes executing (the queue's cursor moves there); it started at the cursor before, or at `at`. */
+  private execute(cmd: Cmd, start: number): number {
+    if (cmd.op !== "CMD_SYNC") return (this.cursor = start + this.timing.cmdNs);
     /* a CMD_SYNC waiting on an ATC_INV that never completes holds the queue until the driver gives up */
     const end = this.atcPending ? start + POLL_TIMEOUT_NS : Math.max(start + this.timing.syncNs, this.atcDone);
     this.atcDone = 0;
-    return { start, end: (this.cursor = end) };
+    return (this.cursor = end);
   }
 
   private consume(cmd: Cmd, source: string, at: number): void {
-    const seq = this.queue.length;
-    const { start, end } = this.execute(cmd, at);
-    this.queue.push({ seq, cmd, source, start, end });
+    const seq = this.queued++;
+    const start = Math.max(this.cursor, at);
+    const end = this.execute(cmd, start);
     this.bus.emit("cmd:queued", { smmu: this.name, cmd, seq, source, start, end });
     const e = exec();
     if (isTlbi(cmd.op)) {

@@ -4,7 +4,8 @@
  * error. Human output goes to stdout (colours only on a terminal); with
  * --json, exactly one JSON document goes to stdout.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
+import { once } from "node:events";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
@@ -18,11 +19,11 @@ import type { DriverSpec, JsonValue } from "../model/topology.js";
 import { driverProblem } from "../schema/validate.js";
 import { compareConfigs, compareFile, type Comparison } from "../engine/compare.js";
 import { comparisonJson, formatComparison } from "../report/compare.js";
-import { traceDocument, type TracedRun } from "../report/trace.js";
-import { formatMetrics } from "../report/metrics.js";
-import type { Timeline } from "../engine/timeline.js";
+import { TraceWriter } from "../report/trace.js";
+import { invalidationLine, metricsHeader } from "../report/metrics.js";
 import { colors, formatDiagnostics, formatScenario, formatSummary } from "../report/human.js";
-import { jsonReport, type FileReport } from "../report/json.js";
+import { invalidationJson, jsonReport, streamedFileJson, streamedReport, streamedScenarioJson, type FileReport } from "../report/json.js";
+import { Spool } from "../report/spool.js";
 import { driverPlugin } from "../model/topology.js";
 import type { SmmuFile } from "../dsl/ast.js";
 import type { Topology } from "../model/topology.js";
@@ -56,12 +57,21 @@ export interface Io {
   tty: boolean;
   /** Draw (or with null, clear) a progress line; only where stderr is a terminal. */
   progress?(line: string | null): void;
+  /**
+   * Write `text` on stdout as it is (a long document, in pieces), resolving
+   * once the destination has taken it; without it, the pieces are joined
+   * and go to out().
+   */
+  write?(text: string): Promise<void>;
 }
 
 const processIo: Io = {
   out: (t) => process.stdout.write(`${t}\n`),
   err: (t) => process.stderr.write(`${t}\n`),
   tty: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+  write: async (t) => {
+    if (!process.stdout.write(t)) await once(process.stdout, "drain");
+  },
   ...(process.stderr.isTTY ? { progress: (line: string | null) => process.stderr.write(`\r\x1b[K${line ?? ""}`) } : {}),
 };
 
@@ -93,6 +103,7 @@ interface RunOpts extends GlobalOpts {
   driverOption?: Record<string, JsonValue>;
   trace?: string;
   metrics?: boolean;
+  checkPlugins?: boolean;
 }
 
 function driverOverride(o: RunOpts): DriverSpec | undefined {
@@ -151,6 +162,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option("--driver-option <key[=value]>", "set a driver option (e.g. parallel_syncs); repeatable", driverOption)
     .option("--trace <file>", "write the run as Chrome trace-event JSON (open it in Perfetto): CPUs, SMMU queues, endpoints")
     .option("--metrics", "after each scenario, what its invalidations took (simulated ns) and queued")
+    .option("--check-plugins", "shape-check the events of the built-in plugins too (a plugin given with --plugin or `use` always is)")
     .addOption(new Option("--seed <n>", "seed of the interleavings `concurrently` blocks explore").argParser(seedInt).default(0))
     .addOption(new Option("--step-limit <n>", "steps one operation may take before it is a livelock").argParser(positiveInt))
     .action(async (files: string[], _o: unknown, cmd: Command) => {
@@ -221,61 +233,165 @@ async function registry(o: GlobalOpts): Promise<PluginRegistry> {
   return r;
 }
 
+/** Pieces joined into blocks of about this many characters before they are written. */
+const WRITE_BLOCK = 1 << 16;
+
+/** `pieces` and a newline on stdout, as out() of their concatenation prints them, in bounded memory where io.write() is there. */
+async function emit(io: Io, pieces: Iterable<string>): Promise<void> {
+  if (!io.write) {
+    io.out([...pieces].join(""));
+    return;
+  }
+  let block = "";
+  for (const piece of pieces) {
+    block += piece;
+    if (block.length >= WRITE_BLOCK) {
+      await io.write(block);
+      block = "";
+    }
+  }
+  await io.write(`${block}\n`);
+}
+
+/** `pieces` and a newline into the file at `path`. */
+function emitFile(path: string, pieces: Iterable<string>): void {
+  const fd = openSync(path, "w");
+  try {
+    let block = "";
+    for (const piece of pieces) {
+      block += piece;
+      if (block.length >= WRITE_BLOCK) {
+        writeSync(fd, block);
+        block = "";
+      }
+    }
+    if (block) writeSync(fd, block);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** One scenario's invalidations, as it ran: counted, and spooled when the report shows each (--json, --metrics). */
+interface Invalidations {
+  count: number;
+  spool: Spool;
+}
+
+/** JSON texts in a spool hold no raw NUL: it separates them. */
+const RECORD = "\0";
+
 async function runCommand(files: string[], o: RunOpts, io: Io, version: string, useColor: (o: GlobalOpts) => boolean): Promise<number> {
   const c = colors(useColor(o));
   const reports: FileReport[] = [];
+  /* per file reported, the invalidations of each of its scenarios */
+  const spooled: Invalidations[][] = [];
   const diagnostics: Diagnostic[] = [];
-  const traced: TracedRun[] = [];
-  for (const path of files) {
-    let results: ScenarioResult[];
-    try {
-      const plugins = await registry(o);
-      const file = await loadSmmuWithPlugins(path, plugins);
-      const override = driverOverride(o);
-      /* checked against the file's own driver choice, which the flags override */
-      const problem = override && driverProblem(driverSpec(file, undefined, override), plugins);
-      if (problem) {
-        const flag = problem.field === "option" ? "--driver-option" : problem.field === "variant" ? "--variant" : "--driver";
-        io.err(`smmu-emu: ${flag}: ${problem.message}${problem.hint ? ` (${problem.hint})` : ""}`);
+  const trace = o.trace === undefined ? undefined : new TraceWriter(version);
+  try {
+    for (const path of files) {
+      let results: ScenarioResult[];
+      const ran: Invalidations[] = [];
+      let current: Invalidations = { count: 0, spool: new Spool() };
+      try {
+        const plugins = await registry(o);
+        const file = await loadSmmuWithPlugins(path, plugins);
+        const override = driverOverride(o);
+        /* checked against the file's own driver choice, which the flags override */
+        const problem = override && driverProblem(driverSpec(file, undefined, override), plugins);
+        if (problem) {
+          const flag = problem.field === "option" ? "--driver-option" : problem.field === "variant" ? "--variant" : "--driver";
+          io.err(`smmu-emu: ${flag}: ${problem.message}${problem.hint ? ` (${problem.hint})` : ""}`);
+          return EXIT_BAD_INPUT;
+        }
+        const onProgress = o.json ? undefined : progressOf(io, path);
+        const options: RunOptions = {
+          registry: plugins,
+          scenario: o.scenario,
+          driver: override,
+          stepLimit: o.stepLimit,
+          seed: o.seed,
+          checkPlugins: o.checkPlugins,
+          onProgress,
+          /* each scenario's invalidations as it runs: kept (on disk if need be) only where the report shows them */
+          keepInvalidations: false,
+          ...(o.json || o.metrics
+            ? {
+                onInvalidation: (m) => {
+                  current.count++;
+                  current.spool.write(o.json ? `${invalidationJson(m)}${RECORD}` : `${invalidationLine(m)}\n`);
+                },
+              }
+            : {}),
+          ...(trace ? { spans: () => trace.scenario() } : {}),
+          onResult: (result) => {
+            trace?.ended(result);
+            ran.push(current);
+            current = { count: 0, spool: new Spool() };
+          },
+        };
+        try {
+          results = runFile(file, options);
+        } finally {
+          if (onProgress) io.progress?.(null);
+        }
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        diagnostics.push(...err.diagnostics);
+        for (const inv of ran) inv.spool.dispose();
+        continue;
+      } finally {
+        current.spool.dispose();
+      }
+      reports.push({ file: path, scenarios: results });
+      spooled.push(ran);
+      if (!o.json) {
+        io.out(c.bold(path));
+        for (const [i, r] of results.entries()) {
+          io.out(formatScenario(c, r));
+          if (o.metrics) await emit(io, metricsBlock(c, r, ran[i]!));
+        }
+      }
+    }
+    if (trace && o.trace !== undefined) {
+      try {
+        emitFile(o.trace, trace.chunks());
+      } catch (err) {
+        io.err(`smmu-emu: --trace: cannot write ${o.trace}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
         return EXIT_BAD_INPUT;
       }
-      const onTimeline = o.trace === undefined ? undefined : (result: ScenarioResult, timeline: Timeline): void => void traced.push({ result, timeline });
-      const onProgress = o.json ? undefined : progressOf(io, path);
-      try {
-        results = runFile(file, { registry: plugins, scenario: o.scenario, driver: override, stepLimit: o.stepLimit, seed: o.seed, onTimeline, onProgress });
-      } finally {
-        if (onProgress) io.progress?.(null);
-      }
-    } catch (err) {
-      if (!(err instanceof InputError)) throw err;
-      diagnostics.push(...err.diagnostics);
-      continue;
     }
-    reports.push({ file: path, scenarios: results });
-    if (!o.json) {
-      io.out(c.bold(path));
-      for (const r of results) {
-        io.out(formatScenario(c, r));
-        if (o.metrics) io.out(formatMetrics(c, r));
-      }
+    const all = reports.flatMap((r) => r.scenarios);
+    if (o.json) {
+      const fileJson = function* (): Generator<Generator<string>> {
+        for (const [f, report] of reports.entries()) {
+          const scenarios = function* (): Generator<Generator<string>> {
+            for (const [i, r] of report.scenarios.entries()) yield streamedScenarioJson(r, () => spooled[f]![i]!.spool.split(RECORD));
+          };
+          yield streamedFileJson(report.file, scenarios);
+        }
+      };
+      const ran = { scenarios: all.length, failed: all.filter((r) => !r.passed).length };
+      await emit(io, streamedReport(fileJson, ran, sortDiagnostics(diagnostics), version, { rejected: files.length - reports.length }));
+    } else {
+      if (diagnostics.length) io.err(formatDiagnostics(c, sortDiagnostics(diagnostics)));
+      io.out(formatSummary(c, all) + (diagnostics.length ? c.red(`; ${files.length - reports.length} file(s) not run: bad input`) : ""));
     }
+    if (diagnostics.length) return EXIT_BAD_INPUT;
+    return all.every((r) => r.passed) ? EXIT_OK : EXIT_FAILED;
+  } finally {
+    trace?.dispose();
+    for (const inv of spooled.flat()) inv.spool.dispose();
   }
-  if (o.trace !== undefined) {
-    try {
-      writeFileSync(o.trace, `${JSON.stringify(traceDocument(traced, version))}\n`);
-    } catch (err) {
-      io.err(`smmu-emu: --trace: cannot write ${o.trace}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-      return EXIT_BAD_INPUT;
-    }
-  }
-  const all = reports.flatMap((r) => r.scenarios);
-  if (o.json) io.out(JSON.stringify(jsonReport(reports, sortDiagnostics(diagnostics), version, { rejected: files.length - reports.length }), null, 2));
-  else {
-    if (diagnostics.length) io.err(formatDiagnostics(c, sortDiagnostics(diagnostics)));
-    io.out(formatSummary(c, all) + (diagnostics.length ? c.red(`; ${files.length - reports.length} file(s) not run: bad input`) : ""));
-  }
-  if (diagnostics.length) return EXIT_BAD_INPUT;
-  return all.every((r) => r.passed) ? EXIT_OK : EXIT_FAILED;
+}
+
+/** `run --metrics` after a scenario: its figures, then a line per invalidation, dimmed as one block. */
+function* metricsBlock(c: ReturnType<typeof colors>, r: ScenarioResult, invalidations: Invalidations): Generator<string> {
+  /* the dim codes around the whole block, as c.dim() of its text puts them */
+  const [open, close] = c.dim("\0").split("\0") as [string, string];
+  yield open;
+  yield metricsHeader(r, invalidations.count).join("\n");
+  for (const line of invalidations.spool.split()) yield `\n${line}`;
+  yield close;
 }
 
 /** A good input, loaded with its plugins: a .smmu file or a topology written as JSON. */

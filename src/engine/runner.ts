@@ -20,9 +20,9 @@ import { PageTableError } from "../model/page-table.js";
 import type { PluginRegistry } from "../plugin/registry.js";
 import { driverProblem } from "../schema/validate.js";
 import { checkContains, checkDma, checkExact, checkInvs } from "./expectations.js";
-import { scenarioMetrics, type ScenarioMetrics } from "./metrics.js";
+import { MetricsRecorder, type InvalidationMetric, type ScenarioMetrics } from "./metrics.js";
 import { Simulator, type Op } from "./simulator.js";
-import type { Timeline } from "./timeline.js";
+import type { SpanSink, Timeline } from "./timeline.js";
 import type { Violation } from "./oracle.js";
 
 export interface Failure {
@@ -71,8 +71,26 @@ export interface RunOptions {
   stepLimit?: number;
   /** Called before each of a scenario's statements: how far it has got (for a progress line). */
   onProgress?: (scenario: string, done: number, total: number) => void;
-  /** Called with each scenario's result and the timeline of its run (for traces). */
+  /** Shape-check the events of the built-in plugins too (a user's plugins are always checked). */
+  checkPlugins?: boolean;
+  /**
+   * Called with each scenario's result and the whole timeline of its run.
+   * The timeline keeps every span only when this is given: a long run
+   * streams them through `spans` instead.
+   */
   onTimeline?: (result: ScenarioResult, timeline: Timeline) => void;
+  /** Called once a scenario's platform is set up: what hears the spans of its run as they end (a trace written as the run goes). */
+  spans?: () => SpanSink;
+  /**
+   * Keep each invalidation's figures in the results' `metrics.invalidations`
+   * (true by default, false by default when `onInvalidation` is given): a
+   * long run's would not fit in memory. The statistics are kept anyway.
+   */
+  keepInvalidations?: boolean;
+  /** Hears each invalidation's figures as it ends, scenario after scenario (each scenario's before its result). */
+  onInvalidation?: (m: InvalidationMetric) => void;
+  /** Called with each scenario's result as it finishes. */
+  onResult?: (result: ScenarioResult) => void;
 }
 
 /** Something the statement did that an `expect error` can catch. */
@@ -161,13 +179,13 @@ export class ScenarioRun {
   readonly sim: Simulator;
   readonly failures: Failure[] = [];
   readonly warnings: string[] = [];
-  private readonly windows = new Map<string, number>();
   /** Violations found so far that an `expect stale` acknowledged, or that were reported. */
   private seen = 0;
   private violationSpans: Span[] = [];
 
   private readonly seed: number;
   private readonly driverSpec: DriverSpec;
+  private readonly metrics: MetricsRecorder;
 
   constructor(
     readonly file: SmmuFile,
@@ -184,11 +202,21 @@ export class ScenarioRun {
       throw new InputError([diagnostic(at, "setup", problem.message, problem.hint)]);
     }
     try {
-      this.sim = new Simulator(file.topology, { registry: opts.registry, driver, stepLimit: opts.stepLimit });
+      this.sim = new Simulator(file.topology, {
+        registry: opts.registry,
+        driver,
+        stepLimit: opts.stepLimit,
+        checkPlugins: opts.checkPlugins,
+        keepSpans: opts.onTimeline !== undefined,
+      });
     } catch (err) {
       if (!(err instanceof Error)) throw err;
       throw new InputError([diagnostic(choiceSpan, "setup", err.message)]);
     }
+    const smmus = this.sim.platform.smmus().map((x) => x.name);
+    this.metrics = new MetricsRecorder(smmus, { keep: opts.keepInvalidations ?? opts.onInvalidation === undefined, onInvalidation: opts.onInvalidation });
+    this.sim.timeline.listen(this.metrics);
+    if (opts.spans) this.sim.timeline.listen(opts.spans());
     this.sim.bus.on("driver:warn", "runner", (w) => {
       this.warnings.push(`WARNING: ${w.fn}: ${w.cond}`);
       this.firedWarns.push(w);
@@ -241,6 +269,7 @@ export class ScenarioRun {
   *script(onProgress: RunOptions["onProgress"], explored: (index: number) => boolean): Generator<BlockRequest, void, unknown[]> {
     try {
       const body = this.scenario.body;
+      const lastLooks = this.keepCommandsForLooks(body);
       let blocks = 0;
       for (const [i, s] of body.entries()) {
         onProgress?.(this.scenario.name, i, body.length);
@@ -254,6 +283,7 @@ export class ScenarioRun {
         } else {
           this.block([s]);
         }
+        for (const smmu of lastLooks.get(i) ?? []) this.sim.keepCommands(smmu, false);
       }
     } catch (err) {
       if (!(err instanceof OpFailure)) throw err;
@@ -265,6 +295,25 @@ export class ScenarioRun {
   /** An operation of a handed-out block failed (an errno from io-pgtable, an oops, a use after free). */
   failBlock(span: Span, kind: "errno" | "oops" | "use_after_free", message: string): void {
     this.failures.push({ span, message, kind });
+  }
+
+  /**
+   * An SMMU's commands are kept only until the last statement that looks at
+   * them (`expect commands`, `expect count`); after it, and for an SMMU no
+   * statement looks at, they are only counted. Returns, per statement,
+   * the SMMUs whose last look it holds.
+   */
+  private keepCommandsForLooks(body: readonly Stmt[]): Map<number, string[]> {
+    const last = new Map<string, number>();
+    const visit = (s: Stmt, top: number): void => {
+      if (s.kind === "expect-commands" || s.kind === "expect-count") last.set(s.smmu, top);
+      else if ("body" in s) for (const inner of s.body) visit(inner, top);
+    };
+    body.forEach((s, i) => visit(s, i));
+    for (const smmu of this.sim.platform.smmus()) if (!last.has(smmu.name)) this.sim.keepCommands(smmu.name, false);
+    const byStmt = new Map<number, string[]>();
+    for (const [smmu, i] of last) byStmt.set(i, [...(byStmt.get(i) ?? []), smmu]);
+    return byStmt;
   }
 
   private block(stmts: readonly Stmt[]): void {
@@ -505,8 +554,8 @@ export class ScenarioRun {
 
   /** The commands `smmu` received since its last command expectation. */
   private window(smmu: string): ReturnType<Simulator["commands"]> {
-    const cmds = this.sim.commands(smmu, this.windows.get(smmu) ?? 0);
-    this.windows.set(smmu, this.sim.commandCount(smmu));
+    const cmds = this.sim.commands(smmu);
+    this.sim.forgetCommands(smmu);
     return cmds;
   }
 
@@ -585,12 +634,8 @@ export class ScenarioRun {
 
   result(): ScenarioResult {
     const commands: ScenarioResult["commands"] = {};
-    for (const smmu of this.sim.platform.smmus()) {
-      const cmds = this.sim.commands(smmu.name);
-      commands[smmu.name] = { commands: cmds.length, syncs: cmds.filter((c) => c.op === "CMD_SYNC").length };
-    }
+    for (const { name } of this.sim.platform.smmus()) commands[name] = { commands: this.sim.commandCount(name), syncs: this.sim.syncCount(name) };
     const options = this.driverSpec.options;
-    const smmus = this.sim.platform.smmus().map((s) => s.name);
     return {
       name: this.scenario.name,
       span: this.scenario.span,
@@ -600,7 +645,7 @@ export class ScenarioRun {
       violations: [...this.sim.violations],
       warnings: this.warnings,
       commands,
-      metrics: scenarioMetrics(this.sim.timeline, smmus, this.sim.clock.now),
+      metrics: this.metrics.metrics(this.sim.clock.now),
     };
   }
 }
@@ -623,6 +668,7 @@ export function runScenario(file: SmmuFile, scenario: Scenario, opts: RunOptions
   run.run(opts.onProgress);
   const result = run.result();
   opts.onTimeline?.(result, run.sim.timeline);
+  opts.onResult?.(result);
   return result;
 }
 
