@@ -16,7 +16,7 @@ import { type AttachHooks, type AttachState, type IdAllocator, type IommuDomain,
 import { buildInvs } from "./build.js";
 import type { InvsContext } from "./context.js";
 import { asInvsMaster, invsDomainOf, type InvsDomain } from "./domain.js";
-import { invsMerge, invsPurge, invsUnrefSteps, S1_ASID, S2_VMID, type Invs } from "./invs.js";
+import { invsMerge, invsPurge, invsUnrefSteps, S1_ASID, S2_VMID, type Invs, type InvsHooks } from "./invs.js";
 import { allocIotlbTag, domainTag, findOldIotlbTag, iotlbTagFree, type IotlbTag } from "./tags.js";
 
 /** struct arm_smmu_inv_state */
@@ -119,6 +119,11 @@ function* flushIotlbTag(ctx: InvsContext, invs: Invs, i: number): Steps {
   yield* issueCmd(ctx, ctx.smmuAt(invs.smmu(i)), ent, true);
 }
 
+/** The array hooks, telling the oracle when `domain`'s array is trimmed and how many walks of it were still out. */
+function trimHooks(ctx: InvsContext, domain: InvsDomain): InvsHooks {
+  return { ...ctx.hooks, trimmed: (invs) => ctx.bus.emit("invs:trim", { domain: domain.name, walkers: invs.walkers }) };
+}
+
 /** arm_smmu_install_old_domain_invs(): after the STE changed. */
 function* installOldDomainInvs(ctx: InvsContext, ids: IdAllocator, state: State): Steps {
   const invst = state.prepared.oldDomainInvst;
@@ -129,7 +134,7 @@ function* installOldDomainInvs(ctx: InvsContext, ids: IdAllocator, state: State)
 
   ctx.changedInvs.add(domain.name);
   if (ctx.variant.unref === "writeback") {
-    yield* invsUnrefSteps(oldInvs, toUnref, ctx.variant, ctx.hooks);
+    yield* invsUnrefSteps(oldInvs, toUnref, ctx.variant, trimHooks(ctx, domain));
     /* The tag (entry 0) lost its last user: it will not be invalidated by unmaps any more */
     if (toUnref.users(0) === 0) {
       if (ctx.variant.iotlbTag === "invs") yield* iotlbTagFree(ctx, ids, invst.tag!);
@@ -137,7 +142,7 @@ function* installOldDomainInvs(ctx: InvsContext, ids: IdAllocator, state: State)
     }
   } else {
     /* v9: the free_fn flushes each entry as it reaches 0 users, inside unref */
-    yield* invsUnrefSteps(oldInvs, toUnref, ctx.variant, ctx.hooks, (invs, i) => flushIotlbTag(ctx, invs, i));
+    yield* invsUnrefSteps(oldInvs, toUnref, ctx.variant, trimHooks(ctx, domain), (invs, i) => flushIotlbTag(ctx, invs, i));
   }
 
   const purged = invsPurge(oldInvs, ctx.variant, ctx.hooks);

@@ -9,7 +9,7 @@ import { atcInvToCmd, batchAdd, batchAddRange, batchInit, batchSubmit, CmdqBatch
 import type { InvsContext } from "./context.js";
 import type { InvsDomain } from "./domain.js";
 import { ATS, ATS_FULL, invIsAts, S1_ASID, S2_VMID, S2_VMID_S1_CLEAR, S2_VMID_VSMMU, type Invs } from "./invs.js";
-import { numInvsAt, usersAt } from "./shared.js";
+import { numInvsAt, usersAt, walkersAt } from "./shared.js";
 
 const FN = "__arm_smmu_domain_inv_range";
 const S_NUM = site(FN, "READ_ONCE(invs->num_invs)");
@@ -85,15 +85,28 @@ class BatchEnds {
 
 /** __arm_smmu_domain_inv_range() */
 function* domainInvRangeInvs(ctx: InvsContext, invs: Invs, iova: bigint, size: bigint, granule: number, leaf: boolean): Steps {
+  const e = exec();
+  yield S_NUM;
+  touch(invs);
+  const end = e ? e.load(numInvsAt(e, invs), invs.numInvs) : invs.numInvs;
+  invs.walkers++;
+  e?.touch(walkersAt(e, invs), "write");
+  try {
+    yield* walkInvs(ctx, invs, end, iova, size, granule, leaf);
+  } finally {
+    invs.walkers--;
+    exec()?.touch(walkersAt(exec()!, invs), "write");
+  }
+}
+
+/** The loop of __arm_smmu_domain_inv_range() over `end` entries. */
+function* walkInvs(ctx: InvsContext, invs: Invs, end: number, iova: bigint, size: bigint, granule: number, leaf: boolean): Steps {
   const cmds = new CmdqBatch();
   const ends = new BatchEnds(ctx);
   const skipByContinue = ctx.variant.skipEntry === "continue";
   const e = exec();
   /* READ_ONCE(): under an explorer, what another CPU's pending stores leave visible */
   const users = (i: number): number => (e ? e.load(usersAt(e, invs, i), invs.users(i)) : invs.users(i));
-  yield S_NUM;
-  touch(invs);
-  const end = e ? e.load(numInvsAt(e, invs), invs.numInvs) : invs.numInvs;
 
   /* Skip any leading entry marked as a trash */
   let cur = 0;

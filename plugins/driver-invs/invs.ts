@@ -24,7 +24,7 @@
  */
 import { ENOMEM, ErrPtr, exec, runSteps, type RwLock, site, type Steps, UseAfterFreeError, writeLock, writeUnlock } from "../../src/index.js";
 import { allocWords, freeWords } from "./invs-pool.js";
-import { numInvsAt, usersAt } from "./shared.js";
+import { numInvsAt, usersAt, walkersAt } from "./shared.js";
 import { MAINLINE, type DriverVariant } from "./variant.js";
 
 /*
@@ -124,6 +124,12 @@ export class Invs implements RwLock {
   /** rwlock_t rwlock, fencing ATC invalidations against ATS being disabled. */
   readers = 0;
   writer = false;
+  /**
+   * Invalidation walks of this array between their load of num_invs and
+   * their last CMD_SYNC, lock or no lock: none may be in flight while the
+   * write side is held (the invs:trim notification reports them).
+   */
+  walkers = 0;
   private wordsOrNull: Int32Array | null;
   private pairsOrNull: Float64Array | null;
 
@@ -247,6 +253,8 @@ export interface InvsHooks {
   alloc(n: number): Invs | null;
   /** A WARN_ON() that fired in `fn`. */
   warn(fn: string, cond: string): void;
+  /** arm_smmu_invs_unref() lowered num_invs of `invs` (under the write side of its rwlock, in the kernel). */
+  trimmed?(invs: Invs): void;
 }
 
 export const DEFAULT_HOOKS: InvsHooks = Object.freeze({
@@ -454,14 +462,14 @@ export function* invsUnrefSteps(
     }
   }
 
-  yield* unrefTrim(invs, walk.num, !variant.mutations.has("unlocked-trim"));
+  yield* unrefTrim(invs, walk.num, !variant.mutations.has("unlocked-trim"), hooks);
 }
 
 /**
  * The end of arm_smmu_invs_unref(): num_invs lowered to `num`, past the last
  * entry that stays live; without the lock only for a deliberately broken driver.
  */
-function* unrefTrim(invs: Invs, num: number, locked = true): Steps {
+function* unrefTrim(invs: Invs, num: number, locked = true, hooks: InvsHooks = DEFAULT_HOOKS): Steps {
   /* Exclude any tailing trash */
   invs.numTrashes -= invs.numInvs - num;
 
@@ -476,6 +484,8 @@ function* unrefTrim(invs: Invs, num: number, locked = true): Steps {
     yield S_UNREF_NUM;
   }
   invs.numInvs = num;
+  if (e) e.touch(walkersAt(e, invs), "read");
+  hooks.trimmed?.(invs);
   if (locked) writeUnlock(invs);
 }
 

@@ -11,6 +11,11 @@ export function numInvsAt(e: Explored, invs: Invs): string {
   return `${e.nameOf(invs, "invs")}.num_invs`;
 }
 
+/** The array's outstanding invalidation walks (Invs.walkers), which the trim in arm_smmu_invs_unref() must find none of. */
+export function walkersAt(e: Explored, invs: Invs): string {
+  return `${e.nameOf(invs, "invs")}.walkers`;
+}
+
 export function usersAt(e: Explored, invs: Invs, i: number): string {
   return `${e.nameOf(invs, "invs")}[${i}].users`;
 }

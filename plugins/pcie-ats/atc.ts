@@ -19,6 +19,14 @@ export function atcTag(sid: number, pasid: number | null): string {
 
 export class Atc {
   private readonly entries: AtcEntry[] = [];
+  /**
+   * Invalidate Requests handled so far. The answer to a Translation Request
+   * that an invalidation overtook (one that arrived while it was outstanding)
+   * is not kept: the PCIe ATS rules make an Invalidate Completion cover the
+   * Translation Requests outstanding at the time. Only a schedule explorer
+   * interleaves them.
+   */
+  generation = 0;
 
   /** `onFill` hears every translation the ATC takes, with its tag as text (atcTag). */
   constructor(private readonly onFill?: (tag: string, t: Translation) => void) {}
@@ -49,6 +57,7 @@ export class Atc {
    * entries go; without, every entry in the range goes, PASID-tagged or not.
    */
   invalidate(sid: number, ssv: boolean, ssid: number, addr: number, size: number): number {
+    this.generation++;
     const all = size >= ATC_INV_SIZE_ALL;
     const lo = addr;
     const hi = addr + 0x1000 * 2 ** size;

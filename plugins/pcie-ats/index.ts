@@ -92,13 +92,15 @@ export class PcieEndpoint implements EndpointNode {
       if (hit && (req.access === "read" || hit.t.writable)) return { result: this.translated(req, sid, hit.t) };
     }
     const tr = { sid, ssid: req.pasid, iova: req.iova, access: req.access, ats: this.ats };
+    const generation = this.atc.generation;
     /* under a schedule explorer the translation's own steps; otherwise the SMMU answers at once */
     const result = exec() ? yield* this.bus.request("smmu:translate-steps", this.smmu, tr) : this.bus.request("smmu:translate", this.smmu, tr);
     if (result.kind === "ok") {
       if (this.ats && result.via !== "bypass") {
         yield S_ATC_FILL;
         exec()?.touch(this.atcLocation, "write");
-        this.atc.fill(sid, req.pasid, result.t);
+        /* an Invalidate Request overtook the Translation Request: its answer is used, not kept */
+        if (this.atc.generation === generation) this.atc.fill(sid, req.pasid, result.t);
       }
       this.served(req, sid, result.via, result.via === "iotlb" ? `${this.smmu}.iotlb` : "", result.t);
     }

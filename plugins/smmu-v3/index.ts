@@ -65,6 +65,8 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
   /** When the last ATC_INV completion since the last CMD_SYNC arrives. */
   private atcDone = 0;
   readonly timing: SmmuTiming;
+  /** Invalidations executed so far (TranslationUnit.generation). */
+  generation = 0;
   /** The TLB and walk cache, and the STE/CD cache, as shared locations for a schedule explorer. */
   readonly tlbLocation: string;
   private readonly cfgLocation: string;
@@ -175,21 +177,49 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     return { completed: synced !== undefined, synced: synced ?? false };
   }
 
+  /**
+   * Under a schedule explorer, TLBIs and ATC_INVs executed but not complete
+   * yet: the queue consumes commands in order, but their effects (an
+   * invalidation of the TLB, an ATC Invalidate Request reaching its
+   * endpoint) complete in any order, each a step of its own, and a CMD_SYNC
+   * is consumed only once every command before it has completed.
+   */
+  private readonly inflight: { seq: number; cmd: Cmd; end: number }[] = [];
+
   readonly queueAgent: CmdqAgent = {
     setDeferred: (on) => {
-      if (!on && this.backlog?.length) throw new Error(`${this.name}: ${this.backlog.length} commands still queued`);
+      if (!on && !this.queueAgent.idle()) throw new Error(`${this.name}: commands still queued or in flight`);
       this.backlog = on ? [] : null;
       this.syncs.clear();
     },
-    backlog: () => this.backlog?.length ?? 0,
-    step: () => {
+    idle: () => !this.backlog?.length && this.inflight.length === 0,
+    options: () => {
+      const out: number[] = [];
+      const next = this.backlog?.[0];
+      if (next && !(next.cmd.op === "CMD_SYNC" && this.inflight.length > 0)) out.push(0);
+      for (const f of this.inflight) out.push(f.seq + 1);
+      return out;
+    },
+    step: (option) => {
+      const e = exec();
+      if (option > 0) {
+        const i = this.inflight.findIndex((f) => f.seq + 1 === option);
+        if (i < 0) throw new Error(`${this.name}: no command ${option - 1} in flight`);
+        const [done] = this.inflight.splice(i, 1);
+        e?.touch(`${this.name}.inflight`, "write");
+        this.effect(done!.cmd, done!.end);
+        return;
+      }
       const next = this.backlog?.shift();
       if (!next) throw new Error(`${this.name}: the command queue is empty`);
-      const e = exec();
       e?.touch(this.slot(this.queued), "read");
-      if (next.cmd.op === "CMD_SYNC") e?.touch(`${this.slot(this.queued)}.done`, "write");
-      if (next.cmd.op === "CMD_SYNC") this.consumeSync(next.source, next.at);
-      else this.consume(next.cmd, next.source, next.at);
+      if (next.cmd.op === "CMD_SYNC") {
+        e?.touch(`${this.name}.inflight`, "read");
+        e?.touch(`${this.slot(this.queued)}.done`, "write");
+        this.consumeSync(next.source, next.at);
+      } else {
+        this.consume(next.cmd, next.source, next.at);
+      }
     },
   };
 
@@ -207,7 +237,21 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     const start = Math.max(this.cursor, at);
     const end = this.execute(cmd, start);
     this.bus.emit("cmd:queued", { smmu: this.name, cmd, seq, source, start, end });
+    if (this.backlog && (isTlbi(cmd.op) || cmd.op === "ATC_INV")) {
+      exec()?.touch(`${this.name}.inflight`, "write");
+      this.inflight.push({ seq, cmd, end });
+      return;
+    }
+    this.effect(cmd, end);
+  }
+
+  /** What an executed command does, once it completes: `end` is when it executed. */
+  private effect(cmd: Cmd, end: number): void {
     const e = exec();
+    if (isTlbi(cmd.op) || cmd.op.startsWith("CFGI_")) {
+      this.generation++;
+      e?.touch(`${this.tlbLocation}.generation`, "write");
+    }
     if (isTlbi(cmd.op)) {
       e?.touch(this.tlbLocation, "write");
       this.iotlb.invalidate(cmd);

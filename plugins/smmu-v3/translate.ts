@@ -22,6 +22,15 @@ export interface TranslationUnit {
   fetchCd(sid: number, cdtab: bigint, ssid: number): Qwords | undefined;
   /** The TLB and walk cache as one shared location, for a schedule explorer. */
   readonly tlbLocation: string;
+  /**
+   * Invalidations (TLBI_*, CFGI_*) executed so far. A translation that one
+   * overtook (it ran between the translation's STE fetch and its fill) does
+   * not fill the TLB or the walk cache: the architecture completes an
+   * invalidation, and the CMD_SYNC after it, only once no translation in
+   * flight can still insert what it invalidates. Only a schedule explorer
+   * interleaves them.
+   */
+  readonly generation: number;
 }
 
 const hex = (v: number | bigint): string => `0x${v.toString(16)}`;
@@ -38,7 +47,7 @@ function fault(event: string, detail: string): TranslateResult {
  * memory as it is (a freed one still holds what it held); every table entry
  * read goes into the walk cache.
  */
-function* walk(unit: TranslationUnit, req: TranslateRequest, tag: TlbTag, ttb: bigint, addr: number, write: boolean, stage: string): Steps<Walk> {
+function* walk(unit: TranslationUnit, generation: number, req: TranslateRequest, tag: TlbTag, ttb: bigint, addr: number, write: boolean, stage: string): Steps<Walk> {
   let table: PtTable | undefined = unit.memory.deref(ttb, PageTable);
   if (!table) return { ok: false, result: fault("F_WALK_EABT", `${stage} table at ${hex(ttb)} is not a page table`) };
   const e = exec();
@@ -63,7 +72,8 @@ function* walk(unit: TranslationUnit, req: TranslateRequest, tag: TlbTag, ttb: b
     }
     const size = layout.blockSize(level);
     if (unit.walkCache) e?.touch(unit.tlbLocation, "write");
-    unit.walkCache?.fill(tag, level, addr - (addr % size), size, pte.pa);
+    /* nor does a translation an invalidation overtook fill the walk cache */
+    if (unit.generation === generation) unit.walkCache?.fill(tag, level, addr - (addr % size), size, pte.pa);
     table = unit.memory.read(pte.pa, PtTable);
     if (!table) return { ok: false, result: fault("F_WALK_EABT", `${stage} table entry points at ${hex(pte.pa)}, which holds no table`) };
   }
@@ -93,6 +103,7 @@ function combine(s1: Leaf, t1: bigint, s2: Leaf, t2: bigint, iova: number): Tran
 
 function* lookupOrWalk(
   unit: TranslationUnit,
+  generation: number,
   tag: TlbTag,
   iova: number,
   write: boolean,
@@ -110,7 +121,8 @@ function* lookupOrWalk(
   if ("kind" in t) return t;
   yield S_FILL;
   exec()?.touch(unit.tlbLocation, "write");
-  unit.iotlb.fill(tag, t);
+  /* an invalidation overtook the translation: its result is used, not kept */
+  if (unit.generation === generation) unit.iotlb.fill(tag, t);
   return { kind: "ok", t, via: "walk" };
 }
 
@@ -132,6 +144,9 @@ const S_FILL = site("smmu", "TLB fill");
  */
 export function* translateSteps(unit: TranslationUnit, req: TranslateRequest): Steps<TranslateResult> {
   yield S_STE;
+  /* the invalidations so far, as a location the SMMU's invalidations write, so their order against this translation matters */
+  exec()?.touch(`${unit.tlbLocation}.generation`, "read");
+  const generation = unit.generation;
   const ste = decodeSte(unit.fetchSte(req.sid));
   const write = req.access === "write";
   if (!ste.valid) return fault("C_BAD_STE", `STE for sid ${hex(req.sid)} is not valid`);
@@ -147,8 +162,8 @@ export function* translateSteps(unit: TranslationUnit, req: TranslateRequest): S
   const s2 = ste.cfg === "s2" || ste.cfg === "nested";
   if (ste.cfg === "s2") {
     const tag: TlbTag = { stage: "s2", asid: -1, vmid: ste.s2vmid };
-    return yield* lookupOrWalk(unit, tag, req.iova, write, function* () {
-      const w = yield* walk(unit, req, tag, ste.s2ttb, req.iova, write, "stage 2");
+    return yield* lookupOrWalk(unit, generation, tag, req.iova, write, function* () {
+      const w = yield* walk(unit, generation, req, tag, ste.s2ttb, req.iova, write, "stage 2");
       return w.ok ? fromLeaf(w.leaf, w.table) : w.result;
     });
   }
@@ -160,8 +175,8 @@ export function* translateSteps(unit: TranslationUnit, req: TranslateRequest): S
     if (ste.s1dss === "bypass") {
       if (!s2) return { kind: "ok", t: { base: req.iova, size: 0x1000, pa: req.iova, writable: true, backing: [] }, via: "bypass" };
       const tag: TlbTag = { stage: "s2", asid: -1, vmid: ste.s2vmid };
-      return yield* lookupOrWalk(unit, tag, req.iova, write, function* () {
-        const w = yield* walk(unit, req, tag, ste.s2ttb, req.iova, write, "stage 2");
+      return yield* lookupOrWalk(unit, generation, tag, req.iova, write, function* () {
+        const w = yield* walk(unit, generation, req, tag, ste.s2ttb, req.iova, write, "stage 2");
         return w.ok ? fromLeaf(w.leaf, w.table) : w.result;
       });
     }
@@ -180,12 +195,12 @@ export function* translateSteps(unit: TranslationUnit, req: TranslateRequest): S
   const tag: TlbTag = s2
     ? { stage: "nested", asid: cd.asid, vmid: ste.s2vmid }
     : { stage: "s1", asid: cd.asid, vmid: el2 ? -1 : ste.s2vmid };
-  return yield* lookupOrWalk(unit, tag, req.iova, write, function* () {
-    const w1 = yield* walk(unit, req, tag, cd.ttb0, req.iova, write, "stage 1");
+  return yield* lookupOrWalk(unit, generation, tag, req.iova, write, function* () {
+    const w1 = yield* walk(unit, generation, req, tag, cd.ttb0, req.iova, write, "stage 1");
     if (!w1.ok) return w1.result;
     if (!s2) return fromLeaf(w1.leaf, w1.table);
     const ipa = w1.leaf.pa + (req.iova - w1.leaf.iova);
-    const w2 = yield* walk(unit, req, { stage: "s2", asid: -1, vmid: ste.s2vmid }, ste.s2ttb, ipa, write, "stage 2");
+    const w2 = yield* walk(unit, generation, req, { stage: "s2", asid: -1, vmid: ste.s2vmid }, ste.s2ttb, ipa, write, "stage 2");
     if (!w2.ok) return w2.result;
     return combine(w1.leaf, w1.table, w2.leaf, w2.table, req.iova);
   });

@@ -36,7 +36,7 @@ export interface OpRef {
   cpu: string;
 }
 
-export type ViolationKind = "stale-translation" | "stale-walk" | "tag-not-flushed" | "translated-forbidden";
+export type ViolationKind = "stale-translation" | "stale-walk" | "tag-not-flushed" | "translated-forbidden" | "unfenced-ats";
 
 export interface Violation {
   kind: ViolationKind;
@@ -109,6 +109,14 @@ export class Oracle {
       for (const leaf of e.leaves) table.set(`${leaf.iova}/${leaf.size}`, { leaf, op, order: this.unmapOrder++ });
     });
     bus.on("dma:forbidden", "oracle", (e) => this.translatedForbidden(e));
+    bus.on("invs:trim", "oracle", (e) => {
+      if (e.walkers === 0) return;
+      this.violations.push({
+        kind: "unfenced-ats",
+        message: `arm_smmu_invs_unref() trimmed ${e.domain}'s array while ${e.walkers} invalidation walk(s) of it were outstanding: the rwlock's write side must mean no ATC invalidation is (a device whose ATS goes off may ignore one, and the CMD_SYNC times out)`,
+        ...(this.current ? { during: this.current } : {}),
+      });
+    });
     bus.on("pgtable:free", "oracle", (e) => {
       for (const pa of e.freed) this.frees.set(pa, this.current ?? undefined);
     });

@@ -611,7 +611,7 @@ export class ScenarioRun {
   private expectStale(s: Extract<Stmt, { kind: "expect-stale" }>): void {
     const fresh = this.sim.violations.slice(this.seen);
     if (s.none) {
-      if (fresh.length) this.fail(s.span, `${fresh.length} stale translation(s)`, fresh.map((v) => `  ${v.message}`));
+      if (fresh.length) this.fail(s.span, `${fresh.length} stale translation(s)`, fresh.map((v) => `  ${v.message}`), fresh[0]!.kind);
       this.seen = this.sim.violations.length;
       return;
     }

@@ -183,6 +183,14 @@ export interface BusNotifications {
   "driver:errno": { fn: string; errno: number; cond: string; lacks?: boolean };
   /** An invalidation array was published (rcu_assign_pointer). */
   "invs:publish": { domain: string; entries: number };
+  /**
+   * arm_smmu_invs_unref() lowered num_invs of `domain`'s array, under the
+   * write side of its rwlock, which means no ATC invalidation of the array
+   * is outstanding: `walkers` is how many invalidation walks of it were
+   * still between their load of num_invs and their last CMD_SYNC (the
+   * oracle reports any).
+   */
+  "invs:trim": { domain: string; walkers: number };
   /** Leaves left a page table (the PTEs are clear; the caches may still hold them). */
   "pgtable:unmap": { table: bigint; leaves: readonly Leaf[] };
   /** Tables of the page table whose pgd is at `table` were freed (__arm_lpae_free_pgtable()). */

@@ -28,14 +28,18 @@ export interface SmmuNode {
 
 /**
  * An SMMU's command queue running beside the CPUs: while deferred, commands
- * submitted ("smmu:cmdq") wait in the queue, and each step() executes the
- * next one (a CMD_SYNC completes then; "smmu:cmdq-poll" tells).
+ * submitted ("smmu:cmdq") wait in the queue, and each step() takes one of
+ * the options(): executing the next command, or completing one executed
+ * earlier (a CMD_SYNC completes once everything before it has;
+ * "smmu:cmdq-poll" tells). Options are stable while offered.
  */
 export interface CmdqAgent {
   setDeferred(on: boolean): void;
-  /** Commands submitted and not executed yet. */
-  backlog(): number;
-  step(): void;
+  /** Nothing queued, nothing in flight. */
+  idle(): boolean;
+  /** What the queue can do now. */
+  options(): number[];
+  step(option: number): void;
 }
 
 /** An endpoint behind an SMMU. */

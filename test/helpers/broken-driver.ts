@@ -6,7 +6,7 @@
 import { definePlugin, type DriverPlugin } from "../../src/index.js";
 import type { Mutation } from "../../plugins/arm-smmu-v3/index.js";
 import { InvsDriver } from "../../plugins/driver-invs/index.js";
-import { MAINLINE } from "../../plugins/driver-invs/variant.js";
+import { SHARE } from "../../plugins/driver-invs/variant.js";
 
 export const MUTATIONS: readonly Mutation[] = ["publish-after-ste", "retire-before-ste", "kfree-not-rcu", "unlocked-trim", "no-sync-before-ats", "no-smp-mb", "no-dma-wmb"];
 
@@ -16,10 +16,10 @@ export const brokenDriver: DriverPlugin = definePlugin({
   version: "0.0.0",
   apiVersions: [1],
   variants: MUTATIONS,
-  description: "driver-invs (mainline) with one ordering broken on purpose, for the explorer's tests",
+  description: "driver-invs (share: mainline with the follow-up series) with one ordering broken on purpose, for the explorer's tests",
   schema: { type: "object", properties: { variant: { enum: [...MUTATIONS] }, options: { type: "object" } } },
   setup(ctx) {
     const mutation = (ctx.spec.variant ?? MUTATIONS[0]) as Mutation;
-    return new InvsDriver(ctx, { ...MAINLINE, mutations: new Set([mutation]) });
+    return new InvsDriver(ctx, { ...SHARE, mutations: new Set([mutation]) });
   },
 });

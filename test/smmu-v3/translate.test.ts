@@ -61,6 +61,7 @@ class Unit implements TranslationUnit {
   readonly iotlb = new Iotlb();
   readonly walkCache = null;
   readonly tlbLocation = "unit.tlb";
+  readonly generation = 0;
   readonly stes = new Map<number, Qwords>();
   walkCached(): void {}
   fetchSte(sid: number): Qwords {

@@ -141,7 +141,7 @@ class BlockExecution implements Execution {
       if (!op.done && (!op.next.ready || op.next.ready())) out.push({ agent, option: 0 });
     });
     this.program.roles.forEach((role, agent) => {
-      if (role.kind === "smmu" && this.smmu(role.name).queueAgent!.backlog() > 0) out.push({ agent, option: 0 });
+      if (role.kind === "smmu") for (const option of this.smmu(role.name).queueAgent!.options()) out.push({ agent, option });
       else if (role.kind === "sb") for (const option of this.exec.wm.drainable(role.cpu)) out.push({ agent, option });
     });
     return out;
@@ -162,8 +162,8 @@ class BlockExecution implements Execution {
       block.ops[role.index] = taken.state;
     } else if (role.kind === "smmu") {
       const smmu = this.smmu(role.name);
-      ({ accesses } = stepIn(this.exec, name, () => smmu.queueAgent!.step()));
-      label = `${name}: execute a command`;
+      ({ accesses } = stepIn(this.exec, name, () => smmu.queueAgent!.step(c.option)));
+      label = c.option === 0 ? `${name}: execute the next command` : `${name}: complete command ${c.option - 1}`;
     } else {
       ({ value: label, accesses } = stepIn(this.exec, name, () => `${name}: ${this.exec.wm.drain(role.cpu, c.option)}`));
     }
@@ -175,7 +175,7 @@ class BlockExecution implements Execution {
   private finishBlockIfDone(): void {
     const block = this.block!;
     if (block.ops.some((o) => !o.done)) return;
-    if (this.smmus.some((s) => s.queueAgent!.backlog() > 0)) return;
+    if (this.smmus.some((s) => !s.queueAgent!.idle())) return;
     if (this.program.cpus.some((c) => this.exec.wm.pending(c) > 0)) return;
     for (const s of this.smmus) s.queueAgent!.setDeferred(false);
     this.block = null;
