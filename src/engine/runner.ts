@@ -7,7 +7,8 @@
  */
 import type { Span } from "../core/diagnostics.js";
 import { errnoName } from "../core/errno.js";
-import { InputError, diagnostic } from "../core/diagnostics.js";
+import { InputError, diagnostic, type Diagnostic } from "../core/diagnostics.js";
+import { globMatcher, isGlob } from "../core/glob.js";
 import { KernelOopsError, UseAfterFreeError } from "../core/rcu.js";
 import { LivelockError } from "../core/steps.js";
 import { HandlerError, MalformedEventError } from "../core/bus.js";
@@ -31,11 +32,27 @@ export interface Failure {
   detail?: string[];
 }
 
+/**
+ * passed: nothing failed and nothing was lacking; failed: something failed;
+ * skipped: nothing failed, but the driver lacks what the scenario needs (it
+ * keeps no invalidation array, say), so it could not be judged. A skip is
+ * never a pass and never a failure.
+ */
+export type ScenarioStatus = "passed" | "failed" | "skipped";
+
+export function scenarioStatus(r: Pick<ScenarioResult, "passed" | "skipped">): ScenarioStatus {
+  return r.passed ? "passed" : r.skipped ? "skipped" : "failed";
+}
+
 export interface ScenarioResult {
   name: string;
   span: Span;
   driver: { plugin: string; variant: string; options?: Record<string, JsonValue> };
+  /** Nothing failed and nothing was lacking. */
   passed: boolean;
+  /** Skipped (so not passed, and not failed): the first statement that needed what the driver lacks. */
+  skipped?: { span: Span; reason: string };
+  /** Every failure; in a failed scenario also what the driver lacked, in the order it happened. */
   failures: Failure[];
   violations: Violation[];
   warnings: string[];
@@ -47,29 +64,46 @@ export interface ScenarioResult {
 
 export interface RunOptions {
   registry: PluginRegistry;
-  /** Run only this scenario. */
-  scenario?: string;
+  /** Run only the scenarios these names or globs match (see selectScenarios). */
+  scenario?: string | readonly string[];
   /** Override the file's and scenarios' driver. */
   driver?: DriverSpec;
   /** Seeds the interleavings of `concurrently` blocks (0 by default). */
   seed?: number;
   stepLimit?: number;
-  /** Called before each of a scenario's statements: how far it has got (for a progress line). */
-  onProgress?: (scenario: string, done: number, total: number) => void;
+  /**
+   * Called before each of a scenario's top-level statements, and again every
+   * TICK_STEPS steps while it runs: how far the scenario has got and the
+   * statement running (for a progress line).
+   */
+  onProgress?: (scenario: string, done: number, total: number, running: RunningStatement) => void;
   /** Called with each scenario's result and the timeline of its run (for traces). */
   onTimeline?: (result: ScenarioResult, timeline: Timeline) => void;
+}
+
+/** The statement a progress report is about: where it is and what it is. */
+export interface RunningStatement {
+  line: number;
+  kind: Stmt["kind"];
 }
 
 /** Something the statement did that an `expect error` can catch. */
 class OpFailure extends Error {
   constructor(
-    /** "unsupported": the driver has nothing the statement can work on (it keeps no invalidation array) */
-    readonly kind: ErrorExpectation["kind"] | "plugin" | "unsupported",
+    /**
+     * "unsupported": the driver has nothing the statement can work on (it keeps no
+     * invalidation array): the scenario stops, skipped unless something failed first.
+     * "missing": what the statement works on was never made (the statement that should have failed).
+     */
+    readonly kind: ErrorExpectation["kind"] | "plugin" | "unsupported" | "missing",
     message: string,
     readonly errno = 0,
   ) {
     super(message);
   }
+
+  /** The statement inside a block (`expect error`) that failed, where it is not the block's. */
+  at?: Span;
 }
 
 /** A plugin that threw or sent something malformed fails the scenario at the statement that ran it. */
@@ -100,6 +134,8 @@ function noArray(plugin: string, what: string): string {
 class ScenarioRun {
   readonly sim: Simulator;
   readonly failures: Failure[] = [];
+  /** The failures that are only something the driver lacks: the scenario is skipped if it has no others. */
+  private readonly lacks = new Set<Failure>();
   readonly warnings: string[] = [];
   private readonly windows = new Map<string, number>();
   /** Violations found so far that an `expect stale` acknowledged, or that were reported. */
@@ -123,8 +159,10 @@ class ScenarioRun {
       const at = (problem.option !== undefined ? choice?.optionSpans?.[problem.option] : undefined) ?? choiceSpan;
       throw new InputError([diagnostic(at, "setup", problem.message, problem.hint)]);
     }
+    const progress = opts.onProgress;
+    const onSteps = progress && ((): void => progress(scenario.name, this.done, scenario.body.length, this.running!));
     try {
-      this.sim = new Simulator(file.topology, { registry: opts.registry, driver, stepLimit: opts.stepLimit });
+      this.sim = new Simulator(file.topology, { registry: opts.registry, driver, stepLimit: opts.stepLimit, ...(onSteps ? { onSteps } : {}) });
     } catch (err) {
       if (!(err instanceof Error)) throw err;
       throw new InputError([diagnostic(choiceSpan, "setup", err.message)]);
@@ -132,12 +170,18 @@ class ScenarioRun {
     this.sim.bus.on("driver:warn", "runner", (w) => this.warnings.push(`WARNING: ${w.fn}: ${w.cond}`));
   }
 
+  /** Top-level statements done, and the one running (for progress). */
+  private done = 0;
+  private running: RunningStatement | undefined;
+
   run(onProgress?: RunOptions["onProgress"]): void {
     try {
       /* statement by statement, so a long scenario can show where it is */
       const body = this.scenario.body;
       body.forEach((s, i) => {
-        onProgress?.(this.scenario.name, i, body.length);
+        this.done = i;
+        this.running = { line: s.span.line, kind: s.kind };
+        onProgress?.(this.scenario.name, i, body.length, this.running);
         this.block([s]);
       });
     } catch (err) {
@@ -153,7 +197,8 @@ class ScenarioRun {
       } catch (caught) {
         const err = pluginFailure(caught);
         if (err instanceof OpFailure) {
-          this.failures.push({ span: s.span, message: err.message });
+          if (err.kind === "unsupported") this.lack(err.at ?? s.span, err.message);
+          else this.failures.push({ span: s.span, message: err.message });
           /* an emulator-level failure leaves the platform unusable: stop here */
           if (err.kind !== "errno") throw err;
         } else throw err;
@@ -270,8 +315,9 @@ class ScenarioRun {
         const got = sim.invs(s.domain);
         if (!got) {
           /* a driver with arrays has none for some domains (a nested one is invalidated through its S2 parent's) */
-          const why = sim.driver.invsAlgebra ? `${sim.driver.plugin} keeps no invalidation array for ${s.domain}` : noArray(sim.driver.plugin, `expect invs ${s.domain}`);
-          return this.fail(s.span, why);
+          if (sim.driver.invsAlgebra) return this.fail(s.span, `${sim.driver.plugin} keeps no invalidation array for ${s.domain}`);
+          /* nothing to compare with: the scenario goes on (an expectation changes nothing), skipped unless something fails */
+          return this.lack(s.span, noArray(sim.driver.plugin, `expect invs ${s.domain}`));
         }
         const lines = checkInvs(s.entries, s.trash, got);
         if (lines) this.fail(s.span, `the invalidation array of ${s.domain} differs`, lines);
@@ -322,7 +368,7 @@ class ScenarioRun {
   /** An array a statement made; none if that statement failed (the scenario has already failed there). */
   private array(name: string): object {
     const a = this.arrays.get(name);
-    if (!a) throw new OpFailure("unsupported", `array ${name} holds nothing: the statement that should have made it failed`);
+    if (!a) throw new OpFailure("missing", `array ${name} holds nothing: the statement that should have made it failed`);
     return a;
   }
 
@@ -354,18 +400,31 @@ class ScenarioRun {
     this.failures.push({ span, message, ...(detail ? { detail } : {}) });
   }
 
+  /** What the driver lacks, at the statement that needed it. */
+  private lack(span: Span, message: string): void {
+    const f = { span, message };
+    this.failures.push(f);
+    this.lacks.add(f);
+  }
+
   private expectError(s: Extract<Stmt, { kind: "expect-error" }>): void {
     const want = s.error;
     const name = want.kind === "errno" ? want.name : want.kind;
     let got: OpFailure | undefined;
+    let inner: Stmt | undefined;
     try {
-      for (const inner of s.body) {
+      for (inner of s.body) {
         this.stmt(inner);
         this.noteViolations(inner.span);
       }
     } catch (caught) {
       const err = pluginFailure(caught);
       if (!(err instanceof OpFailure)) throw err;
+      /* what the driver lacks is no answer to what the block expects: the scenario stops at the statement that needed it */
+      if (err.kind === "unsupported") {
+        err.at ??= inner?.span;
+        throw err;
+      }
       got = err;
     }
     if (!got) return this.fail(s.span, `expected ${name}, but nothing failed`);
@@ -408,12 +467,16 @@ class ScenarioRun {
     }
     const options = this.driverSpec.options;
     const smmus = this.sim.platform.smmus().map((s) => s.name);
+    const failed = this.failures.some((f) => !this.lacks.has(f));
+    const lacked = this.failures[0];
+    const status: ScenarioStatus = failed ? "failed" : lacked ? "skipped" : "passed";
     return {
       name: this.scenario.name,
       span: this.scenario.span,
       driver: { ...this.sim.chosenDriver, ...(options && Object.keys(options).length ? { options } : {}) },
-      passed: this.failures.length === 0,
-      failures: this.failures,
+      passed: status === "passed",
+      ...(status === "skipped" ? { skipped: { span: lacked!.span, reason: lacked!.message } } : {}),
+      failures: status === "skipped" ? [] : this.failures,
       violations: [...this.sim.violations],
       warnings: this.warnings,
       commands,
@@ -422,16 +485,35 @@ class ScenarioRun {
   }
 }
 
-/** The file's scenarios, or those named `name`; none of that name throws InputError listing the names. */
-export function selectScenarios(file: SmmuFile, name: string | undefined): Scenario[] {
-  if (name === undefined) return file.scenarios;
-  const scenarios = file.scenarios.filter((s) => s.name === name);
-  if (scenarios.length === 0) {
-    throw new InputError([
-      diagnostic({ file: file.file, line: 1, column: 1 }, "unknown-scenario", `no scenario named "${name}" (${file.scenarios.map((s) => `"${s.name}"`).join(", ") || "none"})`),
-    ]);
-  }
-  return scenarios;
+/** The scenarios of each file that any of `patterns` (names or globs) matches, in file order, and the patterns that matched none. */
+export function matchScenarios(files: readonly SmmuFile[], patterns: readonly string[]): { selected: Scenario[][]; unmatched: string[] } {
+  const tests = patterns.map(globMatcher);
+  const used = new Set<number>();
+  const selected = files.map((f) =>
+    f.scenarios.filter((s) => {
+      const hits = tests.flatMap((t, i) => (t(s.name) ? [i] : []));
+      for (const i of hits) used.add(i);
+      return hits.length > 0;
+    }),
+  );
+  return { selected, unmatched: patterns.filter((_, i) => !used.has(i)) };
+}
+
+/** "no scenario named" a name, "no scenario matches" a glob, at 1:1 of `file`, listing its scenarios. */
+export function unmatchedScenario(file: SmmuFile, pattern: string): Diagnostic {
+  const names = file.scenarios.map((s) => `"${s.name}"`).join(", ") || "none";
+  return diagnostic({ file: file.file, line: 1, column: 1 }, "unknown-scenario", `no scenario ${isGlob(pattern) ? "matches" : "named"} "${pattern}" (${names})`);
+}
+
+/**
+ * The file's scenarios, or those `names` (names or globs, see core/glob.ts)
+ * match; one that matches none throws InputError listing the scenarios.
+ */
+export function selectScenarios(file: SmmuFile, names: string | readonly string[] | undefined): Scenario[] {
+  if (names === undefined) return file.scenarios;
+  const { selected, unmatched } = matchScenarios([file], typeof names === "string" ? [names] : names);
+  if (unmatched.length) throw new InputError(unmatched.map((p) => unmatchedScenario(file, p)));
+  return selected[0]!;
 }
 
 /** Run one of a file's scenarios; bad input (a driver it cannot run under, say) throws InputError. */

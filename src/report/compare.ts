@@ -34,7 +34,7 @@ const LEGEND =
 
 function verdict(cell: CompareCell): string {
   if ("error" in cell) return "ERROR";
-  return cell.result.passed ? "PASS" : "FAIL";
+  return cell.result.passed ? "PASS" : cell.result.skipped ? "SKIP" : "FAIL";
 }
 
 export function formatComparison(c: Colors, file: string, cmp: Comparison): string {
@@ -59,7 +59,10 @@ export function formatComparison(c: Colors, file: string, cmp: Comparison): stri
     row.cells.forEach((cell, i) => {
       const label = cmp.configs[i]!.label;
       if ("error" in cell) why.push(`  ${label}, "${row.scenario}": ${formatDiagnostic(cell.error[0]!)}`);
-      else if (!cell.result.passed) {
+      else if (cell.result.skipped) {
+        const { span, reason } = cell.result.skipped;
+        why.push(`  ${label}, "${row.scenario}": skipped: ${span.file}:${span.line}:${span.column}: ${reason}`);
+      } else if (!cell.result.passed) {
         const f = cell.result.failures[0]!;
         why.push(`  ${label}, "${row.scenario}": ${f.span.file}:${f.span.line}:${f.span.column}: ${f.message}`);
       }

@@ -7,7 +7,7 @@
 import type { Diagnostic, Severity } from "../core/diagnostics.js";
 import type { OpRef, Violation, ViolationKind } from "../engine/oracle.js";
 import type { ScenarioMetrics } from "../engine/metrics.js";
-import type { ScenarioResult } from "../engine/runner.js";
+import { scenarioStatus, type ScenarioResult, type ScenarioStatus } from "../engine/runner.js";
 import type { JsonValue } from "../model/topology.js";
 import type { CheckedInput } from "./checked.js";
 
@@ -50,7 +50,10 @@ export interface JsonFailure {
 /** #/$defs/scenario */
 export interface JsonScenario {
   name: string;
+  status: ScenarioStatus;
   passed: boolean;
+  /** #/$defs/skip: only when skipped */
+  skipped?: { file: string; line: number; column: number; reason: string };
   driver: { plugin: string; variant: string; options?: Record<string, JsonValue> };
   file: string;
   line: number;
@@ -87,6 +90,7 @@ export interface JsonSummary {
   scenarios: number;
   passed: number;
   failed: number;
+  skipped: number;
   rejected: number;
 }
 
@@ -125,9 +129,12 @@ function violation(v: Violation): JsonViolation {
 }
 
 export function scenarioJson(r: ScenarioResult): JsonScenario {
+  const skip = r.skipped;
   return {
     name: r.name,
+    status: scenarioStatus(r),
     passed: r.passed,
+    ...(skip ? { skipped: { file: skip.span.file, line: skip.span.line, column: skip.span.column, reason: skip.reason } } : {}),
     driver: { plugin: r.driver.plugin, variant: r.driver.variant, ...(r.driver.options ? { options: r.driver.options } : {}) },
     file: r.span.file,
     line: r.span.line,
@@ -162,14 +169,14 @@ export function diagnosticJson(d: Diagnostic): JsonDiagnostic {
 
 export function jsonReport(files: readonly FileReport[], diagnostics: readonly Diagnostic[], version: string, extras: ReportExtras = {}): JsonReport {
   const all = files.flatMap((f) => f.scenarios);
-  const failed = all.filter((r) => !r.passed).length;
+  const count = (status: ScenarioStatus): number => all.filter((r) => scenarioStatus(r) === status).length;
   return {
     formatVersion: REPORT_FORMAT_VERSION,
     tool: "smmu-emu",
     version,
     files: files.map((f) => ({ file: f.file, scenarios: f.scenarios.map(scenarioJson) })),
     diagnostics: diagnostics.map(diagnosticJson),
-    summary: { scenarios: all.length, passed: all.length - failed, failed, rejected: extras.rejected ?? 0 },
+    summary: { scenarios: all.length, passed: count("passed"), failed: count("failed"), skipped: count("skipped"), rejected: extras.rejected ?? 0 },
     ...(extras.checked ? { checked: extras.checked } : {}),
   };
 }
