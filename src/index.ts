@@ -59,6 +59,8 @@ export type {
   RequestName,
   RequestOf,
   TlbTagsReply,
+  TranslatedReply,
+  TranslatedRequest,
   TranslateRequest,
 } from "./model/events.js";
 
@@ -67,7 +69,7 @@ export { DRIVER_NODE } from "./model/topology.js";
 export { SMMU_FEATURES, SMMU_OPTIONS, type Topology, type SmmuSpec, type DeviceSpec, type VsmmuSpec, type DomainSpec, type DriverSpec, type SmmuFeature, type SmmuOption } from "./model/topology.js";
 export type { SmmuNode, EndpointNode, VsmmuNode, PlatformNode } from "./model/nodes.js";
 export { DriverUnsupportedError, type IommuDriver, type DriverDomain, type Gather, type InvsAlgebra, type InvsSnapshot } from "./model/driver.js";
-export { ATC_INV_SIZE_ALL, CMDQ_OP, buildCmd, formatCmd, isTlbi, type Cmd, type CmdOf, type CmdqEnt, type Opcode } from "./model/commands.js";
+export { ATC_INV_SIZE_ALL, CMDQ_OP, buildCmd, cmdPrototype, formatCmd, isTlbi, makeCmd, type Cmd, type CmdOf, type CmdqEnt, type Opcode } from "./model/commands.js";
 export { CdTable, CTXDESC_SPLIT, NUM_ENTRY_QWORDS, StreamTable, type Qwords } from "./model/tables.js";
 /** The STE and CD layout (arm-smmu-v3.h's field masks), for drivers that write entries and SMMUs that read them. */
 export * from "./model/entries.js";
@@ -79,7 +81,7 @@ export { site, type Step, type Steps } from "./model/step.js";
 export { runSteps, StepBudget, LivelockError } from "./core/steps.js";
 export { Rcu, RcuPointer, KernelBugError, KernelOopsError, UseAfterFreeError } from "./core/rcu.js";
 export { newLock, readLock, readUnlock, writeLock, writeUnlock, mutexLocked, type Mutex, type RwLock } from "./core/rwlock.js";
-export { EBUSY, EINVAL, EIO, ENOMEM, EOPNOTSUPP, ETIMEDOUT, ErrPtr, isErr, errnoName } from "./core/errno.js";
+export { EBUSY, EEXIST, EINVAL, EIO, ENOENT, ENOMEM, EOPNOTSUPP, ETIMEDOUT, ErrPtr, isErr, errnoName } from "./core/errno.js";
 export type { Clock } from "./core/clock.js";
 export type { Memory } from "./core/memory.js";
 

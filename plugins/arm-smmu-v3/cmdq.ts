@@ -47,7 +47,7 @@ export function* pollSync(ctx: DriverContext, pending: PendingSync): Steps<numbe
   ctx.clock.waitUntil(pending.done);
   ctx.bus.emit("cpu:sync-wait", { cpu: ctx.cpu, smmu: pending.smmu.name, start, end: ctx.clock.cpuNow });
   if (pending.synced) return 0;
-  ctx.warn("arm_smmu_cmdq_issue_cmdlist", `${pending.smmu.name}: CMD_SYNC timeout`);
+  ctx.log("arm_smmu_cmdq_issue_cmdlist", "err", `${pending.smmu.name}: CMD_SYNC timeout`);
   return -ETIMEDOUT;
 }
 
@@ -75,7 +75,7 @@ export function* batchAdd(ctx: DriverContext, smmu: SmmuNode, cmds: CmdqBatch, e
   }
   const cmd = buildCmd(ent);
   if (!cmd) {
-    ctx.warn("arm_smmu_cmdq_batch_add", `ignoring unknown CMDQ opcode 0x${ent.opcode.toString(16)}`);
+    ctx.log("arm_smmu_cmdq_batch_add", "warn", `${smmu.name}: ignoring unknown CMDQ opcode 0x${ent.opcode.toString(16)}`);
     return;
   }
   cmds.cmds.push(cmd);
@@ -90,7 +90,7 @@ export function batchSubmit(ctx: DriverContext, smmu: SmmuNode, cmds: CmdqBatch)
 export function* issueCmd(ctx: DriverContext, smmu: SmmuNode, ent: CmdqEnt, sync: boolean): Steps<number> {
   const cmd = buildCmd(ent);
   if (!cmd) {
-    ctx.warn("__arm_smmu_cmdq_issue_cmd", `ignoring unknown CMDQ opcode 0x${ent.opcode.toString(16)}`);
+    ctx.log("__arm_smmu_cmdq_issue_cmd", "warn", `${smmu.name}: ignoring unknown CMDQ opcode 0x${ent.opcode.toString(16)}`);
     return -EINVAL;
   }
   return yield* issueCmdlist(ctx, smmu, [cmd], sync);

@@ -50,8 +50,14 @@ export class DriverContext {
     return this.clock.cpu;
   }
 
+  /** WARN_ON() in `fn` fired: `cond` is the condition as the source writes it. */
   warn(fn: string, cond: string): void {
     this.bus.emit("driver:warn", { fn, cond });
+  }
+
+  /** dev_err() / dev_warn() in `fn`; `info` for what the model says where the kernel prints nothing. */
+  log(fn: string, level: "err" | "warn" | "info", msg: string): void {
+    this.bus.emit("driver:log", { fn, level, msg });
   }
 }
 

@@ -6,12 +6,12 @@
  * domain's ->set_dev_pasid() on the shared attach paths. A driver adds its
  * domains, its invalidations and its SVA domains.
  */
-import { type DriverDomain, EINVAL, type Steps, type Topology } from "../../src/index.js";
+import { type Cmd, type DriverDomain, EINVAL, type Steps, type Topology } from "../../src/index.js";
 import { attachDevNested, attachDevStatic, blockingSetDevPasid, type AttachEnv } from "./attach.js";
 import type { DriverContext } from "./context.js";
 import { domainNamed, IdAllocator, NestedDomain, SmmuDomain, type Vsmmu } from "./domain.js";
 import { boundAtPasid, masterNamed, type Master } from "./master.js";
-import { allocNestedDomains, guestInvalidate } from "./vsmmu.js";
+import { allocNestedDomains, guestInvalidate, vsmmuCacheInvalidate, type VsmmuInvalidateResult } from "./vsmmu.js";
 
 export abstract class ArmSmmuDriver<P, D extends DriverDomain> {
   abstract readonly plugin: string;
@@ -105,6 +105,13 @@ export abstract class ArmSmmuDriver<P, D extends DriverDomain> {
   *guestInvalidate(domain: string, iova: number, size: number): Steps {
     const d = this.domains.get(domain);
     if (!(d instanceof NestedDomain)) throw new Error(`domain "${domain}" is not a nested domain`);
-    yield* guestInvalidate(this.ctx, this.masters.values(), d, iova, size);
+    yield* guestInvalidate(this.ctx, [...this.masters.values()], d, iova, size);
+  }
+
+  /** IOMMU_HWPT_INVALIDATE on the vSMMU: arm_vsmmu_cache_invalidate() with the guest's commands. */
+  *vsmmuInvalidate(vsmmu: string, cmds: readonly Cmd[]): Steps<VsmmuInvalidateResult> {
+    const v = this.vsmmus.get(vsmmu);
+    if (!v) throw new Error(`no vSMMU named "${vsmmu}"`);
+    return yield* vsmmuCacheInvalidate(this.ctx, v, [...this.masters.values()], cmds);
   }
 }

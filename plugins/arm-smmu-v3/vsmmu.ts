@@ -1,10 +1,14 @@
 /**
  * arm_vsmmu_cache_invalidate(): a guest's vSMMU commands, rewritten for the
- * physical queue (arm_vsmmu_convert_user_cmd(): the vSMMU's VMID into
- * stage-1 TLBIs; vStreamIDs, equal to the physical ones here, for ATC_INV
- * and CFGI) and issued in chunks of CMDQ_BATCH_ENTRIES, each with CMD_SYNC.
+ * physical queue by arm_vsmmu_convert_user_cmd() and issued on the main
+ * queue in chunks of CMDQ_BATCH_ENTRIES - 1, each with its CMD_SYNC
+ * (drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-iommufd.c, v7.1).
+ *
+ * vDEVICEs, which iommufd keeps and the VMM allocates, are modelled as: a
+ * device whose RID is attached to a nested domain of the vSMMU has one,
+ * with its first StreamID (master->streams[0]) as its virtual StreamID.
  */
-import { type Cmd, EIO, type Memory, type Steps, type Topology } from "../../src/index.js";
+import { type Cmd, EIO, type Memory, site, type Steps, type Topology } from "../../src/index.js";
 import { CMDQ_BATCH_ENTRIES, issueCmdlist } from "./cmdq.js";
 import type { DriverContext } from "./context.js";
 import { IdAllocator, NestedDomain, type Vsmmu } from "./domain.js";
@@ -12,39 +16,69 @@ import { IO_PGTABLE_MAIR, s1Tcr } from "./install.js";
 import type { Master } from "./master.js";
 import { makeS1Cd } from "./ste.js";
 
-/** arm_vsmmu_convert_user_cmd(); null for a command a guest may not issue (-EIO). */
-function convert(vsmmu: Vsmmu, cmd: Cmd): Cmd | null {
+const S_VSID = site("arm_vsmmu_vsid_to_sid", "xa_lock(&vsmmu->core.vdevs), look the vSID up");
+
+/** What IOMMU_HWPT_INVALIDATE returns: 0 or -errno, and entry_num, the commands reported handled. */
+export interface VsmmuInvalidateResult {
+  ret: number;
+  entryNum: number;
+}
+
+/** arm_vsmmu_vsid_to_sid(): the physical StreamID of the vDEVICE `vsid` names, or null (-EIO). */
+function* vsidToSid(vsmmu: Vsmmu, masters: Iterable<Master>, vsid: number): Steps<number | null> {
+  yield S_VSID;
+  for (const m of masters) {
+    /* iommufd only supports a PCI device with one SID: streams[0] */
+    if (m.domain instanceof NestedDomain && m.domain.vsmmu === vsmmu && m.streams[0] === vsid) return m.streams[0];
+  }
+  return null;
+}
+
+/** arm_vsmmu_convert_user_cmd(): the command for the physical queue, or null for one a guest may not issue (-EIO). */
+function* convertUserCmd(vsmmu: Vsmmu, masters: Iterable<Master>, cmd: Cmd): Steps<Cmd | null> {
   switch (cmd.op) {
+    case "TLBI_NSNH_ALL":
+      /* Convert to NH_ALL */
+      return { op: "TLBI_NH_ALL", vmid: vsmmu.vmid };
     case "TLBI_NH_VA":
-    case "TLBI_NH_ASID":
+    case "TLBI_NH_VAA":
     case "TLBI_NH_ALL":
+    case "TLBI_NH_ASID":
       return { ...cmd, vmid: vsmmu.vmid };
     case "ATC_INV":
-    case "CFGI_STE":
     case "CFGI_CD":
-    case "CFGI_CD_ALL":
-      return cmd;
+    case "CFGI_CD_ALL": {
+      const sid = yield* vsidToSid(vsmmu, masters, cmd.sid);
+      return sid === null ? null : { ...cmd, sid };
+    }
     default:
       return null;
   }
 }
 
-export function* vsmmuCacheInvalidate(ctx: DriverContext, vsmmu: Vsmmu, guest: readonly Cmd[]): Steps<number> {
+/**
+ * arm_vsmmu_cache_invalidate(): each command converted in order; every 63
+ * converted (and at the end) go out as one submission with CMD_SYNC, waited
+ * for. A command that cannot be converted stops it with -EIO: the chunks
+ * before it were issued, the converted ones of its own chunk are dropped,
+ * and entry_num is its index all the same. A CMD_SYNC that times out stops
+ * it with entry_num at the last command of that chunk (which was queued).
+ */
+export function* vsmmuCacheInvalidate(ctx: DriverContext, vsmmu: Vsmmu, masters: Iterable<Master>, guest: readonly Cmd[]): Steps<VsmmuInvalidateResult> {
   const smmu = ctx.platform.smmu(vsmmu.smmu);
-  const cmds: Cmd[] = [];
-  for (const g of guest) {
-    const c = convert(vsmmu, g);
-    if (!c) {
-      ctx.warn("arm_vsmmu_cache_invalidate", `${vsmmu.name}: guest command ${g.op} rejected (-EIO)`);
-      return -EIO;
-    }
-    cmds.push(c);
+  let chunk: Cmd[] = [];
+  for (let cur = 0; cur < guest.length; ) {
+    const cmd = yield* convertUserCmd(vsmmu, masters, guest[cur]!);
+    if (!cmd) return { ret: -EIO, entryNum: cur };
+    chunk.push(cmd);
+    cur++;
+    if (cur !== guest.length && chunk.length !== CMDQ_BATCH_ENTRIES - 1) continue;
+    /* FIXME always uses the main cmdq rather than trying to group by type */
+    const ret = yield* issueCmdlist(ctx, smmu, chunk, true);
+    if (ret) return { ret, entryNum: cur - 1 };
+    chunk = [];
   }
-  for (let i = 0; i < cmds.length; i += CMDQ_BATCH_ENTRIES) {
-    const ret = yield* issueCmdlist(ctx, smmu, cmds.slice(i, i + CMDQ_BATCH_ENTRIES), true);
-    if (ret) return ret;
-  }
-  return 0;
+  return { ret: 0, entryNum: guest.length };
 }
 
 /**
@@ -68,10 +102,15 @@ export function allocNestedDomains(topology: Topology, vsmmus: ReadonlyMap<strin
   return out;
 }
 
-/** The guest's vSMMU commands after it changed [iova, iova + size) of its stage 1 `d`, through arm_vsmmu_cache_invalidate(). */
-export function* guestInvalidate(ctx: DriverContext, masters: Iterable<Master>, d: NestedDomain, iova: number, size: number): Steps {
-  const atsSids: number[] = [];
-  for (const m of masters) if (m.domain === d && m.atsEnabled) atsSids.push(...m.streams);
-  const guest = ctx.platform.vsmmu(d.vsmmu.name).guestInvalidation(d.asid, iova, size, atsSids);
-  yield* vsmmuCacheInvalidate(ctx, d.vsmmu, guest);
+/**
+ * The guest's vSMMU commands after it changed [iova, iova + size) of its
+ * stage 1 `d`, through arm_vsmmu_cache_invalidate(): its ATC_INVs name each
+ * device with ATS on by its vDEVICE's virtual StreamID. The result is the
+ * guest's to see, not the host's unmap's.
+ */
+export function* guestInvalidate(ctx: DriverContext, masters: readonly Master[], d: NestedDomain, iova: number, size: number): Steps {
+  const vsids: number[] = [];
+  for (const m of masters) if (m.domain === d && m.atsEnabled) vsids.push(m.streams[0]!);
+  const guest = ctx.platform.vsmmu(d.vsmmu.name).guestInvalidation(d.asid, iova, size, vsids);
+  yield* vsmmuCacheInvalidate(ctx, d.vsmmu, masters, guest);
 }

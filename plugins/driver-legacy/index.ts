@@ -35,7 +35,7 @@
  * are the arm-smmu-v3 modules both drivers share (../arm-smmu-v3), which this
  * driver runs with no steps of its own around the STE/CD change.
  */
-import { definePlugin, type DriverSpec, DriverUnsupportedError, EINVAL, EOPNOTSUPP, type Gather, type InvsSnapshot, type IommuDriver, type PluginContext, type SmmuNode, type Steps, type Topology } from "../../src/index.js";
+import { type Cmd, definePlugin, type DriverSpec, DriverUnsupportedError, EINVAL, ENOENT, EOPNOTSUPP, type Gather, type InvsSnapshot, type IommuDriver, type PluginContext, type SmmuNode, type Steps, type Topology } from "../../src/index.js";
 import { ArmSmmuDriver, attachDev, attachDevNested, type AttachEnv, type AttachHooks, BASE_ALLOC_SITES, DriverContext, exitMm, Master, mmuNotifierRegister, NestedDomain, probeMasters, s1SetDevPasid, type SmmuDomain, svaSetDevPasid } from "../arm-smmu-v3/index.js";
 import { LegacyDomain, SvaMm } from "./domain.js";
 import { mmArchInvalidateSecondaryTlbs, mmRelease, tlbInvAsid, tlbInvContext, tlbInvRangeDomain } from "./inv.js";
@@ -156,8 +156,8 @@ export class LegacyDriver extends ArmSmmuDriver<null, LegacyDomain | SvaMm> impl
   protected override *attachDevNested(master: Master, d: NestedDomain): Steps<number> {
     const refused = this.refusedVsmmus.get(d.vsmmu.name);
     if (refused === undefined) return yield* attachDevNested(this.env, master, d);
-    /* The kernel refuses the vSMMU itself (IOMMU_VIOMMU_ALLOC), so no nested domain can exist on it */
-    this.ctx.warn("arm_vsmmu_init", `${d.vsmmu.name}: ${refused}: -EINVAL, so ${d.name} cannot be allocated on it`);
+    /* The kernel refuses the vSMMU itself (IOMMU_VIOMMU_ALLOC) and prints nothing; no nested domain can exist on it */
+    this.ctx.log("arm_vsmmu_init", "info", `${d.vsmmu.name}: ${refused}: -EINVAL, so ${d.name} cannot be allocated on it`);
     return -EINVAL;
   }
 
@@ -268,6 +268,14 @@ export class LegacyDriver extends ArmSmmuDriver<null, LegacyDomain | SvaMm> impl
     const d = this.domains.get(domain);
     if (d instanceof NestedDomain && this.refusedVsmmus.has(d.vsmmu.name)) return;
     yield* super.guestInvalidate(domain, iova, size);
+  }
+
+  /** IOMMU_HWPT_INVALIDATE on a vSMMU IOMMU_VIOMMU_ALLOC refused: iommufd finds no such object (-ENOENT), entry_num 0. */
+  override *vsmmuInvalidate(vsmmu: string, cmds: readonly Cmd[]): Steps<{ ret: number; entryNum: number }> {
+    const refused = this.refusedVsmmus.get(vsmmu);
+    if (refused === undefined) return yield* super.vsmmuInvalidate(vsmmu, cmds);
+    this.ctx.log("arm_vsmmu_init", "info", `${vsmmu}: ${refused}: -EINVAL, so the guest has no vSMMU to invalidate through`);
+    return { ret: -ENOENT, entryNum: 0 };
   }
 
   /** No invalidation array before the series. */

@@ -1,14 +1,15 @@
 /**
  * pcie-ats: a PCIe endpoint with StreamIDs, the ATS and PASID capabilities
  * and an ATC. With ATS enabled its DMA goes through the ATC, asking the SMMU
- * for translations on a miss; without, its transactions are untranslated and
- * the SMMU translates each one.
+ * for translations on a miss (ATS Translation Requests) and issuing a hit as
+ * a Translated transaction, which the SMMU checks against the STE; without,
+ * its transactions are untranslated and the SMMU translates each one.
  *
  * Modelled beyond the kernel's view: the ATC keeps its entries while ATS is
  * disabled (it just does not use them), so enabling ATS again without the
  * whole-ATC invalidation arm_smmu_enable_ats() issues would expose them.
  */
-import { type AtcInvReply, type AtcInvRequest, type BusPort, definePlugin, type DeviceSpec, type DmaReply, type DmaRequest, type EndpointNode, type Translation, type Via } from "../../src/index.js";
+import { type AtcInvReply, type AtcInvRequest, type BusPort, definePlugin, type DeviceSpec, type DmaReply, type DmaRequest, type EndpointNode, type TranslateResult, type Translation, type Via } from "../../src/index.js";
 import { Atc } from "./atc.js";
 
 /** A PCIe round trip plus the ATC's own work: a modelled figure, not one the kernel knows. */
@@ -70,10 +71,7 @@ export class PcieEndpoint implements EndpointNode {
     if (!this.sids.includes(sid)) throw new Error(`${this.name} has no StreamID 0x${sid.toString(16)}`);
     if (this.ats) {
       const hit = this.atc.lookup(sid, req.pasid, req.iova);
-      if (hit && (req.access === "read" || hit.t.writable)) {
-        this.served(req, sid, "atc", `${this.name}.atc`, hit.t);
-        return { result: { kind: "ok", t: hit.t, via: "atc" } };
-      }
+      if (hit && (req.access === "read" || hit.t.writable)) return { result: this.translated(req, sid, hit.t) };
     }
     const result = this.bus.request("smmu:translate", this.smmu, {
       sid,
@@ -89,7 +87,35 @@ export class PcieEndpoint implements EndpointNode {
     return { result };
   }
 
-  /** An ATC Invalidate Request: its completion goes back `atcInvNs` after it arrived (a modelled round trip). */
+  /**
+   * A Translated transaction with the address the ATC holds: the SMMU does
+   * not translate it, but checks that the STE allows ATS for the stream; one
+   * it refuses fails, and the oracle hears of it.
+   */
+  private translated(req: DmaRequest, sid: number, t: Translation): TranslateResult {
+    const cache = `${this.name}.atc`;
+    const addr = t.pa + (req.iova - t.base);
+    const check = this.bus.request("smmu:translated", this.smmu, { sid, ssid: req.pasid, addr, access: req.access });
+    if (check.kind !== "ok") {
+      this.bus.emit("dma:forbidden", { device: this.name, sid, pasid: req.pasid, iova: req.iova, access: req.access, cache, t, detail: check.detail });
+      return check;
+    }
+    this.served(req, sid, "atc", cache, t);
+    return { kind: "ok", t, via: "atc" };
+  }
+
+  /**
+   * An ATC Invalidate Request: its completion goes back `atcInvNs` after it
+   * arrived (a modelled round trip). It is completed, and the ATC
+   * invalidated, whether ATS is enabled or not: arm_smmu_enable_ats() sends
+   * one while the device's ATS Enable is still clear and relies on it to
+   * empty the ATC before pci_enable_ats(), and after pci_disable_ats()
+   * arm_smmu_attach_commit() flushes what the ATC still holds. No PCIe text
+   * found says what a Function with ATS Enable clear does with one; the
+   * kernel's authors hold that it may ignore it (then the CMD_SYNC waits for
+   * nothing, or times out). A device that drops one is a plugin away
+   * (examples/plugins/lossy-atc.ts).
+   */
   atcInv(req: AtcInvRequest): AtcInvReply {
     if (this.noResponse) {
       this.bus.emit("ep:atc-inv-done", { device: this.name, sid: req.sid, start: req.at, end: req.at, completed: false });

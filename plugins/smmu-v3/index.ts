@@ -5,12 +5,14 @@
  * StreamID, and CMD_SYNC completing once everything before it has, which an
  * ATC_INV that is never answered prevents (CERROR_ATC_INV). It translates
  * transactions and ATS Translation Requests for its endpoints (through its
- * TLB and, unless `walk_cache: false`, its walk cache), and keeps simulated
+ * TLB and, unless `walk_cache: false`, its walk cache), checks their
+ * Translated transactions against the STE (ATSCHK), and keeps simulated
  * time for its queue (SmmuTiming).
  */
 import { type BusPort, type Cmd, type CmdqSubmit, type CmdqSubmitReply, definePlugin, isTlbi, type Memory, type Platform, type Qwords, SMMU_FEATURES, SMMU_OPTIONS, type SmmuFeature, type SmmuNode, type SmmuOption, type SmmuSpec, StreamTable, type TranslateRequest } from "../../src/index.js";
 import { Iotlb } from "./iotlb.js";
 import { cdTableAt, translate, type TranslationUnit } from "./translate.js";
+import { checkTranslated } from "./translated.js";
 import { WalkCache, type WalkEntry } from "./walk-cache.js";
 
 /** A command as it sits in the queue, with when it was executed (simulated ns). */
@@ -168,7 +170,12 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     }
   }
 
-  /** The ATC Invalidate Request goes out when the command has executed (`at`); its completion comes back later. */
+  /**
+   * The ATC Invalidate Request goes out when the command has executed (`at`);
+   * its completion comes back later. CMD_ATC_INV sends it to the StreamID
+   * whatever the STE says of ATS (IHI0070 4.5.1): the driver flushes an ATC
+   * before its STE allows ATS (arm_smmu_enable_ats()) and after it stops.
+   */
   private forwardAtcInv(cmd: Extract<Cmd, { op: "ATC_INV" }>, at: number): void {
     const ep = this.platform.endpointFor(this.name, cmd.sid);
     if (!ep) return;
@@ -229,6 +236,7 @@ export default definePlugin({
     const smmu = new SmmuV3(ctx.node, index, ctx.spec, ctx.memory, ctx, ctx.platform);
     ctx.serve("smmu:cmdq", ctx.node, (req) => smmu.submit(req));
     ctx.serve("smmu:translate", ctx.node, (req) => translate(smmu, req));
+    ctx.serve("smmu:translated", ctx.node, (req) => checkTranslated(smmu, req));
     ctx.serve("smmu:tlb-tags", ctx.node, () => ({ tags: smmu.iotlb.coverTags().map((t) => `${ctx.node} ${t}`) }));
     return smmu;
   },

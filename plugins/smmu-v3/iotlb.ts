@@ -63,6 +63,9 @@ export function tlbiScope(cmd: Cmd): TlbiScope | null {
       return all((e) => e.stage !== "s2" && e.vmid === cmd.vmid && e.asid === cmd.asid);
     case "TLBI_NH_VA":
       return { match: (e) => e.stage !== "s2" && e.vmid === cmd.vmid && e.asid === cmd.asid, span: tlbiSpan(cmd), leafOnly: cmd.leaf };
+    case "TLBI_NH_VAA":
+      /* every ASID of the VMID */
+      return { match: (e) => e.stage !== "s2" && e.vmid === cmd.vmid, span: tlbiSpan(cmd), leafOnly: cmd.leaf };
     case "TLBI_EL2_ALL":
       return all((e) => e.vmid === -1);
     case "TLBI_EL2_ASID":

@@ -5,9 +5,10 @@
  *
  * The guest driver is modelled minimally, not run: one TLBI_NH_VA per 4 KiB
  * page of the range with the guest's ASID (VMID 0, as a guest has no VMID),
- * then one ATC_INV over the range for each StreamID with ATS on. vStreamIDs
- * equal the physical StreamIDs. The host driver rewrites and issues these
- * (arm_vsmmu_cache_invalidate()).
+ * then one ATC_INV over the range for each device with ATS on, by the
+ * virtual StreamID of its vDEVICE. The host driver rewrites and issues these
+ * (arm_vsmmu_cache_invalidate()); a scenario can also send a guest's
+ * commands itself (`vsmmu NAME invalidate { ... }`).
  */
 import { type Cmd, definePlugin, type VsmmuNode } from "../../src/index.js";
 

@@ -4,6 +4,7 @@ export const EIO = 5;
 export const ENXIO = 6;
 export const ENOMEM = 12;
 export const EBUSY = 16;
+export const EEXIST = 17;
 export const ENODEV = 19;
 export const EINVAL = 22;
 export const ERANGE = 34;
@@ -16,6 +17,7 @@ const NAMES: Record<number, string> = {
   [ENXIO]: "ENXIO",
   [ENOMEM]: "ENOMEM",
   [EBUSY]: "EBUSY",
+  [EEXIST]: "EEXIST",
   [ENODEV]: "ENODEV",
   [EINVAL]: "EINVAL",
   [ERANGE]: "ERANGE",

@@ -5,7 +5,7 @@
  * addresses as bigints, which JSON Schema cannot describe; these checks are
  * small structural descriptions instead.
  */
-import { buildCmd, CMDQ_OP, type Opcode } from "../model/commands.js";
+import { CMDQ_OP, cmdPrototype, type Opcode } from "../model/commands.js";
 import type { NotificationName, RequestName } from "../model/events.js";
 
 /** A check returns null when the value fits, else what is wrong at which path. */
@@ -72,10 +72,10 @@ function obj(fields: Record<string, Check>): Check {
   };
 }
 
-/** Per opcode: exactly the fields arm_smmu_cmdq_build_cmd() gives its command. */
+/** Per opcode: exactly the fields arm_smmu_cmdq_build_cmd() gives its command (cmdPrototype()). */
 const CMD_SHAPES = new Map<string, Check>(
   (Object.keys(CMDQ_OP) as Opcode[]).flatMap((op) => {
-    const proto = buildCmd({ opcode: CMDQ_OP[op] });
+    const proto = cmdPrototype(op);
     if (!proto) return [];
     const fields: Record<string, Check> = {};
     for (const [k, d] of Object.entries(proto)) fields[k] = k === "op" ? oneOf(op) : typeof d === "bigint" ? u64 : typeof d === "boolean" ? bool : int;
@@ -109,14 +109,23 @@ const translateResult: Check = (v, p) => {
   return `${p || "the reply"}.kind must be ok, fault or abort, not ${describe(kind)}`;
 };
 
+const translatedReply: Check = (v, p) => {
+  const kind = (v as { kind?: unknown } | null)?.kind;
+  if (kind === "ok") return obj({ kind: str })(v, p);
+  if (kind === "fault" || kind === "abort") return translateResult(v, p);
+  return `${p || "the reply"}.kind must be ok, fault or abort, not ${describe(kind)}`;
+};
+
 export const NOTIFICATION_SHAPES: Readonly<Record<NotificationName, Check>> = {
   "cmd:queued": obj({ smmu: str, cmd, seq: int, source: str, start: time, end: time }),
   "ep:atc-inv-done": obj({ device: str, sid: int, start: time, end: time, completed: bool }),
   "cpu:sync-wait": obj({ cpu: str, smmu: str, start: time, end: time }),
   "dma:served": obj({ device: str, sid: int, pasid: nullable(int), iova: int, access, via, cache: str, t: translation }),
+  "dma:forbidden": obj({ device: str, sid: int, pasid: nullable(int), iova: int, access, cache: str, t: translation, detail: str }),
   "cache:fill": obj({ cache: str, tag: str, t: translation }),
   "ep:ats": obj({ device: str, enabled: bool, stu: int }),
   "driver:warn": obj({ fn: str, cond: str }),
+  "driver:log": obj({ fn: str, level: oneOf("err", "warn", "info"), msg: str }),
   "invs:publish": obj({ domain: str, entries: int }),
   "pgtable:unmap": obj({ table: u64, leaves: arrayOf(obj({ iova: int, size: int, pa: int, writable: bool })) }),
   "pgtable:free": obj({ table: u64, freed: arrayOf(u64) }),
@@ -127,6 +136,7 @@ export const REQUEST_SHAPES: Readonly<Record<RequestName, [request: Check, reply
   "smmu:cmdq": [obj({ cmds: arrayOf(cmd), sync: bool, source: str, at: time }), obj({ synced: bool, "done?": time })],
   "smmu:tlb-tags": [obj({}), obj({ tags: arrayOf(str) })],
   "smmu:translate": [obj({ sid: int, ssid: nullable(int), iova: int, access, ats: bool }), translateResult],
+  "smmu:translated": [obj({ sid: int, ssid: nullable(int), addr: int, access }), translatedReply],
   "ep:dma": [obj({ iova: int, pasid: nullable(int), access, "sid?": int }), obj({ result: translateResult })],
   "ep:atc-inv": [obj({ sid: int, ssid: int, ssv: bool, addr: int, size: int, at: time }), obj({ completed: bool, "done?": time })],
 };

@@ -64,12 +64,16 @@ export type Stmt = At &
     | { kind: "dma"; device: string; access: Access; iova: number; pasid?: number; sid?: number; expect?: DmaExpectation }
     | { kind: "mm-invalidate"; domain: string; start?: bigint; size?: bigint }
     | { kind: "mm-release"; domain: string }
+    /** IOMMU_HWPT_INVALIDATE on a vSMMU: the guest's commands as it queued them */
+    | { kind: "vsmmu-invalidate"; vsmmu: string; cmds: Cmd[] }
     | { kind: "fail-alloc"; site: string; count: number }
     | { kind: "fault"; device: string; fault: string; on: boolean }
     | { kind: "expect-commands"; smmu: string; contains: boolean; patterns: CmdPattern[] }
     | { kind: "expect-count"; smmu: string; what: string; count: number }
     | { kind: "expect-invs"; domain: string; entries: InvPattern[]; trash?: number }
     | { kind: "expect-error"; error: ErrorExpectation; body: Stmt[] }
+    /** the body fires a WARN in the function `text` names, or whose condition contains `text` */
+    | { kind: "expect-warn"; text: string; body: Stmt[] }
     | { kind: "expect-stale"; none: boolean; device?: string; iova?: number }
     | { kind: "array-set"; target: string; entries: InvPattern[] }
     | { kind: "array-alloc"; target: string; size: number }
@@ -82,7 +86,7 @@ export type Stmt = At &
   );
 
 /** The statements a `concurrently` block may hold: operations that run as stepped paths. */
-export const CONCURRENT_KINDS: ReadonlySet<Stmt["kind"]> = new Set(["attach", "detach", "map", "unmap", "flush", "dma", "mm-invalidate", "mm-release"]);
+export const CONCURRENT_KINDS: ReadonlySet<Stmt["kind"]> = new Set(["attach", "detach", "map", "unmap", "flush", "dma", "mm-invalidate", "mm-release", "vsmmu-invalidate"]);
 
 export interface Scenario {
   name: string;

@@ -4,7 +4,7 @@
  */
 import type { CstNode, IToken } from "chevrotain";
 import { errnoName, ERRNOS } from "../core/errno.js";
-import { buildCmd, CMDQ_OP, type Cmd, type Opcode } from "../model/commands.js";
+import { CMDQ_OP, cmdPrototype, makeCmd, type Cmd, type Opcode } from "../model/commands.js";
 import type { DomainStage, Topology } from "../model/topology.js";
 import type { Access, Via } from "../model/translation.js";
 import { CONCURRENT_KINDS, type CmdPattern, type DmaExpectation, type DriverChoice, type ErrorExpectation, type InvPattern, type Stmt } from "./ast.js";
@@ -12,14 +12,21 @@ import { didYouMean } from "../core/suggest.js";
 import { DRIVER_NODE, driverPlugin } from "../model/topology.js";
 import { only, stringValue, sub, subs, tok, toks, type LowerBase } from "./lower-core.js";
 
-/** The commands the driver can build, and the fields each carries (as arm_smmu_cmdq_build_cmd() fills them). */
+/** The commands a queue can hold, and the fields each carries (as arm_smmu_cmdq_build_cmd() fills them). */
 const FIELDS = new Map<string, string[]>(
   (Object.keys(CMDQ_OP) as Opcode[]).flatMap((op) => {
-    const cmd = buildCmd({ opcode: CMDQ_OP[op] });
+    const cmd = cmdPrototype(op);
     return cmd ? [[op, Object.keys(cmd).filter((k) => k !== "op")] as [string, string[]]] : [];
   }),
 );
 const OPCODES = [...FIELDS.keys()];
+/**
+ * The width of each command field, as arm_smmu_cmdq_build_cmd() places it
+ * (CMDQ_TLBI_0_ASID is bits 63:48, CMDQ_CFGI_0_SID 63:32, ...): a guest's
+ * command must fit. Addresses are whole words whose bits 11:0 hold other
+ * fields, so they are 4 KiB aligned.
+ */
+const FIELD_BITS: Record<string, bigint> = { asid: 16n, vmid: 16n, sid: 32n, ssid: 20n, ssv: 1n, global: 1n, num: 5n, scale: 5n, leaf: 1n, ttl: 2n, tg: 2n, size: 6n, addr: 64n };
 const INV_TYPES = ["S1_ASID", "S2_VMID", "S2_VMID_S1_CLEAR", "ATS", "ATS_FULL"];
 const VIAS: Via[] = ["atc", "iotlb", "walk", "bypass"];
 /** "an s1", "a nested": the article as it is read aloud. */
@@ -33,6 +40,7 @@ export class ScenarioLowerer {
   private readonly devices: Set<string>;
   private readonly smmus: Set<string>;
   private readonly domains: Map<string, DomainStage>;
+  private readonly vsmmus: Set<string>;
   /** Every node a plugin models: SMMUs, devices, vSMMUs (and the driver, DRIVER_NODE, which `expect state` also reads). */
   private readonly nodes: Set<string>;
 
@@ -43,7 +51,8 @@ export class ScenarioLowerer {
     this.devices = new Set(topology.devices.map((d) => d.name));
     this.smmus = new Set(topology.smmus.map((s) => s.name));
     this.domains = new Map(topology.domains.map((d) => [d.name, d.stage]));
-    this.nodes = new Set([...this.smmus, ...this.devices, ...(topology.vsmmus ?? []).map((v) => v.name)]);
+    this.vsmmus = new Set((topology.vsmmus ?? []).map((v) => v.name));
+    this.nodes = new Set([...this.smmus, ...this.devices, ...this.vsmmus]);
   }
 
   driver(decl: CstNode): DriverChoice {
@@ -144,6 +153,12 @@ export class ScenarioLowerer {
         return this.sva(n, span);
       case "mm":
         return this.mm(n, span);
+      case "vsmmuInvalidate": {
+        const vsmmu = this.ref(sub(n, "vsmmu"), "vSMMU", this.vsmmus);
+        const cmds = this.items(subs(n, "cmdItem"), "cmdFor", (p) => this.guestCmds(p));
+        if (vsmmu === undefined || cmds.some((c) => !c)) return undefined;
+        return { kind: "vsmmu-invalidate", vsmmu, cmds: (cmds as Cmd[][]).flat(), span };
+      }
       case "fail": {
         const count = this.optInt(n, "count", "count", 1_000_000n);
         if (count === undefined) return undefined;
@@ -161,7 +176,7 @@ export class ScenarioLowerer {
       case "concurrently": {
         const body = this.block(subs(n, "stmt"));
         const bad = body.find((b) => !CONCURRENT_KINDS.has(b.kind));
-        if (bad) return this.lo.error(bad.span, "misplaced", "only operations (attach, detach, map, unmap, flush, dma, mm) run concurrently");
+        if (bad) return this.lo.error(bad.span, "misplaced", "only operations (attach, detach, map, unmap, flush, dma, mm, vsmmu invalidate) run concurrently");
         return { kind: "concurrently", body, span };
       }
       case "unref": {
@@ -287,6 +302,12 @@ export class ScenarioLowerer {
         const body = this.block(subs(n, "stmt"));
         return error && { kind: "expect-error", error, body, span };
       }
+      case "expectWarn": {
+        const text = stringValue(tok(n, "text")!);
+        const body = this.block(subs(n, "stmt"));
+        if (text === "") return this.lo.error(tok(n, "text")!, "range", "expect warn needs the WARN's function or part of its condition, not an empty string");
+        return { kind: "expect-warn", text, body, span };
+      }
       case "expectArray": {
         const target = this.arrayRef(tok(n, "target")!);
         const trash = sub(n, "trash") ? this.lo.int(sub(n, "trash")!, "trash count") : null;
@@ -360,6 +381,30 @@ export class ScenarioLowerer {
     const repeat = sub(p, "repeat") ? this.lo.int(sub(p, "repeat")!, "repeat count", 1n, 1_000_000n) : 1;
     if (!ok || repeat === undefined) return undefined;
     return { op: opTok.image as Cmd["op"], fields: out, rest: tok(p, "Ellipsis") !== undefined, repeat, span: this.lo.spanOf(p) };
+  }
+
+  /** A command a guest queues on its vSMMU, written as a pattern: every field it does not give is 0; `x N` queues N of it. */
+  private guestCmds(p: CstNode): Cmd[] | undefined {
+    const pattern = this.cmdPattern(p);
+    if (!pattern) return undefined;
+    const rest = tok(p, "Ellipsis");
+    if (rest) return this.lo.error(rest, "misplaced", "a guest's command is written out: it has no '...' (a field it does not give is 0)");
+    const values = subs(p, "fieldValue");
+    let ok = true;
+    toks(p, "field").forEach((f, i) => {
+      const v = pattern.fields[f.image]!;
+      const bits = FIELD_BITS[f.image]!;
+      if (v < 0n || v >= 1n << bits) {
+        this.lo.error(values[i]!, "range", `${f.image} ${v} does not fit its ${bits} bits (0..${(1n << bits) - 1n})`);
+        ok = false;
+      } else if (f.image === "addr" && v % 0x1000n !== 0n) {
+        this.lo.error(values[i]!, "range", `addr 0x${v.toString(16)} is not 4 KiB aligned: the command holds address bits 63:12`);
+        ok = false;
+      }
+    });
+    if (!ok) return undefined;
+    const cmd = makeCmd(pattern.op, pattern.fields)!;
+    return Array.from({ length: pattern.repeat }, () => cmd);
   }
 
   private invPattern(p: CstNode): InvPattern | undefined {

@@ -151,6 +151,7 @@ class SmmuParser extends CstParser {
       { ALT: () => this.SUBRULE(this.dma) },
       { ALT: () => this.SUBRULE(this.sva) },
       { ALT: () => this.SUBRULE(this.mm) },
+      { ALT: () => this.SUBRULE(this.vsmmuInvalidate) },
       { ALT: () => this.SUBRULE(this.fail) },
       { ALT: () => this.SUBRULE(this.fault) },
       { ALT: () => this.SUBRULE(this.expect) },
@@ -346,6 +347,16 @@ class SmmuParser extends CstParser {
     this.CONSUME(Semi);
   });
 
+  /** vsmmu v0 invalidate { TLBI_NH_VAA addr 0x1000; CFGI_CD sid 0x100; ... }: the guest's commands, as command patterns write them */
+  vsmmuInvalidate = this.RULE("vsmmuInvalidate", () => {
+    this.CONSUME(KW.vsmmu);
+    this.SUBRULE(this.name, { LABEL: "vsmmu" });
+    this.CONSUME(KW.invalidate);
+    this.CONSUME(LBrace);
+    this.MANY(() => this.SUBRULE(this.cmdItem));
+    this.CONSUME(RBrace);
+  });
+
   fail = this.RULE("fail", () => {
     this.CONSUME(KW.fail);
     this.CONSUME(KW.alloc);
@@ -375,6 +386,7 @@ class SmmuParser extends CstParser {
       { ALT: () => this.SUBRULE(this.expectState) },
       { ALT: () => this.SUBRULE(this.expectDma) },
       { ALT: () => this.SUBRULE(this.expectError) },
+      { ALT: () => this.SUBRULE(this.expectWarn) },
       { ALT: () => this.SUBRULE(this.expectNoStale) },
       { ALT: () => this.SUBRULE(this.expectStale) },
     ]);
@@ -537,6 +549,15 @@ class SmmuParser extends CstParser {
     this.CONSUME(KW.error);
     this.OPTION(() => this.CONSUME(Minus));
     this.CONSUME(Identifier, { LABEL: "error" });
+    this.CONSUME(LBrace);
+    this.MANY(() => this.SUBRULE(this.stmt));
+    this.CONSUME(RBrace);
+  });
+
+  /** expect warn "TEXT" { ... }: the statements fire a WARN that TEXT names (its function) or is part of (its condition) */
+  expectWarn = this.RULE("expectWarn", () => {
+    this.CONSUME(KW.warn);
+    this.CONSUME(StringLit, { LABEL: "text" });
     this.CONSUME(LBrace);
     this.MANY(() => this.SUBRULE(this.stmt));
     this.CONSUME(RBrace);

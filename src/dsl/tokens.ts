@@ -59,6 +59,7 @@ export const KW = {
   empty: kw("empty"),
   trash: kw("trash"),
   error: kw("error"),
+  warn: kw("warn"),
   no: kw("no"),
   stale: kw("stale"),
   via: kw("via"),

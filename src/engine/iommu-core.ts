@@ -16,7 +16,7 @@ import { EBUSY, EINVAL } from "../core/errno.js";
 import { mutexLocked, newLock, type Mutex } from "../core/rwlock.js";
 import { site, type Steps } from "../model/step.js";
 import type { DriverDomain, Gather, IommuDriver } from "../model/driver.js";
-import { iommuPgsize, type Leaf, UNMAP_ENOENT, type UnmapOps } from "../model/page-table.js";
+import { iommuPgsize, type Leaf, PageTableError, UNMAP_ENOENT, type UnmapOps } from "../model/page-table.js";
 import { KernelBugError } from "../core/rcu.js";
 import type { InvalidationKind, Timeline } from "./timeline.js";
 
@@ -159,10 +159,20 @@ export class IommuCore {
    * iommu_map(): arm-smmu-v3 has no iotlb_sync_map, so mapping issues no
    * command, unless a block replaces an (emptied) table, which io-pgtable
    * flushes as it does on unmap. The PTE writes of one map are one step.
+   * Over an address already mapped, arm_lpae_init_pte() WARNs (arm-smmu-v3
+   * does not set IO_PGTABLE_QUIRK_NO_WARN) and fails with -EEXIST; the model
+   * refuses the whole request before mapping any of it.
    */
   *map(domain: DriverDomain, iova: number, size: number, pa: number, writable: boolean): Steps<Leaf[]> {
     yield S_SET_PTE;
-    return yield* domain.pgtable.map(iova, size, pa, writable, this.ioPgtableOps(domain, null, []));
+    try {
+      return yield* domain.pgtable.map(iova, size, pa, writable, this.ioPgtableOps(domain, null, []));
+    } catch (err) {
+      if (err instanceof PageTableError && err.errno === "EEXIST") {
+        this.bus.emit("driver:warn", { fn: "arm_lpae_init_pte", cond: "WARN_ON(!(data->iop.cfg.quirks & IO_PGTABLE_QUIRK_NO_WARN))" });
+      }
+      throw err;
+    }
   }
 
   /**

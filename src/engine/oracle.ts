@@ -7,11 +7,15 @@
  * cached table entry pointing at a table io-pgtable has freed is a stale
  * walk (the table must not be freed before its walk flush returned), at
  * any time. After every operation it also checks the driver's rule that any
- * ASID or VMID no invalidation array covers is clear in every TLB.
+ * ASID or VMID no invalidation array covers is clear in every TLB. And it
+ * reports every Translated transaction (an ATC hit) that the STE of its
+ * stream forbids: the device had ATS enabled where the driver had turned it
+ * off in the STE (the kernel disables ATS at the device first).
  */
 import type { Bus } from "../core/bus.js";
 import type { Memory } from "../core/memory.js";
 import type { IommuDriver } from "../model/driver.js";
+import type { BusNotifications } from "../model/events.js";
 import { PageTable, type Leaf } from "../model/page-table.js";
 import type { Platform } from "../plugin/platform.js";
 
@@ -25,7 +29,7 @@ export interface OpRef {
   cpu: string;
 }
 
-export type ViolationKind = "stale-translation" | "stale-walk" | "tag-not-flushed";
+export type ViolationKind = "stale-translation" | "stale-walk" | "tag-not-flushed" | "translated-forbidden";
 
 export interface Violation {
   kind: ViolationKind;
@@ -65,6 +69,7 @@ export class Oracle {
       if (!this.current) return;
       for (const leaf of e.leaves) this.unmaps.push({ table: e.table, leaf, op: this.current });
     });
+    bus.on("dma:forbidden", "oracle", (e) => this.translatedForbidden(e));
     bus.on("pgtable:free", "oracle", (e) => {
       for (const pa of e.freed) this.frees.set(pa, this.current ?? undefined);
     });
@@ -106,6 +111,20 @@ export class Oracle {
         });
         return;
       }
+    });
+  }
+
+  /** A Translated transaction the SMMU refused: ATS on at the device, off in its STE. */
+  private translatedForbidden(e: BusNotifications["dma:forbidden"]): void {
+    this.violations.push({
+      kind: "translated-forbidden",
+      device: e.device,
+      iova: e.iova,
+      cache: e.cache,
+      during: this.current ?? undefined,
+      message:
+        `${e.device} ${e.access} ${hex(e.iova)}${e.pasid !== null ? ` pasid ${e.pasid}` : ""} used ${e.cache}'s translation ` +
+        `(to ${hex(e.t.pa + (e.iova - e.t.base))}) as a Translated transaction on sid ${hex(e.sid)}, which its STE forbids: ${e.detail}`,
     });
   }
 

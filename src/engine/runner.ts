@@ -6,7 +6,7 @@
  * a failure at the line it came from.
  */
 import type { Span } from "../core/diagnostics.js";
-import { errnoName } from "../core/errno.js";
+import { errnoName, ERRNOS } from "../core/errno.js";
 import { InputError, diagnostic, type Diagnostic } from "../core/diagnostics.js";
 import { globMatcher, isGlob } from "../core/glob.js";
 import { KernelOopsError, UseAfterFreeError } from "../core/rcu.js";
@@ -15,6 +15,7 @@ import { HandlerError, MalformedEventError } from "../core/bus.js";
 import type { DriverChoice, ErrorExpectation, Scenario, SmmuFile, Stmt } from "../dsl/ast.js";
 import { DriverUnsupportedError, type InvsAlgebra } from "../model/driver.js";
 import type { TranslateResult } from "../model/translation.js";
+import { formatCmd } from "../model/commands.js";
 import type { DriverSpec, JsonValue } from "../model/topology.js";
 import { PageTableError } from "../model/page-table.js";
 import type { PluginRegistry } from "../plugin/registry.js";
@@ -102,7 +103,7 @@ class OpFailure extends Error {
     super(message);
   }
 
-  /** The statement inside a block (`expect error`) that failed, where it is not the block's. */
+  /** The statement it happened at, where the block around it (expect error, expect warn) is not where it should be reported. */
   at?: Span;
 }
 
@@ -124,6 +125,14 @@ export function driverSpec(file: SmmuFile, scenario: Scenario | undefined, overr
     variant: override.variant ?? (samePlugin ? spec.variant : undefined),
     options: { ...(samePlugin ? spec.options : {}), ...override.options },
   };
+}
+
+/** How the report prints a driver message of each level. */
+const LOG_PREFIX = { err: "dev_err", warn: "dev_warn", info: "note" } as const;
+
+/** `expect warn "TEXT"` expects a WARN in the function named TEXT, or one whose condition contains TEXT. */
+function warnMatches(text: string, w: { fn: string; cond: string }): boolean {
+  return w.fn === text || w.cond.includes(text);
 }
 
 /** Why a statement about invalidation arrays cannot run under `plugin`. */
@@ -167,7 +176,37 @@ class ScenarioRun {
       if (!(err instanceof Error)) throw err;
       throw new InputError([diagnostic(choiceSpan, "setup", err.message)]);
     }
-    this.sim.bus.on("driver:warn", "runner", (w) => this.warnings.push(`WARNING: ${w.fn}: ${w.cond}`));
+    this.sim.bus.on("driver:warn", "runner", (w) => {
+      this.warnings.push(`WARNING: ${w.fn}: ${w.cond}`);
+      this.firedWarns.push(w);
+    });
+    this.sim.bus.on("driver:log", "runner", (m) => this.warnings.push(`${LOG_PREFIX[m.level]}: ${m.fn}: ${m.msg}`));
+  }
+
+  /** WARNs fired since the last statement was judged. */
+  private readonly firedWarns: { fn: string; cond: string }[] = [];
+  /** The `expect warn` blocks running, innermost last. */
+  private readonly warnExpects: { text: string; matched: number }[] = [];
+
+  /**
+   * The WARNs `stmt` fired: each is an expected one if an `expect warn`
+   * around it matches (innermost first), else a failure at the statement.
+   */
+  private judgeWarns(span: Span): void {
+    for (const w of this.firedWarns.splice(0)) {
+      const by = this.warnExpects.findLast((e) => warnMatches(e.text, w));
+      if (by) by.matched++;
+      else this.fail(span, `unexpected WARN in ${w.fn}(): ${w.cond}`);
+    }
+  }
+
+  /** Run one statement of a block and judge the WARNs it fired, whether it failed or not. */
+  private exec(s: Stmt): void {
+    try {
+      this.stmt(s);
+    } finally {
+      this.judgeWarns(s.span);
+    }
   }
 
   /** Top-level statements done, and the one running (for progress). */
@@ -187,18 +226,19 @@ class ScenarioRun {
     } catch (err) {
       if (!(err instanceof OpFailure)) throw err;
     }
+    this.judgeWarns(this.scenario.span);
     this.unexpectedViolations(this.scenario.span);
   }
 
   private block(stmts: readonly Stmt[]): void {
     for (const s of stmts) {
       try {
-        this.stmt(s);
+        this.exec(s);
       } catch (caught) {
         const err = pluginFailure(caught);
         if (err instanceof OpFailure) {
           if (err.kind === "unsupported") this.lack(err.at ?? s.span, err.message);
-          else this.failures.push({ span: s.span, message: err.message });
+          else this.failures.push({ span: err.at ?? s.span, message: err.message });
           /* an emulator-level failure leaves the platform unusable: stop here */
           if (err.kind !== "errno") throw err;
         } else throw err;
@@ -219,7 +259,7 @@ class ScenarioRun {
       if (err instanceof LivelockError) throw new OpFailure("livelock", `${what}: ${err.message}`);
       if (err instanceof KernelOopsError) throw new OpFailure("oops", `${what}: ${err.message}`);
       if (err instanceof UseAfterFreeError) throw new OpFailure("use_after_free", `${what}: ${err.message}`);
-      if (err instanceof PageTableError) throw new OpFailure("errno", `${what}: ${err.message}`, -22);
+      if (err instanceof PageTableError) throw new OpFailure("errno", `${what}: ${err.message}: -${err.errno}`, ERRNOS.get(err.errno)!);
       throw err;
     }
   }
@@ -258,6 +298,16 @@ class ScenarioRun {
       }
       case "mm-release":
         return { op: sim.ops.mmRelease(s.domain, at), done: none };
+      case "vsmmu-invalidate":
+        return {
+          op: sim.ops.vsmmuInvalidate(s.vsmmu, s.cmds, at),
+          done: (r) => {
+            const { ret, entryNum } = r as { ret: number; entryNum: number };
+            if (ret === 0) return;
+            const at = entryNum < s.cmds.length ? ` (entry ${entryNum}: ${formatCmd(s.cmds[entryNum]!)})` : "";
+            throw new OpFailure("errno", `vsmmu ${s.vsmmu} invalidate failed: ${errnoName(-ret)}, entry_num ${entryNum} of ${s.cmds.length}${at}`, -ret);
+          },
+        };
       case "dma":
         return {
           op: sim.ops.dma(s.device, s.access, s.iova, { pasid: s.pasid, sid: s.sid, at }),
@@ -325,6 +375,8 @@ class ScenarioRun {
       }
       case "expect-error":
         return this.expectError(s);
+      case "expect-warn":
+        return this.expectWarn(s);
       case "expect-stale":
         return this.expectStale(s);
       case "expect-state": {
@@ -414,7 +466,7 @@ class ScenarioRun {
     let inner: Stmt | undefined;
     try {
       for (inner of s.body) {
-        this.stmt(inner);
+        this.exec(inner);
         this.noteViolations(inner.span);
       }
     } catch (caught) {
@@ -432,6 +484,29 @@ class ScenarioRun {
     if (!ok) {
       this.fail(s.span, `expected ${name}, but: ${got.message}`);
       if (got.kind !== "errno") throw got;
+    }
+  }
+
+  /**
+   * `expect warn "TEXT" { ... }`: the block's statements must fire a WARN
+   * that TEXT matches; WARNs it does not match still fail where they fired.
+   * A failure inside goes on out, to an `expect error` around it or to the scenario.
+   */
+  private expectWarn(s: Extract<Stmt, { kind: "expect-warn" }>): void {
+    const want = { text: s.text, matched: 0 };
+    this.warnExpects.push(want);
+    let inner: Stmt | undefined;
+    try {
+      for (inner of s.body) {
+        this.exec(inner);
+        this.noteViolations(inner.span);
+      }
+    } catch (err) {
+      if (err instanceof OpFailure) err.at ??= inner!.span;
+      throw err;
+    } finally {
+      this.warnExpects.pop();
+      if (want.matched === 0) this.fail(s.span, `expected a WARN matching "${s.text}", but none fired`);
     }
   }
 

@@ -207,6 +207,12 @@ export class Simulator {
       path: this.core.invalidation("mm_release", domain, this.driver.mmRelease(domain)),
       at,
     }),
+    /** IOMMU_HWPT_INVALIDATE on vSMMU `vsmmu`: the guest's commands, through arm_vsmmu_cache_invalidate(). */
+    vsmmuInvalidate: (vsmmu: string, cmds: readonly Cmd[], at?: string): Op<{ ret: number; entryNum: number }> => ({
+      label: `vsmmu ${vsmmu} invalidate`,
+      path: this.driver.vsmmuInvalidate(vsmmu, cmds),
+      at,
+    }),
     /** A DMA: one step, the transaction. */
     dma: (device: string, access: Access, iova: number, opts: { pasid?: number; sid?: number; at?: string } = {}): Op<TranslateResult> => ({
       label: `dma ${device} ${access} ${hex(iova)}`,
@@ -251,6 +257,11 @@ export class Simulator {
 
   mmRelease(domain: string, at?: string): void {
     this.run(this.ops.mmRelease(domain, at));
+  }
+
+  /** The guest's commands on vSMMU `vsmmu`: 0 or -errno, and entry_num. */
+  vsmmuInvalidate(vsmmu: string, cmds: readonly Cmd[], at?: string): { ret: number; entryNum: number } {
+    return this.run(this.ops.vsmmuInvalidate(vsmmu, cmds, at));
   }
 
   /** A DMA by `device` through its SMMU. */

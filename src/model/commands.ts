@@ -13,6 +13,7 @@ export const CMDQ_OP = {
   TLBI_NH_ALL: 0x10,
   TLBI_NH_ASID: 0x11,
   TLBI_NH_VA: 0x12,
+  TLBI_NH_VAA: 0x13,
   TLBI_EL2_ALL: 0x20,
   TLBI_EL2_ASID: 0x21,
   TLBI_EL2_VA: 0x22,
@@ -71,6 +72,8 @@ interface TlbiRange {
 /** A command in a queue, with exactly the fields its opcode carries. */
 export type Cmd =
   | ({ op: "TLBI_NH_VA"; asid: number; vmid: number } & TlbiRange)
+  /** by VA for every ASID of the VMID: only a guest's queue carries it (the driver never builds one) */
+  | ({ op: "TLBI_NH_VAA"; vmid: number } & TlbiRange)
   | ({ op: "TLBI_EL2_VA"; asid: number } & TlbiRange)
   | ({ op: "TLBI_S2_IPA"; vmid: number } & TlbiRange)
   | { op: "TLBI_NH_ASID"; asid: number; vmid: number }
@@ -150,6 +153,34 @@ export function buildCmd(ent: CmdqEnt): Cmd | null {
     default:
       return null;
   }
+}
+
+/**
+ * The queued command of opcode `op` with every field zero: what
+ * arm_smmu_cmdq_build_cmd() builds, and TLBI_NH_VAA, which the driver never
+ * builds but arm_vsmmu_convert_user_cmd() forwards from a guest's queue.
+ * null for an opcode neither has.
+ */
+export function cmdPrototype(op: Opcode): Cmd | null {
+  if (op === "TLBI_NH_VAA") return { op, vmid: 0, num: 0, scale: 0, leaf: false, ttl: 0, tg: 0, addr: 0n };
+  return buildCmd({ opcode: CMDQ_OP[op] });
+}
+
+/**
+ * The command of opcode `op` with `fields` (64-bit values, booleans as 0 or
+ * 1) and every other field zero, as a guest writes one; null for an opcode
+ * without a prototype. `fields` must be fields of the opcode.
+ */
+export function makeCmd(op: Opcode, fields: Readonly<Record<string, bigint>>): Cmd | null {
+  const proto = cmdPrototype(op) as Record<string, unknown> | null;
+  if (!proto) return null;
+  const cmd: Record<string, unknown> = { ...proto };
+  for (const [k, v] of Object.entries(fields)) {
+    const zero = proto[k];
+    if (zero === undefined || k === "op") throw new RangeError(`${op} has no field "${k}"`);
+    cmd[k] = typeof zero === "bigint" ? v : typeof zero === "boolean" ? v !== 0n : Number(v);
+  }
+  return cmd as unknown as Cmd;
 }
 
 const hex = (v: number | bigint): string => `0x${v.toString(16)}`;

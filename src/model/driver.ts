@@ -3,6 +3,7 @@
  * driver-invs and driver-legacy plugins (and a user's driver plugin) provide
  * this. Every entry point that touches shared state is a stepped path.
  */
+import type { Cmd } from "./commands.js";
 import type { Steps } from "../model/step.js";
 import type { PageTable } from "./page-table.js";
 import type { DomainSpec } from "./topology.js";
@@ -111,6 +112,12 @@ export interface IommuDriver {
   mmRelease(domain: string): Steps;
   /** Nested: the guest changed [iova, iova + size) of its stage 1; its vSMMU commands reach the host. */
   guestInvalidate(domain: string, iova: number, size: number): Steps;
+  /**
+   * IOMMU_HWPT_INVALIDATE on a vSMMU (viommu->ops->cache_invalidate()): the
+   * guest's commands as it queued them; 0 or -errno, and entry_num, how many
+   * the driver reports handled.
+   */
+  vsmmuInvalidate(vsmmu: string, cmds: readonly Cmd[]): Steps<{ ret: number; entryNum: number }>;
   /** The domain's invalidation list, or null if this driver keeps none. */
   invs(domain: string): InvsSnapshot | null;
   /** IOTLB tags ("smmu0 asid 1", "smmu0 vmid 2") invalidations still cover: anything else must be clear. */

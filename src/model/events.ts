@@ -37,6 +37,24 @@ export interface TranslateRequest {
   ats: boolean;
 }
 
+/**
+ * A Translated transaction (PCIe AT = Translated): the endpoint uses an
+ * address its ATC holds. The SMMU does not translate it; with
+ * SMMU_CR0.ATSCHK, which the driver always sets, it checks that the STE
+ * allows ATS for the stream.
+ */
+export interface TranslatedRequest {
+  sid: number;
+  /** null: no PASID on the transaction */
+  ssid: number | null;
+  /** the translated (physical) address */
+  addr: number;
+  access: Access;
+}
+
+/** Whether the SMMU lets a Translated transaction through, or how it terminates it. */
+export type TranslatedReply = { kind: "ok" } | { kind: "fault"; event: string; detail: string } | { kind: "abort"; detail: string };
+
 export interface DmaRequest {
   iova: number;
   pasid: number | null;
@@ -79,6 +97,7 @@ export interface BusRequests {
   "smmu:cmdq": [CmdqSubmit, CmdqSubmitReply];
   "smmu:tlb-tags": [Record<string, never>, TlbTagsReply];
   "smmu:translate": [TranslateRequest, TranslateResult];
+  "smmu:translated": [TranslatedRequest, TranslatedReply];
   "ep:dma": [DmaRequest, DmaReply];
   "ep:atc-inv": [AtcInvRequest, AtcInvReply];
 }
@@ -106,6 +125,13 @@ export interface BusNotifications {
     t: Translation;
   };
   /**
+   * An endpoint used a translation from its ATC (a Translated transaction)
+   * and the SMMU refused it, as the STE does not allow ATS for the stream:
+   * the device had ATS enabled where its STE forbids it. `t` is the
+   * translation it used, `detail` why the SMMU refused.
+   */
+  "dma:forbidden": { device: string; sid: number; pasid: number | null; iova: number; access: Access; cache: string; t: Translation; detail: string };
+  /**
    * A cache took a translation: `cache` named as `dma:served` names it
    * ("smmu0.iotlb", "nic0.atc"), `tag` what the entry is held under
    * ("s1 asid 1 vmid 0", "s2 vmid 2", "sid 0x40 pasid 1").
@@ -113,8 +139,18 @@ export interface BusNotifications {
   "cache:fill": { cache: string; tag: string; t: Translation };
   /** PCI ATS enable/disable on an endpoint (pci_enable_ats / pci_disable_ats). */
   "ep:ats": { device: string; enabled: boolean; stu: number };
-  /** A WARN_ON() in the driver. */
+  /**
+   * A WARN_ON() (WARN_ON_ONCE(), WARN()) in the driver or io-pgtable that
+   * fired: `cond` is its condition or message. A scenario fails on one that
+   * no `expect warn` expects.
+   */
   "driver:warn": { fn: string; cond: string };
+  /**
+   * A message the driver prints that is no WARN: dev_err() (`err`),
+   * dev_warn() (`warn`), or what the model says where the kernel prints
+   * nothing (`info`). The report lists it; the scenario goes on.
+   */
+  "driver:log": { fn: string; level: "err" | "warn" | "info"; msg: string };
   /** An invalidation array was published (rcu_assign_pointer). */
   "invs:publish": { domain: string; entries: number };
   /** Leaves left a page table (the PTEs are clear; the caches may still hold them). */

@@ -57,7 +57,8 @@ export interface VsmmuNode {
   /**
    * The commands the guest's driver puts on its vSMMU queue after unmapping
    * [iova, iova + size) from a stage 1 with guest ASID `asid`; `atsSids` are
-   * the (v)StreamIDs with ATS on behind that stage 1.
+   * the virtual StreamIDs of the devices with ATS on behind that stage 1
+   * (one per device: a vDEVICE has one).
    */
   guestInvalidation(asid: number, iova: number, size: number, atsSids: readonly number[]): Cmd[];
 }

@@ -15,8 +15,12 @@ export interface Leaf {
   writable: boolean;
 }
 
+/** io-pgtable refused a request; `errno` names what iommu_map() / iommu_unmap() returns for it. */
 export class PageTableError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly errno: "EINVAL" | "EEXIST" = "EINVAL",
+  ) {
     super(message);
     this.name = "PageTableError";
   }
@@ -256,7 +260,7 @@ export class PageTable extends PtTable {
     const hit = this.leavesIn(this, 0, iova, iova + size, true)[0]?.leaf;
     if (hit) {
       const a = Math.max(iova, hit.iova);
-      throw new PageTableError(`map: ${hex(a)} is already mapped (leaf ${hex(hit.iova)} size ${hex(hit.size)}): -EEXIST`);
+      throw new PageTableError(`map: ${hex(a)} is already mapped (leaf ${hex(hit.iova)} size ${hex(hit.size)})`, "EEXIST");
     }
     const made: Leaf[] = [];
     for (let off = 0; off < size; ) {

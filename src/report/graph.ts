@@ -123,6 +123,7 @@ function attachStatements(body: readonly Stmt[], expectsError = false): AttachSt
         /* `detach DEV pasid N` / `sva unbind`: the blocked domain's set_dev_pasid() */
         return [{ device: s.device, target: "blocked", ...(s.pasid !== undefined ? { pasid: s.pasid } : {}), span: s.span, expectsError }];
       case "concurrently":
+      case "expect-warn":
         return attachStatements(s.body, expectsError);
       case "expect-error":
         return attachStatements(s.body, true);

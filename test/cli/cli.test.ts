@@ -520,7 +520,7 @@ describe("check", () => {
     /* smmu0 is a tegra264-smmu, which extends smmu-v3 (smmu1's) */
     expect(checked.plugins).toEqual([...BUILTINS_USED, { name: "tegra264-smmu", kind: "smmu", version: "1.0.0" }]);
     const nested = report((await cli("--json", "check", join(EXAMPLES, "nested-8-vsmmus.smmu"))).stdout).checked;
-    expect(nested).toMatchObject({ input: "smmu", smmus: 8, devices: 8, vsmmus: 8, domains: 9, scenarios: 2 });
+    expect(nested).toMatchObject({ input: "smmu", smmus: 8, devices: 8, vsmmus: 8, domains: 9, scenarios: 3 });
     expect((nested as { plugins: Array<{ name: string }> }).plugins.map((p) => p.name)).toEqual(["driver-invs", "pcie-ats", "smmu-v3", "vsmmu"]);
   });
 });

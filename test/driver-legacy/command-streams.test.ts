@@ -347,11 +347,12 @@ describe("a nest-parent S2 with ATS through a vSMMU", () => {
   test("a vSMMU on another SMMU than its S2 parent is refused (arm_vsmmu_init()), and so are its nested domains", () => {
     const s = legacy(topo);
     const warnings: string[] = [];
-    s.bus.on("driver:warn", "test", (w) => warnings.push(`${w.fn}: ${w.cond}`));
+    s.bus.on("driver:warn", "test", (w) => warnings.push(`WARN ${w.fn}: ${w.cond}`));
+    s.bus.on("driver:log", "test", (m) => warnings.push(`${m.level} ${m.fn}: ${m.msg}`));
     let ret = 0;
     expect(during(s, () => (ret = s.attach("gpu1", "n1")))).toEqual({ smmu0: [], smmu1: [] });
     expect(ret).toBe(-22);
-    expect(warnings).toEqual(["arm_vsmmu_init: vsmmu1: its S2 parent s2 is on smmu0, not smmu1: -EINVAL, so n1 cannot be allocated on it"]);
+    expect(warnings).toEqual(["info arm_vsmmu_init: vsmmu1: its S2 parent s2 is on smmu0, not smmu1: -EINVAL, so n1 cannot be allocated on it"]);
     /* the S2 itself belongs to smmu0 too */
     expect(s.attach("gpu1", "s2")).toBe(-22);
   });

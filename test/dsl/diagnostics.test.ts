@@ -105,7 +105,7 @@ describe("topology rules", () => {
 
 describe("scenarios", () => {
   test.each([
-    ["unknown command", "  expect commands smmu0 { TLBI_NH_VAA asid 1; }", `t.smmu:6:27: error: unknown command "TLBI_NH_VAA" (did you mean "TLBI_NH_VA"?)`],
+    ["unknown command", "  expect commands smmu0 { TLBI_NH_ASD asid 1; }", `t.smmu:6:27: error: unknown command "TLBI_NH_ASD" (did you mean "TLBI_NH_ASID"?)`],
     ["a field the command does not have", "  expect commands smmu0 { CMD_SYNC asid 1; }", `t.smmu:6:36: error: CMD_SYNC has no field "asid" (it has: none)`],
     ["unknown errno", "  expect error -ENOMM { attach gpu0 d1; }", `t.smmu:6:17: error: unknown errno "-ENOMM" (did you mean "-ENOMEM"?)`],
     ["a PASID on a static domain", "  attach gpu0 blocked pasid 1;", `t.smmu:6:15: error: a PASID takes a domain, not "blocked" (use detach ... pasid)`],
