@@ -1,8 +1,10 @@
 /**
  * npm run bench: the invalidation-array algebra against its native C
- * reference, arm_smmu_domain_inv_range() over growing arrays, and parse +
- * validate + run of a 100,000-line file. `--json` prints the rows as JSON.
+ * reference, arm_smmu_domain_inv_range() over growing arrays, parse +
+ * validate + run of a 100,000-line file, and the CLI's cold start against
+ * `node -e 0`. `--json` prints the rows as JSON.
  */
+import { benchColdStart } from "./bench-cold.js";
 import { benchInvRange } from "./bench-inv-range.js";
 import { benchInvs, type InvsBenchRow } from "./bench-invs.js";
 import { benchParse } from "./bench-parse.js";
@@ -47,8 +49,9 @@ function table(rows: readonly InvsBenchRow[]): string {
 const rows = await benchInvs();
 const invRange = benchInvRange();
 const parse = benchParse();
+const coldStart = benchColdStart();
 if (process.argv.includes("--json")) {
-  console.log(JSON.stringify({ invs: rows, invRange, parse }, null, 2));
+  console.log(JSON.stringify({ invs: rows, invRange, parse, coldStart }, null, 2));
 } else {
   console.log("invsMerge / invsUnref / invsPurge vs ref_invs.c (cc -O2); merge and unref per N + N/8 entries, purge per N\n");
   console.log(table(rows));
@@ -77,4 +80,8 @@ if (!process.argv.includes("--json")) {
   }
   console.log(`\nparse + validate + run of a generated ${parse.lines}-line file (${(parse.bytes / 1e6).toFixed(1)} MB)\n`);
   console.log(`parse ${parse.parseMs.toFixed(0)} ms, validate ${parse.validateMs.toFixed(0)} ms, run ${parse.runMs.toFixed(0)} ms: ${Math.round(parse.linesPerSec)} lines/s`);
+  console.log("\ncold start: the built CLI as a new process (median of 9 rounds), against node -e 0\n");
+  const width = Math.max(...coldStart.map((r) => r.label.length));
+  console.log(`${"command".padEnd(width)}  median ms  x node -e 0`);
+  for (const r of coldStart) console.log(`${r.label.padEnd(width)}  ${r.medianMs.toFixed(0).padStart(9)}  ${r.ratio.toFixed(2).padStart(10)}x`);
 }
