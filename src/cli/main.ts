@@ -27,7 +27,7 @@ import {
   type RunOpts,
 } from "./options.js";
 
-export { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, type Io } from "./io.js";
+export { EXIT_BAD_INPUT, type Io } from "./io.js";
 
 /** The package's own version, found from wherever this module runs (src/ or dist/). */
 function packageVersion(): string {

@@ -19,7 +19,7 @@ function literal(text: string): string {
 }
 
 /** `pattern` as an anchored RegExp; an unclosed `[` is a literal "[". */
-export function globRegExp(pattern: string): RegExp {
+function globRegExp(pattern: string): RegExp {
   let re = "";
   for (let i = 0; i < pattern.length; i++) {
     const ch = pattern[i]!;

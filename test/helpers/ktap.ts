@@ -9,7 +9,7 @@
  * result line after it, or a parent that passed while a subtest failed.
  */
 
-export interface KtapDirective {
+interface KtapDirective {
   /** SKIP, TODO, XFAIL, TIMEOUT or ERROR */
   keyword: string;
   /** what follows the keyword */
