@@ -106,7 +106,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     .argument("<files...>", ".smmu files")
     .option("--scenario <name>", "run only the scenarios this name or glob matches; repeatable", collect)
     .option("--list", "list each file's scenarios (name, line, driver) without running them")
-    .addOption(new Option("--reporter <name>", "how to report the run: human, ktap (as kunit prints it) or junit (JUnit XML)").choices(REPORTERS).default("human"))
+    .addOption(new Option("--reporter <name>", "the report: for people, KTAP as kunit prints it, or JUnit XML").choices(REPORTERS).default("human"))
     .option("--driver <name>", "run under this driver plugin (invs, legacy, or a plugin name)")
     .option("--variant <name>", "run under this driver variant (driver-invs: mainline, v9; driver-legacy: v7.0)")
     .option("--driver-option <key[=value]>", "set a driver option (e.g. parallel_syncs); repeatable", driverOption)
