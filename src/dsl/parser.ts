@@ -3,7 +3,8 @@
  * smmu / device / vsmmu / domain blocks with params, for loops and includes,
  * then named scenarios of statements and expectations.
  */
-import { CstParser, type CstNode, type IToken } from "chevrotain";
+import type { CstNode, IToken } from "chevrotain";
+import { CstParser } from "./chevrotain.js";
 import { messages } from "./errors.js";
 import {
   ALL_TOKENS,

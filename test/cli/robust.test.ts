@@ -2,11 +2,12 @@
  * The command line for the people who use it: output cut short by its reader
  * (`| head -1`) is a quiet exit, output files are opened before anything
  * runs, --scenario repeats and takes globs, `run --list` lists without
- * running, and --version and --help load nothing but commander (the static
- * import graph of the entry point, read from the sources).
+ * running, --version and --help load nothing but commander (the static
+ * import graph of the entry point, read from the sources), and chevrotain
+ * is loaded as its one-file bundle.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -170,12 +171,22 @@ function staticGraph(entry: string): { files: string[]; packages: string[] } {
   return { files: [...files].map((f) => relative(ROOT, f)).sort(), packages: [...packages].sort() };
 }
 
-describe("--version and --help start fast", () => {
+describe("starting fast", () => {
   test("the entry point loads commander and the CLI's own small modules, nothing else: each command is imported when it runs", () => {
     expect(staticGraph(join(ROOT, "src/cli/bin.ts"))).toEqual({
       files: ["src/cli/bin.ts", "src/cli/io.ts", "src/cli/main.ts", "src/cli/options.ts"],
       packages: ["commander"],
     });
+  });
+
+  test("chevrotain's values come from its one-file bundle (src/dsl/chevrotain.ts): every other import of it is a type import, which loads nothing", () => {
+    const sources = readdirSync(join(ROOT, "src"), { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts"));
+    const importers = sources.filter((f) => /from "chevrotain"/.test(readFileSync(join(ROOT, "src", f), "utf8")));
+    expect(importers.length).toBeGreaterThan(1);
+    for (const f of importers) {
+      const lines = readFileSync(join(ROOT, "src", f), "utf8").split("\n").filter((l) => /^(import|export)\b.*from "chevrotain"/.test(l));
+      expect(lines.every((l) => /^import type [^;]* from "chevrotain";$/.test(l)), `${f}: ${lines.join(" | ")}`).toBe(true);
+    }
   });
 
   test("--version, and --help of run, still print what they did", async () => {
