@@ -22,6 +22,8 @@ export interface Diagnostic extends Span {
   message: string;
   /** What to do about it, when there is something to say. */
   hint?: string;
+  /** How many times it was found at this position (a mistake in a loop's body, each time round); absent when once. */
+  count?: number;
 }
 
 /** A diagnostic at `span`. */
@@ -35,6 +37,48 @@ export class InputError extends Error {
     super(diagnostics.map(formatDiagnostic).join("\n"));
     this.name = "InputError";
   }
+}
+
+/**
+ * Diagnostics with their repeats counted: a mistake in the body of a loop
+ * that runs a million times is one diagnostic, "... (reported 1000000
+ * times)", not a million. Diagnostics with the same key are one; the first
+ * one's message stands for them all.
+ */
+export class DiagnosticTally {
+  private readonly entries = new Map<string, { d: Diagnostic; count: number }>();
+
+  /** Count one more of the diagnostic keyed `key`; false if there is none yet (so the caller need not build its message). */
+  again(key: string): boolean {
+    const e = this.entries.get(key);
+    if (e) e.count++;
+    return e !== undefined;
+  }
+
+  add(d: Diagnostic, key: string = `${spanKey(d)}\0${d.code}\0${d.message}`): void {
+    if (!this.again(key)) this.entries.set(key, { d, count: 1 });
+  }
+
+  /** How many different diagnostics there are. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  list(): Diagnostic[] {
+    return [...this.entries.values()].map(({ d, count }) => (count === 1 ? d : { ...d, message: `${d.message} (reported ${count} times)`, count }));
+  }
+}
+
+/** A span as a key: file, start and end. */
+export function spanKey(s: Span): string {
+  return `${s.file}\0${s.line}\0${s.column}\0${s.endLine ?? ""}\0${s.endColumn ?? ""}`;
+}
+
+/** `ds` with each diagnostic repeated at one position (same code and message) reported once, with its count. */
+export function countRepeats(ds: readonly Diagnostic[]): Diagnostic[] {
+  const tally = new DiagnosticTally();
+  for (const d of ds) tally.add(d);
+  return tally.list();
 }
 
 /** Order diagnostics by file, line and column so output is deterministic. */

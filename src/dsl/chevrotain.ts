@@ -13,4 +13,4 @@ import { resolve } from "import-meta-resolve";
 const bundle = new URL("../chevrotain.mjs", resolve("chevrotain", import.meta.url)).href;
 const chevrotain = (await import(bundle)) as typeof Chevrotain;
 
-export const { createToken, CstParser, Lexer } = chevrotain;
+export const { createToken, EmbeddedActionsParser, LLkLookaheadStrategy } = chevrotain;

@@ -7,10 +7,15 @@ import { diagnostic, type Diagnostic } from "../core/diagnostics.js";
 import { didYouMean } from "../core/suggest.js";
 import { KW, Semi } from "./tokens.js";
 
+/** A token's text for a message: a long one (a 50 MB literal) is cut short. */
+function image(token: IToken): string {
+  return token.image.length > 80 ? `${token.image.slice(0, 77)}...` : token.image;
+}
+
 function show(token: IToken): string {
   if (token.tokenType.name === "EOF") return "the end of the file";
-  if (token.tokenType.name === "BadNumber") return `the bad number '${token.image}' (numbers are decimal, 0x hex, or decimal with K, M or G)`;
-  return `'${token.image}'`;
+  if (token.tokenType.name === "BadNumber") return `the bad number '${image(token)}' (numbers are decimal, 0x hex, or decimal with K, M or G)`;
+  return `'${image(token)}'`;
 }
 
 function label(t: TokenType): string {
@@ -51,9 +56,9 @@ const BLOCK_OF: Record<string, string> = {
   expectInvs: "invalidation entry",
 };
 
-/** A keyword the token may be a misspelling of; punctuation and numbers are never words. */
+/** A keyword the token may be a misspelling of; punctuation and numbers are never words, nor is a name far longer than any keyword. */
 function nearKeyword(t: IToken): string {
-  return /^[A-Za-z_]/.test(t.image) && t.tokenType.name !== "EOF" ? didYouMean(t.image, KEYWORDS) : "";
+  return /^[A-Za-z_]/.test(t.image) && t.image.length <= 40 && t.tokenType.name !== "EOF" ? didYouMean(t.image, KEYWORDS) : "";
 }
 
 export const messages: IParserErrorMessageProvider = {

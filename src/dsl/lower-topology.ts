@@ -3,12 +3,13 @@
  * into the Topology JSON form, recording where each piece was written (by
  * JSON Pointer) so schema diagnostics can point back into the .smmu text.
  */
-import type { CstNode, IToken } from "chevrotain";
+import type { IToken } from "chevrotain";
 import type { Span } from "../core/diagnostics.js";
 import type { DeviceSpec, DomainSpec, JsonValue, SmmuSpec, Topology, VsmmuSpec } from "../model/topology.js";
 import { didYouMean } from "../core/suggest.js";
 import { KEYS, type Kind, type ValueKind } from "../model/properties.js";
-import { sub, subs, tok, stringValue, type LowerBase } from "./lower-core.js";
+import { stringValue, type LowerBase } from "./lower-core.js";
+import { isString, type Name, type Property, type Value } from "./syntax.js";
 
 const LIST: Record<Kind, "smmus" | "devices" | "vsmmus" | "domains"> = {
   smmu: "smmus",
@@ -17,6 +18,10 @@ const LIST: Record<Kind, "smmus" | "devices" | "vsmmus" | "domains"> = {
   domain: "domains",
 };
 
+/** `obj[key] = value` as an own property, whatever the key ("__proto__" too). */
+export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
 
 export class TopologyBuilder {
   readonly topology: Topology = { smmus: [], devices: [], vsmmus: [], domains: [] };
@@ -25,10 +30,8 @@ export class TopologyBuilder {
   constructor(private readonly lo: LowerBase) {}
 
   /** One smmu / device / vsmmu / domain block. */
-  node(decl: CstNode): void {
-    const kindTok = tok(decl, "kind")!;
+  node(kindTok: IToken, nameNode: Name, properties: readonly Property[]): void {
     const kind = kindTok.image as Kind;
-    const nameNode = sub(decl, "name")!;
     const name = this.lo.nameText(nameNode);
     if (name === undefined) return;
     const list = this.topology[LIST[kind]] as unknown as Record<string, unknown>[];
@@ -39,22 +42,22 @@ export class TopologyBuilder {
     if (kind === "smmu") node.features = [];
 
     const seen = new Set<string>();
-    for (const prop of subs(decl, "property")) {
-      const key = tok(prop, "key")!;
+    for (const prop of properties) {
+      const key = prop.key;
       if (seen.has(key.image)) {
         this.lo.error(key, "duplicate", `property "${key.image}" is given twice`);
         continue;
       }
       seen.add(key.image);
-      this.property(kind, node, ptr, key, subs(prop, "value"));
+      this.property(kind, node, ptr, key, prop.values);
     }
     list.push(node);
   }
 
-  private property(kind: Kind, node: Record<string, unknown>, ptr: string, key: IToken, values: CstNode[]): void {
-    const known = KEYS[kind][key.image];
-    if (!known) {
-      const near = didYouMean(key.image, Object.keys(KEYS[kind]));
+  private property(kind: Kind, node: Record<string, unknown>, ptr: string, key: IToken, values: readonly Value[]): void {
+    const keys = KEYS[kind];
+    if (!Object.hasOwn(keys, key.image)) {
+      const near = didYouMean(key.image, Object.keys(keys));
       if (kind === "domain" || near !== "") {
         this.lo.error(key, "unknown-property", `unknown ${kind} property "${key.image}"${near}`);
         return;
@@ -63,10 +66,10 @@ export class TopologyBuilder {
       const props = (node.props ??= {}) as Record<string, JsonValue>;
       this.locations.set(`${ptr}/props/${key.image}`, this.lo.spanOf(key));
       const v = this.lo.looseValues(values);
-      if (v !== undefined) props[key.image] = v;
+      if (v !== undefined) setOwn(props, key.image, v);
       return;
     }
-    const [json, type] = known;
+    const [json, type] = keys[key.image]!;
     const at = `${ptr}/${json}`;
     this.locations.set(at, this.lo.spanOf(values[0]!));
     const many = type === "symbols" || type === "ints";
@@ -85,13 +88,11 @@ export class TopologyBuilder {
   }
 
   /** A value of a known property, read as its type says. */
-  private typed(v: CstNode, type: ValueKind, key: string): JsonValue | undefined {
-    const str = tok(v, "StringLit");
-    if (type === "string") return str ? stringValue(str) : this.lo.error(v, "type", `"${key}" takes a string, e.g. "${key === "plugin" ? "smmu-v3" : "..."}"`);
-    if (str) return this.lo.error(str, "type", `"${key}" does not take a string`);
-    const e = sub(v, "expr")!;
-    if (type === "int" || type === "ints") return this.lo.int(e, key === "sids" ? "StreamID" : key, 0n);
-    const name = this.lo.asName(e);
+  private typed(v: Value, type: ValueKind, key: string): JsonValue | undefined {
+    if (type === "string") return isString(v) ? stringValue(v) : this.lo.error(v, "type", `"${key}" takes a string, e.g. "${key === "plugin" ? "smmu-v3" : "..."}"`);
+    if (isString(v)) return this.lo.error(v, "type", `"${key}" does not take a string`);
+    if (type === "int" || type === "ints") return this.lo.int(v, key === "sids" ? "StreamID" : key, 0n);
+    const name = this.lo.asName(v);
     if (!name) return this.lo.error(v, "type", type === "bool" ? `"${key}" takes true or false` : `"${key}" takes a name, not an expression`);
     const text = this.lo.nameText(name);
     if (text === undefined) return undefined;
@@ -101,9 +102,6 @@ export class TopologyBuilder {
     }
     return text;
   }
-
-  /** A plugin property: a string, a number if it evaluates to one, else a name. */
-
 
   get smmus(): SmmuSpec[] {
     return this.topology.smmus;

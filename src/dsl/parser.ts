@@ -1,11 +1,37 @@
 /**
- * The .smmu grammar (chevrotain, one parser instance reused): a topology of
- * smmu / device / vsmmu / domain blocks with params, for loops and includes,
- * then named scenarios of statements and expectations.
+ * The .smmu grammar (chevrotain, embedded actions): a topology of smmu /
+ * device / vsmmu / domain blocks with params, for loops and includes, then
+ * named scenarios of statements and expectations. The rules build the
+ * syntax tree (src/dsl/syntax.ts) directly, with no CST in between. The
+ * grammar is analysed once, on the first parse (a CLI --version never pays
+ * for it), and the one parser is reused.
+ *
+ * Alternatives that run for every statement or operand are built once
+ * (fields below) rather than on each call.
  */
-import type { CstNode, IToken } from "chevrotain";
-import { CstParser } from "./chevrotain.js";
+import type { ILookaheadStrategy, IOrAlt, IRecognitionException, IToken, TokenType } from "chevrotain";
+import { EmbeddedActionsParser, LLkLookaheadStrategy } from "./chevrotain.js";
 import { messages } from "./errors.js";
+import {
+  NONE,
+  type ArrayDef,
+  type CmdItem,
+  type CmdPattern,
+  type DmaResult,
+  type DmaSpec,
+  type DriverDecl,
+  type Expectation,
+  type Expr,
+  type ForHead,
+  type InvItem,
+  type InvPattern,
+  type Name,
+  type NamePart,
+  type Property,
+  type Stmt,
+  type TopItem,
+  type Value,
+} from "./syntax.js";
 import {
   ALL_TOKENS,
   Colon,
@@ -30,472 +56,599 @@ import {
   Slash,
   Star,
   StringLit,
+  VersionLit,
 } from "./tokens.js";
+
+/**
+ * AT_LEAST_ONE_SEP's options, with the action an argument: an arrow written
+ * as a property is renamed on every call where esbuild keeps names (tsx, so
+ * npm run bench), and this one runs for every property.
+ */
+function separated(SEP: TokenType, DEF: () => void): { SEP: TokenType; DEF: () => void } {
+  return { SEP, DEF };
+}
+
+/** `list` with `x` added: a list of one is made to measure (an empty array grows to room for 17), none is NONE. */
+function add<T>(list: T[] | undefined, x: T): T[] {
+  if (!list) return [x];
+  list.push(x);
+  return list;
+}
+
+/**
+ * chevrotain's LL(k) lookahead, each function built the first time its
+ * production is reached rather than all while the grammar is built: a file
+ * uses part of the grammar, and building them all was most of the start-up.
+ */
+function lazyLookahead(maxLookahead: number): ILookaheadStrategy {
+  const llk = new LLkLookaheadStrategy({ maxLookahead });
+  return {
+    validate: (options) => llk.validate(options),
+    buildLookaheadForAlternation(options) {
+      let f: ReturnType<ILookaheadStrategy["buildLookaheadForAlternation"]> | undefined;
+      return function (this: unknown, alts) {
+        return (f ??= llk.buildLookaheadForAlternation(options)).call(this, alts);
+      };
+    },
+    buildLookaheadForOptional(options) {
+      let f: ReturnType<ILookaheadStrategy["buildLookaheadForOptional"]> | undefined;
+      return function (this: unknown) {
+        return (f ??= llk.buildLookaheadForOptional(options)).call(this);
+      };
+    },
+  };
+}
 
 /** Entry types: an entry starting with one has no SMMU name. */
 const INV_TYPE_WORDS = new Set(["S1_ASID", "S2_VMID", "S2_VMID_S1_CLEAR", "ATS", "ATS_FULL"]);
 
-class SmmuParser extends CstParser {
-  constructor() {
-    super(ALL_TOKENS, { recoveryEnabled: true, maxLookahead: 3, errorMessageProvider: messages, nodeLocationTracking: "onlyOffset" });
+class SmmuParser extends EmbeddedActionsParser {
+  /** `validate`: check the grammar for ambiguities and the like as it is built (a test does; a run skips it, which halves the build). */
+  constructor(validate = false) {
+    super(ALL_TOKENS, { recoveryEnabled: true, maxLookahead: 3, lookaheadStrategy: lazyLookahead(3), errorMessageProvider: messages, skipValidations: !validate });
     this.performSelfAnalysis();
   }
 
-  file = this.RULE("file", () => {
-    this.MANY(() => this.SUBRULE(this.topItem));
+  /** The last token consumed: where the rule being parsed ends. */
+  private end(): IToken {
+    return this.LA(0);
+  }
+
+  file = this.RULE("file", (): TopItem[] => {
+    const items: TopItem[] = [];
+    this.MANY(() => items.push(this.SUBRULE(this.topItem)));
+    return items;
   });
 
-  topItem = this.RULE("topItem", () => {
-    this.OR([
-      { ALT: () => this.SUBRULE(this.include) },
-      { ALT: () => this.SUBRULE(this.use) },
-      { ALT: () => this.SUBRULE(this.param) },
-      { ALT: () => this.SUBRULE(this.driverDecl) },
-      { ALT: () => this.SUBRULE(this.nodeDecl) },
-      { ALT: () => this.SUBRULE(this.topFor) },
-      { ALT: () => this.SUBRULE(this.scenario) },
-    ]);
-  });
+  private readonly topItems: IOrAlt<TopItem>[] = [
+    { ALT: () => this.SUBRULE(this.include) },
+    { ALT: () => this.SUBRULE(this.use) },
+    { ALT: () => this.SUBRULE(this.param) },
+    { ALT: () => this.SUBRULE(this.driverDecl) },
+    { ALT: () => this.SUBRULE(this.nodeDecl) },
+    { ALT: () => this.SUBRULE(this.topFor) },
+    { ALT: () => this.SUBRULE(this.scenario) },
+  ];
 
-  include = this.RULE("include", () => {
-    this.CONSUME(KW.include);
-    this.CONSUME(StringLit);
+  topItem = this.RULE("topItem", (): TopItem => this.OR(this.topItems));
+
+  include = this.RULE("include", (): TopItem => {
+    const first = this.CONSUME(KW.include);
+    const path = this.CONSUME(StringLit);
     this.CONSUME(Semi);
+    return { kind: "include", path, first, last: this.end() };
   });
 
-  use = this.RULE("use", () => {
-    this.CONSUME(KW.use);
-    this.CONSUME(StringLit);
+  use = this.RULE("use", (): TopItem => {
+    const first = this.CONSUME(KW.use);
+    const path = this.CONSUME(StringLit);
     this.CONSUME(Semi);
+    return { kind: "use", path, first, last: this.end() };
   });
 
-  param = this.RULE("param", () => {
-    this.CONSUME(KW.param);
-    this.CONSUME(Identifier);
+  param = this.RULE("param", (): TopItem => {
+    const first = this.CONSUME(KW.param);
+    const name = this.CONSUME(Identifier);
     this.CONSUME(Equals);
-    this.SUBRULE(this.expr);
+    const value = this.SUBRULE(this.expr);
     this.CONSUME(Semi);
+    return { kind: "param", name, value, first, last: this.end() };
   });
 
-  /** `driver invs v9;` or, with options, `driver invs mainline { parallel_syncs: true; }` */
-  driverDecl = this.RULE("driverDecl", () => {
-    this.CONSUME(KW.driver);
-    this.CONSUME(Identifier, { LABEL: "plugin" });
-    this.OPTION(() => this.CONSUME2(Identifier, { LABEL: "variant" }));
-    this.OR([
-      { ALT: () => this.CONSUME(Semi) },
-      {
-        ALT: () => {
-          this.CONSUME(LBrace);
-          this.MANY(() => this.SUBRULE(this.property));
-          this.CONSUME(RBrace);
-        },
+  private readonly variants: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME2(Identifier) }, { ALT: () => this.CONSUME(VersionLit) }];
+
+  /** `;`, or the options in a block */
+  private readonly driverEnds: IOrAlt<Property[]>[] = [
+    {
+      ALT: () => {
+        this.CONSUME(Semi);
+        return [];
       },
-    ]);
+    },
+    {
+      ALT: () => {
+        this.CONSUME(LBrace);
+        const options: Property[] = [];
+        this.MANY(() => options.push(this.SUBRULE(this.property)));
+        this.CONSUME(RBrace);
+        return options;
+      },
+    },
+  ];
+
+  /** `driver invs v9;`, `driver legacy v7.0;` or, with options, `driver invs mainline { parallel_syncs: true; }` */
+  driverDecl = this.RULE("driverDecl", (): DriverDecl => {
+    const first = this.CONSUME(KW.driver);
+    const plugin = this.CONSUME(Identifier);
+    const variant = this.OPTION(() => this.OR2(this.variants));
+    const options = this.OR(this.driverEnds);
+    return { kind: "driverDecl", plugin, variant, options, first, last: this.end() };
   });
 
-  nodeDecl = this.RULE("nodeDecl", () => {
-    this.OR([
-      { ALT: () => this.CONSUME(KW.smmu, { LABEL: "kind" }) },
-      { ALT: () => this.CONSUME(KW.device, { LABEL: "kind" }) },
-      { ALT: () => this.CONSUME(KW.vsmmu, { LABEL: "kind" }) },
-      { ALT: () => this.CONSUME(KW.domain, { LABEL: "kind" }) },
-    ]);
-    this.SUBRULE(this.name);
+  private readonly nodeKinds: IOrAlt<IToken>[] = [
+    { ALT: () => this.CONSUME(KW.smmu) },
+    { ALT: () => this.CONSUME(KW.device) },
+    { ALT: () => this.CONSUME(KW.vsmmu) },
+    { ALT: () => this.CONSUME(KW.domain) },
+  ];
+
+  nodeDecl = this.RULE("nodeDecl", (): TopItem => {
+    const nodeKind = this.OR(this.nodeKinds);
+    const name = this.SUBRULE(this.name);
     this.CONSUME(LBrace);
-    this.MANY(() => this.SUBRULE(this.property));
+    let properties: Property[] | undefined;
+    this.MANY(() => (properties = add(properties, this.SUBRULE(this.property))));
     this.CONSUME(RBrace);
+    return { kind: "nodeDecl", nodeKind, name, properties: properties ?? NONE, first: nodeKind, last: this.end() };
   });
 
-  property = this.RULE("property", () => {
-    this.CONSUME(Identifier, { LABEL: "key" });
+  property = this.RULE("property", (): Property => {
+    const key = this.CONSUME(Identifier);
     this.CONSUME(Colon);
-    this.AT_LEAST_ONE_SEP({ SEP: Comma, DEF: () => this.SUBRULE(this.value) });
+    let values: Value[] | undefined;
+    this.AT_LEAST_ONE_SEP(separated(Comma, () => (values = add(values, this.SUBRULE(this.value)))));
     this.CONSUME(Semi);
+    return { key, values: values ?? NONE, first: key, last: this.end() };
   });
 
-  value = this.RULE("value", () => {
-    this.OR([{ ALT: () => this.CONSUME(StringLit) }, { ALT: () => this.SUBRULE(this.expr) }]);
-  });
+  private readonly values: IOrAlt<Value>[] = [{ ALT: () => this.CONSUME(StringLit) }, { ALT: () => this.SUBRULE(this.expr) }];
 
-  topFor = this.RULE("topFor", () => {
-    this.SUBRULE(this.forHead);
+  value = this.RULE("value", (): Value => this.OR(this.values));
+
+  topFor = this.RULE("topFor", (): TopItem => {
+    const head = this.SUBRULE(this.forHead);
     this.CONSUME(LBrace);
-    this.MANY(() => this.SUBRULE(this.topItem));
+    const items: TopItem[] = [];
+    this.MANY(() => items.push(this.SUBRULE(this.topItem)));
     this.CONSUME(RBrace);
+    return { kind: "topFor", head, items, first: head?.first, last: this.end() };
   });
 
-  forHead = this.RULE("forHead", () => {
-    this.CONSUME(KW.for);
-    this.CONSUME(Identifier, { LABEL: "var" });
+  forHead = this.RULE("forHead", (): ForHead => {
+    const first = this.CONSUME(KW.for);
+    const v = this.CONSUME(Identifier);
     this.CONSUME(KW.in);
-    this.SUBRULE(this.expr, { LABEL: "from" });
+    const from = this.SUBRULE(this.expr);
     this.CONSUME(DotDot);
-    this.SUBRULE2(this.expr, { LABEL: "to" });
+    const to = this.SUBRULE2(this.expr);
+    return { var: v, from, to, first, last: this.end() };
   });
 
-  scenario = this.RULE("scenario", () => {
-    this.CONSUME(KW.scenario);
-    this.CONSUME(StringLit);
+  scenario = this.RULE("scenario", (): TopItem => {
+    const first = this.CONSUME(KW.scenario);
+    const name = this.CONSUME(StringLit);
+    const body = this.block();
+    return { kind: "scenario", name, body, first, last: this.end() };
+  });
+
+  /** `{ stmt* }` */
+  private block(): Stmt[] {
     this.CONSUME(LBrace);
-    this.MANY(() => this.SUBRULE(this.stmt));
+    const body: Stmt[] = [];
+    this.MANY(() => body.push(this.SUBRULE(this.stmt)));
     this.CONSUME(RBrace);
-  });
+    return body;
+  }
 
-  stmt = this.RULE("stmt", () => {
-    this.OR([
-      { ALT: () => this.SUBRULE(this.attach) },
-      { ALT: () => this.SUBRULE(this.detach) },
-      { ALT: () => this.SUBRULE(this.map) },
-      { ALT: () => this.SUBRULE(this.unmap) },
-      { ALT: () => this.SUBRULE(this.flush) },
-      { ALT: () => this.SUBRULE(this.dma) },
-      { ALT: () => this.SUBRULE(this.sva) },
-      { ALT: () => this.SUBRULE(this.mm) },
-      { ALT: () => this.SUBRULE(this.vsmmuInvalidate) },
-      { ALT: () => this.SUBRULE(this.fail) },
-      { ALT: () => this.SUBRULE(this.fault) },
-      { ALT: () => this.SUBRULE(this.expect) },
-      { ALT: () => this.SUBRULE(this.stmtFor) },
-      { ALT: () => this.SUBRULE(this.driverDecl) },
-      { ALT: () => this.SUBRULE(this.array) },
-      { ALT: () => this.SUBRULE(this.unref) },
-      { ALT: () => this.SUBRULE(this.concurrently) },
-    ]);
-  });
+  private readonly stmts: IOrAlt<Stmt>[] = [
+    { ALT: () => this.SUBRULE(this.attach) },
+    { ALT: () => this.SUBRULE(this.detach) },
+    { ALT: () => this.SUBRULE(this.map) },
+    { ALT: () => this.SUBRULE(this.unmap) },
+    { ALT: () => this.SUBRULE(this.flush) },
+    { ALT: () => this.SUBRULE(this.dma) },
+    { ALT: () => this.SUBRULE(this.sva) },
+    { ALT: () => this.SUBRULE(this.mm) },
+    { ALT: () => this.SUBRULE(this.vsmmuInvalidate) },
+    { ALT: () => this.SUBRULE(this.fail) },
+    { ALT: () => this.SUBRULE(this.fault) },
+    { ALT: () => this.SUBRULE(this.expect) },
+    { ALT: () => this.SUBRULE(this.stmtFor) },
+    { ALT: () => this.SUBRULE(this.driverDecl) },
+    { ALT: () => this.SUBRULE(this.array) },
+    { ALT: () => this.SUBRULE(this.unref) },
+    { ALT: () => this.SUBRULE(this.concurrently) },
+  ];
+
+  stmt = this.RULE("stmt", (): Stmt => this.OR(this.stmts));
 
   /** concurrently { op; op; ... }: the operations interleaved step by step, as on separate CPUs */
-  concurrently = this.RULE("concurrently", () => {
-    this.CONSUME(KW.concurrently);
-    this.CONSUME(LBrace);
-    this.MANY(() => this.SUBRULE(this.stmt));
-    this.CONSUME(RBrace);
+  concurrently = this.RULE("concurrently", (): Stmt => {
+    const first = this.CONSUME(KW.concurrently);
+    const body = this.block();
+    return { kind: "concurrently", body, first, last: this.end() };
   });
+
+  private readonly arrayOps: IOrAlt<ArrayDef>[] = [
+    {
+      ALT: () => {
+        this.CONSUME(KW.alloc);
+        return { kind: "alloc", size: this.SUBRULE(this.expr) };
+      },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(KW.merge);
+        return { kind: "merge", base: this.CONSUME2(Identifier), other: this.CONSUME3(Identifier) };
+      },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(KW.purge);
+        return { kind: "purge", base: this.CONSUME4(Identifier) };
+      },
+    },
+  ];
+
+  private readonly arrayDefs: IOrAlt<ArrayDef>[] = [
+    {
+      ALT: () => {
+        this.CONSUME(LBrace);
+        const entries: InvPattern[] = [];
+        this.MANY(() => entries.push(this.SUBRULE(this.invPattern)));
+        this.CONSUME(RBrace);
+        return { kind: "set", entries };
+      },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(Equals);
+        const d = this.OR2(this.arrayOps);
+        this.CONSUME(Semi);
+        return d;
+      },
+    },
+  ];
 
   /**
    * The array algebra itself, as the kunit test drives it:
    *   array t { S2_VMID 1; ATS 3 ssid 1; }     a fixed array (to_merge, to_unref)
    *   array a = alloc 0;  array b = merge a t;  array a = purge b;
    */
-  array = this.RULE("array", () => {
-    this.CONSUME(KW.array);
-    this.CONSUME(Identifier, { LABEL: "target" });
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(LBrace);
-          this.MANY(() => this.SUBRULE(this.invPattern));
-          this.CONSUME(RBrace);
-        },
-      },
-      {
-        ALT: () => {
-          this.CONSUME(Equals);
-          this.OR2([
-            {
-              ALT: () => {
-                this.CONSUME(KW.alloc);
-                this.SUBRULE(this.expr, { LABEL: "size" });
-              },
-            },
-            {
-              ALT: () => {
-                this.CONSUME(KW.merge);
-                this.CONSUME2(Identifier, { LABEL: "base" });
-                this.CONSUME3(Identifier, { LABEL: "other" });
-              },
-            },
-            {
-              ALT: () => {
-                this.CONSUME(KW.purge);
-                this.CONSUME4(Identifier, { LABEL: "base" });
-              },
-            },
-          ]);
-          this.CONSUME(Semi);
-        },
-      },
-    ]);
+  array = this.RULE("array", (): Stmt => {
+    const first = this.CONSUME(KW.array);
+    const target = this.CONSUME(Identifier);
+    const def = this.OR(this.arrayDefs);
+    return { kind: "array", target, def, first, last: this.end() };
   });
 
-  unref = this.RULE("unref", () => {
-    this.CONSUME(KW.unref);
-    this.CONSUME(Identifier, { LABEL: "base" });
-    this.CONSUME2(Identifier, { LABEL: "other" });
+  unref = this.RULE("unref", (): Stmt => {
+    const first = this.CONSUME(KW.unref);
+    const base = this.CONSUME(Identifier);
+    const other = this.CONSUME2(Identifier);
     this.CONSUME(Semi);
+    return { kind: "unref", base, other, first, last: this.end() };
   });
 
-  stmtFor = this.RULE("stmtFor", () => {
-    this.SUBRULE(this.forHead);
-    this.CONSUME(LBrace);
-    this.MANY(() => this.SUBRULE(this.stmt));
-    this.CONSUME(RBrace);
+  stmtFor = this.RULE("stmtFor", (): Stmt => {
+    const head = this.SUBRULE(this.forHead);
+    const body = this.block();
+    return { kind: "stmtFor", head, body, first: head?.first, last: this.end() };
   });
 
-  attach = this.RULE("attach", () => {
-    this.CONSUME(KW.attach);
-    this.SUBRULE(this.name, { LABEL: "device" });
-    this.SUBRULE2(this.name, { LABEL: "target" });
-    this.OPTION(() => {
+  attach = this.RULE("attach", (): Stmt => {
+    const first = this.CONSUME(KW.attach);
+    const device = this.SUBRULE(this.name);
+    const target = this.SUBRULE2(this.name);
+    const pasid = this.OPTION(() => {
       this.CONSUME(KW.pasid);
-      this.SUBRULE(this.expr, { LABEL: "pasid" });
+      return this.SUBRULE(this.expr);
     });
     this.CONSUME(Semi);
+    return { kind: "attach", device, target, pasid, first, last: this.end() };
   });
 
-  detach = this.RULE("detach", () => {
-    this.CONSUME(KW.detach);
-    this.SUBRULE(this.name, { LABEL: "device" });
-    this.OPTION(() => {
+  detach = this.RULE("detach", (): Stmt => {
+    const first = this.CONSUME(KW.detach);
+    const device = this.SUBRULE(this.name);
+    const pasid = this.OPTION(() => {
       this.CONSUME(KW.pasid);
-      this.SUBRULE(this.expr, { LABEL: "pasid" });
+      return this.SUBRULE(this.expr);
     });
     this.CONSUME(Semi);
+    return { kind: "detach", device, pasid, first, last: this.end() };
   });
 
-  map = this.RULE("map", () => {
-    this.CONSUME(KW.map);
-    this.SUBRULE(this.name, { LABEL: "domain" });
-    this.SUBRULE(this.expr, { LABEL: "iova" });
+  map = this.RULE("map", (): Stmt => {
+    const first = this.CONSUME(KW.map);
+    const domain = this.SUBRULE(this.name);
+    const iova = this.SUBRULE(this.expr);
     this.CONSUME(KW.size);
-    this.SUBRULE2(this.expr, { LABEL: "size" });
-    this.OPTION(() => {
+    const size = this.SUBRULE2(this.expr);
+    const pa = this.OPTION(() => {
       this.CONSUME(KW.to);
-      this.SUBRULE3(this.expr, { LABEL: "pa" });
+      return this.SUBRULE3(this.expr);
     });
-    this.OPTION2(() => this.CONSUME(KW.readonly));
+    const readonly = this.OPTION2(() => this.CONSUME(KW.readonly)) !== undefined;
     this.CONSUME(Semi);
+    return { kind: "map", domain, iova, size, pa, readonly, first, last: this.end() };
   });
 
-  unmap = this.RULE("unmap", () => {
-    this.CONSUME(KW.unmap);
-    this.SUBRULE(this.name, { LABEL: "domain" });
-    this.SUBRULE(this.expr, { LABEL: "iova" });
+  unmap = this.RULE("unmap", (): Stmt => {
+    const first = this.CONSUME(KW.unmap);
+    const domain = this.SUBRULE(this.name);
+    const iova = this.SUBRULE(this.expr);
     this.CONSUME(KW.size);
-    this.SUBRULE2(this.expr, { LABEL: "size" });
+    const size = this.SUBRULE2(this.expr);
     this.CONSUME(Semi);
+    return { kind: "unmap", domain, iova, size, first, last: this.end() };
   });
 
-  flush = this.RULE("flush", () => {
-    this.CONSUME(KW.flush);
-    this.SUBRULE(this.name, { LABEL: "domain" });
+  flush = this.RULE("flush", (): Stmt => {
+    const first = this.CONSUME(KW.flush);
+    const domain = this.SUBRULE(this.name);
     this.CONSUME(Semi);
+    return { kind: "flush", domain, first, last: this.end() };
   });
 
-  dma = this.RULE("dma", () => {
-    this.CONSUME(KW.dma);
-    this.SUBRULE(this.dmaSpec);
+  dma = this.RULE("dma", (): Stmt => {
+    const first = this.CONSUME(KW.dma);
+    const spec = this.SUBRULE(this.dmaSpec);
     this.CONSUME(Semi);
+    return { kind: "dma", spec, first, last: this.end() };
   });
 
-  dmaSpec = this.RULE("dmaSpec", () => {
-    this.SUBRULE(this.name, { LABEL: "device" });
-    this.OR([{ ALT: () => this.CONSUME(KW.read, { LABEL: "access" }) }, { ALT: () => this.CONSUME(KW.write, { LABEL: "access" }) }]);
-    this.SUBRULE(this.expr, { LABEL: "iova" });
-    this.OPTION(() => {
+  private readonly accesses: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(KW.read) }, { ALT: () => this.CONSUME(KW.write) }];
+
+  dmaSpec = this.RULE("dmaSpec", (): DmaSpec => {
+    const first = this.LA(1);
+    const device = this.SUBRULE(this.name);
+    const access = this.OR(this.accesses);
+    const iova = this.SUBRULE(this.expr);
+    const pasid = this.OPTION(() => {
       this.CONSUME(KW.pasid);
-      this.SUBRULE2(this.expr, { LABEL: "pasid" });
+      return this.SUBRULE2(this.expr);
     });
-    this.OPTION2(() => {
+    const sid = this.OPTION2(() => {
       this.CONSUME(KW.sid);
-      this.SUBRULE3(this.expr, { LABEL: "sid" });
+      return this.SUBRULE3(this.expr);
     });
+    return { device, access, iova, pasid, sid, first, last: this.end() };
   });
 
-  sva = this.RULE("sva", () => {
-    this.CONSUME(KW.sva);
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(KW.bind);
-          this.SUBRULE(this.name, { LABEL: "device" });
-          this.SUBRULE2(this.name, { LABEL: "domain" });
-        },
+  private readonly svaForms: IOrAlt<{ bind: boolean; device: Name; domain?: Name }>[] = [
+    {
+      ALT: () => {
+        this.CONSUME(KW.bind);
+        return { bind: true, device: this.SUBRULE(this.name), domain: this.SUBRULE2(this.name) };
       },
-      {
-        ALT: () => {
-          this.CONSUME(KW.unbind);
-          this.SUBRULE3(this.name, { LABEL: "device" });
-        },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(KW.unbind);
+        return { bind: false, device: this.SUBRULE3(this.name) };
       },
-    ]);
+    },
+  ];
+
+  sva = this.RULE("sva", (): Stmt => {
+    const first = this.CONSUME(KW.sva);
+    const form = this.OR(this.svaForms);
     this.CONSUME(KW.pasid);
-    this.SUBRULE(this.expr, { LABEL: "pasid" });
+    const pasid = this.SUBRULE(this.expr);
     this.CONSUME(Semi);
+    return { kind: "sva", bind: form?.bind, device: form?.device, domain: form?.domain, pasid, first, last: this.end() };
   });
 
-  mm = this.RULE("mm", () => {
-    this.CONSUME(KW.mm);
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(KW.invalidate);
-          this.SUBRULE(this.name, { LABEL: "domain" });
-          this.OPTION(() => {
-            this.SUBRULE(this.expr, { LABEL: "start" });
-            this.CONSUME(KW.size);
-            this.SUBRULE2(this.expr, { LABEL: "size" });
-          });
-        },
+  private readonly mmForms: IOrAlt<{ release: boolean; domain: Name; start?: Expr; size?: Expr }>[] = [
+    {
+      ALT: () => {
+        this.CONSUME(KW.invalidate);
+        const domain = this.SUBRULE(this.name);
+        const range = this.OPTION(() => {
+          const start = this.SUBRULE(this.expr);
+          this.CONSUME(KW.size);
+          return { start, size: this.SUBRULE2(this.expr) };
+        });
+        return { release: false, domain, start: range?.start, size: range?.size };
       },
-      {
-        ALT: () => {
-          this.CONSUME(KW.release);
-          this.SUBRULE2(this.name, { LABEL: "domain" });
-        },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(KW.release);
+        return { release: true, domain: this.SUBRULE2(this.name) };
       },
-    ]);
+    },
+  ];
+
+  mm = this.RULE("mm", (): Stmt => {
+    const first = this.CONSUME(KW.mm);
+    const form = this.OR(this.mmForms);
     this.CONSUME(Semi);
+    return { kind: "mm", release: form?.release, domain: form?.domain, start: form?.start, size: form?.size, first, last: this.end() };
   });
 
   /** vsmmu v0 invalidate { TLBI_NH_VAA addr 0x1000; CFGI_CD sid 0x100; ... }: the guest's commands, as command patterns write them */
-  vsmmuInvalidate = this.RULE("vsmmuInvalidate", () => {
-    this.CONSUME(KW.vsmmu);
-    this.SUBRULE(this.name, { LABEL: "vsmmu" });
+  vsmmuInvalidate = this.RULE("vsmmuInvalidate", (): Stmt => {
+    const first = this.CONSUME(KW.vsmmu);
+    const vsmmu = this.SUBRULE(this.name);
     this.CONSUME(KW.invalidate);
     this.CONSUME(LBrace);
-    this.MANY(() => this.SUBRULE(this.cmdItem));
+    const items: CmdItem[] = [];
+    this.MANY(() => items.push(this.SUBRULE(this.cmdItem)));
     this.CONSUME(RBrace);
+    return { kind: "vsmmuInvalidate", vsmmu, items, first, last: this.end() };
   });
 
-  fail = this.RULE("fail", () => {
-    this.CONSUME(KW.fail);
+  fail = this.RULE("fail", (): Stmt => {
+    const first = this.CONSUME(KW.fail);
     this.CONSUME(KW.alloc);
-    this.CONSUME(Identifier, { LABEL: "site" });
-    this.OPTION(() => {
+    const site = this.CONSUME(Identifier);
+    const count = this.OPTION(() => {
       this.CONSUME(KW.count);
-      this.SUBRULE(this.expr, { LABEL: "count" });
+      return this.SUBRULE(this.expr);
     });
     this.CONSUME(Semi);
+    return { kind: "fail", site, count, first, last: this.end() };
   });
 
-  fault = this.RULE("fault", () => {
-    this.CONSUME(KW.fault);
-    this.SUBRULE(this.name, { LABEL: "device" });
-    this.CONSUME(Identifier, { LABEL: "fault" });
-    this.OPTION(() => this.CONSUME(KW.off));
+  fault = this.RULE("fault", (): Stmt => {
+    const first = this.CONSUME(KW.fault);
+    const device = this.SUBRULE(this.name);
+    const fault = this.CONSUME(Identifier);
+    const off = this.OPTION(() => this.CONSUME(KW.off)) !== undefined;
     this.CONSUME(Semi);
+    return { kind: "fault", device, fault, off, first, last: this.end() };
   });
 
-  expect = this.RULE("expect", () => {
-    this.CONSUME(KW.expect);
-    this.OR([
-      { ALT: () => this.SUBRULE(this.expectCommands) },
-      { ALT: () => this.SUBRULE(this.expectCount) },
-      { ALT: () => this.SUBRULE(this.expectInvs) },
-      { ALT: () => this.SUBRULE(this.expectArray) },
-      { ALT: () => this.SUBRULE(this.expectState) },
-      { ALT: () => this.SUBRULE(this.expectDma) },
-      { ALT: () => this.SUBRULE(this.expectError) },
-      { ALT: () => this.SUBRULE(this.expectWarn) },
-      { ALT: () => this.SUBRULE(this.expectNoStale) },
-      { ALT: () => this.SUBRULE(this.expectStale) },
-    ]);
+  private readonly expectations: IOrAlt<Expectation>[] = [
+    { ALT: () => this.SUBRULE(this.expectCommands) },
+    { ALT: () => this.SUBRULE(this.expectCount) },
+    { ALT: () => this.SUBRULE(this.expectInvs) },
+    { ALT: () => this.SUBRULE(this.expectArray) },
+    { ALT: () => this.SUBRULE(this.expectState) },
+    { ALT: () => this.SUBRULE(this.expectDma) },
+    { ALT: () => this.SUBRULE(this.expectError) },
+    { ALT: () => this.SUBRULE(this.expectWarn) },
+    { ALT: () => this.SUBRULE(this.expectNoStale) },
+    { ALT: () => this.SUBRULE(this.expectStale) },
+  ];
+
+  expect = this.RULE("expect", (): Stmt => {
+    const first = this.CONSUME(KW.expect);
+    const expectation = this.OR(this.expectations);
+    return { kind: "expect", expectation, first, last: this.end() };
   });
 
-  expectCommands = this.RULE("expectCommands", () => {
+  expectCommands = this.RULE("expectCommands", (): Expectation => {
     this.CONSUME(KW.commands);
-    this.SUBRULE(this.name, { LABEL: "smmu" });
-    this.OPTION(() => this.CONSUME(KW.contains));
+    const smmu = this.SUBRULE(this.name);
+    const contains = this.OPTION(() => this.CONSUME(KW.contains)) !== undefined;
     this.CONSUME(LBrace);
-    this.MANY(() => this.SUBRULE(this.cmdItem));
+    const items: CmdItem[] = [];
+    this.MANY(() => items.push(this.SUBRULE(this.cmdItem)));
     this.CONSUME(RBrace);
+    return { kind: "expectCommands", smmu, contains, items };
   });
 
   /** A command pattern, or a loop of them. */
-  cmdItem = this.RULE("cmdItem", () => {
-    this.loopOrPattern(() => this.SUBRULE(this.cmdFor), () => this.SUBRULE(this.cmdPattern));
-  });
+  cmdItem = this.RULE("cmdItem", (): CmdItem => this.loopOrPattern<CmdItem>(() => this.SUBRULE(this.cmdFor), () => this.SUBRULE(this.cmdPattern)));
 
-  cmdFor = this.RULE("cmdFor", () => {
-    this.SUBRULE(this.forHead);
+  cmdFor = this.RULE("cmdFor", (): CmdItem => {
+    const head = this.SUBRULE(this.forHead);
     this.CONSUME(LBrace);
-    this.MANY(() => this.SUBRULE(this.cmdItem));
+    const items: CmdItem[] = [];
+    this.MANY(() => items.push(this.SUBRULE(this.cmdItem)));
     this.CONSUME(RBrace);
+    return { kind: "cmdFor", head, items, first: head?.first, last: this.end() };
   });
 
-  cmdPattern = this.RULE("cmdPattern", () => {
-    this.CONSUME(Identifier, { LABEL: "op" });
+  cmdPattern = this.RULE("cmdPattern", (): CmdPattern => {
+    const op = this.CONSUME(Identifier);
+    const fields: IToken[] = [];
+    const values: Expr[] = [];
     this.MANY({
       GATE: () => this.LA(1).tokenType !== KW.x,
       DEF: () => {
-        this.CONSUME2(Identifier, { LABEL: "field" });
-        this.SUBRULE(this.expr, { LABEL: "fieldValue" });
+        fields.push(this.CONSUME2(Identifier));
+        values.push(this.SUBRULE(this.expr));
       },
     });
-    this.OPTION(() => this.CONSUME(Ellipsis));
-    this.OPTION2(() => {
+    const rest = this.OPTION(() => this.CONSUME(Ellipsis));
+    const repeat = this.OPTION2(() => {
       this.CONSUME(KW.x);
-      this.SUBRULE2(this.expr, { LABEL: "repeat" });
+      return this.SUBRULE2(this.expr);
     });
     this.CONSUME(Semi);
+    return { kind: "cmdPattern", op, fields, values, rest, repeat, first: op, last: this.end() };
   });
 
-  expectCount = this.RULE("expectCount", () => {
+  expectCount = this.RULE("expectCount", (): Expectation => {
     this.CONSUME(KW.count);
-    this.SUBRULE(this.name, { LABEL: "smmu" });
-    this.CONSUME(Identifier, { LABEL: "what" });
-    this.SUBRULE(this.expr, { LABEL: "count" });
+    const smmu = this.SUBRULE(this.name);
+    const what = this.CONSUME(Identifier);
+    const count = this.SUBRULE(this.expr);
     this.CONSUME(Semi);
+    return { kind: "expectCount", smmu, what, count };
   });
+
+  /** `empty;`, or the entries in a block */
+  private readonly invsForms: IOrAlt<{ empty: boolean; trash?: Expr; items: InvItem[] }>[] = [
+    {
+      ALT: () => {
+        this.CONSUME(KW.empty);
+        this.CONSUME(Semi);
+        return { empty: true, items: [] };
+      },
+    },
+    {
+      ALT: () => {
+        const trash = this.OPTION(() => {
+          this.CONSUME(KW.trash);
+          return this.SUBRULE(this.expr);
+        });
+        this.CONSUME(LBrace);
+        const items: InvItem[] = [];
+        this.MANY(() => items.push(this.SUBRULE(this.invItem)));
+        this.CONSUME(RBrace);
+        return { empty: false, trash, items };
+      },
+    },
+  ];
 
   /** expect invs d1 [trash N] { smmu0 S1_ASID 1 users 1; ... }  or  expect invs d1 empty; */
-  expectInvs = this.RULE("expectInvs", () => {
+  expectInvs = this.RULE("expectInvs", (): Expectation => {
     this.CONSUME(KW.invs);
-    this.SUBRULE(this.name, { LABEL: "domain" });
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(KW.empty);
-          this.CONSUME(Semi);
-        },
-      },
-      {
-        ALT: () => {
-          this.OPTION(() => {
-            this.CONSUME(KW.trash);
-            this.SUBRULE(this.expr, { LABEL: "trash" });
-          });
-          this.CONSUME(LBrace);
-          this.MANY(() => this.SUBRULE(this.invItem));
-          this.CONSUME(RBrace);
-        },
-      },
-    ]);
+    const domain = this.SUBRULE(this.name);
+    const form = this.OR(this.invsForms);
+    return { kind: "expectInvs", domain, empty: form?.empty, trash: form?.trash, items: form?.items };
   });
 
   /** expect state NODE KEY VALUE;  a value a plugin exposes */
-  expectState = this.RULE("expectState", () => {
+  expectState = this.RULE("expectState", (): Expectation => {
     this.CONSUME(KW.state);
-    this.SUBRULE(this.name, { LABEL: "node" });
-    this.CONSUME(Identifier, { LABEL: "key" });
-    this.SUBRULE(this.value);
+    const node = this.SUBRULE(this.name);
+    const key = this.CONSUME(Identifier);
+    const value = this.SUBRULE(this.value);
     this.CONSUME(Semi);
+    return { kind: "expectState", node, key, value };
   });
 
   /** expect array a [trash N] { S2_VMID 1 users 2; ATS 10 ssid 1; } */
-  expectArray = this.RULE("expectArray", () => {
+  expectArray = this.RULE("expectArray", (): Expectation => {
     this.CONSUME(KW.array);
-    this.CONSUME(Identifier, { LABEL: "target" });
-    this.OPTION(() => {
+    const target = this.CONSUME(Identifier);
+    const trash = this.OPTION(() => {
       this.CONSUME(KW.trash);
-      this.SUBRULE(this.expr, { LABEL: "trash" });
+      return this.SUBRULE(this.expr);
     });
     this.CONSUME(LBrace);
-    this.MANY(() => this.SUBRULE(this.invPattern));
+    const entries: InvPattern[] = [];
+    this.MANY(() => entries.push(this.SUBRULE(this.invPattern)));
     this.CONSUME(RBrace);
+    return { kind: "expectArray", target, trash, entries };
   });
 
   /** An entry, or a loop of them. */
-  invItem = this.RULE("invItem", () => {
-    this.loopOrPattern(() => this.SUBRULE(this.invFor), () => this.SUBRULE(this.invPattern));
-  });
+  invItem = this.RULE("invItem", (): InvItem => this.loopOrPattern<InvItem>(() => this.SUBRULE(this.invFor), () => this.SUBRULE(this.invPattern)));
 
-  invFor = this.RULE("invFor", () => {
-    this.SUBRULE(this.forHead);
+  invFor = this.RULE("invFor", (): InvItem => {
+    const head = this.SUBRULE(this.forHead);
     this.CONSUME(LBrace);
-    this.MANY(() => this.SUBRULE(this.invItem));
+    const items: InvItem[] = [];
+    this.MANY(() => items.push(this.SUBRULE(this.invItem)));
     this.CONSUME(RBrace);
+    return { kind: "invFor", head, items, first: head?.first, last: this.end() };
   });
 
   /** `for v in`: a loop, not an entry naming something "for". */
@@ -504,142 +657,171 @@ class SmmuParser extends CstParser {
   }
 
   /** One token decides (the gate tells a loop from a pattern), so a malformed pattern fails inside it, where the message is precise. */
-  private loopOrPattern(loop: () => CstNode, pattern: () => CstNode): void {
-    this.OR({ MAX_LOOKAHEAD: 1, IGNORE_AMBIGUITIES: true, DEF: [{ GATE: () => this.isLoop(), ALT: loop }, { ALT: pattern }] });
+  private loopOrPattern<T>(loop: () => T, pattern: () => T): T {
+    return this.OR({ MAX_LOOKAHEAD: 1, IGNORE_AMBIGUITIES: true, DEF: [{ GATE: () => this.isLoop(), ALT: loop }, { ALT: pattern }] });
   }
 
   /** [smmu] TYPE id [ssid N] [users N]; the SMMU is left out in arrays that have none (kunit). */
-  invPattern = this.RULE("invPattern", () => {
-    this.OPTION3({ GATE: () => !INV_TYPE_WORDS.has(this.LA(1).image), DEF: () => this.SUBRULE(this.name, { LABEL: "smmu" }) });
-    this.CONSUME(Identifier, { LABEL: "type" });
-    this.SUBRULE(this.expr, { LABEL: "id" });
-    this.OPTION(() => {
+  invPattern = this.RULE("invPattern", (): InvPattern => {
+    const first = this.LA(1);
+    const smmu = this.OPTION3({ GATE: () => !INV_TYPE_WORDS.has(this.LA(1).image), DEF: () => this.SUBRULE(this.name) });
+    const type = this.CONSUME(Identifier);
+    const id = this.SUBRULE(this.expr);
+    const ssid = this.OPTION(() => {
       this.CONSUME(KW.ssid);
-      this.SUBRULE2(this.expr, { LABEL: "ssid" });
+      return this.SUBRULE2(this.expr);
     });
-    this.OPTION2(() => {
+    const users = this.OPTION2(() => {
       this.CONSUME(KW.users);
-      this.SUBRULE3(this.expr, { LABEL: "users" });
+      return this.SUBRULE3(this.expr);
     });
     this.CONSUME(Semi);
+    return { kind: "invPattern", smmu, type, id, ssid, users, first, last: this.end() };
   });
 
-  expectDma = this.RULE("expectDma", () => {
+  private readonly dmaResults: IOrAlt<DmaResult>[] = [
+    {
+      ALT: () => {
+        this.CONSUME(KW.via);
+        return { via: this.CONSUME(Identifier) };
+      },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(KW.ok);
+        return { ok: true };
+      },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(KW.fault);
+        return { fault: true, event: this.OPTION(() => this.CONSUME2(Identifier)) };
+      },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(KW.abort);
+        return { abort: true };
+      },
+    },
+  ];
+
+  expectDma = this.RULE("expectDma", (): Expectation => {
     this.CONSUME(KW.dma);
-    this.SUBRULE(this.dmaSpec);
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(KW.via);
-          this.CONSUME(Identifier, { LABEL: "via" });
-        },
-      },
-      { ALT: () => this.CONSUME(KW.ok) },
-      {
-        ALT: () => {
-          this.CONSUME(KW.fault);
-          this.OPTION(() => this.CONSUME2(Identifier, { LABEL: "event" }));
-        },
-      },
-      { ALT: () => this.CONSUME(KW.abort) },
-    ]);
+    const spec = this.SUBRULE(this.dmaSpec);
+    const result = this.OR(this.dmaResults);
     this.CONSUME(Semi);
+    return { kind: "expectDma", spec, result };
   });
 
-  expectError = this.RULE("expectError", () => {
+  expectError = this.RULE("expectError", (): Expectation => {
     this.CONSUME(KW.error);
-    this.OPTION(() => this.CONSUME(Minus));
-    this.CONSUME(Identifier, { LABEL: "error" });
-    this.CONSUME(LBrace);
-    this.MANY(() => this.SUBRULE(this.stmt));
-    this.CONSUME(RBrace);
+    const minus = this.OPTION(() => this.CONSUME(Minus)) !== undefined;
+    const error = this.CONSUME(Identifier);
+    const body = this.block();
+    return { kind: "expectError", minus, error, body };
   });
 
   /** expect warn "TEXT" { ... }: the statements fire a WARN that TEXT names (its function) or is part of (its condition) */
-  expectWarn = this.RULE("expectWarn", () => {
+  expectWarn = this.RULE("expectWarn", (): Expectation => {
     this.CONSUME(KW.warn);
-    this.CONSUME(StringLit, { LABEL: "text" });
-    this.CONSUME(LBrace);
-    this.MANY(() => this.SUBRULE(this.stmt));
-    this.CONSUME(RBrace);
+    const text = this.CONSUME(StringLit);
+    const body = this.block();
+    return { kind: "expectWarn", text, body };
   });
 
-  expectNoStale = this.RULE("expectNoStale", () => {
+  expectNoStale = this.RULE("expectNoStale", (): Expectation => {
     this.CONSUME(KW.no);
     this.CONSUME(KW.stale);
     this.CONSUME(Semi);
+    return { kind: "expectNoStale" };
   });
 
-  expectStale = this.RULE("expectStale", () => {
+  expectStale = this.RULE("expectStale", (): Expectation => {
     this.CONSUME(KW.stale);
-    this.OPTION(() => {
-      this.SUBRULE(this.name, { LABEL: "device" });
-      this.OPTION2(() => this.SUBRULE(this.expr, { LABEL: "iova" }));
+    const target = this.OPTION(() => {
+      const device = this.SUBRULE(this.name);
+      return { device, iova: this.OPTION2(() => this.SUBRULE(this.expr)) };
     });
     this.CONSUME(Semi);
+    return { kind: "expectStale", device: target?.device, iova: target?.iova };
   });
 
   /** A name, possibly built from parts: smmu#i, dev#(s * 64 + d). */
-  name = this.RULE("name", () => {
-    this.CONSUME(Identifier, { LABEL: "base" });
+  name = this.RULE("name", (): Name => {
+    const base = this.CONSUME(Identifier);
+    let parts: NamePart[] | undefined;
     this.MANY(() => {
       this.CONSUME(Hash);
-      this.SUBRULE(this.nameAtom);
+      parts = add(parts, this.SUBRULE(this.nameAtom));
     });
+    return parts ? { base, parts, first: base, last: this.end() } : base;
   });
 
-  nameAtom = this.RULE("nameAtom", () => {
-    this.OR([
-      { ALT: () => this.CONSUME(NumberLit) },
-      { ALT: () => this.CONSUME(Identifier) },
-      {
-        ALT: () => {
-          this.CONSUME(LParen);
-          this.SUBRULE(this.expr);
-          this.CONSUME(RParen);
-        },
-      },
-    ]);
-  });
+  private readonly nameAtoms: IOrAlt<NamePart>[] = [
+    { ALT: () => this.CONSUME(NumberLit) },
+    { ALT: () => this.CONSUME(Identifier) },
+    { ALT: () => this.parenthesized() },
+  ];
 
-  /** Operands and binary operators in a row; lowering applies precedence (* / % << >> over + -). */
-  expr = this.RULE("expr", () => {
-    this.SUBRULE(this.operand);
+  nameAtom = this.RULE("nameAtom", (): NamePart => this.OR(this.nameAtoms));
+
+  /** `( expr )` */
+  private parenthesized(): Expr {
+    this.CONSUME(LParen);
+    const e = this.SUBRULE(this.expr);
+    this.CONSUME(RParen);
+    return e;
+  }
+
+  private readonly operators: IOrAlt<IToken>[] = [Plus, Minus, Star, Slash, Percent, Shl, Shr].map((t) => ({ ALT: () => this.CONSUME(t) }));
+
+  /** Operands and binary operators in a row; lowering applies precedence (* / % << >> over + -). A lone operand is the expression. */
+  expr = this.RULE("expr", (): Expr => {
+    const first = this.LA(1);
+    const operand = this.SUBRULE(this.operand);
+    let operands: Expr[] | undefined;
+    let ops: IToken[] | undefined;
     this.MANY(() => {
-      this.OR([
-        { ALT: () => this.CONSUME(Plus, { LABEL: "op" }) },
-        { ALT: () => this.CONSUME(Minus, { LABEL: "op" }) },
-        { ALT: () => this.CONSUME(Star, { LABEL: "op" }) },
-        { ALT: () => this.CONSUME(Slash, { LABEL: "op" }) },
-        { ALT: () => this.CONSUME(Percent, { LABEL: "op" }) },
-        { ALT: () => this.CONSUME(Shl, { LABEL: "op" }) },
-        { ALT: () => this.CONSUME(Shr, { LABEL: "op" }) },
-      ]);
-      this.SUBRULE2(this.operand);
+      ops = add(ops, this.OR(this.operators));
+      operands = add(operands ?? [operand], this.SUBRULE2(this.operand));
     });
+    return operands && ops ? { operands, ops, first, last: this.end() } : operand;
   });
 
-  /** [-...] number | name | ( expr ) */
-  operand = this.RULE("operand", () => {
-    this.MANY(() => this.CONSUME(Minus, { LABEL: "neg" }));
-    this.OR([
-      { ALT: () => this.CONSUME(NumberLit) },
-      { ALT: () => this.SUBRULE(this.name) },
-      {
-        ALT: () => {
-          this.CONSUME(LParen);
-          this.SUBRULE(this.expr);
-          this.CONSUME(RParen);
-        },
-      },
-    ]);
+  private readonly operandAtoms: IOrAlt<Expr>[] = [
+    { ALT: () => this.CONSUME(NumberLit) },
+    { ALT: () => this.SUBRULE(this.name) },
+    { ALT: () => this.parenthesized() },
+  ];
+
+  /** [-...] number | name | ( expr ): a number or a name alone is the operand. */
+  operand = this.RULE("operand", (): Expr => {
+    const first = this.LA(1);
+    let negs = 0;
+    this.MANY(() => {
+      this.CONSUME(Minus);
+      negs++;
+    });
+    const atom = this.OR(this.operandAtoms);
+    return negs > 0 || first.tokenType === LParen ? { negs, atom, first, last: this.end() } : atom;
   });
 }
 
-/** The one parser instance; parse() resets it for each input. */
-export const parser = new SmmuParser();
+let instance: SmmuParser | undefined;
 
-export interface ParseOutput {
-  cst: CstNode;
-  tokens: IToken[];
+/** Build the grammar with every chevrotain validation on: throws if the grammar is ambiguous or malformed. */
+export function validateGrammar(): void {
+  new SmmuParser(true);
+}
+
+/** The syntax tree of a file's tokens, and its parse errors (the tree is only whole when there are none). */
+export function parseTokens(tokens: IToken[]): { items: TopItem[]; errors: readonly IRecognitionException[] } {
+  const parser = (instance ??= new SmmuParser());
+  parser.input = tokens;
+  const items = parser.file();
+  const errors = parser.errors;
+  /* the parser outlives the parse: it must not keep the tokens */
+  parser.input = [];
+  return { items, errors };
 }

@@ -1,12 +1,13 @@
 /**
- * Tokens of the .smmu language. Words the grammar looks for are keyword
- * tokens in the Identifier category, so they still work as names (a device
- * called "read" is fine) while the parser can ask for them by kind.
+ * Token types of the .smmu language (src/dsl/lexer.ts makes the tokens).
+ * Words the grammar looks for are keyword tokens in the Identifier category,
+ * so they still work as names (a device called "read" is fine) while the
+ * parser can ask for them by kind. The patterns document each token; the
+ * lexer implements them by hand.
  */
 import type { TokenType } from "chevrotain";
-import { createToken, Lexer } from "./chevrotain.js";
+import { createToken } from "./chevrotain.js";
 
-export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n]+/, group: Lexer.SKIPPED });
 export const LineComment = createToken({ name: "LineComment", pattern: /\/\/[^\n]*/, group: "comments" });
 export const BlockComment = createToken({ name: "BlockComment", pattern: /\/\*[\s\S]*?\*\//, group: "comments" });
 
@@ -15,12 +16,14 @@ export const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_][
 /** A number: decimal or hexadecimal with _ separators, decimal with a K/M/G multiplier. */
 export const NumberLit = createToken({
   name: "NumberLit",
-  pattern: /0[xX][0-9a-fA-F](?:_?[0-9a-fA-F])*|[0-9](?:_?[0-9])*[KMG]?(?![A-Za-z0-9_])/,
+  pattern: /(?:0[xX][0-9a-fA-F](?:_?[0-9a-fA-F])*|[0-9](?:_?[0-9])*[KMG]?)(?![A-Za-z0-9_])/,
   label: "a number",
 });
 /** Digits running into letters ("12abc", "0x1G"): caught as one token so the error names it. */
 export const BadNumber = createToken({ name: "BadNumber", pattern: /[0-9][A-Za-z0-9_]*/, label: "a number" });
 export const StringLit = createToken({ name: "StringLit", pattern: /"(?:[^"\\\n]|\\.)*"/, label: "a string" });
+/** A name with a dotted version, as driver variants are written: `v7.0`. */
+export const VersionLit = createToken({ name: "VersionLit", pattern: /[A-Za-z_][A-Za-z0-9_]*(?:\.[0-9]+)+/, label: "a version" });
 
 const kw = (word: string): TokenType =>
   createToken({ name: `Kw_${word}`, pattern: new RegExp(word), longer_alt: Identifier, categories: [Identifier], label: `'${word}'` });
@@ -105,18 +108,13 @@ export const Percent = createToken({ name: "Percent", pattern: /%/, label: "'%'"
 export const Shl = createToken({ name: "Shl", pattern: /<</, label: "'<<'" });
 export const Shr = createToken({ name: "Shr", pattern: />>/, label: "'>>'" });
 
-/** Order matters: comments before Slash, Ellipsis before DotDot, keywords before Identifier. */
+/** Every token type the parser reads (comments are not given to it). */
 export const ALL_TOKENS: TokenType[] = [
-  WhiteSpace,
-  LineComment,
-  BlockComment,
   StringLit,
   NumberLit,
   BadNumber,
-  /* longest first, so "users" is not lexed as "use" + "rs" */
-  ...Object.entries(KW)
-    .sort(([a], [b]) => b.length - a.length || (a < b ? -1 : 1))
-    .map(([, t]) => t),
+  VersionLit,
+  ...Object.values(KW),
   Identifier,
   LBrace,
   RBrace,
@@ -138,5 +136,5 @@ export const ALL_TOKENS: TokenType[] = [
   Shr,
 ];
 
-/** One lexer for every file (chevrotain lexers are reusable). */
-export const lexer = new Lexer(ALL_TOKENS, { positionTracking: "full", ensureOptimizations: false });
+/** Each keyword's token type, by the word. */
+export const KEYWORDS: ReadonlyMap<string, TokenType> = new Map(Object.entries(KW));

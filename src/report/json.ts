@@ -83,6 +83,7 @@ export interface JsonDiagnostic {
   code: string;
   message: string;
   hint?: string;
+  count?: number;
 }
 
 /** #/properties/summary */
@@ -164,6 +165,7 @@ export function diagnosticJson(d: Diagnostic): JsonDiagnostic {
     code: d.code,
     message: d.message,
     ...(d.hint !== undefined ? { hint: d.hint } : {}),
+    ...(d.count !== undefined ? { count: d.count } : {}),
   };
 }
 

@@ -8,7 +8,7 @@
  */
 import type { ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
 import topologySchema from "../../schemas/topology.schema.json" with { type: "json" };
-import { diagnostic, sortDiagnostics, type Diagnostic, type Span } from "../core/diagnostics.js";
+import { countRepeats, diagnostic, sortDiagnostics, type Diagnostic, type Span } from "../core/diagnostics.js";
 import { didYouMean } from "../core/suggest.js";
 import { jsonSchemaCompiler } from "../core/json-schema.js";
 import { pluginValidator } from "../plugin/schema.js";
@@ -119,7 +119,8 @@ export function validateTopology(topology: unknown, registry: PluginRegistry, lo
     seen.add(key);
     out.push(diagnostic(spanOf(locate, p.pointer, p.part), p.code, p.message, p.hint));
   }
-  return sortDiagnostics(out);
+  /* nodes a .smmu loop made share their position: the same problem in each is one diagnostic, with its count */
+  return sortDiagnostics(countRepeats(out));
 }
 
 /** `locate(pointer)`, or of its nearest parent that `locate` knows. */
@@ -338,6 +339,7 @@ function pluginProblems(topology: unknown, registry: PluginRegistry, w: Words): 
   const brokenReported = new Set<string>();
   const check = (node: unknown, pointer: string, kind: PluginKind): void => {
     if (!isObject(node)) return;
+    const before = out.length;
     const named = node.plugin;
     if (named !== undefined && typeof named !== "string") return; // a schema error already
     const name = named ?? DEFAULT_PLUGIN[kind];
@@ -378,7 +380,7 @@ function pluginProblems(topology: unknown, registry: PluginRegistry, w: Words): 
       if (b.ok && !b.validate(node)) out.push(...schemaProblems(b.validate.errors ?? [], pointer, w));
     }
     /* a plugin schema closed with additionalProperties has said so already */
-    const reported = new Set(out.map((p) => p.pointer));
+    const reported = new Set(out.slice(before).map((p) => p.pointer));
     out.push(...undeclared(node, pointer, kind === "driver" ? "options" : "props", chain).filter((p) => !reported.has(p.pointer)));
   };
   for (const { key, kind } of SECTIONS) {
@@ -460,7 +462,20 @@ function semanticProblems(topology: unknown, locate: Locate, w: Words): Problem[
       }
     });
   }
-  const ofKind = (kind: NameKind): string[] => [...names].filter(([, n]) => n.kind === kind).map(([name]) => name);
+  /* each kind's names once, and each suggestion once: a loop may make thousands of nodes with the same bad reference */
+  const namesOf = new Map<NameKind, string[]>();
+  const ofKind = (kind: NameKind): string[] => {
+    let list = namesOf.get(kind);
+    if (!list) namesOf.set(kind, (list = [...names].filter(([, n]) => n.kind === kind).map(([name]) => name)));
+    return list;
+  };
+  const suggestions = new Map<string, string>();
+  const suggest = (ref: string, kind: NameKind): string => {
+    const key = `${kind}\0${ref}`;
+    let s = suggestions.get(key);
+    if (s === undefined) suggestions.set(key, (s = didYouMean(ref, ofKind(kind))));
+    return s;
+  };
 
   /** Checks that `ref` names a `kind`; the node it names, if it does. */
   const reference = (ref: unknown, kind: NameKind, pointer: string): Named | undefined => {
@@ -468,7 +483,7 @@ function semanticProblems(topology: unknown, locate: Locate, w: Words): Problem[
     const target = names.get(ref);
     if (target?.kind === kind) return target;
     if (target) problem(pointer, `"${ref}" is ${aKind(target.kind)}, not ${aKind(kind)}`);
-    else problem(pointer, `unknown ${kind} "${ref}"${didYouMean(ref, ofKind(kind))}`);
+    else problem(pointer, `unknown ${kind} "${ref}"${suggest(ref, kind)}`);
     return undefined;
   };
 

@@ -6,20 +6,27 @@
  * SMMU: -EINVAL), or is skipped with "keeps no invalidation array" where
  * nothing else failed; nothing crashes, and
  * the oracle finds nothing stale that the scenario does not expect. A new
- * example must say here how it fares under legacy.
+ * example must say here how it fares under legacy. The run's report, with
+ * its failures, diffs and violations, validates against
+ * schemas/report.schema.json as `run --json` prints it.
  */
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, test } from "vitest";
+import reportSchema from "../../schemas/report.schema.json" with { type: "json" };
 import { loadSmmuWithPlugins } from "../../src/engine/load.js";
 import { runFile } from "../../src/engine/runner.js";
 import { builtinRegistry } from "../../src/index.js";
+import { jsonReport } from "../../src/report/json.js";
 
 const EXAMPLES = fileURLToPath(new URL("../../examples/", import.meta.url));
 const FILES = readdirSync(EXAMPLES)
   .filter((f) => f.endsWith(".smmu"))
   .sort();
+
+const validateReport = new Ajv2020({ strict: true, allErrors: true }).compile(reportSchema);
 
 const noArray = (what: string): string => `driver-legacy keeps no invalidation array: ${what} needs a driver that has one (driver-invs)`;
 
@@ -127,5 +134,7 @@ describe("every example under --driver legacy", () => {
       }),
     );
     expect(got).toEqual(UNDER_LEGACY[name]);
+    const doc: unknown = JSON.parse(JSON.stringify(jsonReport([{ file: path, scenarios: results }], [], "0.0.0")));
+    expect(validateReport(doc), JSON.stringify(validateReport.errors, null, 2)).toBe(true);
   });
 });

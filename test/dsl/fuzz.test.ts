@@ -3,21 +3,25 @@
  * text comes in, loadSmmu() either returns a file or throws InputError whose
  * every diagnostic is positioned inside that text; and a file that loads runs
  * to results (failed expectations are results) or InputError, never anything
- * else. 10,000 cases in all, with fixed seeds so every run sees the same ones:
+ * else. 4,500 cases in all, with fixed seeds so every run sees the same ones:
  *
- *   5,000 examples/*.smmu mutated: tokens or character ranges deleted,
+ *   2,000 examples/*.smmu mutated: tokens or character ranges deleted,
  *         duplicated or replaced, tokens inserted, lines swapped, lines of
  *         other examples spliced in;
- *   4,000 texts made of the language's tokens (keywords, names, numbers,
+ *   2,000 texts made of the language's tokens (keywords, names, numbers,
  *         strings, punctuation, comments) and arbitrary characters;
- *   1,000 well-formed scenarios of random statements on a fixed topology,
+ *     500 well-formed scenarios of random statements on a fixed topology,
  *         under both driver variants, to get deep into the runner.
+ *
+ * Bounded by those counts, never by time: a case that never ends is caught
+ * by the runner's step limit (STEP_LIMIT), or shows as a test that does not
+ * finish (SMMU_FUZZ_TRACE then names it).
  *
  * The bugs the fuzzing found are fixed; each keeps a minimal reproduction at
  * the end of this file.
  *
  * SMMU_FUZZ_SEED and SMMU_FUZZ_SCALE (a multiplier of the number of runs)
- * hunt further; SMMU_FUZZ_VERBOSE prints what each property reached;
+ * hunt further (SMMU_FUZZ_SCALE=20 runs the 90,000 cases of a campaign); SMMU_FUZZ_VERBOSE prints what each property reached;
  * SMMU_FUZZ_TRACE=file keeps the text of the case running (for a hang).
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -31,7 +35,8 @@ import reportSchema from "../../schemas/report.schema.json" with { type: "json" 
 import { codeFrame, InputError, type Diagnostic } from "../../src/core/diagnostics.js";
 import type { SmmuFile } from "../../src/dsl/ast.js";
 import { parseText } from "../../src/dsl/compile.js";
-import { KW, lexer } from "../../src/dsl/tokens.js";
+import { lex } from "../../src/dsl/lexer.js";
+import { KW } from "../../src/dsl/tokens.js";
 import { loadSmmu, loadSmmuWithPlugins } from "../../src/engine/load.js";
 import { runFile, type ScenarioResult } from "../../src/engine/runner.js";
 import { builtinRegistry } from "../../src/index.js";
@@ -43,8 +48,6 @@ const SEED = Number(process.env.SMMU_FUZZ_SEED ?? 42);
 const SCALE = Number(process.env.SMMU_FUZZ_SCALE ?? 1);
 const runs = (n: number): number => Math.max(1, Math.round(n * SCALE));
 const STEP_LIMIT = 20_000;
-/** No single case may take this long: one that does is a hang, whatever it ends with. */
-const CASE_TIME_LIMIT_MS = 15_000;
 
 const registry = builtinRegistry();
 const validateReport = new Ajv2020({ strict: true, allErrors: true }).compile(reportSchema);
@@ -67,8 +70,8 @@ const EXAMPLE_LINES: string[] = EXAMPLES.flatMap((t) => t.split("\n")).filter((l
 
 /** Every token and comment of `text`, in order (lexing errors are skipped over). */
 function tokensOf(text: string): IToken[] {
-  const r = lexer.tokenize(text);
-  return [...r.tokens, ...Object.values(r.groups).flat()].sort((a, b) => a.startOffset - b.startOffset);
+  const r = lex(text, FAKE);
+  return [...r.tokens, ...r.comments].sort((a, b) => a.startOffset - b.startOffset);
 }
 
 const KEYWORDS = Object.keys(KW);
@@ -262,11 +265,10 @@ interface Stats {
   scenarios: number;
   failedScenarios: number;
   tooBig: number;
-  slowestMs: number;
 }
 
 function newStats(): Stats {
-  return { cases: 0, loaded: 0, ran: 0, scenarios: 0, failedScenarios: 0, tooBig: 0, slowestMs: 0 };
+  return { cases: 0, loaded: 0, ran: 0, scenarios: 0, failedScenarios: 0, tooBig: 0 };
 }
 
 /** loadSmmu(text): the file, or undefined after checking its InputError; anything else escapes. */
@@ -316,11 +318,10 @@ function nodes(file: SmmuFile): number {
   return file.topology.smmus.length + file.topology.devices.length + (file.topology.vsmmus?.length ?? 0);
 }
 
-/** One case: load, run what loads; timed. */
+/** One case: load, run what loads. */
 function fuzzCase(text: string, stats: Stats): void {
   /* the case about to run, for when one never returns */
   if (process.env.SMMU_FUZZ_TRACE) writeFileSync(process.env.SMMU_FUZZ_TRACE, text);
-  const t0 = performance.now();
   stats.cases++;
   const file = load(text);
   if (file && nodes(file) > MAX_NODES_TO_RUN) {
@@ -335,9 +336,6 @@ function fuzzCase(text: string, stats: Stats): void {
       stats.failedScenarios += results.filter((r) => !r.passed).length;
     }
   }
-  const ms = performance.now() - t0;
-  stats.slowestMs = Math.max(stats.slowestMs, ms);
-  expect(ms, `one case took ${ms.toFixed(0)} ms`).toBeLessThan(CASE_TIME_LIMIT_MS);
 }
 
 function property(name: string, arb: fc.Arbitrary<string>, numRuns: number, seed: number): Stats {
@@ -346,7 +344,7 @@ function property(name: string, arb: fc.Arbitrary<string>, numRuns: number, seed
   if (process.env.SMMU_FUZZ_VERBOSE) {
     const s = stats;
     console.log(
-      `${name}: ${s.cases} cases, ${s.loaded} loaded, ${s.ran} ran (${s.scenarios} scenarios, ${s.failedScenarios} failed), ${s.tooBig} too big to run, slowest ${s.slowestMs.toFixed(0)} ms`,
+      `${name}: ${s.cases} cases, ${s.loaded} loaded, ${s.ran} ran (${s.scenarios} scenarios, ${s.failedScenarios} failed), ${s.tooBig} too big to run`,
     );
   }
   return stats;
@@ -360,30 +358,35 @@ beforeAll(async () => {
   for (const path of EXAMPLE_FILES) {
     if (/^use /m.test(readFileSync(path, "utf8"))) await loadSmmuWithPlugins(path, registry);
   }
-}, 60_000);
+});
 
 describe("fuzzing loadSmmu and runFile", () => {
-  test("the corpus loads and runs, and the generated topology loads", () => {
-    for (const text of [...EXAMPLES, `${TOPOLOGY}scenario "empty" { }\n`]) {
+  /* each example as it is runs once, in test/examples/; here, the corpus as this harness loads it (with the plugins loaded above) */
+  test("the corpus loads, what was made smaller runs, and the generated topology loads and runs", () => {
+    EXAMPLES.forEach((text, i) => {
       const file = load(text);
-      expect(file).toBeDefined();
-      expect(run(file!, text)).toBeDefined();
-    }
+      expect(file, EXAMPLE_FILES[i]).toBeDefined();
+      if (text !== readFileSync(EXAMPLE_FILES[i]!, "utf8")) expect(run(file!, text), EXAMPLE_FILES[i]).toBeDefined();
+    });
+    const topology = `${TOPOLOGY}scenario "empty" { }\n`;
+    const file = load(topology);
+    expect(file).toBeDefined();
+    expect(run(file!, topology)).toBeDefined();
   });
 
-  test("5,000 mutated examples: only InputError, positioned in the text; what loads runs to results", () => {
-    const s = property("mutated examples", mutatedExampleArb, runs(5_000), SEED);
+  test("2,000 mutated examples: only InputError, positioned in the text; what loads runs to results", () => {
+    const s = property("mutated examples", mutatedExampleArb, runs(2_000), SEED);
     /* the mutations must leave enough intact to get past the parser and into the runner */
     expect(s.loaded).toBeGreaterThan(s.cases / 20);
     expect(s.ran).toBeGreaterThan(s.cases / 20);
   });
 
-  test("4,000 texts of tokens and arbitrary characters: only InputError, positioned in the text", () => {
-    property("token soup", tokenSoupArb, runs(4_000), SEED + 1);
+  test("2,000 texts of tokens and arbitrary characters: only InputError, positioned in the text", () => {
+    property("token soup", tokenSoupArb, runs(2_000), SEED + 1);
   });
 
-  test("1,000 generated scenarios: every one loads and runs to results", () => {
-    const s = property("generated scenarios", generatedScenarioArb, runs(1_000), SEED + 2);
+  test("500 generated scenarios: every one loads and runs to results", () => {
+    const s = property("generated scenarios", generatedScenarioArb, runs(500), SEED + 2);
     expect(s.loaded).toBe(s.cases);
     expect(s.ran).toBeGreaterThan(s.cases * 0.9);
   });

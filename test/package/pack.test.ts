@@ -79,7 +79,7 @@ describe("npm pack, installed into an empty project offline", () => {
     writeFileSync(join(project, "package.json"), JSON.stringify({ name: "user", version: "1.0.0", type: "module", dependencies: { "smmu-emu": `file:../${name}` } }));
     writeFileSync(join(project, "package-lock.json"), JSON.stringify(lockFor(`../${name}`)));
     execFileSync("npm", ["ci", "--offline", "--no-audit", "--no-fund", "--ignore-scripts"], { cwd: project, stdio: "pipe" });
-  }, 240_000);
+  });
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
