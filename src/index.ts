@@ -81,7 +81,7 @@ export { site, type Step, type Steps } from "./model/step.js";
 export { runSteps, StepBudget, LivelockError } from "./core/steps.js";
 export { Rcu, RcuPointer, KernelBugError, KernelOopsError, UseAfterFreeError } from "./core/rcu.js";
 export { newLock, readLock, readUnlock, writeLock, writeUnlock, mutexLocked, type Mutex, type RwLock } from "./core/rwlock.js";
-export { EBUSY, EEXIST, EINVAL, EIO, ENOENT, ENOMEM, EOPNOTSUPP, ETIMEDOUT, ErrPtr, isErr, errnoName } from "./core/errno.js";
+export { EBUSY, EEXIST, EINVAL, EIO, ENODEV, ENOENT, ENOMEM, EOPNOTSUPP, EOVERFLOW, ETIMEDOUT, ErrPtr, isErr, errnoName } from "./core/errno.js";
 export type { Clock } from "./core/clock.js";
 export type { Memory } from "./core/memory.js";
 
@@ -95,6 +95,7 @@ export {
   S1_ASID,
   S2_VMID,
   S2_VMID_S1_CLEAR,
+  S2_VMID_VSMMU,
   invsAlloc,
   invsFrom,
   invsMerge,
@@ -103,7 +104,7 @@ export {
   type InvInit,
   type InvType,
 } from "../plugins/driver-invs/invs.js";
-export { MAINLINE, V9, type DriverVariant } from "../plugins/driver-invs/variant.js";
+export { MAINLINE, SHARE, V9, type DriverVariant } from "../plugins/driver-invs/variant.js";
 
 /** Simulator options; the plugins default to the built-in ones. */
 export type SimulatorOptions = Omit<PlatformOptions, "registry"> & { registry?: PluginRegistry };

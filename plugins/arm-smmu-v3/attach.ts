@@ -19,6 +19,7 @@ import { batchAdd, batchInit, batchSubmit, CmdqBatch } from "./cmdq.js";
 import type { DriverContext } from "./context.js";
 import {
   BLOCKED,
+  canShare,
   IDENTITY,
   toSmmuDomainDevices,
   type IommuDomain,
@@ -63,21 +64,29 @@ export interface AttachHooks<P> {
   /** arm_smmu_attach_prepare_invs(): what can fail, before anything changes, for `newDomain` (null: the old side only). 0 or -errno. */
   prepare(state: AttachState<P>, newDomain: IommuDomain | null): number;
   /** err_unprepare_invs: a later step of the prepare failed; free what prepare() allocated. */
-  unprepare(state: AttachState<P>): void;
+  unprepare(state: AttachState<P>): Steps;
   /** arm_smmu_install_new_domain_invs(): the master is on the new domain's list and the STE/CD are not changed yet. */
   installNew(state: AttachState<P>): Steps;
   /** arm_smmu_install_old_domain_invs(): the STE/CD changed and the master left the old domain's list. */
   installOld(state: AttachState<P>): Steps;
+  /**
+   * The ASID or VMID the new CD or STE carries, once prepare() succeeded:
+   * the domain's (cd.asid, s2_cfg.vmid, vsmmu->vmid), or with the follow-up
+   * series the attach's IOTLB tag (state->new_domain_invst.tag, v4 patch 05).
+   */
+  tag(state: AttachState<P>, domain: SmmuDomain | NestedDomain): number;
 }
-
-/** The VMID an S2 domain uses on the master's SMMU. */
-export type VmidOf = (domain: SmmuDomain, master: Master) => number;
 
 /** The pieces of the driver the attach paths need. */
 export interface AttachEnv<P> {
   ctx: DriverContext;
-  vmidOf: VmidOf;
   hooks: AttachHooks<P>;
+  /**
+   * arm_smmu_attach_dev()'s test of the domain against the master's SMMU:
+   * "smmu", one SMMU per domain; "can_share", arm_smmu_domain_can_share()
+   * (the follow-up series, v4 patch 10).
+   */
+  attachTest: "smmu" | "can_share";
 }
 
 function attachState<P>(env: AttachEnv<P>, master: Master, oldDomain: IommuDomain | null, ssid: number): AttachState<P> {
@@ -164,8 +173,8 @@ function* attachPrepare<P>(env: AttachEnv<P>, state: AttachState<P>, newDomain: 
 
   if (smmuDomain) {
     if (!ctx.kzalloc("master_domain")) {
-      env.hooks.unprepare(state);
-      return -ENOMEM;
+      yield* env.hooks.unprepare(state);
+      return ctx.errno("arm_smmu_attach_prepare", ENOMEM, "!kzalloc(sizeof(*master_domain))");
     }
     const md: MasterDomain = {
       master,
@@ -208,31 +217,47 @@ function* attachCommit<P>(env: AttachEnv<P>, state: AttachState<P>): Steps {
   master.atsEnabled = state.atsEnabled;
 }
 
-/** The S2 STE of a paging domain for this master (VMID of the master's SMMU). */
-function s2Ste<P>(env: AttachEnv<P>, master: Master, domain: SmmuDomain, atsEnabled: boolean): Qwords {
+/** The S2 STE of a paging domain for this master, with the attach's VMID. */
+function s2Ste<P>(env: AttachEnv<P>, state: AttachState<P>, domain: SmmuDomain): Qwords {
+  const master = state.master;
   return makeS2DomainSte(
-    { vmid: env.vmidOf(domain, master), vttbr: domain.pgtablePa, vtcr: s2Vtcr(domain), s2fwb: false },
+    { vmid: env.hooks.tag(state, domain), vttbr: domain.pgtablePa, vtcr: s2Vtcr(domain), s2fwb: false },
     steFeatures(master),
     master.stallEnabled,
-    atsEnabled,
+    state.atsEnabled,
   );
 }
 
-/** arm_smmu_attach_dev() for a paging domain. */
+/**
+ * The one-SMMU test: `smmu_domain->smmu != master->smmu` is -EINVAL at
+ * `fn`, a limit of the driver rather than of the platform (reported as
+ * such). Mainline keeps it everywhere; the follow-up series replaces it in
+ * arm_smmu_attach_dev() and arm_vsmmu_init() only.
+ */
+export function sameSmmu(ctx: DriverContext, fn: string, domain: SmmuDomain, master: Master): number {
+  if (domain.smmu === master.smmu) return 0;
+  return ctx.errno(fn, EINVAL, "smmu_domain->smmu != master->smmu", true);
+}
+
+/** arm_smmu_attach_dev()'s test: the one-SMMU test, or with the follow-up series !arm_smmu_domain_can_share(). */
+function attachDevTest<P>(env: AttachEnv<P>, domain: SmmuDomain, master: Master): number {
+  if (env.attachTest === "smmu") return sameSmmu(env.ctx, "arm_smmu_attach_dev", domain, master);
+  const why = canShare(domain, master.smmu);
+  return why ? env.ctx.errno("arm_smmu_attach_dev", EINVAL, `!arm_smmu_domain_can_share(smmu_domain, smmu): ${why}`) : 0;
+}
+
+/** arm_smmu_attach_dev() for a paging domain (bound to an SMMU already). */
 export function* attachDev<P>(env: AttachEnv<P>, master: Master, domain: SmmuDomain): Steps<number> {
   const { ctx } = env;
-  /*
-   * The kernel refuses a domain whose smmu is not the master's (-EINVAL):
-   * driver-legacy does so before calling this. The invalidation array is
-   * what lifts that limit, and driver-invs lets a domain span SMMUs, as the
-   * follow-up series sharing domains does.
-   */
+  const ret = attachDevTest(env, domain, master);
+  if (ret) return ret;
+
   let cdptr: Qwords | null = null;
   if (domain.stage === "S1") {
     cdptr = yield* allocCdPtr(ctx, master, IOMMU_NO_PASID);
-    if (!cdptr) return -ENOMEM;
+    if (!cdptr) return ctx.errno("arm_smmu_attach_dev", ENOMEM, "!arm_smmu_alloc_cd_ptr(master, IOMMU_NO_PASID)");
   } else if (master.ssidsInUse()) {
-    return -EBUSY;
+    return ctx.errno("arm_smmu_attach_dev", EBUSY, "arm_smmu_ssids_in_use(&master->cd_table)");
   }
 
   /*
@@ -246,11 +271,11 @@ export function* attachDev<P>(env: AttachEnv<P>, master: Master, domain: SmmuDom
     if (ret) return ret;
 
     if (domain.stage === "S1") {
-      const targetCd = makeS1Cd(s1CdParams(domain), master.stallEnabled);
+      const targetCd = makeS1Cd(s1CdParams(domain, env.hooks.tag(state, domain)), master.stallEnabled);
       yield* writeCdEntry(ctx, master, IOMMU_NO_PASID, cdptr!, targetCd);
       yield* installSteForDev(ctx, master, cdtableSte(master, state.atsEnabled, STRTAB_STE_1_S1DSS_SSID0));
     } else {
-      yield* installSteForDev(ctx, master, s2Ste(env, master, domain, state.atsEnabled));
+      yield* installSteForDev(ctx, master, s2Ste(env, state, domain));
       yield* clearCd(ctx, master, IOMMU_NO_PASID);
     }
     yield* attachCommit(env, state);
@@ -262,8 +287,11 @@ export function* attachDev<P>(env: AttachEnv<P>, master: Master, domain: SmmuDom
 /** arm_smmu_attach_dev_nested(): a guest's stage 1 over its vSMMU's S2 parent. */
 export function* attachDevNested<P>(env: AttachEnv<P>, master: Master, domain: NestedDomain): Steps<number> {
   const { ctx } = env;
-  if (domain.vsmmu.smmu !== master.smmu.name) return -EINVAL;
-  if (master.ssidsInUse()) return -EBUSY;
+  /* The kernel refuses the vSMMU itself (IOMMU_VIOMMU_ALLOC), so no nested domain can exist on it */
+  if (domain.vsmmu.refused) return ctx.errno("arm_vsmmu_init", EINVAL, domain.vsmmu.refused, true);
+  /* the follow-up series (v4) keeps this test */
+  if (domain.vsmmu.smmu !== master.smmu.name) return ctx.errno("arm_smmu_attach_dev_nested", EINVAL, "nested_domain->vsmmu->smmu != master->smmu", true);
+  if (master.ssidsInUse()) return ctx.errno("arm_smmu_attach_dev_nested", EBUSY, "arm_smmu_ssids_in_use(&master->cd_table)");
 
   return yield* asidLocked(ctx, S_ASID_LOCK_NESTED, function* () {
     const state = attachState(env, master, master.domain, IOMMU_NO_PASID);
@@ -275,7 +303,7 @@ export function* attachDevNested<P>(env: AttachEnv<P>, master: Master, domain: N
     const parent = domain.vsmmu.s2Parent;
     const vste = nestedVste(domain);
     const ste = makeNestedDomainSte(
-      { vmid: domain.vsmmu.vmid, vttbr: parent.pgtablePa, vtcr: s2Vtcr(parent), s2fwb: false },
+      { vmid: env.hooks.tag(state, domain), vttbr: parent.pgtablePa, vtcr: s2Vtcr(parent), s2fwb: false },
       { ste: vste },
       steFeatures(master),
       master.stallEnabled,
@@ -349,22 +377,34 @@ function* updateSte<P>(env: AttachEnv<P>, master: Master, atsEnabled: boolean): 
   yield* installSteForDev(env.ctx, master, cdtableSte(master, atsEnabled, s1dss));
 }
 
-/** arm_smmu_set_pasid(): attach `domain` at `pasid` with the CD `cd`. */
-export function* setPasid<P>(env: AttachEnv<P>, master: Master, domain: SmmuDomain, pasid: number, cd: Qwords): Steps<number> {
+/** A make-CD function (arm_smmu_make_cd_fn, v4 patch 02): the CD for the attach's ASID. */
+export type MakeCd = (asid: number) => Qwords;
+
+/**
+ * arm_smmu_set_pasid(): attach `domain` at `pasid` with the CD `makeCd`
+ * makes once the attach is prepared (mainline makes it before with the
+ * domain's ASID: the same CD).
+ */
+export function* setPasid<P>(env: AttachEnv<P>, master: Master, domain: SmmuDomain, pasid: number, makeCd: MakeCd): Steps<number> {
   const { ctx } = env;
+  /* the follow-up series (v4) keeps this test; its review asked for arm_smmu_domain_can_share() */
+  let ret = sameSmmu(ctx, "arm_smmu_set_pasid", domain, master);
+  if (ret) return ret;
   const sid = master.domain;
   /* The RID must already use the CD table, or be blocked/identity so that it can */
-  if (!master.inSte && sid && sid.type !== "identity" && sid.type !== "blocked") return -EINVAL;
+  if (!master.inSte && sid && sid.type !== "identity" && sid.type !== "blocked") {
+    return ctx.errno("arm_smmu_set_pasid", EINVAL, "!cd_table->in_ste && sid_domain->type != IOMMU_DOMAIN_IDENTITY && sid_domain->type != IOMMU_DOMAIN_BLOCKED");
+  }
 
   const cdptr = yield* allocCdPtr(ctx, master, pasid);
-  if (!cdptr) return -ENOMEM;
+  if (!cdptr) return ctx.errno("arm_smmu_set_pasid", ENOMEM, "!arm_smmu_alloc_cd_ptr(master, pasid)");
 
   return yield* asidLocked(ctx, S_ASID_LOCK_SET_PASID, function* () {
     const state = attachState(env, master, master.pasids.get(pasid) ?? null, pasid);
-    const ret = yield* attachPrepare(env, state, domain);
+    ret = yield* attachPrepare(env, state, domain);
     if (ret) return ret;
 
-    yield* writeCdEntry(ctx, master, pasid, cdptr, cd);
+    yield* writeCdEntry(ctx, master, pasid, cdptr, makeCd(env.hooks.tag(state, domain)));
     yield* updateSte(env, master, state.atsEnabled);
     yield* attachCommit(env, state);
     master.pasids.set(pasid, domain);
@@ -373,8 +413,12 @@ export function* setPasid<P>(env: AttachEnv<P>, master: Master, domain: SmmuDoma
 }
 
 /** arm_smmu_s1_set_dev_pasid(): an S1 paging domain at a PASID. */
-export function s1SetDevPasid<P>(env: AttachEnv<P>, master: Master, domain: SmmuDomain, pasid: number): Steps<number> {
-  return setPasid(env, master, domain, pasid, makeS1Cd(s1CdParams(domain), master.stallEnabled));
+export function* s1SetDevPasid<P>(env: AttachEnv<P>, master: Master, domain: SmmuDomain, pasid: number): Steps<number> {
+  /* the follow-up series (v4) keeps this test too */
+  const ret = sameSmmu(env.ctx, "arm_smmu_s1_set_dev_pasid", domain, master);
+  if (ret) return ret;
+  if (domain.stage !== "S1") return env.ctx.errno("arm_smmu_s1_set_dev_pasid", EINVAL, "smmu_domain->stage != ARM_SMMU_DOMAIN_S1");
+  return yield* setPasid(env, master, domain, pasid, (asid) => makeS1Cd(s1CdParams(domain, asid), master.stallEnabled));
 }
 
 /**

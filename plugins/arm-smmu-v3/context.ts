@@ -59,5 +59,15 @@ export class DriverContext {
   log(fn: string, level: "err" | "warn" | "info", msg: string): void {
     this.bus.emit("driver:log", { fn, level, msg });
   }
+
+  /**
+   * `return -errno;` from `fn` because `cond` holds (the kernel's test, in
+   * its words): the report names it. `lacks` marks a limit of the driver or
+   * its variant (a domain on a second SMMU) rather than of the platform.
+   */
+  errno(fn: string, errno: number, cond: string, lacks = false): number {
+    this.bus.emit("driver:errno", { fn, errno, cond, ...(lacks ? { lacks } : {}) });
+    return -errno;
+  }
 }
 

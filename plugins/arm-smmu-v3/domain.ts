@@ -3,10 +3,15 @@
  * them: paging (S1, S2, nest-parent S2), SVA, nested (a guest's stage 1
  * through a vSMMU), and the static blocked and identity domains; with ASID
  * and VMID allocation. Each driver extends SmmuDomain with its own: the
- * invalidation array (driver-invs), the one SMMU it is bound to
- * (driver-legacy).
+ * invalidation array (driver-invs), its IOTLB tag (driver-legacy).
+ *
+ * A domain is declared in a .smmu file without a device; the kernel
+ * allocates it for one (arm_smmu_domain_alloc_paging_flags() ->
+ * arm_smmu_domain_finalise() sets smmu_domain->smmu). Modelling choice: the
+ * first device it is attached through (or the vSMMU made over it) binds it
+ * to that SMMU, and so does allocating an SVA domain for a device.
  */
-import { CdTable, type DomainSpec, type DriverDomain, type Memory, newLock, PageTable, pgsizeBitmapFor, type RwLock } from "../../src/index.js";
+import { CdTable, type DomainSpec, type DriverDomain, type Memory, newLock, PageTable, pgsizeBitmapFor, type RwLock, type SmmuNode } from "../../src/index.js";
 import type { Master } from "./master.js";
 import { MmStruct } from "./mm.js";
 
@@ -39,16 +44,12 @@ export class SmmuDomain implements DriverDomain {
    * the series (driver-legacy) reads the count, in arm_smmu_atc_inv_domain().
    */
   nrAtsMasters = 0;
-  /** cd.asid (S1, SVA) */
+  /** smmu_domain->smmu: the SMMU it was allocated for (null until it is bound, see the file comment). */
+  smmu: SmmuNode | null = null;
+  /** cd.asid (S1, SVA); 0 where the IOTLB tags live in the invalidation array (the follow-up series). */
   asid = 0;
-  /**
-   * s2_cfg.vmid, one per SMMU the domain is used on. The kernel allocates one
-   * VMID for the domain from its only SMMU (driver-legacy, whose domains are
-   * bound to one SMMU, has at most one here); sharing an S2 across SMMUs
-   * (driver-invs) needs one per instance (the follow-up series allocates per
-   * vSMMU).
-   */
-  readonly vmids = new Map<string, number>();
+  /** s2_cfg.vmid, from its SMMU's VMID space when it is bound; 0 where the tags live in the array. */
+  vmid = 0;
   /** domain->mm: the process an SVA domain translates for (null for the others). */
   readonly mm: MmStruct | null;
 
@@ -104,8 +105,59 @@ export interface Vsmmu {
   readonly name: string;
   readonly smmu: string;
   readonly s2Parent: SmmuDomain;
-  /** vsmmu->vmid: the parent's VMID on this SMMU. */
+  /** vsmmu->vmid: the parent's s2_cfg.vmid, or with the follow-up series its own, from its SMMU's space (0: refused). */
   readonly vmid: number;
+  /** Why arm_vsmmu_init() refused it (-EINVAL), in the kernel's words; then no nested domain can be allocated on it. */
+  readonly refused?: string;
+}
+
+/**
+ * A process bound with SVA, as a `domain NAME { stage: sva; }` declares it:
+ * its mm (page table, users) and the mmu notifiers on it, one per SVA domain
+ * the iommu core allocated for it (each SVA domain registers its own),
+ * newest first as mmu_notifier_register() adds them. Which SVA domains the
+ * mm has and how many users each (mm->iommu_mm->sva_domains) is the iommu
+ * core's (src/engine/iommu-core.ts); the notifiers are the mm's.
+ */
+export class SvaProcess implements DriverDomain {
+  readonly pgtable: PageTable;
+  readonly pgtablePa: bigint;
+  /** The process's mm_struct: its users, and whether its notifiers were released. */
+  readonly mm = new MmStruct();
+  /** The SVA domains whose notifiers are on the mm, newest first. */
+  readonly notifiers: SmmuDomain[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly spec: DomainSpec,
+    memory: Memory,
+    /**
+     * The ASID the declaration reserved, where the driver numbers ASIDs in
+     * declaration order: the process's first SVA domain takes it, later ones
+     * allocate their own (undefined: none reserved).
+     */
+    public reservedAsid?: number,
+  ) {
+    this.pgtable = new PageTable(pgsizeBitmapFor(spec.pageSize ?? 0x1000), memory);
+    this.pgtablePa = this.pgtable.pa;
+  }
+
+  /** The page table and the mm an SVA domain of this process translates with. */
+  get table(): { pgtable: PageTable; pgtablePa: bigint; mm: MmStruct } {
+    return { pgtable: this.pgtable, pgtablePa: this.pgtablePa, mm: this.mm };
+  }
+}
+
+/**
+ * arm_smmu_domain_can_share() (v4 patch 10): why `domain`'s page table
+ * cannot be used by `smmu`, or null if it can. The format's stage,
+ * output size, coherent walk and S2FWB of every modelled SMMU are alike
+ * (stage 1 and 2, 48 bits, coherent, no S2FWB), so of its tests only the
+ * page sizes can tell SMMUs apart here (an SMMU plugin may support fewer).
+ */
+export function canShare(domain: SmmuDomain, smmu: SmmuNode): string | null {
+  if (domain.pgsizeBitmap & ~smmu.pgsizeBitmap) return "pgtbl->cfg.pgsize_bitmap & ~new_smmu->pgsize_bitmap";
+  return null;
 }
 
 /** IOMMU_DOMAIN_BLOCKED / IOMMU_DOMAIN_IDENTITY */
@@ -181,8 +233,17 @@ export class IdAllocator {
 
   /** VMID 0 is reserved for stage-2 bypass STEs. */
   vmid(smmu: string, pinned?: number): number {
+    return this.vmidSpace(smmu).claim(pinned);
+  }
+
+  /** ida_free(&smmu->vmid_map, vmid) */
+  freeVmid(smmu: string, vmid: number): void {
+    this.vmidSpace(smmu).release(vmid);
+  }
+
+  private vmidSpace(smmu: string): IdSpace {
     let space = this.vmids.get(smmu);
     if (!space) this.vmids.set(smmu, (space = new IdSpace(1 << 16, `VMID on ${smmu}`)));
-    return space.claim(pinned);
+    return space;
   }
 }

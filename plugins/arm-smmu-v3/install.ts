@@ -162,9 +162,11 @@ const S_RELEASE_LOCK = site("arm_smmu_mm_release", "spin_lock_irqsave(&smmu_doma
  * devices_lock each CD using the mm stays valid (no C_BAD_CD) but stops
  * translating (EPD0, the domain's ASID kept). list_for_each_entry() walks
  * smmu_domain->devices from its head, where list_add() put the newest
- * attachment: newest first.
+ * attachment: newest first. `asidOf` gives the ASID of the master's CD:
+ * the domain's, or with the follow-up series the tag found in the array for
+ * the master's SMMU (null: none found, a WARN the caller reported).
  */
-export function* writeReleasedSvaCds(ctx: DriverContext, domain: SmmuDomain): Steps {
+export function* writeReleasedSvaCds(ctx: DriverContext, domain: SmmuDomain, asidOf: (master: Master) => number | null): Steps {
   yield* writeLock(domain.devicesLock, S_RELEASE_LOCK);
   try {
     const devices = domain.devices;
@@ -175,14 +177,16 @@ export function* writeReleasedSvaCds(ctx: DriverContext, domain: SmmuDomain): St
         ctx.warn("arm_smmu_mm_release", "WARN_ON(!cdptr)");
         continue;
       }
-      yield* writeCdEntry(ctx, md.master, md.ssid, cdptr, makeSvaCd({ asid: domain.asid, ttb0: null, mair: IO_PGTABLE_MAIR }));
+      const asid = asidOf(md.master);
+      if (asid === null) continue;
+      yield* writeCdEntry(ctx, md.master, md.ssid, cdptr, makeSvaCd({ asid, ttb0: null, mair: IO_PGTABLE_MAIR }));
     }
   } finally {
     writeUnlock(domain.devicesLock);
   }
 }
 
-/** The S1 CD of a paging domain (arm_smmu_make_s1_cd) takes its ASID and table from here. */
-export function s1CdParams(domain: SmmuDomain): { asid: number; ttbr: bigint; tcr: S1Tcr; mair: bigint } {
-  return { asid: domain.asid, ttbr: domain.pgtablePa, tcr: s1Tcr(domain), mair: IO_PGTABLE_MAIR };
+/** The S1 CD of a paging domain (arm_smmu_make_s1_cd) with `asid`: its table from here. */
+export function s1CdParams(domain: SmmuDomain, asid: number): { asid: number; ttbr: bigint; tcr: S1Tcr; mair: bigint } {
+  return { asid, ttbr: domain.pgtablePa, tcr: s1Tcr(domain), mair: IO_PGTABLE_MAIR };
 }

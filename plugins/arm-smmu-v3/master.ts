@@ -66,12 +66,6 @@ export class Master {
   }
 }
 
-/** Whether some master has `domain` attached at a PASID (an SVA domain's last unbind frees it). */
-export function boundAtPasid(masters: Iterable<Master>, domain: IommuDomain): boolean {
-  for (const m of masters) for (const p of m.pasids.values()) if (p === domain) return true;
-  return false;
-}
-
 /** The master of the device named `device`. */
 export function masterNamed(masters: ReadonlyMap<string, Master>, device: string): Master {
   const m = masters.get(device);

@@ -1,15 +1,17 @@
 /**
  * arm_smmu_master_build_invs(): fill the master's scratch array with what
- * one attachment (master, domain, ATS state, ssid) contributes to a domain's
- * invalidation array. Built in sorted order; never allocates.
+ * one attachment (master, domain, ATS state, ssid, IOTLB tag) contributes to
+ * a domain's invalidation array. Built in sorted order; never allocates.
  */
 import { CMDQ_OP, ffs } from "../../src/index.js";
-import { type DriverContext, IOMMU_NO_PASID, type SmmuDomain, type VmidOf } from "../arm-smmu-v3/index.js";
+import { IOMMU_NO_PASID, type SmmuDomain } from "../arm-smmu-v3/index.js";
+import type { InvsContext } from "./context.js";
 import type { InvsMaster } from "./domain.js";
-import { ATS, ATS_FULL, S1_ASID, S2_VMID, S2_VMID_S1_CLEAR, type Invs, type InvType } from "./invs.js";
+import { ATS, ATS_FULL, S1_ASID, S2_VMID, S2_VMID_S1_CLEAR, S2_VMID_VSMMU, type Invs, type InvType } from "./invs.js";
+import type { IotlbTag } from "./tags.js";
 
 /** arm_smmu_master_build_inv(): append one entry with its opcodes; false if the scratch is full. */
-function buildInv(ctx: DriverContext, master: InvsMaster, type: InvType, id: number, ssid: number, pgsize: number): boolean {
+function buildInv(ctx: InvsContext, master: InvsMaster, type: InvType, id: number, ssid: number, pgsize: number): boolean {
   const b = master.buildInvs;
   if (b.numInvs >= b.maxInvs) {
     ctx.warn("arm_smmu_master_build_inv", "WARN_ON(build_invs->num_invs >= build_invs->max_invs)");
@@ -25,6 +27,7 @@ function buildInv(ctx: DriverContext, master: InvsMaster, type: InvType, id: num
       nsizeOpcode = e2h ? CMDQ_OP.TLBI_EL2_ASID : CMDQ_OP.TLBI_NH_ASID;
       break;
     case S2_VMID:
+    case S2_VMID_VSMMU:
       sizeOpcode = CMDQ_OP.TLBI_S2_IPA;
       nsizeOpcode = CMDQ_OP.TLBI_S12_VMALL;
       break;
@@ -40,32 +43,27 @@ function buildInv(ctx: DriverContext, master: InvsMaster, type: InvType, id: num
   return true;
 }
 
-/** arm_smmu_master_build_invs(): the scratch array, or null if it overflowed. */
-export function buildInvs(
-  ctx: DriverContext,
-  master: InvsMaster,
-  atsEnabled: boolean,
-  ssid: number,
-  domain: SmmuDomain,
-  vmidOf: VmidOf,
-): Invs | null {
+/**
+ * arm_smmu_master_build_invs(): the scratch array, or null if it
+ * overflowed. The tag entry (S1_ASID, S2_VMID or S2_VMID_VSMMU) comes
+ * first; a nest parent adds S2_VMID_S1_CLEAR (with the follow-up series:
+ * the vSMMU tag does, v4 patch 06) and ATS_FULL for its ATS entries.
+ */
+export function buildInvs(ctx: InvsContext, master: InvsMaster, atsEnabled: boolean, ssid: number, domain: SmmuDomain, tag: IotlbTag): Invs | null {
   const nesting = domain.nestParent;
   master.buildInvs.numInvs = 0;
 
   /* Range-based invalidation requires the leaf pgsize for calculation */
   const pgsize = master.smmu.features.has("range_inv") ? ffs(domain.pgsizeBitmap) : 0;
 
-  if (domain.stage === "S2") {
-    if (!buildInv(ctx, master, S2_VMID, vmidOf(domain, master), IOMMU_NO_PASID, pgsize)) return null;
-  } else if (!buildInv(ctx, master, S1_ASID, domain.asid, IOMMU_NO_PASID, pgsize)) {
-    return null;
-  }
+  if (!buildInv(ctx, master, tag.type, tag.id, IOMMU_NO_PASID, pgsize)) return null;
 
   /* All the nested S1 ASIDs have to be flushed when S2 parent changes */
-  if (nesting && !buildInv(ctx, master, S2_VMID_S1_CLEAR, vmidOf(domain, master), IOMMU_NO_PASID, 0)) return null;
+  const s1Clear = ctx.variant.vsmmuVmid === "own" ? tag.type === S2_VMID_VSMMU : nesting;
+  if (s1Clear && !buildInv(ctx, master, S2_VMID_S1_CLEAR, tag.id, IOMMU_NO_PASID, 0)) return null;
 
   for (let i = 0; atsEnabled && i < master.streams.length; i++) {
-    /* An S2 used as a nesting parent changed: no option but to flush the whole ATC */
+    /* An S2 used as a nesting parent changed: no option but to flush the whole ATC (v4 as posted keeps nest_parent here; its review asked for the tag type) */
     if (!buildInv(ctx, master, nesting ? ATS_FULL : ATS, master.streams[i]!, ssid, 0)) return null;
   }
   return master.buildInvs;

@@ -6,15 +6,18 @@
  *  2. the STE/CD switch the master to the new domain;
  *  3. the old domain's array drops the master's entries (unref, flush a tag
  *     nobody uses any more, purge), which cannot fail.
+ * With the follow-up series (the `share` variant) the attach also finds or
+ * allocates its IOTLB tag, and the tag's last user frees it (./tags.ts).
  * arm_smmu_attach_prepare_invs(), arm_smmu_install_new_domain_invs(),
  * arm_smmu_install_old_domain_invs().
  */
 import { type CmdqEnt, EINVAL, type ErrPtr, isErr, KernelOopsError, site, type Steps } from "../../src/index.js";
-import { type AttachHooks, type AttachState, type IommuDomain, issueCmd, type VmidOf } from "../arm-smmu-v3/index.js";
+import { type AttachHooks, type AttachState, type IdAllocator, type IommuDomain, issueCmd } from "../arm-smmu-v3/index.js";
 import { buildInvs } from "./build.js";
 import type { InvsContext } from "./context.js";
 import { asInvsMaster, invsDomainOf, type InvsDomain } from "./domain.js";
 import { invsMerge, invsPurge, invsUnrefSteps, S1_ASID, S2_VMID, type Invs } from "./invs.js";
+import { allocIotlbTag, domainTag, findOldIotlbTag, iotlbTagFree, type IotlbTag } from "./tags.js";
 
 /** struct arm_smmu_inv_state */
 interface InvState {
@@ -23,6 +26,8 @@ interface InvState {
   oldInvs: Invs | null;
   /** New domain: the merged array to publish. Old domain: master->build_invs, the to_unref. */
   newInvs: Invs | null;
+  /** The IOTLB tag the master's entries are built with. */
+  tag: IotlbTag | null;
 }
 
 /** The array part of struct arm_smmu_attach_state. */
@@ -35,8 +40,14 @@ type State = AttachState<InvsAttachState>;
 
 const S_SMP_MB = site("arm_smmu_install_domain_invs", "smp_mb()");
 
-/** arm_smmu_attach_prepare_invs(): everything that can fail, before anything changes. */
-function prepareInvs(ctx: InvsContext, vmidOf: VmidOf, state: State, newDomain: IommuDomain | null): number {
+/** The tag of an attach to `domain`: the domain's (mainline), or found or allocated in its array (the follow-up series). */
+function newDomainTag(ctx: InvsContext, ids: IdAllocator, state: State, domain: IommuDomain): IotlbTag {
+  const smmu = state.master.smmu;
+  return ctx.variant.iotlbTag === "invs" ? allocIotlbTag(ctx, ids, domain, smmu) : domainTag(domain, smmu);
+}
+
+/** arm_smmu_attach_prepare_invs(): everything that can fail, before anything changes. 0 or -errno. */
+function prepareInvs(ctx: InvsContext, ids: IdAllocator, state: State, newDomain: IommuDomain | null): number {
   const oldSmmuDomain = invsDomainOf(state.oldDomain);
   const newSmmuDomain = invsDomainOf(newDomain);
   const master = asInvsMaster(state.master);
@@ -49,10 +60,12 @@ function prepareInvs(ctx: InvsContext, vmidOf: VmidOf, state: State, newDomain: 
     /* arm_smmu_invs_merge() reads old_invs->num_invs: an ERR_PTR a failed v9 purge published oopses here */
     if (isErr(cur)) throw new KernelOopsError(`${newSmmuDomain.name}->invs = ${cur.toString()}`, "arm_smmu_invs_merge");
     invst.oldInvs = cur;
-    const build = buildInvs(ctx, master, state.atsEnabled, state.ssid, newSmmuDomain, vmidOf);
-    if (!build) return -EINVAL;
+    invst.tag = newDomainTag(ctx, ids, state, newDomain!);
+    const build = buildInvs(ctx, master, state.atsEnabled, state.ssid, newSmmuDomain, invst.tag);
+    if (!build) return ctx.errno("arm_smmu_attach_prepare_invs", EINVAL, "!arm_smmu_master_build_invs()");
+    /* a tag the follow-up series allocated above is not freed on these two returns (v4 as posted) */
     const merged = invsMerge(invst.oldInvs, build, ctx.variant, ctx.hooks);
-    if (isErr(merged)) return -merged.errno;
+    if (isErr(merged)) return ctx.errno("arm_smmu_attach_prepare_invs", merged.errno, "IS_ERR(arm_smmu_invs_merge()): arm_smmu_invs_alloc() failed");
     invst.newInvs = merged;
   }
 
@@ -67,8 +80,11 @@ function prepareInvs(ctx: InvsContext, vmidOf: VmidOf, state: State, newDomain: 
       if (isErr(cur)) throw new KernelOopsError(`${oldSmmuDomain.name}->invs = ${cur.toString()}`, "arm_smmu_attach_prepare_invs");
       invst.oldInvs = cur;
     }
+    const tag = ctx.variant.iotlbTag === "invs" ? findOldIotlbTag(ctx, state.oldDomain!, master.smmu) : domainTag(state.oldDomain!, master.smmu);
+    if (typeof tag === "number") return tag;
+    invst.tag = tag;
     /* For the old domain, new_invs is master->build_invs: the to_unref */
-    invst.newInvs = buildInvs(ctx, master, master.atsEnabled, state.ssid, oldSmmuDomain, vmidOf);
+    invst.newInvs = buildInvs(ctx, master, master.atsEnabled, state.ssid, oldSmmuDomain, tag);
   }
   return 0;
 }
@@ -103,7 +119,7 @@ function* flushIotlbTag(ctx: InvsContext, invs: Invs, i: number): Steps {
 }
 
 /** arm_smmu_install_old_domain_invs(): after the STE changed. */
-function* installOldDomainInvs(ctx: InvsContext, state: State): Steps {
+function* installOldDomainInvs(ctx: InvsContext, ids: IdAllocator, state: State): Steps {
   const invst = state.prepared.oldDomainInvst;
   const domain = invst.domain;
   if (!domain) return;
@@ -114,7 +130,10 @@ function* installOldDomainInvs(ctx: InvsContext, state: State): Steps {
   if (ctx.variant.unref === "writeback") {
     yield* invsUnrefSteps(oldInvs, toUnref, ctx.variant, ctx.hooks);
     /* The tag (entry 0) lost its last user: it will not be invalidated by unmaps any more */
-    if (toUnref.users(0) === 0) yield* flushIotlbTag(ctx, toUnref, 0);
+    if (toUnref.users(0) === 0) {
+      if (ctx.variant.iotlbTag === "invs") yield* iotlbTagFree(ctx, ids, invst.tag!);
+      else yield* flushIotlbTag(ctx, toUnref, 0);
+    }
   } else {
     /* v9: the free_fn flushes each entry as it reaches 0 users, inside unref */
     yield* invsUnrefSteps(oldInvs, toUnref, ctx.variant, ctx.hooks, (invs, i) => flushIotlbTag(ctx, invs, i));
@@ -126,18 +145,20 @@ function* installOldDomainInvs(ctx: InvsContext, state: State): Steps {
   yield* publish(ctx, domain, purged, oldInvs);
 }
 
-/** The attach hooks of driver-invs: its arrays sequenced around every STE/CD change. */
-export function invsAttachHooks(ctx: InvsContext, vmidOf: VmidOf): AttachHooks<InvsAttachState> {
-  const none = (): InvState => ({ domain: null, oldInvs: null, newInvs: null });
+/** The attach hooks of driver-invs: its arrays sequenced around every STE/CD change; `ids` the ASID and VMID spaces. */
+export function invsAttachHooks(ctx: InvsContext, ids: IdAllocator): AttachHooks<InvsAttachState> {
+  const none = (): InvState => ({ domain: null, oldInvs: null, newInvs: null, tag: null });
   return {
     newState: () => ({ oldDomainInvst: none(), newDomainInvst: none() }),
-    prepare: (state, newDomain) => prepareInvs(ctx, vmidOf, state, newDomain),
-    /* err_unprepare_invs: the merged array was never published */
-    unprepare(state) {
-      const merged = state.prepared.newDomainInvst.newInvs;
-      if (merged) ctx.rcu.kfree(merged);
+    prepare: (state, newDomain) => prepareInvs(ctx, ids, state, newDomain),
+    /* err_unprepare_invs: the merged array was never published; the follow-up series frees a tag it allocated */
+    *unprepare(state) {
+      const invst = state.prepared.newDomainInvst;
+      if (ctx.variant.iotlbTag === "invs" && invst.tag && !invst.tag.users) yield* iotlbTagFree(ctx, ids, invst.tag);
+      if (invst.newInvs) ctx.rcu.kfree(invst.newInvs);
     },
     installNew: (state) => installNewDomainInvs(ctx, state),
-    installOld: (state) => installOldDomainInvs(ctx, state),
+    installOld: (state) => installOldDomainInvs(ctx, ids, state),
+    tag: (state) => state.prepared.newDomainInvst.tag!.id,
   };
 }

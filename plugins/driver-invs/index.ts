@@ -1,38 +1,22 @@
 /**
  * driver-invs: the arm-smmu-v3 driver with the RCU-protected invalidation
- * array, as merged in mainline (Linux v7.1) or as posted in v9 (the seed).
+ * array, as merged in mainline (Linux v7.1), as posted in v9 (the seed), or
+ * mainline with the follow-up series sharing domains across SMMU/vSMMU
+ * instances, as posted in v4 (`share`); ./variant.ts says how they differ.
  */
-import { definePlugin, type DriverSpec, EINVAL, EOPNOTSUPP, type Gather, type InvsAlgebra, type InvsSnapshot, type IommuDriver, isErr, type PluginContext, type Steps, type Topology } from "../../src/index.js";
-import { ArmSmmuDriver, attachDev, type AttachEnv, boundAtPasid, exitMm, type Master, mmuNotifierRegister, probeMasters, s1SetDevPasid, type SmmuDomain, svaSetDevPasid, U64, writeReleasedSvaCds } from "../arm-smmu-v3/index.js";
+import { definePlugin, type DomainSpec, type DriverSpec, type Gather, type InvsAlgebra, type InvsSnapshot, type IommuDriver, isErr, type PluginContext, type SmmuNode, type Steps } from "../../src/index.js";
+import { ArmSmmuDriver, type AttachEnv, type Master, probeMasters, SvaProcess, U64, writeReleasedSvaCds } from "../arm-smmu-v3/index.js";
 import { algebra, snapshotOf } from "./algebra.js";
 import { InvsContext } from "./context.js";
 import { InvsDomain, InvsMaster } from "./domain.js";
 import { invsAttachHooks, type InvsAttachState } from "./hooks.js";
 import { domainInv, domainInvRange } from "./inv-range.js";
-import { S1_ASID, S2_VMID } from "./invs.js";
+import { S1_ASID, S2_VMID, S2_VMID_VSMMU } from "./invs.js";
+import { findIotlbTag } from "./tags.js";
 import { VARIANTS, type DriverVariant } from "./variant.js";
 
 /** PAGE_SIZE of the kernel: the granule SVA invalidations use. */
 const PAGE_SIZE = 0x1000;
-
-/**
- * arm_smmu_sva_domain_alloc() for the mm of `domain`: -EOPNOTSUPP without
- * ARM_SMMU_FEAT_SVA, else its mmu notifier goes on the mm
- * (mmu_notifier_register(), which BUGs on an mm with no users). 0 or -errno.
- * Modelling choice: the domain allocated is `domain` again, its ASID and
- * array kept (the model keeps one SVA domain per process, see svaBindDevice).
- */
-function svaDomainAlloc(master: Master, domain: SmmuDomain): number {
-  if (!master.smmu.features.has("sva")) return -EOPNOTSUPP;
-  mmuNotifierRegister(domain.mm!);
-  return 0;
-}
-
-/** arm_smmu_mm_release(): fault every CD using the mm (under devices_lock, newest first), then arm_smmu_domain_inv(). */
-function* mmRelease(ctx: InvsContext, domain: InvsDomain): Steps {
-  yield* writeReleasedSvaCds(ctx, domain);
-  yield* domainInv(ctx, domain);
-}
 
 export class InvsDriver extends ArmSmmuDriver<InvsAttachState, InvsDomain> implements IommuDriver {
   readonly plugin = "driver-invs";
@@ -45,101 +29,82 @@ export class InvsDriver extends ArmSmmuDriver<InvsAttachState, InvsDomain> imple
     const ctx = new InvsContext(pctx, pctx.platform, pctx.memory, pctx.clock, variant, options);
     /* arm_smmu_probe_device() for every endpoint: masters, with sorted streams */
     super(ctx, probeMasters(ctx.platform, pctx.topology, (dev, smmu) => new InvsMaster(dev, smmu)));
-    const vmidOf = (domain: SmmuDomain, master: Master): number => this.vmidOn(domain, master.smmu.name);
-    this.env = { ctx, vmidOf, hooks: invsAttachHooks(ctx, vmidOf) };
+    this.env = { ctx, hooks: invsAttachHooks(ctx, this.ids), attachTest: variant.attachTest };
     this.invsAlgebra = algebra(ctx);
-    this.allocDomains(pctx.topology);
+    /* Declaration order: ASIDs from the global space, unless the tags live in the arrays (allocated at attach) */
+    const domainIds = variant.iotlbTag === "domain";
+    this.allocDomains(pctx.topology, (spec) => (domainIds && spec.stage !== "s2" ? this.ids.asid(spec.asid) : 0));
   }
 
   get variant(): string {
     return this.ctx.variant.name;
   }
 
-  /** Domains in declaration order: ASIDs from the global space; vSMMUs and their nested domains. */
-  private allocDomains(topology: Topology): void {
-    const { memory } = this.ctx;
-    for (const spec of topology.domains) {
-      if (spec.stage === "nested") continue;
-      const d = new InvsDomain(spec.name, spec, memory);
-      if (d.stage !== "S2") d.asid = this.ids.asid(spec.asid);
-      this.domains.set(spec.name, d);
-    }
-    for (const v of topology.vsmmus ?? []) {
-      const parent = this.domains.get(v.parent);
-      if (!(parent instanceof InvsDomain) || parent.stage !== "S2" || !parent.nestParent) {
-        throw new Error(`vSMMU ${v.name}: parent "${v.parent}" is not a nest-parent S2 domain`);
-      }
-      /* arm_vsmmu_init(): vsmmu->vmid = s2_parent->s2_cfg.vmid */
-      this.vsmmus.set(v.name, { name: v.name, smmu: v.smmu, s2Parent: parent, vmid: this.vmidOn(parent, v.smmu) });
-    }
-    this.allocNestedDomains(topology);
+  protected newDomain(name: string, spec: DomainSpec, table?: SvaProcess["table"]): InvsDomain {
+    return new InvsDomain(name, spec, this.ctx.memory, table);
   }
 
-  /** An S2 domain's VMID on `smmu`, allocated from that SMMU's VMID space on first use. */
-  private vmidOn(domain: SmmuDomain, smmu: string): number {
-    let vmid = domain.vmids.get(smmu);
-    if (vmid === undefined) {
-      vmid = this.ids.vmid(smmu, domain.spec.vmid);
-      domain.vmids.set(smmu, vmid);
-    }
-    return vmid;
+  /** arm_smmu_domain_finalise(): an S2 domain's VMID from its SMMU's space (arm_smmu_domain_finalise_s2()), unless the tags live in the arrays. */
+  protected override finalise(d: InvsDomain, smmu: SmmuNode): void {
+    super.finalise(d, smmu);
+    if (d.stage === "S2" && this.ctx.variant.iotlbTag === "domain") d.vmid = this.ids.vmid(smmu.name, d.spec.vmid);
   }
 
-  private paging(name: string): InvsDomain {
-    const d = this.domain(name);
-    if (!(d instanceof InvsDomain)) throw new Error(`domain "${name}" is not a paging or SVA domain`);
-    return d;
+  /** vsmmu->vmid: s2_parent->s2_cfg.vmid, or with the follow-up series one of its own from its SMMU (arm_vsmmu_init(), v4 patch 08). */
+  protected vsmmuVmid(parent: InvsDomain, smmu: SmmuNode): number {
+    return this.ctx.variant.vsmmuVmid === "own" ? this.ids.vmid(smmu.name) : parent.vmid;
   }
 
-  protected *attachDevPaging(master: Master, d: InvsDomain): Steps<number> {
-    if (d.type === "sva") return -EINVAL;
-    return yield* attachDev(this.env, master, d);
-  }
-
-  protected *setDevPasidOf(master: Master, d: InvsDomain, pasid: number): Steps<number> {
-    if (d.type === "sva") return yield* this.svaBindDevice(master, d, pasid);
-    if (d.stage !== "S1") return -EINVAL;
-    return yield* s1SetDevPasid(this.env, master, d, pasid);
+  /** arm_smmu_sva_domain_alloc()'s ASID: the process's reserved one first; none with the follow-up series (v4 patch 09). */
+  protected svaAsid(proc: SvaProcess): number {
+    if (this.ctx.variant.iotlbTag === "invs") return 0;
+    const asid = proc.reservedAsid ?? this.ids.asid();
+    proc.reservedAsid = undefined;
+    return asid;
   }
 
   /**
-   * iommu_sva_bind_device()'s search and allocation, under the iommu core's
-   * iommu_sva_lock (IommuCore holds it around this call). The mm's SVA domain
-   * is on its sva_domains list while a PASID has it: the device is tried on
-   * it (arm_smmu_sva_set_dev_pasid()); if it refuses, or the list is empty,
-   * the core allocates a domain (arm_smmu_sva_domain_alloc()) and attaches
-   * that. Modelling choice: one SVA domain per process, used on every SMMU
-   * (see attachDev), so what is allocated is `d` again; and when a live mm's
-   * domain refuses, its error is the bind's (the kernel would allocate a new
-   * domain and try again). A dead mm's refusal (-EINVAL) goes on to the
-   * allocation, which BUGs in mmu_notifier_register().
+   * arm_smmu_sva_domain_free(): arm_smmu_domain_inv() (its array is empty by
+   * the last unbind, so nothing is sent; v4 as posted keeps the call, which
+   * its review asked to drop), and mainline's xa_erase() of the ASID.
    */
-  private *svaBindDevice(master: Master, d: InvsDomain, pasid: number): Steps<number> {
-    const release = (): Steps => mmRelease(this.ctx, d);
-    if (boundAtPasid(this.masters.values(), d)) {
-      const ret = yield* svaSetDevPasid(this.env, master, d, pasid, release);
-      if (ret === 0 || d.mm!.users > 0) return ret;
-    }
-    const ret = svaDomainAlloc(master, d);
-    if (ret) return ret;
-    return yield* svaSetDevPasid(this.env, master, d, pasid, release);
+  protected *svaDomainFree(d: InvsDomain): Steps {
+    yield* domainInv(this.ctx, d);
+    if (this.ctx.variant.iotlbTag === "domain") this.ids.freeAsid(d.asid);
   }
 
-  /** arm_smmu_sva_domain_free(): the last unbind's arm_smmu_domain_inv(). */
-  protected *svaDomainFree(d: SmmuDomain): Steps {
-    yield* domainInv(this.ctx, this.paging(d.name));
+  /** arm_smmu_mm_arch_invalidate_secondary_tlbs() */
+  protected *svaInvalidate(d: InvsDomain, start: bigint, end: bigint): Steps {
+    const size = (end - start) & U64;
+    yield* domainInvRange(this.ctx, d, start, size, PAGE_SIZE, false);
+  }
+
+  /**
+   * arm_smmu_mm_release(): fault every CD using the mm (under devices_lock,
+   * newest first), then arm_smmu_domain_inv(). Each CD keeps its ASID: the
+   * domain's, or with the follow-up series the tag found for the master's
+   * SMMU (v4 patch 05; none found is a WARN and the CD is left).
+   */
+  protected *svaRelease(d: InvsDomain): Steps {
+    yield* writeReleasedSvaCds(this.ctx, d, (master: Master) => {
+      if (this.ctx.variant.iotlbTag === "domain") return d.asid;
+      const tag = findIotlbTag(this.ctx, d, master.smmu);
+      if (!tag) this.ctx.warn("arm_smmu_mm_release", "WARN_ON(arm_smmu_find_iotlb_tag())");
+      return tag?.id ?? null;
+    });
+    yield* domainInv(this.ctx, d);
   }
 
   /** arm_smmu_iotlb_sync() */
   *iotlbSync(domain: string, gather: Gather): Steps {
     if (!gather.pgsize) return;
-    const d = this.paging(domain);
+    const d = this.smmuDomain(domain);
     yield* domainInvRange(this.ctx, d, BigInt(gather.start), BigInt(gather.end - gather.start + 1), gather.pgsize, true);
   }
 
   /** arm_smmu_tlb_inv_walk(): the range a freed table covered, not leaf-only. */
   *tlbFlushWalk(domain: string, iova: number, size: number, granule: number): Steps {
-    yield* domainInvRange(this.ctx, this.paging(domain), BigInt(iova), BigInt(size), granule, false);
+    yield* domainInvRange(this.ctx, this.smmuDomain(domain), BigInt(iova), BigInt(size), granule, false);
   }
 
   /**
@@ -148,29 +113,15 @@ export class InvsDriver extends ArmSmmuDriver<InvsAttachState, InvsDomain> imple
    * so the core calls nothing for one.
    */
   *flushIotlbAll(domain: string): Steps {
-    const d = this.paging(domain);
-    if (d.type === "sva") return;
+    const d = this.domains.get(domain);
+    if (!(d instanceof InvsDomain) || d.type === "sva") return;
     yield* domainInv(this.ctx, d);
   }
 
-  /** arm_smmu_mm_arch_invalidate_secondary_tlbs(), while the mm's notifier is hooked. */
-  *mmInvalidate(domain: string, start: bigint, end: bigint): Steps {
-    const d = this.paging(domain);
-    /* exit_mmap() unhooked the mm's notifiers: nothing calls this one any more */
-    if (d.mm?.released) return;
-    const size = (end - start) & U64;
-    yield* domainInvRange(this.ctx, d, start, size, PAGE_SIZE, false);
-  }
-
-  /** The process exits (exit_mm()): at the mm's last mmput(), arm_smmu_mm_release(). */
-  *mmRelease(domain: string): Steps {
-    const d = this.paging(domain);
-    if (!d.mm) throw new Error(`domain "${domain}" is not an SVA domain`);
-    yield* exitMm(d.mm, () => mmRelease(this.ctx, d));
-  }
-
+  /** A domain's array; a process has none of its own (the iommu core lists its SVA domains'), so it shows empty. */
   invs(domain: string): InvsSnapshot | null {
     const d = this.domains.get(domain);
+    if (d instanceof SvaProcess) return { entries: [], trashes: 0, hasAts: false };
     if (!(d instanceof InvsDomain)) return null;
     const invs = d.invs.protected_();
     if (isErr(invs)) return { entries: [], trashes: 0, hasAts: false, error: invs.toString() };
@@ -211,7 +162,7 @@ export class InvsDriver extends ArmSmmuDriver<InvsAttachState, InvsDomain> imple
       if (invs.users(i) === 0) continue;
       const smmu = this.ctx.smmuName(invs.smmu(i));
       if (invs.type(i) === S1_ASID) tags.add(`${smmu} asid ${invs.id(i)}`);
-      else if (invs.type(i) === S2_VMID) tags.add(`${smmu} vmid ${invs.id(i)}`);
+      else if (invs.type(i) === S2_VMID || invs.type(i) === S2_VMID_VSMMU) tags.add(`${smmu} vmid ${invs.id(i)}`);
     }
     return [...tags];
   }
@@ -222,15 +173,15 @@ export default definePlugin({
   name: "driver-invs",
   version: "0.1.0",
   apiVersions: [1],
-  variants: ["mainline", "v9"],
-  description: "arm-smmu-v3 with the RCU-protected invalidation array (mainline v7.1, or v9 as posted)",
+  variants: ["mainline", "v9", "share"],
+  description: "arm-smmu-v3 with the RCU-protected invalidation array (mainline v7.1, v9 as posted, or mainline with the domain-sharing series v4)",
   schema: {
     description: "The driver node: which version of arm-smmu-v3's invalidation array to model.",
     type: "object",
     properties: {
       variant: {
-        description: '"mainline" (v7.1, the default) or "v9" (the series as posted).',
-        enum: ["mainline", "v9"],
+        description: '"mainline" (v7.1, the default: one SMMU per domain), "v9" (the series as posted) or "share" (mainline with "Share domain across SMMU/vSMMU instances" v4: a domain spans SMMUs, one IOTLB tag per SMMU in its array).',
+        enum: ["mainline", "v9", "share"],
       },
       options: {
         description: "Behaviour beyond the kernel's, to measure what it would change.",
@@ -248,7 +199,7 @@ export default definePlugin({
   setup(ctx) {
     const name = ctx.spec.variant ?? "mainline";
     const variant = VARIANTS[name as keyof typeof VARIANTS];
-    if (!variant) throw new Error(`driver-invs has no variant "${name}" (mainline, v9)`);
+    if (!variant) throw new Error(`driver-invs has no variant "${name}" (${Object.keys(VARIANTS).join(", ")})`);
     return new InvsDriver(ctx, variant);
   },
 });

@@ -8,7 +8,7 @@ import { type CmdqEnt, readLock, readUnlock, site, type SmmuNode, type Step, typ
 import { atcInvToCmd, batchAdd, batchAddRange, batchInit, batchSubmit, CmdqBatch, insertCmdlist, invSizeTooBig, IOMMU_NO_PASID, type PendingSync, pollSync } from "../arm-smmu-v3/index.js";
 import type { InvsContext } from "./context.js";
 import type { InvsDomain } from "./domain.js";
-import { ATS, ATS_FULL, invIsAts, S1_ASID, S2_VMID, S2_VMID_S1_CLEAR, type Invs } from "./invs.js";
+import { ATS, ATS_FULL, invIsAts, S1_ASID, S2_VMID, S2_VMID_S1_CLEAR, S2_VMID_VSMMU, type Invs } from "./invs.js";
 
 const FN = "__arm_smmu_domain_inv_range";
 const S_NUM = site(FN, "READ_ONCE(invs->num_invs)");
@@ -110,7 +110,8 @@ function* domainInvRangeInvs(ctx: InvsContext, invs: Invs, iova: bigint, size: b
     if (type === S1_ASID) {
       ent.tlbi = { asid: invs.id(cur), leaf };
       yield* invToCmdqBatch(ctx, invs, cur, cmds, ent, iova, size, granule);
-    } else if (type === S2_VMID) {
+    } else if (type === S2_VMID || type === S2_VMID_VSMMU) {
+      /* the follow-up series' S2_VMID_VSMMU takes S2_VMID's case (v4 patch 06) */
       ent.tlbi = { vmid: invs.id(cur), leaf };
       yield* invToCmdqBatch(ctx, invs, cur, cmds, ent, iova, size, granule);
     } else if (type === S2_VMID_S1_CLEAR) {

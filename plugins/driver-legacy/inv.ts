@@ -178,7 +178,7 @@ export function* mmArchInvalidateSecondaryTlbs(ctx: DriverContext, domain: Legac
  * translating; then the whole ASID and the whole ATCs.
  */
 export function* mmRelease(ctx: DriverContext, domain: LegacyDomain): Steps {
-  yield* writeReleasedSvaCds(ctx, domain);
+  yield* writeReleasedSvaCds(ctx, domain, () => domain.asid);
   yield* tlbInvAsid(ctx, smmuOf(domain), domain.asid);
   yield* atcInvDomain(ctx, domain, 0n, 0n);
 }

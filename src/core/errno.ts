@@ -8,6 +8,7 @@ export const EEXIST = 17;
 export const ENODEV = 19;
 export const EINVAL = 22;
 export const ERANGE = 34;
+export const EOVERFLOW = 75;
 export const EOPNOTSUPP = 95;
 export const ETIMEDOUT = 110;
 
@@ -21,6 +22,7 @@ const NAMES: Record<number, string> = {
   [ENODEV]: "ENODEV",
   [EINVAL]: "EINVAL",
   [ERANGE]: "ERANGE",
+  [EOVERFLOW]: "EOVERFLOW",
   [EOPNOTSUPP]: "EOPNOTSUPP",
   [ETIMEDOUT]: "ETIMEDOUT",
 };

@@ -126,6 +126,7 @@ export const NOTIFICATION_SHAPES: Readonly<Record<NotificationName, Check>> = {
   "ep:ats": obj({ device: str, enabled: bool, stu: int }),
   "driver:warn": obj({ fn: str, cond: str }),
   "driver:log": obj({ fn: str, level: oneOf("err", "warn", "info"), msg: str }),
+  "driver:errno": obj({ fn: str, errno: typed("a positive errno", (v) => Number.isSafeInteger(v) && (v as number) > 0), cond: str, "lacks?": bool }),
   "invs:publish": obj({ domain: str, entries: int }),
   "pgtable:unmap": obj({ table: u64, leaves: arrayOf(obj({ iova: int, size: int, pa: int, writable: bool })) }),
   "pgtable:free": obj({ table: u64, freed: arrayOf(u64) }),

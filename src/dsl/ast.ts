@@ -56,7 +56,7 @@ interface At {
 
 export type Stmt = At &
   (
-    | { kind: "attach"; device: string; target: string; pasid?: number }
+    | { kind: "attach"; device: string; target: string; pasid?: number; sva?: true }
     | { kind: "detach"; device: string; pasid?: number }
     | { kind: "map"; domain: string; iova: number; size: number; pa?: number; readonly: boolean }
     | { kind: "unmap"; domain: string; iova: number; size: number }

@@ -30,7 +30,8 @@ const OPCODES = [...FIELDS.keys()];
  * fields, so they are 4 KiB aligned.
  */
 const FIELD_BITS: Record<string, bigint> = { asid: 16n, vmid: 16n, sid: 32n, ssid: 20n, ssv: 1n, global: 1n, num: 5n, scale: 5n, leaf: 1n, ttl: 2n, tg: 2n, size: 6n, addr: 64n };
-const INV_TYPES = ["S1_ASID", "S2_VMID", "S2_VMID_S1_CLEAR", "ATS", "ATS_FULL"];
+const INV_TYPES = ["S1_ASID", "S2_VMID", "S2_VMID_VSMMU", "S2_VMID_S1_CLEAR", "ATS", "ATS_FULL"];
+
 const VIAS: Via[] = ["atc", "iotlb", "walk", "bypass"];
 /** "an s1", "a nested": the article as it is read aloud. */
 function aStage(stage: DomainStage | undefined): string {
@@ -242,7 +243,7 @@ export class ScenarioLowerer {
     if (device === undefined || pasid === undefined) return undefined;
     if (!n.bind) return { kind: "detach", device, pasid, span };
     const domain = this.svaDomain(n.domain!);
-    return domain === undefined ? undefined : { kind: "attach", device, target: domain, pasid, span };
+    return domain === undefined ? undefined : { kind: "attach", device, target: domain, pasid, sva: true, span };
   }
 
   private svaDomain(node: S.Name): string | undefined {

@@ -100,7 +100,7 @@ function lazyLookahead(maxLookahead: number): ILookaheadStrategy {
 }
 
 /** Entry types: an entry starting with one has no SMMU name. */
-const INV_TYPE_WORDS = new Set(["S1_ASID", "S2_VMID", "S2_VMID_S1_CLEAR", "ATS", "ATS_FULL"]);
+const INV_TYPE_WORDS = new Set(["S1_ASID", "S2_VMID", "S2_VMID_VSMMU", "S2_VMID_S1_CLEAR", "ATS", "ATS_FULL"]);
 
 class SmmuParser extends EmbeddedActionsParser {
   /** `validate`: check the grammar for ambiguities and the like as it is built (a test does; a run skips it, which halves the build). */

@@ -7,15 +7,17 @@
  * nested domain it is the guest's stage 1, which the guest invalidates.
  * And attaching: the core's own rules before it calls the driver (a domain
  * already attached is left as it is; a PASID must be one the device has,
- * and free), once here for every driver, a user's included; SVA binding:
- * iommu_sva_bind_device() and iommu_sva_unbind_device() call the driver
- * under the core's iommu_sva_lock.
+ * and free), once here for every driver, a user's included; and SVA:
+ * iommu_sva_bind_device() finds or allocates an SVA domain of the process
+ * for the device and iommu_sva_unbind_device() frees one with its last
+ * user, under the core's iommu_sva_lock, calling the driver's
+ * ->domain_alloc_sva(), ->set_dev_pasid() and domain free.
  */
 import type { Bus } from "../core/bus.js";
-import { EBUSY, EINVAL } from "../core/errno.js";
+import { EBUSY, EINVAL, EOVERFLOW } from "../core/errno.js";
 import { mutexLocked, newLock, type Mutex } from "../core/rwlock.js";
 import { site, type Steps } from "../model/step.js";
-import type { DriverDomain, Gather, IommuDriver } from "../model/driver.js";
+import type { DriverDomain, Gather, InvsSnapshot, IommuDriver } from "../model/driver.js";
 import { iommuPgsize, type Leaf, PageTableError, UNMAP_ENOENT, type UnmapOps } from "../model/page-table.js";
 import { KernelBugError } from "../core/rcu.js";
 import type { InvalidationKind, Timeline } from "./timeline.js";
@@ -55,6 +57,19 @@ function bondKey(device: string, pasid: number): string {
   return `${device} pasid ${pasid}`;
 }
 
+/** An SVA domain on an mm's list, with its users (iommu_domain->users: the devices bound through it). */
+interface SvaDomainUse {
+  readonly name: string;
+  users: number;
+}
+
+/** struct iommu_sva: a bond, counted per bind of the same mm at the same device and PASID. */
+interface SvaHandle {
+  readonly mm: string;
+  readonly domain: string;
+  users: number;
+}
+
 export class IommuCore {
   /** Next physical address handed out to a map without one, per domain. */
   private nextPa = 0x10_0000_0000;
@@ -63,13 +78,13 @@ export class IommuCore {
    * holds it across a bind (finding or allocating the mm's SVA domain,
    * ->set_dev_pasid()) and an unbind (the detach, and iommu_domain_free()
    * of a domain whose last user went), so those never interleave. The
-   * drivers never take it; it lives here, once, for every driver (both
-   * built-in drivers do their half of the core's SVA bookkeeping inside
-   * setDevPasid() and removeDevPasid(), which run under it).
+   * drivers never take it; it lives here, once, for every driver.
    */
   readonly svaLock: Mutex = newLock();
+  /** mm->iommu_mm->sva_domains of each process (a `domain NAME { stage: sva; }`), newest first. */
+  private readonly svaDomains = new Map<string, SvaDomainUse[]>();
   /** The bonds iommu_sva_bind_device() made (its struct iommu_sva handles), until unbound. */
-  private readonly svaBonds = new Set<string>();
+  private readonly svaHandles = new Map<string, SvaHandle>();
   /** WARN_ONCE()s that have fired. */
   private readonly warnedOnce = new Set<string>();
 
@@ -77,12 +92,40 @@ export class IommuCore {
     private readonly bus: Bus,
     private readonly driver: IommuDriver,
     private readonly timeline: Timeline,
+    /** The SVA processes (their mms) the topology declares. */
+    private readonly processes: ReadonlySet<string>,
   ) {}
 
   /** A driver invalidation path, recorded on the timeline with the domain's array size. */
   *invalidation(kind: InvalidationKind, domain: string, path: Steps): Steps {
-    const invs = this.driver.invs(domain);
+    const invs = this.invs(domain);
     yield* this.timeline.invalidation(kind, domain, invs && !invs.error ? invs.entries.length : null, path);
+  }
+
+  /**
+   * A domain's invalidation array, as the driver shows it; for a process,
+   * the live entries of every SVA domain it has (each entry names its SMMU),
+   * in the order they were allocated. Null where the driver keeps none.
+   */
+  invs(domain: string): InvsSnapshot | null {
+    const uses = this.svaDomains.get(domain);
+    if (!uses?.length) return this.driver.invs(domain);
+    const out: InvsSnapshot = { entries: [], trashes: 0, hasAts: false };
+    for (const use of [...uses].reverse()) {
+      const one = this.driver.invs(use.name);
+      if (!one) return null;
+      out.entries.push(...one.entries);
+      out.trashes += one.trashes;
+      out.hasAts ||= one.hasAts;
+      if (one.error && !out.error) out.error = `${use.name}: ${one.error}`;
+    }
+    return out;
+  }
+
+  /** `return -errno;` of the core's own: reported as the driver's are (driver:errno). */
+  private errno(fn: string, errno: number, cond: string): number {
+    this.bus.emit("driver:errno", { fn, errno, cond });
+    return -errno;
   }
 
   /** iommu_iotlb_sync() */
@@ -101,17 +144,56 @@ export class IommuCore {
   }
 
   /**
-   * iommu_attach_device_pasid(); for an SVA domain iommu_sva_bind_device(),
-   * whose attach runs under iommu_sva_lock (the model attaches an SVA domain
-   * only by binding). 0 or -errno.
+   * iommu_attach_device_pasid(); for a process (an SVA domain's mm)
+   * iommu_sva_bind_device(). 0 or -errno.
    */
   *attachDevPasid(device: string, domain: string, pasid: number): Steps<number> {
+    if (this.processes.has(domain)) return yield* this.svaBindDevice(device, domain, pasid);
+    return yield* this.setDevPasid(device, domain, pasid);
+  }
+
+  /**
+   * iommu_sva_bind_device(), under iommu_sva_lock: the PASID must fit the
+   * device (iommu_alloc_mm_data(): the model takes the scenario's PASID as
+   * the mm's); a bond of the same mm at this device and PASID is counted
+   * again, another domain there is -EBUSY; else the mm's SVA domains are
+   * tried newest first, any error moving on to the next (a domain of
+   * another SMMU refuses with -EINVAL), and if none takes the device the
+   * driver allocates a new one (->domain_alloc_sva()), which goes at the
+   * head of the list, or is freed again if its attach fails too.
+   */
+  private svaBindDevice(device: string, mm: string, pasid: number): Steps<number> {
     const core = this;
-    if (this.driver.domain(domain).spec.stage !== "sva") return yield* this.setDevPasid(device, domain, pasid);
-    return yield* mutexLocked(this.svaLock, S_SVA_BIND, function* () {
+    const driver = this.driver;
+    return mutexLocked(this.svaLock, S_SVA_BIND, function* () {
+      if (pasid >= driver.maxPasids(device)) return core.errno("iommu_alloc_mm_data", EOVERFLOW, "iommu_mm->pasid >= dev->iommu->max_pasids");
+      const key = bondKey(device, pasid);
+      const handle = core.svaHandles.get(key);
+      if (handle) {
+        if (handle.mm !== mm) return core.errno("iommu_sva_bind_device", EBUSY, "attach_handle->domain->mm != mm");
+        handle.users++;
+        return 0;
+      }
+      /* iommu_attach_handle_get(group, pasid, IOMMU_DOMAIN_SVA): a domain of another type there */
+      if (driver.attached(device, pasid) !== null) return core.errno("iommu_sva_bind_device", EBUSY, "iommu_attach_handle_get(): a non-SVA domain at the PASID");
+      let uses = core.svaDomains.get(mm);
+      if (!uses) core.svaDomains.set(mm, (uses = []));
+      for (const use of [...uses]) {
+        if ((yield* core.setDevPasid(device, use.name, pasid)) !== 0) continue;
+        use.users++;
+        core.svaHandles.set(key, { mm, domain: use.name, users: 1 });
+        return 0;
+      }
+      const domain = driver.domainAllocSva(device, mm);
+      if (typeof domain === "number") return domain;
       const ret = yield* core.setDevPasid(device, domain, pasid);
-      if (ret === 0) core.svaBonds.add(bondKey(device, pasid));
-      return ret;
+      if (ret) {
+        yield* driver.domainFree(domain);
+        return ret;
+      }
+      uses.unshift({ name: domain, users: 1 });
+      core.svaHandles.set(key, { mm, domain, users: 1 });
+      return 0;
     });
   }
 
@@ -125,24 +207,33 @@ export class IommuCore {
    */
   private *setDevPasid(device: string, domain: string, pasid: number): Steps<number> {
     /* ioasid_t is unsigned: a negative PASID is beyond any max_pasids */
-    if (pasid <= IOMMU_NO_PASID || pasid >= this.driver.maxPasids(device)) return -EINVAL;
-    if (this.driver.attached(device, pasid) !== null) return -EBUSY;
+    if (pasid <= IOMMU_NO_PASID) return this.errno("iommu_attach_device_pasid", EINVAL, "pasid == IOMMU_NO_PASID");
+    if (pasid >= this.driver.maxPasids(device)) return this.errno("iommu_attach_device_pasid", EINVAL, "pasid >= dev->iommu->max_pasids");
+    if (this.driver.attached(device, pasid) !== null) return this.errno("iommu_attach_device_pasid", EBUSY, "xa_insert(&group->pasid_array, pasid): the PASID is in use");
     return yield* this.driver.setDevPasid(device, domain, pasid);
   }
 
   /**
    * The blocked domain's ->set_dev_pasid() at `pasid`; for a PASID a bind
-   * attached, iommu_sva_unbind_device(): the same detach, and the driver
-   * frees the SVA domain with its last user, under iommu_sva_lock.
+   * attached, iommu_sva_unbind_device(), under iommu_sva_lock: the last
+   * unbind of the bond detaches it (the same ->set_dev_pasid()), and the SVA
+   * domain's last user frees it (list_del(), iommu_domain_free()).
    */
   *detachDevPasid(device: string, pasid: number): Steps {
     const driver = this.driver;
     const key = bondKey(device, pasid);
-    if (!this.svaBonds.has(key)) return yield* driver.removeDevPasid(device, pasid);
-    const bonds = this.svaBonds;
+    const handle = this.svaHandles.get(key);
+    if (!handle) return yield* driver.removeDevPasid(device, pasid);
+    const core = this;
     yield* mutexLocked(this.svaLock, S_SVA_UNBIND, function* () {
+      if (--handle.users > 0) return;
       yield* driver.removeDevPasid(device, pasid);
-      bonds.delete(key);
+      core.svaHandles.delete(key);
+      const uses = core.svaDomains.get(handle.mm)!;
+      const use = uses.find((u) => u.name === handle.domain)!;
+      if (--use.users > 0) return;
+      uses.splice(uses.indexOf(use), 1);
+      yield* driver.domainFree(use.name);
     });
   }
 

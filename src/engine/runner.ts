@@ -31,13 +31,20 @@ export interface Failure {
   message: string;
   /** Expected against actual, one line each ("- expected", "+ actual", "  same"). */
   detail?: string[];
+  /**
+   * Set when the statement needs what this driver or variant lacks (a domain
+   * on a second SMMU before sharing, an invalidation array before the
+   * series): what it lacks, short ("-EINVAL", "no array"); `compare` shows
+   * such a cell as n/a.
+   */
+  lacks?: string;
 }
 
 /**
- * passed: nothing failed and nothing was lacking; failed: something failed;
- * skipped: nothing failed, but the driver lacks what the scenario needs (it
- * keeps no invalidation array, say), so it could not be judged. A skip is
- * never a pass and never a failure.
+ * passed: nothing failed; failed: something failed; skipped: the first
+ * failure was a statement needing what the driver or variant lacks (an
+ * invalidation array, a domain on a second SMMU), so the scenario could not
+ * be judged under it. A skip is never a pass and never a failure.
  */
 export type ScenarioStatus = "passed" | "failed" | "skipped";
 
@@ -51,9 +58,13 @@ export interface ScenarioResult {
   driver: { plugin: string; variant: string; options?: Record<string, JsonValue> };
   /** Nothing failed and nothing was lacking. */
   passed: boolean;
-  /** Skipped (so not passed, and not failed): the first statement that needed what the driver lacks. */
-  skipped?: { span: Span; reason: string };
-  /** Every failure; in a failed scenario also what the driver lacked, in the order it happened. */
+  /**
+   * Skipped (so not passed, and not failed): its first failure was a
+   * statement that needs what the driver lacks; why, and what it lacks, short
+   * (Failure.lacks).
+   */
+  skipped?: { span: Span; reason: string; lacks: string };
+  /** Every failure, in the order they happened; when skipped, the lack first, then what followed it (not judged). */
   failures: Failure[];
   violations: Violation[];
   warnings: string[];
@@ -99,12 +110,23 @@ class OpFailure extends Error {
     readonly kind: ErrorExpectation["kind"] | "plugin" | "unsupported" | "missing",
     message: string,
     readonly errno = 0,
+    /** What the driver lacks, when that is why (Failure.lacks). */
+    readonly lacks?: string,
   ) {
     super(message);
   }
 
   /** The statement it happened at, where the block around it (expect error, expect warn) is not where it should be reported. */
   at?: Span;
+}
+
+/** A driver:errno the driver emitted, on the CPU whose operation it belongs to. */
+interface ErrnoReason {
+  cpu: string;
+  fn: string;
+  errno: number;
+  cond: string;
+  lacks: boolean;
 }
 
 /** A plugin that threw or sent something malformed fails the scenario at the statement that ran it. */
@@ -127,6 +149,9 @@ export function driverSpec(file: SmmuFile, scenario: Scenario | undefined, overr
   };
 }
 
+/** What a driver without invalidation arrays lacks (Failure.lacks). */
+const NO_ARRAY = "no array";
+
 /** How the report prints a driver message of each level. */
 const LOG_PREFIX = { err: "dev_err", warn: "dev_warn", info: "note" } as const;
 
@@ -143,8 +168,6 @@ function noArray(plugin: string, what: string): string {
 class ScenarioRun {
   readonly sim: Simulator;
   readonly failures: Failure[] = [];
-  /** The failures that are only something the driver lacks: the scenario is skipped if it has no others. */
-  private readonly lacks = new Set<Failure>();
   readonly warnings: string[] = [];
   private readonly windows = new Map<string, number>();
   /** Violations found so far that an `expect stale` acknowledged, or that were reported. */
@@ -181,6 +204,7 @@ class ScenarioRun {
       this.firedWarns.push(w);
     });
     this.sim.bus.on("driver:log", "runner", (m) => this.warnings.push(`${LOG_PREFIX[m.level]}: ${m.fn}: ${m.msg}`));
+    this.sim.bus.on("driver:errno", "runner", (e) => this.reasons.push({ cpu: this.sim.clock.cpu, fn: e.fn, errno: e.errno, cond: e.cond, lacks: e.lacks === true }));
   }
 
   /** WARNs fired since the last statement was judged. */
@@ -213,6 +237,9 @@ class ScenarioRun {
   private done = 0;
   private running: RunningStatement | undefined;
 
+  /** The driver:errno reasons of the operations running now (cleared before each statement). */
+  private reasons: ErrnoReason[] = [];
+
   run(onProgress?: RunOptions["onProgress"]): void {
     try {
       /* statement by statement, so a long scenario can show where it is */
@@ -237,8 +264,7 @@ class ScenarioRun {
       } catch (caught) {
         const err = pluginFailure(caught);
         if (err instanceof OpFailure) {
-          if (err.kind === "unsupported") this.lack(err.at ?? s.span, err.message);
-          else this.failures.push({ span: err.at ?? s.span, message: err.message });
+          this.failures.push({ span: err.at ?? s.span, message: err.message, ...(err.lacks ? { lacks: err.lacks } : {}) });
           /* an emulator-level failure leaves the platform unusable: stop here */
           if (err.kind !== "errno") throw err;
         } else throw err;
@@ -264,24 +290,36 @@ class ScenarioRun {
     }
   }
 
-  private errno(what: string, ret: number): void {
-    if (ret !== 0) throw new OpFailure("errno", `${what} failed: ${errnoName(-ret)}`, -ret);
+  /**
+   * A -errno result as a failure, with the kernel's reason: the last
+   * driver:errno of that errno the operation on `cpu` emitted (an SVA bind
+   * may have skipped others on its way).
+   */
+  private errno(what: string, ret: number, cpu: string): void {
+    if (ret === 0) return;
+    throw this.errnoFailure(`${what} failed: ${errnoName(-ret)}`, ret, cpu);
+  }
+
+  /** The failure `message` (its -errno `ret`) with the reason the operation on `cpu` gave, if any. */
+  private errnoFailure(message: string, ret: number, cpu: string): OpFailure {
+    const why = this.reasons.findLast((r) => r.cpu === cpu && r.errno === -ret);
+    return new OpFailure("errno", `${message}${why ? ` (${why.fn}: ${why.cond})` : ""}`, -ret, why?.lacks ? errnoName(-ret) : undefined);
   }
 
   private at(span: Span): string {
     return `${span.file}:${span.line}:${span.column}`;
   }
 
-  /** The stepped operation a statement performs, and how its result is judged; undefined for the others. */
-  private operation(s: Stmt): { op: Op; done(result: unknown): void } | undefined {
+  /** The stepped operation a statement performs, and how its result (of the operation on `cpu`) is judged; undefined for the others. */
+  private operation(s: Stmt): { op: Op; done(result: unknown, cpu: string): void } | undefined {
     const sim = this.sim;
     const at = this.at(s.span);
     const none = (): void => {};
     switch (s.kind) {
       case "attach": {
-        const what = `attach ${s.device} ${s.target}${s.pasid !== undefined ? ` pasid ${s.pasid}` : ""}`;
+        const what = `${s.sva ? "sva bind" : "attach"} ${s.device} ${s.target}${s.pasid !== undefined ? ` pasid ${s.pasid}` : ""}`;
         const op = s.pasid !== undefined ? sim.ops.attachPasid(s.device, s.target, s.pasid, at) : sim.ops.attach(s.device, s.target, at);
-        return { op, done: (ret) => this.errno(what, ret as number) };
+        return { op, done: (ret, cpu) => this.errno(what, ret as number, cpu) };
       }
       case "detach":
         return { op: sim.ops.detachPasid(s.device, s.pasid!, at), done: none };
@@ -301,11 +339,11 @@ class ScenarioRun {
       case "vsmmu-invalidate":
         return {
           op: sim.ops.vsmmuInvalidate(s.vsmmu, s.cmds, at),
-          done: (r) => {
+          done: (r, cpu) => {
             const { ret, entryNum } = r as { ret: number; entryNum: number };
             if (ret === 0) return;
             const at = entryNum < s.cmds.length ? ` (entry ${entryNum}: ${formatCmd(s.cmds[entryNum]!)})` : "";
-            throw new OpFailure("errno", `vsmmu ${s.vsmmu} invalidate failed: ${errnoName(-ret)}, entry_num ${entryNum} of ${s.cmds.length}${at}`, -ret);
+            throw this.errnoFailure(`vsmmu ${s.vsmmu} invalidate failed: ${errnoName(-ret)}, entry_num ${entryNum} of ${s.cmds.length}${at}`, ret, cpu);
           },
         };
       case "dma":
@@ -325,13 +363,15 @@ class ScenarioRun {
   private concurrently(s: Extract<Stmt, { kind: "concurrently" }>): void {
     const parts = s.body.map((b) => ({ stmt: b, ...this.operation(b)! }));
     const seed = (this.seed * 1_000_003 + this.blocks++) >>> 0;
+    this.reasons = [];
     const results = this.op("concurrently", () => this.sim.runConcurrently(parts.map((p) => p.op), seed));
     for (const [i, p] of parts.entries()) {
       try {
-        p.done(results[i]);
+        /* runConcurrently() runs the i-th operation on cpu<i> */
+        p.done(results[i], `cpu${i}`);
       } catch (err) {
         if (!(err instanceof OpFailure)) throw err;
-        this.failures.push({ span: p.stmt.span, message: err.message });
+        this.failures.push({ span: p.stmt.span, message: err.message, ...(err.lacks ? { lacks: err.lacks } : {}) });
       }
     }
   }
@@ -341,7 +381,11 @@ class ScenarioRun {
   private stmt(s: Stmt): void {
     const sim = this.sim;
     const o = this.operation(s);
-    if (o) return o.done(this.op(o.op.label, () => sim.run(o.op)));
+    if (o) {
+      this.reasons = [];
+      /* run() runs the operation on cpu0 */
+      return o.done(this.op(o.op.label, () => sim.run(o.op)), "cpu0");
+    }
     switch (s.kind) {
       case "concurrently":
         return this.concurrently(s);
@@ -366,8 +410,7 @@ class ScenarioRun {
         if (!got) {
           /* a driver with arrays has none for some domains (a nested one is invalidated through its S2 parent's) */
           if (sim.driver.invsAlgebra) return this.fail(s.span, `${sim.driver.plugin} keeps no invalidation array for ${s.domain}`);
-          /* nothing to compare with: the scenario goes on (an expectation changes nothing), skipped unless something fails */
-          return this.lack(s.span, noArray(sim.driver.plugin, `expect invs ${s.domain}`));
+          return this.fail(s.span, noArray(sim.driver.plugin, `expect invs ${s.domain}`), undefined, NO_ARRAY);
         }
         const lines = checkInvs(s.entries, s.trash, got);
         if (lines) this.fail(s.span, `the invalidation array of ${s.domain} differs`, lines);
@@ -426,7 +469,7 @@ class ScenarioRun {
 
   private algebra(): InvsAlgebra {
     const a = this.sim.driver.invsAlgebra;
-    if (!a) throw new OpFailure("unsupported", noArray(this.sim.driver.plugin, "an array statement"));
+    if (!a) throw new OpFailure("unsupported", noArray(this.sim.driver.plugin, "an array statement"), 0, NO_ARRAY);
     return a;
   }
 
@@ -435,7 +478,7 @@ class ScenarioRun {
     try {
       f();
     } catch (err) {
-      if (err instanceof DriverUnsupportedError) throw new OpFailure("unsupported", err.message);
+      if (err instanceof DriverUnsupportedError) throw new OpFailure("unsupported", err.message, 0, NO_ARRAY);
       if (err instanceof HandlerError || !(err instanceof Error)) throw err;
       throw new InputError([diagnostic(span, "unknown-name", err.message)]);
     }
@@ -448,15 +491,8 @@ class ScenarioRun {
     return cmds;
   }
 
-  private fail(span: Span, message: string, detail?: string[]): void {
-    this.failures.push({ span, message, ...(detail ? { detail } : {}) });
-  }
-
-  /** What the driver lacks, at the statement that needed it. */
-  private lack(span: Span, message: string): void {
-    const f = { span, message };
-    this.failures.push(f);
-    this.lacks.add(f);
+  private fail(span: Span, message: string, detail?: string[], lacks?: string): void {
+    this.failures.push({ span, message, ...(detail ? { detail } : {}), ...(lacks ? { lacks } : {}) });
   }
 
   private expectError(s: Extract<Stmt, { kind: "expect-error" }>): void {
@@ -472,15 +508,15 @@ class ScenarioRun {
     } catch (caught) {
       const err = pluginFailure(caught);
       if (!(err instanceof OpFailure)) throw err;
-      /* what the driver lacks is no answer to what the block expects: the scenario stops at the statement that needed it */
-      if (err.kind === "unsupported") {
-        err.at ??= inner?.span;
-        throw err;
-      }
       got = err;
     }
     if (!got) return this.fail(s.span, `expected ${name}, but nothing failed`);
     const ok = want.kind === "errno" ? got.kind === "errno" && got.errno === want.errno : got.kind === want.kind;
+    /* what the driver lacks is no answer to what the block expects: it is reported as it is, at the statement that needed it */
+    if (!ok && got.lacks) {
+      got.at ??= inner?.span;
+      throw got;
+    }
     if (!ok) {
       this.fail(s.span, `expected ${name}, but: ${got.message}`);
       if (got.kind !== "errno") throw got;
@@ -542,16 +578,16 @@ class ScenarioRun {
     }
     const options = this.driverSpec.options;
     const smmus = this.sim.platform.smmus().map((s) => s.name);
-    const failed = this.failures.some((f) => !this.lacks.has(f));
-    const lacked = this.failures[0];
-    const status: ScenarioStatus = failed ? "failed" : lacked ? "skipped" : "passed";
+    /* skipped when the first thing that went wrong is something the driver lacks: what came after is judged on a platform the scenario did not mean */
+    const first = this.failures[0];
+    const status: ScenarioStatus = !first ? "passed" : first.lacks ? "skipped" : "failed";
     return {
       name: this.scenario.name,
       span: this.scenario.span,
       driver: { ...this.sim.chosenDriver, ...(options && Object.keys(options).length ? { options } : {}) },
       passed: status === "passed",
-      ...(status === "skipped" ? { skipped: { span: lacked!.span, reason: lacked!.message } } : {}),
-      failures: status === "skipped" ? [] : this.failures,
+      ...(status === "skipped" ? { skipped: { span: first!.span, reason: first!.message, lacks: first!.lacks! } } : {}),
+      failures: this.failures,
       violations: [...this.sim.violations],
       warnings: this.warnings,
       commands,

@@ -99,7 +99,7 @@ export class Simulator {
     this.chosenDriver = { plugin: driverPlugin.name, variant: variant ?? this.driver.variant };
     this.oracle = new Oracle(this.bus, this.memory, this.platform, this.driver);
     this.timeline = new Timeline(this.bus, this.clock);
-    this.core = new IommuCore(this.bus, this.driver, this.timeline);
+    this.core = new IommuCore(this.bus, this.driver, this.timeline, new Set(topology.domains.filter((d) => d.stage === "sva").map((d) => d.name)));
   }
 
   /** Run one operation straight through, on cpu0. */
@@ -300,8 +300,9 @@ export class Simulator {
     this.queues.clear();
   }
 
+  /** A domain's invalidation array; a process's lists every SVA domain it has (the iommu core's). */
   invs(domain: string): InvsSnapshot | null {
-    return this.driver.invs(domain);
+    return this.core.invs(domain);
   }
 
   get violations(): readonly Violation[] {

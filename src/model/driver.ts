@@ -89,12 +89,21 @@ export interface IommuDriver {
   attachDev(device: string, target: AttachTarget): Steps<number>;
   /**
    * ->set_dev_pasid(): attach a domain at a PASID; 0 or -errno. The core
-   * calls it only for a PASID the device has and nothing is attached at.
-   * For an SVA domain the bind (the core holds iommu_sva_lock around it).
+   * calls it only for a PASID the device has and nothing is attached at,
+   * for an SVA domain from its iommu_sva_bind_device() (under iommu_sva_lock).
    */
   setDevPasid(device: string, domain: string, pasid: number): Steps<number>;
-  /** The blocked domain's ->set_dev_pasid(): detach whatever is at `pasid`. For a bind's PASID the unbind (under iommu_sva_lock). */
+  /** The blocked domain's ->set_dev_pasid(): detach whatever is at `pasid` (for a bind's PASID inside the core's unbind, under iommu_sva_lock). */
   removeDevPasid(device: string, pasid: number): Steps;
+  /**
+   * ->domain_alloc_sva(): a new SVA domain of the process `mm` (an SVA
+   * domain's name in the topology) for `device`: the new domain's name, or
+   * -errno. The iommu core calls it, under iommu_sva_lock, when none of the
+   * mm's SVA domains takes the device, then attaches it with setDevPasid().
+   */
+  domainAllocSva(device: string, mm: string): string | number;
+  /** iommu_domain_free() of a domain domainAllocSva() made: its last user unbound, or its first attach failed (under iommu_sva_lock). */
+  domainFree(domain: string): Steps;
   /** ->iotlb_sync() after an unmap gathered `gather`. */
   iotlbSync(domain: string, gather: Gather): Steps;
   /**
@@ -118,7 +127,7 @@ export interface IommuDriver {
    * the driver reports handled.
    */
   vsmmuInvalidate(vsmmu: string, cmds: readonly Cmd[]): Steps<{ ret: number; entryNum: number }>;
-  /** The domain's invalidation list, or null if this driver keeps none. */
+  /** The domain's invalidation list, or null if this driver keeps none (a process: its own, the core adds its SVA domains'). */
   invs(domain: string): InvsSnapshot | null;
   /** IOTLB tags ("smmu0 asid 1", "smmu0 vmid 2") invalidations still cover: anything else must be clear. */
   liveTags(): ReadonlySet<string>;

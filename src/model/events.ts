@@ -151,6 +151,13 @@ export interface BusNotifications {
    * nothing (`info`). The report lists it; the scenario goes on.
    */
   "driver:log": { fn: string; level: "err" | "warn" | "info"; msg: string };
+  /**
+   * The driver (or the iommu core before it) is about to return -`errno`
+   * from `fn` because `cond` holds, in the kernel's words; `lacks` when the
+   * refusal is a limit of the driver or variant rather than of the platform
+   * (a domain on a second SMMU before domains could be shared).
+   */
+  "driver:errno": { fn: string; errno: number; cond: string; lacks?: boolean };
   /** An invalidation array was published (rcu_assign_pointer). */
   "invs:publish": { domain: string; entries: number };
   /** Leaves left a page table (the PTEs are clear; the caches may still hold them). */

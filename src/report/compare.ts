@@ -30,11 +30,16 @@ const ROWS: ReadonlyArray<[string, (r: ScenarioResult) => string]> = [
 
 const LEGEND =
   "commands: what the SMMUs received in the whole scenario; per invalidation (an iotlb_sync, a flush, an mm notifier call):\n" +
-  "one value, or min / median / max; times in simulated ns (cmd_ns, sync_ns, atc_inv_ns)";
+  "one value, or min / median / max; times in simulated ns (cmd_ns, sync_ns, atc_inv_ns); n/a: the driver lacks what the scenario needs";
 
+/**
+ * PASS, FAIL, ERROR (bad input), or "n/a: -EINVAL" when the scenario's
+ * first failure is a statement needing what this driver or variant lacks.
+ */
 function verdict(cell: CompareCell): string {
   if ("error" in cell) return "ERROR";
-  return cell.result.passed ? "PASS" : cell.result.skipped ? "SKIP" : "FAIL";
+  if (cell.result.passed) return "PASS";
+  return cell.result.skipped ? `n/a: ${cell.result.skipped.lacks}` : "FAIL";
 }
 
 export function formatComparison(c: Colors, file: string, cmp: Comparison): string {
@@ -50,7 +55,8 @@ export function formatComparison(c: Colors, file: string, cmp: Comparison): stri
       .map((t, i) => paint(i === 0 ? t.padEnd(widths[i]!) : t.padStart(widths[i]!), i))
       .join("  ")
       .trimEnd();
-  const colour = (t: string): string => (t.trim() === "PASS" ? c.green(t) : t.trim() === "FAIL" || t.trim() === "ERROR" ? c.red(t) : t);
+  const colour = (t: string): string =>
+    t.trim() === "PASS" ? c.green(t) : t.trim() === "FAIL" || t.trim() === "ERROR" ? c.red(t) : t.trim().startsWith("n/a") ? c.dim(t) : t;
   const out = [c.bold(`${file}: ${cmp.rows.length} scenario${cmp.rows.length === 1 ? "" : "s"} under ${cmp.configs.length} drivers (simulated time)`), "", line(head, (t) => c.bold(t))];
   for (const r of body) out.push(line(r, (t, i) => (i === 0 ? t : colour(t))));
   out.push("", c.dim(LEGEND));
@@ -61,14 +67,14 @@ export function formatComparison(c: Colors, file: string, cmp: Comparison): stri
       if ("error" in cell) why.push(`  ${label}, "${row.scenario}": ${formatDiagnostic(cell.error[0]!)}`);
       else if (cell.result.skipped) {
         const { span, reason } = cell.result.skipped;
-        why.push(`  ${label}, "${row.scenario}": skipped: ${span.file}:${span.line}:${span.column}: ${reason}`);
+        why.push(`  ${label}, "${row.scenario}": ${span.file}:${span.line}:${span.column}: ${reason}`);
       } else if (!cell.result.passed) {
         const f = cell.result.failures[0]!;
         why.push(`  ${label}, "${row.scenario}": ${f.span.file}:${f.span.line}:${f.span.column}: ${f.message}`);
       }
     });
   }
-  if (why.length) out.push("", "first failure of each failing cell:", ...why);
+  if (why.length) out.push("", "first failure of each failing or n/a cell:", ...why);
   return out.join("\n");
 }
 

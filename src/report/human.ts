@@ -32,8 +32,13 @@ function verdict(c: Colors, r: ScenarioResult): string {
 export function formatScenario(c: Colors, r: ScenarioResult): string {
   const head = `${verdict(c, r)} ${r.name} ${c.dim(`(${driverLabel(r.driver)})`)}`;
   const lines = [head];
-  if (r.skipped) lines.push(`  ${r.skipped.span.file}:${r.skipped.span.line}:${r.skipped.span.column}: ${r.skipped.reason}`);
-  for (const f of r.failures) {
+  if (r.skipped) {
+    lines.push(`  ${r.skipped.span.file}:${r.skipped.span.line}:${r.skipped.span.column}: ${r.skipped.reason}`);
+    const after = r.failures.length - 1;
+    /* listed in --json; not judged: the platform is not the one the scenario meant */
+    if (after > 0) lines.push(c.dim(`  (${after} more failure${after === 1 ? "" : "s"} after it, not judged)`));
+  }
+  for (const f of r.skipped ? [] : r.failures) {
     lines.push(`  ${f.span.file}:${f.span.line}:${f.span.column}: ${f.message}`);
     for (const d of f.detail ?? []) lines.push(`    ${diffLine(c, d)}`);
   }

@@ -45,6 +45,7 @@ export interface JsonFailure {
   column: number;
   message: string;
   detail?: string[];
+  lacks?: string;
 }
 
 /** #/$defs/scenario */
@@ -53,7 +54,7 @@ export interface JsonScenario {
   status: ScenarioStatus;
   passed: boolean;
   /** #/$defs/skip: only when skipped */
-  skipped?: { file: string; line: number; column: number; reason: string };
+  skipped?: { file: string; line: number; column: number; reason: string; lacks: string };
   driver: { plugin: string; variant: string; options?: Record<string, JsonValue> };
   file: string;
   line: number;
@@ -135,7 +136,7 @@ export function scenarioJson(r: ScenarioResult): JsonScenario {
     name: r.name,
     status: scenarioStatus(r),
     passed: r.passed,
-    ...(skip ? { skipped: { file: skip.span.file, line: skip.span.line, column: skip.span.column, reason: skip.reason } } : {}),
+    ...(skip ? { skipped: { file: skip.span.file, line: skip.span.line, column: skip.span.column, reason: skip.reason, lacks: skip.lacks } } : {}),
     driver: { plugin: r.driver.plugin, variant: r.driver.variant, ...(r.driver.options ? { options: r.driver.options } : {}) },
     file: r.span.file,
     line: r.span.line,
@@ -146,6 +147,7 @@ export function scenarioJson(r: ScenarioResult): JsonScenario {
       column: f.span.column,
       message: f.message,
       ...(f.detail ? { detail: f.detail } : {}),
+      ...(f.lacks ? { lacks: f.lacks } : {}),
     })),
     violations: r.violations.map(violation),
     warnings: r.warnings,

@@ -51,7 +51,7 @@ function testCase(r: ScenarioResult, n: number): string[] {
   const name = ktapDescription(r.name);
   const status = scenarioStatus(r);
   const lines: string[] = [];
-  for (const f of r.failures) {
+  for (const f of status === "skipped" ? [] : r.failures) {
     lines.push(...diagnosticLines(INDENT, `${f.span.file}:${f.span.line}:${f.span.column}: ${f.message}`));
     for (const d of f.detail ?? []) lines.push(...diagnosticLines(INDENT, `  ${d}`));
   }

@@ -1,7 +1,9 @@
 /**
  * `smmu-emu compare`, `run --metrics` and driver options, end to end: exact
- * output for a two-SMMU platform whose costs are set in the file; the
- * figures are derived below from those costs.
+ * output for a two-SMMU platform whose costs are set in the file, one domain
+ * shared by both SMMUs (only the follow-up series, `invs share`, allows
+ * that: the other drivers refuse the second SMMU, an n/a cell); the figures
+ * are derived below from those costs.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -48,34 +50,40 @@ async function cli(...argv: string[]): Promise<{ status: number; out: string; er
 
 /* per SMMU: TLBI + CMD_SYNC, then ATC_INV + CMD_SYNC completing with the endpoint */
 const ONE_SMMU = C + S + C + A;
+/* the kernel's refusal of the second SMMU, as each refusing cell reports it */
+const REFUSED = "attach gpu1 d1 failed: -EINVAL (arm_smmu_attach_dev: smmu_domain->smmu != master->smmu)";
 const SERIAL = 2 * ONE_SMMU;
 /* parallel_syncs: the second SMMU's TLBIs go out while the first's ATC round trip is in flight */
 const PARALLEL = 2 * (C + S) + C + A;
 
 describe("compare", () => {
-  test("one table: legacy, invs mainline, invs v9, invs mainline +parallel_syncs", async () => {
+  test("one table: legacy, invs mainline, invs v9, invs share, invs mainline +parallel_syncs; a refused second SMMU is n/a with the kernel's reason", async () => {
     const path = write(FILE);
     const r = await cli("compare", path);
     expect(r.status).toBe(0);
     expect(r.out).toBe(
       [
-        `${path}: 1 scenario under 4 drivers (simulated time)`,
+        `${path}: 1 scenario under 5 drivers (simulated time)`,
         "",
-        "                        legacy v7.0  invs mainline  invs v9  invs mainline +parallel_syncs",
-        "shared                         FAIL           PASS     PASS                           PASS",
-        "  commands (CMD_SYNCs)       15 (7)        30 (14)  30 (14)                        30 (14)",
-        "  invalidations                   1              1        1                              1",
-        "    commands                      4              8        8                              8",
-        "    CMD_SYNCs                     2              4        4                              4",
-        `    latency                    ${ONE_SMMU}           ${SERIAL}     ${SERIAL}                           ${PARALLEL}`,
-        `    total time                 ${ONE_SMMU}           ${SERIAL}     ${SERIAL}                           ${PARALLEL}`,
-        "    array entries                 -              4        4                              4",
+        "                         legacy v7.0  invs mainline       invs v9  invs share  invs mainline +parallel_syncs",
+        "shared                  n/a: -EINVAL   n/a: -EINVAL  n/a: -EINVAL        PASS                   n/a: -EINVAL",
+        /* the refusing drivers: gpu0's attach (11 commands, 5 syncs: CD, STE, ATC flush) and one SMMU's invalidation */
+        "  commands (CMD_SYNCs)        15 (7)         15 (7)        15 (7)     30 (14)                         15 (7)",
+        "  invalidations                    1              1             1           1                              1",
+        "    commands                       4              4             4           8                              4",
+        "    CMD_SYNCs                      2              2             2           4                              2",
+        `    latency                     ${ONE_SMMU}           ${ONE_SMMU}          ${ONE_SMMU}        ${SERIAL}                           ${ONE_SMMU}`,
+        `    total time                  ${ONE_SMMU}           ${ONE_SMMU}          ${ONE_SMMU}        ${SERIAL}                           ${ONE_SMMU}`,
+        "    array entries                  -              2             2           4                              2",
         "",
         "commands: what the SMMUs received in the whole scenario; per invalidation (an iotlb_sync, a flush, an mm notifier call):",
-        "one value, or min / median / max; times in simulated ns (cmd_ns, sync_ns, atc_inv_ns)",
+        "one value, or min / median / max; times in simulated ns (cmd_ns, sync_ns, atc_inv_ns); n/a: the driver lacks what the scenario needs",
         "",
-        "first failure of each failing cell:",
-        `  legacy v7.0, "shared": ${path}:8:3: attach gpu1 d1 failed: -EINVAL`,
+        "first failure of each failing or n/a cell:",
+        `  legacy v7.0, "shared": ${path}:8:3: ${REFUSED}`,
+        `  invs mainline, "shared": ${path}:8:3: ${REFUSED}`,
+        `  invs v9, "shared": ${path}:8:3: ${REFUSED}`,
+        `  invs mainline +parallel_syncs, "shared": ${path}:8:3: ${REFUSED}`,
       ].join("\n"),
     );
   });
@@ -93,17 +101,26 @@ describe("compare", () => {
       { label: "legacy v7.0", driver: { plugin: "driver-legacy", variant: "v7.0" } },
       { label: "invs mainline", driver: { plugin: "driver-invs", variant: "mainline" } },
       { label: "invs v9", driver: { plugin: "driver-invs", variant: "v9" } },
+      { label: "invs share", driver: { plugin: "driver-invs", variant: "share" } },
       { label: "invs mainline +parallel_syncs", driver: { plugin: "driver-invs", variant: "mainline", options: { parallel_syncs: true } } },
     ]);
     const [shared] = doc.scenarios;
     const both = { smmu0: { commands: 15, syncs: 7 }, smmu1: { commands: 15, syncs: 7 } };
+    const refused = { smmu0: { commands: 15, syncs: 7 }, smmu1: { commands: 0, syncs: 0 } };
+    const one = { min: ONE_SMMU, median: ONE_SMMU, max: ONE_SMMU };
     expect(shared!.results.map(({ config, scenario: x }) => [config, x.passed, x.metrics.latency, x.commands])).toEqual([
-      ["legacy v7.0", false, { min: ONE_SMMU, median: ONE_SMMU, max: ONE_SMMU }, { smmu0: { commands: 15, syncs: 7 }, smmu1: { commands: 0, syncs: 0 } }],
-      ["invs mainline", true, { min: SERIAL, median: SERIAL, max: SERIAL }, both],
-      ["invs v9", true, { min: SERIAL, median: SERIAL, max: SERIAL }, both],
-      ["invs mainline +parallel_syncs", true, { min: PARALLEL, median: PARALLEL, max: PARALLEL }, both],
+      ["legacy v7.0", false, one, refused],
+      ["invs mainline", false, one, refused],
+      ["invs v9", false, one, refused],
+      ["invs share", true, { min: SERIAL, median: SERIAL, max: SERIAL }, both],
+      ["invs mainline +parallel_syncs", false, one, refused],
     ]);
-    expect(shared!.results[0]!.scenario.failures).toEqual([{ file: path, line: 8, column: 3, message: "attach gpu1 d1 failed: -EINVAL" }]);
+    /* refused for what the driver lacks: skipped there, the run's figures still reported */
+    for (const i of [0, 1, 2, 4]) {
+      const x = shared!.results[i]!.scenario;
+      expect([x.status, x.skipped]).toEqual(["skipped", { file: path, line: 8, column: 3, reason: REFUSED, lacks: "-EINVAL" }]);
+      expect(x.failures).toEqual([{ file: path, line: 8, column: 3, message: REFUSED, lacks: "-EINVAL" }]);
+    }
   });
 
   test("the README's table is what compare prints for examples/invalidation-latency.smmu", async () => {
@@ -116,15 +133,39 @@ describe("compare", () => {
     expect(r.out.startsWith(`${shown}\n\n`)).toBe(true);
   });
 
+  test("the README's parallel_syncs figure: the shared domain's unmap under share, 8 x (cmd 20 + sync 100) + 20 + 1000 ns", async () => {
+    const r = await cli("run", "--json", "--driver-option", "parallel_syncs", "examples/invalidation-latency.smmu");
+    const doc = JSON.parse(r.out) as { files: Array<{ scenarios: Array<{ driver: unknown; metrics: { latency: unknown } }> }> };
+    expect(doc.files[0]!.scenarios.map((x) => [x.driver, x.metrics.latency])).toEqual([
+      /* the process's 8 SVA domains: 8 notifiers, each waiting for its own syncs */
+      [{ plugin: "driver-invs", variant: "mainline", options: { parallel_syncs: true } }, { min: 9120, median: 9120, max: 9120 }],
+      [{ plugin: "driver-invs", variant: "share", options: { parallel_syncs: true } }, { min: 1980, median: 1980, max: 1980 }],
+    ]);
+    expect(readFileSync("README.md", "utf8")).toContain("8 x 120 + 1020 =\n1980 ns for the second scenario under `share`");
+  });
+
+  test("the README's refusal is what run --variant mainline prints for examples/s1-shared.smmu, first lines", async () => {
+    const readme = readFileSync("README.md", "utf8");
+    const start = readme.indexOf("$ npx smmu-emu run --variant mainline examples/s1-shared.smmu\n");
+    expect(start).toBeGreaterThan(-1);
+    const shown = readme.slice(readme.indexOf("\n", start) + 1, readme.indexOf("\n```", start));
+    const r = await cli("run", "--variant", "mainline", "examples/s1-shared.smmu");
+    /* skipped, not failed: mainline lacks what the scenario needs; the README shows all of it */
+    expect(r.status).toBe(0);
+    expect(r.out).toBe(shown);
+  });
+
   test("each column is its configuration only: the file's driver line and options do not leak in", async () => {
-    const path = write(`driver invs v9 { parallel_syncs: true; }\n${FILE}`);
+    /* leaked, the variant would let mainline and v9 share the domain, and the option would make share's latency PARALLEL */
+    const path = write(`driver invs share { parallel_syncs: true; }\n${FILE}`);
     const r = await cli("compare", "--json", path);
     const doc = JSON.parse(r.out) as { scenarios: Array<{ results: Array<{ config: string; scenario: JsonScenario }> }> };
-    expect(doc.scenarios[0]!.results.map(({ config, scenario: x }) => [config, x.driver, x.metrics.latency?.max])).toEqual([
-      ["legacy v7.0", { plugin: "driver-legacy", variant: "v7.0" }, ONE_SMMU],
-      ["invs mainline", { plugin: "driver-invs", variant: "mainline" }, SERIAL],
-      ["invs v9", { plugin: "driver-invs", variant: "v9" }, SERIAL],
-      ["invs mainline +parallel_syncs", { plugin: "driver-invs", variant: "mainline", options: { parallel_syncs: true } }, PARALLEL],
+    expect(doc.scenarios[0]!.results.map(({ config, scenario: x }) => [config, x.driver, x.passed, x.metrics.latency?.max])).toEqual([
+      ["legacy v7.0", { plugin: "driver-legacy", variant: "v7.0" }, false, ONE_SMMU],
+      ["invs mainline", { plugin: "driver-invs", variant: "mainline" }, false, ONE_SMMU],
+      ["invs v9", { plugin: "driver-invs", variant: "v9" }, false, ONE_SMMU],
+      ["invs share", { plugin: "driver-invs", variant: "share" }, true, SERIAL],
+      ["invs mainline +parallel_syncs", { plugin: "driver-invs", variant: "mainline", options: { parallel_syncs: true } }, false, ONE_SMMU],
     ]);
   });
 
@@ -139,10 +180,10 @@ describe("compare", () => {
 describe("run --metrics", () => {
   test("what each invalidation took and queued, after the scenario", async () => {
     const path = write(FILE);
-    const r = await cli("run", "--metrics", "--driver-option", "parallel_syncs", path);
+    const r = await cli("run", "--metrics", "--variant", "share", "--driver-option", "parallel_syncs", path);
     expect(r.status).toBe(0);
     expect(r.out.split("\n").slice(1, 6)).toEqual([
-      "PASS shared (driver-invs mainline parallel_syncs)",
+      "PASS shared (driver-invs share parallel_syncs)",
       expect.stringMatching(/^ {2}simulated time \d+ ns; 1 invalidation \(one value, or min \/ median \/ max\):$/),
       `    latency ns ${PARALLEL}; commands 8; CMD_SYNCs 4; array entries 4`,
       "  commands (CMD_SYNCs) per SMMU: smmu0 15 (7), smmu1 15 (7)",
@@ -152,12 +193,12 @@ describe("run --metrics", () => {
 });
 
 describe("driver options", () => {
-  test("in the file: `driver invs mainline { parallel_syncs: true; }`", async () => {
-    const path = write(`driver invs mainline { parallel_syncs: true; }\n${FILE}`);
+  test("in the file: `driver invs share { parallel_syncs: true; }`", async () => {
+    const path = write(`driver invs share { parallel_syncs: true; }\n${FILE}`);
     const r = await cli("run", "--json", path);
     const doc = JSON.parse(r.out) as { files: Array<{ scenarios: Array<{ driver: unknown; metrics: { latency: unknown } }> }> };
     const [s] = doc.files[0]!.scenarios;
-    expect(s!.driver).toEqual({ plugin: "driver-invs", variant: "mainline", options: { parallel_syncs: true } });
+    expect(s!.driver).toEqual({ plugin: "driver-invs", variant: "share", options: { parallel_syncs: true } });
     expect(s!.metrics.latency).toEqual({ min: PARALLEL, median: PARALLEL, max: PARALLEL });
   });
 

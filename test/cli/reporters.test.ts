@@ -248,7 +248,12 @@ describe("skips for people", () => {
       summary: unknown;
     };
     expect(doc.files[0]!.scenarios.map((s) => [s.status, s.passed, s.skipped, s.failures])).toEqual([
-      ["skipped", false, { file: path("legacy.smmu"), line: 8, column: 3, reason: "driver-legacy keeps no invalidation array: expect invs d1 needs a driver that has one (driver-invs)" }, []],
+      [
+        "skipped",
+        false,
+        { file: path("legacy.smmu"), line: 8, column: 3, reason: "driver-legacy keeps no invalidation array: expect invs d1 needs a driver that has one (driver-invs)", lacks: "no array" },
+        [{ file: path("legacy.smmu"), line: 8, column: 3, message: "driver-legacy keeps no invalidation array: expect invs d1 needs a driver that has one (driver-invs)", lacks: "no array" }],
+      ],
       ["passed", true, undefined, []],
     ]);
     expect(doc.summary).toEqual({ scenarios: 2, passed: 1, failed: 0, skipped: 1, rejected: 0 });

@@ -115,6 +115,7 @@ describe("E2H", () => {
 });
 
 describe("RANGE_INV against per-granule", () => {
+  /* a domain per SMMU, as mainline has them: d1 (ASID 1) on smmu0 with RANGE_INV, d2 (ASID 2) on smmu1 without */
   const topo: Topology = {
     smmus: [
       { name: "smmu0", features: ["range_inv"] },
@@ -124,30 +125,35 @@ describe("RANGE_INV against per-granule", () => {
       { name: "dev0", smmu: "smmu0", sids: [0x10] },
       { name: "dev1", smmu: "smmu1", sids: [0x20] },
     ],
-    domains: [{ name: "d1", stage: "s1" }],
+    domains: [
+      { name: "d1", stage: "s1" },
+      { name: "d2", stage: "s1" },
+    ],
+  };
+  const both = (s: ReturnType<typeof sim>, iova: number, size: number): Record<string, Cmd[]> => {
+    s.attach("dev0", "d1");
+    s.attach("dev1", "d2");
+    s.map("d1", iova, size);
+    s.map("d2", iova, size);
+    return during(s, () => {
+      s.unmap("d1", iova, size);
+      s.unmap("d2", iova, size);
+    });
   };
 
   test("33 pages: two range commands (1 page, then 32 with scale 5) against 33 per-page commands", () => {
-    const s = sim(topo);
-    s.attach("dev0", "d1");
-    s.attach("dev1", "d1");
-    s.map("d1", 0x10000, 0x21000);
-    expect(during(s, () => s.unmap("d1", 0x10000, 0x21000))).toEqual({
+    expect(both(sim(topo), 0x10000, 0x21000)).toEqual({
       /* TG 1 (4K), TTL 4 - (12 - 3) / (12 - 3) = 3 for a leaf 4K granule */
       smmu0: [nhVa(1, 0x10000n, { tg: 1, ttl: 3 }), nhVa(1, 0x11000n, { tg: 1, ttl: 3, scale: 5 }), SYNC],
-      smmu1: [...pages(1, 0x10000, 33), SYNC],
+      smmu1: [...pages(2, 0x10000, 33), SYNC],
     });
   });
 
   test("a 2 MiB block: the gather's block size is the granule (TTL 2, 512 pages as scale 9)", () => {
-    const s = sim(topo);
-    s.attach("dev0", "d1");
-    s.attach("dev1", "d1");
-    s.map("d1", 0x20_0000, 0x20_0000);
-    expect(during(s, () => s.unmap("d1", 0x20_0000, 0x20_0000))).toEqual({
+    expect(both(sim(topo), 0x20_0000, 0x20_0000)).toEqual({
       smmu0: [nhVa(1, 0x20_0000n, { tg: 1, ttl: 2, scale: 9 }), SYNC],
       /* one command per 2 MiB granule: under 2M x 2^18 it is not too big */
-      smmu1: [nhVa(1, 0x20_0000n), SYNC],
+      smmu1: [nhVa(2, 0x20_0000n), SYNC],
     });
   });
 });
@@ -230,7 +236,7 @@ describe("a nest-parent S2 with ATS", () => {
   });
 });
 
-describe("one S1 domain on masters behind three SMMUs", () => {
+describe("one S1 domain on masters behind three SMMUs (`share`; mainline refuses the second SMMU)", () => {
   const topo: Topology = {
     smmus: ["smmu0", "smmu1", "smmu2"].map((name) => ({ name, features: [] })),
     devices: [
@@ -242,17 +248,22 @@ describe("one S1 domain on masters behind three SMMUs", () => {
   };
 
   test("one entry per SMMU, and on unmap one batch and one CMD_SYNC per SMMU, in SMMU order", () => {
-    const s = sim(topo);
+    const s = sim(topo, { driver: { variant: "share" } });
     for (const d of ["dev2", "dev0", "dev1"]) expect(s.attach(d, "d1")).toBe(0);
+    /* each SMMU's first attach allocates the next free ASID of the global space: smmu2 1, smmu0 2, smmu1 3 */
     expect(s.invs("d1")?.entries).toEqual(
-      ["smmu0", "smmu1", "smmu2"].map((smmu) => ({ smmu, type: "S1_ASID", id: 1, ssid: 0, users: 1 })),
+      [
+        ["smmu0", 2],
+        ["smmu1", 3],
+        ["smmu2", 1],
+      ].map(([smmu, id]) => ({ smmu, type: "S1_ASID", id, ssid: 0, users: 1 })),
     );
     s.map("d1", 0x10000, 0x1000);
     const order: string[] = [];
     s.bus.on("cmd:queued", "test", (e) => order.push(`${e.smmu} ${e.cmd.op}`));
     expect(during(s, () => s.unmap("d1", 0x10000, 0x1000))).toEqual({
-      smmu0: [nhVa(1, 0x10000n), SYNC],
-      smmu1: [nhVa(1, 0x10000n), SYNC],
+      smmu0: [nhVa(2, 0x10000n), SYNC],
+      smmu1: [nhVa(3, 0x10000n), SYNC],
       smmu2: [nhVa(1, 0x10000n), SYNC],
     });
     expect(order).toEqual([

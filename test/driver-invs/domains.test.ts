@@ -1,7 +1,9 @@
 /**
- * Nested domains over a shared nest-parent S2, SVA across SMMUs and the
- * lifetime of an SVA process's mm, PASID attachments and ATS changing on
- * re-attach, under the mainline driver; and where v9 as posted goes wrong.
+ * Nested domains over a shared nest-parent S2 (the follow-up series, the
+ * `share` variant: mainline refuses a vSMMU over another SMMU's S2), SVA
+ * across SMMUs (an SVA domain per SMMU) and the lifetime of an SVA
+ * process's mm, PASID attachments and ATS changing on re-attach, under the
+ * mainline driver; and where v9 as posted goes wrong.
  */
 import { describe, expect, test } from "vitest";
 import type { SmmuDomain } from "../../plugins/arm-smmu-v3/domain.js";
@@ -26,20 +28,22 @@ const cover: Topology = {
   ],
 };
 
-describe("one nest-parent S2 shared by 8 vSMMUs on 8 SMMUs (the cover letter's case)", () => {
-  test("one S2 array holds S2_VMID and S2_VMID_S1_CLEAR for every SMMU", () => {
-    const s = sim(cover);
+describe("one nest-parent S2 shared by 8 vSMMUs on 8 SMMUs (the cover letter's case, `share`)", () => {
+  const share = { driver: { variant: "share" } };
+
+  test("one S2 array holds each vSMMU's S2_VMID_VSMMU (its own VMID, 1 in each SMMU's space) and S2_VMID_S1_CLEAR for every SMMU", () => {
+    const s = sim(cover, share);
     for (let i = 0; i < N; i++) expect(s.attach(`gpu${i}`, `n${i}`)).toBe(0);
     expect(s.invs("s2")?.entries).toEqual(
       Array.from({ length: N }, (_, i) => [
-        { smmu: `smmu${i}`, type: "S2_VMID", id: 1, ssid: 0, users: 1 },
+        { smmu: `smmu${i}`, type: "S2_VMID_VSMMU", id: 1, ssid: 0, users: 1 },
         { smmu: `smmu${i}`, type: "S2_VMID_S1_CLEAR", id: 1, ssid: 0, users: 1 },
       ]).flat(),
     );
   });
 
   test("an S2 unmap reaches every SMMU: S2_IPA and sync, then NH_ALL and sync", () => {
-    const s = sim(cover);
+    const s = sim(cover, share);
     for (let i = 0; i < N; i++) s.attach(`gpu${i}`, `n${i}`);
     s.map("s2", 0x4000_0000, 0x1000);
     const expected = Object.fromEntries(
@@ -49,7 +53,7 @@ describe("one nest-parent S2 shared by 8 vSMMUs on 8 SMMUs (the cover letter's c
   });
 
   test("DMA translates stage 1 over stage 2; a guest unmap reaches only its SMMU, with the vSMMU's VMID", () => {
-    const s = sim(cover);
+    const s = sim(cover, share);
     for (let i = 0; i < N; i++) s.attach(`gpu${i}`, `n${i}`);
     s.map("s2", 0x4000_0000, 0x1000, { pa: 0x9_0000_0000 });
     s.map("n3", 0x10000, 0x1000, { pa: 0x4000_0000 });
@@ -60,6 +64,17 @@ describe("one nest-parent S2 shared by 8 vSMMUs on 8 SMMUs (the cover letter's c
     expect(Object.entries(cmds).filter(([, c]) => c.length > 0).map(([n]) => n)).toEqual(["smmu3"]);
     expect(s.dma("gpu3", "read", 0x10000)).toMatchObject({ kind: "fault", event: "F_TRANSLATION" });
     expect(s.violations).toEqual([]);
+  });
+
+  test("mainline: arm_vsmmu_init() refuses vsmmu1..7 (the S2 is smmu0's), so only gpu0 attaches; v9 as posted refuses alike", () => {
+    for (const variant of ["mainline", "v9"]) {
+      const s = sim(cover, { driver: { variant } });
+      expect(Array.from({ length: N }, (_, i) => s.attach(`gpu${i}`, `n${i}`))).toEqual([0, -22, -22, -22, -22, -22, -22, -22]);
+      expect(s.invs("s2")?.entries).toEqual([
+        { smmu: "smmu0", type: "S2_VMID", id: 1, ssid: 0, users: 1 },
+        { smmu: "smmu0", type: "S2_VMID_S1_CLEAR", id: 1, ssid: 0, users: 1 },
+      ]);
+    }
   });
 });
 
@@ -116,7 +131,12 @@ describe("re-attaching the same S2 parent with a different ATS state", () => {
   });
 });
 
-describe("SVA: one process on devices behind several SMMUs", () => {
+/*
+ * The same under `share`: v4 keeps arm_smmu_set_pasid()'s one-SMMU test, so
+ * the core allocates an SVA domain per SMMU there too, and each one's first
+ * attach allocates its ASID from the same global space: 1 to 4 again.
+ */
+describe.each(["mainline", "share"])("%s: SVA, one process on devices behind several SMMUs: an SVA domain (and an ASID) per SMMU", (variant) => {
   const M = 4;
   const topo: Topology = {
     smmus: Array.from({ length: M }, (_, i) => ({ name: `smmu${i}`, features: ["ats", "sva", "cd2l"] })),
@@ -127,7 +147,7 @@ describe("SVA: one process on devices behind several SMMUs", () => {
     Object.fromEntries(Array.from({ length: M }, (_, i) => [`smmu${i}`, f(i, 0x100 * (i + 1))]));
 
   test("bind: a new L2 CD table (CFGI_CD leaf 0), the CD at the PASID, the CD-table STE, then ATS on", () => {
-    const s = sim(topo);
+    const s = sim(topo, { driver: { variant } });
     expect(during(s, () => s.attachPasid("acc0", "p1", 1))).toEqual({
       smmu0: [cfgiCd(0x100, 1, false), SYNC, ...cdWrite([0x100], 1, 2), ...steWrite(0x100, 2), atcInv(0x100), SYNC],
       smmu1: [],
@@ -135,24 +155,26 @@ describe("SVA: one process on devices behind several SMMUs", () => {
       smmu3: [],
     });
     for (let i = 1; i < M; i++) s.attachPasid(`acc${i}`, "p1", 1);
+    /* the ASIDs of one global space: p1's declaration reserved 1 for the first domain, the others take 2, 3, 4 */
     expect(s.invs("p1")?.entries).toEqual(
       Array.from({ length: M }, (_, i) => [
-        { smmu: `smmu${i}`, type: "S1_ASID", id: 1, ssid: 0, users: 1 },
+        { smmu: `smmu${i}`, type: "S1_ASID", id: i + 1, ssid: 0, users: 1 },
         { smmu: `smmu${i}`, type: "ATS", id: 0x100 * (i + 1), ssid: 1, users: 1 },
       ]).flat(),
     );
+    expect(Array.from({ length: M }, (_, i) => s.driver.attached(`acc${i}`, 1))).toEqual(["p1@smmu0", "p1@smmu1", "p1@smmu2", "p1@smmu3"]);
   });
 
   test("munmap: non-leaf TLBI and an ATC_INV at the PASID on every SMMU; release: EPD0 CDs, then full flushes", () => {
-    const s = sim(topo);
+    const s = sim(topo, { driver: { variant } });
     for (let i = 0; i < M; i++) s.attachPasid(`acc${i}`, "p1", 1);
     s.map("p1", 0x10000, 0x1000);
     expect(s.dma("acc2", "read", 0x10000, { pasid: 1 })).toMatchObject({ kind: "ok" });
     expect(during(s, () => s.unmap("p1", 0x10000, 0x1000))).toEqual(
-      each((_, sid) => [nhVa(1, 0x10000n, { leaf: false }), SYNC, atcInv(sid, { ssid: 1, size: 0, addr: 0x10000n }), SYNC]),
+      each((i, sid) => [nhVa(i + 1, 0x10000n, { leaf: false }), SYNC, atcInv(sid, { ssid: 1, size: 0, addr: 0x10000n }), SYNC]),
     );
     expect(during(s, () => s.mmRelease("p1"))).toEqual(
-      each((_, sid) => [...cdWrite([sid], 1, 2), nhAsid(1), SYNC, atcInv(sid, { ssid: 1 }), SYNC]),
+      each((i, sid) => [...cdWrite([sid], 1, 2), nhAsid(i + 1), SYNC, atcInv(sid, { ssid: 1 }), SYNC]),
     );
     s.map("p1", 0x20000, 0x1000);
     expect(s.dma("acc2", "read", 0x20000, { pasid: 1 })).toEqual({
@@ -163,7 +185,7 @@ describe("SVA: one process on devices behind several SMMUs", () => {
   });
 
   test("unbinding every device empties the array, flushing the ASID on each SMMU", () => {
-    const s = sim(topo);
+    const s = sim(topo, { driver: { variant } });
     for (let i = 0; i < M; i++) s.attachPasid(`acc${i}`, "p1", 1);
     for (let i = 0; i < M; i++) {
       const sid = 0x100 * (i + 1);
@@ -171,7 +193,7 @@ describe("SVA: one process on devices behind several SMMUs", () => {
         ...cdWrite([sid], 1, 2),
         atcInv(sid, { ssid: 1 }),
         SYNC,
-        nhAsid(1),
+        nhAsid(i + 1),
         SYNC,
         /* no PASID left on a blocked RID: back to the abort STE, ATS off */
         ...steWrite(sid, 2),
@@ -210,7 +232,7 @@ describe("SVA: two devices behind one SMMU, and an SMMU without SVA", () => {
   test("mm release holds devices_lock while it rewrites the CDs, and lets it go before the flush", () => {
     const s = sim(topo);
     s.attachPasid("acc0", "p1", 1);
-    const p1 = s.driver.domain("p1") as SmmuDomain;
+    const p1 = s.driver.domain("p1@smmu0") as SmmuDomain;
     const release = s.ops.mmRelease("p1").path;
     let held = false;
     s.bus.on("cmd:queued", "test", (e) => {

@@ -297,6 +297,6 @@ describe("the first bytes and the README's driver line", () => {
 
   test("a version is a driver's variant, not a name", () => {
     expect(diags(scenario("  attach gpu0 v7.0;"))).toEqual(["t.smmu:5:15: error: expected a name but found 'v7.0'"]);
-    expect(diags(`${TOPO}driver invs v7.1;`)).toEqual(['t.smmu:4:1: error: driver-invs has no variant "v7.1"; it has mainline, v9']);
+    expect(diags(`${TOPO}driver invs v7.1;`)).toEqual(['t.smmu:4:1: error: driver-invs has no variant "v7.1"; it has mainline, v9, share']);
   });
 });

@@ -8,7 +8,7 @@ import { EmbeddedActionsParser } from "../../src/dsl/chevrotain.js";
 import { expect, test, vi } from "vitest";
 
 test("importing the front end builds no grammar; the first parse builds it, later ones reuse it", async () => {
-  /* the front end as a process that has not parsed yet loads it: not the modules another test file of this worker left (isolate: false) */
+  /* fresh modules: with isolate: false another test file in this worker may have parsed already */
   vi.resetModules();
   const build = vi.spyOn(EmbeddedActionsParser.prototype as unknown as { performSelfAnalysis(): void }, "performSelfAnalysis");
   const { compileSmmu } = await import("../../src/dsl/compile.js");

@@ -97,28 +97,34 @@ describe("one SMMU", () => {
 
 describe("SMMUs work in parallel", () => {
   const M = 8;
-  /** An 8-SMMU SVA domain, one ATS device bound at PASID 1 on each; the latency of one munmap() of a page. */
-  function svaInvalidation(driver?: DriverSpec): { latency: number; perSmmu: Record<string, { commands: number; syncs: number }> } {
-    const s = sim(platform(M, { stage: "sva" }), { driver });
-    for (let i = 0; i < M; i++) expect(s.attachPasid(`dev${i}`, "d1", 1)).toBe(0);
+  /**
+   * One process bound at PASID 1 on an ATS device behind each of 8 SMMUs
+   * (an SVA domain per SMMU), or one S1 domain attached to all 8 (`share`:
+   * one array over 8 SMMUs); the latency of one munmap() or unmap of a page.
+   */
+  function oneInvalidation(stage: "s1" | "sva", driver?: DriverSpec): { latency: number; perSmmu: Record<string, { commands: number; syncs: number }> } {
+    const s = sim(platform(M, { stage }), { driver });
+    for (let i = 0; i < M; i++) expect(stage === "sva" ? s.attachPasid(`dev${i}`, "d1", 1) : s.attach(`dev${i}`, "d1")).toBe(0);
     s.map("d1", 0x7f0000, 0x1000);
     s.unmap("d1", 0x7f0000, 0x1000);
     const [inv] = scenarioMetrics(s.timeline, s.platform.smmus().map((x) => x.name), s.clock.now).invalidations;
-    expect(inv!.kind).toBe("mm_invalidate");
+    expect(inv!.kind).toBe(stage === "sva" ? "mm_invalidate" : "iotlb_sync");
     return { latency: inv!.latency, perSmmu: inv!.perSmmu };
   }
 
   const eachSmmu = Object.fromEntries(Array.from({ length: M }, (_, i) => [`smmu${i}`, { commands: 4, syncs: 2 }]));
 
-  test("the kernel waits for each CMD_SYNC: the SMMUs' invalidations add up", () => {
-    const { latency, perSmmu } = svaInvalidation();
-    expect(perSmmu).toEqual(eachSmmu);
-    /* per SMMU: TLBI + CMD_SYNC (C+S), then ATC_INV + CMD_SYNC completing with the endpoint (C+A) */
-    expect(latency).toBe(M * (C + S + C + A));
+  test("the kernel waits for each CMD_SYNC: the SMMUs' invalidations add up (SVA, and a domain shared under `share`)", () => {
+    for (const [stage, driver] of [["sva", undefined], ["s1", { variant: "share" }]] as const) {
+      const { latency, perSmmu } = oneInvalidation(stage, driver);
+      expect(perSmmu).toEqual(eachSmmu);
+      /* per SMMU: TLBI + CMD_SYNC (C+S), then ATC_INV + CMD_SYNC completing with the endpoint (C+A) */
+      expect(latency).toBe(M * (C + S + C + A));
+    }
   });
 
-  test("parallel_syncs issues every SMMU's batch before waiting: the ATC round trips overlap", () => {
-    const { latency, perSmmu } = svaInvalidation({ options: { parallel_syncs: true } });
+  test("parallel_syncs issues every SMMU's batch of one array before waiting: the ATC round trips overlap", () => {
+    const { latency, perSmmu } = oneInvalidation("s1", { variant: "share", options: { parallel_syncs: true } });
     expect(perSmmu).toEqual(eachSmmu);
     /*
      * Each SMMU's ATS batch still waits for the sync of its TLBIs (C+S each,
@@ -126,6 +132,12 @@ describe("SMMUs work in parallel", () => {
      */
     expect(latency).toBe(M * (C + S) + C + A);
     expect(latency).toBeLessThan(M * (C + S + C + A));
+  });
+
+  test("parallel_syncs and SVA: one array per SMMU, each notifier waits for its own syncs, so nothing overlaps", () => {
+    const { latency, perSmmu } = oneInvalidation("sva", { options: { parallel_syncs: true } });
+    expect(perSmmu).toEqual(eachSmmu);
+    expect(latency).toBe(M * (C + S + C + A));
   });
 
   test("two CPUs invalidating on one SMMU queue behind each other, whatever the interleaving", () => {

@@ -38,7 +38,7 @@ const run = (cmd: string, args: string[], cwd: string): { status: number | null;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 };
 
-const PASS_S1_SHARED = ["s1-shared.smmu", "PASS one S1 domain on two SMMUs (driver-invs mainline)", "1 scenario: 1 passed, 0 failed", ""].join("\n");
+const PASS_S1_SHARED = ["s1-shared.smmu", "PASS one S1 domain on two SMMUs (driver-invs share)", "1 scenario: 1 passed, 0 failed", ""].join("\n");
 
 /** A device plugin in a lone .ts file: no package.json, no node_modules. */
 const LONE_PLUGIN = `import { definePlugin, type EndpointNode } from "smmu-emu";

@@ -13,6 +13,8 @@ import { describe, expect } from "vitest";
 import { isErr } from "../../src/core/errno.js";
 import { site, type Step, type Steps } from "../../src/model/step.js";
 import {
+  ATS,
+  ATS_FULL,
   invCmp,
   invIsAts,
   invsAlloc,
@@ -26,6 +28,10 @@ import {
   type InvsHooks,
   type InvType,
   type InvView,
+  S1_ASID,
+  S2_VMID,
+  S2_VMID_S1_CLEAR,
+  S2_VMID_VSMMU,
 } from "../../plugins/driver-invs/invs.js";
 import { MAINLINE, V9, type DriverVariant } from "../../plugins/driver-invs/variant.js";
 
@@ -36,7 +42,8 @@ const NUM_RUNS = 250;
 const entryArb: fc.Arbitrary<InvInit> = fc
   .record({
     smmu: fc.integer({ min: 0, max: 3 }),
-    type: fc.constantFrom<InvType>(0, 1, 2, 3, 4),
+    /* every type, the follow-up series' S2_VMID_VSMMU included */
+    type: fc.constantFrom<InvType>(S1_ASID, S2_VMID, S2_VMID_VSMMU, S2_VMID_S1_CLEAR, ATS, ATS_FULL),
     id: fc.integer({ min: 0, max: 7 }),
     ssid: fc.integer({ min: 0, max: 3 }),
     pgsize: fc.constantFrom(0, 12, 14, 16),
@@ -54,7 +61,7 @@ const buildArb = fc.array(entryArb, { maxLength: 12 });
 const atsBuildArb = fc.array(
   fc.record({
     smmu: fc.constant(0),
-    type: fc.constantFrom<InvType>(3, 4),
+    type: fc.constantFrom<InvType>(ATS, ATS_FULL),
     id: fc.integer({ min: 0, max: 1 }),
     ssid: fc.integer({ min: 0, max: 3 }),
   }),

@@ -37,7 +37,7 @@ describe("a trace of an example", () => {
     expect(status).toBe(0);
     expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
     expect(doc.displayTimeUnit).toBe("ns");
-    expect(doc.traceEvents.find((e) => e.name === "process_name")!.args).toEqual({ name: "one S1 domain on two SMMUs (driver-invs mainline)" });
+    expect(doc.traceEvents.find((e) => e.name === "process_name")!.args).toEqual({ name: "one S1 domain on two SMMUs (driver-invs share)" });
     /* gpu0 has two StreamIDs: their ATC_INVs are in flight together, on two lanes */
     expect(tracks(doc, 1)).toEqual(["cpu0", "smmu0 cmdq", "smmu1 cmdq", "gpu0 ATC", "gpu0 ATC (2)"]);
   });

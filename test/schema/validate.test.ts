@@ -239,7 +239,7 @@ describe("JSON Schema errors", () => {
   "smmus": [], "devices": [], "domains": [],
   "driver": { "variant": "v8" }
 }`;
-    expect(problems(text)).toEqual([`topo.json:3:26: error: "variant": "v8" is not one of: mainline, v9 (did you mean "v9"?)`]);
+    expect(problems(text)).toEqual([`topo.json:3:26: error: "variant": "v8" is not one of: mainline, v9, share (did you mean "v9"?)`]);
   });
 
   test("the whole file of the wrong type", () => {
