@@ -5,7 +5,7 @@
  * directives, failure and skipped elements, counts, positions. Also skips
  * in the human report, and the exit statuses every reporter shares.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
@@ -142,6 +142,17 @@ describe("--reporter ktap", () => {
     const legacy = suite(parseKtap(r.stdout), 1);
     expect(ktapOutcome(legacy)).toBe("skip");
     expect(legacy.subtests!.tests.map(ktapOutcome)).toEqual(["skip"]);
+  });
+
+  test("the README's KTAP example is what the command prints, and parses", async () => {
+    const readme = readFileSync("README.md", "utf8");
+    const command = "$ npx smmu-emu run --reporter ktap --driver legacy examples/v9-as-posted.smmu\n";
+    const start = readme.indexOf(command);
+    expect(start).toBeGreaterThan(-1);
+    const shown = readme.slice(start + command.length, readme.indexOf("```", start));
+    const r = await cli("run", "--reporter", "ktap", "--driver", "legacy", "examples/v9-as-posted.smmu");
+    expect(r.stdout).toBe(shown);
+    expect(suite(parseKtap(shown), 1).subtests!.tests.map(ktapOutcome)).toEqual(["not ok", "skip", "skip"]);
   });
 
   test("--json with another reporter, or --metrics with ktap, is a usage error naming the flag", async () => {
