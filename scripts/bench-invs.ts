@@ -5,9 +5,11 @@
  *   base: N live ATS entries, inv[k] = { smmu: k / 1024, id: 2 * (k % 1024), users: 1 }
  *   add:  m = N / 8 entries,  inv[k] = { smmu: 8k / 1024, id: 2 * (8k % 1024) + 1, users: 0 }
  *   each rep: x = merge(base, add); unref(x, add);
- *             x.inv[x.num_invs / 2].users = 0; x.num_trashes++; purge(x)
+ *             x.inv[x.num_invs / 2].users = 0; x.num_trashes++; y = purge(x);
+ *             free(x); free(y)
  *
- * Each operation is timed on its own, as the C program does, and reported in
+ * Each operation is timed on its own, as the C program does (its free()s are
+ * not timed there, nor invsFree() here), and reported in
  * nanoseconds per entry: merge and unref per N + m entries, purge per N; the
  * JS figure is the median of timed rounds of at least as many repetitions as
  * the C program makes. When a C compiler is present the reference is built
@@ -23,7 +25,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { isErr } from "../src/core/errno.js";
-import { ATS, invsAlloc, invsMerge, invsPurge, invsUnref, type Invs } from "../plugins/driver-invs/invs.js";
+import { ATS, invsAlloc, invsFree, invsMerge, invsPurge, invsUnref, type Invs } from "../plugins/driver-invs/invs.js";
 
 const run = promisify(execFile);
 
@@ -108,6 +110,8 @@ function round(w: Workload, reps: number): RoundTimes {
     tp += performance.now() - t0;
     if (isErr(y)) throw new Error(`invsPurge failed: ${String(y)}`);
     sink += y ? y.numInvs : 0;
+    invsFree(x);
+    if (y) invsFree(y);
   }
   return { merge: tm * 1e6, unref: tu * 1e6, purge: tp * 1e6 };
 }

@@ -1,13 +1,18 @@
 /**
  * npm run bench: the invalidation-array algebra against its native C
  * reference, arm_smmu_domain_inv_range() over growing arrays, parse +
- * validate + run of a 100,000-line file, and the CLI's cold start against
- * `node -e 0`. `--json` prints the rows as JSON.
+ * validate + run of a 100,000-line file, what a schedule explorer pays per
+ * schedule, `smmu-emu run` at platform scale (250k to 2M actions, 4M in
+ * one scenario, 32 against 128 SMMUs), and the CLI's cold start against
+ * `node -e 0`. `--json` prints the rows as JSON; `--quick` leaves out the 2M
+ * and 4M runs.
  */
 import { benchColdStart } from "./bench-cold.js";
 import { benchInvRange } from "./bench-inv-range.js";
 import { benchInvs, type InvsBenchRow } from "./bench-invs.js";
 import { benchParse } from "./bench-parse.js";
+import { benchScale, SCALE_SIZES, type ScaleRow } from "./bench-scale.js";
+import { benchSchedules } from "./bench-schedules.js";
 
 /** Sizes where JS must stay within GOAL_RATIO of C for every operation. */
 const GOAL_SIZES = [1024, 65536];
@@ -46,12 +51,53 @@ function table(rows: readonly InvsBenchRow[]): string {
   return out.join("\n");
 }
 
+/* the scale goals: 1M actions under 10 s (5 s) and 1 GB; twice the work at most 2.2 times the time; 32 and 128 SMMUs alike */
+const SCALE_GOAL = { actions: 1_000_000, seconds: 10, stretchSeconds: 5, mb: 1024, growth: 1.1, smmuRatio: 1.1 };
+
+function scaleTable(rows: readonly ScaleRow[]): string {
+  const head = ["run", "actions", "SMMUs", "cpu s", "wall s", "actions/s", "peak MB", "growth"];
+  const body = rows.map((r) => [
+    r.label,
+    String(r.actions),
+    String(r.smmus),
+    (r.cpuMs / 1000).toFixed(2),
+    (r.wallMs / 1000).toFixed(2),
+    opsPerSec(r.actionsPerSec),
+    r.peakMb.toFixed(0),
+    r.growth === null ? "-" : `${r.growth.toFixed(2)}x`,
+  ]);
+  const width = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(width[i]!) : c.padStart(width[i]!))).join("  ");
+  return [line(head), width.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
+}
+
+function scaleVerdict(scale: ReturnType<typeof benchScale>): string {
+  const out: string[] = [];
+  const goal = scale.sizes.find((r) => r.actions === SCALE_GOAL.actions);
+  if (goal) {
+    const s = goal.cpuMs / 1000;
+    const ok = s < SCALE_GOAL.seconds && goal.peakMb < SCALE_GOAL.mb;
+    out.push(`${ok ? "Goal met" : "Goal missed"}: ${SCALE_GOAL.actions} actions in ${s.toFixed(2)} s (under ${SCALE_GOAL.seconds} s; stretch ${SCALE_GOAL.stretchSeconds} s) and ${goal.peakMb.toFixed(0)} MB (under ${SCALE_GOAL.mb}).`);
+  }
+  const worst = Math.max(...scale.sizes.map((r) => r.growth ?? 0));
+  out.push(`${worst <= SCALE_GOAL.growth ? "Goal met" : "Goal missed"}: twice the work takes at most ${(2 * worst).toFixed(2)}x the time (at most ${2 * SCALE_GOAL.growth}x).`);
+  const [few, many] = scale.smmus;
+  if (few && many) {
+    const ratio = many.cpuMs / few.cpuMs;
+    out.push(`${ratio <= SCALE_GOAL.smmuRatio ? "Goal met" : "Goal missed"}: the same operations take ${ratio.toFixed(2)}x the time with ${many.smmus} SMMUs as with ${few.smmus}.`);
+  }
+  return out.join("\n");
+}
+
+const quick = process.argv.includes("--quick");
 const rows = await benchInvs();
 const invRange = benchInvRange();
 const parse = benchParse();
+const schedules = benchSchedules();
 const coldStart = benchColdStart();
+const scale = benchScale(quick ? { sizes: SCALE_SIZES.filter((n) => n <= 1_000_000), single: 0 } : {});
 if (process.argv.includes("--json")) {
-  console.log(JSON.stringify({ invs: rows, invRange, parse, coldStart }, null, 2));
+  console.log(JSON.stringify({ invs: rows, invRange, parse, schedules, scale, coldStart }, null, 2));
 } else {
   console.log("invsMerge / invsUnref / invsPurge vs ref_invs.c (cc -O2); merge and unref per N + N/8 entries, purge per N\n");
   console.log(table(rows));
@@ -80,6 +126,13 @@ if (!process.argv.includes("--json")) {
   }
   console.log(`\nparse + validate + run of a generated ${parse.lines}-line file (${(parse.bytes / 1e6).toFixed(1)} MB)\n`);
   console.log(`parse ${parse.parseMs.toFixed(0)} ms, validate ${parse.validateMs.toFixed(0)} ms, run ${parse.runMs.toFixed(0)} ms: ${Math.round(parse.linesPerSec)} lines/s`);
+  console.log(`\nschedules/s on the race example (examples/race-attach-unmap.smmu, first scenario), ${schedules.schedules} schedules\n`);
+  console.log(
+    `${Math.round(schedules.schedulesPerSec)} schedules/s: build ${schedules.buildUs.toFixed(1)} us, prefix ${schedules.prefixUs.toFixed(1)} us, block ${schedules.blockUs.toFixed(1)} us`,
+  );
+  console.log("\nsmmu-emu run at platform scale (scripts/gen-scale.ts: 64 SMMUs x 64 devices, 256 domains; a process per run; growth: time ratio over work ratio)\n");
+  console.log(scaleTable([...scale.sizes, ...scale.single, ...scale.smmus]));
+  console.log(`\n${scaleVerdict(scale)}`);
   console.log("\ncold start: the built CLI as a new process (median of 9 rounds), against node -e 0\n");
   const width = Math.max(...coldStart.map((r) => r.label.length));
   console.log(`${"command".padEnd(width)}  median ms  x node -e 0`);

@@ -15,7 +15,7 @@ export type { Op } from "./engine/simulator.js";
 export { runFile, type ScenarioResult, type Failure, type RunOptions } from "./engine/runner.js";
 export { loadSmmu, loadTopology } from "./engine/load.js";
 export type { Violation, ViolationKind, OpRef } from "./engine/oracle.js";
-export { Timeline, type InvalidationKind, type InvalidationSpan } from "./engine/timeline.js";
+export { Timeline, type InvalidationKind, type InvalidationSpan, type SpanSink } from "./engine/timeline.js";
 export { scenarioMetrics, type ScenarioMetrics, type InvalidationMetric, type Stats } from "./engine/metrics.js";
 export { compareConfigs, compareFile, type CompareConfig, type Comparison } from "./engine/compare.js";
 
@@ -50,6 +50,8 @@ export type {
   AtcInvRequest,
   BusNotifications,
   BusRequests,
+  CmdqPollReply,
+  CmdqPollRequest,
   CmdqSubmit,
   CmdqSubmitReply,
   DmaReply,
@@ -67,18 +69,20 @@ export type {
 /* ---- The vocabulary of models: topology, nodes, the driver interface, commands, tables, translations ---- */
 export { DRIVER_NODE } from "./model/topology.js";
 export { SMMU_FEATURES, SMMU_OPTIONS, type Topology, type SmmuSpec, type DeviceSpec, type VsmmuSpec, type DomainSpec, type DriverSpec, type SmmuFeature, type SmmuOption } from "./model/topology.js";
-export type { SmmuNode, EndpointNode, VsmmuNode, PlatformNode } from "./model/nodes.js";
+export type { SmmuNode, EndpointNode, VsmmuNode, PlatformNode, CmdqAgent } from "./model/nodes.js";
 export { DriverUnsupportedError, type IommuDriver, type DriverDomain, type Gather, type InvsAlgebra, type InvsSnapshot } from "./model/driver.js";
 export { ATC_INV_SIZE_ALL, CMDQ_OP, buildCmd, cmdPrototype, formatCmd, isTlbi, makeCmd, type Cmd, type CmdOf, type CmdqEnt, type Opcode } from "./model/commands.js";
-export { CdTable, CTXDESC_SPLIT, NUM_ENTRY_QWORDS, StreamTable, type Qwords } from "./model/tables.js";
+export { CdTable, CTXDESC_SPLIT, NUM_ENTRY_QWORDS, qwordLocation, StreamTable, type Qwords } from "./model/tables.js";
 /** The STE and CD layout (arm-smmu-v3.h's field masks), for drivers that write entries and SMMUs that read them. */
 export * from "./model/entries.js";
-export { ffs, LpaeLayout, PageTable, PtTable, pgsizeBitmapFor, type Leaf, type Pte } from "./model/page-table.js";
+export { ffs, LpaeLayout, PageTable, PtTable, pgsizeBitmapFor, pteLocation, type Leaf, type Pte } from "./model/page-table.js";
 export type { Access, Backing, TranslateResult, Translation, Via } from "./model/translation.js";
 
 /* ---- Kernel primitives for stepped models: steps, RCU, locks, errno, memory, time ---- */
-export { site, type Step, type Steps } from "./model/step.js";
+export { exec, site, waitStep, type AccessKind, type Explored, type RmwOrder, type SharedAccess, type Step, type Steps } from "./model/step.js";
+export { Exec } from "./core/exec.js";
 export { runSteps, StepBudget, LivelockError } from "./core/steps.js";
+export { smpMb, wmb } from "./core/barriers.js";
 export { Rcu, RcuPointer, KernelBugError, KernelOopsError, UseAfterFreeError } from "./core/rcu.js";
 export { newLock, readLock, readUnlock, writeLock, writeUnlock, mutexLocked, type Mutex, type RwLock } from "./core/rwlock.js";
 export { EBUSY, EEXIST, EINVAL, EIO, ENODEV, ENOENT, ENOMEM, EOPNOTSUPP, EOVERFLOW, ETIMEDOUT, ErrPtr, isErr, errnoName } from "./core/errno.js";
@@ -112,7 +116,7 @@ export type SimulatorOptions = Omit<PlatformOptions, "registry"> & { registry?: 
 /** A registry holding the built-in plugins. */
 export function builtinRegistry(): PluginRegistry {
   const r = new PluginRegistry();
-  for (const p of builtinPlugins()) r.register(p);
+  for (const p of builtinPlugins()) r.register(p, { builtin: true });
   return r;
 }
 

@@ -188,8 +188,9 @@ function* attachPrepare<P>(env: AttachEnv<P>, state: AttachState<P>, newDomain: 
     if (state.atsEnabled) smmuDomain.nrAtsMasters++;
     smmuDomain.devices.push(md);
     writeUnlock(smmuDomain.devicesLock);
-    yield* env.hooks.installNew(state);
+    if (!ctx.mutations.has("publish-after-ste")) yield* env.hooks.installNew(state);
   }
+  if (ctx.mutations.has("retire-before-ste")) yield* env.hooks.installOld(state);
 
   if (!state.atsEnabled && master.atsEnabled) {
     /* The config write disabling ATS completes before the STE can generate UR */
@@ -203,6 +204,7 @@ function* attachPrepare<P>(env: AttachEnv<P>, state: AttachState<P>, newDomain: 
 function* attachCommit<P>(env: AttachEnv<P>, state: AttachState<P>): Steps {
   const { ctx } = env;
   const master = state.master;
+  if (ctx.mutations.has("publish-after-ste")) yield* env.hooks.installNew(state);
   if (state.atsEnabled && !master.atsEnabled) {
     yield* enableAts(ctx, master);
   } else if (state.atsEnabled && master.atsEnabled) {
@@ -213,7 +215,7 @@ function* attachCommit<P>(env: AttachEnv<P>, state: AttachState<P>): Steps {
     yield* atcInvMaster(ctx, master, IOMMU_NO_PASID);
   }
   yield* removeMasterDomain(master, state.oldDomain, state.ssid);
-  yield* env.hooks.installOld(state);
+  if (!ctx.mutations.has("retire-before-ste")) yield* env.hooks.installOld(state);
   master.atsEnabled = state.atsEnabled;
 }
 

@@ -7,7 +7,7 @@
  * the 63 queued ones with CMD_SYNC. Only the main queue is modelled (no
  * secondary queue such as tegra241-cmdqv), so every command is supported.
  */
-import { buildCmd, type Cmd, type CmdqEnt, EINVAL, ETIMEDOUT, site, type SmmuNode, type Steps } from "../../src/index.js";
+import { buildCmd, type Cmd, type CmdqEnt, EINVAL, ETIMEDOUT, exec, site, type SmmuNode, type Steps, waitStep } from "../../src/index.js";
 import type { DriverContext } from "./context.js";
 
 /** CMDQ_BATCH_ENTRIES: BITS_PER_LONG on arm64 */
@@ -30,19 +30,48 @@ export interface PendingSync {
   synced: boolean;
   /** when it completes (or the poll times out) */
   done: number;
+  /** Its place in the queue, when the SMMU runs beside the CPUs and has not executed it yet. */
+  ticket?: number;
 }
 
-/** The first half of arm_smmu_cmdq_issue_cmdlist(): write the commands (and CMD_SYNC) and move prod. */
+/** The queue's producer index, which the CPUs move (the SMMU reads each slot, and moves cons: plugins/smmu-v3). */
+function prodLocation(smmu: SmmuNode): string {
+  return `${smmu.name}.cmdq.prod`;
+}
+
+/**
+ * The first half of arm_smmu_cmdq_issue_cmdlist(): write the commands (and
+ * CMD_SYNC) and move prod. Under a schedule explorer the insertion is a
+ * release on the queue: the dma_wmb() before prod moves makes every earlier
+ * store of the CPU (a cleared PTE, a written STE) visible to the SMMU first.
+ */
 export function* insertCmdlist(ctx: DriverContext, smmu: SmmuNode, cmds: readonly Cmd[], sync: boolean): Steps<PendingSync> {
-  yield S_INSERT;
+  const e = exec();
+  if (e) {
+    yield e.rmwStep(S_INSERT, prodLocation(smmu), "release");
+    e.rmw(prodLocation(smmu), "release");
+  } else {
+    yield S_INSERT;
+  }
   const at = ctx.clock.cpuNow;
   const reply = ctx.bus.request("smmu:cmdq", smmu.name, { cmds: [...cmds], sync, source: ctx.cpu, at });
-  return { smmu, synced: reply.synced, done: reply.done ?? at };
+  return { smmu, synced: reply.synced, done: reply.done ?? at, ...(reply.ticket === undefined ? {} : { ticket: reply.ticket }) };
 }
 
-/** The second half: arm_smmu_cmdq_poll_until_sync(), spinning until the CMD_SYNC completes; 0 or -ETIMEDOUT. */
+/**
+ * The second half: arm_smmu_cmdq_poll_until_sync(), spinning until the
+ * CMD_SYNC completes; 0 or -ETIMEDOUT. When the SMMU runs beside the CPUs,
+ * one step that waits until its agent has executed the CMD_SYNC.
+ */
 export function* pollSync(ctx: DriverContext, pending: PendingSync): Steps<number> {
-  yield S_POLL_SYNC;
+  const { ticket } = pending;
+  if (ticket === undefined) {
+    yield S_POLL_SYNC;
+  } else {
+    const poll = (): { completed: boolean; synced: boolean } => ctx.bus.request("smmu:cmdq-poll", pending.smmu.name, { ticket });
+    yield waitStep(S_POLL_SYNC, () => poll().completed, [{ location: `${pending.smmu.name}.cmdq[${ticket}].done`, kind: "read" }]);
+    pending.synced = poll().synced;
+  }
   const start = ctx.clock.cpuNow;
   ctx.clock.waitUntil(pending.done);
   ctx.bus.emit("cpu:sync-wait", { cpu: ctx.cpu, smmu: pending.smmu.name, start, end: ctx.clock.cpuNow });

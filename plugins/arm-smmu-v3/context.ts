@@ -9,6 +9,30 @@ import { type BusPort, type Clock, type Memory, type Mutex, newLock, type Platfo
 /** The allocations of the paths both drivers have that a scenario can make fail: the master_domain, CD tables. */
 export const BASE_ALLOC_SITES: readonly string[] = ["master_domain", "cd_table"];
 
+/**
+ * Deliberate breakages of the driver's orderings, for the explorer's tests
+ * (test/explore/broken-drivers.test.ts) to find: no .smmu file and no
+ * command line can choose them. Each names the line the kernel has and the
+ * breakage leaves out or moves.
+ */
+export type Mutation =
+  /** arm_smmu_install_new_domain_invs() after the STE/CD writes, not before */
+  | "publish-after-ste"
+  /** arm_smmu_install_old_domain_invs() before the STE/CD writes, not after */
+  | "retire-before-ste"
+  /** the replaced array freed at once (kfree()), not after a grace period (kfree_rcu()) */
+  | "kfree-not-rcu"
+  /** arm_smmu_invs_unref() trims num_invs without write_lock_irqsave(&invs->rwlock) */
+  | "unlocked-trim"
+  /** the TLBI batch and the ATC_INV batch submitted as one, with no CMD_SYNC between */
+  | "no-sync-before-ats"
+  /** no smp_mb() before the array load in arm_smmu_domain_inv_range() */
+  | "no-smp-mb"
+  /** no dma_wmb() at the top of arm_smmu_write_entry() */
+  | "no-dma-wmb";
+
+const NO_MUTATIONS: ReadonlySet<Mutation> = new Set();
+
 export class DriverContext {
   /**
    * arm_smmu_asid_lock (DEFINE_MUTEX in arm-smmu-v3.c): held across every
@@ -27,6 +51,8 @@ export class DriverContext {
     readonly clock: Clock,
     /** Allocation sites a scenario can make fail. */
     readonly allocSites: readonly string[],
+    /** Deliberate breakages (tests only). */
+    readonly mutations: ReadonlySet<Mutation> = NO_MUTATIONS,
   ) {}
 
   /** Make the next `count` allocations at `site` fail; a site this driver does not have is an error. */

@@ -9,7 +9,7 @@
  * before every WRITE_ONCE() of a qword that changes. `entry` is the live entry
  * in emulated memory and is written in place.
  */
-import { CTXDESC_CD_0_TCR_EPD0, CTXDESC_CD_0_TCR_IRGN0, CTXDESC_CD_0_TCR_ORGN0, CTXDESC_CD_0_TCR_SH0, CTXDESC_CD_0_TCR_T0SZ, CTXDESC_CD_0_TCR_TG0, CTXDESC_CD_0_V, CTXDESC_CD_1_TTB0_MASK, fieldGet, fieldPrep, NUM_ENTRY_QWORDS, type Qwords, site, type Step, type Steps, STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_BYPASS, STRTAB_STE_0_S1CDMAX, STRTAB_STE_0_S1CTXPTR_MASK, STRTAB_STE_0_S1FMT, STRTAB_STE_0_V, STRTAB_STE_1_EATS, STRTAB_STE_1_EATS_S1CHK, STRTAB_STE_1_EATS_TRANS, STRTAB_STE_1_MEV, STRTAB_STE_1_S1CIR, STRTAB_STE_1_S1COR, STRTAB_STE_1_S1CSH, STRTAB_STE_1_S1DSS, STRTAB_STE_1_S1DSS_BYPASS, STRTAB_STE_1_S1STALLD, STRTAB_STE_1_S2FWB, STRTAB_STE_1_SHCFG, STRTAB_STE_1_STRW, STRTAB_STE_2_S2AA64, STRTAB_STE_2_S2ENDI, STRTAB_STE_2_S2PTW, STRTAB_STE_2_S2R, STRTAB_STE_2_S2S, STRTAB_STE_2_S2VMID, STRTAB_STE_2_VTCR, STRTAB_STE_3_S2TTB_MASK, U64_MASK } from "../../src/index.js";
+import { CTXDESC_CD_0_TCR_EPD0, exec, qwordLocation, wmb, CTXDESC_CD_0_TCR_IRGN0, CTXDESC_CD_0_TCR_ORGN0, CTXDESC_CD_0_TCR_SH0, CTXDESC_CD_0_TCR_T0SZ, CTXDESC_CD_0_TCR_TG0, CTXDESC_CD_0_V, CTXDESC_CD_1_TTB0_MASK, fieldGet, fieldPrep, NUM_ENTRY_QWORDS, type Qwords, site, type Step, type Steps, STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_BYPASS, STRTAB_STE_0_S1CDMAX, STRTAB_STE_0_S1CTXPTR_MASK, STRTAB_STE_0_S1FMT, STRTAB_STE_0_V, STRTAB_STE_1_EATS, STRTAB_STE_1_EATS_S1CHK, STRTAB_STE_1_EATS_TRANS, STRTAB_STE_1_MEV, STRTAB_STE_1_S1CIR, STRTAB_STE_1_S1COR, STRTAB_STE_1_S1CSH, STRTAB_STE_1_S1DSS, STRTAB_STE_1_S1DSS_BYPASS, STRTAB_STE_1_S1STALLD, STRTAB_STE_1_S2FWB, STRTAB_STE_1_SHCFG, STRTAB_STE_1_STRW, STRTAB_STE_2_S2AA64, STRTAB_STE_2_S2ENDI, STRTAB_STE_2_S2PTW, STRTAB_STE_2_S2R, STRTAB_STE_2_S2S, STRTAB_STE_2_S2VMID, STRTAB_STE_2_VTCR, STRTAB_STE_3_S2TTB_MASK, U64_MASK } from "../../src/index.js";
 
 /** struct arm_smmu_entry_writer_ops, with the writer folded into the closure of sync(). */
 export interface EntryWriterOps {
@@ -21,6 +21,8 @@ export interface EntryWriterOps {
   sync(): Steps<unknown>;
   /** A WARN_ON_ONCE() that fired in `fn` (emulator hook; the kernel only prints). */
   warn?(fn: string, cond: string): void;
+  /** Leave out the dma_wmb() (a deliberately broken driver, for the explorer's tests). */
+  noDmaWmb?: boolean;
 }
 
 function zeros(): Qwords {
@@ -172,10 +174,18 @@ const S_WRITE: readonly Step[] = Array.from({ length: NUM_ENTRY_QWORDS }, (_, i)
 // entry_set()
 function* entrySet(ops: EntryWriterOps, entry: Qwords, target: readonly bigint[], start: number, len: number): Steps {
   let changed = false;
+  const e = exec();
   for (let i = start; len !== 0; len--, i++) {
     const t = target[i] ?? 0n;
     if (entry[i] !== t) {
-      yield S_WRITE[i]!;
+      if (e) {
+        /* WRITE_ONCE(): under an explorer, a store the SMMU may not see yet */
+        const at = qwordLocation(e, entry, i);
+        yield e.storeStep(S_WRITE[i]!, at);
+        e.store(at, entry[i], t);
+      } else {
+        yield S_WRITE[i]!;
+      }
       entry[i] = t;
       changed = true;
     }
@@ -188,7 +198,7 @@ export function* writeEntry(ops: EntryWriterOps, entry: Qwords, target: readonly
   const unusedUpdate = zeros();
 
   /* Pointed-to structures must be visible before any write of the entry */
-  yield S_DMA_WMB;
+  if (!ops.noDmaWmb) yield* wmb(S_DMA_WMB);
 
   const usedQwordDiff = entryQwordDiff(ops, entry, target, unusedUpdate);
   if (hweight(usedQwordDiff) === 1) {

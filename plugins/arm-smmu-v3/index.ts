@@ -8,7 +8,7 @@
  */
 export { type AttachEnv, type AttachHooks, type AttachState, type MakeCd, sameSmmu } from "./attach.js";
 export { batchAdd, batchInit, batchSubmit, CmdqBatch, insertCmdlist, issueCmd, type PendingSync, pollSync } from "./cmdq.js";
-export { BASE_ALLOC_SITES, DriverContext } from "./context.js";
+export { BASE_ALLOC_SITES, DriverContext, type Mutation } from "./context.js";
 export { canShare, type IdAllocator, type IommuDomain, NestedDomain, SmmuDomain, SvaProcess, toSmmuDomainDevices, type Vsmmu } from "./domain.js";
 export { ArmSmmuDriver } from "./driver.js";
 export { writeReleasedSvaCds } from "./install.js";

@@ -63,6 +63,7 @@ function* writeSte(ctx: DriverContext, master: Master, sid: number, target: Qwor
       getUpdateSafe: getSteUpdateSafe,
       sync: () => issueCmd(ctx, smmu, { opcode: CMDQ_OP.CFGI_STE, cfgi: { sid, leaf: true } }, true),
       warn: (fn, cond) => ctx.warn(fn, cond),
+      noDmaWmb: ctx.mutations.has("no-dma-wmb"),
     },
     smmu.strtab.ste(sid),
     target,
@@ -138,7 +139,7 @@ export function* writeCdEntry(ctx: DriverContext, master: Master, ssid: number, 
   const curValid = fieldTest(cdptr[0]!, CTXDESC_CD_0_V);
   if (ssid !== IOMMU_NO_PASID && curValid !== targetValid) master.usedSsids += curValid ? -1 : 1;
   yield* writeEntry(
-    { getUsed: getCdUsed, sync: () => syncCd(ctx, master, ssid, true), warn: (fn, cond) => ctx.warn(fn, cond) },
+    { getUsed: getCdUsed, sync: () => syncCd(ctx, master, ssid, true), warn: (fn, cond) => ctx.warn(fn, cond), noDmaWmb: ctx.mutations.has("no-dma-wmb") },
     cdptr,
     target,
   );

@@ -38,7 +38,7 @@ export class InvsContext extends DriverContext {
     readonly variant: DriverVariant,
     readonly options: DriverOptions,
   ) {
-    super("driver-invs", bus, platform, memory, clock, ALLOC_SITES);
+    super("driver-invs", bus, platform, memory, clock, ALLOC_SITES, variant.mutations);
     this.hooks = {
       alloc: (n: number): Invs | null => (this.kzalloc("invs") ? invsAlloc(n) : null),
       warn: (fn: string, cond: string): void => this.warn(fn, cond),

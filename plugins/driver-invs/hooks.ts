@@ -11,7 +11,7 @@
  * arm_smmu_attach_prepare_invs(), arm_smmu_install_new_domain_invs(),
  * arm_smmu_install_old_domain_invs().
  */
-import { type CmdqEnt, EINVAL, type ErrPtr, isErr, KernelOopsError, site, type Steps } from "../../src/index.js";
+import { type CmdqEnt, EINVAL, type ErrPtr, isErr, KernelOopsError, site, smpMb, type Steps } from "../../src/index.js";
 import { type AttachHooks, type AttachState, type IdAllocator, type IommuDomain, issueCmd } from "../arm-smmu-v3/index.js";
 import { buildInvs } from "./build.js";
 import type { InvsContext } from "./context.js";
@@ -93,9 +93,10 @@ function prepareInvs(ctx: InvsContext, ids: IdAllocator, state: State, newDomain
 function* publish(ctx: InvsContext, domain: InvsDomain, next: Invs | ErrPtr, prev: Invs): Steps {
   yield* ctx.rcu.assign(domain.invs, next);
   ctx.changedInvs.add(domain.name);
-  if (ctx.variant.publishBarrier) yield S_SMP_MB;
+  if (ctx.variant.publishBarrier) yield* smpMb(S_SMP_MB);
   ctx.bus.emit("invs:publish", { domain: domain.name, entries: isErr(next) ? -1 : next.numInvs });
-  ctx.rcu.kfreeRcu(prev);
+  if (ctx.mutations.has("kfree-not-rcu")) ctx.rcu.kfree(prev);
+  else ctx.rcu.kfreeRcu(prev);
 }
 
 /** arm_smmu_install_new_domain_invs(): before the STE changes. */

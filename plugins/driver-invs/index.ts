@@ -134,18 +134,32 @@ export class InvsDriver extends ArmSmmuDriver<InvsAttachState, InvsDomain> imple
       for (const t of this.tagsByDomain.get(name) ?? []) {
         const n = this.tagCount.get(t)! - 1;
         this.tagCount.set(t, n);
-        if (n === 0) this.live.delete(t);
+        if (n === 0) {
+          this.live.delete(t);
+          this.uncovered.add(t);
+        }
       }
       const tags = this.domainTags(name);
       this.tagsByDomain.set(name, tags);
       for (const t of tags) {
         const n = (this.tagCount.get(t) ?? 0) + 1;
         this.tagCount.set(t, n);
-        if (n === 1) this.live.add(t);
+        if (n === 1) {
+          this.live.add(t);
+          this.uncovered.delete(t);
+        }
       }
     }
     this.ctx.changedInvs.clear();
     return this.live;
+  }
+
+  /** Tags that left `live` since uncoveredTags() last looked (some may be back: the oracle checks). */
+  private readonly uncovered = new Set<string>();
+
+  uncoveredTags(visit: (tag: string) => void): void {
+    for (const t of this.uncovered) visit(t);
+    this.uncovered.clear();
   }
 
   private readonly tagsByDomain = new Map<string, string[]>();

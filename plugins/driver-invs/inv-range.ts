@@ -4,11 +4,12 @@
  * CMD_SYNC) where the batch has to end: on an SMMU change, before the first
  * S2_VMID_S1_CLEAR entry, before the first ATS entry, and at the end.
  */
-import { type CmdqEnt, readLock, readUnlock, site, type SmmuNode, type Step, type Steps, UseAfterFreeError } from "../../src/index.js";
+import { type CmdqEnt, exec, readLock, smpMb, readUnlock, site, type SmmuNode, type Step, type Steps, UseAfterFreeError } from "../../src/index.js";
 import { atcInvToCmd, batchAdd, batchAddRange, batchInit, batchSubmit, CmdqBatch, insertCmdlist, invSizeTooBig, IOMMU_NO_PASID, type PendingSync, pollSync } from "../arm-smmu-v3/index.js";
 import type { InvsContext } from "./context.js";
 import type { InvsDomain } from "./domain.js";
 import { ATS, ATS_FULL, invIsAts, S1_ASID, S2_VMID, S2_VMID_S1_CLEAR, S2_VMID_VSMMU, type Invs } from "./invs.js";
+import { numInvsAt, usersAt } from "./shared.js";
 
 const FN = "__arm_smmu_domain_inv_range";
 const S_NUM = site(FN, "READ_ONCE(invs->num_invs)");
@@ -26,14 +27,14 @@ function touch(invs: Invs): void {
   if (invs.freed) throw new UseAfterFreeError("the invalidation array", FN);
 }
 
-/** arm_smmu_invs_end_batch() */
-function endBatch(invs: Invs, cur: number, next: number): boolean {
+/** arm_smmu_invs_end_batch(); `syncBeforeAts` false only for a deliberately broken driver (its tests). */
+function endBatch(invs: Invs, cur: number, next: number, syncBeforeAts: boolean): boolean {
   /* Changing smmu means changing command queue */
   if (invs.smmu(cur) !== invs.smmu(next)) return true;
   /* The batch for S2 TLBI must be done before nested S1 ASIDs */
   if (invs.type(cur) !== S2_VMID_S1_CLEAR && invs.type(next) === S2_VMID_S1_CLEAR) return true;
   /* ATS must be after a sync of the S1/S2 invalidations */
-  return !invIsAts(invs.type(cur)) && invIsAts(invs.type(next));
+  return syncBeforeAts && !invIsAts(invs.type(cur)) && invIsAts(invs.type(next));
 }
 
 /** arm_smmu_inv_to_cmdq_batch(): the TLBI entries: ranged (size_opcode) or one nsize_opcode command. */
@@ -87,16 +88,19 @@ function* domainInvRangeInvs(ctx: InvsContext, invs: Invs, iova: bigint, size: b
   const cmds = new CmdqBatch();
   const ends = new BatchEnds(ctx);
   const skipByContinue = ctx.variant.skipEntry === "continue";
+  const e = exec();
+  /* READ_ONCE(): under an explorer, what another CPU's pending stores leave visible */
+  const users = (i: number): number => (e ? e.load(usersAt(e, invs, i), invs.users(i)) : invs.users(i));
   yield S_NUM;
   touch(invs);
-  const end = invs.numInvs;
+  const end = e ? e.load(numInvsAt(e, invs), invs.numInvs) : invs.numInvs;
 
   /* Skip any leading entry marked as a trash */
   let cur = 0;
   for (; cur !== end; cur++) {
     yield S_USERS;
     touch(invs);
-    if (invs.users(cur)) break;
+    if (users(cur)) break;
   }
   while (cur !== end) {
     yield S_ENTRY;
@@ -141,9 +145,9 @@ function* domainInvRangeInvs(ctx: InvsContext, invs: Invs, iova: bigint, size: b
     for (; next !== end; next++) {
       yield S_USERS;
       touch(invs);
-      if (invs.users(next)) break;
+      if (users(next)) break;
     }
-    if (cmds.num && (next === end || endBatch(invs, cur, next))) {
+    if (cmds.num && (next === end || endBatch(invs, cur, next, !ctx.mutations.has("no-sync-before-ats")))) {
       yield* ends.submit(smmu, cmds);
       cmds.cmds = [];
     }
@@ -165,7 +169,7 @@ export function* domainInvRange(
   leaf: boolean,
 ): Steps {
   /* Pairs with the dma_wmb() in arm_smmu_write_entry(): IOPTEs before the array load */
-  yield S_MB;
+  if (!ctx.mutations.has("no-smp-mb")) yield* smpMb(S_MB);
   const token = ctx.rcu.readLock();
   try {
     yield S_DEREF;

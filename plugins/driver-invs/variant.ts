@@ -9,6 +9,8 @@
  * Where the review of v4 asked for a change, `share` models v4 as posted,
  * and the flag's comment says what the review asked.
  */
+import type { Mutation } from "../arm-smmu-v3/index.js";
+
 export interface DriverVariant {
   readonly name: "mainline" | "v9" | "share";
   /** arm_smmu_inv_cmp() also compares ssid for ATS and ATS_FULL entries (mainline). */
@@ -68,10 +70,15 @@ export interface DriverVariant {
    * in the array.
    */
   readonly vsmmuVmid: "s2_parent" | "own";
+  /** Deliberate breakages, for the explorer's tests only (plugins/arm-smmu-v3/context.ts); none in a real variant. */
+  readonly mutations: ReadonlySet<Mutation>;
 }
+
+const NONE: ReadonlySet<Mutation> = new Set();
 
 export const MAINLINE: DriverVariant = Object.freeze({
   name: "mainline",
+  mutations: NONE,
   cmpSsid: true,
   unref: "writeback",
   purgeKeepsHasAts: true,
@@ -86,6 +93,7 @@ export const MAINLINE: DriverVariant = Object.freeze({
 
 export const V9: DriverVariant = Object.freeze({
   name: "v9",
+  mutations: NONE,
   cmpSsid: false,
   unref: "free_fn",
   purgeKeepsHasAts: false,

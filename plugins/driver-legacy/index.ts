@@ -114,6 +114,7 @@ export class LegacyDriver extends ArmSmmuDriver<null, LegacyDomain> implements I
     yield* tlbInvAsid(this.ctx, d.smmu!, d.asid);
     this.ids.freeAsid(d.asid);
     this.live.delete(d.tag!);
+    this.uncovered.add(d.tag!);
   }
 
   protected svaInvalidate(d: LegacyDomain, start: bigint, end: bigint): Steps {
@@ -156,6 +157,14 @@ export class LegacyDriver extends ArmSmmuDriver<null, LegacyDomain> implements I
   /** Every bound domain's ASID or VMID: before the series, a domain's unmaps invalidate it on its SMMU for as long as it exists. */
   liveTags(): ReadonlySet<string> {
     return this.live;
+  }
+
+  /** Tags that left `live` since the oracle last looked. */
+  private readonly uncovered = new Set<string>();
+
+  uncoveredTags(visit: (tag: string) => void): void {
+    for (const t of this.uncovered) visit(t);
+    this.uncovered.clear();
   }
 }
 

@@ -9,8 +9,11 @@
  * disabled (it just does not use them), so enabling ATS again without the
  * whole-ATC invalidation arm_smmu_enable_ats() issues would expose them.
  */
-import { type AtcInvReply, type AtcInvRequest, type BusPort, definePlugin, type DeviceSpec, type DmaReply, type DmaRequest, type EndpointNode, type TranslateResult, type Translation, type Via } from "../../src/index.js";
+import { type AtcInvReply, type AtcInvRequest, type BusPort, definePlugin, type DeviceSpec, type DmaReply, type DmaRequest, type EndpointNode, exec, runSteps, site, type Steps, type TranslateResult, type Translation, type Via } from "../../src/index.js";
 import { Atc } from "./atc.js";
+
+const S_ATC_LOOKUP = site("endpoint", "ATC lookup");
+const S_ATC_FILL = site("endpoint", "ATC fill");
 
 /** A PCIe round trip plus the ATC's own work: a modelled figure, not one the kernel knows. */
 export const DEFAULT_ATC_INV_NS = 1000;
@@ -23,6 +26,8 @@ export class PcieEndpoint implements EndpointNode {
   readonly atsCapable: boolean;
   readonly pasidBits: number;
   readonly atc: Atc;
+  /** The ATC as a shared location, for a schedule explorer. */
+  private readonly atcLocation: string;
   private ats = false;
   private stu = 12;
   /** Fault injection: the ATC never answers an ATC Invalidate Request. */
@@ -37,6 +42,7 @@ export class PcieEndpoint implements EndpointNode {
     private readonly bus: BusPort,
   ) {
     this.atc = new Atc((tag, t) => bus.emit("cache:fill", { cache: `${name}.atc`, tag, t }));
+    this.atcLocation = `${name}.atc`;
     this.smmu = spec.smmu;
     this.sids = [...spec.sids];
     this.atsCapable = spec.ats ?? false;
@@ -67,21 +73,33 @@ export class PcieEndpoint implements EndpointNode {
   }
 
   dma(req: DmaRequest): DmaReply {
+    return runSteps(this.dmaSteps(req));
+  }
+
+  /**
+   * A transaction as steps: the ATC lookup (with ATS on), then the SMMU's
+   * translation (its own steps), then the ATC fill. Each touches the ATC
+   * as a shared location under a schedule explorer, as the SMMU's
+   * ATC_INV does.
+   */
+  *dmaSteps(req: DmaRequest): Steps<DmaReply> {
     const sid = req.sid ?? this.sids[0]!;
     if (!this.sids.includes(sid)) throw new Error(`${this.name} has no StreamID 0x${sid.toString(16)}`);
     if (this.ats) {
+      yield S_ATC_LOOKUP;
+      exec()?.touch(this.atcLocation, "read");
       const hit = this.atc.lookup(sid, req.pasid, req.iova);
       if (hit && (req.access === "read" || hit.t.writable)) return { result: this.translated(req, sid, hit.t) };
     }
-    const result = this.bus.request("smmu:translate", this.smmu, {
-      sid,
-      ssid: req.pasid,
-      iova: req.iova,
-      access: req.access,
-      ats: this.ats,
-    });
+    const tr = { sid, ssid: req.pasid, iova: req.iova, access: req.access, ats: this.ats };
+    /* under a schedule explorer the translation's own steps; otherwise the SMMU answers at once */
+    const result = exec() ? yield* this.bus.request("smmu:translate-steps", this.smmu, tr) : this.bus.request("smmu:translate", this.smmu, tr);
     if (result.kind === "ok") {
-      if (this.ats && result.via !== "bypass") this.atc.fill(sid, req.pasid, result.t);
+      if (this.ats && result.via !== "bypass") {
+        yield S_ATC_FILL;
+        exec()?.touch(this.atcLocation, "write");
+        this.atc.fill(sid, req.pasid, result.t);
+      }
       this.served(req, sid, result.via, result.via === "iotlb" ? `${this.smmu}.iotlb` : "", result.t);
     }
     return { result };
@@ -121,6 +139,7 @@ export class PcieEndpoint implements EndpointNode {
       this.bus.emit("ep:atc-inv-done", { device: this.name, sid: req.sid, start: req.at, end: req.at, completed: false });
       return { completed: false };
     }
+    exec()?.touch(this.atcLocation, "write");
     this.atc.invalidate(req.sid, req.ssv, req.ssid, req.addr, req.size);
     const done = req.at + this.atcInvNs;
     this.bus.emit("ep:atc-inv-done", { device: this.name, sid: req.sid, start: req.at, end: done, completed: true });
@@ -160,6 +179,7 @@ export default definePlugin({
   setup(ctx) {
     const ep = new PcieEndpoint(ctx.node, ctx.spec, ctx);
     ctx.serve("ep:dma", ctx.node, (req) => ep.dma(req));
+    ctx.serve("ep:dma-steps", ctx.node, (req) => ep.dmaSteps(req));
     ctx.serve("ep:atc-inv", ctx.node, (req) => ep.atcInv(req));
     return ep;
   },

@@ -9,20 +9,11 @@
  * Translated transactions against the STE (ATSCHK), and keeps simulated
  * time for its queue (SmmuTiming).
  */
-import { type BusPort, type Cmd, type CmdqSubmit, type CmdqSubmitReply, definePlugin, isTlbi, type Memory, type Platform, type Qwords, SMMU_FEATURES, SMMU_OPTIONS, type SmmuFeature, type SmmuNode, type SmmuOption, type SmmuSpec, StreamTable, type TranslateRequest } from "../../src/index.js";
+import { type BusPort, type Cmd, type CmdqAgent, type CmdqPollReply, type CmdqPollRequest, type CmdqSubmit, type CmdqSubmitReply, exec, qwordLocation, definePlugin, isTlbi, type Memory, type Platform, type Qwords, SMMU_FEATURES, SMMU_OPTIONS, type SmmuFeature, type SmmuNode, type SmmuOption, type SmmuSpec, StreamTable, type TranslateRequest } from "../../src/index.js";
 import { Iotlb } from "./iotlb.js";
-import { cdTableAt, translate, type TranslationUnit } from "./translate.js";
+import { cdTableAt, translate, translateSteps, type TranslationUnit } from "./translate.js";
 import { checkTranslated } from "./translated.js";
 import { WalkCache, type WalkEntry } from "./walk-cache.js";
-
-/** A command as it sits in the queue, with when it was executed (simulated ns). */
-export interface QueuedCmd {
-  seq: number;
-  cmd: Cmd;
-  source: string;
-  start: number;
-  end: number;
-}
 
 /**
  * The timing model, which neither the seed nor the kernel shows: the queue
@@ -45,6 +36,12 @@ export const POLL_TIMEOUT_NS = 1_000_000_000;
 /** 4K, 16K and 64K granules with their block sizes (IDR5.GRAN4K/16K/64K all set). */
 const PGSIZE_BITMAP = 0x1000 | 0x20_0000 | 0x4000_0000 | 0x4000 | 0x200_0000 | 0x1_0000 | 0x2000_0000;
 
+/** An STE or CD read from memory: under an explorer, qwords a CPU has pending stores to read as they were. */
+function fetchEntry(live: Qwords): Qwords {
+  const e = exec();
+  return e ? live.map((q, i) => e.load(qwordLocation(e, live, i), q)) : [...live];
+}
+
 export class SmmuV3 implements SmmuNode, TranslationUnit {
   readonly kind = "smmu";
   readonly features: ReadonlySet<SmmuFeature>;
@@ -56,8 +53,8 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
   readonly strtab = new StreamTable();
   readonly iotlb: Iotlb;
   readonly walkCache: WalkCache | null;
-  /** Every command that reached the queue, CMD_SYNC included, in order. */
-  readonly queue: QueuedCmd[] = [];
+  /** How many commands reached the queue, CMD_SYNC included (each goes out on the bus as `cmd:queued`, with its place). */
+  private queued = 0;
   private readonly steCache = new Map<number, Qwords>();
   /** Cached CDs, by StreamID then SubstreamID. */
   private readonly cdCache = new Map<number, Map<number, Qwords>>();
@@ -68,6 +65,9 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
   /** When the last ATC_INV completion since the last CMD_SYNC arrives. */
   private atcDone = 0;
   readonly timing: SmmuTiming;
+  /** The TLB and walk cache, and the STE/CD cache, as shared locations for a schedule explorer. */
+  readonly tlbLocation: string;
+  private readonly cfgLocation: string;
 
   constructor(
     readonly name: string,
@@ -78,6 +78,8 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     private readonly platform: Platform,
   ) {
     this.iotlb = new Iotlb((tag, t) => bus.emit("cache:fill", { cache: `${name}.iotlb`, tag, t }));
+    this.tlbLocation = `${name}.tlb`;
+    this.cfgLocation = `${name}.cfg`;
     this.features = new Set(spec.features);
     this.options = new Set(spec.options ?? []);
     const props = spec.props as { cmd_ns?: number; sync_ns?: number; walk_cache?: boolean } | undefined;
@@ -87,8 +89,9 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
 
   fetchSte(sid: number): Qwords {
     let ste = this.steCache.get(sid);
+    exec()?.touch(this.cfgLocation, ste ? "read" : "write");
     if (!ste) {
-      ste = [...this.strtab.ste(sid)];
+      ste = fetchEntry(this.strtab.ste(sid));
       this.steCache.set(sid, ste);
     }
     return ste;
@@ -97,10 +100,11 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
   fetchCd(sid: number, cdtab: bigint, ssid: number): Qwords | undefined {
     let cds = this.cdCache.get(sid);
     let cd = cds?.get(ssid);
+    exec()?.touch(this.cfgLocation, cd ? "read" : "write");
     if (!cd) {
       const live = cdTableAt(this.memory, cdtab)?.fetch(ssid);
       if (!live) return undefined;
-      cd = [...live];
+      cd = fetchEntry(live);
       if (!cds) this.cdCache.set(sid, (cds = new Map()));
       cds.set(ssid, cd);
     }
@@ -114,34 +118,103 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
 
   /** arm_smmu_cmdq_issue_cmdlist() as the hardware sees it: queue, execute, then CMD_SYNC. */
   submit(req: CmdqSubmit): CmdqSubmitReply {
+    if (this.backlog) return this.enqueue(req);
     for (const cmd of req.cmds) this.consume(cmd, req.source, req.at);
     if (!req.sync) return { synced: true, done: this.cursor };
-    const synced = !this.atcPending;
-    this.consume({ op: "CMD_SYNC" }, req.source, req.at);
-    this.atcPending = false;
+    const synced = this.consumeSync(req.source, req.at);
     return { synced, done: this.cursor };
   }
 
-  /** When `cmd`, seen at `at`, finishes executing: the queue's cursor moves there. */
-  private execute(cmd: Cmd, at: number): { start: number; end: number } {
-    const start = Math.max(this.cursor, at);
-    if (cmd.op !== "CMD_SYNC") return { start, end: (this.cursor = start + this.timing.cmdNs) };
+  /** Execute a CMD_SYNC: it completes once everything before it has, or times out behind an unanswered ATC_INV. */
+  private consumeSync(source: string, at: number): boolean {
+    const synced = !this.atcPending;
+    if (this.backlog) this.syncs.set(this.queued, synced);
+    this.consume({ op: "CMD_SYNC" }, source, at);
+    this.atcPending = false;
+    return synced;
+  }
+
+  /**
+   * Under a schedule explorer the queue runs beside the CPUs: submitted
+   * commands wait in `backlog` (prod has moved, cons has not) until the
+   * explorer's agent for this SMMU executes them one step at a time.
+   */
+  private backlog: { cmd: Cmd; source: string; at: number }[] | null = null;
+  /** Whether each executed CMD_SYNC (by its place in the queue) completed rather than timed out. */
+  private readonly syncs = new Map<number, boolean>();
+
+  /**
+   * The queue's slots as shared locations: the CPU that inserts a command
+   * writes its slot, the SMMU that executes it reads it, and a CMD_SYNC's
+   * completion is its slot's ".done", which the CPU polling it reads. So an
+   * insertion and the execution of an earlier command commute, and so do
+   * a poll and every execution but its CMD_SYNC's.
+   */
+  private slot(k: number): string {
+    return `${this.name}.cmdq[${k}]`;
+  }
+
+  private enqueue(req: CmdqSubmit): CmdqSubmitReply {
+    const backlog = this.backlog!;
+    const e = exec();
+    const push = (cmd: Cmd): void => {
+      e?.touch(this.slot(this.queued + backlog.length), "write");
+      backlog.push({ cmd, source: req.source, at: req.at });
+    };
+    for (const cmd of req.cmds) push(cmd);
+    if (!req.sync) return { synced: true, done: req.at };
+    const ticket = this.queued + backlog.length;
+    push({ op: "CMD_SYNC" });
+    return { synced: true, done: req.at, ticket };
+  }
+
+  /** arm_smmu_cmdq_poll_until_sync()'s question: has cons passed the CMD_SYNC at `ticket`? */
+  poll(req: CmdqPollRequest): CmdqPollReply {
+    exec()?.touch(`${this.slot(req.ticket)}.done`, "read");
+    const synced = this.syncs.get(req.ticket);
+    return { completed: synced !== undefined, synced: synced ?? false };
+  }
+
+  readonly queueAgent: CmdqAgent = {
+    setDeferred: (on) => {
+      if (!on && this.backlog?.length) throw new Error(`${this.name}: ${this.backlog.length} commands still queued`);
+      this.backlog = on ? [] : null;
+      this.syncs.clear();
+    },
+    backlog: () => this.backlog?.length ?? 0,
+    step: () => {
+      const next = this.backlog?.shift();
+      if (!next) throw new Error(`${this.name}: the command queue is empty`);
+      const e = exec();
+      e?.touch(this.slot(this.queued), "read");
+      if (next.cmd.op === "CMD_SYNC") e?.touch(`${this.slot(this.queued)}.done`, "write");
+      if (next.cmd.op === "CMD_SYNC") this.consumeSync(next.source, next.at);
+      else this.consume(next.cmd, next.source, next.at);
+    },
+  };
+
+  /** When `cmd`, seen at `at`, finishes executing (the queue's cursor moves there); it started at the cursor before, or at `at`. */
+  private execute(cmd: Cmd, start: number): number {
+    if (cmd.op !== "CMD_SYNC") return (this.cursor = start + this.timing.cmdNs);
     /* a CMD_SYNC waiting on an ATC_INV that never completes holds the queue until the driver gives up */
     const end = this.atcPending ? start + POLL_TIMEOUT_NS : Math.max(start + this.timing.syncNs, this.atcDone);
     this.atcDone = 0;
-    return { start, end: (this.cursor = end) };
+    return (this.cursor = end);
   }
 
   private consume(cmd: Cmd, source: string, at: number): void {
-    const seq = this.queue.length;
-    const { start, end } = this.execute(cmd, at);
-    this.queue.push({ seq, cmd, source, start, end });
+    const seq = this.queued++;
+    const start = Math.max(this.cursor, at);
+    const end = this.execute(cmd, start);
     this.bus.emit("cmd:queued", { smmu: this.name, cmd, seq, source, start, end });
+    const e = exec();
     if (isTlbi(cmd.op)) {
+      e?.touch(this.tlbLocation, "write");
       this.iotlb.invalidate(cmd);
       this.walkCache?.invalidate(cmd);
       return;
     }
+    if (cmd.op.startsWith("CFGI_")) e?.touch(this.cfgLocation, "write");
     switch (cmd.op) {
       case "CFGI_STE":
         /* modelled as also dropping the CDs fetched through the old STE */
@@ -235,7 +308,9 @@ export default definePlugin({
     const index = ctx.topology.smmus.findIndex((s) => s.name === ctx.node);
     const smmu = new SmmuV3(ctx.node, index, ctx.spec, ctx.memory, ctx, ctx.platform);
     ctx.serve("smmu:cmdq", ctx.node, (req) => smmu.submit(req));
+    ctx.serve("smmu:cmdq-poll", ctx.node, (req) => smmu.poll(req));
     ctx.serve("smmu:translate", ctx.node, (req) => translate(smmu, req));
+    ctx.serve("smmu:translate-steps", ctx.node, (req) => translateSteps(smmu, req));
     ctx.serve("smmu:translated", ctx.node, (req) => checkTranslated(smmu, req));
     ctx.serve("smmu:tlb-tags", ctx.node, () => ({ tags: smmu.iotlb.coverTags().map((t) => `${ctx.node} ${t}`) }));
     return smmu;

@@ -3,7 +3,7 @@
  * cache) -> CD -> TLB -> table walk, per IHI0070 chapter 3. Events are named
  * as the architecture (and the driver's event_str[]) names them.
  */
-import { CdTable, type Leaf, type Memory, PageTable, PtTable, type Qwords, type TranslateRequest, type TranslateResult, type Translation } from "../../src/index.js";
+import { CdTable, exec, type Leaf, type Memory, PageTable, pteLocation, PtTable, type Pte, type Qwords, runSteps, site, type Steps, type TranslateRequest, type TranslateResult, type Translation } from "../../src/index.js";
 import { decodeCd, decodeSte } from "./decode.js";
 import type { Iotlb, TlbTag } from "./iotlb.js";
 import type { WalkCache, WalkEntry } from "./walk-cache.js";
@@ -20,6 +20,8 @@ export interface TranslationUnit {
   fetchSte(sid: number): Qwords;
   /** The CD at `ssid` of the table at `cdtab`, through the cache; undefined if unreachable. */
   fetchCd(sid: number, cdtab: bigint, ssid: number): Qwords | undefined;
+  /** The TLB and walk cache as one shared location, for a schedule explorer. */
+  readonly tlbLocation: string;
 }
 
 const hex = (v: number | bigint): string => `0x${v.toString(16)}`;
@@ -36,9 +38,11 @@ function fault(event: string, detail: string): TranslateResult {
  * memory as it is (a freed one still holds what it held); every table entry
  * read goes into the walk cache.
  */
-function walk(unit: TranslationUnit, req: TranslateRequest, tag: TlbTag, ttb: bigint, addr: number, write: boolean, stage: string): Walk {
+function* walk(unit: TranslationUnit, req: TranslateRequest, tag: TlbTag, ttb: bigint, addr: number, write: boolean, stage: string): Steps<Walk> {
   let table: PtTable | undefined = unit.memory.deref(ttb, PageTable);
   if (!table) return { ok: false, result: fault("F_WALK_EABT", `${stage} table at ${hex(ttb)} is not a page table`) };
+  const e = exec();
+  e?.touch(unit.tlbLocation, "read");
   const cached = unit.walkCache?.lookup(tag, addr);
   if (cached) {
     unit.walkCached(cached, req);
@@ -46,14 +50,19 @@ function walk(unit: TranslationUnit, req: TranslateRequest, tag: TlbTag, ttb: bi
     if (!table) return { ok: false, result: fault("F_WALK_EABT", `${stage} walk-cache entry points at ${hex(cached.next)}, which holds no table`) };
   }
   for (;;) {
-    const { layout, level } = table;
-    const pte = table.ptes.get(layout.index(addr, level));
+    const here: PtTable = table;
+    const { layout, level } = here;
+    const idx = layout.index(addr, level);
+    yield S_WALK;
+    /* a table walk's read: under an explorer, a CPU's pending PTE store may not have reached it */
+    const pte: Pte | undefined = e ? e.load(pteLocation(e, here, idx), here.ptes.get(idx)) : here.ptes.get(idx);
     if (!pte) return { ok: false, result: fault("F_TRANSLATION", `${stage} ${hex(addr)} is not mapped`) };
     if (pte.kind === "leaf") {
       if (write && !pte.leaf.writable) return { ok: false, result: fault("F_PERMISSION", `${stage} ${hex(addr)} is read-only`) };
       return { ok: true, leaf: pte.leaf, table: ttb };
     }
     const size = layout.blockSize(level);
+    if (unit.walkCache) e?.touch(unit.tlbLocation, "write");
     unit.walkCache?.fill(tag, level, addr - (addr % size), size, pte.pa);
     table = unit.memory.read(pte.pa, PtTable);
     if (!table) return { ok: false, result: fault("F_WALK_EABT", `${stage} table entry points at ${hex(pte.pa)}, which holds no table`) };
@@ -82,26 +91,47 @@ function combine(s1: Leaf, t1: bigint, s2: Leaf, t2: bigint, iova: number): Tran
   };
 }
 
-function lookupOrWalk(
+function* lookupOrWalk(
   unit: TranslationUnit,
   tag: TlbTag,
   iova: number,
   write: boolean,
-  walkAll: () => Translation | TranslateResult,
-): TranslateResult {
+  walkAll: () => Steps<Translation | TranslateResult>,
+): Steps<TranslateResult> {
+  yield S_TLB;
+  const e = exec();
+  e?.touch(unit.tlbLocation, "read");
   const hit = unit.iotlb.lookup(tag, iova);
   if (hit) {
     if (write && !hit.t.writable) return fault("F_PERMISSION", `${hex(iova)} is read-only`);
     return { kind: "ok", t: hit.t, via: "iotlb" };
   }
-  const t = walkAll();
+  const t = yield* walkAll();
   if ("kind" in t) return t;
+  yield S_FILL;
+  exec()?.touch(unit.tlbLocation, "write");
   unit.iotlb.fill(tag, t);
   return { kind: "ok", t, via: "walk" };
 }
 
 /** Translate one transaction (or ATS Translation Request) on StreamID `req.sid`. */
 export function translate(unit: TranslationUnit, req: TranslateRequest): TranslateResult {
+  return runSteps(translateSteps(unit, req));
+}
+
+const S_STE = site("smmu", "fetch STE");
+const S_CD = site("smmu", "fetch CD");
+const S_TLB = site("smmu", "TLB lookup");
+const S_WALK = site("smmu", "table walk: read a table entry");
+const S_FILL = site("smmu", "TLB fill");
+
+/**
+ * translate() as the steps a schedule explorer interleaves with the CPUs
+ * and the command queue: the STE fetch, the CD fetch, the TLB lookup, each
+ * table-walk read and the TLB fill.
+ */
+export function* translateSteps(unit: TranslationUnit, req: TranslateRequest): Steps<TranslateResult> {
+  yield S_STE;
   const ste = decodeSte(unit.fetchSte(req.sid));
   const write = req.access === "write";
   if (!ste.valid) return fault("C_BAD_STE", `STE for sid ${hex(req.sid)} is not valid`);
@@ -117,8 +147,8 @@ export function translate(unit: TranslationUnit, req: TranslateRequest): Transla
   const s2 = ste.cfg === "s2" || ste.cfg === "nested";
   if (ste.cfg === "s2") {
     const tag: TlbTag = { stage: "s2", asid: -1, vmid: ste.s2vmid };
-    return lookupOrWalk(unit, tag, req.iova, write, () => {
-      const w = walk(unit, req, tag, ste.s2ttb, req.iova, write, "stage 2");
+    return yield* lookupOrWalk(unit, tag, req.iova, write, function* () {
+      const w = yield* walk(unit, req, tag, ste.s2ttb, req.iova, write, "stage 2");
       return w.ok ? fromLeaf(w.leaf, w.table) : w.result;
     });
   }
@@ -130,8 +160,8 @@ export function translate(unit: TranslationUnit, req: TranslateRequest): Transla
     if (ste.s1dss === "bypass") {
       if (!s2) return { kind: "ok", t: { base: req.iova, size: 0x1000, pa: req.iova, writable: true, backing: [] }, via: "bypass" };
       const tag: TlbTag = { stage: "s2", asid: -1, vmid: ste.s2vmid };
-      return lookupOrWalk(unit, tag, req.iova, write, () => {
-        const w = walk(unit, req, tag, ste.s2ttb, req.iova, write, "stage 2");
+      return yield* lookupOrWalk(unit, tag, req.iova, write, function* () {
+        const w = yield* walk(unit, req, tag, ste.s2ttb, req.iova, write, "stage 2");
         return w.ok ? fromLeaf(w.leaf, w.table) : w.result;
       });
     }
@@ -139,6 +169,7 @@ export function translate(unit: TranslationUnit, req: TranslateRequest): Transla
     ssid = 0;
   }
   if (ssid >= 2 ** ste.s1cdmax) return fault("C_BAD_SUBSTREAMID", `ssid ${ssid} beyond S1CDMAX ${ste.s1cdmax}`);
+  yield S_CD;
   const raw = unit.fetchCd(req.sid, ste.s1ctxptr, ssid);
   if (!raw) return fault("F_CD_FETCH", `no CD table holds ssid ${ssid} of sid ${hex(req.sid)}`);
   const cd = decodeCd(raw);
@@ -149,12 +180,12 @@ export function translate(unit: TranslationUnit, req: TranslateRequest): Transla
   const tag: TlbTag = s2
     ? { stage: "nested", asid: cd.asid, vmid: ste.s2vmid }
     : { stage: "s1", asid: cd.asid, vmid: el2 ? -1 : ste.s2vmid };
-  return lookupOrWalk(unit, tag, req.iova, write, () => {
-    const w1 = walk(unit, req, tag, cd.ttb0, req.iova, write, "stage 1");
+  return yield* lookupOrWalk(unit, tag, req.iova, write, function* () {
+    const w1 = yield* walk(unit, req, tag, cd.ttb0, req.iova, write, "stage 1");
     if (!w1.ok) return w1.result;
     if (!s2) return fromLeaf(w1.leaf, w1.table);
     const ipa = w1.leaf.pa + (req.iova - w1.leaf.iova);
-    const w2 = walk(unit, req, { stage: "s2", asid: -1, vmid: ste.s2vmid }, ste.s2ttb, ipa, write, "stage 2");
+    const w2 = yield* walk(unit, req, { stage: "s2", asid: -1, vmid: ste.s2vmid }, ste.s2ttb, ipa, write, "stage 2");
     if (!w2.ok) return w2.result;
     return combine(w1.leaf, w1.table, w2.leaf, w2.table, req.iova);
   });

@@ -4,6 +4,8 @@
  * which command runs.
  */
 
+import { once } from "node:events";
+
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_BAD_INPUT = 2;
@@ -18,6 +20,12 @@ export interface Io {
   progress?(line: string | null): void;
   /** Milliseconds of wall clock, for how often the progress line redraws (Date.now by default). */
   now?(): number;
+  /**
+   * Write `text` on stdout as it is (a long document, in pieces), resolving
+   * once the destination has taken it; without it, the pieces are joined
+   * and go to out().
+   */
+  write?(text: string): Promise<void>;
 }
 
 /**
@@ -43,6 +51,9 @@ export function processIo(): Io {
     out: (t) => void process.stdout.write(`${t}\n`),
     err: (t) => void process.stderr.write(`${t}\n`),
     tty: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+    write: async (t) => {
+      if (!process.stdout.write(t)) await once(process.stdout, "drain");
+    },
     ...(process.stderr.isTTY ? { progress: (line: string | null) => void process.stderr.write(`\r\x1b[K${line ?? ""}`) } : {}),
   };
 }

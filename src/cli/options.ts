@@ -24,6 +24,7 @@ export interface RunOpts extends GlobalOpts {
   driverOption?: Record<string, JsonValue>;
   trace?: string;
   metrics?: boolean;
+  checkPlugins?: boolean;
 }
 
 export interface GraphOpts extends GlobalOpts {

@@ -1,8 +1,9 @@
 /**
  * The typed event bus every model talks through. Notifications go over
  * eventemitter3 (synchronous, in subscription order); requests are addressed
- * to one node and answered by the single handler its plugin serves. A handler
- * that throws is reported with the plugin and event it belongs to.
+ * to one node and answered by the single handler its plugin serves, found in
+ * a table per event (no key is built per request). A handler that throws is
+ * reported with the plugin and event it belongs to.
  */
 import { EventEmitter } from "eventemitter3";
 import type { BusNotifications, NotificationName, ReplyOf, RequestName, RequestOf } from "../model/events.js";
@@ -44,10 +45,11 @@ export class NoHandlerError extends Error {
   }
 }
 
-function guard<A extends unknown[], R>(plugin: string, event: string, fn: (...a: A) => R): (...a: A) => R {
-  return (...a: A): R => {
+/** `fn` with what it throws attributed to `plugin` and `event` (one argument: no rest array per call). */
+function guard<A, R>(plugin: string, event: string, fn: (a: A) => R): (a: A) => R {
+  return (a: A): R => {
     try {
-      return fn(...a);
+      return fn(a);
     } catch (err) {
       if (err instanceof HandlerError || err instanceof MalformedEventError) throw err;
       throw new HandlerError(plugin, event, err);
@@ -55,9 +57,18 @@ function guard<A extends unknown[], R>(plugin: string, event: string, fn: (...a:
   };
 }
 
+type Handler = (req: never) => unknown;
+
 export class Bus {
   private readonly events = new EventEmitter<NotificationArgs>();
-  private readonly servers = new Map<string, (req: never) => unknown>();
+  /** Per request event, the handler of each target. */
+  private readonly servers = new Map<RequestName, Map<string, Handler>>();
+
+  private table(event: RequestName): Map<string, Handler> {
+    let t = this.servers.get(event);
+    if (!t) this.servers.set(event, (t = new Map()));
+    return t;
+  }
 
   /** Subscribe `plugin` to a notification. */
   on<K extends NotificationName>(event: K, plugin: string, fn: (payload: BusNotifications[K]) => void): void {
@@ -70,9 +81,9 @@ export class Bus {
 
   /** Answer `event` requests addressed to `target` (a node name or "smmu0#0x100"). */
   serve<K extends RequestName>(event: K, target: string, plugin: string, fn: (req: RequestOf<K>) => ReplyOf<K>): void {
-    const key = `${event}@${target}`;
-    if (this.servers.has(key)) throw new Error(`"${event}" for ${target} is already served`);
-    this.servers.set(key, guard(plugin, event, fn) as (req: never) => unknown);
+    const table = this.table(event);
+    if (table.has(target)) throw new Error(`"${event}" for ${target} is already served`);
+    table.set(target, guard(plugin, event, fn) as Handler);
   }
 
   /**
@@ -85,19 +96,19 @@ export class Bus {
     plugin: string,
     fn: (req: RequestOf<K>, next: (req: RequestOf<K>) => ReplyOf<K>) => ReplyOf<K>,
   ): void {
-    const key = `${event}@${target}`;
-    const inner = this.servers.get(key) as ((r: RequestOf<K>) => ReplyOf<K>) | undefined;
+    const table = this.table(event);
+    const inner = table.get(target) as ((r: RequestOf<K>) => ReplyOf<K>) | undefined;
     if (!inner) throw new NoHandlerError(event, target);
-    this.servers.set(key, guard(plugin, event, (req: RequestOf<K>) => fn(req, inner)) as (req: never) => unknown);
+    table.set(target, guard(plugin, event, (req: RequestOf<K>) => fn(req, inner)) as Handler);
   }
 
   /** Whether some node answers `event` for `target`. */
   serves(event: RequestName, target: string): boolean {
-    return this.servers.has(`${event}@${target}`);
+    return this.servers.get(event)?.has(target) ?? false;
   }
 
   request<K extends RequestName>(event: K, target: string, req: RequestOf<K>): ReplyOf<K> {
-    const fn = this.servers.get(`${event}@${target}`) as ((r: RequestOf<K>) => ReplyOf<K>) | undefined;
+    const fn = this.servers.get(event)?.get(target) as ((r: RequestOf<K>) => ReplyOf<K>) | undefined;
     if (!fn) throw new NoHandlerError(event, target);
     return fn(req);
   }

@@ -101,6 +101,8 @@ const translation = obj({
 const via = oneOf("atc", "iotlb", "walk", "bypass");
 const access = oneOf("read", "write");
 
+const stepped = typed("a stepped path (a generator)", (v) => typeof v === "object" && v !== null && typeof (v as { next?: unknown }).next === "function");
+
 const translateResult: Check = (v, p) => {
   const kind = (v as { kind?: unknown } | null)?.kind;
   if (kind === "ok") return obj({ kind: str, t: translation, via })(v, p);
@@ -134,11 +136,14 @@ export const NOTIFICATION_SHAPES: Readonly<Record<NotificationName, Check>> = {
 };
 
 export const REQUEST_SHAPES: Readonly<Record<RequestName, [request: Check, reply: Check]>> = {
-  "smmu:cmdq": [obj({ cmds: arrayOf(cmd), sync: bool, source: str, at: time }), obj({ synced: bool, "done?": time })],
+  "smmu:cmdq": [obj({ cmds: arrayOf(cmd), sync: bool, source: str, at: time }), obj({ synced: bool, "done?": time, "ticket?": time })],
+  "smmu:cmdq-poll": [obj({ ticket: time }), obj({ completed: bool, synced: bool })],
   "smmu:tlb-tags": [obj({}), obj({ tags: arrayOf(str) })],
   "smmu:translate": [obj({ sid: int, ssid: nullable(int), iova: int, access, ats: bool }), translateResult],
+  "smmu:translate-steps": [obj({ sid: int, ssid: nullable(int), iova: int, access, ats: bool }), stepped],
   "smmu:translated": [obj({ sid: int, ssid: nullable(int), addr: int, access }), translatedReply],
   "ep:dma": [obj({ iova: int, pasid: nullable(int), access, "sid?": int }), obj({ result: translateResult })],
+  "ep:dma-steps": [obj({ iova: int, pasid: nullable(int), access, "sid?": int }), stepped],
   "ep:atc-inv": [obj({ sid: int, ssid: int, ssv: bool, addr: int, size: int, at: time }), obj({ completed: bool, "done?": time })],
 };
 

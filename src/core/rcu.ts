@@ -5,7 +5,7 @@
  * objects are marked, so a reader that touches one is caught (use after free).
  */
 import { ErrPtr } from "./errno.js";
-import { site, type Steps } from "../model/step.js";
+import { exec, site, type Steps } from "../model/step.js";
 
 /** Memory RCU can free: the owner marks it and readers check the mark. */
 export interface Freeable {
@@ -84,19 +84,36 @@ export class Rcu {
 
   /** rcu_dereference(): the reader's view; an ERR_PTR or freed object is fatal. */
   dereference<T extends Freeable>(ptr: RcuPointer<T>, what: string, where: string): T {
-    const v = ptr.protected_();
+    const e = exec();
+    /* under an explorer: another CPU's publication may not have reached this one yet */
+    const v = e ? e.load(e.nameOf(ptr, "rcu"), ptr.protected_()) : ptr.protected_();
     if (v instanceof ErrPtr) throw new KernelOopsError(`${what} = ${v.toString()}`, where);
     if (v.freed) throw new UseAfterFreeError(what, where);
     return v;
   }
 
+  /** rcu_assign_pointer(): a release store, visible to readers after every earlier store of the writer. */
   *assign<T extends Freeable>(ptr: RcuPointer<T>, v: T | ErrPtr): Steps {
-    yield S_ASSIGN;
+    const e = exec();
+    if (!e) {
+      yield S_ASSIGN;
+      ptr.assign(v);
+      return;
+    }
+    const location = e.nameOf(ptr, "rcu");
+    yield e.storeStep(S_ASSIGN, location);
+    e.store(location, ptr.protected_(), v, true);
     ptr.assign(v);
   }
 
-  /** kfree_rcu(): free after a grace period (now, if no reader is inside a critical section). */
+  /**
+   * kfree_rcu(): free after a grace period (now, if no reader is inside a
+   * critical section). A grace period orders the writer's earlier stores
+   * (the publication of what replaced `obj`) before any reader that starts
+   * after it: under an explorer, a full barrier of the writer.
+   */
   kfreeRcu(obj: Freeable): void {
+    exec()?.mb();
     if (this.readers.size === 0) {
       obj.freed = true;
       return;

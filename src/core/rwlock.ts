@@ -10,7 +10,7 @@
  * they yield. Taking a lock its own path already holds waits forever, as
  * the kernel deadlocks: the step budget then reports a livelock there.
  */
-import { site, type Step, type Steps } from "../model/step.js";
+import { exec, site, type Step, type Steps } from "../model/step.js";
 
 /** The state of one rwlock_t, spinlock_t or struct mutex, kept on the object it protects. */
 export interface RwLock {
@@ -30,21 +30,42 @@ const SPIN_READ = site("read_lock", "spin: writer holds the lock");
 const SPIN_WRITE = site("write_lock", "spin: lock held");
 const SLEEP_MUTEX = site("mutex_lock", "sleep: mutex held");
 
+/**
+ * Under a schedule explorer: one step that waits until the lock is free
+ * (an acquire rmw on it, core/exec.ts), where a straight run spins.
+ */
+function* acquire(lock: RwLock, at: Step, wait: Step, free: () => boolean): Steps {
+  const e = exec();
+  if (!e) {
+    yield at;
+    while (!free()) yield wait;
+    return;
+  }
+  const location = e.nameOf(lock, "lock");
+  yield e.rmwStep(at, location, "acquire", free);
+  e.rmw(location, "acquire");
+}
+
+/** The unlock's store, a release (visible to all at once, after the CPU's earlier stores). */
+function release(lock: RwLock): void {
+  const e = exec();
+  if (e) e.rmw(e.nameOf(lock, "lock"), "release");
+}
+
 /** read_lock() / read_lock_irqsave(): `at` names the caller's access. */
 export function* readLock(lock: RwLock, at: Step): Steps {
-  yield at;
-  while (lock.writer) yield SPIN_READ;
+  yield* acquire(lock, at, SPIN_READ, () => !lock.writer);
   lock.readers++;
 }
 
 export function readUnlock(lock: RwLock): void {
+  release(lock);
   lock.readers--;
 }
 
 /** Take `lock` exclusively, yielding `wait` while anyone holds it. */
 function* exclusive(lock: RwLock, at: Step, wait: Step): Steps {
-  yield at;
-  while (lock.writer || lock.readers > 0) yield wait;
+  yield* acquire(lock, at, wait, () => !lock.writer && lock.readers === 0);
   lock.writer = true;
 }
 
@@ -54,6 +75,7 @@ export function writeLock(lock: RwLock, at: Step): Steps {
 }
 
 export function writeUnlock(lock: RwLock): void {
+  release(lock);
   lock.writer = false;
 }
 
@@ -64,7 +86,7 @@ export function mutexLock(lock: Mutex, at: Step): Steps {
 
 /** mutex_unlock() */
 export function mutexUnlock(lock: Mutex): void {
-  lock.writer = false;
+  writeUnlock(lock);
 }
 
 /**

@@ -47,27 +47,17 @@
  * full barrier. Thus every step that lets another step run, or changes what
  * it does, conflicts with it, as partial-order reduction needs.
  */
+import type { AccessKind, RmwOrder } from "../model/step.js";
 
 /** The memory models of `smmu-emu explore --memory`. */
 export type MemoryModel = "sc" | "tso" | "arm";
 
 export const MEMORY_MODELS: readonly MemoryModel[] = ["sc", "tso", "arm"];
 
-/** How a step touched a location: two accesses conflict if either writes (an rmw writes). */
-export type AccessKind = "read" | "write" | "rmw";
 
 /** Where the model reports each access it makes. */
 export type AccessSink = (location: string, kind: AccessKind) => void;
 
-/**
- * The ordering of an atomic read-modify-write, as the LKMM gives it:
- * `relaxed` for atomic_inc(), atomic_dec() and the other non-value-returning
- * atomics; `acquire` for spin_lock(), mutex_lock() and *_acquire();
- * `release` for *_release(); `full` for value-returning atomics
- * (atomic_inc_not_zero(), atomic_dec_and_test(), xchg(), a successful
- * cmpxchg()) which are smp_mb() on both sides.
- */
-export type RmwOrder = "relaxed" | "acquire" | "release" | "full";
 
 interface PendingStore {
   /** The CPU's store number: the drain agent's option for it. */

@@ -6,14 +6,21 @@
  * gone. It also watches every walk an SMMU starts from its walk cache: a
  * cached table entry pointing at a table io-pgtable has freed is a stale
  * walk (the table must not be freed before its walk flush returned), at
- * any time. After every operation it also checks the driver's rule that any
- * ASID or VMID no invalidation array covers is clear in every TLB. And it
- * reports every Translated transaction (an ATC hit) that the STE of its
- * stream forbids: the device had ATS enabled where the driver had turned it
- * off in the STE (the kernel disables ATS at the device first).
+ * any time. Once no operation runs it also checks the driver's rule that any
+ * ASID or VMID no invalidation array covers is clear in every TLB, on the
+ * TLBs where that can have changed: those that took a translation since the
+ * last check (`cache:fill` from "<smmu>.iotlb"), and those holding a tag
+ * that left the driver's live tags (`uncoveredTags()`; for a driver without
+ * it, every TLB that held a tag at the last check). A TLB that held tags and
+ * took a TLBI is looked at again too, to forget what it no longer holds;
+ * while no TLB holds anything, nothing is looked at. And it reports every
+ * Translated transaction (an ATC hit) that the STE of its stream forbids:
+ * the device had ATS enabled where the driver had turned it off in the STE
+ * (the kernel disables ATS at the device first).
  */
 import type { Bus } from "../core/bus.js";
 import type { Memory } from "../core/memory.js";
+import { isTlbi } from "../model/commands.js";
 import type { IommuDriver } from "../model/driver.js";
 import type { BusNotifications } from "../model/events.js";
 import { PageTable, type Leaf } from "../model/page-table.js";
@@ -44,20 +51,37 @@ export interface Violation {
 }
 
 interface UnmapRecord {
-  table: bigint;
   leaf: Leaf;
   op: OpRef;
+  /** The order unmaps happened in: the latest one covering an address removed it. */
+  order: number;
 }
 
 const hex = (v: number | bigint): string => `0x${v.toString(16)}`;
 
 export class Oracle {
   readonly violations: Violation[] = [];
-  private readonly unmaps: UnmapRecord[] = [];
+  /**
+   * Per page table, the latest unmap of each leaf (by IOVA and size): a later
+   * unmap of the same leaf hides an earlier one, so this stays as large as
+   * the address space used, not the run.
+   */
+  private readonly unmaps = new Map<bigint, Map<string, UnmapRecord>>();
+  private unmapOrder = 0;
   /** The operation that freed each page-table table. */
   private readonly frees = new Map<bigint, OpRef | undefined>();
-  private readonly done = new Set<number>();
+  private readonly inFlight = new Set<number>();
   private current: OpRef | null = null;
+  /** The SMMUs that answer smmu:tlb-tags, by the cache name their TLB fills under ("smmu0.iotlb"). */
+  private readonly tlbOf = new Map<string, string>();
+  private readonly smmuOrder = new Map<string, number>();
+  /** SMMUs whose TLB took a translation, or lost some, since the last check. */
+  private readonly changed = new Set<string>();
+  /** What each SMMU's TLB held at the last look, and which SMMUs held each tag then (a superset: a TLBI may have removed it since). */
+  private readonly seenTags = new Map<string, readonly string[]>();
+  private readonly holders = new Map<string, Set<string>>();
+  /** Tags already reported: each is reported once. */
+  private readonly reported = new Set<string>();
 
   constructor(
     private readonly bus: Bus,
@@ -65,9 +89,24 @@ export class Oracle {
     private readonly platform: Platform,
     private readonly driver: IommuDriver,
   ) {
+    for (const smmu of platform.smmus()) {
+      if (!bus.serves("smmu:tlb-tags", smmu.name)) continue;
+      this.tlbOf.set(`${smmu.name}.iotlb`, smmu.name);
+      this.smmuOrder.set(smmu.name, smmu.index);
+    }
+    bus.on("cache:fill", "oracle", (e) => {
+      const smmu = this.tlbOf.get(e.cache);
+      if (smmu !== undefined) this.changed.add(smmu);
+    });
+    bus.on("cmd:queued", "oracle", (e) => {
+      if (this.seenTags.has(e.smmu) && isTlbi(e.cmd.op)) this.changed.add(e.smmu);
+    });
     bus.on("pgtable:unmap", "oracle", (e) => {
-      if (!this.current) return;
-      for (const leaf of e.leaves) this.unmaps.push({ table: e.table, leaf, op: this.current });
+      const op = this.current;
+      if (!op) return;
+      let table = this.unmaps.get(e.table);
+      if (!table) this.unmaps.set(e.table, (table = new Map()));
+      for (const leaf of e.leaves) table.set(`${leaf.iova}/${leaf.size}`, { leaf, op, order: this.unmapOrder++ });
     });
     bus.on("dma:forbidden", "oracle", (e) => this.translatedForbidden(e));
     bus.on("pgtable:free", "oracle", (e) => {
@@ -96,7 +135,7 @@ export class Oracle {
         if (leaf && leaf.iova === b.addr && leaf.pa === b.pa) continue;
         const removed = this.removedBy(b.table, b.addr);
         /* Not a violation while the unmap is still running: the kernel allows that */
-        if (removed && !this.done.has(removed.seq)) continue;
+        if (removed && this.inFlight.has(removed.seq)) continue;
         this.violations.push({
           kind: "stale-translation",
           device: e.device,
@@ -130,11 +169,11 @@ export class Oracle {
 
   /** The latest operation that unmapped `addr` from `table`. */
   private removedBy(table: bigint, addr: number): OpRef | undefined {
-    for (let i = this.unmaps.length - 1; i >= 0; i--) {
-      const r = this.unmaps[i]!;
-      if (r.table === table && addr >= r.leaf.iova && addr < r.leaf.iova + r.leaf.size) return r.op;
+    let latest: UnmapRecord | undefined;
+    for (const r of this.unmaps.get(table)?.values() ?? []) {
+      if (addr >= r.leaf.iova && addr < r.leaf.iova + r.leaf.size && (!latest || r.order > latest.order)) latest = r;
     }
-    return undefined;
+    return latest?.op;
   }
 
   /** `op` runs now (again, for interleaved operations): what happens is its doing. */
@@ -145,22 +184,34 @@ export class Oracle {
 
   /** The operation returned: its unmaps now count, and once nothing runs the TLB tag rule must hold. */
   end(op: OpRef): void {
-    this.done.add(op.seq);
     this.inFlight.delete(op.seq);
     this.current = null;
     if (this.inFlight.size === 0) this.checkTags(op);
   }
 
-  private readonly inFlight = new Set<number>();
-
+  /**
+   * Every tag a TLB holds that no live entry covers is reported (once). Only
+   * the TLBs that can hold such a tag now and did not at the last check are
+   * read: nothing else changed that could make one.
+   */
   private checkTags(op: OpRef): void {
-    let live: ReadonlySet<string> | undefined;
-    for (const smmu of this.platform.smmus()) {
-      if (!this.platformServesTags(smmu.name)) continue;
-      for (const tag of this.tagsOf(smmu.name)) {
-        live ??= this.driver.liveTags();
-        if (live.has(tag)) continue;
-        if (this.violations.some((v) => v.kind === "tag-not-flushed" && v.message.startsWith(`${tag}:`))) continue;
+    const look = this.changed;
+    if (look.size === 0 && this.seenTags.size === 0) return;
+    const live = this.driver.liveTags();
+    if (this.driver.uncoveredTags) {
+      this.driver.uncoveredTags(this.lookAtHolders);
+    } else {
+      for (const smmu of this.seenTags.keys()) look.add(smmu);
+    }
+    if (look.size === 0) return;
+    const smmus = look.size === 1 ? [...look] : [...look].sort((a, b) => this.smmuOrder.get(a)! - this.smmuOrder.get(b)!);
+    look.clear();
+    for (const smmu of smmus) {
+      const tags = this.bus.request("smmu:tlb-tags", smmu, {}).tags;
+      this.saw(smmu, tags);
+      for (const tag of tags) {
+        if (live.has(tag) || this.reported.has(tag)) continue;
+        this.reported.add(tag);
         this.violations.push({
           kind: "tag-not-flushed",
           during: op,
@@ -170,11 +221,24 @@ export class Oracle {
     }
   }
 
-  private tagsOf(smmu: string): string[] {
-    return this.bus.request("smmu:tlb-tags", smmu, {}).tags;
-  }
+  /** Look at the TLBs that held `tag` when last looked at. */
+  private readonly lookAtHolders = (tag: string): void => {
+    const holders = this.holders.get(tag);
+    if (holders) for (const smmu of holders) this.changed.add(smmu);
+  };
 
-  private platformServesTags(smmu: string): boolean {
-    return this.bus.serves("smmu:tlb-tags", smmu);
+  /** Note what `smmu`'s TLB holds now. */
+  private saw(smmu: string, tags: readonly string[]): void {
+    for (const tag of this.seenTags.get(smmu) ?? []) this.holders.get(tag)?.delete(smmu);
+    if (tags.length === 0) {
+      this.seenTags.delete(smmu);
+      return;
+    }
+    this.seenTags.set(smmu, [...tags]);
+    for (const tag of tags) {
+      let h = this.holders.get(tag);
+      if (!h) this.holders.set(tag, (h = new Set()));
+      h.add(smmu);
+    }
   }
 }

@@ -21,9 +21,9 @@ import { PageTableError } from "../model/page-table.js";
 import type { PluginRegistry } from "../plugin/registry.js";
 import { driverProblem } from "../schema/validate.js";
 import { checkContains, checkDma, checkExact, checkInvs } from "./expectations.js";
-import { scenarioMetrics, type ScenarioMetrics } from "./metrics.js";
+import { MetricsRecorder, type InvalidationMetric, type ScenarioMetrics } from "./metrics.js";
 import { Simulator, type Op } from "./simulator.js";
-import type { Timeline } from "./timeline.js";
+import type { SpanSink, Timeline } from "./timeline.js";
 import type { Violation } from "./oracle.js";
 
 export interface Failure {
@@ -31,6 +31,13 @@ export interface Failure {
   message: string;
   /** Expected against actual, one line each ("- expected", "+ actual", "  same"). */
   detail?: string[];
+  /**
+   * What failed, as a schedule explorer tells failures apart: "expect" (an
+   * expectation), "warn" (a WARN nobody expected), an operation's ("errno",
+   * "oops", "use_after_free", "livelock", "plugin"), or the oracle's
+   * violation kind ("stale", "stale-walk", ...). Not in the JSON report.
+   */
+  kind?: string;
   /**
    * Set when the statement needs what this driver or variant lacks (a domain
    * on a second SMMU before sharing, an invalidation array before the
@@ -56,7 +63,7 @@ export interface ScenarioResult {
   name: string;
   span: Span;
   driver: { plugin: string; variant: string; options?: Record<string, JsonValue> };
-  /** Nothing failed and nothing was lacking. */
+  /** Nothing failed. */
   passed: boolean;
   /**
    * Skipped (so not passed, and not failed): its first failure was a
@@ -89,8 +96,26 @@ export interface RunOptions {
    * statement running (for a progress line).
    */
   onProgress?: (scenario: string, done: number, total: number, running: RunningStatement) => void;
-  /** Called with each scenario's result and the timeline of its run (for traces). */
+  /** Shape-check the events of the built-in plugins too (a user's plugins are always checked). */
+  checkPlugins?: boolean;
+  /**
+   * Called with each scenario's result and the whole timeline of its run.
+   * The timeline keeps every span only when this is given: a long run
+   * streams them through `spans` instead.
+   */
   onTimeline?: (result: ScenarioResult, timeline: Timeline) => void;
+  /** Called once a scenario's platform is set up: what hears the spans of its run as they end (a trace written as the run goes). */
+  spans?: () => SpanSink;
+  /**
+   * Keep each invalidation's figures in the results' `metrics.invalidations`
+   * (true by default, false by default when `onInvalidation` is given): a
+   * long run's would not fit in memory. The statistics are kept anyway.
+   */
+  keepInvalidations?: boolean;
+  /** Hears each invalidation's figures as it ends, scenario after scenario (each scenario's before its result). */
+  onInvalidation?: (m: InvalidationMetric) => void;
+  /** Called with each scenario's result as it finishes. */
+  onResult?: (result: ScenarioResult) => void;
 }
 
 /** The statement a progress report is about: where it is and what it is. */
@@ -165,17 +190,37 @@ function noArray(plugin: string, what: string): string {
   return `${plugin} keeps no invalidation array: ${what} needs a driver that has one (driver-invs)`;
 }
 
-class ScenarioRun {
+/** A statement's stepped operation and how its result is judged. */
+interface Part {
+  stmt: Stmt;
+  op: Op;
+  /** `agent`: the CPU (or device) that ran it, whose driver:errno reasons explain a failure. */
+  done(result: unknown, agent: string): void;
+}
+
+/** The agent that runs operation `i` of a `concurrently` block: a CPU, or for a DMA the device's transaction. */
+export function blockAgent(stmt: Stmt, i: number): string {
+  return stmt.kind === "dma" ? `dma${i}` : `cpu${i}`;
+}
+
+/** A `concurrently` block handed to a schedule explorer: its ordinal among the scenario's top-level ones, and its operations. */
+export interface BlockRequest {
+  readonly index: number;
+  readonly stmt: Extract<Stmt, { kind: "concurrently" }>;
+  readonly ops: readonly Op[];
+}
+
+export class ScenarioRun {
   readonly sim: Simulator;
   readonly failures: Failure[] = [];
   readonly warnings: string[] = [];
-  private readonly windows = new Map<string, number>();
   /** Violations found so far that an `expect stale` acknowledged, or that were reported. */
   private seen = 0;
   private violationSpans: Span[] = [];
 
   private readonly seed: number;
   private readonly driverSpec: DriverSpec;
+  private readonly metrics: MetricsRecorder;
 
   constructor(
     readonly file: SmmuFile,
@@ -194,11 +239,22 @@ class ScenarioRun {
     const progress = opts.onProgress;
     const onSteps = progress && ((): void => progress(scenario.name, this.done, scenario.body.length, this.running!));
     try {
-      this.sim = new Simulator(file.topology, { registry: opts.registry, driver, stepLimit: opts.stepLimit, ...(onSteps ? { onSteps } : {}) });
+      this.sim = new Simulator(file.topology, {
+        registry: opts.registry,
+        driver,
+        stepLimit: opts.stepLimit,
+        checkPlugins: opts.checkPlugins,
+        keepSpans: opts.onTimeline !== undefined,
+        ...(onSteps ? { onSteps } : {}),
+      });
     } catch (err) {
       if (!(err instanceof Error)) throw err;
       throw new InputError([diagnostic(choiceSpan, "setup", err.message)]);
     }
+    const smmus = this.sim.platform.smmus().map((x) => x.name);
+    this.metrics = new MetricsRecorder(smmus, { keep: opts.keepInvalidations ?? opts.onInvalidation === undefined, onInvalidation: opts.onInvalidation });
+    this.sim.timeline.listen(this.metrics);
+    if (opts.spans) this.sim.timeline.listen(opts.spans());
     this.sim.bus.on("driver:warn", "runner", (w) => {
       this.warnings.push(`WARNING: ${w.fn}: ${w.cond}`);
       this.firedWarns.push(w);
@@ -220,7 +276,7 @@ class ScenarioRun {
     for (const w of this.firedWarns.splice(0)) {
       const by = this.warnExpects.findLast((e) => warnMatches(e.text, w));
       if (by) by.matched++;
-      else this.fail(span, `unexpected WARN in ${w.fn}(): ${w.cond}`);
+      else this.fail(span, `unexpected WARN in ${w.fn}(): ${w.cond}`, undefined, "warn");
     }
   }
 
@@ -241,20 +297,67 @@ class ScenarioRun {
   private reasons: ErrnoReason[] = [];
 
   run(onProgress?: RunOptions["onProgress"]): void {
+    const script = this.script(onProgress, () => false);
+    const first = script.next();
+    if (!first.done) throw new Error(`block ${first.value.index} was handed out`);
+  }
+
+  /**
+   * The scenario statement by statement (so a long one can show where it
+   * is). A top-level `concurrently` block that `explored` picks (by its
+   * ordinal among them) is handed to the caller instead of run by the seed:
+   * the generator yields its operations and takes back their results.
+   */
+  *script(onProgress: RunOptions["onProgress"], explored: (index: number) => boolean): Generator<BlockRequest, void, unknown[]> {
     try {
-      /* statement by statement, so a long scenario can show where it is */
       const body = this.scenario.body;
-      body.forEach((s, i) => {
+      const lastLooks = this.keepCommandsForLooks(body);
+      let blocks = 0;
+      for (const [i, s] of body.entries()) {
         this.done = i;
         this.running = { line: s.span.line, kind: s.kind };
         onProgress?.(this.scenario.name, i, body.length, this.running);
-        this.block([s]);
-      });
+        if (s.kind === "concurrently" && explored(blocks++)) {
+          const parts = this.parts(s);
+          this.reasons = [];
+          const results = yield { index: blocks - 1, stmt: s, ops: parts.map((p) => p.op) };
+          this.judgeParts(parts, results, (k) => blockAgent(s.body[k]!, k));
+          this.judgeWarns(s.span);
+          this.noteViolations(s.span);
+        } else {
+          this.block([s]);
+        }
+        for (const smmu of lastLooks.get(i) ?? []) this.sim.keepCommands(smmu, false);
+      }
     } catch (err) {
       if (!(err instanceof OpFailure)) throw err;
     }
     this.judgeWarns(this.scenario.span);
     this.unexpectedViolations(this.scenario.span);
+  }
+
+  /** An operation of a handed-out block failed (an errno from io-pgtable, an oops, a use after free). */
+  failBlock(span: Span, kind: "errno" | "oops" | "use_after_free", message: string): void {
+    this.failures.push({ span, message, kind });
+  }
+
+  /**
+   * An SMMU's commands are kept only until the last statement that looks at
+   * them (`expect commands`, `expect count`); after it, and for an SMMU no
+   * statement looks at, they are only counted. Returns, per statement,
+   * the SMMUs whose last look it holds.
+   */
+  private keepCommandsForLooks(body: readonly Stmt[]): Map<number, string[]> {
+    const last = new Map<string, number>();
+    const visit = (s: Stmt, top: number): void => {
+      if (s.kind === "expect-commands" || s.kind === "expect-count") last.set(s.smmu, top);
+      else if ("body" in s) for (const inner of s.body) visit(inner, top);
+    };
+    body.forEach((s, i) => visit(s, i));
+    for (const smmu of this.sim.platform.smmus()) if (!last.has(smmu.name)) this.sim.keepCommands(smmu.name, false);
+    const byStmt = new Map<number, string[]>();
+    for (const [smmu, i] of last) byStmt.set(i, [...(byStmt.get(i) ?? []), smmu]);
+    return byStmt;
   }
 
   private block(stmts: readonly Stmt[]): void {
@@ -264,7 +367,7 @@ class ScenarioRun {
       } catch (caught) {
         const err = pluginFailure(caught);
         if (err instanceof OpFailure) {
-          this.failures.push({ span: err.at ?? s.span, message: err.message, ...(err.lacks ? { lacks: err.lacks } : {}) });
+          this.failures.push({ span: err.at ?? s.span, message: err.message, kind: err.kind, ...(err.lacks ? { lacks: err.lacks } : {}) });
           /* an emulator-level failure leaves the platform unusable: stop here */
           if (err.kind !== "errno") throw err;
         } else throw err;
@@ -361,17 +464,26 @@ class ScenarioRun {
 
   /** A `concurrently` block: its operations interleaved by the scenario's seed, then each judged. */
   private concurrently(s: Extract<Stmt, { kind: "concurrently" }>): void {
-    const parts = s.body.map((b) => ({ stmt: b, ...this.operation(b)! }));
+    const parts = this.parts(s);
     const seed = (this.seed * 1_000_003 + this.blocks++) >>> 0;
     this.reasons = [];
     const results = this.op("concurrently", () => this.sim.runConcurrently(parts.map((p) => p.op), seed));
+    /* runConcurrently() runs the i-th operation on cpu<i> */
+    this.judgeParts(parts, results, (i) => `cpu${i}`);
+  }
+
+  private parts(s: Extract<Stmt, { kind: "concurrently" }>): Part[] {
+    return s.body.map((b) => ({ stmt: b, ...this.operation(b)! }));
+  }
+
+  /** Each operation of a block judged on its result; `agentOf(i)` ran the i-th. */
+  private judgeParts(parts: readonly Part[], results: readonly unknown[], agentOf: (i: number) => string): void {
     for (const [i, p] of parts.entries()) {
       try {
-        /* runConcurrently() runs the i-th operation on cpu<i> */
-        p.done(results[i], `cpu${i}`);
+        p.done(results[i], agentOf(i));
       } catch (err) {
         if (!(err instanceof OpFailure)) throw err;
-        this.failures.push({ span: p.stmt.span, message: err.message, ...(err.lacks ? { lacks: err.lacks } : {}) });
+        this.failures.push({ span: p.stmt.span, message: err.message, kind: err.kind, ...(err.lacks ? { lacks: err.lacks } : {}) });
       }
     }
   }
@@ -410,7 +522,7 @@ class ScenarioRun {
         if (!got) {
           /* a driver with arrays has none for some domains (a nested one is invalidated through its S2 parent's) */
           if (sim.driver.invsAlgebra) return this.fail(s.span, `${sim.driver.plugin} keeps no invalidation array for ${s.domain}`);
-          return this.fail(s.span, noArray(sim.driver.plugin, `expect invs ${s.domain}`), undefined, NO_ARRAY);
+          return this.fail(s.span, noArray(sim.driver.plugin, `expect invs ${s.domain}`), undefined, "expect", NO_ARRAY);
         }
         const lines = checkInvs(s.entries, s.trash, got);
         if (lines) this.fail(s.span, `the invalidation array of ${s.domain} differs`, lines);
@@ -486,13 +598,13 @@ class ScenarioRun {
 
   /** The commands `smmu` received since its last command expectation. */
   private window(smmu: string): ReturnType<Simulator["commands"]> {
-    const cmds = this.sim.commands(smmu, this.windows.get(smmu) ?? 0);
-    this.windows.set(smmu, this.sim.commandCount(smmu));
+    const cmds = this.sim.commands(smmu);
+    this.sim.forgetCommands(smmu);
     return cmds;
   }
 
-  private fail(span: Span, message: string, detail?: string[], lacks?: string): void {
-    this.failures.push({ span, message, ...(detail ? { detail } : {}), ...(lacks ? { lacks } : {}) });
+  private fail(span: Span, message: string, detail?: string[], kind = "expect", lacks?: string): void {
+    this.failures.push({ span, message, ...(detail ? { detail } : {}), kind, ...(lacks ? { lacks } : {}) });
   }
 
   private expectError(s: Extract<Stmt, { kind: "expect-error" }>): void {
@@ -565,19 +677,15 @@ class ScenarioRun {
   private unexpectedViolations(fallback: Span): void {
     const vs = this.sim.violations;
     for (let i = this.seen; i < vs.length; i++) {
-      this.fail(this.violationSpans[i] ?? fallback, `${vs[i]!.kind}: ${vs[i]!.message}`);
+      this.fail(this.violationSpans[i] ?? fallback, `${vs[i]!.kind}: ${vs[i]!.message}`, undefined, vs[i]!.kind);
     }
     this.seen = vs.length;
   }
 
   result(): ScenarioResult {
     const commands: ScenarioResult["commands"] = {};
-    for (const smmu of this.sim.platform.smmus()) {
-      const cmds = this.sim.commands(smmu.name);
-      commands[smmu.name] = { commands: cmds.length, syncs: cmds.filter((c) => c.op === "CMD_SYNC").length };
-    }
+    for (const { name } of this.sim.platform.smmus()) commands[name] = { commands: this.sim.commandCount(name), syncs: this.sim.syncCount(name) };
     const options = this.driverSpec.options;
-    const smmus = this.sim.platform.smmus().map((s) => s.name);
     /* skipped when the first thing that went wrong is something the driver lacks: what came after is judged on a platform the scenario did not mean */
     const first = this.failures[0];
     const status: ScenarioStatus = !first ? "passed" : first.lacks ? "skipped" : "failed";
@@ -591,7 +699,7 @@ class ScenarioRun {
       violations: [...this.sim.violations],
       warnings: this.warnings,
       commands,
-      metrics: scenarioMetrics(this.sim.timeline, smmus, this.sim.clock.now),
+      metrics: this.metrics.metrics(this.sim.clock.now),
     };
   }
 }
@@ -633,6 +741,7 @@ export function runScenario(file: SmmuFile, scenario: Scenario, opts: RunOptions
   run.run(opts.onProgress);
   const result = run.result();
   opts.onTimeline?.(result, run.sim.timeline);
+  opts.onResult?.(result);
   return result;
 }
 

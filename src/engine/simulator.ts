@@ -11,7 +11,7 @@ import { Rng } from "../core/rng.js";
 import { StepBudget } from "../core/steps.js";
 import type { Cmd } from "../model/commands.js";
 import type { IommuDriver, InvsSnapshot } from "../model/driver.js";
-import { site, type Steps } from "../model/step.js";
+import { exec, site, type Step, type Steps } from "../model/step.js";
 import { DRIVER_NODE, type DriverSpec, type Topology } from "../model/topology.js";
 import type { Access, TranslateResult } from "../model/translation.js";
 import { PluginHost } from "../plugin/host.js";
@@ -21,6 +21,14 @@ import { IommuCore } from "./iommu-core.js";
 import { Oracle, type OpRef, type Violation } from "./oracle.js";
 import { Timeline } from "./timeline.js";
 
+
+/** Concurrent operations whose steps a schedule explorer takes (Simulator.openBlock()). */
+export interface ConcurrentBlock {
+  /** Run operation `i` to its next step. */
+  step(i: number): IteratorResult<Step, unknown>;
+  /** Operation `i` has finished (or failed): its CPU is free again. */
+  end(i: number): void;
+}
 
 /** One operation: a stepped path, named for the oracle and the report. */
 export interface Op<T = unknown> {
@@ -41,12 +49,28 @@ export interface SimulatorOptions {
   stepLimit?: number;
   /** Called every TICK_STEPS steps of an operation (a progress line redraws while one runs long). */
   onSteps?: () => void;
+  /** Shape-check the events of built-in plugins too (a user's plugins are always checked). */
+  checkPlugins?: boolean;
+  /**
+   * Keep every span of the run in `timeline` (true by default). A long run
+   * that only needs its figures leaves it off and listens to the timeline.
+   */
+  keepSpans?: boolean;
 }
 
-/** A command as a queue holds it, with who submitted it. */
-export interface QueuedCommand {
-  cmd: Cmd;
-  source: string;
+/** The commands one SMMU received: always counted, kept while someone may look at them. */
+class CommandLog {
+  /** How many commands were received before kept[0]. */
+  base = 0;
+  kept: Cmd[] = [];
+  count = 0;
+  syncs = 0;
+  keep = true;
+
+  forget(): void {
+    this.base = this.count;
+    this.kept = [];
+  }
 }
 
 export class Simulator {
@@ -68,7 +92,7 @@ export class Simulator {
   readonly core: IommuCore;
   /** The values plugins exposed for `expect state`, by node. */
   readonly states: ReadonlyMap<string, ReadonlyMap<string, number | string | boolean>>;
-  private readonly queues = new Map<string, QueuedCommand[]>();
+  private readonly logs = new Map<string, CommandLog>();
   private readonly stepLimit: number | undefined;
   private readonly onSteps: (() => void) | undefined;
   private seq = 0;
@@ -77,14 +101,15 @@ export class Simulator {
     readonly topology: Topology,
     options: SimulatorOptions,
   ) {
-    const host = new PluginHost(options.registry, this);
+    const host = new PluginHost(options.registry, this, options.checkPlugins);
     this.states = host.states;
     this.stepLimit = options.stepLimit;
     this.onSteps = options.onSteps;
     this.bus.on("cmd:queued", "simulator", (e) => {
-      let q = this.queues.get(e.smmu);
-      if (!q) this.queues.set(e.smmu, (q = []));
-      q.push({ cmd: e.cmd, source: e.source });
+      const log = this.log(e.smmu);
+      log.count++;
+      if (e.cmd.op === "CMD_SYNC") log.syncs++;
+      if (log.keep) log.kept.push(e.cmd);
     });
     const taken = [...topology.smmus, ...topology.devices, ...(topology.vsmmus ?? [])].find((n) => n.name === DRIVER_NODE);
     if (taken) throw new Error(`a node cannot be called "${DRIVER_NODE}": that is the driver's name`);
@@ -98,7 +123,7 @@ export class Simulator {
     this.driver = host.setup("driver", driverPlugin.name, DRIVER_NODE, variant === undefined ? driverSpec : { ...driverSpec, variant });
     this.chosenDriver = { plugin: driverPlugin.name, variant: variant ?? this.driver.variant };
     this.oracle = new Oracle(this.bus, this.memory, this.platform, this.driver);
-    this.timeline = new Timeline(this.bus, this.clock);
+    this.timeline = new Timeline(this.bus, this.clock, { keep: options.keepSpans ?? true });
     this.core = new IommuCore(this.bus, this.driver, this.timeline, new Set(topology.domains.filter((d) => d.stage === "sva").map((d) => d.name)));
   }
 
@@ -155,6 +180,24 @@ export class Simulator {
       for (const i of live) this.end(refs[i]!);
     }
     return results;
+  }
+
+  /**
+   * Operations run concurrently under a schedule explorer, which decides
+   * every step: the caller steps each operation (as on its own CPU, or
+   * device for a DMA) and ends it, as runConcurrently() does for a seed.
+   */
+  openBlock(ops: readonly Op[], agents: readonly string[]): ConcurrentBlock {
+    const refs = ops.map((op, i): OpRef => ({ seq: ++this.seq, label: op.label, at: op.at, cpu: agents[i]! }));
+    refs.forEach((r) => this.begin(r));
+    return {
+      step: (i) => {
+        this.oracle.begin(refs[i]!);
+        this.clock.cpu = refs[i]!.cpu;
+        return ops[i]!.path.next();
+      },
+      end: (i) => this.end(refs[i]!),
+    };
   }
 
   /** The operations a scenario performs, as stepped paths for run() or runConcurrently(). */
@@ -221,9 +264,12 @@ export class Simulator {
     }),
   };
 
+  /** Under a schedule explorer, the DMA's own steps (ATC, STE/CD fetch, TLB, each walk read, fills); one step otherwise. */
   private *dmaPath(device: string, access: Access, iova: number, opts: { pasid?: number; sid?: number }): Steps<TranslateResult> {
     yield S_DMA;
-    return this.dma(device, access, iova, opts);
+    if (!exec()) return this.dma(device, access, iova, opts);
+    const steps = this.bus.request("ep:dma-steps", device, { iova, access, pasid: opts.pasid ?? null, sid: opts.sid });
+    return (yield* steps).result;
   }
 
   attach(device: string, target: string, at?: string): number {
@@ -281,23 +327,53 @@ export class Simulator {
     ep.inject(fault, on);
   }
 
-  /** The commands `smmu` has received, CMD_SYNC included, in order (from the `from`th on). */
-  commands(smmu: string, from = 0): Cmd[] {
+  private log(smmu: string): CommandLog {
+    let log = this.logs.get(smmu);
+    if (!log) this.logs.set(smmu, (log = new CommandLog()));
+    return log;
+  }
+
+  /**
+   * The commands `smmu` has received, CMD_SYNC included, in order: from the
+   * `from`th on (by default, all that are kept).
+   */
+  commands(smmu: string, from?: number): Cmd[] {
     this.platform.smmu(smmu);
-    const q = this.queues.get(smmu) ?? [];
-    const out: Cmd[] = [];
-    for (let i = from; i < q.length; i++) out.push(q[i]!.cmd);
-    return out;
+    const log = this.logs.get(smmu);
+    if (!log) return [];
+    const start = from ?? log.base;
+    if (start < log.base) throw new Error(`the commands ${smmu} received before the ${log.base}th were not kept`);
+    return log.kept.slice(start - log.base);
   }
 
   /** How many commands `smmu` has received. */
   commandCount(smmu: string): number {
-    return this.queues.get(smmu)?.length ?? 0;
+    return this.logs.get(smmu)?.count ?? 0;
   }
 
-  /** Forget the commands received so far (to look at one operation's). */
+  /** How many of them were CMD_SYNCs. */
+  syncCount(smmu: string): number {
+    return this.logs.get(smmu)?.syncs ?? 0;
+  }
+
+  /** Stop keeping the commands `smmu` received so far: commands() starts after them (they are still counted). */
+  forgetCommands(smmu: string): void {
+    this.log(smmu).forget();
+  }
+
+  /** Keep the commands `smmu` receives from now on (the default), or only count them. */
+  keepCommands(smmu: string, keep: boolean): void {
+    const log = this.log(smmu);
+    log.keep = keep;
+    if (!keep) log.forget();
+  }
+
+  /** Forget the commands received so far, and their counts (to look at one operation's). */
   clearCommands(): void {
-    this.queues.clear();
+    for (const log of this.logs.values()) {
+      log.count = log.syncs = 0;
+      log.forget();
+    }
   }
 
   /** A domain's invalidation array; a process's lists every SVA domain it has (the iommu core's). */

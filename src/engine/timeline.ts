@@ -50,6 +50,23 @@ export interface InvalidationSpan extends Span {
   perSmmu: Map<string, { commands: number; syncs: number }>;
 }
 
+/** Hears each span as it ends: a trace written while the run goes on, running figures. */
+export interface SpanSink {
+  op?(s: OpSpan): void;
+  command?(s: CmdSpan): void;
+  atcInv?(s: AtcSpan): void;
+  wait?(s: WaitSpan): void;
+  invalidation?(s: InvalidationSpan): void;
+}
+
+type Counts = { commands: number; syncs: number };
+
+/**
+ * Records what took simulated time. With `keep` (the default) it holds every
+ * span in its arrays, for a caller that looks at them afterwards; without,
+ * the arrays stay empty and the spans only go to the sinks added with
+ * `listen()`, so a long run holds none of them.
+ */
 export class Timeline {
   readonly ops: OpSpan[] = [];
   readonly commands: CmdSpan[] = [];
@@ -57,14 +74,52 @@ export class Timeline {
   readonly waits: WaitSpan[] = [];
   readonly invalidations: InvalidationSpan[] = [];
   private readonly open = new Map<number, number>();
+  /* per kind, the sinks that want it: a span nobody wants is not even made */
+  private readonly opSinks: ((s: OpSpan) => void)[] = [];
+  private readonly commandSinks: ((s: CmdSpan) => void)[] = [];
+  private readonly atcSinks: ((s: AtcSpan) => void)[] = [];
+  private readonly waitSinks: ((s: WaitSpan) => void)[] = [];
+  private readonly invalidationSinks: ((s: InvalidationSpan) => void)[] = [];
+  /** The invalidations running now, per CPU (innermost last): each counts, per SMMU, what its CPU queues. */
+  private readonly running = new Map<string, Map<string, Counts>[]>();
 
   constructor(
-    bus: Bus,
+    private readonly bus: Bus,
     private readonly clock: Clock,
+    options: { keep?: boolean } = {},
   ) {
-    bus.on("cmd:queued", "timeline", (e) => this.commands.push({ smmu: e.smmu, seq: e.seq, cmd: e.cmd, source: e.source, start: e.start, end: e.end }));
-    bus.on("ep:atc-inv-done", "timeline", (e) => this.atcInvs.push({ ...e }));
-    bus.on("cpu:sync-wait", "timeline", (e) => this.waits.push({ ...e }));
+    if (options.keep ?? true) {
+      this.listen({
+        op: (s) => this.ops.push(s),
+        command: (s) => this.commands.push(s),
+        atcInv: (s) => this.atcInvs.push(s),
+        wait: (s) => this.waits.push(s),
+        invalidation: (s) => this.invalidations.push(s),
+      });
+    }
+    bus.on("cmd:queued", "timeline", (e) => {
+      const open = this.running.get(e.source);
+      if (open) for (const perSmmu of open) count(perSmmu, e.smmu, e.cmd.op === "CMD_SYNC");
+      for (const sink of this.commandSinks) sink({ smmu: e.smmu, seq: e.seq, cmd: e.cmd, source: e.source, start: e.start, end: e.end });
+    });
+  }
+
+  /** Hear every span from now on, as it ends. */
+  listen(sink: SpanSink): void {
+    if (sink.op) this.opSinks.push(sink.op.bind(sink));
+    if (sink.command) this.commandSinks.push(sink.command.bind(sink));
+    /* ATC invalidations and waits are only listened to once someone wants them */
+    if (sink.atcInv && this.atcSinks.push(sink.atcInv.bind(sink)) === 1) {
+      this.bus.on("ep:atc-inv-done", "timeline", (e) => {
+        for (const atc of this.atcSinks) atc({ device: e.device, sid: e.sid, start: e.start, end: e.end, completed: e.completed });
+      });
+    }
+    if (sink.wait && this.waitSinks.push(sink.wait.bind(sink)) === 1) {
+      this.bus.on("cpu:sync-wait", "timeline", (e) => {
+        for (const wait of this.waitSinks) wait({ cpu: e.cpu, smmu: e.smmu, start: e.start, end: e.end });
+      });
+    }
+    if (sink.invalidation) this.invalidationSinks.push(sink.invalidation.bind(sink));
   }
 
   begin(op: OpRef, at: number): void {
@@ -72,26 +127,33 @@ export class Timeline {
   }
 
   end(op: OpRef, at: number): void {
-    this.ops.push({ op, start: this.open.get(op.seq) ?? at, end: at });
+    const start = this.open.get(op.seq) ?? at;
     this.open.delete(op.seq);
+    for (const sink of this.opSinks) sink({ op, start, end: at });
   }
 
   /** Run a driver invalidation path, recording how long it took its CPU and what it queued. */
   *invalidation(kind: InvalidationKind, domain: string, arrayEntries: number | null, path: Steps): Steps {
     const cpu = this.clock.cpu;
     const start = this.clock.cpuNow;
-    const from = this.commands.length;
-    yield* path;
-    const perSmmu = new Map<string, { commands: number; syncs: number }>();
-    for (let i = from; i < this.commands.length; i++) {
-      const c = this.commands[i]!;
-      if (c.source !== cpu) continue;
-      let n = perSmmu.get(c.smmu);
-      if (!n) perSmmu.set(c.smmu, (n = { commands: 0, syncs: 0 }));
-      n.commands++;
-      if (c.cmd.op === "CMD_SYNC") n.syncs++;
+    const perSmmu = new Map<string, Counts>();
+    let open = this.running.get(cpu);
+    if (!open) this.running.set(cpu, (open = []));
+    open.push(perSmmu);
+    try {
+      yield* path;
+    } finally {
+      open.splice(open.lastIndexOf(perSmmu), 1);
     }
     /* interleaved or not, this code runs in a step of its own CPU */
-    this.invalidations.push({ kind, domain, cpu, arrayEntries, perSmmu, start, end: this.clock.cpuNow });
+    const span: InvalidationSpan = { kind, domain, cpu, arrayEntries, perSmmu, start, end: this.clock.cpuNow };
+    for (const sink of this.invalidationSinks) sink(span);
   }
+}
+
+function count(perSmmu: Map<string, Counts>, smmu: string, sync: boolean): void {
+  let n = perSmmu.get(smmu);
+  if (!n) perSmmu.set(smmu, (n = { commands: 0, syncs: 0 }));
+  n.commands++;
+  if (sync) n.syncs++;
 }

@@ -131,6 +131,13 @@ export interface IommuDriver {
   invs(domain: string): InvsSnapshot | null;
   /** IOTLB tags ("smmu0 asid 1", "smmu0 vmid 2") invalidations still cover: anything else must be clear. */
   liveTags(): ReadonlySet<string>;
+  /**
+   * Optional: pass to `visit` each tag that has left liveTags() since the
+   * last call (called after liveTags()), so that the oracle re-reads only the
+   * TLBs such a tag can be in; without it, it re-reads every TLB that held a
+   * tag after every operation.
+   */
+  uncoveredTags?(visit: (tag: string) => void): void;
   /** Allocation sites a scenario can make fail. */
   readonly allocSites: readonly string[];
   /** Make the next `count` allocations at `site` fail. */

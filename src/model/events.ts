@@ -6,6 +6,7 @@
  * plugin serves.
  */
 import type { Cmd } from "./commands.js";
+import type { Steps } from "./step.js";
 import type { Leaf } from "./page-table.js";
 import type { Access, TranslateResult, Translation, Via } from "./translation.js";
 
@@ -25,6 +26,23 @@ export interface CmdqSubmitReply {
   synced: boolean;
   /** When the last command (the CMD_SYNC, if any) completed or timed out; `at` if absent. */
   done?: number;
+  /**
+   * Set when the SMMU runs beside the CPUs (a schedule explorer's agent) and
+   * has only queued the commands: the CMD_SYNC's place in the queue, to
+   * poll with "smmu:cmdq-poll" ("synced" then says nothing yet).
+   */
+  ticket?: number;
+}
+
+/** Whether the CMD_SYNC at `ticket` has completed (arm_smmu_cmdq_poll_until_sync()), and whether it timed out. */
+export interface CmdqPollRequest {
+  ticket: number;
+}
+
+export interface CmdqPollReply {
+  completed: boolean;
+  /** false when it completed by timing out (an ATC_INV never answered) */
+  synced: boolean;
 }
 
 export interface TranslateRequest {
@@ -95,10 +113,15 @@ export interface TlbTagsReply {
 /** Requests: name -> [request, reply]. */
 export interface BusRequests {
   "smmu:cmdq": [CmdqSubmit, CmdqSubmitReply];
+  "smmu:cmdq-poll": [CmdqPollRequest, CmdqPollReply];
   "smmu:tlb-tags": [Record<string, never>, TlbTagsReply];
   "smmu:translate": [TranslateRequest, TranslateResult];
+  /** The same translation as the steps a schedule explorer interleaves (STE and CD fetch, TLB lookup, each walk read, the fill). */
+  "smmu:translate-steps": [TranslateRequest, Steps<TranslateResult>];
   "smmu:translated": [TranslatedRequest, TranslatedReply];
   "ep:dma": [DmaRequest, DmaReply];
+  /** The same DMA as steps (ATC lookup, the translation's steps, the ATC fill), for a schedule explorer. */
+  "ep:dma-steps": [DmaRequest, Steps<DmaReply>];
   "ep:atc-inv": [AtcInvRequest, AtcInvReply];
 }
 

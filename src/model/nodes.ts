@@ -22,6 +22,20 @@ export interface SmmuNode {
   readonly pgsizeBitmap: number;
   /** The stream table (STRTAB_BASE) in memory. */
   readonly strtab: StreamTable;
+  /** The command queue as an agent of its own, for a schedule explorer; an SMMU without one cannot be explored. */
+  readonly queueAgent?: CmdqAgent;
+}
+
+/**
+ * An SMMU's command queue running beside the CPUs: while deferred, commands
+ * submitted ("smmu:cmdq") wait in the queue, and each step() executes the
+ * next one (a CMD_SYNC completes then; "smmu:cmdq-poll" tells).
+ */
+export interface CmdqAgent {
+  setDeferred(on: boolean): void;
+  /** Commands submitted and not executed yet. */
+  backlog(): number;
+  step(): void;
 }
 
 /** An endpoint behind an SMMU. */

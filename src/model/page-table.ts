@@ -6,7 +6,7 @@
  * unmapping follow iommu_pgsize(), __arm_lpae_map() and __arm_lpae_unmap(),
  * and visit only the populated part of a range.
  */
-import { site, type Steps } from "./step.js";
+import { exec, site, type Explored, type Steps } from "./step.js";
 
 export interface Leaf {
   iova: number;
@@ -196,6 +196,32 @@ interface LeafAt {
 
 const S_CLEAR_PTE = site("__arm_lpae_unmap", "clear PTE");
 
+/** The PTE at `idx` of `table` as a shared location: the CPUs write it, the SMMUs' walks read it. */
+export function pteLocation(e: Explored, table: PtTable, idx: number): string {
+  return `${e.nameOf(table, "pt")}[${idx}]`;
+}
+
+/** __arm_lpae_clear_pte(): under a schedule explorer a store the SMMUs' walks may not see yet. */
+function* clearPte(table: PtTable, idx: number): Steps {
+  const e = exec();
+  if (!e) {
+    yield S_CLEAR_PTE;
+    table.ptes.delete(idx);
+    return;
+  }
+  const location = pteLocation(e, table, idx);
+  yield e.storeStep(S_CLEAR_PTE, location);
+  e.store(location, table.ptes.get(idx), undefined);
+  table.ptes.delete(idx);
+}
+
+/** __arm_lpae_set_pte(), within the map's one step: under a schedule explorer a store too. */
+function setPte(table: PtTable, idx: number, pte: Pte): void {
+  const e = exec();
+  if (e) e.store(pteLocation(e, table, idx), table.ptes.get(idx), pte);
+  table.ptes.set(idx, pte);
+}
+
 /** __arm_lpae_unmap()'s WARN on an entry that is not there (IO_PGTABLE_QUIRK_NO_WARN is not set by arm-smmu-v3). */
 const WARN_NO_PTE = "WARN_ON(!(data->iop.cfg.quirks & IO_PGTABLE_QUIRK_NO_WARN))";
 /** __arm_lpae_unmap() on a block bigger than the request: no split. */
@@ -282,7 +308,7 @@ export class PageTable extends PtTable {
       }
       for (let i = 0; i < n; i++) {
         const leaf = { iova: iova + i * size, size, pa: pa + i * size, writable };
-        table.ptes.set(idx + i, { kind: "leaf", leaf });
+        setPte(table, idx + i, { kind: "leaf", leaf });
         made.push(leaf);
       }
       return n * size;
@@ -292,7 +318,7 @@ export class PageTable extends PtTable {
       /* __arm_lpae_alloc_pages(), then arm_lpae_install_table() */
       const next = new PtTable(layout, table.level + 1);
       pte = { kind: "table", pa: this.memory.alloc(next, layout.granule) };
-      table.ptes.set(idx, pte);
+      setPte(table, idx, pte);
     }
     if (pte.kind === "leaf") throw new Error(`map: a leaf at ${hex(iova)} escaped the overlap check`);
     return yield* this.mapAt(this.tableAt(pte.pa), iova, pa, size, pgcount, writable, made, ops);
@@ -345,8 +371,7 @@ export class PageTable extends PtTable {
       }
       const below: Leaf[] = [];
       this.collect(this.tableAt(p.pa), below);
-      yield S_CLEAR_PTE;
-      table.ptes.delete(idx + i);
+      yield* clearPte(table, idx + i);
       ops.cleared(below);
       /* Also flush any partial walks */
       yield* ops.flushWalk(iova + i * size, size, layout.granule);
@@ -354,8 +379,7 @@ export class PageTable extends PtTable {
     }
     /* Clear the remaining entries */
     for (const { idx: j, leaf } of leaves) {
-      yield S_CLEAR_PTE;
-      table.ptes.delete(j);
+      yield* clearPte(table, j);
       ops.cleared([leaf]);
     }
     if (ops.addPage) for (let j = 0; j < i; j++) yield* ops.addPage(iova + j * size, size);
@@ -376,8 +400,7 @@ export class PageTable extends PtTable {
       }
     }
     for (const { table, idx, leaf } of found) {
-      yield S_CLEAR_PTE;
-      table.ptes.delete(idx);
+      yield* clearPte(table, idx);
       ops.cleared([leaf]);
     }
     return found.map((f) => f.leaf);

@@ -7,10 +7,29 @@
  * straight through and another can interleave several paths (src/core/steps.ts).
  */
 
+/** How a step touched a shared location: two accesses conflict if either writes (an rmw writes). */
+export type AccessKind = "read" | "write" | "rmw";
+
+/** One shared location a step touched, named so that the same location has the same name ("d1.invs", "smmu0.ste[0x100].q1"). */
+export interface SharedAccess {
+  readonly location: string;
+  readonly kind: AccessKind;
+}
+
 /** One shared-state access: the kernel function and what it touches. */
 export interface Step {
   readonly fn: string;
   readonly access: string;
+  /**
+   * A step that may have to wait (a lock held by another CPU, a store behind
+   * another CPU's pending store to the same location, a CMD_SYNC the SMMU
+   * has not reached): whether it can run now. Only a schedule explorer
+   * asks; a straight run, or `concurrently` under `run`, takes every step
+   * as it comes (and a path spinning on one is a livelock there).
+   */
+  readonly ready?: () => boolean;
+  /** What the step will touch, as far as other steps make it ready, for partial-order reduction while it waits. */
+  readonly waits?: readonly SharedAccess[];
 }
 
 /** A stepped path returning T. */
@@ -19,4 +38,67 @@ export type Steps<T = void> = Generator<Step, T, undefined>;
 /** Declare a step site once, at module level, so yielding allocates nothing. */
 export function site(fn: string, access: string): Step {
   return Object.freeze({ fn, access });
+}
+
+/** The step `at`, which can run only once `ready()` holds (made while exploring, where waits matter). */
+export function waitStep(at: Step, ready: () => boolean, waits: readonly SharedAccess[]): Step {
+  return { fn: at.fn, access: at.access, ready, waits };
+}
+
+/**
+ * The ordering of an atomic read-modify-write, as the LKMM gives it:
+ * `relaxed` for atomic_inc() and the other non-value-returning atomics;
+ * `acquire` for spin_lock(), mutex_lock() and *_acquire(); `release` for
+ * *_release() and unlocks; `full` for value-returning atomics
+ * (atomic_inc_not_zero(), atomic_dec_and_test(), xchg()), smp_mb() on both sides.
+ */
+export type RmwOrder = "relaxed" | "acquire" | "release" | "full";
+
+/**
+ * What a schedule explorer offers the step that is running (core/exec.ts
+ * implements it): null outside an explored block, so a straight run checks
+ * one variable at each shared access and pays nothing more.
+ *
+ * A model marks a shared access in two halves. Before it, it yields the
+ * step from `storeStep()`, `rmwStep()` or `mbStep()` instead of its plain
+ * site: a step that may have to wait (another CPU's store to the location
+ * still pending, its own store buffer at smp_mb(), a held lock). After it,
+ * it calls `store()`, `rmw()` or `mb()`, or reads through `load()`, which
+ * record the access and, under `tso` and `arm`, delay or hide values.
+ * Accesses the memory model has no part in (a command queue, a TLB, an ATC)
+ * are recorded with `touch()`, so that the steps they order conflict.
+ */
+export interface Explored {
+  /** The agent whose step is running ("cpu0", "smmu1", "dma2"). */
+  readonly agent: string;
+  /** A location name for an object the models do not name, stable across executions of one schedule ("pt#2"). */
+  nameOf(obj: object, kind: string): string;
+  touch(location: string, kind: AccessKind): void;
+  /** What the running agent reads at `location`, the value in place being `current`. */
+  load<T>(location: string, current: T): T;
+  storeStep(at: Step, location: string): Step;
+  /** The store (after storeStep()), the value in place being `old`: write `value` in place after. */
+  store(location: string, old: unknown, value: unknown, release?: boolean): void;
+  mbStep(at: Step): Step;
+  /** smp_mb(), after mbStep(). */
+  mb(): void;
+  /** smp_wmb(), wmb(), dma_wmb(). */
+  wmb(): void;
+  /** `free` too, for a lock acquire. */
+  rmwStep(at: Step, location: string, order: RmwOrder, free?: () => boolean): Step;
+  rmw(location: string, order: RmwOrder): void;
+}
+
+let explored: Explored | null = null;
+
+/** The explored execution whose step is running, or null (a straight run). */
+export function exec(): Explored | null {
+  return explored;
+}
+
+/** Make `e` the running execution (the explorer's, around each step); returns the one it replaces. */
+export function enterExec(e: Explored | null): Explored | null {
+  const outer = explored;
+  explored = e;
+  return outer;
 }

@@ -1,4 +1,5 @@
 /** In-memory configuration structures the driver writes and the SMMU reads. */
+import type { Explored } from "./step.js";
 
 /** One STE or CD: NUM_ENTRY_QWORDS u64 values (the kernel's __le64 data[8]). */
 export type Qwords = bigint[];
@@ -52,3 +53,8 @@ export class CdTable {
 
 /** log2 of the CDs per second-level table (CTXDESC_SPLIT) */
 export const CTXDESC_SPLIT = 10;
+
+/** Qword `i` of an STE or CD as a shared location for a schedule explorer: the driver writes it, the SMMU fetches it. */
+export function qwordLocation(e: Explored, entry: Qwords, i: number): string {
+  return `${e.nameOf(entry, "entry")}.q${i}`;
+}

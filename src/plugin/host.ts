@@ -1,7 +1,11 @@
 /**
  * The plugin host: sets up the plugin of each node of a platform (after the
- * plugins it extends, on the same node) and gives each its checked context,
- * so that a plugin's handler errors and malformed events are attributed to it.
+ * plugins it extends, on the same node) and gives each its context, so that
+ * a plugin's handler errors and malformed events are attributed to it. A
+ * user's plugin meets the bus through checked doors (every payload, request
+ * and reply it sends is shape-checked); a built-in one goes straight to the
+ * bus unless every plugin is to be checked (`checkPlugins`): its events are
+ * the hot path of every run.
  */
 import { Bus, HandlerError, MalformedEventError } from "../core/bus.js";
 import type { Clock } from "../core/clock.js";
@@ -34,6 +38,8 @@ export class PluginHost {
   constructor(
     private readonly registry: PluginRegistry,
     private readonly services: HostServices,
+    /** Check the events of built-in plugins too (a user's are always checked). */
+    private readonly checkPlugins = false,
   ) {}
 
   /** Set up `node` with the plugin `name` (the kind's default if undefined), after the plugin it extends (if any) on the same node. */
@@ -49,40 +55,48 @@ export class PluginHost {
     }
   }
 
-  /** What a plugin gets: the bus through checked doors, and its node's state for `expect state`. */
+  /** What a plugin gets: the bus (through checked doors unless the plugin is trusted), and its node's state for `expect state`. */
   private context<S>(plugin: Plugin, node: string, spec: S): PluginContext<S> {
     const { bus, clock, memory, platform, topology } = this.services;
     const name = plugin.name;
     let state = this.states.get(node);
     if (!state) this.states.set(node, (state = new Map()));
-    const checked = <T>(event: string, what: string, problem: string | null, value: T): T => {
-      if (problem) throw new MalformedEventError(name, event, what ? `${what}: ${problem}` : problem);
-      return value;
-    };
-    return {
-      plugin: name,
-      node,
-      spec,
-      topology,
-      clock,
-      memory,
-      platform,
-      pageTable: (pa) => memory.deref(pa, PageTable),
-      state,
-      on: (event, fn) => bus.on(event, name, fn),
-      emit: (event, payload) => bus.emit(event, checked(event, "", checkNotification(event, payload), payload)),
-      request: (event, target, req) => bus.request(event, target, checked(event, "request", checkRequest(event, req), req)),
-      serve: (event, target, fn) =>
-        bus.serve(event, target, name, (req) => {
-          const reply = fn(req);
-          return checked(event, "reply", checkReply(event, reply), reply);
-        }),
-      intercept: (event, target, fn) =>
-        bus.intercept(event, target, name, (req, next) => {
-          /* what this plugin passes on is its request, checked as ctx.request checks one */
-          const reply = fn(req, (r) => next(checked(event, "request", checkRequest(event, r), r)));
-          return checked(event, "reply", checkReply(event, reply), reply);
-        }),
-    };
+    const doors = this.registry.isBuiltin(name) && !this.checkPlugins ? trustedDoors(bus, name) : checkedDoors(bus, name);
+    return { plugin: name, node, spec, topology, clock, memory, platform, state, pageTable: (pa) => memory.deref(pa, PageTable), on: (event, fn) => bus.on(event, name, fn), ...doors };
   }
+}
+
+type Doors = Pick<PluginContext<unknown>, "emit" | "request" | "serve" | "intercept">;
+
+/** A built-in plugin's way onto the bus: straight through. */
+function trustedDoors(bus: Bus, name: string): Doors {
+  return {
+    emit: (event, payload) => bus.emit(event, payload),
+    request: (event, target, req) => bus.request(event, target, req),
+    serve: (event, target, fn) => bus.serve(event, target, name, fn),
+    intercept: (event, target, fn) => bus.intercept(event, target, name, fn),
+  };
+}
+
+/** A user's plugin's way onto the bus: every payload, request and reply it sends is shape-checked, and blamed on it. */
+function checkedDoors(bus: Bus, name: string): Doors {
+  const checked = <T>(event: string, what: string, problem: string | null, value: T): T => {
+    if (problem) throw new MalformedEventError(name, event, what ? `${what}: ${problem}` : problem);
+    return value;
+  };
+  return {
+    emit: (event, payload) => bus.emit(event, checked(event, "", checkNotification(event, payload), payload)),
+    request: (event, target, req) => bus.request(event, target, checked(event, "request", checkRequest(event, req), req)),
+    serve: (event, target, fn) =>
+      bus.serve(event, target, name, (req) => {
+        const reply = fn(req);
+        return checked(event, "reply", checkReply(event, reply), reply);
+      }),
+    intercept: (event, target, fn) =>
+      bus.intercept(event, target, name, (req, next) => {
+        /* what this plugin passes on is its request, checked as ctx.request checks one */
+        const reply = fn(req, (r) => next(checked(event, "request", checkRequest(event, r), r)));
+        return checked(event, "reply", checkReply(event, reply), reply);
+      }),
+  };
 }

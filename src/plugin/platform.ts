@@ -3,14 +3,17 @@ import type { EndpointNode, PlatformNode, SmmuNode, VsmmuNode } from "../model/n
 
 export class Platform {
   private readonly nodes = new Map<string, PlatformNode>();
-  private readonly bySid = new Map<string, EndpointNode>();
+  /** Per SMMU, the endpoint owning each StreamID. */
+  private readonly bySid = new Map<string, Map<number, EndpointNode>>();
 
   add(node: PlatformNode): void {
     if (this.nodes.has(node.name)) throw new Error(`duplicate node name "${node.name}"`);
     this.nodes.set(node.name, node);
     this.sortedSmmus = undefined;
     if (node.kind === "device") {
-      for (const sid of node.sids) this.bySid.set(`${node.smmu}#${sid}`, node);
+      let sids = this.bySid.get(node.smmu);
+      if (!sids) this.bySid.set(node.smmu, (sids = new Map()));
+      for (const sid of node.sids) sids.set(sid, node);
     }
   }
 
@@ -47,7 +50,7 @@ export class Platform {
 
   /** The endpoint that owns `sid` behind `smmu`. */
   endpointFor(smmu: string, sid: number): EndpointNode | undefined {
-    return this.bySid.get(`${smmu}#${sid}`);
+    return this.bySid.get(smmu)?.get(sid);
   }
 
   private get<K extends PlatformNode["kind"]>(name: string, kind: K): Extract<PlatformNode, { kind: K }> {

@@ -11,8 +11,14 @@ export const DEFAULT_PLUGIN: Readonly<Record<PluginKind, string>> = Object.freez
 
 export class PluginRegistry {
   private readonly plugins = new Map<string, Plugin>();
+  private readonly builtins = new Set<string>();
 
-  register(plugin: Plugin): void {
+  /**
+   * Add a plugin. `builtin`: one of smmu-emu's own, trusted to send
+   * well-formed events, so the host checks its events only when asked to
+   * check every plugin (a user's are always checked).
+   */
+  register(plugin: Plugin, options: { builtin?: boolean } = {}): void {
     if (!plugin.apiVersions.includes(PLUGIN_API_VERSION)) {
       throw new Error(
         `plugin "${plugin.name}" supports plugin API ${plugin.apiVersions.join(", ") || "(none)"}, ` +
@@ -21,6 +27,12 @@ export class PluginRegistry {
     }
     if (this.plugins.has(plugin.name)) throw new Error(`plugin "${plugin.name}" is already registered`);
     this.plugins.set(plugin.name, plugin);
+    if (options.builtin) this.builtins.add(plugin.name);
+  }
+
+  /** Whether `name` was registered as a built-in plugin. */
+  isBuiltin(name: string): boolean {
+    return this.builtins.has(name);
   }
 
   get(name: string): Plugin | undefined {

@@ -184,3 +184,90 @@ export function jsonReport(files: readonly FileReport[], diagnostics: readonly D
     ...(extras.checked ? { checked: extras.checked } : {}),
   };
 }
+
+/*
+ * Writing the document as the run goes: what JSON.stringify(jsonReport(...),
+ * null, 2) prints, in pieces, with the long arrays (each file's scenarios,
+ * each scenario's invalidations) streamed from spools instead of held.
+ */
+
+/** An array whose elements come one by one, each in pieces, as pretty() prints it at the array's depth + 1. */
+export class StreamedArray {
+  constructor(readonly elements: () => Iterable<Iterable<string>>) {}
+}
+
+/** `value` as JSON.stringify(value, null, 2) prints it, every line after the first indented by `depth` levels. */
+export function pretty(value: unknown, depth: number): string {
+  const text = JSON.stringify(value, null, 2);
+  /* a JSON string never holds a raw newline: every newline is between tokens */
+  return depth === 0 ? text : text.replace(/\n/g, `\n${"  ".repeat(depth)}`);
+}
+
+function streams(value: unknown): boolean {
+  if (value instanceof StreamedArray) return true;
+  if (value === null || typeof value !== "object") return false;
+  return Object.values(value).some(streams);
+}
+
+/** `value` as pretty() prints it, in pieces, with its StreamedArrays written element by element. */
+export function* prettyChunks(value: unknown, depth: number): Generator<string> {
+  const pad = "  ".repeat(depth + 1);
+  if (value instanceof StreamedArray) {
+    let n = 0;
+    for (const element of value.elements()) {
+      yield `${n++ === 0 ? "[" : ","}\n${pad}`;
+      yield* element;
+    }
+    yield n === 0 ? "[]" : `\n${"  ".repeat(depth)}]`;
+    return;
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value) || !streams(value)) {
+    yield pretty(value, depth);
+    return;
+  }
+  const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+  let first = true;
+  for (const [key, v] of entries) {
+    yield `${first ? "{" : ","}\n${pad}${JSON.stringify(key)}: `;
+    first = false;
+    yield* prettyChunks(v, depth + 1);
+  }
+  yield first ? "{}" : `\n${"  ".repeat(depth)}}`;
+}
+
+/** Depths in the document: a file among `files`, a scenario among its `scenarios`, an invalidation among its metrics' `invalidations`. */
+export const FILE_DEPTH = 2;
+export const SCENARIO_DEPTH = FILE_DEPTH + 2;
+export const INVALIDATION_DEPTH = SCENARIO_DEPTH + 3;
+
+/** One invalidation's figures as an element of a scenario's streamed `metrics.invalidations`. */
+export function invalidationJson(m: ScenarioMetrics["invalidations"][number]): string {
+  return pretty(m, INVALIDATION_DEPTH);
+}
+
+/** A scenario whose invalidations were streamed (its result's own list is empty), as an element of its file's streamed `scenarios`. */
+export function* streamedScenarioJson(r: ScenarioResult, invalidations: () => Iterable<string>): Generator<string> {
+  const json = scenarioJson(r);
+  const each = function* (): Generator<string[]> {
+    for (const text of invalidations()) yield [text];
+  };
+  yield* prettyChunks({ ...json, metrics: { ...json.metrics, invalidations: new StreamedArray(each) } }, SCENARIO_DEPTH);
+}
+
+/** A file whose scenarios were streamed, as an element of the document's streamed `files`. */
+export function* streamedFileJson(file: string, scenarios: () => Iterable<Iterable<string>>): Generator<string> {
+  yield* prettyChunks({ file, scenarios: new StreamedArray(scenarios) }, FILE_DEPTH);
+}
+
+/** The document jsonReport() makes, in pieces, with its files streamed (each as streamedFileJson() writes it); `ran` counts their scenarios. */
+export function* streamedReport(
+  files: () => Iterable<Iterable<string>>,
+  ran: { scenarios: number; passed: number; failed: number; skipped: number },
+  diagnostics: readonly Diagnostic[],
+  version: string,
+  extras: ReportExtras = {},
+): Generator<string> {
+  const doc = jsonReport([], diagnostics, version, extras);
+  const summary = { ...doc.summary, ...ran };
+  yield* prettyChunks({ ...doc, files: new StreamedArray(files), summary }, 0);
+}

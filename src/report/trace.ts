@@ -6,11 +6,16 @@
  * invalidation from request to completion; those in flight together take
  * more lanes of the endpoint). Times are simulated: 1 ns of
  * the model is 1 ns of the trace.
+ *
+ * The document is written as the run goes (TraceWriter): each scenario's
+ * spans, grouped by kind, wait in spools until it ends, then join the
+ * document's events, so a trace is bounded by the disk, not the heap.
  */
 import { formatCmd } from "../model/commands.js";
 import type { ScenarioResult } from "../engine/runner.js";
-import type { Timeline } from "../engine/timeline.js";
+import type { AtcSpan, CmdSpan, InvalidationSpan, OpSpan, SpanSink, Timeline, WaitSpan } from "../engine/timeline.js";
 import { driverLabel } from "./human.js";
+import { Spool } from "./spool.js";
 
 export interface TraceEvent {
   name: string;
@@ -38,59 +43,138 @@ export interface TracedRun {
 
 const us = (ns: number): number => ns / 1000;
 
-/** Tracks of one process, numbered in the order they are first asked for, CPUs first. */
-class Tracks {
-  private readonly ids = new Map<string, number>();
+/** The kinds of span, in the order a scenario's events list them. */
+const KINDS = ["op", "invalidation", "wait", "command", "atc"] as const;
+type Kind = (typeof KINDS)[number];
 
-  constructor(
-    private readonly pid: number,
-    private readonly out: TraceEvent[],
-  ) {}
+const str = (s: string): string => JSON.stringify(s);
 
-  id(name: string): number {
-    let tid = this.ids.get(name);
-    if (tid === undefined) {
-      tid = this.ids.size + 1;
-      this.ids.set(name, tid);
-      this.out.push({ name: "thread_name", ph: "M", pid: this.pid, tid, args: { name } });
-      this.out.push({ name: "thread_sort_index", ph: "M", pid: this.pid, tid, args: { sort_index: tid } });
+/** One scenario's run, recorded as its spans end. */
+class ScenarioTrace implements Required<SpanSink> {
+  private readonly spools = new Map<Kind, Spool>(KINDS.map((k) => [k, new Spool()]));
+  /** Per device, when each lane of its ATC track is free again. */
+  private readonly lanes = new Map<string, number[]>();
+
+  constructor(private readonly pid: number) {}
+
+  /**
+   * One span as a record of its kind's spool: its track's name, and its
+   * event's JSON (as JSON.stringify writes the event: name, cat, ph, pid,
+   * tid, ts, dur, args) before and after the tid, given once every track of
+   * the scenario is numbered; tab-separated (JSON text never holds a raw tab
+   * or newline). `args` is JSON already.
+   */
+  private add(kind: Kind, track: string, name: string, cat: string, start: number, end: number, args: string): void {
+    this.spools
+      .get(kind)!
+      .write(`${str(track)}\t{"name":${str(name)},"cat":"${cat}","ph":"X","pid":${this.pid},"tid":\t,"ts":${us(start)},"dur":${us(end - start)},"args":${args}}\n`);
+  }
+
+  op(o: OpSpan): void {
+    this.add("op", o.op.cpu, o.op.label, "op", o.start, o.end, o.op.at ? `{"at":${str(o.op.at)}}` : "{}");
+  }
+
+  invalidation(inv: InvalidationSpan): void {
+    const queued = [...inv.perSmmu].map(([smmu, n]) => `${smmu}: ${n.commands} commands, ${n.syncs} CMD_SYNC`).join("; ");
+    const entries = inv.arrayEntries !== null ? `,"array_entries":${inv.arrayEntries}` : "";
+    this.add("invalidation", inv.cpu, `${inv.kind} ${inv.domain}`, "invalidation", inv.start, inv.end, `{"queued":${str(queued)}${entries}}`);
+  }
+
+  wait(w: WaitSpan): void {
+    this.add("wait", w.cpu, `wait CMD_SYNC ${w.smmu}`, "sync", w.start, w.end, "{}");
+  }
+
+  command(c: CmdSpan): void {
+    this.add("command", `${c.smmu} cmdq`, c.cmd.op, "cmdq", c.start, c.end, `{"command":${str(formatCmd(c.cmd))},"seq":${c.seq},"source":${str(c.source)}}`);
+  }
+
+  /* ATC invalidations overlap (they are in flight together): each overlapping one goes to the device's next lane */
+  atcInv(a: AtcSpan): void {
+    const ends = this.lanes.get(a.device) ?? [];
+    this.lanes.set(a.device, ends);
+    let lane = ends.findIndex((end) => end <= a.start);
+    if (lane === -1) lane = ends.push(a.end) - 1;
+    else ends[lane] = a.end;
+    const track = lane === 0 ? `${a.device} ATC` : `${a.device} ATC (${lane + 1})`;
+    this.add("atc", track, `ATC invalidation sid 0x${a.sid.toString(16)}`, "atc", a.start, a.end, `{"completed":${a.completed}}`);
+  }
+
+  /** The scenario's events, in order: its process, then each kind of span with its tracks numbered as first met, CPUs first. */
+  *events(result: ScenarioResult): Generator<string> {
+    const pid = this.pid;
+    yield JSON.stringify({ name: "process_name", ph: "M", pid, tid: 0, args: { name: `${result.name} (${driverLabel(result.driver)})` } });
+    yield JSON.stringify({ name: "process_sort_index", ph: "M", pid, tid: 0, args: { sort_index: pid } });
+    const tids = new Map<string, number>();
+    for (const kind of KINDS) {
+      for (const line of this.spools.get(kind)!.split()) {
+        const [track, head, tail] = line.split("\t") as [string, string, string];
+        let tid = tids.get(track);
+        if (tid === undefined) {
+          tids.set(track, (tid = tids.size + 1));
+          const name = JSON.parse(track) as string;
+          yield JSON.stringify({ name: "thread_name", ph: "M", pid, tid, args: { name } });
+          yield JSON.stringify({ name: "thread_sort_index", ph: "M", pid, tid, args: { sort_index: tid } });
+        }
+        yield `${head}${tid}${tail}`;
+      }
     }
-    return tid;
+  }
+
+  dispose(): void {
+    for (const spool of this.spools.values()) spool.dispose();
   }
 }
 
+/**
+ * A trace written as the run goes: `scenario()` before each scenario runs
+ * gives what hears its spans, `ended()` with its result adds its events;
+ * `chunks()` is the document, as `JSON.stringify(traceDocument(...))` prints it, and a newline.
+ */
+export class TraceWriter {
+  private readonly events = new Spool();
+  private current: ScenarioTrace | null = null;
+  private runs = 0;
 
+  constructor(private readonly version: string) {}
+
+  /** What hears the spans of the scenario about to run. */
+  scenario(): SpanSink {
+    this.current?.dispose();
+    return (this.current = new ScenarioTrace(this.runs + 1));
+  }
+
+  /** The scenario scenario() was last called for has ended with `result`. */
+  ended(result: ScenarioResult): void {
+    const run = this.current;
+    if (!run) return;
+    this.current = null;
+    this.runs++;
+    for (const event of run.events(result)) this.events.write(this.events.empty ? event : `,${event}`);
+  }
+
+  *chunks(): Generator<string> {
+    yield '{"traceEvents":[';
+    yield* this.events.drain();
+    yield `],"displayTimeUnit":"ns","otherData":${JSON.stringify({ tool: "smmu-emu", version: this.version })}}\n`;
+  }
+
+  dispose(): void {
+    this.current?.dispose();
+    this.events.dispose();
+  }
+}
+
+/** The trace of runs whose timelines kept every span, as one document. */
 export function traceDocument(runs: readonly TracedRun[], version: string): TraceDocument {
-  const events: TraceEvent[] = [];
-  runs.forEach(({ result, timeline }, i) => {
-    const pid = i + 1;
-    events.push({ name: "process_name", ph: "M", pid, tid: 0, args: { name: `${result.name} (${driverLabel(result.driver)})` } });
-    events.push({ name: "process_sort_index", ph: "M", pid, tid: 0, args: { sort_index: pid } });
-    const tracks = new Tracks(pid, events);
-    const span = (track: string, name: string, cat: string, start: number, end: number, args: TraceEvent["args"]): void => {
-      events.push({ name, cat, ph: "X", pid, tid: tracks.id(track), ts: us(start), dur: us(end - start), args });
-    };
-    for (const o of timeline.ops) span(o.op.cpu, o.op.label, "op", o.start, o.end, o.op.at ? { at: o.op.at } : {});
-    for (const inv of timeline.invalidations) {
-      const queued = [...inv.perSmmu].map(([smmu, n]) => `${smmu}: ${n.commands} commands, ${n.syncs} CMD_SYNC`).join("; ");
-      span(inv.cpu, `${inv.kind} ${inv.domain}`, "invalidation", inv.start, inv.end, {
-        queued,
-        ...(inv.arrayEntries !== null ? { array_entries: inv.arrayEntries } : {}),
-      });
-    }
-    for (const w of timeline.waits) span(w.cpu, `wait CMD_SYNC ${w.smmu}`, "sync", w.start, w.end, {});
-    for (const c of timeline.commands) span(`${c.smmu} cmdq`, c.cmd.op, "cmdq", c.start, c.end, { command: formatCmd(c.cmd), seq: c.seq, source: c.source });
-    /* ATC invalidations overlap (they are in flight together): each overlapping one goes to the device's next lane */
-    const lanes = new Map<string, number[]>();
-    for (const a of timeline.atcInvs) {
-      const ends = lanes.get(a.device) ?? [];
-      lanes.set(a.device, ends);
-      let lane = ends.findIndex((end) => end <= a.start);
-      if (lane === -1) lane = ends.push(a.end) - 1;
-      else ends[lane] = a.end;
-      const track = lane === 0 ? `${a.device} ATC` : `${a.device} ATC (${lane + 1})`;
-      span(track, `ATC invalidation sid 0x${a.sid.toString(16)}`, "atc", a.start, a.end, { completed: a.completed });
-    }
-  });
-  return { traceEvents: events, displayTimeUnit: "ns", otherData: { tool: "smmu-emu", version } };
+  const writer = new TraceWriter(version);
+  for (const { result, timeline } of runs) {
+    const sink = writer.scenario() as Required<SpanSink>;
+    timeline.ops.forEach((s) => sink.op(s));
+    timeline.invalidations.forEach((s) => sink.invalidation(s));
+    timeline.waits.forEach((s) => sink.wait(s));
+    timeline.commands.forEach((s) => sink.command(s));
+    timeline.atcInvs.forEach((s) => sink.atcInv(s));
+    writer.ended(result);
+  }
+  return JSON.parse([...writer.chunks()].join("")) as TraceDocument;
 }

@@ -4,7 +4,8 @@
  * stores, waiting for coherence, and the accesses it reports.
  */
 import { describe, expect, test } from "vitest";
-import { WeakMemory, type AccessKind, type MemoryModel } from "../../src/core/weak-memory.js";
+import { WeakMemory, type MemoryModel } from "../../src/core/weak-memory.js";
+import { type AccessKind } from "../../src/model/step.js";
 
 /** A model over two CPUs, with the memory in place and the accesses it reports. */
 function setup(model: MemoryModel) {

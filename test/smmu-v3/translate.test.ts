@@ -60,6 +60,7 @@ class Unit implements TranslationUnit {
   readonly memory = new Memory();
   readonly iotlb = new Iotlb();
   readonly walkCache = null;
+  readonly tlbLocation = "unit.tlb";
   readonly stes = new Map<number, Qwords>();
   walkCached(): void {}
   fetchSte(sid: number): Qwords {

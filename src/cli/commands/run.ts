@@ -3,19 +3,18 @@
  * reporter prints them (human, --json, ktap, junit), with an optional trace.
  * Output files are opened before anything runs.
  */
-import { closeSync, openSync, writeSync } from "node:fs";
 import { InputError, sortDiagnostics, type Diagnostic } from "../../core/diagnostics.js";
 import { runScenario, scenarioStatus, type RunOptions, type ScenarioResult } from "../../engine/runner.js";
-import type { Timeline } from "../../engine/timeline.js";
-import { colors, formatDiagnostics, formatScenario, formatSummary } from "../../report/human.js";
-import { jsonReport, type FileReport } from "../../report/json.js";
+import { colors, formatDiagnostics, formatScenario, formatSummary, tally } from "../../report/human.js";
+import { invalidationJson, streamedFileJson, streamedReport, streamedScenarioJson } from "../../report/json.js";
 import { junitDocument, type FileOutcome } from "../../report/junit.js";
 import { ktapHeader, ktapRejected, ktapSuite } from "../../report/ktap.js";
-import { formatMetrics } from "../../report/metrics.js";
-import { traceDocument, type TracedRun } from "../../report/trace.js";
+import { invalidationLine, metricsHeader } from "../../report/metrics.js";
+import { TraceWriter } from "../../report/trace.js";
 import { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, type Io } from "../io.js";
 import type { CommandContext, RunOpts } from "../options.js";
 import { usage, type Colors } from "./common.js";
+import { emit, invalidations, OutputFile, RECORD, type Invalidations } from "./output.js";
 import { driverOverride, loadSelected, type SelectedFile } from "./select.js";
 
 /** How often the progress line may redraw. */
@@ -39,21 +38,11 @@ function progressOf(io: Io, path: string): RunOptions["onProgress"] {
   };
 }
 
-/** An output file, created (or truncated) before the run; undefined after a usage error naming `flag`. */
-function openOutput(ctx: CommandContext, flag: string, path: string): number | undefined {
-  try {
-    return openSync(path, "w");
-  } catch (err) {
-    usage(ctx, flag, `cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-    return undefined;
-  }
-}
-
-/** What a reporter is told as the run goes; end() prints what is left and gives the exit status. */
+/** What a reporter is told as the run goes (a file's results with each scenario's invalidations); end() prints what is left and gives the exit status. */
 interface Reporter {
-  ran(n: number, path: string, results: ScenarioResult[]): void;
+  ran(n: number, path: string, results: ScenarioResult[], invalidations: Invalidations[]): void | Promise<void>;
   rejected(n: number, path: string, diagnostics: Diagnostic[]): void;
-  end(): number;
+  end(): number | Promise<number>;
 }
 
 function exitStatus(results: readonly ScenarioResult[], diagnostics: readonly Diagnostic[]): number {
@@ -82,15 +71,25 @@ class Outcomes {
   }
 }
 
+/** `run --metrics` after a scenario: its figures, then a line per invalidation, dimmed as one block. */
+function* metricsBlock(c: Colors, r: ScenarioResult, invalidations: Invalidations): Generator<string> {
+  /* the dim codes around the whole block, as c.dim() of its text puts them */
+  const [open, close] = c.dim("\0").split("\0") as [string, string];
+  yield open;
+  yield metricsHeader(r, invalidations.count).join("\n");
+  for (const line of invalidations.spool.split()) yield `\n${line}`;
+  yield close;
+}
+
 function humanReporter(o: RunOpts, io: Io, c: Colors): Reporter {
   const all = new Outcomes();
   return {
-    ran(_n, path, results) {
+    async ran(_n, path, results, invalidations) {
       all.ran(path, results);
       io.out(c.bold(path));
-      for (const r of results) {
+      for (const [i, r] of results.entries()) {
         io.out(formatScenario(c, r));
-        if (o.metrics) io.out(formatMetrics(c, r));
+        if (o.metrics) await emit(io, metricsBlock(c, r, invalidations[i]!));
       }
     },
     rejected: (_n, path, ds) => all.rejected(path, ds),
@@ -103,14 +102,27 @@ function humanReporter(o: RunOpts, io: Io, c: Colors): Reporter {
   };
 }
 
+/** The JSON report, written in pieces at the end: each scenario's invalidations come from its spool. */
 function jsonReporter(io: Io, version: string): Reporter {
   const all = new Outcomes();
+  const ran: Array<{ path: string; results: ScenarioResult[]; invalidations: Invalidations[] }> = [];
   return {
-    ran: (_n, path, results) => all.ran(path, results),
+    ran(_n, path, results, invalidations) {
+      all.ran(path, results);
+      ran.push({ path, results, invalidations });
+    },
     rejected: (_n, path, ds) => all.rejected(path, ds),
-    end() {
-      const reports = all.files.filter((f): f is FileReport => "scenarios" in f);
-      io.out(JSON.stringify(jsonReport(reports, sortDiagnostics(all.diagnostics), version, { rejected: all.files.length - reports.length }), null, 2));
+    async end() {
+      const files = function* (): Generator<Generator<string>> {
+        for (const f of ran) {
+          const scenarios = function* (): Generator<Generator<string>> {
+            for (const [i, r] of f.results.entries()) yield streamedScenarioJson(r, () => f.invalidations[i]!.spool.split(RECORD));
+          };
+          yield streamedFileJson(f.path, scenarios);
+        }
+      };
+      const counts = { scenarios: all.results.length, ...tally(all.results) };
+      await emit(io, streamedReport(files, counts, sortDiagnostics(all.diagnostics), version, { rejected: all.files.length - ran.length }));
       return all.status;
     },
   };
@@ -149,14 +161,46 @@ function junitReporter(io: Io, c: Colors): Reporter {
   };
 }
 
-/** Run the selected scenarios of one file; bad input found while running throws InputError. */
-function runSelected(input: SelectedFile, o: RunOpts, io: Io, traced: TracedRun[] | undefined): ScenarioResult[] {
-  const onTimeline = traced && ((result: ScenarioResult, timeline: Timeline): void => void traced.push({ result, timeline }));
+/**
+ * Run the selected scenarios of one file, each scenario's invalidations
+ * spooled where the report shows them and its spans going to the trace as it
+ * runs; bad input found while running throws InputError (its spools disposed).
+ */
+function runSelected(input: SelectedFile, o: RunOpts, io: Io, trace: TraceWriter | undefined): { results: ScenarioResult[]; invalidations: Invalidations[] } {
   const onProgress = o.json ? undefined : progressOf(io, input.path);
-  const opts: RunOptions = { registry: input.plugins, driver: driverOverride(o), stepLimit: o.stepLimit, seed: o.seed, onTimeline, onProgress };
+  const ran: Invalidations[] = [];
+  let current = invalidations();
+  const opts: RunOptions = {
+    registry: input.plugins,
+    driver: driverOverride(o),
+    stepLimit: o.stepLimit,
+    seed: o.seed,
+    checkPlugins: o.checkPlugins,
+    onProgress,
+    /* each scenario's invalidations as it runs: kept (on disk if need be) only where the report shows them */
+    keepInvalidations: false,
+    ...(o.json || o.metrics
+      ? {
+          onInvalidation: (m) => {
+            current.count++;
+            current.spool.write(o.json ? `${invalidationJson(m)}${RECORD}` : `${invalidationLine(m)}\n`);
+          },
+        }
+      : {}),
+    ...(trace ? { spans: () => trace.scenario() } : {}),
+    onResult: (result) => {
+      trace?.ended(result);
+      ran.push(current);
+      current = invalidations();
+    },
+  };
   try {
-    return input.scenarios.map((s) => runScenario(input.file, s, opts));
+    return { results: input.scenarios.map((s) => runScenario(input.file, s, opts)), invalidations: ran };
+  } catch (err) {
+    for (const inv of ran) inv.spool.dispose();
+    throw err;
   } finally {
+    current.spool.dispose();
     if (onProgress) io.progress?.(null);
   }
 }
@@ -165,9 +209,10 @@ export async function runCommand(files: readonly string[], o: RunOpts, ctx: Comm
   const { io, version } = ctx;
   if (o.json && o.reporter !== "human") return usage(ctx, "--reporter", `--reporter ${o.reporter} and --json are two reports: choose one`);
   if (o.metrics && o.reporter !== "human") return usage(ctx, "--metrics", `only in the human report, not with --reporter ${o.reporter}`);
-  const traceFd = o.trace === undefined ? undefined : openOutput(ctx, "--trace", o.trace);
-  if (o.trace !== undefined && traceFd === undefined) return EXIT_BAD_INPUT;
-  const traced: TracedRun[] | undefined = traceFd === undefined ? undefined : [];
+  const traceFile = o.trace === undefined ? undefined : OutputFile.open(ctx, "--trace", o.trace);
+  if (o.trace !== undefined && !traceFile) return EXIT_BAD_INPUT;
+  const trace = traceFile && new TraceWriter(version);
+  const spooled: Invalidations[] = [];
   try {
     const inputs = await loadSelected(files, o, ctx);
     if ("status" in inputs) return inputs.status;
@@ -179,25 +224,28 @@ export async function runCommand(files: readonly string[], o: RunOpts, ctx: Comm
         report.rejected(i + 1, input.path, input.diagnostics);
         continue;
       }
-      let results: ScenarioResult[];
+      let ran: ReturnType<typeof runSelected>;
       try {
-        results = runSelected(input, o, io, traced);
+        ran = runSelected(input, o, io, trace);
       } catch (err) {
         if (!(err instanceof InputError)) throw err;
         report.rejected(i + 1, input.path, err.diagnostics);
         continue;
       }
-      report.ran(i + 1, input.path, results);
+      spooled.push(...ran.invalidations);
+      await report.ran(i + 1, input.path, ran.results, ran.invalidations);
     }
-    if (traceFd !== undefined) {
+    if (traceFile && trace) {
       try {
-        writeSync(traceFd, `${JSON.stringify(traceDocument(traced!, version))}\n`);
+        traceFile.write(trace.chunks());
       } catch (err) {
-        return usage(ctx, "--trace", `cannot write ${o.trace}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+        return usage(ctx, "--trace", `cannot write ${traceFile.path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
       }
     }
-    return report.end();
+    return await report.end();
   } finally {
-    if (traceFd !== undefined) closeSync(traceFd);
+    traceFile?.close();
+    trace?.dispose();
+    for (const inv of spooled) inv.spool.dispose();
   }
 }

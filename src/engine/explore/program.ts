@@ -18,15 +18,9 @@
  *   in the buffer), so that a reordering of unrelated steps does not change
  *   what the option means.
  */
-import type { AccessKind } from "../../core/weak-memory.js";
+import type { SharedAccess as Access } from "../../model/step.js";
 
-export type { AccessKind } from "../../core/weak-memory.js";
-
-/** One location a step touched, recorded while it ran. */
-export interface Access {
-  readonly location: string;
-  readonly kind: AccessKind;
-}
+export type { SharedAccess as Access, AccessKind } from "../../model/step.js";
 
 /** What can run next: an agent (its index in Program.agents) and one of its alternatives. */
 export interface Choice {

@@ -20,7 +20,9 @@
  * The outcome lists each thread's registers ("t0:r0=1") and the final values
  * of the `observe` locations ("x=2").
  */
-import { WeakMemory, type AccessKind, type MemoryModel, type RmwOrder } from "../../core/weak-memory.js";
+import { WeakMemory, type MemoryModel } from "../../core/weak-memory.js";
+import { type RmwOrder } from "../../model/step.js";
+import { type AccessKind } from "../../model/step.js";
 import type { Access, Choice, Execution, Failure, Program, Result, StepInfo, Waiting } from "./program.js";
 
 export type ToyOp =

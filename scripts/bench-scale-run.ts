@@ -1,0 +1,22 @@
+/**
+ * One measured `smmu-emu run` of a file, in a process of its own so that its
+ * peak memory is its own: prints { wallMs, cpuMs, peakMb, passed } as JSON.
+ * Output goes nowhere (the report is built and written as for a terminal-less stdout).
+ *
+ *   node --import tsx scripts/bench-scale-run.ts FILE
+ */
+import { main } from "../src/cli/main.js";
+
+const file = process.argv[2];
+if (!file) throw new Error("usage: bench-scale-run.ts FILE");
+const cpu = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+let summary = "";
+const t0 = performance.now();
+const c0 = cpu();
+const status = await main(["run", file], { out: (t) => void (summary = t), err: () => undefined, tty: false });
+const wallMs = performance.now() - t0;
+const cpuMs = cpu() - c0;
+process.stdout.write(`${JSON.stringify({ wallMs, cpuMs, peakMb: process.resourceUsage().maxRSS / 1024, passed: status === 0, summary })}\n`);
