@@ -2,10 +2,12 @@
  * npm run bench: the invalidation-array algebra against its native C
  * reference, arm_smmu_domain_inv_range() over growing arrays, parse +
  * validate + run of a 100,000-line file, what a schedule explorer pays per
- * schedule, and `smmu-emu run` at platform scale (250k to 2M actions, 4M in
- * one scenario, 32 against 128 SMMUs). `--json` prints the rows as JSON;
- * `--quick` leaves out the 2M and 4M runs.
+ * schedule, `smmu-emu run` at platform scale (250k to 2M actions, 4M in
+ * one scenario, 32 against 128 SMMUs), and the CLI's cold start against
+ * `node -e 0`. `--json` prints the rows as JSON; `--quick` leaves out the 2M
+ * and 4M runs.
  */
+import { benchColdStart } from "./bench-cold.js";
 import { benchInvRange } from "./bench-inv-range.js";
 import { benchInvs, type InvsBenchRow } from "./bench-invs.js";
 import { benchParse } from "./bench-parse.js";
@@ -92,9 +94,10 @@ const rows = await benchInvs();
 const invRange = benchInvRange();
 const parse = benchParse();
 const schedules = benchSchedules();
+const coldStart = benchColdStart();
 const scale = benchScale(quick ? { sizes: SCALE_SIZES.filter((n) => n <= 1_000_000), single: 0 } : {});
 if (process.argv.includes("--json")) {
-  console.log(JSON.stringify({ invs: rows, invRange, parse, schedules, scale }, null, 2));
+  console.log(JSON.stringify({ invs: rows, invRange, parse, schedules, scale, coldStart }, null, 2));
 } else {
   console.log("invsMerge / invsUnref / invsPurge vs ref_invs.c (cc -O2); merge and unref per N + N/8 entries, purge per N\n");
   console.log(table(rows));
@@ -130,4 +133,8 @@ if (!process.argv.includes("--json")) {
   console.log("\nsmmu-emu run at platform scale (scripts/gen-scale.ts: 64 SMMUs x 64 devices, 256 domains; a process per run; growth: time ratio over work ratio)\n");
   console.log(scaleTable([...scale.sizes, ...scale.single, ...scale.smmus]));
   console.log(`\n${scaleVerdict(scale)}`);
+  console.log("\ncold start: the built CLI as a new process (median of 9 rounds), against node -e 0\n");
+  const width = Math.max(...coldStart.map((r) => r.label.length));
+  console.log(`${"command".padEnd(width)}  median ms  x node -e 0`);
+  for (const r of coldStart) console.log(`${r.label.padEnd(width)}  ${r.medianMs.toFixed(0).padStart(9)}  ${r.ratio.toFixed(2).padStart(10)}x`);
 }

@@ -29,10 +29,25 @@ export class LivelockError extends Error {
   }
 }
 
-/** Counts the steps of one operation and stops it when it exceeds its budget. */
+/** Steps between two calls of a budget's tick (a long operation's chance to show it is still running). */
+export const TICK_STEPS = 1 << 16;
+
+/**
+ * Counts the steps of one operation and stops it when it exceeds its budget.
+ * With a tick, calls it every TICK_STEPS steps: the one comparison per step
+ * checks the next of the two marks, so counting costs nothing more.
+ */
 export class StepBudget {
   private used = 0;
-  constructor(readonly limit: number = DEFAULT_STEP_LIMIT) {}
+  /** The next step count at which to tick or stop. */
+  private mark: number;
+
+  constructor(
+    readonly limit: number = DEFAULT_STEP_LIMIT,
+    private readonly tick?: () => void,
+  ) {
+    this.mark = tick ? Math.min(limit, TICK_STEPS) : limit;
+  }
 
   get steps(): number {
     return this.used;
@@ -40,19 +55,25 @@ export class StepBudget {
 
   /** Drive `path` to completion, charging every step to this budget. */
   run<T>(path: Steps<T>): T {
-    const limit = this.limit;
     for (;;) {
       const r = path.next();
       if (r.done) return r.value;
-      if (++this.used > limit) this.stop(path, r.value);
+      if (++this.used > this.mark) this.reached(path, r.value);
     }
   }
 
   /** Advance `path` by one step, charged to this budget (for runners that interleave paths). */
   step<T>(path: Steps<T>): IteratorResult<Step, T> {
     const r = path.next();
-    if (!r.done && ++this.used > this.limit) this.stop(path, r.value);
+    if (!r.done && ++this.used > this.mark) this.reached(path, r.value);
     return r;
+  }
+
+  /** Past the mark: over the limit, or time to tick. */
+  private reached(path: Steps<unknown>, step: Step): void {
+    if (this.used > this.limit) this.stop(path, step);
+    this.tick!();
+    this.mark = Math.min(this.limit, this.used + TICK_STEPS - 1);
   }
 
   /** Sample the looping path for a while, then report its hottest step. */

@@ -2,7 +2,7 @@
  * Parse errors in the words of the language, with the position a reader
  * expects: a missing ';' is reported right after the token it should follow.
  */
-import { type IParserErrorMessageProvider, type IRecognitionException, type IToken, type TokenType } from "chevrotain";
+import type { IParserErrorMessageProvider, IRecognitionException, IToken, TokenType } from "chevrotain";
 import { diagnostic, type Diagnostic } from "../core/diagnostics.js";
 import { didYouMean } from "../core/suggest.js";
 import { KW, Semi } from "./tokens.js";

@@ -9,7 +9,8 @@
  * Alternatives that run for every statement or operand are built once
  * (fields below) rather than on each call.
  */
-import { EmbeddedActionsParser, LLkLookaheadStrategy, type ILookaheadStrategy, type IOrAlt, type IRecognitionException, type IToken, type TokenType } from "chevrotain";
+import type { ILookaheadStrategy, IOrAlt, IRecognitionException, IToken, TokenType } from "chevrotain";
+import { EmbeddedActionsParser, LLkLookaheadStrategy } from "./chevrotain.js";
 import { messages } from "./errors.js";
 import {
   NONE,

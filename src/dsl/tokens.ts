@@ -5,7 +5,8 @@
  * parser can ask for them by kind. The patterns document each token; the
  * lexer implements them by hand.
  */
-import { createToken, type TokenType } from "chevrotain";
+import type { TokenType } from "chevrotain";
+import { createToken } from "./chevrotain.js";
 
 export const LineComment = createToken({ name: "LineComment", pattern: /\/\/[^\n]*/, group: "comments" });
 export const BlockComment = createToken({ name: "BlockComment", pattern: /\/\*[\s\S]*?\*\//, group: "comments" });

@@ -7,7 +7,8 @@
  */
 import type { Span } from "../core/diagnostics.js";
 import { errnoName, ERRNOS } from "../core/errno.js";
-import { InputError, diagnostic } from "../core/diagnostics.js";
+import { InputError, diagnostic, type Diagnostic } from "../core/diagnostics.js";
+import { globMatcher, isGlob } from "../core/glob.js";
 import { KernelOopsError, UseAfterFreeError } from "../core/rcu.js";
 import { LivelockError } from "../core/steps.js";
 import { HandlerError, MalformedEventError } from "../core/bus.js";
@@ -46,11 +47,31 @@ export interface Failure {
   lacks?: string;
 }
 
+/**
+ * passed: nothing failed; failed: something failed; skipped: the first
+ * failure was a statement needing what the driver or variant lacks (an
+ * invalidation array, a domain on a second SMMU), so the scenario could not
+ * be judged under it. A skip is never a pass and never a failure.
+ */
+export type ScenarioStatus = "passed" | "failed" | "skipped";
+
+export function scenarioStatus(r: Pick<ScenarioResult, "passed" | "skipped">): ScenarioStatus {
+  return r.passed ? "passed" : r.skipped ? "skipped" : "failed";
+}
+
 export interface ScenarioResult {
   name: string;
   span: Span;
   driver: { plugin: string; variant: string; options?: Record<string, JsonValue> };
+  /** Nothing failed. */
   passed: boolean;
+  /**
+   * Skipped (so not passed, and not failed): its first failure was a
+   * statement that needs what the driver lacks; why, and what it lacks, short
+   * (Failure.lacks).
+   */
+  skipped?: { span: Span; reason: string; lacks: string };
+  /** Every failure, in the order they happened; when skipped, the lack first, then what followed it (not judged). */
   failures: Failure[];
   violations: Violation[];
   warnings: string[];
@@ -62,15 +83,19 @@ export interface ScenarioResult {
 
 export interface RunOptions {
   registry: PluginRegistry;
-  /** Run only this scenario. */
-  scenario?: string;
+  /** Run only the scenarios these names or globs match (see selectScenarios). */
+  scenario?: string | readonly string[];
   /** Override the file's and scenarios' driver. */
   driver?: DriverSpec;
   /** Seeds the interleavings of `concurrently` blocks (0 by default). */
   seed?: number;
   stepLimit?: number;
-  /** Called before each of a scenario's statements: how far it has got (for a progress line). */
-  onProgress?: (scenario: string, done: number, total: number) => void;
+  /**
+   * Called before each of a scenario's top-level statements, and again every
+   * TICK_STEPS steps while it runs: how far the scenario has got and the
+   * statement running (for a progress line).
+   */
+  onProgress?: (scenario: string, done: number, total: number, running: RunningStatement) => void;
   /** Shape-check the events of the built-in plugins too (a user's plugins are always checked). */
   checkPlugins?: boolean;
   /**
@@ -93,11 +118,21 @@ export interface RunOptions {
   onResult?: (result: ScenarioResult) => void;
 }
 
+/** The statement a progress report is about: where it is and what it is. */
+export interface RunningStatement {
+  line: number;
+  kind: Stmt["kind"];
+}
+
 /** Something the statement did that an `expect error` can catch. */
 class OpFailure extends Error {
   constructor(
-    /** "unsupported": the driver has nothing the statement can work on (it keeps no invalidation array) */
-    readonly kind: ErrorExpectation["kind"] | "plugin" | "unsupported",
+    /**
+     * "unsupported": the driver has nothing the statement can work on (it keeps no
+     * invalidation array): the scenario stops, skipped unless something failed first.
+     * "missing": what the statement works on was never made (the statement that should have failed).
+     */
+    readonly kind: ErrorExpectation["kind"] | "plugin" | "unsupported" | "missing",
     message: string,
     readonly errno = 0,
     /** What the driver lacks, when that is why (Failure.lacks). */
@@ -106,7 +141,7 @@ class OpFailure extends Error {
     super(message);
   }
 
-  /** The statement it happened at, when a block that passes it on (expect warn) is not where it should be reported. */
+  /** The statement it happened at, where the block around it (expect error, expect warn) is not where it should be reported. */
   at?: Span;
 }
 
@@ -201,6 +236,8 @@ export class ScenarioRun {
       const at = (problem.option !== undefined ? choice?.optionSpans?.[problem.option] : undefined) ?? choiceSpan;
       throw new InputError([diagnostic(at, "setup", problem.message, problem.hint)]);
     }
+    const progress = opts.onProgress;
+    const onSteps = progress && ((): void => progress(scenario.name, this.done, scenario.body.length, this.running!));
     try {
       this.sim = new Simulator(file.topology, {
         registry: opts.registry,
@@ -208,6 +245,7 @@ export class ScenarioRun {
         stepLimit: opts.stepLimit,
         checkPlugins: opts.checkPlugins,
         keepSpans: opts.onTimeline !== undefined,
+        ...(onSteps ? { onSteps } : {}),
       });
     } catch (err) {
       if (!(err instanceof Error)) throw err;
@@ -251,6 +289,10 @@ export class ScenarioRun {
     }
   }
 
+  /** Top-level statements done, and the one running (for progress). */
+  private done = 0;
+  private running: RunningStatement | undefined;
+
   /** The driver:errno reasons of the operations running now (cleared before each statement). */
   private reasons: ErrnoReason[] = [];
 
@@ -272,7 +314,9 @@ export class ScenarioRun {
       const lastLooks = this.keepCommandsForLooks(body);
       let blocks = 0;
       for (const [i, s] of body.entries()) {
-        onProgress?.(this.scenario.name, i, body.length);
+        this.done = i;
+        this.running = { line: s.span.line, kind: s.kind };
+        onProgress?.(this.scenario.name, i, body.length, this.running);
         if (s.kind === "concurrently" && explored(blocks++)) {
           const parts = this.parts(s);
           this.reasons = [];
@@ -478,7 +522,7 @@ export class ScenarioRun {
         if (!got) {
           /* a driver with arrays has none for some domains (a nested one is invalidated through its S2 parent's) */
           if (sim.driver.invsAlgebra) return this.fail(s.span, `${sim.driver.plugin} keeps no invalidation array for ${s.domain}`);
-          return this.fail(s.span, noArray(sim.driver.plugin, `expect invs ${s.domain}`), undefined, NO_ARRAY);
+          return this.fail(s.span, noArray(sim.driver.plugin, `expect invs ${s.domain}`), undefined, "expect", NO_ARRAY);
         }
         const lines = checkInvs(s.entries, s.trash, got);
         if (lines) this.fail(s.span, `the invalidation array of ${s.domain} differs`, lines);
@@ -531,7 +575,7 @@ export class ScenarioRun {
   /** An array a statement made; none if that statement failed (the scenario has already failed there). */
   private array(name: string): object {
     const a = this.arrays.get(name);
-    if (!a) throw new OpFailure("unsupported", `array ${name} holds nothing: the statement that should have made it failed`);
+    if (!a) throw new OpFailure("missing", `array ${name} holds nothing: the statement that should have made it failed`);
     return a;
   }
 
@@ -567,8 +611,9 @@ export class ScenarioRun {
     const want = s.error;
     const name = want.kind === "errno" ? want.name : want.kind;
     let got: OpFailure | undefined;
+    let inner: Stmt | undefined;
     try {
-      for (const inner of s.body) {
+      for (inner of s.body) {
         this.exec(inner);
         this.noteViolations(inner.span);
       }
@@ -579,6 +624,11 @@ export class ScenarioRun {
     }
     if (!got) return this.fail(s.span, `expected ${name}, but nothing failed`);
     const ok = want.kind === "errno" ? got.kind === "errno" && got.errno === want.errno : got.kind === want.kind;
+    /* what the driver lacks is no answer to what the block expects: it is reported as it is, at the statement that needed it */
+    if (!ok && got.lacks) {
+      got.at ??= inner?.span;
+      throw got;
+    }
     if (!ok) {
       this.fail(s.span, `expected ${name}, but: ${got.message}`);
       if (got.kind !== "errno") throw got;
@@ -636,11 +686,15 @@ export class ScenarioRun {
     const commands: ScenarioResult["commands"] = {};
     for (const { name } of this.sim.platform.smmus()) commands[name] = { commands: this.sim.commandCount(name), syncs: this.sim.syncCount(name) };
     const options = this.driverSpec.options;
+    /* skipped when the first thing that went wrong is something the driver lacks: what came after is judged on a platform the scenario did not mean */
+    const first = this.failures[0];
+    const status: ScenarioStatus = !first ? "passed" : first.lacks ? "skipped" : "failed";
     return {
       name: this.scenario.name,
       span: this.scenario.span,
       driver: { ...this.sim.chosenDriver, ...(options && Object.keys(options).length ? { options } : {}) },
-      passed: this.failures.length === 0,
+      passed: status === "passed",
+      ...(status === "skipped" ? { skipped: { span: first!.span, reason: first!.message, lacks: first!.lacks! } } : {}),
       failures: this.failures,
       violations: [...this.sim.violations],
       warnings: this.warnings,
@@ -650,16 +704,35 @@ export class ScenarioRun {
   }
 }
 
-/** The file's scenarios, or those named `name`; none of that name throws InputError listing the names. */
-export function selectScenarios(file: SmmuFile, name: string | undefined): Scenario[] {
-  if (name === undefined) return file.scenarios;
-  const scenarios = file.scenarios.filter((s) => s.name === name);
-  if (scenarios.length === 0) {
-    throw new InputError([
-      diagnostic({ file: file.file, line: 1, column: 1 }, "unknown-scenario", `no scenario named "${name}" (${file.scenarios.map((s) => `"${s.name}"`).join(", ") || "none"})`),
-    ]);
-  }
-  return scenarios;
+/** The scenarios of each file that any of `patterns` (names or globs) matches, in file order, and the patterns that matched none. */
+export function matchScenarios(files: readonly SmmuFile[], patterns: readonly string[]): { selected: Scenario[][]; unmatched: string[] } {
+  const tests = patterns.map(globMatcher);
+  const used = new Set<number>();
+  const selected = files.map((f) =>
+    f.scenarios.filter((s) => {
+      const hits = tests.flatMap((t, i) => (t(s.name) ? [i] : []));
+      for (const i of hits) used.add(i);
+      return hits.length > 0;
+    }),
+  );
+  return { selected, unmatched: patterns.filter((_, i) => !used.has(i)) };
+}
+
+/** "no scenario named" a name, "no scenario matches" a glob, at 1:1 of `file`, listing its scenarios. */
+export function unmatchedScenario(file: SmmuFile, pattern: string): Diagnostic {
+  const names = file.scenarios.map((s) => `"${s.name}"`).join(", ") || "none";
+  return diagnostic({ file: file.file, line: 1, column: 1 }, "unknown-scenario", `no scenario ${isGlob(pattern) ? "matches" : "named"} "${pattern}" (${names})`);
+}
+
+/**
+ * The file's scenarios, or those `names` (names or globs, see core/glob.ts)
+ * match; one that matches none throws InputError listing the scenarios.
+ */
+export function selectScenarios(file: SmmuFile, names: string | readonly string[] | undefined): Scenario[] {
+  if (names === undefined) return file.scenarios;
+  const { selected, unmatched } = matchScenarios([file], typeof names === "string" ? [names] : names);
+  if (unmatched.length) throw new InputError(unmatched.map((p) => unmatchedScenario(file, p)));
+  return selected[0]!;
 }
 
 /** Run one of a file's scenarios; bad input (a driver it cannot run under, say) throws InputError. */

@@ -47,6 +47,8 @@ export interface SimulatorOptions {
   driver?: DriverSpec;
   /** Steps one operation may take before it is stopped as a livelock. */
   stepLimit?: number;
+  /** Called every TICK_STEPS steps of an operation (a progress line redraws while one runs long). */
+  onSteps?: () => void;
   /** Shape-check the events of built-in plugins too (a user's plugins are always checked). */
   checkPlugins?: boolean;
   /**
@@ -92,6 +94,7 @@ export class Simulator {
   readonly states: ReadonlyMap<string, ReadonlyMap<string, number | string | boolean>>;
   private readonly logs = new Map<string, CommandLog>();
   private readonly stepLimit: number | undefined;
+  private readonly onSteps: (() => void) | undefined;
   private seq = 0;
 
   constructor(
@@ -101,6 +104,7 @@ export class Simulator {
     const host = new PluginHost(options.registry, this, options.checkPlugins);
     this.states = host.states;
     this.stepLimit = options.stepLimit;
+    this.onSteps = options.onSteps;
     this.bus.on("cmd:queued", "simulator", (e) => {
       const log = this.log(e.smmu);
       log.count++;
@@ -128,7 +132,7 @@ export class Simulator {
     const ref: OpRef = { seq: ++this.seq, label: op.label, at: op.at, cpu: "cpu0" };
     this.begin(ref);
     try {
-      return new StepBudget(this.stepLimit).run(op.path);
+      return new StepBudget(this.stepLimit, this.onSteps).run(op.path);
     } finally {
       this.end(ref);
     }
@@ -154,7 +158,7 @@ export class Simulator {
    */
   runConcurrently(ops: readonly Op[], seed: number): unknown[] {
     const rng = new Rng(seed);
-    const budget = new StepBudget(this.stepLimit);
+    const budget = new StepBudget(this.stepLimit, this.onSteps);
     const refs = ops.map((op, i): OpRef => ({ seq: ++this.seq, label: op.label, at: op.at, cpu: `cpu${i}` }));
     const results: unknown[] = new Array<unknown>(ops.length);
     const live = ops.map((_, i) => i);

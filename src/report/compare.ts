@@ -39,8 +39,7 @@ const LEGEND =
 function verdict(cell: CompareCell): string {
   if ("error" in cell) return "ERROR";
   if (cell.result.passed) return "PASS";
-  const lacks = cell.result.failures[0]?.lacks;
-  return lacks ? `n/a: ${lacks}` : "FAIL";
+  return cell.result.skipped ? `n/a: ${cell.result.skipped.lacks}` : "FAIL";
 }
 
 export function formatComparison(c: Colors, file: string, cmp: Comparison): string {
@@ -66,7 +65,10 @@ export function formatComparison(c: Colors, file: string, cmp: Comparison): stri
     row.cells.forEach((cell, i) => {
       const label = cmp.configs[i]!.label;
       if ("error" in cell) why.push(`  ${label}, "${row.scenario}": ${formatDiagnostic(cell.error[0]!)}`);
-      else if (!cell.result.passed) {
+      else if (cell.result.skipped) {
+        const { span, reason } = cell.result.skipped;
+        why.push(`  ${label}, "${row.scenario}": ${span.file}:${span.line}:${span.column}: ${reason}`);
+      } else if (!cell.result.passed) {
         const f = cell.result.failures[0]!;
         why.push(`  ${label}, "${row.scenario}": ${f.span.file}:${f.span.line}:${f.span.column}: ${f.message}`);
       }

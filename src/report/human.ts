@@ -1,7 +1,7 @@
-/** The run report for people: per scenario pass or fail, each failure at its line with a diff. */
+/** The run report for people: per scenario pass, fail or skip, each failure at its line with a diff, each skip at the line that needed what the driver lacks. */
 import pc from "picocolors";
 import { formatDiagnostic, type Diagnostic } from "../core/diagnostics.js";
-import type { ScenarioResult } from "../engine/runner.js";
+import { scenarioStatus, type ScenarioResult } from "../engine/runner.js";
 
 type Colors = ReturnType<typeof pc.createColors>;
 
@@ -21,10 +21,24 @@ export function driverLabel(d: ScenarioResult["driver"]): string {
   return [d.plugin, d.variant, ...options].join(" ");
 }
 
+const VERDICT = { passed: "PASS", failed: "FAIL", skipped: "SKIP" } as const;
+
+function verdict(c: Colors, r: ScenarioResult): string {
+  const status = scenarioStatus(r);
+  const paint = status === "passed" ? c.green : status === "failed" ? c.red : c.yellow;
+  return paint(VERDICT[status]);
+}
+
 export function formatScenario(c: Colors, r: ScenarioResult): string {
-  const head = `${r.passed ? c.green("PASS") : c.red("FAIL")} ${r.name} ${c.dim(`(${driverLabel(r.driver)})`)}`;
+  const head = `${verdict(c, r)} ${r.name} ${c.dim(`(${driverLabel(r.driver)})`)}`;
   const lines = [head];
-  for (const f of r.failures) {
+  if (r.skipped) {
+    lines.push(`  ${r.skipped.span.file}:${r.skipped.span.line}:${r.skipped.span.column}: ${r.skipped.reason}`);
+    const after = r.failures.length - 1;
+    /* listed in --json; not judged: the platform is not the one the scenario meant */
+    if (after > 0) lines.push(c.dim(`  (${after} more failure${after === 1 ? "" : "s"} after it, not judged)`));
+  }
+  for (const f of r.skipped ? [] : r.failures) {
     lines.push(`  ${f.span.file}:${f.span.line}:${f.span.column}: ${f.message}`);
     for (const d of f.detail ?? []) lines.push(`    ${diffLine(c, d)}`);
   }
@@ -32,11 +46,18 @@ export function formatScenario(c: Colors, r: ScenarioResult): string {
   return lines.join("\n");
 }
 
+/** How many scenarios passed, failed and were skipped. */
+export function tally(results: readonly ScenarioResult[]): { passed: number; failed: number; skipped: number } {
+  const t = { passed: 0, failed: 0, skipped: 0 };
+  for (const r of results) t[scenarioStatus(r)]++;
+  return t;
+}
+
+/** "N scenarios: P passed, F failed" and ", K skipped" when some were. */
 export function formatSummary(c: Colors, results: readonly ScenarioResult[]): string {
-  const failed = results.filter((r) => !r.passed).length;
-  const passed = results.length - failed;
-  const text = `${results.length} scenario${results.length === 1 ? "" : "s"}: ${passed} passed, ${failed} failed`;
-  return failed ? c.red(text) : c.green(text);
+  const { passed, failed, skipped } = tally(results);
+  const text = `${results.length} scenario${results.length === 1 ? "" : "s"}: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`;
+  return failed ? c.red(text) : skipped ? c.yellow(text) : c.green(text);
 }
 
 export function formatDiagnostics(c: Colors, ds: readonly Diagnostic[]): string {

@@ -7,7 +7,7 @@
 import type { Diagnostic, Severity } from "../core/diagnostics.js";
 import type { OpRef, Violation, ViolationKind } from "../engine/oracle.js";
 import type { ScenarioMetrics } from "../engine/metrics.js";
-import type { ScenarioResult } from "../engine/runner.js";
+import { scenarioStatus, type ScenarioResult, type ScenarioStatus } from "../engine/runner.js";
 import type { JsonValue } from "../model/topology.js";
 import type { CheckedInput } from "./checked.js";
 
@@ -51,7 +51,10 @@ export interface JsonFailure {
 /** #/$defs/scenario */
 export interface JsonScenario {
   name: string;
+  status: ScenarioStatus;
   passed: boolean;
+  /** #/$defs/skip: only when skipped */
+  skipped?: { file: string; line: number; column: number; reason: string; lacks: string };
   driver: { plugin: string; variant: string; options?: Record<string, JsonValue> };
   file: string;
   line: number;
@@ -89,6 +92,7 @@ export interface JsonSummary {
   scenarios: number;
   passed: number;
   failed: number;
+  skipped: number;
   rejected: number;
 }
 
@@ -127,9 +131,12 @@ function violation(v: Violation): JsonViolation {
 }
 
 export function scenarioJson(r: ScenarioResult): JsonScenario {
+  const skip = r.skipped;
   return {
     name: r.name,
+    status: scenarioStatus(r),
     passed: r.passed,
+    ...(skip ? { skipped: { file: skip.span.file, line: skip.span.line, column: skip.span.column, reason: skip.reason, lacks: skip.lacks } } : {}),
     driver: { plugin: r.driver.plugin, variant: r.driver.variant, ...(r.driver.options ? { options: r.driver.options } : {}) },
     file: r.span.file,
     line: r.span.line,
@@ -166,14 +173,14 @@ export function diagnosticJson(d: Diagnostic): JsonDiagnostic {
 
 export function jsonReport(files: readonly FileReport[], diagnostics: readonly Diagnostic[], version: string, extras: ReportExtras = {}): JsonReport {
   const all = files.flatMap((f) => f.scenarios);
-  const failed = all.filter((r) => !r.passed).length;
+  const count = (status: ScenarioStatus): number => all.filter((r) => scenarioStatus(r) === status).length;
   return {
     formatVersion: REPORT_FORMAT_VERSION,
     tool: "smmu-emu",
     version,
     files: files.map((f) => ({ file: f.file, scenarios: f.scenarios.map(scenarioJson) })),
     diagnostics: diagnostics.map(diagnosticJson),
-    summary: { scenarios: all.length, passed: all.length - failed, failed, rejected: extras.rejected ?? 0 },
+    summary: { scenarios: all.length, passed: count("passed"), failed: count("failed"), skipped: count("skipped"), rejected: extras.rejected ?? 0 },
     ...(extras.checked ? { checked: extras.checked } : {}),
   };
 }
@@ -255,12 +262,12 @@ export function* streamedFileJson(file: string, scenarios: () => Iterable<Iterab
 /** The document jsonReport() makes, in pieces, with its files streamed (each as streamedFileJson() writes it); `ran` counts their scenarios. */
 export function* streamedReport(
   files: () => Iterable<Iterable<string>>,
-  ran: { scenarios: number; failed: number },
+  ran: { scenarios: number; passed: number; failed: number; skipped: number },
   diagnostics: readonly Diagnostic[],
   version: string,
   extras: ReportExtras = {},
 ): Generator<string> {
   const doc = jsonReport([], diagnostics, version, extras);
-  const summary = { ...doc.summary, scenarios: ran.scenarios, passed: ran.scenarios - ran.failed, failed: ran.failed };
+  const summary = { ...doc.summary, ...ran };
   yield* prettyChunks({ ...doc, files: new StreamedArray(files), summary }, 0);
 }

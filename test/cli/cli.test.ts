@@ -252,7 +252,7 @@ describe("run", () => {
       version: VERSION,
       files: [],
       diagnostics: [{ file: p, line: 3, column: 17, severity: "error", code: "parse", message: "expected ';' but found '}'" }],
-      summary: { scenarios: 0, passed: 0, failed: 0, rejected: 1 },
+      summary: { scenarios: 0, passed: 0, failed: 0, skipped: 0, rejected: 1 },
     });
     /* one document: exactly what JSON.stringify printed, nothing before or after */
     expect(r.stdout).toBe(`${JSON.stringify(doc, null, 2)}\n`);
@@ -372,7 +372,7 @@ const BUILTINS_USED = [
 ];
 
 /** The report of check or validate with a good input, before what was checked. */
-const NOTHING_RUN = { formatVersion: 1, tool: "smmu-emu", version: VERSION, files: [], diagnostics: [], summary: { scenarios: 0, passed: 0, failed: 0, rejected: 0 } };
+const NOTHING_RUN = { formatVersion: 1, tool: "smmu-emu", version: VERSION, files: [], diagnostics: [], summary: { scenarios: 0, passed: 0, failed: 0, skipped: 0, rejected: 0 } };
 
 describe("check", () => {
   test("a good file: exit 0 and one ok line", async () => {
@@ -415,7 +415,7 @@ describe("check", () => {
     expect(bad.stderr).toBe("");
     const doc = report(bad.stdout);
     expect((doc.diagnostics as Diagnostic[]).map((d) => `${d.line}:${d.column}: ${d.message}`)).toEqual(["3:17: expected ';' but found '}'"]);
-    expect(doc.summary).toEqual({ scenarios: 0, passed: 0, failed: 0, rejected: 1 });
+    expect(doc.summary).toEqual({ scenarios: 0, passed: 0, failed: 0, skipped: 0, rejected: 1 });
     expect(doc).not.toHaveProperty("checked");
   });
 
@@ -764,7 +764,7 @@ describe("--json reports validate against schemas/report.schema.json", () => {
     const r = await cli("--json", "run", p);
     expect(r.status).toBe(1);
     const doc = report(r.stdout);
-    expect(doc.summary).toEqual({ scenarios: 2, passed: 1, failed: 1, rejected: 0 });
+    expect(doc.summary).toEqual({ scenarios: 2, passed: 1, failed: 1, skipped: 0, rejected: 0 });
     const [file] = doc.files as Array<{ file: string; scenarios: Array<Record<string, unknown>> }>;
     expect(file?.file).toBe(p);
     expect(file?.scenarios[1]).toMatchObject({
@@ -829,7 +829,7 @@ describe("--json reports validate against schemas/report.schema.json", () => {
     expect((doc.files as Array<{ file: string }>).map((x) => x.file)).toEqual([S1_SHARED, FAILED]);
     expect((doc.diagnostics as Diagnostic[]).length).toBeGreaterThanOrEqual(3);
     /* s1-shared passes its one, failed-expectations passes one of two; the other three files are not run */
-    expect(doc.summary).toEqual({ scenarios: 3, passed: 2, failed: 1, rejected: 3 });
+    expect(doc.summary).toEqual({ scenarios: 3, passed: 2, failed: 1, skipped: 0, rejected: 3 });
   });
 
   test("every optional field jsonReport can emit is allowed, and only those", () => {
@@ -853,7 +853,8 @@ describe("--json reports validate against schemas/report.schema.json", () => {
       { file: "<topology>", line: 1, column: 1, severity: "warning", code: "schema", message: "w" },
       { file: "a.smmu", line: 2, column: 3, endLine: 2, endColumn: 9, severity: "error", code: "parse", message: "e", hint: "h" },
     ];
-    const doc = JSON.parse(JSON.stringify(jsonReport([{ file: "a.smmu", scenarios: [result] }], diags, "1.2.3"))) as Record<string, unknown>;
+    const skipped: ScenarioResult = { ...result, passed: false, skipped: { span, reason: "r", lacks: "no array" }, failures: [{ span, message: "r", lacks: "no array" }], violations: [], warnings: [] };
+    const doc = JSON.parse(JSON.stringify(jsonReport([{ file: "a.smmu", scenarios: [result, skipped] }], diags, "1.2.3"))) as Record<string, unknown>;
     expect(validateReport(doc), schemaErrors(validateReport.errors)).toBe(true);
     expect(validateReport(JSON.parse(JSON.stringify(jsonReport([], [], "0.0.0"))))).toBe(true);
 
@@ -866,7 +867,15 @@ describe("--json reports validate against schemas/report.schema.json", () => {
     expect(mutate((d) => (d.extra = 1))).toBe(false);
     expect(mutate((d) => (d.formatVersion = 2))).toBe(false);
     expect(mutate((d) => delete d.summary)).toBe(false);
-    expect(mutate((d) => (d.summary.skipped = 0))).toBe(false);
+    expect(mutate((d) => (d.summary.errors = 0))).toBe(false);
+    expect(mutate((d) => delete d.summary.skipped)).toBe(false);
+    /* a skipped scenario says why, only a skipped one does, and it neither passed nor has failures */
+    expect(mutate((d) => (d.files[0].scenarios[0].status = "other"))).toBe(false);
+    expect(mutate((d) => delete d.files[0].scenarios[1].skipped)).toBe(false);
+    expect(mutate((d) => (d.files[0].scenarios[0].skipped = d.files[0].scenarios[1].skipped))).toBe(false);
+    expect(mutate((d) => (d.files[0].scenarios[1].passed = true))).toBe(false);
+    expect(mutate((d) => (d.files[0].scenarios[1].failures = []))).toBe(false);
+    expect(mutate((d) => (d.files[0].scenarios[1].skipped.reason = ""))).toBe(false);
     expect(mutate((d) => (d.files[0].scenarios[0].extra = 1))).toBe(false);
     expect(mutate((d) => (d.files[0].scenarios[0].line = 0))).toBe(false);
     expect(mutate((d) => delete d.files[0].scenarios[0].commands)).toBe(false);
@@ -912,7 +921,7 @@ describe("--json reports validate against schemas/report.schema.json", () => {
           {
             file: "a.smmu",
             scenarios: [
-              { name: "", passed: false, driver: { plugin: "driver-invs", variant: "mainline" }, file: "a.smmu", line: 1, column: 1, failures: [], violations: [v], warnings: [], commands: {}, metrics: NO_METRICS },
+              { name: "", status: "failed", passed: false, driver: { plugin: "driver-invs", variant: "mainline" }, file: "a.smmu", line: 1, column: 1, failures: [], violations: [v], warnings: [], commands: {}, metrics: NO_METRICS },
             ],
           },
         ];
@@ -998,7 +1007,7 @@ describe("plugins --json validates against schemas/plugins.schema.json", () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toBe("");
     const doc = report(r.stdout);
-    expect(doc.summary).toEqual({ scenarios: 0, passed: 0, failed: 0, rejected: 0 });
+    expect(doc.summary).toEqual({ scenarios: 0, passed: 0, failed: 0, skipped: 0, rejected: 0 });
     expect((doc.diagnostics as Diagnostic[]).map((d) => [d.file, d.line, d.column, d.code])).toEqual([[missing, 1, 1, "plugin"]]);
   });
 

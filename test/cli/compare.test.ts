@@ -115,8 +115,11 @@ describe("compare", () => {
       ["invs share", true, { min: SERIAL, median: SERIAL, max: SERIAL }, both],
       ["invs mainline +parallel_syncs", false, one, refused],
     ]);
+    /* refused for what the driver lacks: skipped there, the run's figures still reported */
     for (const i of [0, 1, 2, 4]) {
-      expect(shared!.results[i]!.scenario.failures).toEqual([{ file: path, line: 8, column: 3, message: REFUSED, lacks: "-EINVAL" }]);
+      const x = shared!.results[i]!.scenario;
+      expect([x.status, x.skipped]).toEqual(["skipped", { file: path, line: 8, column: 3, reason: REFUSED, lacks: "-EINVAL" }]);
+      expect(x.failures).toEqual([{ file: path, line: 8, column: 3, message: REFUSED, lacks: "-EINVAL" }]);
     }
   });
 
@@ -147,8 +150,9 @@ describe("compare", () => {
     expect(start).toBeGreaterThan(-1);
     const shown = readme.slice(readme.indexOf("\n", start) + 1, readme.indexOf("\n```", start));
     const r = await cli("run", "--variant", "mainline", "examples/s1-shared.smmu");
-    expect(r.status).toBe(1);
-    expect(r.out.startsWith(`${shown}\n`)).toBe(true);
+    /* skipped, not failed: mainline lacks what the scenario needs; the README shows all of it */
+    expect(r.status).toBe(0);
+    expect(r.out).toBe(shown);
   });
 
   test("each column is its configuration only: the file's driver line and options do not leak in", async () => {

@@ -60,7 +60,7 @@ describe("every example passes", () => {
     expect(scenarios.length).toBeGreaterThan(0);
     expect(scenarios.filter((s) => !s.passed).map(describeFailure), `${name}: failed scenarios`).toEqual([]);
     for (const s of scenarios) expect(s.file).toBe(run.path);
-    expect(doc.summary).toEqual({ scenarios: scenarios.length, passed: scenarios.length, failed: 0, rejected: 0 });
+    expect(doc.summary).toEqual({ scenarios: scenarios.length, passed: scenarios.length, failed: 0, skipped: 0, rejected: 0 });
     expect(run.status).toBe(0);
   });
 });

@@ -1,0 +1,71 @@
+/** The command line's options as the commands receive them, and the parsers of their values. */
+import { InvalidArgumentError } from "commander";
+import type { JsonValue } from "../model/topology.js";
+import type { Io } from "./io.js";
+
+export interface GlobalOpts {
+  json?: boolean;
+  color: boolean;
+  plugin?: string[];
+}
+
+export const REPORTERS = ["human", "ktap", "junit"] as const;
+export type ReporterName = (typeof REPORTERS)[number];
+
+export interface RunOpts extends GlobalOpts {
+  /** names or globs; repeatable */
+  scenario?: string[];
+  list?: boolean;
+  reporter: ReporterName;
+  seed?: number;
+  driver?: string;
+  variant?: string;
+  stepLimit?: number;
+  driverOption?: Record<string, JsonValue>;
+  trace?: string;
+  metrics?: boolean;
+  checkPlugins?: boolean;
+}
+
+export interface GraphOpts extends GlobalOpts {
+  scenario?: string;
+}
+
+export interface CompareOpts extends GlobalOpts {
+  scenario?: string[];
+  seed: number;
+}
+
+/** What every command gets besides its options. */
+export interface CommandContext {
+  io: Io;
+  version: string;
+  /** colours for these options: a terminal, --color, and not --json */
+  useColor(o: GlobalOpts): boolean;
+}
+
+/** A repeatable option's values, in the order given. */
+export function collect(v: string, prev: string[] = []): string[] {
+  return [...prev, v];
+}
+
+/** `--driver-option key[=value]`, repeatable: true without a value; true/false, integers and words as written. */
+export function driverOption(v: string, prev: Record<string, JsonValue> = {}): Record<string, JsonValue> {
+  const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:=(.*))?$/.exec(v);
+  if (!m) throw new InvalidArgumentError(`not key or key=value: ${v}`);
+  const raw = m[2];
+  const value = raw === undefined || raw === "true" ? true : raw === "false" ? false : /^-?\d+$/.test(raw) ? Number(raw) : raw;
+  return { ...prev, [m[1]!]: value };
+}
+
+export function seedInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0 || n > 0xffffffff) throw new InvalidArgumentError(`not a seed (0..4294967295): ${v}`);
+  return n;
+}
+
+export function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`not a positive integer: ${v}`);
+  return n;
+}
