@@ -213,7 +213,11 @@ export class BlockExecution implements Execution {
   }
 
   result(): Result {
-    const failures = this.run.failures.map((f) => ({ kind: f.kind ?? "expect", message: `${f.span.file}:${f.span.line}:${f.span.column}: ${f.message}` }));
+    /* the first line of detail is what went wrong (the violation, the command that differs) */
+    const failures = this.run.failures.map((f) => ({
+      kind: f.kind ?? "expect",
+      message: `${f.span.file}:${f.span.line}:${f.span.column}: ${f.message}${f.detail?.length ? `: ${f.detail[0]!.trim()}` : ""}`,
+    }));
     /* an operation the execution ended before (an oops elsewhere) never returned */
     const ops = Array.from(this.results, (r, i) => `${this.program.agents[i]}=${i in this.results ? describe(r) : "unfinished"}`);
     const kinds = [...new Set(failures.map((f) => f.kind))].sort();
