@@ -42,7 +42,7 @@ export function replayScenario(input: SelectedFile, scenario: Scenario, o: RunOp
     opts.onResult?.(result);
     return { result, steps: r.trace.map((line, i) => `${String(i + 1).padStart(String(r.trace.length).length)}  ${line}`) };
   } catch (err) {
-    if (err instanceof ScheduleError) throw new ReplayError("--schedule", `${err.message} (agents: ${program.agents.map((a, i) => `${i} ${a}`).join(", ")})`);
+    if (err instanceof ScheduleError) throw new ReplayError("--schedule", err.message);
     throw err;
   }
 }
