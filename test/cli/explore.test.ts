@@ -4,7 +4,7 @@
  * schemas/explore.schema.json, jobs and shards giving the same document,
  * and every misuse a one-line usage error (exit 2).
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
@@ -85,7 +85,6 @@ FAIL ${ATC} (driver-broken no-sync-before-ats)
     const file = join(dir, "trace.json");
     const r = await cli("run", AU, "--scenario", ATC, ...BROKEN, "--schedule", SCHEDULE, "--trace", file);
     expect(r.status).toBe(1);
-    const { readFileSync } = await import("node:fs");
     const doc = JSON.parse(readFileSync(file, "utf8")) as { traceEvents: { name: string; cat?: string; tid: number; args?: Record<string, unknown>; ph: string }[] };
     const tracks = new Map(doc.traceEvents.filter((e) => e.ph === "M" && e.name === "thread_name").map((e) => [e.tid, String(e.args!.name)]));
     const steps = doc.traceEvents.filter((e) => e.cat === "schedule");
@@ -170,5 +169,27 @@ describe("explore and run --schedule: misuse is a usage error naming the flag", 
   ])("%j", async (argv, message) => {
     const r = await cli(...argv);
     expect([r.status, r.stderr.split("\n")[0]]).toEqual([2, message]);
+  });
+});
+
+describe("the README's explore example", () => {
+  const readme = readFileSync("README.md", "utf8");
+  /** The text the README shows after `$ command`, up to the end of its code block. */
+  const shown = (command: string): string => {
+    const start = readme.indexOf(`$ ${command}\n`);
+    expect(start, command).toBeGreaterThan(-1);
+    return readme.slice(start + command.length + 3, readme.indexOf("```", start));
+  };
+  const argv = (command: string): string[] => command.replace(/^npx smmu-emu /, "").match(/'[^']*'|\S+/g)!.map((w) => w.replace(/^'|'$/g, ""));
+
+  test("explore prints what the README shows, and the replay line it prints is the README's", async () => {
+    const command = "npx smmu-emu explore examples/race-attach-unmap.smmu --variant v9 --scenario '*purged*'";
+    const r = await cli(...argv(command), "--jobs", "1");
+    expect(r.stdout).toBe(shown(command));
+    const replayLine = /replay: smmu-emu (.*)$/m.exec(r.stdout)![1]!;
+    const replayShown = shown(`npx smmu-emu ${replayLine}`).split("\n").filter((l) => l && l.trim() !== "...");
+    const replayed = await cli(...argv(`npx smmu-emu ${replayLine}`));
+    const lines = replayed.stdout.split("\n");
+    for (const l of replayShown) expect(lines).toContain(l);
   });
 });
