@@ -12,8 +12,8 @@ const SCHEMAS = readdirSync(DIR)
   .map((f) => [f, JSON.parse(readFileSync(join(DIR, f), "utf8")) as { $id: string }] as const);
 
 describe("schemas/*.schema.json", () => {
-  test("there are the six the README names", () => {
-    expect(SCHEMAS.map(([f]) => f)).toEqual(["compare.schema.json", "list.schema.json", "plugins.schema.json", "report.schema.json", "topology.schema.json", "trace-event.schema.json"]);
+  test("there are the seven the README names", () => {
+    expect(SCHEMAS.map(([f]) => f)).toEqual(["compare.schema.json", "explore.schema.json", "list.schema.json", "plugins.schema.json", "report.schema.json", "topology.schema.json", "trace-event.schema.json"]);
   });
 
   test.each(SCHEMAS)("%s compiles under strict mode", (_, schema) => {
