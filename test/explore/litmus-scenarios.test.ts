@@ -155,3 +155,20 @@ describe("the weak outcome, step by step", () => {
     expect(program("SB", "arm").agents).toEqual(["cpu0", "cpu1", "cpu0.sb", "cpu1.sb"]);
   });
 });
+
+describe("docs/explore.md, \"Litmus tests as scenarios\", says what these tests find", () => {
+  const doc = readFileSync(new URL("../../docs/explore.md", import.meta.url), "utf8");
+  const section = doc.slice(doc.indexOf("## Litmus tests as scenarios"));
+
+  test("its example is one of the file's scenarios, as written there", () => {
+    const block = /```\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(block).toBeDefined();
+    expect(readFileSync(new URL(`../../${PATH}`, import.meta.url), "utf8")).toContain(block);
+  });
+
+  test("its table: where each scenario's weak outcome is seen", () => {
+    const rows = [...section.matchAll(/^\| ([\w+]+)(?: \(.+?\))? \| (never|seen) \| (never|seen) \| (never|seen) \|$/gm)];
+    const table = Object.fromEntries(rows.map(([, name, ...cells]) => [name, MODELS.filter((_, i) => cells[i] === "seen")]));
+    expect(table).toEqual(SEEN);
+  });
+});
