@@ -1,61 +1,55 @@
 /**
- * What a schedule explorer pays per schedule on examples/race-attach-unmap.smmu
- * (its first scenario): a new Simulator on its topology, the 4-statement
- * prefix (attach, attach, map, a DMA through a walk), and the 3-operation
- * `concurrently` block (unmap, attach, DMA) under a seed of its own, in
- * CPU time.
+ * What `smmu-emu explore` does per second on the race examples: the first
+ * scenario of examples/race-attach-unmap.smmu (3 operations: unmap, attach,
+ * DMA, and the SMMU's queue) searched exhaustively (dpor, sc), in one
+ * thread and on two worker threads, and what a schedule costs: starting an
+ * execution (a new platform and the scenario's 4-statement prefix) against
+ * the block's steps.
  */
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { compileSmmu } from "../src/dsl/compile.js";
-import { builtinRegistry, Simulator } from "../src/index.js";
+import { blockFactory, blockProgram, type BlockSpec } from "../src/cli/commands/explore-target.js";
+import { explore, exploreParallel } from "../src/engine/explore/index.js";
 
 export interface SchedulesRow {
+  scenario: string;
   schedules: number;
+  /** One thread, per CPU second. */
   schedulesPerSec: number;
-  /** Microseconds per schedule in each part. */
-  buildUs: number;
-  prefixUs: number;
+  /** --jobs 2, per wall second. */
+  schedulesPerSecJobs2: number;
+  /** Microseconds per schedule: start() (platform and prefix), and the rest (the block's steps, the search). */
+  startUs: number;
   blockUs: number;
 }
 
 const RACE = fileURLToPath(new URL("../examples/race-attach-unmap.smmu", import.meta.url));
+const SPEC: BlockSpec = { path: RACE, plugins: [], scenario: "unmap races an attach to the same domain", block: 0, memory: "sc", seed: 0 };
 
-/** CPU milliseconds (the machine may be shared: wall time would count the others' work too). */
 function cpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 }
 
-/** Each part timed over a batch of schedules at once: `batch` platforms built, then their prefixes run, then their blocks. */
-export function benchSchedules(schedules = 6000, batch = 1000): SchedulesRow {
-  const { topology } = compileSmmu(readFileSync(RACE, "utf8"), RACE);
-  const registry = builtinRegistry();
-  const parts = { build: 0, prefix: 0, block: 0 };
-  const round = (first: number, time: boolean): void => {
-    const t0 = cpuMs();
-    const sims = Array.from({ length: batch }, () => new Simulator(topology, { registry, keepSpans: false }));
-    const t1 = cpuMs();
-    for (const sim of sims) {
-      sim.attach("gpu0", "d1");
-      sim.attach("gpu1", "d2");
-      sim.map("d1", 0x10000, 0x1000);
-      if (sim.run(sim.ops.dma("gpu0", "read", 0x10000)).kind !== "ok") throw new Error("the prefix's DMA did not translate");
-    }
-    const t2 = cpuMs();
-    sims.forEach((sim, i) => sim.runConcurrently([sim.ops.unmap("d1", 0x10000, 0x1000), sim.ops.attach("gpu1", "d1"), sim.ops.dma("gpu0", "read", 0x10000)], first + i));
-    const t3 = cpuMs();
-    const stale = sims.find((sim) => sim.violations.length);
-    if (stale) throw new Error(stale.violations[0]!.message);
-    if (!time) return;
-    parts.build += t1 - t0;
-    parts.prefix += t2 - t1;
-    parts.block += t3 - t2;
+export async function benchSchedules(): Promise<SchedulesRow> {
+  const program = await blockProgram(SPEC);
+  explore(program, { maxSchedules: 200 }); // warm up
+  const t0 = cpuMs();
+  const s = explore(program);
+  const searchMs = cpuMs() - t0;
+  const t1 = cpuMs();
+  for (let i = 0; i < s.schedules; i++) program.start();
+  const startMs = cpuMs() - t1;
+  const w0 = performance.now();
+  const two = await exploreParallel(blockFactory(SPEC), {}, 2);
+  const wallMs = performance.now() - w0;
+  if (JSON.stringify(two) !== JSON.stringify(s)) throw new Error("--jobs 2 gave another summary");
+  const us = (ms: number): number => (ms * 1000) / s.schedules;
+  return {
+    scenario: SPEC.scenario,
+    schedules: s.schedules,
+    schedulesPerSec: (s.schedules * 1000) / searchMs,
+    schedulesPerSecJobs2: (s.schedules * 1000) / wallMs,
+    startUs: us(startMs),
+    blockUs: us(searchMs - startMs),
   };
-  round(0, false);
-  const rounds = Math.max(1, Math.round(schedules / batch));
-  for (let r = 0; r < rounds; r++) round(r * batch, true);
-  const n = rounds * batch;
-  const us = (ms: number): number => (ms * 1000) / n;
-  return { schedules: n, schedulesPerSec: (n * 1000) / (parts.build + parts.prefix + parts.block), buildUs: us(parts.build), prefixUs: us(parts.prefix), blockUs: us(parts.block) };
 }
