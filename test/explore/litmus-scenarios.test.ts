@@ -14,6 +14,7 @@ import { loadSmmu } from "../../src/engine/load.js";
 import { explore, replay, ToyProgram, type Summary } from "../../src/engine/explore/index.js";
 import { BlockProgram } from "../../src/engine/explore/scenario.js";
 import { builtinRegistry } from "../../src/index.js";
+import { cli } from "../helpers/cli.js";
 
 /** The path the messages name (the file is read from the repository's examples/). */
 const PATH = "examples/litmus.smmu";
@@ -164,6 +165,14 @@ describe("docs/explore.md, \"Litmus tests as scenarios\", says what these tests 
     const block = /```\n([\s\S]*?)```/.exec(section)?.[1];
     expect(block).toBeDefined();
     expect(readFileSync(new URL(`../../${PATH}`, import.meta.url), "utf8")).toContain(block);
+  });
+
+  test("its replay of SB under tso is the explorer's shortest schedule, and what run --schedule prints", async () => {
+    const m = /^\$ smmu-emu (run \S+ --scenario SB --memory tso --schedule (\S+))\n([\s\S]*?)```/m.exec(section);
+    expect(m).not.toBeNull();
+    const [, command, schedule, shown] = m!;
+    expect(schedule).toBe(explored("SB", "tso").failures[0]!.schedule);
+    expect(await cli(...command!.split(" "))).toEqual({ status: 1, stdout: shown, stderr: "" });
   });
 
   test("its table: where each scenario's weak outcome is seen", () => {
