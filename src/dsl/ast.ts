@@ -50,6 +50,26 @@ export type DmaExpectation =
 /** What `expect error` waits for: an errno from the driver, or an emulator-detected failure. */
 export type ErrorExpectation = { kind: "errno"; errno: number; name: string } | { kind: "livelock" | "oops" | "use_after_free" };
 
+/**
+ * A memory operation of a litmus `thread { }`, named as the kernel's
+ * primitives are, on a shared variable (not SMMU state) that starts at 0.
+ */
+export type MemOp = At &
+  (
+    | { op: "WRITE_ONCE" | "smp_store_release"; var: string; value: number }
+    | { op: "READ_ONCE" | "smp_load_acquire"; var: string; reg: string }
+    | { op: "smp_mb" | "smp_wmb" | "smp_rmb" }
+  );
+
+/** A register a thread loaded into, or an integer. */
+export type RegOperand = { reg: string } | { value: number };
+
+/** What `expect r0 == 1 or r1 == 1;` holds the registers to. */
+export type RegCond =
+  | { kind: "cmp"; op: "==" | "!="; left: RegOperand; right: RegOperand }
+  | { kind: "and" | "or"; operands: RegCond[] }
+  | { kind: "not"; cond: RegCond };
+
 interface At {
   span: Span;
 }
@@ -83,10 +103,13 @@ export type Stmt = At &
     | { kind: "expect-array"; target: string; entries: InvPattern[]; trash?: number }
     | { kind: "concurrently"; body: Stmt[] }
     | { kind: "expect-state"; node: string; key: string; value: number | string | boolean }
+    /** a litmus test's thread: plain memory operations on one CPU */
+    | { kind: "thread"; ops: MemOp[] }
+    | { kind: "expect-cond"; cond: RegCond }
   );
 
 /** The statements a `concurrently` block may hold: operations that run as stepped paths. */
-export const CONCURRENT_KINDS: ReadonlySet<Stmt["kind"]> = new Set(["attach", "detach", "map", "unmap", "flush", "dma", "mm-invalidate", "mm-release", "vsmmu-invalidate"]);
+export const CONCURRENT_KINDS: ReadonlySet<Stmt["kind"]> = new Set(["attach", "detach", "map", "unmap", "flush", "dma", "mm-invalidate", "mm-release", "vsmmu-invalidate", "thread"]);
 
 export interface Scenario {
   name: string;

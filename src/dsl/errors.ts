@@ -5,7 +5,8 @@
 import type { IParserErrorMessageProvider, IRecognitionException, IToken, TokenType } from "chevrotain";
 import { diagnostic, type Diagnostic } from "../core/diagnostics.js";
 import { didYouMean } from "../core/suggest.js";
-import { KW, Semi } from "./tokens.js";
+import { isRegister, MEMORY_OPS } from "./lower-litmus.js";
+import { Identifier, KW, Semi } from "./tokens.js";
 
 /** A token's text for a message: a long one (a 50 MB literal) is cut short. */
 function image(token: IToken): string {
@@ -26,7 +27,7 @@ function label(t: TokenType): string {
 const EXPECTED: Record<string, string> = {
   topItem: "a declaration (smmu, device, vsmmu, domain, param, for, include, use, driver or scenario)",
   stmt: "a statement (attach, detach, map, unmap, flush, dma, sva, mm, fail, fault, expect, array, unref, concurrently, for or driver)",
-  expect: "an expectation (commands, count, invs, array, dma, state, error, no stale or stale)",
+  expect: "an expectation (commands, count, invs, array, dma, state, error, no stale, stale or a condition such as r0 == 1)",
   value: "a value",
   operand: "a number, a name or '('",
   nameAtom: "a number, a name or '('",
@@ -40,6 +41,10 @@ const EXPECTED: Record<string, string> = {
   property: "a property (key: value;)",
   command: "a command (e.g. TLBI_NH_VA asid 1 ...;)",
   "invalidation entry": "an entry (e.g. smmu0 S1_ASID 1 users 1;)",
+  "memory operation": `a memory operation (${MEMORY_OPS.join(", ")})`,
+  condNot: "a condition (r0 == 1, not, '(')",
+  condOperand: "a register or a number",
+  comparison: "'==' or '!='",
 };
 
 const KEYWORDS = Object.keys(KW);
@@ -54,6 +59,7 @@ const BLOCK_OF: Record<string, string> = {
   nodeDecl: "property",
   expectCommands: "command",
   expectInvs: "invalidation entry",
+  thread: "memory operation",
 };
 
 /** A keyword the token may be a misspelling of; punctuation and numbers are never words, nor is a name far longer than any keyword. */
@@ -61,12 +67,20 @@ function nearKeyword(t: IToken): string {
   return /^[A-Za-z_]/.test(t.image) && t.image.length <= 40 && t.tokenType.name !== "EOF" ? didYouMean(t.image, KEYWORDS) : "";
 }
 
+/** A memory operation (or a load into a register) among statements: where it belongs. */
+function misplacedMemOp(inside: string, t: IToken): string {
+  const memOp = (MEMORY_OPS as readonly string[]).includes(t.image) || isRegister(t.image);
+  return inside === "stmt" && memOp ? " (a memory operation goes in a thread { } inside a concurrently block)" : "";
+}
+
 export const messages: IParserErrorMessageProvider = {
   buildMismatchTokenMessage({ expected, actual, ruleName }) {
     /* the file's MANY stopped at something that starts no declaration */
     if (expected.name === "EOF") return `expected ${EXPECTED.topItem} but found ${show(actual)}${nearKeyword(actual)}`;
     const inside = expected.name === "RBrace" ? BLOCK_OF[ruleName] : undefined;
-    if (inside) return `expected ${EXPECTED[inside] ?? `a ${inside}`} or '}' but found ${show(actual)}${nearKeyword(actual)}`;
+    if (inside) return `expected ${EXPECTED[inside] ?? `a ${inside}`} or '}' but found ${show(actual)}${nearKeyword(actual)}${misplacedMemOp(inside, actual)}`;
+    /* `x = 1;`: a thread's accesses are the kernel's primitives */
+    if (ruleName === "memOp" && expected === Identifier) return `expected ${EXPECTED["memory operation"]} but found ${show(actual)}`;
     return `expected ${label(expected)} but found ${show(actual)}`;
   },
   buildNotAllInputParsedMessage({ firstRedundant }) {

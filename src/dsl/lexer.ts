@@ -18,6 +18,7 @@ import {
   Comma,
   DotDot,
   Ellipsis,
+  EqEq,
   Equals,
   Hash,
   Identifier,
@@ -26,6 +27,7 @@ import {
   LineComment,
   LParen,
   Minus,
+  NotEq,
   NumberLit,
   Percent,
   Plus,
@@ -54,6 +56,8 @@ const FIXED = new Map<TokenType, string>([
   [DotDot, ".."],
   [Shl, "<<"],
   [Shr, ">>"],
+  [EqEq, "=="],
+  [NotEq, "!="],
   [Slash, "/"],
   ...[...KEYWORDS].map(([word, t]) => [t, word] as const),
 ]);
@@ -187,9 +191,10 @@ class Lexer {
     if (c === 32 || c === 9 || c === LF || c === CR) return this.layout(i);
     if (isIdentStart(c)) return this.word(i);
     if (isDigit(c)) return this.number(i);
+    const next = text.charCodeAt(i + 1);
+    if (c === 61 /* = */ && next === 61) return this.push(EqEq, i, i + 2);
     const single = c < 128 ? SINGLE[c] : undefined;
     if (single) return this.push(single, i, i + 1);
-    const next = text.charCodeAt(i + 1);
     switch (c) {
       case 34 /* " */:
         return this.string(i);
@@ -207,6 +212,8 @@ class Lexer {
         return next === 60 ? this.push(Shl, i, i + 2) : -1;
       case 62 /* > */:
         return next === 62 ? this.push(Shr, i, i + 2) : -1;
+      case 33 /* ! */:
+        return next === 61 ? this.push(NotEq, i, i + 2) : -1;
       default:
         return -1;
     }

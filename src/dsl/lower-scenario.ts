@@ -11,6 +11,7 @@ import { CONCURRENT_KINDS, type CmdPattern, type DmaExpectation, type DriverChoi
 import { didYouMean } from "../core/suggest.js";
 import { DRIVER_NODE, driverPlugin } from "../model/topology.js";
 import { stringValue, type LowerBase } from "./lower-core.js";
+import { LitmusLowerer } from "./lower-litmus.js";
 import { setOwn } from "./lower-topology.js";
 import { isString, isWord } from "./syntax.js";
 import type * as S from "./syntax.js";
@@ -47,11 +48,16 @@ export class ScenarioLowerer {
   private readonly vsmmus: Set<string>;
   /** Every node a plugin models: SMMUs, devices, vSMMUs (and the driver, DRIVER_NODE, which `expect state` also reads). */
   private readonly nodes: Set<string>;
+  /** Threads and the conditions over their registers. */
+  private readonly litmus: LitmusLowerer;
+  /** Lowering a `concurrently` block's body: a thread may be there. */
+  private inBlock = false;
 
   constructor(
     private readonly lo: LowerBase,
     topology: Topology,
   ) {
+    this.litmus = new LitmusLowerer(lo);
     this.devices = new Set(topology.devices.map((d) => d.name));
     this.smmus = new Set(topology.smmus.map((s) => s.name));
     this.domains = new Map(topology.domains.map((d) => [d.name, d.stage]));
@@ -177,10 +183,18 @@ export class ScenarioLowerer {
       case "array":
         return this.array(n.target, n.def, span);
       case "concurrently": {
+        const outer = this.inBlock;
+        this.inBlock = true;
         const body = this.block(n.body);
+        this.inBlock = outer;
         const bad = body.find((b) => !CONCURRENT_KINDS.has(b.kind));
-        if (bad) return this.lo.error(bad.span, "misplaced", "only operations (attach, detach, map, unmap, flush, dma, mm, vsmmu invalidate) run concurrently");
+        if (bad) return this.lo.error(bad.span, "misplaced", "only operations (attach, detach, map, unmap, flush, dma, mm, vsmmu invalidate, thread) run concurrently");
         return { kind: "concurrently", body, span };
+      }
+      case "thread": {
+        if (!this.inBlock) return this.lo.error(n.first, "misplaced", "a thread runs only inside a concurrently block, beside the other threads");
+        const ops = this.litmus.thread(n.body, span);
+        return ops && { kind: "thread", ops, span };
       }
       case "unref": {
         const base = this.arrayRef(n.base);
@@ -333,6 +347,10 @@ export class ScenarioLowerer {
       }
       case "expectNoStale":
         return { kind: "expect-stale", none: true, span };
+      case "expectCond": {
+        const cond = this.litmus.cond(n.cond);
+        return cond && { kind: "expect-cond", cond, span };
+      }
       case "expectStale": {
         const device = n.device ? this.ref(n.device, "device", this.devices) : undefined;
         const iova = n.iova ? this.lo.int(n.iova, "IOVA") : undefined;

@@ -9,7 +9,7 @@
  * Alternatives that run for every statement or operand are built once
  * (fields below) rather than on each call.
  */
-import type { ILookaheadStrategy, IOrAlt, IRecognitionException, IToken, TokenType } from "chevrotain";
+import type { ILookaheadStrategy, IOrAlt, IRecognitionException, IToken, ParserMethod, TokenType } from "chevrotain";
 import { EmbeddedActionsParser, LLkLookaheadStrategy } from "./chevrotain.js";
 import { messages } from "./errors.js";
 import {
@@ -17,6 +17,8 @@ import {
   type ArrayDef,
   type CmdItem,
   type CmdPattern,
+  type Cond,
+  type CondOperand,
   type DmaResult,
   type DmaSpec,
   type DriverDecl,
@@ -25,6 +27,7 @@ import {
   type ForHead,
   type InvItem,
   type InvPattern,
+  type MemOp,
   type Name,
   type NamePart,
   type Property,
@@ -38,6 +41,7 @@ import {
   Comma,
   DotDot,
   Ellipsis,
+  EqEq,
   Equals,
   Hash,
   Identifier,
@@ -45,6 +49,7 @@ import {
   LBrace,
   LParen,
   Minus,
+  NotEq,
   NumberLit,
   Percent,
   Plus,
@@ -268,6 +273,7 @@ class SmmuParser extends EmbeddedActionsParser {
     { ALT: () => this.SUBRULE(this.array) },
     { ALT: () => this.SUBRULE(this.unref) },
     { ALT: () => this.SUBRULE(this.concurrently) },
+    { ALT: () => this.SUBRULE(this.thread) },
   ];
 
   stmt = this.RULE("stmt", (): Stmt => this.OR(this.stmts));
@@ -277,6 +283,50 @@ class SmmuParser extends EmbeddedActionsParser {
     const first = this.CONSUME(KW.concurrently);
     const body = this.block();
     return { kind: "concurrently", body, first, last: this.end() };
+  });
+
+  /** thread { WRITE_ONCE(x, 1); r0 = READ_ONCE(y); }: plain memory accesses on one CPU, a litmus test's thread (inside `concurrently`) */
+  thread = this.RULE("thread", (): Stmt => {
+    const first = this.CONSUME(KW.thread);
+    this.CONSUME(LBrace);
+    const body: (MemOp | Stmt)[] = [];
+    this.MANY(() => body.push(this.OR2(this.threadItems)));
+    this.CONSUME(RBrace);
+    return { kind: "thread", body, first, last: this.end() };
+  });
+
+  /**
+   * A memory operation, or a statement (which lowering refuses there, with
+   * one message at its position): the gate tells them apart, as statement
+   * words are names too.
+   */
+  private readonly threadItems = {
+    MAX_LOOKAHEAD: 1,
+    IGNORE_AMBIGUITIES: true,
+    DEF: [{ GATE: () => this.isMemOp(), ALT: () => this.SUBRULE(this.memOp) }, { ALT: () => this.SUBRULE(this.stmt) }] as IOrAlt<MemOp | Stmt>[],
+  };
+
+  /** A memory operation starts here: a name that is no keyword, or any name before '(' or '=' (a statement word such as `attach` is not one). */
+  private isMemOp(): boolean {
+    const next = this.LA(2).tokenType;
+    return this.LA(1).tokenType === Identifier || next === LParen || next === Equals;
+  }
+
+  /** [REG =] FN(ARG, ...);  which functions there are, and what they take, lowering checks (src/dsl/lower-litmus.ts) */
+  memOp = this.RULE("memOp", (): MemOp => {
+    const first = this.LA(1);
+    const target = this.OPTION(() => {
+      const reg = this.CONSUME(Identifier);
+      this.CONSUME(Equals);
+      return reg;
+    });
+    const fn = this.CONSUME2(Identifier);
+    this.CONSUME(LParen);
+    const args: Expr[] = [];
+    this.MANY_SEP(separated(Comma, () => args.push(this.SUBRULE(this.expr))));
+    this.CONSUME(RParen);
+    this.CONSUME(Semi);
+    return { kind: "memOp", target, fn, args, first, last: this.end() };
   });
 
   private readonly arrayOps: IOrAlt<ArrayDef>[] = [
@@ -522,6 +572,7 @@ class SmmuParser extends EmbeddedActionsParser {
     { ALT: () => this.SUBRULE(this.expectWarn) },
     { ALT: () => this.SUBRULE(this.expectNoStale) },
     { ALT: () => this.SUBRULE(this.expectStale) },
+    { ALT: () => this.SUBRULE(this.expectCond) },
   ];
 
   expect = this.RULE("expect", (): Stmt => {
@@ -745,6 +796,73 @@ class SmmuParser extends EmbeddedActionsParser {
     });
     this.CONSUME(Semi);
     return { kind: "expectStale", device: target?.device, iova: target?.iova };
+  });
+
+  /** expect r0 == 1 or r1 == 1;  a condition over the registers of the threads before it */
+  expectCond = this.RULE("expectCond", (): Expectation => {
+    const cond = this.SUBRULE(this.cond);
+    this.CONSUME(Semi);
+    return { kind: "expectCond", cond };
+  });
+
+  /** A or B or ...; A and B and ...: `and` binds tighter than `or`, as in C */
+  cond = this.RULE("cond", (): Cond => this.chain("or", KW.or, this.condAnd));
+
+  condAnd = this.RULE("condAnd", (): Cond => this.chain("and", KW.and, this.condNot));
+
+  /** OPERAND (WORD OPERAND)*: an operand alone is itself. */
+  private chain(kind: "and" | "or", word: TokenType, operand: ParserMethod<[], Cond>): Cond {
+    const first = this.LA(1);
+    const operands = [this.SUBRULE(operand)];
+    this.MANY(() => {
+      this.CONSUME(word);
+      operands.push(this.SUBRULE2(operand));
+    });
+    return operands.length === 1 ? operands[0]! : { kind, nots: 0, operands, first, last: this.end() };
+  }
+
+  private readonly condAtoms: IOrAlt<Cond>[] = [
+    {
+      ALT: () => {
+        this.CONSUME(LParen);
+        const c = this.SUBRULE(this.cond);
+        this.CONSUME(RParen);
+        return c;
+      },
+    },
+    { ALT: () => this.SUBRULE(this.comparison) },
+  ];
+
+  /** [not ...] ( COND ) | [not ...] A == B: the `not`s counted, not nested, so that a long run of them costs no stack */
+  condNot = this.RULE("condNot", (): Cond => {
+    const first = this.LA(1);
+    let nots = 0;
+    this.MANY(() => {
+      this.CONSUME(KW.not);
+      nots++;
+    });
+    const c = this.OR(this.condAtoms);
+    return nots === 0 || !c ? c : { ...c, nots: c.nots + nots, first, last: this.end() };
+  });
+
+  private readonly comparisons: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(EqEq) }, { ALT: () => this.CONSUME(NotEq) }];
+
+  comparison = this.RULE("comparison", (): Cond => {
+    const first = this.LA(1);
+    const left = this.SUBRULE(this.condOperand);
+    const op = this.OR(this.comparisons);
+    const right = this.SUBRULE2(this.condOperand);
+    return { kind: "cmp", nots: 0, left, op, right, first, last: this.end() };
+  });
+
+  private readonly condOperandAtoms: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(NumberLit) }, { ALT: () => this.CONSUME(Identifier) }];
+
+  /** A register, a param, or a number with its sign. */
+  condOperand = this.RULE("condOperand", (): CondOperand => {
+    const first = this.LA(1);
+    const minus = this.OPTION(() => this.CONSUME(Minus));
+    const atom = this.OR(this.condOperandAtoms);
+    return { minus, atom, first, last: this.end() };
   });
 
   /** A name, possibly built from parts: smmu#i, dev#(s * 64 + d). */

@@ -139,6 +139,28 @@ export interface DmaResult {
   abort?: boolean;
 }
 
+/** One memory operation of a `thread { }`: `WRITE_ONCE(x, 1);`, `r0 = READ_ONCE(y);`, `smp_mb();` (lowering knows the functions). */
+export interface MemOp extends Syn {
+  kind: "memOp";
+  /** `r0 =`: where a load's value goes */
+  target?: IToken;
+  fn: IToken;
+  args: readonly Expr[];
+}
+
+/** A register (r0), a param, or an integer literal, with its minus sign. */
+export interface CondOperand extends Syn {
+  minus?: IToken;
+  atom: IToken;
+}
+
+/** A condition over registers, as an `expect` after a block of threads writes it; `nots` are the `not`s before a comparison or a parenthesized condition. */
+export type Cond = Syn &
+  (
+    | { kind: "cmp"; nots: number; left: CondOperand; op: IToken; right: CondOperand }
+    | { kind: "and" | "or"; nots: number; operands: Cond[] }
+  );
+
 export type Expectation =
   | { kind: "expectCommands"; smmu: Name; contains: boolean; items: CmdItem[] }
   | { kind: "expectCount"; smmu: Name; what: IToken; count: Expr }
@@ -149,6 +171,7 @@ export type Expectation =
   | { kind: "expectError"; minus: boolean; error: IToken; body: Stmt[] }
   | { kind: "expectWarn"; text: IToken; body: Stmt[] }
   | { kind: "expectNoStale" }
+  | { kind: "expectCond"; cond: Cond }
   | { kind: "expectStale"; device?: Name; iova?: Expr };
 
 /** The right-hand side of `array NAME ...`. */
@@ -177,4 +200,6 @@ export type Stmt = Syn &
     | { kind: "array"; target: IToken; def: ArrayDef }
     | { kind: "unref"; base: IToken; other: IToken }
     | { kind: "concurrently"; body: Stmt[] }
+    /** memory operations; a statement there is parsed to be refused */
+    | { kind: "thread"; body: (MemOp | Stmt)[] }
   );

@@ -87,6 +87,11 @@ export const KW = {
   purge: kw("purge"),
   concurrently: kw("concurrently"),
   state: kw("state"),
+  /* litmus threads and the conditions over their registers (src/dsl/lower-litmus.ts) */
+  thread: kw("thread"),
+  and: kw("and"),
+  or: kw("or"),
+  not: kw("not"),
 } as const;
 
 export const LBrace = createToken({ name: "LBrace", pattern: /\{/, label: "'{'" });
@@ -107,6 +112,8 @@ export const Slash = createToken({ name: "Slash", pattern: /\//, label: "'/'" })
 export const Percent = createToken({ name: "Percent", pattern: /%/, label: "'%'" });
 export const Shl = createToken({ name: "Shl", pattern: /<</, label: "'<<'" });
 export const Shr = createToken({ name: "Shr", pattern: />>/, label: "'>>'" });
+export const EqEq = createToken({ name: "EqEq", pattern: /==/, label: "'=='" });
+export const NotEq = createToken({ name: "NotEq", pattern: /!=/, label: "'!='" });
 
 /** Every token type the parser reads (comments are not given to it). */
 export const ALL_TOKENS: TokenType[] = [
@@ -134,6 +141,8 @@ export const ALL_TOKENS: TokenType[] = [
   Percent,
   Shl,
   Shr,
+  EqEq,
+  NotEq,
 ];
 
 /** Each keyword's token type, by the word. */

@@ -1,9 +1,10 @@
 /**
  * Checking expectations: command streams against patterns (exact, or as an
- * ordered subsequence), invalidation arrays against entries, DMA results.
+ * ordered subsequence), invalidation arrays against entries, DMA results,
+ * conditions over litmus threads' registers.
  * Each check returns null when it holds, or the lines that explain why not.
  */
-import type { CmdPattern, DmaExpectation, InvPattern } from "../dsl/ast.js";
+import type { CmdPattern, DmaExpectation, InvPattern, RegCond, RegOperand } from "../dsl/ast.js";
 import { formatCmd, type Cmd } from "../model/commands.js";
 import type { InvsSnapshot } from "../model/driver.js";
 import type { TranslateResult } from "../model/translation.js";
@@ -98,4 +99,51 @@ export function checkDma(want: DmaExpectation, got: TranslateResult): string | n
   if (ok) return null;
   const w = want.kind === "via" ? `ok via ${want.via}` : want.kind === "fault" ? `fault${want.event ? ` ${want.event}` : ""}` : want.kind;
   return `expected ${w}, got ${describeResult(got)}`;
+}
+
+/** A condition as it is written, with the parentheses its precedence needs (not, then and, then or). */
+export function formatCond(c: RegCond): string {
+  const operand = (o: RegOperand): string => ("reg" in o ? o.reg : String(o.value));
+  switch (c.kind) {
+    case "cmp":
+      return `${operand(c.left)} ${c.op} ${operand(c.right)}`;
+    case "not":
+      return `not ${c.cond.kind === "and" || c.cond.kind === "or" ? `(${formatCond(c.cond)})` : formatCond(c.cond)}`;
+    case "and":
+      return c.operands.map((o) => (o.kind === "or" ? `(${formatCond(o)})` : formatCond(o))).join(" and ");
+    case "or":
+      return c.operands.map(formatCond).join(" or ");
+  }
+}
+
+/** The registers `c` reads, each once, in the order written. */
+function condRegisters(c: RegCond, out = new Set<string>()): Set<string> {
+  if (c.kind === "cmp") {
+    for (const o of [c.left, c.right]) if ("reg" in o) out.add(o.reg);
+  } else if (c.kind === "not") condRegisters(c.cond, out);
+  else for (const o of c.operands) condRegisters(o, out);
+  return out;
+}
+
+function holds(c: RegCond, regs: ReadonlyMap<string, number>): boolean {
+  const value = (o: RegOperand): number => ("reg" in o ? regs.get(o.reg)! : o.value);
+  switch (c.kind) {
+    case "cmp":
+      return (value(c.left) === value(c.right)) === (c.op === "==");
+    case "not":
+      return !holds(c.cond, regs);
+    case "and":
+      return c.operands.every((o) => holds(o, regs));
+    case "or":
+      return c.operands.some((o) => holds(o, regs));
+  }
+}
+
+/** `expect COND;` over the registers the threads loaded into: null if it holds, else what they hold. */
+export function checkCond(c: RegCond, regs: ReadonlyMap<string, number>): string | null {
+  const read = [...condRegisters(c)];
+  const missing = read.filter((r) => !regs.has(r));
+  if (missing.length) return `${missing.join(", ")} ${missing.length === 1 ? "holds" : "hold"} nothing: the thread that loads into ${missing.length === 1 ? "it" : "them"} did not run`;
+  if (holds(c, regs)) return null;
+  return `expected ${formatCond(c)}, but ${read.map((r) => `${r}=${regs.get(r)}`).join(" ")}`;
 }

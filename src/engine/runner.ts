@@ -20,9 +20,10 @@ import type { DriverSpec, JsonValue } from "../model/topology.js";
 import { PageTableError } from "../model/page-table.js";
 import type { PluginRegistry } from "../plugin/registry.js";
 import { driverProblem } from "../schema/validate.js";
-import { checkContains, checkDma, checkExact, checkInvs } from "./expectations.js";
+import { checkCond, checkContains, checkDma, checkExact, checkInvs } from "./expectations.js";
 import { MetricsRecorder, type InvalidationMetric, type ScenarioMetrics } from "./metrics.js";
 import { Simulator, type Op } from "./simulator.js";
+import type { Registers } from "./thread.js";
 import type { SpanSink, Timeline } from "./timeline.js";
 import type { Violation } from "./oracle.js";
 
@@ -449,6 +450,8 @@ export class ScenarioRun {
             throw this.errnoFailure(`vsmmu ${s.vsmmu} invalidate failed: ${errnoName(-ret)}, entry_num ${entryNum} of ${s.cmds.length}${at}`, ret, cpu);
           },
         };
+      case "thread":
+        return { op: sim.ops.thread(s.ops, at), done: (r) => this.setRegisters(r as Registers) };
       case "dma":
         return {
           op: sim.ops.dma(s.device, s.access, s.iova, { pasid: s.pasid, sid: s.sid, at }),
@@ -534,6 +537,11 @@ export class ScenarioRun {
         return this.expectWarn(s);
       case "expect-stale":
         return this.expectStale(s);
+      case "expect-cond": {
+        const why = checkCond(s.cond, this.registers);
+        if (why) this.fail(s.span, why);
+        return;
+      }
       case "expect-state": {
         const got = sim.states.get(s.node)?.get(s.key);
         if (got !== s.value) {
@@ -571,6 +579,13 @@ export class ScenarioRun {
   }
 
   private readonly arrays = new Map<string, object>();
+
+  /** The registers the scenario's threads have loaded into, for `expect` conditions. */
+  private readonly registers = new Map<string, number>();
+
+  private setRegisters(r: Registers): void {
+    for (const [reg, v] of r.values) this.registers.set(reg, v);
+  }
 
   /** An array a statement made; none if that statement failed (the scenario has already failed there). */
   private array(name: string): object {

@@ -9,6 +9,7 @@ import { Clock } from "../core/clock.js";
 import { Memory } from "../core/memory.js";
 import { Rng } from "../core/rng.js";
 import { StepBudget } from "../core/steps.js";
+import type { MemOp } from "../dsl/ast.js";
 import type { Cmd } from "../model/commands.js";
 import type { IommuDriver, InvsSnapshot } from "../model/driver.js";
 import { exec, site, type Step, type Steps } from "../model/step.js";
@@ -19,6 +20,7 @@ import { Platform } from "../plugin/platform.js";
 import type { PluginRegistry } from "../plugin/registry.js";
 import { IommuCore } from "./iommu-core.js";
 import { Oracle, type OpRef, type Violation } from "./oracle.js";
+import { threadPath, type Registers } from "./thread.js";
 import { Timeline } from "./timeline.js";
 
 
@@ -92,6 +94,8 @@ export class Simulator {
   readonly core: IommuCore;
   /** The values plugins exposed for `expect state`, by node. */
   readonly states: ReadonlyMap<string, ReadonlyMap<string, number | string | boolean>>;
+  /** The shared variables litmus threads store to and load from (0 until stored): plain memory, no SMMU's state. */
+  readonly vars = new Map<string, number>();
   private readonly logs = new Map<string, CommandLog>();
   private readonly stepLimit: number | undefined;
   private readonly onSteps: (() => void) | undefined;
@@ -254,6 +258,12 @@ export class Simulator {
     vsmmuInvalidate: (vsmmu: string, cmds: readonly Cmd[], at?: string): Op<{ ret: number; entryNum: number }> => ({
       label: `vsmmu ${vsmmu} invalidate`,
       path: this.driver.vsmmuInvalidate(vsmmu, cmds),
+      at,
+    }),
+    /** A litmus thread: its memory operations on the shared variables, a step each; its registers. */
+    thread: (ops: readonly MemOp[], at?: string): Op<Registers> => ({
+      label: "thread",
+      path: threadPath(this.vars, ops),
       at,
     }),
     /** A DMA: one step, the transaction. */

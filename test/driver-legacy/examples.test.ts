@@ -70,6 +70,14 @@ const UNDER_LEGACY: Record<string, Record<string, Outcome>> = {
     /* one domain, one SMMU: the first device behind smmu1 is refused (and every one after it): skipped there */
     "1024 devices behind 16 SMMUs share one domain": skip("23:36: attach dev64 shared failed: -EINVAL (arm_smmu_attach_dev: smmu_domain->smmu != master->smmu)"),
   },
+  "litmus.smmu": {
+    /* memory alone: no driver runs */
+    SB: pass(),
+    "SB+mbs": pass(),
+    MP: pass(),
+    "MP+wmb": pass(),
+    "MP+release": pass(),
+  },
   "lossy-atc.smmu": {
     /* the dropped ATC_INV is caught as under mainline, and expected */
     "the second ATC_INV is dropped": pass(["stale-translation"]),

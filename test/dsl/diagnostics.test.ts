@@ -50,7 +50,7 @@ describe("syntax", () => {
     ],
     ["unexpected character", "smmu smmu0 { features: ats @; }", "t.smmu:1:28: error: unexpected character '@'"],
     ["missing size keyword", scenario("  map d1 0x1000 0x1000;"), "t.smmu:6:17: error: expected 'size' but found '0x1000'"],
-    ["an expectation that does not exist", scenario("  expect nothing;"), "t.smmu:6:10: error: expected an expectation (commands, count, invs, array, dma, state, error, no stale or stale) but found 'nothing'"],
+    ["an expectation that does not exist", scenario("  expect nothing;"), "t.smmu:6:10: error: expected an expectation (commands, count, invs, array, dma, state, error, no stale, stale or a condition such as r0 == 1) but found 'nothing'"],
   ])("%s", (_, text, message) => {
     expect(diags(text)).toEqual([message]);
   });

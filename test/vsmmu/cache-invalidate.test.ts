@@ -250,7 +250,7 @@ scenario "s" {
     ["a field too wide", "vsmmu vsmmu0 invalidate { TLBI_NH_ASID asid 0x10000; }", "t.smmu:9:47: error: asid 65536 does not fit its 16 bits (0..65535)"],
     ["a negative field", "vsmmu vsmmu0 invalidate { CFGI_CD sid -1; }", "t.smmu:9:41: error: sid -1 does not fit its 32 bits (0..4294967295)"],
     ["an address not 4 KiB aligned", "vsmmu vsmmu0 invalidate { TLBI_NH_VAA addr 0x1800; }", "t.smmu:9:46: error: addr 0x1800 is not 4 KiB aligned: the command holds address bits 63:12"],
-    ["an expectation among concurrent operations", "concurrently { vsmmu vsmmu0 invalidate { } expect count smmu0 commands 0; }", "t.smmu:9:46: error: only operations (attach, detach, map, unmap, flush, dma, mm, vsmmu invalidate) run concurrently"],
+    ["an expectation among concurrent operations", "concurrently { vsmmu vsmmu0 invalidate { } expect count smmu0 commands 0; }", "t.smmu:9:46: error: only operations (attach, detach, map, unmap, flush, dma, mm, vsmmu invalidate, thread) run concurrently"],
     ["'...'", "vsmmu vsmmu0 invalidate { TLBI_NSNH_ALL ...; }", "t.smmu:9:43: error: a guest's command is written out: it has no '...' (a field it does not give is 0)"],
   ])("%s is an error at its position", (_, stmt, message) => {
     expect(() => runBody(`  ${stmt}`)).toThrow(message);

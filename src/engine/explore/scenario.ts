@@ -15,6 +15,7 @@ import type { SmmuNode } from "../../model/nodes.js";
 import { PageTableError } from "../../model/page-table.js";
 import type { SharedAccess, Step } from "../../model/step.js";
 import { blockAgent, ScenarioRun, type BlockRequest, type RunOptions, type ScenarioResult } from "../runner.js";
+import { Registers } from "../thread.js";
 import type { ConcurrentBlock } from "../simulator.js";
 import type { Choice, Execution, Program, Result, StepInfo, Waiting } from "./program.js";
 
@@ -225,9 +226,10 @@ export class BlockExecution implements Execution {
   }
 }
 
-/** An operation's result, short: 0 or -errno, a DMA's outcome, or "done". */
+/** An operation's result, short: 0 or -errno, a DMA's outcome, a thread's registers ("r0=0 r1=1"), or "done". */
 function describe(r: unknown): string {
   if (typeof r === "number") return r === 0 ? "0" : String(r);
+  if (r instanceof Registers && r.values.size > 0) return String(r);
   if (typeof r === "string") return r;
   if (r && typeof r === "object" && "kind" in r) {
     const t = r as { kind: string; via?: string; event?: string };
