@@ -70,7 +70,7 @@ class FileCompiler {
     this.topo = new TopologyBuilder(this.lo);
   }
 
-  compile(text: string): SmmuFile {
+  compile(text: string): Lowered {
     this.text(text, this.file);
     const scenarios: Scenario[] = [];
     const names = new Set<string>();
@@ -86,9 +86,8 @@ class FileCompiler {
       const body = lowerer.block(driver ? item.body.slice(1) : item.body);
       scenarios.push({ name, span: this.lo.spanOf(nameTok), ...(driver ? { driver } : {}), body });
     }
-    if (this.lo.failed) throw new InputError(sortDiagnostics(this.lo.diagnostics()));
     if (this.topo.topology.vsmmus?.length === 0) delete this.topo.topology.vsmmus;
-    return {
+    const file: SmmuFile = {
       file: this.file,
       topology: this.topo.topology,
       locations: this.topo.locations,
@@ -96,12 +95,14 @@ class FileCompiler {
       uses: this.uses,
       scenarios,
     };
+    return { file, diagnostics: sortDiagnostics(this.lo.diagnostics()), unreadable: this.topo.unreadable, partial: this.lo.partial };
   }
 
   private text(text: string, file: string): void {
     const { items, diagnostics } = parseText(text, file, this.lo.limits);
     if (diagnostics.length) {
       this.lo.report(diagnostics);
+      this.lo.partial = true;
       return;
     }
     const saved = this.lo.file;
@@ -150,6 +151,7 @@ class FileCompiler {
     }
     if (!this.opts.readFile) {
       this.lo.error(pathTok, "include", "includes are not available here");
+      this.lo.partial = true;
       return;
     }
     let text: string;
@@ -157,13 +159,36 @@ class FileCompiler {
       text = this.opts.readFile(path);
     } catch (err) {
       this.lo.error(pathTok, "include", `cannot read "${stringValue(pathTok)}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      this.lo.partial = true;
       return;
     }
     this.text(text, path);
   }
 }
 
+/**
+ * A file lowered as far as it goes: what could be read of it, and every
+ * problem found. With problems, the file holds what lowering could make of
+ * the rest (a statement or property that failed is left out), so that the
+ * topology can still be validated, every problem of the file reported at once.
+ */
+export interface Lowered {
+  file: SmmuFile;
+  diagnostics: Diagnostic[];
+  /** JSON Pointers of topology properties the file gives but whose values failed (reported): absent, yet not missing. */
+  unreadable: ReadonlySet<string>;
+  /** Part of the file is missing from `file` (it did not parse, an include could not be read, a budget ran out): it cannot be validated as a whole. */
+  partial: boolean;
+}
+
+/** Lower a .smmu file as far as it goes, throwing nothing for its problems (Lowered). */
+export function lowerSmmu(text: string, file: string, opts: CompileOptions = {}): Lowered {
+  return new FileCompiler(file, opts).compile(text);
+}
+
 /** Compile a .smmu file; throws InputError with every diagnostic if there is any. */
 export function compileSmmu(text: string, file: string, opts: CompileOptions = {}): SmmuFile {
-  return new FileCompiler(file, opts).compile(text);
+  const lowered = lowerSmmu(text, file, opts);
+  if (lowered.diagnostics.length) throw new InputError(lowered.diagnostics);
+  return lowered.file;
 }
