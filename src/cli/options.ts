@@ -24,15 +24,23 @@ export interface RunOpts extends GlobalOpts {
   driverOption?: Record<string, JsonValue>;
   trace?: string;
   metrics?: boolean;
+  /** A topology (.json or .smmu) each file is read after, as if it began by including it. */
+  topology?: string;
   checkPlugins?: boolean;
+}
+
+export interface CheckOpts extends GlobalOpts {
+  topology?: string;
 }
 
 export interface GraphOpts extends GlobalOpts {
   scenario?: string;
+  topology?: string;
 }
 
 export interface CompareOpts extends GlobalOpts {
   scenario?: string[];
+  topology?: string;
   seed: number;
 }
 

@@ -67,10 +67,13 @@ export class LowerBase {
 
   /**
    * Part of the file is missing from what was lowered (it did not parse, an
-   * include could not be read, a budget ran out, a node's name failed), so
-   * what was lowered cannot be validated as the whole file.
+   * include could not be read, a budget ran out, a node's name failed): a
+   * name it does not know may be in the part missing, and what was lowered
+   * cannot be validated as the whole file.
    */
-  partial = false;
+  missing = false;
+  /** An included topology written as JSON is invalid (reported): the whole cannot be validated. */
+  invalid = false;
 
   get failed(): boolean {
     return this.tally.size > 0;
@@ -160,7 +163,7 @@ export class LowerBase {
     if (this.used[budget] > max) return false;
     this.used[budget] += n;
     if (this.used[budget] <= max) return true;
-    this.spent = this.partial = true;
+    this.spent = this.missing = true;
     this.error(at, "limit", LowerBase.SPENT[budget](max));
     return false;
   }

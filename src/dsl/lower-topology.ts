@@ -4,7 +4,7 @@
  * JSON Pointer) so schema diagnostics can point back into the .smmu text.
  */
 import type { IToken } from "chevrotain";
-import type { Span } from "../core/diagnostics.js";
+import type { Diagnostic, Span } from "../core/diagnostics.js";
 import type { DeviceSpec, DomainSpec, JsonValue, SmmuSpec, Topology, VsmmuSpec } from "../model/topology.js";
 import { didYouMean } from "../core/suggest.js";
 import { KEYS, type Kind, type ValueKind } from "../model/properties.js";
@@ -23,6 +23,16 @@ export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
+/** A topology written as JSON, read and checked on its own (as `validate` checks one), with where each of its values is. */
+export interface JsonTopology {
+  /** What the file holds, as it is: a topology when `diagnostics` has no error. */
+  topology: Topology;
+  /** Where the value at a JSON Pointer into `topology` is in its file. */
+  locate: (pointer: string) => Span;
+  /** Its problems, as `validate` reports them. */
+  diagnostics: Diagnostic[];
+}
+
 export class TopologyBuilder {
   readonly topology: Topology = { smmus: [], devices: [], vsmmus: [], domains: [] };
   readonly locations = new Map<string, Span>();
@@ -36,7 +46,7 @@ export class TopologyBuilder {
     const kind = kindTok.image as Kind;
     const name = this.lo.nameText(nameNode);
     if (name === undefined) {
-      this.lo.partial = true;
+      this.lo.missing = true;
       return;
     }
     const list = this.topology[LIST[kind]] as unknown as Record<string, unknown>[];
@@ -112,6 +122,43 @@ export class TopologyBuilder {
     const name = isString(v) ? undefined : this.lo.asName(v);
     if (!name) return wrong("a name");
     return this.lo.nameText(name);
+  }
+
+  /**
+   * The nodes (and driver) of a topology written as JSON, checked already,
+   * after those declared so far: each value keeps where the JSON file has
+   * it. `at` is the include, for a second driver.
+   */
+  merge(json: JsonTopology, at: IToken | Span): void {
+    const { topology, locate } = json;
+    for (const list of Object.values(LIST)) {
+      const into = (this.topology[list] ??= []) as unknown[];
+      const nodes: unknown = topology[list];
+      if (!Array.isArray(nodes)) continue;
+      nodes.forEach((node: unknown, i) => {
+        /* a file with problems (reported) may hold anything: only its named nodes are of use */
+        if (node === null || typeof node !== "object" || typeof (node as { name?: unknown }).name !== "string") return;
+        this.place(`/${list}/${into.length}`, `/${list}/${i}`, node, locate);
+        into.push(node);
+      });
+    }
+    if (!topology.driver) return;
+    if (this.topology.driver) {
+      this.lo.error(at, "duplicate", "the topology's driver is already chosen by another topology written as JSON");
+      return;
+    }
+    this.place("/driver", "/driver", topology.driver, locate);
+    this.topology.driver = topology.driver;
+  }
+
+  /** Where `value` (at `from` in its JSON file) and everything in it are, at `to` in this topology. */
+  private place(to: string, from: string, value: unknown, locate: JsonTopology["locate"]): void {
+    this.locations.set(to, locate(from));
+    if (value === null || typeof value !== "object") return;
+    for (const [k, v] of Object.entries(value)) {
+      const token = k.replace(/~/g, "~0").replace(/\//g, "~1");
+      this.place(`${to}/${token}`, `${from}/${token}`, v, locate);
+    }
   }
 
   get smmus(): SmmuSpec[] {
