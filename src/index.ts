@@ -6,6 +6,7 @@
  * is exactly what they use. The import of the built-ins comes last: they read
  * this module's exports while they are evaluated.
  */
+import { checkTopology } from "./engine/load.js";
 import { Simulator as PlatformSimulator, type SimulatorOptions as PlatformOptions } from "./engine/simulator.js";
 import type { Topology } from "./model/topology.js";
 import { PluginRegistry } from "./plugin/registry.js";
@@ -13,7 +14,7 @@ import { PluginRegistry } from "./plugin/registry.js";
 /* ---- Running scenarios: the engine, its reports as data ---- */
 export type { Op } from "./engine/simulator.js";
 export { runFile, type ScenarioResult, type Failure, type RunOptions } from "./engine/runner.js";
-export { loadSmmu, loadTopology } from "./engine/load.js";
+export { loadSmmu, loadTopology, TopologyError } from "./engine/load.js";
 export type { Violation, ViolationKind, OpRef } from "./engine/oracle.js";
 export { Timeline, type InvalidationKind, type InvalidationSpan, type SpanSink } from "./engine/timeline.js";
 export { scenarioMetrics, type ScenarioMetrics, type InvalidationMetric, type Stats } from "./engine/metrics.js";
@@ -120,10 +121,17 @@ export function builtinRegistry(): PluginRegistry {
   return r;
 }
 
-/** One emulated platform running one driver (src/engine/simulator.ts), with the built-in plugins unless `options.registry` says otherwise. */
+/**
+ * One emulated platform running one driver (src/engine/simulator.ts), with
+ * the built-in plugins unless `options.registry` says otherwise. The
+ * topology is checked first, as `smmu-emu validate` checks a file: a bad one
+ * throws TopologyError with the same messages, each at its JSON Pointer.
+ */
 export class Simulator extends PlatformSimulator {
   constructor(topology: Topology, options: SimulatorOptions = {}) {
-    super(topology, { ...options, registry: options.registry ?? builtinRegistry() });
+    const registry = options.registry ?? builtinRegistry();
+    checkTopology(topology, registry);
+    super(topology, { ...options, registry });
   }
 }
 

@@ -20,6 +20,7 @@ import {
   positiveInt,
   REPORTERS,
   seedInt,
+  type CheckOpts,
   type CommandContext,
   nonNegativeInt,
   seedRange,
@@ -109,6 +110,8 @@ simulated ns, from the costs in the topology (cmd_ns and sync_ns on an SMMU,
 atc_inv_ns on a device). Exits 0 once the table is printed, whatever passed;
 2 on bad input.`;
 
+const TOPOLOGY_HELP = "read the file(s) after this topology (a .json as validate takes it, or a .smmu file), as if each began by including it";
+
 export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
   const version = packageVersion();
   let status = EXIT_OK;
@@ -132,6 +135,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     .option("--scenario <name>", "run only the scenarios this name or glob matches; repeatable", collect)
     .option("--list", "list each file's scenarios (name, line, driver) without running them")
     .addOption(new Option("--reporter <name>", "the report: for people, KTAP as kunit prints it, or JUnit XML").choices(REPORTERS).default("human"))
+    .option("--topology <file>", TOPOLOGY_HELP)
     .option("--driver <name>", "run under this driver plugin (invs, legacy, or a plugin name)")
     .option("--variant <name>", "run under this driver variant (driver-invs: mainline, v9; driver-legacy: v7.0)")
     .option("--driver-option <key[=value]>", "set a driver option (e.g. parallel_syncs); repeatable", driverOption)
@@ -180,8 +184,9 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     .command("check")
     .description("parse and validate a .smmu file without running it")
     .argument("<file>", ".smmu file")
+    .option("--topology <file>", TOPOLOGY_HELP)
     .action(async (file: string, _o: unknown, cmd: Command) => {
-      status = await (await import("./commands/check.js")).checkCommand(file, "smmu", cmd.optsWithGlobals<GlobalOpts>(), ctx);
+      status = await (await import("./commands/check.js")).checkCommand(file, "smmu", cmd.optsWithGlobals<CheckOpts>(), ctx);
     });
 
   program
@@ -190,6 +195,14 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     .argument("<file>", "topology .json file")
     .action(async (file: string, _o: unknown, cmd: Command) => {
       status = await (await import("./commands/check.js")).checkCommand(file, "json", cmd.optsWithGlobals<GlobalOpts>(), ctx);
+    });
+
+  program
+    .command("export")
+    .description("print the topology of a .smmu file as JSON (what validate, include \"x.json\"; and run --topology take)")
+    .argument("<file>", ".smmu file")
+    .action(async (file: string, _o: unknown, cmd: Command) => {
+      status = await (await import("./commands/export.js")).exportCommand(file, cmd.optsWithGlobals<GlobalOpts>(), ctx);
     });
 
   program
@@ -204,6 +217,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     .description("print the topology of a .smmu file (or a topology .json) as a Graphviz DOT graph on stdout")
     .argument("<file>", ".smmu file, or topology .json file (by its extension)")
     .option("--scenario <name>", "also draw the attachments this scenario's statements make (it is not run)")
+    .option("--topology <file>", TOPOLOGY_HELP)
     .addHelpText("after", GRAPH_HELP)
     .action(async (file: string, _o: unknown, cmd: Command) => {
       status = await (await import("./commands/graph.js")).graphCommand(file, cmd.optsWithGlobals<GraphOpts>(), ctx);
@@ -214,6 +228,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     .description("run a file under every driver (each variant, and each option on) and print the figures side by side")
     .argument("<file>", ".smmu file")
     .option("--scenario <name>", "compare only the scenarios this name or glob matches; repeatable", collect)
+    .option("--topology <file>", TOPOLOGY_HELP)
     .addOption(new Option("--seed <n>", "seed of the interleavings `concurrently` blocks explore").argParser(seedInt).default(0))
     .addHelpText("after", COMPARE_HELP)
     .action(async (file: string, _o: unknown, cmd: Command) => {

@@ -24,7 +24,13 @@ export interface RunOpts extends GlobalOpts, ReplayOpts {
   driverOption?: Record<string, JsonValue>;
   trace?: string;
   metrics?: boolean;
+  /** A topology (.json or .smmu) each file is read after, as if it began by including it. */
+  topology?: string;
   checkPlugins?: boolean;
+}
+
+export interface CheckOpts extends GlobalOpts {
+  topology?: string;
 }
 
 /** `run --schedule`: replay one explored schedule of one scenario's block. */
@@ -37,6 +43,7 @@ export interface ReplayOpts {
 
 export interface ExploreOpts extends GlobalOpts, ReplayOpts {
   scenario?: string[];
+  topology?: string;
   driver?: string;
   variant?: string;
   driverOption?: Record<string, JsonValue>;
@@ -55,10 +62,12 @@ export interface ExploreOpts extends GlobalOpts, ReplayOpts {
 
 export interface GraphOpts extends GlobalOpts {
   scenario?: string;
+  topology?: string;
 }
 
 export interface CompareOpts extends GlobalOpts {
   scenario?: string[];
+  topology?: string;
   seed: number;
 }
 

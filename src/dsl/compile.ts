@@ -6,14 +6,14 @@
  */
 import { dirname, join, resolve } from "node:path";
 import type { IToken } from "chevrotain";
-import { diagnostic, InputError, sortDiagnostics, type Diagnostic } from "../core/diagnostics.js";
+import { diagnostic, InputError, sortDiagnostics, type Diagnostic, type Span } from "../core/diagnostics.js";
 import type { DriverChoice, PluginUse, Scenario, SmmuFile } from "./ast.js";
 import { parseDiagnostics } from "./errors.js";
 import { lex } from "./lexer.js";
 import { DEFAULT_LIMITS, limitsWith, type Limits } from "./limits.js";
 import { LowerBase, stringValue } from "./lower-core.js";
 import { ScenarioLowerer } from "./lower-scenario.js";
-import { TopologyBuilder } from "./lower-topology.js";
+import { TopologyBuilder, type JsonTopology } from "./lower-topology.js";
 import { parseTokens } from "./parser.js";
 import type { TopItem } from "./syntax.js";
 import { LBrace, LParen, RBrace, RParen } from "./tokens.js";
@@ -21,6 +21,13 @@ import { LBrace, LParen, RBrace, RParen } from "./tokens.js";
 export interface CompileOptions {
   /** Read an included file; the default refuses includes. */
   readFile?: (path: string) => string;
+  /**
+   * Read and check an included topology written as JSON (a path ending in
+   * .json); throws InputError with its problems. The default refuses them.
+   */
+  readTopology?: (path: string) => JsonTopology;
+  /** A topology (.json) or file to include before the file's own text (`run --topology`), as a path from the working directory. */
+  prelude?: string;
   /** Overrides of DEFAULT_LIMITS. */
   limits?: Partial<Limits>;
 }
@@ -70,7 +77,8 @@ class FileCompiler {
     this.topo = new TopologyBuilder(this.lo);
   }
 
-  compile(text: string): SmmuFile {
+  compile(text: string): Lowered {
+    if (this.opts.prelude !== undefined) this.includePath(this.opts.prelude, undefined);
     this.text(text, this.file);
     const scenarios: Scenario[] = [];
     const names = new Set<string>();
@@ -86,9 +94,8 @@ class FileCompiler {
       const body = lowerer.block(driver ? item.body.slice(1) : item.body);
       scenarios.push({ name, span: this.lo.spanOf(nameTok), ...(driver ? { driver } : {}), body });
     }
-    if (this.lo.failed) throw new InputError(sortDiagnostics(this.lo.diagnostics()));
     if (this.topo.topology.vsmmus?.length === 0) delete this.topo.topology.vsmmus;
-    return {
+    const file: SmmuFile = {
       file: this.file,
       topology: this.topo.topology,
       locations: this.topo.locations,
@@ -96,12 +103,14 @@ class FileCompiler {
       uses: this.uses,
       scenarios,
     };
+    return { file, diagnostics: sortDiagnostics(this.lo.diagnostics()), unreadable: this.topo.unreadable, partial: this.lo.missing || this.lo.invalid };
   }
 
   private text(text: string, file: string): void {
     const { items, diagnostics } = parseText(text, file, this.lo.limits);
     if (diagnostics.length) {
       this.lo.report(diagnostics);
+      this.lo.missing = true;
       return;
     }
     const saved = this.lo.file;
@@ -143,27 +152,87 @@ class FileCompiler {
   }
 
   private include(pathTok: IToken, file: string): void {
-    const path = join(dirname(file), stringValue(pathTok));
+    this.includePath(join(dirname(file), stringValue(pathTok)), pathTok);
+  }
+
+  /** Include the file at `path`, written at `at` (the prelude is written nowhere: its problems are at 1:1 of the file). */
+  private includePath(path: string, at: IToken | undefined): void {
+    /* a prelude's problems of its own (it cannot be read) are at 1:1 of it */
+    const where = at ?? { file: path, line: 1, column: 1 };
+    const written = at ? stringValue(at) : path;
     if (this.including.includes(resolve(path))) {
-      this.lo.error(pathTok, "include", `"${stringValue(pathTok)}" includes itself (through ${this.including.length} file(s))`);
+      this.lo.error(where, "include", `"${written}" includes itself (through ${this.including.length} file(s))`);
       return;
     }
+    if (path.endsWith(".json")) return this.includeJson(path, where, written);
     if (!this.opts.readFile) {
-      this.lo.error(pathTok, "include", "includes are not available here");
+      this.lo.error(where, "include", "includes are not available here");
+      this.lo.missing = true;
       return;
     }
     let text: string;
     try {
       text = this.opts.readFile(path);
     } catch (err) {
-      this.lo.error(pathTok, "include", `cannot read "${stringValue(pathTok)}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      this.lo.error(where, "include", `cannot read "${written}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      this.lo.missing = true;
       return;
     }
     this.text(text, path);
   }
+
+  /**
+   * A topology written as JSON: checked on its own, then its nodes (and
+   * driver) join the file's, each where the JSON file has it. One with
+   * problems still names its nodes, for the statements that refer to them.
+   */
+  private includeJson(path: string, where: IToken | Span, written: string): void {
+    if (!this.opts.readTopology) {
+      this.lo.error(where, "include", "includes of a topology written as JSON are not available here");
+      this.lo.missing = true;
+      return;
+    }
+    let json: JsonTopology;
+    try {
+      json = this.opts.readTopology(path);
+    } catch (err) {
+      this.lo.missing = true;
+      if (err instanceof InputError) return this.lo.report(err.diagnostics);
+      return void this.lo.error(where, "include", `cannot read "${written}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    if (json.diagnostics.length) {
+      this.lo.report(json.diagnostics);
+      if (json.diagnostics.some((d) => d.severity === "error")) this.lo.invalid = true;
+    }
+    this.topo.merge(json, where);
+  }
+}
+
+/**
+ * A file lowered as far as it goes: what could be read of it, and every
+ * problem found. With problems, the file holds what lowering could make of
+ * the rest (a statement or property that failed is left out), so that the
+ * topology can still be validated, every problem of the file reported at once.
+ */
+export interface Lowered {
+  file: SmmuFile;
+  diagnostics: Diagnostic[];
+  /** JSON Pointers of topology properties the file gives but whose values failed (reported): absent, yet not missing. */
+  unreadable: ReadonlySet<string>;
+  /** Part of the file is missing from `file` (it did not parse, an include could not be read, a budget ran out): it cannot be validated as a whole. */
+  partial: boolean;
+}
+
+/** Lower a .smmu file as far as it goes, throwing nothing for its problems (Lowered). */
+export function lowerSmmu(text: string, file: string, opts: CompileOptions = {}): Lowered {
+  return new FileCompiler(file, opts).compile(text);
 }
 
 /** Compile a .smmu file; throws InputError with every diagnostic if there is any. */
 export function compileSmmu(text: string, file: string, opts: CompileOptions = {}): SmmuFile {
-  return new FileCompiler(file, opts).compile(text);
+  const lowered = lowerSmmu(text, file, opts);
+  if (lowered.diagnostics.length) throw new InputError(lowered.diagnostics);
+  return lowered.file;
 }
+
+export type { JsonTopology } from "./lower-topology.js";

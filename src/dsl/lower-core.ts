@@ -14,6 +14,19 @@ import { literalValue, MAX_VALUE, VALUE_BITS } from "./numbers.js";
 import { NumberLit } from "./tokens.js";
 import { isBuiltName, isCompound, isString, isToken, isWord, type Expr, type ForHead, type Name, type Syn, type Value } from "./syntax.js";
 
+/** A bare `true` or `false`. */
+export function isBoolean(v: object): v is IToken {
+  return isWord(v) && (v.image === "true" || v.image === "false");
+}
+
+/** A value as the language reads it, for a message saying it is the wrong kind: "the boolean true", "the number 4", "the string "x"", "the name s1". */
+export function whatValue(v: Value): string {
+  if (isString(v)) return `the string ${v.image}`;
+  if (isBoolean(v)) return `the boolean ${v.image}`;
+  if (isToken(v)) return v.tokenType === NumberLit ? `the number ${v.image}` : `the name ${v.image}`;
+  return isBuiltName(v) ? "a built name" : "an expression";
+}
+
 /** The value of a string literal, without quotes, escapes resolved. */
 export function stringValue(t: IToken): string {
   return t.image.slice(1, -1).replace(/\\(.)/g, "$1");
@@ -51,6 +64,16 @@ export class LowerBase {
   report(ds: readonly Diagnostic[]): void {
     for (const d of ds) this.tally.add(d);
   }
+
+  /**
+   * Part of the file is missing from what was lowered (it did not parse, an
+   * include could not be read, a budget ran out, a node's name failed): a
+   * name it does not know may be in the part missing, and what was lowered
+   * cannot be validated as the whole file.
+   */
+  missing = false;
+  /** An included topology written as JSON is invalid (reported): the whole cannot be validated. */
+  invalid = false;
 
   get failed(): boolean {
     return this.tally.size > 0;
@@ -140,7 +163,7 @@ export class LowerBase {
     if (this.used[budget] > max) return false;
     this.used[budget] += n;
     if (this.used[budget] <= max) return true;
-    this.spent = true;
+    this.spent = this.missing = true;
     this.error(at, "limit", LowerBase.SPENT[budget](max));
     return false;
   }
@@ -164,6 +187,8 @@ export class LowerBase {
     if (isToken(node)) {
       if (!this.spend("evaluations", node, 1)) return undefined;
       if (node.tokenType === NumberLit) return literalValue(node.image) ?? 0n; // the lexer has reported a wider one
+      /* true and false are the language's booleans, unless a param or loop variable takes the name */
+      if (isBoolean(node) && this.lookup(node.image) === undefined) return this.error(node, "type", `expected a number, not the boolean ${node.image}`);
       return this.valueOf(node, () => `unknown parameter "${node.image}"${didYouMean(node.image, this.names())}`);
     }
     if (isBuiltName(node)) {

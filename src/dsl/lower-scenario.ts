@@ -103,6 +103,8 @@ export class ScenarioLowerer {
     const name = this.lo.nameText(node);
     if (name === undefined) return undefined;
     if (known.has(name) || extra.includes(name)) return name;
+    /* part of the topology is missing (an include that could not be read or parsed, reported): a name may be in it */
+    if (this.lo.missing) return undefined;
     /* a message built once per place: the suggestion looks at every node */
     return this.lo.error(node, "unknown-node", () => `unknown ${what} "${name}"${didYouMean(name, [...known.keys(), ...extra])}`);
   }

@@ -4,11 +4,11 @@
  * JSON Pointer) so schema diagnostics can point back into the .smmu text.
  */
 import type { IToken } from "chevrotain";
-import type { Span } from "../core/diagnostics.js";
+import type { Diagnostic, Span } from "../core/diagnostics.js";
 import type { DeviceSpec, DomainSpec, JsonValue, SmmuSpec, Topology, VsmmuSpec } from "../model/topology.js";
 import { didYouMean } from "../core/suggest.js";
 import { KEYS, type Kind, type ValueKind } from "../model/properties.js";
-import { stringValue, type LowerBase } from "./lower-core.js";
+import { isBoolean, stringValue, whatValue, type LowerBase } from "./lower-core.js";
 import { isString, type Name, type Property, type Value } from "./syntax.js";
 
 const LIST: Record<Kind, "smmus" | "devices" | "vsmmus" | "domains"> = {
@@ -23,9 +23,21 @@ export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
+/** A topology written as JSON, read and checked on its own (as `validate` checks one), with where each of its values is. */
+export interface JsonTopology {
+  /** What the file holds, as it is: a topology when `diagnostics` has no error. */
+  topology: Topology;
+  /** Where the value at a JSON Pointer into `topology` is in its file. */
+  locate: (pointer: string) => Span;
+  /** Its problems, as `validate` reports them. */
+  diagnostics: Diagnostic[];
+}
+
 export class TopologyBuilder {
   readonly topology: Topology = { smmus: [], devices: [], vsmmus: [], domains: [] };
   readonly locations = new Map<string, Span>();
+  /** Pointers of the properties whose values could not be read (each reported): the schema is not asked about them. */
+  readonly unreadable = new Set<string>();
 
   constructor(private readonly lo: LowerBase) {}
 
@@ -33,7 +45,10 @@ export class TopologyBuilder {
   node(kindTok: IToken, nameNode: Name, properties: readonly Property[]): void {
     const kind = kindTok.image as Kind;
     const name = this.lo.nameText(nameNode);
-    if (name === undefined) return;
+    if (name === undefined) {
+      this.lo.missing = true;
+      return;
+    }
     const list = this.topology[LIST[kind]] as unknown as Record<string, unknown>[];
     const ptr = `/${LIST[kind]}/${list.length}`;
     const node: Record<string, unknown> = { name };
@@ -67,6 +82,7 @@ export class TopologyBuilder {
       this.locations.set(`${ptr}/props/${key.image}`, this.lo.spanOf(key));
       const v = this.lo.looseValues(values);
       if (v !== undefined) setOwn(props, key.image, v);
+      else this.unreadable.add(`${ptr}/props/${key.image}`);
       return;
     }
     const [json, type] = keys[key.image]!;
@@ -75,6 +91,7 @@ export class TopologyBuilder {
     const many = type === "symbols" || type === "ints";
     if (!many && values.length > 1) {
       this.lo.error(values[1]!, "type", `"${key.image}" takes one value`);
+      this.unreadable.add(at);
       return;
     }
     const out: JsonValue[] = [];
@@ -83,24 +100,65 @@ export class TopologyBuilder {
       const x = this.typed(v, type, key.image);
       if (x !== undefined) out.push(x);
     });
-    if (out.length !== values.length) return;
+    if (out.length !== values.length) {
+      this.unreadable.add(at);
+      return;
+    }
     node[json] = many ? out : out[0];
   }
 
-  /** A value of a known property, read as its type says. */
+  /** A value of a known property, read as its type says; one of another kind is named as what it is ("not the boolean true"). */
   private typed(v: Value, type: ValueKind, key: string): JsonValue | undefined {
-    if (type === "string") return isString(v) ? stringValue(v) : this.lo.error(v, "type", `"${key}" takes a string, e.g. "${key === "plugin" ? "smmu-v3" : "..."}"`);
-    if (isString(v)) return this.lo.error(v, "type", `"${key}" does not take a string`);
-    if (type === "int" || type === "ints") return this.lo.int(v, key === "sids" ? "StreamID" : key, 0n);
-    const name = this.lo.asName(v);
-    if (!name) return this.lo.error(v, "type", type === "bool" ? `"${key}" takes true or false` : `"${key}" takes a name, not an expression`);
-    const text = this.lo.nameText(name);
-    if (text === undefined) return undefined;
-    if (type === "bool") {
-      if (text === "true" || text === "false") return text === "true";
-      return this.lo.error(v, "type", `"${key}" takes true or false, not "${text}"`);
+    const wrong = (takes: string): undefined => this.lo.error(v, "type", `"${key}" takes ${takes}, not ${whatValue(v)}`);
+    if (type === "string") return isString(v) ? stringValue(v) : wrong(`a string in quotes, e.g. "${key === "plugin" ? "smmu-v3" : "..."}"`);
+    if (type === "int" || type === "ints") {
+      if (isString(v) || (isBoolean(v) && this.lo.lookup(v.image) === undefined)) return wrong("a number");
+      return this.lo.int(v, key === "sids" ? "StreamID" : key, 0n);
     }
-    return text;
+    if (type === "bool") {
+      if (isBoolean(v)) return v.image === "true";
+      return wrong("true or false");
+    }
+    const name = isString(v) ? undefined : this.lo.asName(v);
+    if (!name) return wrong("a name");
+    return this.lo.nameText(name);
+  }
+
+  /**
+   * The nodes (and driver) of a topology written as JSON, checked already,
+   * after those declared so far: each value keeps where the JSON file has
+   * it. `at` is the include, for a second driver.
+   */
+  merge(json: JsonTopology, at: IToken | Span): void {
+    const { topology, locate } = json;
+    for (const list of Object.values(LIST)) {
+      const into = (this.topology[list] ??= []) as unknown[];
+      const nodes: unknown = topology[list];
+      if (!Array.isArray(nodes)) continue;
+      nodes.forEach((node: unknown, i) => {
+        /* a file with problems (reported) may hold anything: only its named nodes are of use */
+        if (node === null || typeof node !== "object" || typeof (node as { name?: unknown }).name !== "string") return;
+        this.place(`/${list}/${into.length}`, `/${list}/${i}`, node, locate);
+        into.push(node);
+      });
+    }
+    if (!topology.driver) return;
+    if (this.topology.driver) {
+      this.lo.error(at, "duplicate", "the topology's driver is already chosen by another topology written as JSON");
+      return;
+    }
+    this.place("/driver", "/driver", topology.driver, locate);
+    this.topology.driver = topology.driver;
+  }
+
+  /** Where `value` (at `from` in its JSON file) and everything in it are, at `to` in this topology. */
+  private place(to: string, from: string, value: unknown, locate: JsonTopology["locate"]): void {
+    this.locations.set(to, locate(from));
+    if (value === null || typeof value !== "object") return;
+    for (const [k, v] of Object.entries(value)) {
+      const token = k.replace(/~/g, "~0").replace(/\//g, "~1");
+      this.place(`${to}/${token}`, `${from}/${token}`, v, locate);
+    }
   }
 
   get smmus(): SmmuSpec[] {

@@ -7,12 +7,13 @@ import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { diagnostic, InputError, sortDiagnostics, type Diagnostic, type Span } from "../core/diagnostics.js";
 import type { SmmuFile } from "../dsl/ast.js";
-import { compileSmmu } from "../dsl/compile.js";
-import type { Topology } from "../model/topology.js";
+import { lowerSmmu, type CompileOptions, type Lowered } from "../dsl/compile.js";
+import type { DriverSpec, Topology } from "../model/topology.js";
 import { loadPlugins, PluginLoadError } from "../plugin/load.js";
 import type { PluginRegistry } from "../plugin/registry.js";
-import { loadTopologyJson } from "../schema/json-source.js";
+import { loadTopologyJson, locatedTopologyJson } from "../schema/json-source.js";
 import { driverProblem, validateTopology } from "../schema/validate.js";
+import { preflight } from "./preflight.js";
 
 function read(path: string): string {
   try {
@@ -23,9 +24,25 @@ function read(path: string): string {
   }
 }
 
+/** How a .smmu file is loaded: the driver the command line chooses over the file's own, a topology to include first. */
+export interface LoadOptions {
+  driver?: DriverSpec;
+  /** A topology (written as JSON, or a .smmu file) the file is read after, as if it began by including it (`run --topology`). */
+  topology?: string;
+}
+
+/** How the language reads what a file includes: .smmu files as text, topologies written as JSON checked as `validate` checks them. */
+function includes(registry: PluginRegistry, opts: LoadOptions): CompileOptions {
+  return {
+    readFile: (p) => readFileSync(p, "utf8"),
+    readTopology: (p) => locatedTopologyJson(readFileSync(p, "utf8"), p, registry),
+    ...(opts.topology !== undefined ? { prelude: opts.topology } : {}),
+  };
+}
+
 /** Compile and validate a .smmu file whose plugins are already in `registry`. */
-export function loadSmmu(path: string, registry: PluginRegistry, text: string = read(path)): SmmuFile {
-  return validated(compileSmmu(text, path, { readFile: (p) => readFileSync(p, "utf8") }), registry);
+export function loadSmmu(path: string, registry: PluginRegistry, text: string = read(path), opts: LoadOptions = {}): SmmuFile {
+  return validated(lowerSmmu(text, path, includes(registry, opts)), registry, opts);
 }
 
 /** Each `driver` line of the file (its own and its scenarios') checked against the driver plugins: at the option, or at the line. */
@@ -41,10 +58,23 @@ function driverChoiceProblems(file: SmmuFile, registry: PluginRegistry): Diagnos
   return out;
 }
 
-function validated(file: SmmuFile, registry: PluginRegistry): SmmuFile {
-  const fallback: Span = { file: file.file, line: 1, column: 1 };
-  const diags = validateTopology(file.topology, registry, (pointer) => file.locations.get(pointer) ?? (pointer === "" ? fallback : undefined), "smmu");
-  diags.push(...driverChoiceProblems(file, registry));
+/**
+ * Every problem of a lowered file at once: lowering's, then (unless part of
+ * the file is missing) the topology's against the schemas, the driver lines'
+ * against the driver plugins, and, on a valid topology, what running it
+ * would reject (preflight).
+ */
+function validated(lowered: Lowered, registry: PluginRegistry, opts: LoadOptions): SmmuFile {
+  const { file } = lowered;
+  const diags = [...lowered.diagnostics];
+  if (!lowered.partial) {
+    const fallback: Span = { file: file.file, line: 1, column: 1 };
+    const locate = (pointer: string): Span | undefined => file.locations.get(pointer) ?? (pointer === "" ? fallback : undefined);
+    const topology = validateTopology(file.topology, registry, locate, "smmu", (pointer) => lowered.unreadable.has(pointer));
+    diags.push(...topology, ...driverChoiceProblems(file, registry));
+    /* a platform needs a topology that is whole and valid; scenarios that failed to lower are checked as far as they were */
+    if (!lowered.unreadable.size && !topology.some((d) => d.severity === "error")) diags.push(...preflight(file, registry, opts.driver));
+  }
   if (diags.some((d) => d.severity === "error")) throw new InputError(sortDiagnostics(diags));
   return file;
 }
@@ -70,10 +100,10 @@ export async function loadCliPlugins(specs: readonly string[], registry: PluginR
  * validate it. Each `use` is relative to the file that contains it (an
  * included file's `use` to the included file).
  */
-export async function loadSmmuWithPlugins(path: string, registry: PluginRegistry, text: string = read(path)): Promise<SmmuFile> {
-  const file = compileSmmu(text, path, { readFile: (p) => readFileSync(p, "utf8") });
+export async function loadSmmuWithPlugins(path: string, registry: PluginRegistry, text: string = read(path), opts: LoadOptions = {}): Promise<SmmuFile> {
+  const lowered = lowerSmmu(text, path, includes(registry, opts));
   const problems = [];
-  for (const use of file.uses) {
+  for (const use of lowered.file.uses) {
     try {
       await loadPlugins(use.path, dirname(use.span.file), registry);
     } catch (err) {
@@ -81,8 +111,31 @@ export async function loadSmmuWithPlugins(path: string, registry: PluginRegistry
       problems.push(diagnostic(use.span, "plugin", err.message));
     }
   }
-  if (problems.length) throw new InputError(problems);
-  return validated(file, registry);
+  /* without its plugins the file cannot be validated: their problems, and lowering's */
+  if (problems.length) throw new InputError(sortDiagnostics([...lowered.diagnostics, ...problems]));
+  return validated(lowered, registry, opts);
+}
+
+/**
+ * A topology given as an object (the library's Simulator) is invalid: each
+ * problem as `validate` words it, where in the object it is (a JSON Pointer)
+ * in place of a line and column.
+ */
+export class TopologyError extends InputError {
+  constructor(readonly problems: readonly { pointer: string; diagnostic: Diagnostic }[]) {
+    super(problems.map((p) => p.diagnostic));
+    this.name = "TopologyError";
+    this.message = problems.map(({ pointer, diagnostic: d }) => `topology${pointer ? ` at ${pointer}` : ""}: ${d.severity}: ${d.message}${d.hint ? ` (${d.hint})` : ""}`).join("\n");
+  }
+}
+
+/** Check a topology given as an object against the schemas and rules `validate` checks a file against; throws TopologyError. */
+export function checkTopology(topology: Topology, registry: PluginRegistry): void {
+  /* each problem's pointer rides in its span's file name while validateTopology places it */
+  const locate = (pointer: string): Span => ({ file: pointer, line: 1, column: 1 });
+  const ds = validateTopology(topology, registry, locate);
+  if (!ds.some((d) => d.severity === "error")) return;
+  throw new TopologyError(ds.map((d) => ({ pointer: d.file, diagnostic: { ...d, file: "<topology>" } })));
 }
 
 /** Parse and validate a topology written as JSON. */

@@ -94,11 +94,21 @@ export function parseJsonSource(text: string, file: string): JsonSource {
  * diagnostic found if there is any error.
  */
 export function loadTopologyJson(text: string, file: string, registry: PluginRegistry): Topology {
+  const { topology, diagnostics } = locatedTopologyJson(text, file, registry);
+  if (diagnostics.some((d) => d.severity === "error")) throw new InputError(diagnostics);
+  return topology;
+}
+
+/**
+ * A topology file parsed and validated, its problems returned rather than
+ * thrown (a syntax error is still thrown: there is nothing to return), with
+ * where each value is in the file: for a .smmu file including it.
+ */
+export function locatedTopologyJson(text: string, file: string, registry: PluginRegistry): { topology: Topology; locate: (pointer: string) => Span; diagnostics: Diagnostic[] } {
   const { value, locate } = parseJsonSource(text, file);
   const diagnostics = validateTopology(value, registry, locate);
-  if (diagnostics.some((d) => d.severity === "error")) throw new InputError(diagnostics);
-  const { $schema: _editorsOnly, ...topology } = value as Topology & { $schema?: string };
-  return topology;
+  const { $schema: _editorsOnly, ...topology } = (value !== null && typeof value === "object" && !Array.isArray(value) ? value : {}) as Topology & { $schema?: string };
+  return { topology, locate: (pointer) => locate(pointer), diagnostics };
 }
 
 // ---------------------------------------------------------------------------

@@ -96,6 +96,8 @@ interface Problem {
   code: "schema" | "topology";
   message: string;
   hint?: string;
+  /** What the problem is about, when it is not at `pointer`: a missing property's own pointer. */
+  about?: string;
 }
 
 /**
@@ -103,7 +105,7 @@ interface Problem {
  * (code "schema") and broken cross-references and rules (code "topology").
  * An empty array means the topology can be simulated.
  */
-export function validateTopology(topology: unknown, registry: PluginRegistry, locate: Locate, syntax: Syntax = "json"): Diagnostic[] {
+export function validateTopology(topology: unknown, registry: PluginRegistry, locate: Locate, syntax: Syntax = "json", unknown?: (pointer: string) => boolean): Diagnostic[] {
   const w = new Words(syntax);
   const problems: Problem[] = [];
   const validate = topologyValidator();
@@ -114,6 +116,8 @@ export function validateTopology(topology: unknown, registry: PluginRegistry, lo
   const seen = new Set<string>();
   const out: Diagnostic[] = [];
   for (const p of problems) {
+    /* a value the file gave that could not be read (reported already) is neither wrong nor missing here */
+    if (unknown && underUnknown(p.about ?? p.pointer, unknown)) continue;
     const key = `${p.code}\0${p.pointer}\0${p.part}\0${p.message}`;
     if (seen.has(key)) continue; // e.g. a plugin schema repeating a constraint of the topology schema
     seen.add(key);
@@ -121,6 +125,12 @@ export function validateTopology(topology: unknown, registry: PluginRegistry, lo
   }
   /* nodes a .smmu loop made share their position: the same problem in each is one diagnostic, with its count */
   return sortDiagnostics(countRepeats(out));
+}
+
+/** Whether `pointer` or one of its parents is `unknown`. */
+function underUnknown(pointer: string, unknown: (pointer: string) => boolean): boolean {
+  for (let p = pointer; p !== ""; p = parentPointer(p)) if (unknown(p)) return true;
+  return false;
 }
 
 /** `locate(pointer)`, or of its nearest parent that `locate` knows. */
@@ -200,7 +210,7 @@ function schemaProblem(e: ErrorObject, base: string, w: Words): Problem {
   const value = w.value(pointer, e.data);
   switch (e.keyword) {
     case "required":
-      return at(`missing property "${String(params.missingProperty)}"`);
+      return { ...at(`missing property "${String(params.missingProperty)}"`), about: `${pointer}/${escapePointerToken(String(params.missingProperty))}` };
     case "dependentRequired":
       return at(`missing property "${String(params.missingProperty)}", which "${String(params.property)}" needs`);
     case "additionalProperties":
@@ -281,14 +291,19 @@ function schemaProblem(e: ErrorObject, base: string, w: Words): Problem {
   }
 }
 
+/** What a .smmu file writes for a JSON type: its numbers are integers, its booleans the words true and false. */
+const SMMU_TYPES: Readonly<Record<string, string>> = { integer: "a number", number: "a number", boolean: "true or false", string: "a string" };
+
 function typeProblem(pointer: string, expected: readonly string[], data: unknown, w: Words): Problem {
+  const smmu = w.syntax === "smmu" && expected.every((t) => Object.hasOwn(SMMU_TYPES, t));
+  if (smmu) return { pointer, part: "value", code: "schema", message: `${w.subject(pointer)} takes ${[...new Set(expected.map((t) => SMMU_TYPES[t]))].join(" or ")}, not ${describe(data, w)}` };
   const want = expected.map((t) => `${article(t)} ${t}`).join(" or ");
   const numeric = expected.includes("integer") || expected.includes("number");
   const hint =
     numeric && typeof data === "string" && /^\s*0x[0-9a-f]+\s*$/i.test(data)
       ? `JSON has no hexadecimal numbers: write ${Number.parseInt(data, 16)}`
       : undefined;
-  return { pointer, part: "value", code: "schema", message: `${w.subject(pointer)} must be ${want}, not ${describe(data)}`, ...(hint ? { hint } : {}) };
+  return { pointer, part: "value", code: "schema", message: `${w.subject(pointer)} must be ${want}, not ${describe(data, w)}`, ...(hint ? { hint } : {}) };
 }
 
 function article(type: string): string {
@@ -300,12 +315,14 @@ function aKind(label: string): string {
   return `${/^(SMMU|[aeiou])/.test(label) ? "an" : "a"} ${label}`;
 }
 
-function describe(v: unknown): string {
+/** A value of the wrong type, said as what it is: "the boolean true", "the number 3"; a string as a .smmu file may have written it, bare or quoted. */
+function describe(v: unknown, w: Words): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "an array";
   if (typeof v === "object") return "an object";
-  if (typeof v === "string") return `a string (${show(v)})`;
-  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  if (typeof v === "string") return w.syntax === "smmu" ? show(v) : `a string (${show(v)})`;
+  if (typeof v === "number") return `the number ${v}`;
+  if (typeof v === "boolean") return `the boolean ${v}`;
   return typeof v;
 }
 

@@ -692,9 +692,10 @@ describe("expect commands: a diff, not positional", () => {
 
 describe("usage", () => {
   const HELP: Array<[string, string[], string[]]> = [
-    ["smmu-emu", [], ["-V, --version", "--json", "--no-color", "-h, --help", "run [options] <files...>", "check <file>", "validate <file>", "graph [options] <file>"]],
-    ["run", ["run"], ["<files...>", "--scenario <name>", "--driver <name>", "--variant <name>", "--step-limit <n>", "-h, --help"]],
-    ["check", ["check"], ["<file>", "-h, --help"]],
+    ["smmu-emu", [], ["-V, --version", "--json", "--no-color", "-h, --help", "run [options] <files...>", "check [options] <file>", "validate <file>", "export <file>", "graph [options] <file>"]],
+    ["run", ["run"], ["<files...>", "--scenario <name>", "--topology <file>", "--driver <name>", "--variant <name>", "--step-limit <n>", "-h, --help"]],
+    ["check", ["check"], ["<file>", "--topology <file>", "-h, --help"]],
+    ["export", ["export"], ["<file>", "-h, --help"]],
     ["graph", ["graph"], ["<file>", "--scenario <name>", "-h, --help", "Solid: what the device", "dot -Tsvg"]],
     ["validate", ["validate"], ["<file>", "-h, --help"]],
   ];

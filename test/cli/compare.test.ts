@@ -208,7 +208,7 @@ describe("driver options", () => {
     expect(r.status).toBe(2);
     expect(r.err).toBe(
       [
-        `${path}:1:24: error: "parallel_syncs" must be a boolean, not a string ("yes")`,
+        `${path}:1:24: error: "parallel_syncs" takes true or false, not "yes"`,
         `${path}:8:20: error: unknown option "parallel_sync" (did you mean "parallel_syncs"?)`,
       ].join("\n"),
     );
@@ -219,7 +219,7 @@ describe("driver options", () => {
     expect((await cli("run", "--driver-option", "parallel_sync", path)).err).toBe(
       `smmu-emu: --driver-option: unknown option "parallel_sync" (did you mean "parallel_syncs"?)`,
     );
-    expect((await cli("run", "--driver-option", "parallel_syncs=3", path)).err).toBe(`smmu-emu: --driver-option: "parallel_syncs" must be a boolean, not 3`);
+    expect((await cli("run", "--driver-option", "parallel_syncs=3", path)).err).toBe(`smmu-emu: --driver-option: "parallel_syncs" takes true or false, not the number 3`);
     expect((await cli("run", "--driver", "legacy", "--variant", "v9", path)).err).toBe(`smmu-emu: --variant: driver-legacy has no variant "v9"; it has v7.0`);
     expect((await cli("run", "--driver", "legacy", "--driver-option", "parallel_syncs", path)).err).toBe(
       `smmu-emu: --driver-option: unknown option "parallel_syncs" (driver-legacy takes no options)`,

@@ -171,6 +171,42 @@ function staticGraph(entry: string): { files: string[]; packages: string[] } {
   return { files: [...files].map((f) => relative(ROOT, f)).sort(), packages: [...packages].sort() };
 }
 
+describe("bad input: check and run reject the same files, with the same messages", () => {
+  /** Each of check, run and run --json on `file`: exit 2 and exactly `want`. */
+  async function rejectedAlike(file: string, want: string[]): Promise<void> {
+    for (const argv of [["check"], ["run"], ["run", "--json"]]) {
+      const r = await cli(...argv, file);
+      expect(r.status).toBe(2);
+      if (argv.includes("--json")) {
+        const doc = JSON.parse(r.stdout) as { diagnostics: Array<{ line: number; column: number; message: string }> };
+        expect(doc.diagnostics.map((d) => `${file}:${d.line}:${d.column}: error: ${d.message}`)).toEqual(want);
+      } else {
+        expect(r.stderr).toBe(`${want.join("\n")}\n`);
+      }
+    }
+  }
+
+  test("the language's and the schemas' problems, all at once", async () => {
+    const bad = path("bad-topology.smmu");
+    writeFileSync(bad, `${TOPOLOGY.replace("ats: true;", "ats: true; pasid_bits: true;")}smmu smmu1 { cmd_ns: -1; }\nscenario "s" {\n  attach nic0 d2;\n}\n`);
+    await rejectedAlike(bad, [
+      `${bad}:2:63: error: "pasid_bits" takes a number, not the boolean true`,
+      `${bad}:4:14: error: "cmd_ns" must be at least 0, not -1`,
+      `${bad}:6:15: error: unknown domain "d2" (did you mean "d1"?)`,
+    ]);
+  });
+
+  test("on a valid topology, what only the plugins know (run used to find it as it ran), with the language's problems", async () => {
+    const bad = path("bad-names.smmu");
+    writeFileSync(bad, `${TOPOLOGY}scenario "s" {\n  fail alloc invz;\n  fault nic0 atc_noresponse;\n  attach nic0 d2;\n}\n`);
+    await rejectedAlike(bad, [
+      `${bad}:5:3: error: driver-invs has no allocation site "invz" (invs, master_domain, cd_table)`,
+      `${bad}:6:3: error: nic0 has no fault "atc_noresponse" (atc_no_response)`,
+      `${bad}:7:15: error: unknown domain "d2" (did you mean "d1"?)`,
+    ]);
+  });
+});
+
 describe("starting fast", () => {
   test("the entry point loads commander and the CLI's own small modules, nothing else: each command is imported when it runs", () => {
     expect(staticGraph(join(ROOT, "src/cli/bin.ts"))).toEqual({

@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { formatDiagnostic, InputError } from "../../src/core/diagnostics.js";
+import { compileSmmu } from "../../src/dsl/compile.js";
 import { loadSmmu } from "../../src/engine/load.js";
 import { runFile, type ScenarioResult } from "../../src/engine/runner.js";
 import { builtinRegistry } from "../../src/index.js";
@@ -134,19 +135,21 @@ scenario "master_domain" {
     });
   });
 
-  test("an allocation site no driver has is still bad input", () => {
+  test("an allocation site no driver has is still bad input: loading finds it, and so does the runner of a file compiled without", () => {
     const registry = builtinRegistry();
-    const file = loadSmmu("legacy.smmu", registry, `driver legacy;\n${TOPOLOGY}\nscenario "s" {\n  fail alloc invz;\n}\n`);
-    let err: unknown;
-    try {
-      runFile(file, { registry });
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(InputError);
-    expect((err as InputError).diagnostics.map(formatDiagnostic)).toEqual([
-      'legacy.smmu:9:3: error: driver-legacy has no allocation site "invz" (master_domain, cd_table)',
-    ]);
+    const text = `driver legacy;\n${TOPOLOGY}\nscenario "s" {\n  fail alloc invz;\n}\n`;
+    const rejected = (f: () => unknown): string[] => {
+      try {
+        f();
+      } catch (e) {
+        if (e instanceof InputError) return e.diagnostics.map(formatDiagnostic);
+        throw e;
+      }
+      return [];
+    };
+    const want = ['legacy.smmu:9:3: error: driver-legacy has no allocation site "invz" (master_domain, cd_table)'];
+    expect(rejected(() => loadSmmu("legacy.smmu", registry, text))).toEqual(want);
+    expect(rejected(() => runFile(compileSmmu(text, "legacy.smmu"), { registry }))).toEqual(want);
   });
 });
 

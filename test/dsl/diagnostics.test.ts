@@ -63,7 +63,7 @@ describe("names and values", () => {
     ["unknown SMMU in a property", "device gpu0 { smmu: smmu9; sids: 1; }\nsmmu smmu0 { features: ats; }", `t.smmu:1:21: error: unknown SMMU "smmu9" (did you mean "smmu0"?)`],
     ["unknown property", "smmu smmu0 { featurs: ats; }", `t.smmu:1:14: error: unknown smmu property "featurs" (did you mean "features"?)`],
     ["duplicate property", "domain d1 { stage: s1; stage: s2; }", `t.smmu:1:24: error: property "stage" is given twice`],
-    ["boolean expected", "smmu smmu0 { features: ats; }\ndevice gpu0 { smmu: smmu0; sids: 1; ats: 1; }", `t.smmu:2:42: error: "ats" takes true or false`],
+    ["boolean expected", "smmu smmu0 { features: ats; }\ndevice gpu0 { smmu: smmu0; sids: 1; ats: 1; }", `t.smmu:2:42: error: "ats" takes true or false, not the number 1`],
     [
       "unknown feature (the smmu-v3 plugin's schema)",
       "smmu smmu0 { features: rangeinv; }",
@@ -81,6 +81,29 @@ describe("names and values", () => {
     ["a rule naming another property", "smmu smmu0 { features: ats; }\ndevice gpu0 { smmu: smmu0; sids: 1; pci: false; pasid_bits: 8; }", `t.smmu:2:61: error: device "gpu0": "pasid_bits" needs a PCI device, but "pci" is false`],
   ])("%s", (_, text, message) => {
     expect(diags(text)).toEqual([message]);
+  });
+});
+
+describe("a value of the wrong kind, said as what it is", () => {
+  const SMMU = "smmu smmu0 { features: ats; }\n";
+  test.each([
+    ["a boolean for a number", `${SMMU}device gpu0 { smmu: smmu0; sids: 1; pasid_bits: true; }`, `t.smmu:2:49: error: "pasid_bits" takes a number, not the boolean true`],
+    ["a boolean in a list of numbers", `${SMMU}device gpu0 { smmu: smmu0; sids: 1, false; }`, `t.smmu:2:37: error: "sids" takes a number, not the boolean false`],
+    ["a string for a boolean", `${SMMU}device gpu0 { smmu: smmu0; sids: 1; pci: "yes"; }`, `t.smmu:2:42: error: "pci" takes true or false, not the string "yes"`],
+    ["a name for a boolean", `${SMMU}device gpu0 { smmu: smmu0; sids: 1; ats: yes; }`, `t.smmu:2:42: error: "ats" takes true or false, not the name yes`],
+    ["a number for a name", "domain d1 { stage: 3; }", `t.smmu:1:20: error: "stage" takes a name, not the number 3`],
+    ["a string for a name", `${SMMU}device gpu0 { smmu: "smmu0"; sids: 1; }`, `t.smmu:2:21: error: "smmu" takes a name, not the string "smmu0"`],
+    ["a name for a string", `smmu smmu0 { plugin: smmu_v3; }`, `t.smmu:1:22: error: "plugin" takes a string in quotes, e.g. "smmu-v3", not the name smmu_v3`],
+    /* a plugin's property is checked by its schema, at the property */
+    ["a boolean for a plugin's number", "smmu smmu0 { cmd_ns: true; }", `t.smmu:1:14: error: "cmd_ns" takes a number, not the boolean true`],
+    ["a number for a plugin's boolean", "smmu smmu0 { walk_cache: 1; }", `t.smmu:1:14: error: "walk_cache" takes true or false, not the number 1`],
+    ["a boolean in a statement", scenario("  map d1 true size 4K;"), "t.smmu:6:10: error: expected a number, not the boolean true"],
+  ])("%s", (_, text, message) => {
+    expect(diags(text)).toEqual([message]);
+  });
+
+  test("a param may be called true: then it is a number", () => {
+    expect(diags(`param true = 4;\n${SMMU}device gpu0 { smmu: smmu0; sids: 1; pasid_bits: true; }`)).toEqual([]);
   });
 });
 
@@ -141,6 +164,35 @@ describe("files", () => {
     expect(diags(`include "a.smmu";`, join(dir, "main.smmu"))).toEqual([
       `${join(dir, "b.smmu")}:1:9: error: "a.smmu" includes itself (through 3 file(s))`,
     ]);
+  });
+
+  test("every problem of a file in one pass: the language's, the schemas', the driver's options', without a missing value for one that failed", () => {
+    expect(
+      diags(`smmu smmu0 { features: ats; cmd_ns: true; }
+device gpu0 { smmu: 5; sids: 0x100; ats: 1; }
+domain d1 { stage: s1; }
+driver invs { parallel_syncs: 3; }
+scenario "s" { attach gpu9 d1; }
+`),
+    ).toEqual([
+      `t.smmu:1:29: error: "cmd_ns" takes a number, not the boolean true`,
+      /* not also: device "gpu0" has no "smmu" */
+      `t.smmu:2:21: error: "smmu" takes a name, not the number 5`,
+      `t.smmu:2:42: error: "ats" takes true or false, not the number 1`,
+      `t.smmu:4:15: error: "parallel_syncs" takes true or false, not the number 3`,
+      `t.smmu:5:23: error: unknown device "gpu9" (did you mean "gpu0"?)`,
+    ]);
+  });
+
+  test("what only running would find (names only the plugins know), with the language's problems, as run reports them", () => {
+    expect(diags(scenario("  fail alloc invz;\n  fault gpu0 atc_noresponse;\n  attach gpu0 d9;\n  expect error -ENOMEM { fail alloc cd_tabel; }"))).toEqual([
+      `t.smmu:6:3: error: driver-invs has no allocation site "invz" (invs, master_domain, cd_table)`,
+      `t.smmu:7:3: error: gpu0 has no fault "atc_noresponse" (atc_no_response)`,
+      `t.smmu:8:15: error: unknown domain "d9" (did you mean "d1"?)`,
+      `t.smmu:9:26: error: driver-invs has no allocation site "cd_tabel" (invs, master_domain, cd_table)`,
+    ]);
+    /* under a driver without arrays, `fail alloc invs` is a skip when it runs, not bad input */
+    expect(diags(`driver legacy;\n${scenario("  fail alloc invs;")}`)).toEqual([]);
   });
 
   test("every problem of a file is reported, in order", () => {

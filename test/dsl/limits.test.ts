@@ -220,7 +220,9 @@ describe("names that are Object.prototype's", () => {
       `t.smmu:3:24: error: unknown option "${w}"\n  hint: driver-invs takes parallel_syncs`,
     ]);
     expect(diags(`domain d1 { stage: s1; ${w}: 1; }`)).toEqual([`t.smmu:1:24: error: unknown domain property "${w}"`]);
+    /* every problem at once: the repeat, and the option the driver does not take */
     expect(diags(`smmu smmu0 { }\nscenario "s" {\n  driver invs mainline { ${w}: true; ${w}: false; }\n}\n`)).toEqual([
+      `t.smmu:3:26: error: unknown option "${w}"\n  hint: driver-invs takes parallel_syncs`,
       `t.smmu:3:${34 + w.length}: error: option "${w}" is given twice`,
     ]);
   });

@@ -10,6 +10,7 @@ import {
   definePlugin,
   DRIVER_NODE,
   Simulator,
+  TopologyError,
   type AtcInvReply,
   type AtcInvRequest,
   type BusNotifications,
@@ -27,6 +28,8 @@ import {
   type Translation,
 } from "../../src/index.js";
 import type { Topology } from "../../src/model/topology.js";
+import { diagnostic } from "../../src/core/diagnostics.js";
+import { Simulator as PlatformSimulator } from "../../src/engine/simulator.js";
 
 const TOPO: Topology = {
   smmus: [{ name: "smmu0", features: ["ats"] }],
@@ -134,7 +137,17 @@ describe("the driver a simulator runs", () => {
 
   test(`keeps its node name, "${DRIVER_NODE}", to itself: a topology naming a node so is refused`, () => {
     expect(DRIVER_NODE).toBe("driver");
+    /* the library's Simulator checks the topology as `validate` does */
     expect(() => new Simulator({ ...TOPO, devices: [{ name: "driver", smmu: "smmu0", sids: [0x30] }] })).toThrow(
+      new TopologyError([
+        {
+          pointer: "/devices/0/name",
+          diagnostic: diagnostic({ file: "<topology>", line: 1, column: 1 }, "topology", `a device cannot be called "driver": that is the driver's name (\`expect state driver ...\` reads the driver's state)`),
+        },
+      ]),
+    );
+    /* and the engine's, given a topology nobody checked, refuses it too */
+    expect(() => new PlatformSimulator({ ...TOPO, devices: [{ name: "driver", smmu: "smmu0", sids: [0x30] }] }, { registry: builtinRegistry() })).toThrow(
       new Error(`a node cannot be called "driver": that is the driver's name`),
     );
   });

@@ -3,10 +3,10 @@ import { checkedJson, checkedSmmu, formatChecked } from "../../report/checked.js
 import { colors } from "../../report/human.js";
 import { jsonReport } from "../../report/json.js";
 import { EXIT_OK } from "../io.js";
-import type { CommandContext, GlobalOpts } from "../options.js";
+import type { CheckOpts, CommandContext } from "../options.js";
 import { badInput, loadInput, type Loaded } from "./common.js";
 
-export async function checkCommand(path: string, kind: "smmu" | "json", o: GlobalOpts, ctx: CommandContext): Promise<number> {
+export async function checkCommand(path: string, kind: "smmu" | "json", o: CheckOpts, ctx: CommandContext): Promise<number> {
   const c = colors(ctx.useColor(o));
   let input: Loaded;
   try {

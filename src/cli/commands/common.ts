@@ -22,9 +22,10 @@ export async function registry(o: GlobalOpts): Promise<PluginRegistry> {
 /** A good input, loaded with its plugins: a .smmu file or a topology written as JSON. */
 export type Loaded = { kind: "smmu"; file: SmmuFile; plugins: PluginRegistry } | { kind: "json"; topology: Topology; plugins: PluginRegistry };
 
-export async function loadInput(path: string, kind: "smmu" | "json", o: GlobalOpts): Promise<Loaded> {
+export async function loadInput(path: string, kind: "smmu" | "json", o: GlobalOpts & { topology?: string }): Promise<Loaded> {
   const plugins = await registry(o);
-  return kind === "smmu" ? { kind, file: await loadSmmuWithPlugins(path, plugins), plugins } : { kind, topology: loadTopology(path, plugins), plugins };
+  const load = o.topology !== undefined ? { topology: o.topology } : {};
+  return kind === "smmu" ? { kind, file: await loadSmmuWithPlugins(path, plugins, undefined, load), plugins } : { kind, topology: loadTopology(path, plugins), plugins };
 }
 
 /** Bad input: its diagnostics on stderr, or with --json in the one report on stdout; exit 2. */
