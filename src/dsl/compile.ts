@@ -4,9 +4,10 @@
  * with includes read through `readFile`. Every problem found is reported at
  * once, each position's repeats counted.
  */
-import { dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import type { IToken } from "chevrotain";
 import { diagnostic, InputError, sortDiagnostics, type Diagnostic } from "../core/diagnostics.js";
+import { SourceError } from "../core/source.js";
 import type { DriverChoice, PluginUse, Scenario, SmmuFile } from "./ast.js";
 import { parseDiagnostics } from "./errors.js";
 import { lex } from "./lexer.js";
@@ -19,8 +20,12 @@ import type { TopItem } from "./syntax.js";
 import { LBrace, LParen, RBrace, RParen } from "./tokens.js";
 
 export interface CompileOptions {
-  /** Read an included file; the default refuses includes. */
-  readFile?: (path: string) => string;
+  /**
+   * Read an included file, at most `maxBytes` of it (a SourceError names what
+   * stopped it: core/source.ts's readSource() is the reader); the default
+   * refuses includes.
+   */
+  readFile?: (path: string, maxBytes: number) => string;
   /** Overrides of DEFAULT_LIMITS. */
   limits?: Partial<Limits>;
 }
@@ -61,6 +66,8 @@ class FileCompiler {
   readonly uses: PluginUse[] = [];
   private readonly scenarioItems: { item: ScenarioItem; file: string }[] = [];
   private readonly including: string[] = [];
+  /** Bytes of the included files read so far (the includeSize limit). */
+  private included = 0;
 
   constructor(
     readonly file: string,
@@ -143,23 +150,41 @@ class FileCompiler {
   }
 
   private include(pathTok: IToken, file: string): void {
-    const path = join(dirname(file), stringValue(pathTok));
-    if (this.including.includes(resolve(path))) {
-      this.lo.error(pathTok, "include", `"${stringValue(pathTok)}" includes itself (through ${this.including.length} file(s))`);
+    const written = stringValue(pathTok);
+    /* relative to the including file's folder; an absolute path as written */
+    const path = resolve(dirname(file), written);
+    const limits = this.lo.limits;
+    if (this.including.includes(path)) {
+      this.lo.error(pathTok, "include", `"${written}" includes itself (through ${this.including.length} file(s))`);
+      return;
+    }
+    if (this.including.length > limits.includeDepth) {
+      this.lo.error(pathTok, "limit", `includes nested deeper than ${limits.includeDepth} files`);
       return;
     }
     if (!this.opts.readFile) {
       this.lo.error(pathTok, "include", "includes are not available here");
       return;
     }
+    const left = limits.includeSize - this.included;
     let text: string;
     try {
-      text = this.opts.readFile(path);
+      text = this.opts.readFile(path, Math.min(limits.fileSize, left));
     } catch (err) {
-      this.lo.error(pathTok, "include", `cannot read "${stringValue(pathTok)}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      this.lo.error(pathTok, err instanceof SourceError && err.code !== "too-big" ? "include" : "limit", `cannot read "${written}": ${this.unread(err, left)}`);
       return;
     }
+    this.included += Buffer.byteLength(text);
     this.text(text, path);
+  }
+
+  /** Why a file was not read; too big for what is `left` of the include size. */
+  private unread(err: unknown, left: number): string {
+    if (!(err instanceof SourceError)) return (err as NodeJS.ErrnoException).code ?? String(err);
+    if (err.code !== "too-big") return err.message;
+    const { fileSize, includeSize } = this.lo.limits;
+    if (left < fileSize) return `the included files would be over the include size limit of ${includeSize} bytes`;
+    return `${err.bytes} bytes, over the file size limit of ${fileSize} bytes`;
   }
 }
 

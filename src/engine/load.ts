@@ -3,29 +3,42 @@
  * and validate the topology against the schemas of the core and of every
  * plugin it uses. Bad input throws InputError with every diagnostic.
  */
-import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { diagnostic, InputError, sortDiagnostics, type Diagnostic, type Span } from "../core/diagnostics.js";
+import { readSource, SourceError } from "../core/source.js";
 import type { SmmuFile } from "../dsl/ast.js";
-import { compileSmmu } from "../dsl/compile.js";
+import { compileSmmu, type CompileOptions } from "../dsl/compile.js";
+import { limitsWith, type Limits } from "../dsl/limits.js";
 import type { Topology } from "../model/topology.js";
 import { loadPlugins, PluginLoadError } from "../plugin/load.js";
 import type { PluginRegistry } from "../plugin/registry.js";
 import { loadTopologyJson } from "../schema/json-source.js";
 import { driverProblem, validateTopology } from "../schema/validate.js";
 
-function read(path: string): string {
+/** The file named on the command line (a regular file or a pipe), within the file size limit; else an InputError at its 1:1. */
+function readInput(path: string, limits: Partial<Limits> = {}): string {
+  const max = limitsWith(limits).fileSize;
   try {
-    return readFileSync(path, "utf8");
+    return readSource(path, max, true);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new InputError([diagnostic({ file: path, line: 1, column: 1 }, "io", `cannot read ${path}: ${code}`)]);
+    if (!(err instanceof SourceError)) throw err;
+    const at = { file: path, line: 1, column: 1 };
+    if (err.code === "too-big") {
+      const size = err.bytes === undefined ? "" : ` ${err.bytes} bytes,`;
+      throw new InputError([diagnostic(at, "limit", `${path} is${size} over the file size limit of ${max} bytes`)]);
+    }
+    throw new InputError([diagnostic(at, "io", `cannot read ${path}: ${err.message}`)]);
   }
 }
 
+/** How the compiler reads what a file includes, within `limits`. */
+function compileOptions(limits: Partial<Limits>): CompileOptions {
+  return { readFile: (p, max) => readSource(p, max), limits };
+}
+
 /** Compile and validate a .smmu file whose plugins are already in `registry`. */
-export function loadSmmu(path: string, registry: PluginRegistry, text: string = read(path)): SmmuFile {
-  return validated(compileSmmu(text, path, { readFile: (p) => readFileSync(p, "utf8") }), registry);
+export function loadSmmu(path: string, registry: PluginRegistry, text?: string, limits: Partial<Limits> = {}): SmmuFile {
+  return validated(compileSmmu(text ?? readInput(path, limits), path, compileOptions(limits)), registry);
 }
 
 /** Each `driver` line of the file (its own and its scenarios') checked against the driver plugins: at the option, or at the line. */
@@ -70,8 +83,8 @@ export async function loadCliPlugins(specs: readonly string[], registry: PluginR
  * validate it. Each `use` is relative to the file that contains it (an
  * included file's `use` to the included file).
  */
-export async function loadSmmuWithPlugins(path: string, registry: PluginRegistry, text: string = read(path)): Promise<SmmuFile> {
-  const file = compileSmmu(text, path, { readFile: (p) => readFileSync(p, "utf8") });
+export async function loadSmmuWithPlugins(path: string, registry: PluginRegistry, text?: string, limits: Partial<Limits> = {}): Promise<SmmuFile> {
+  const file = compileSmmu(text ?? readInput(path, limits), path, compileOptions(limits));
   const problems = [];
   for (const use of file.uses) {
     try {
@@ -86,6 +99,6 @@ export async function loadSmmuWithPlugins(path: string, registry: PluginRegistry
 }
 
 /** Parse and validate a topology written as JSON. */
-export function loadTopology(path: string, registry: PluginRegistry, text: string = read(path)): Topology {
-  return loadTopologyJson(text, path, registry);
+export function loadTopology(path: string, registry: PluginRegistry, text?: string, limits: Partial<Limits> = {}): Topology {
+  return loadTopologyJson(text ?? readInput(path, limits), path, registry);
 }

@@ -24,7 +24,8 @@ export type Loaded = { kind: "smmu"; file: SmmuFile; plugins: PluginRegistry } |
 
 export async function loadInput(path: string, kind: "smmu" | "json", o: GlobalOpts): Promise<Loaded> {
   const plugins = await registry(o);
-  return kind === "smmu" ? { kind, file: await loadSmmuWithPlugins(path, plugins), plugins } : { kind, topology: loadTopology(path, plugins), plugins };
+  const limits = o.limit ?? {};
+  return kind === "smmu" ? { kind, file: await loadSmmuWithPlugins(path, plugins, undefined, limits), plugins } : { kind, topology: loadTopology(path, plugins, undefined, limits), plugins };
 }
 
 /** Bad input: its diagnostics on stderr, or with --json in the one report on stdout; exit 2. */

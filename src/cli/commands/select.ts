@@ -46,7 +46,7 @@ export async function loadSelected(files: readonly string[], o: RunOpts, ctx: Co
   for (const path of files) {
     try {
       const plugins = await registry(o);
-      const file = await loadSmmuWithPlugins(path, plugins);
+      const file = await loadSmmuWithPlugins(path, plugins, undefined, o.limit);
       /* checked against the file's own driver choice, which the flags override */
       const problem = override && driverProblem(driverSpec(file, undefined, override), plugins);
       if (problem) {
