@@ -11,7 +11,7 @@ import { InputError, diagnostic, type Diagnostic } from "../core/diagnostics.js"
 import { globMatcher, isGlob } from "../core/glob.js";
 import { KernelOopsError, UseAfterFreeError } from "../core/rcu.js";
 import { LivelockError } from "../core/steps.js";
-import { HandlerError, MalformedEventError } from "../core/bus.js";
+import { PluginFault } from "../core/bus.js";
 import type { DriverChoice, ErrorExpectation, Scenario, SmmuFile, Stmt } from "../dsl/ast.js";
 import { DriverUnsupportedError, type InvsAlgebra } from "../model/driver.js";
 import type { TranslateResult } from "../model/translation.js";
@@ -158,7 +158,7 @@ interface ErrnoReason {
 
 /** A plugin that threw or sent something malformed fails the scenario at the statement that ran it. */
 function pluginFailure(err: unknown): unknown {
-  if (err instanceof HandlerError || err instanceof MalformedEventError) return new OpFailure("plugin", err.message);
+  if (err instanceof PluginFault) return new OpFailure("plugin", err.message);
   return err;
 }
 
@@ -599,7 +599,7 @@ export class ScenarioRun {
       f();
     } catch (err) {
       if (err instanceof DriverUnsupportedError) throw new OpFailure("unsupported", err.message, 0, NO_ARRAY);
-      if (err instanceof HandlerError || !(err instanceof Error)) throw err;
+      if (err instanceof PluginFault || !(err instanceof Error)) throw err;
       throw new InputError([diagnostic(span, "unknown-name", err.message)]);
     }
   }
