@@ -14,7 +14,7 @@ import type { CommandContext, RunOpts } from "../options.js";
 import { registry, usage } from "./common.js";
 
 /** The flags that choose the plugins, the driver and the scenarios. */
-export type SelectOpts = Pick<RunOpts, "plugin" | "json" | "color" | "scenario" | "driver" | "variant" | "driverOption">;
+export type SelectOpts = Pick<RunOpts, "plugin" | "json" | "color" | "scenario" | "driver" | "variant" | "driverOption" | "limit">;
 
 /** A file that loaded, and the scenarios of it to run. */
 export interface SelectedFile {
