@@ -17,6 +17,7 @@ import { EXIT_BAD_INPUT, EXIT_OK, processIo, type Io } from "./io.js";
 import {
   collect,
   driverOption,
+  limitOption,
   positiveInt,
   REPORTERS,
   seedInt,
@@ -121,6 +122,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     .option("--json", "print one machine-readable JSON report on stdout")
     .option("--no-color", "no colours, even on a terminal")
     .option("--plugin <path>", "load a plugin (a .ts/.js file or a package); repeatable", collect)
+    .option("--limit <name=n>", "set a limit on the input (file-size=8M, ptes=2M, nesting, statements, ...: see the README); repeatable", limitOption)
     .exitOverride()
     .configureHelp({ showGlobalOptions: true })
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })

@@ -1,12 +1,20 @@
 /** The command line's options as the commands receive them, and the parsers of their values. */
 import { InvalidArgumentError } from "commander";
+import type { Limits } from "../dsl/limits.js";
 import type { JsonValue } from "../model/topology.js";
 import type { Io } from "./io.js";
+
+/** The limits --limit sets: the language's (dsl/limits.ts) and the run's. */
+export interface InputLimits extends Partial<Limits> {
+  /** Page-table entries a scenario may hold at once (engine/iommu-core.ts's DEFAULT_MAX_PTES). */
+  ptes?: number;
+}
 
 export interface GlobalOpts {
   json?: boolean;
   color: boolean;
   plugin?: string[];
+  limit?: InputLimits;
 }
 
 export const REPORTERS = ["human", "ktap", "junit"] as const;
@@ -91,6 +99,34 @@ export function driverOption(v: string, prev: Record<string, JsonValue> = {}): R
   const raw = m[2];
   const value = raw === undefined || raw === "true" ? true : raw === "false" ? false : /^-?\d+$/.test(raw) ? Number(raw) : raw;
   return { ...prev, [m[1]!]: value };
+}
+
+/** Every limit's name on the command line (a Record over the keys: the type check keeps the list whole). */
+const LIMIT_FLAGS: Readonly<Record<keyof InputLimits, string>> = {
+  nesting: "nesting",
+  iterations: "iterations",
+  nodes: "nodes",
+  statements: "statements",
+  evaluations: "evaluations",
+  literalLength: "literal-length",
+  fileSize: "file-size",
+  includeSize: "include-size",
+  includeDepth: "include-depth",
+  ptes: "ptes",
+};
+
+const UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
+
+/** `--limit name=N`, repeatable: N a positive integer, or with K, M or G (binary, as in .smmu files). */
+export function limitOption(v: string, prev: InputLimits = {}): InputLimits {
+  const m = /^([a-z-]+)=([0-9]+)([KMG]?)$/.exec(v);
+  const names = Object.values(LIMIT_FLAGS).join(", ");
+  if (!m) throw new InvalidArgumentError(`not name=N: ${v} (limits: ${names})`);
+  const key = (Object.keys(LIMIT_FLAGS) as (keyof InputLimits)[]).find((k) => LIMIT_FLAGS[k] === m[1]);
+  if (!key) throw new InvalidArgumentError(`no limit named "${m[1]}" (limits: ${names})`);
+  const n = Number(m[2]) * UNITS[m[3]!]!;
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`not a positive integer: ${v}`);
+  return { ...prev, [key]: n };
 }
 
 export function seedInt(v: string): number {

@@ -10,27 +10,51 @@ import type { BusNotifications, NotificationName, ReplyOf, RequestName, RequestO
 
 type NotificationArgs = { [K in NotificationName]: [BusNotifications[K]] };
 
-/** A plugin's handler failed; `cause` is what it threw. */
-export class HandlerError extends Error {
+/** Something a plugin did wrong, attributed to it and to the event (or "setup") it was handling. */
+export class PluginFault extends Error {
   constructor(
     readonly plugin: string,
     readonly event: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "PluginFault";
+  }
+}
+
+/** A plugin's handler failed; `cause` is what it threw. */
+export class HandlerError extends PluginFault {
+  constructor(
+    plugin: string,
+    event: string,
     override readonly cause: unknown,
   ) {
-    super(`plugin "${plugin}" failed handling "${event}": ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(plugin, event, `plugin "${plugin}" failed handling "${event}": ${cause instanceof Error ? cause.message : String(cause)}`);
     this.name = "HandlerError";
   }
 }
 
 /** A plugin emitted, requested or answered something of the wrong shape. */
-export class MalformedEventError extends Error {
+export class MalformedEventError extends PluginFault {
   constructor(
-    readonly plugin: string,
-    readonly event: string,
+    plugin: string,
+    event: string,
     readonly problem: string,
   ) {
-    super(`plugin "${plugin}" sent a malformed "${event}": ${problem}`);
+    super(plugin, event, `plugin "${plugin}" sent a malformed "${event}": ${problem}`);
     this.name = "MalformedEventError";
+  }
+}
+
+/**
+ * A user's plugin did what no plugin may: changed what it was given to
+ * read, emitted another model's notification, re-entered the bus without
+ * end, called process.exit(), left a timer running, ran out of time.
+ */
+export class PluginMisuseError extends PluginFault {
+  constructor(plugin: string, event: string, what: string) {
+    super(plugin, event, `plugin "${plugin}" ${what}`);
+    this.name = "PluginMisuseError";
   }
 }
 
@@ -51,7 +75,7 @@ function guard<A, R>(plugin: string, event: string, fn: (a: A) => R): (a: A) => 
     try {
       return fn(a);
     } catch (err) {
-      if (err instanceof HandlerError || err instanceof MalformedEventError) throw err;
+      if (err instanceof PluginFault) throw err;
       throw new HandlerError(plugin, event, err);
     }
   };

@@ -4,9 +4,10 @@
  * with includes read through `readFile`. Every problem found is reported at
  * once, each position's repeats counted.
  */
-import { dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import type { IToken } from "chevrotain";
 import { diagnostic, InputError, sortDiagnostics, type Diagnostic, type Span } from "../core/diagnostics.js";
+import { SourceError } from "../core/source.js";
 import type { DriverChoice, PluginUse, Scenario, SmmuFile } from "./ast.js";
 import { parseDiagnostics } from "./errors.js";
 import { lex } from "./lexer.js";
@@ -19,8 +20,12 @@ import type { TopItem } from "./syntax.js";
 import { LBrace, LParen, RBrace, RParen } from "./tokens.js";
 
 export interface CompileOptions {
-  /** Read an included file; the default refuses includes. */
-  readFile?: (path: string) => string;
+  /**
+   * Read an included file, at most `maxBytes` of it (a SourceError names what
+   * stopped it: core/source.ts's readSource() is the reader); the default
+   * refuses includes.
+   */
+  readFile?: (path: string, maxBytes: number) => string;
   /**
    * Read and check an included topology written as JSON (a path ending in
    * .json); throws InputError with its problems. The default refuses them.
@@ -68,6 +73,8 @@ class FileCompiler {
   readonly uses: PluginUse[] = [];
   private readonly scenarioItems: { item: ScenarioItem; file: string }[] = [];
   private readonly including: string[] = [];
+  /** Bytes of the included files read so far (the includeSize limit). */
+  private included = 0;
 
   constructor(
     readonly file: string,
@@ -152,7 +159,8 @@ class FileCompiler {
   }
 
   private include(pathTok: IToken, file: string): void {
-    this.includePath(join(dirname(file), stringValue(pathTok)), pathTok);
+    /* relative to the including file's folder; an absolute path as written */
+    this.includePath(resolve(dirname(file), stringValue(pathTok)), pathTok);
   }
 
   /** Include the file at `path`, written at `at` (the prelude is written nowhere: its problems are at 1:1 of the file). */
@@ -160,8 +168,14 @@ class FileCompiler {
     /* a prelude's problems of its own (it cannot be read) are at 1:1 of it */
     const where = at ?? { file: path, line: 1, column: 1 };
     const written = at ? stringValue(at) : path;
+    const limits = this.lo.limits;
     if (this.including.includes(resolve(path))) {
       this.lo.error(where, "include", `"${written}" includes itself (through ${this.including.length} file(s))`);
+      return;
+    }
+    if (this.including.length > limits.includeDepth) {
+      this.lo.error(where, "limit", `includes nested deeper than ${limits.includeDepth} files`);
+      this.lo.missing = true;
       return;
     }
     if (path.endsWith(".json")) return this.includeJson(path, where, written);
@@ -170,14 +184,16 @@ class FileCompiler {
       this.lo.missing = true;
       return;
     }
+    const left = limits.includeSize - this.included;
     let text: string;
     try {
-      text = this.opts.readFile(path);
+      text = this.opts.readFile(path, Math.min(limits.fileSize, left));
     } catch (err) {
-      this.lo.error(where, "include", `cannot read "${written}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      this.lo.error(where, err instanceof SourceError && err.code !== "too-big" ? "include" : "limit", `cannot read "${written}": ${this.unread(err, left)}`);
       this.lo.missing = true;
       return;
     }
+    this.included += Buffer.byteLength(text);
     this.text(text, path);
   }
 
@@ -198,13 +214,22 @@ class FileCompiler {
     } catch (err) {
       this.lo.missing = true;
       if (err instanceof InputError) return this.lo.report(err.diagnostics);
-      return void this.lo.error(where, "include", `cannot read "${written}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      return void this.lo.error(where, err instanceof SourceError && err.code === "too-big" ? "limit" : "include", `cannot read "${written}": ${this.unread(err, this.lo.limits.fileSize)}`);
     }
     if (json.diagnostics.length) {
       this.lo.report(json.diagnostics);
       if (json.diagnostics.some((d) => d.severity === "error")) this.lo.invalid = true;
     }
     this.topo.merge(json, where);
+  }
+
+  /** Why a file was not read; too big for what is `left` of the include size. */
+  private unread(err: unknown, left: number): string {
+    if (!(err instanceof SourceError)) return (err as NodeJS.ErrnoException).code ?? String(err);
+    if (err.code !== "too-big") return err.message;
+    const { fileSize, includeSize } = this.lo.limits;
+    if (left < fileSize) return `the included files would be over the include size limit of ${includeSize} bytes`;
+    return `${err.bytes} bytes, over the file size limit of ${fileSize} bytes`;
   }
 }
 

@@ -17,6 +17,12 @@ export interface Limits {
   evaluations: number;
   /** Characters in one name or string literal (a number literal is bounded by its value: src/dsl/numbers.ts). */
   literalLength: number;
+  /** Bytes of one file read from disk: the one named on the command line, or one it includes (the lexer's tokens take about 80 times the text). */
+  fileSize: number;
+  /** Bytes of all the files one file includes, directly or not. */
+  includeSize: number;
+  /** Files open at once through includes (a.smmu includes b.smmu, which includes c.smmu: 2). */
+  includeDepth: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -26,6 +32,9 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   statements: 1_000_000,
   evaluations: 10_000_000,
   literalLength: 4096,
+  fileSize: 4 * 1024 * 1024,
+  includeSize: 8 * 1024 * 1024,
+  includeDepth: 16,
 });
 
 /** The defaults with `overrides` applied. */

@@ -39,6 +39,8 @@ function aStage(stage: DomainStage | undefined): string {
   return `${stage?.startsWith("s") ? "an" : "a"} ${stage ?? "unknown"}`;
 }
 
+/** The last address an mmu notifier's range can end at (ULONG_MAX: the whole mm's end). */
+const MM_END = (1n << 64n) - 1n;
 const EMULATOR_ERRORS = ["livelock", "oops", "use_after_free"] as const;
 
 export class ScenarioLowerer {
@@ -278,6 +280,10 @@ export class ScenarioLowerer {
     const s = this.lo.expr(n.start);
     const size = this.lo.expr(n.size!);
     if (s === undefined || size === undefined) return undefined;
+    /* the notifier's [start, end) is of unsigned longs; the whole mm ends at ULONG_MAX */
+    if (s < 0n) return this.lo.error(n.start, "range", `start ${s} is negative`);
+    if (size < 0n) return this.lo.error(n.size!, "range", `size ${size} is negative`);
+    if (s + size > MM_END) return this.lo.error(n.size!, "range", `the range ends at 0x${(s + size).toString(16)}, beyond the 64-bit address space (0x${MM_END.toString(16)} at most)`);
     return { kind: "mm-invalidate", domain, start: s, size, span };
   }
 

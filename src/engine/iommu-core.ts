@@ -22,6 +22,9 @@ import { iommuPgsize, type Leaf, PageTableError, UNMAP_ENOENT, type UnmapOps } f
 import { KernelBugError } from "../core/rcu.js";
 import type { InvalidationKind, Timeline } from "./timeline.js";
 
+/** Leaves a scenario's page tables may hold at once: mapping and unmapping that many takes about 250 MB and 2 s. */
+export const DEFAULT_MAX_PTES = 500_000;
+
 const S_SET_PTE = site("__arm_lpae_map", "install PTE");
 const S_SVA_BIND = site("iommu_sva_bind_device", "mutex_lock(&iommu_sva_lock)");
 const S_SVA_UNBIND = site("iommu_sva_unbind_device", "mutex_lock(&iommu_sva_lock)");
@@ -88,12 +91,17 @@ export class IommuCore {
   /** WARN_ONCE()s that have fired. */
   private readonly warnedOnce = new Set<string>();
 
+  /** Leaves the scenario's page tables hold (the maxPtes bound). */
+  private ptes = 0;
+
   constructor(
     private readonly bus: Bus,
     private readonly driver: IommuDriver,
     private readonly timeline: Timeline,
     /** The SVA processes (their mms) the topology declares. */
     private readonly processes: ReadonlySet<string>,
+    /** Leaves all page tables together may hold: a scenario's memory bound (DEFAULT_MAX_PTES). */
+    readonly maxPtes = DEFAULT_MAX_PTES,
   ) {}
 
   /** A driver invalidation path, recorded on the timeline with the domain's array size. */
@@ -257,7 +265,9 @@ export class IommuCore {
   *map(domain: DriverDomain, iova: number, size: number, pa: number, writable: boolean): Steps<Leaf[]> {
     yield S_SET_PTE;
     try {
-      return yield* domain.pgtable.map(iova, size, pa, writable, this.ioPgtableOps(domain, null, []));
+      const made = yield* domain.pgtable.map(iova, size, pa, writable, this.ioPgtableOps(domain, null, []), this.maxPtes - this.ptes);
+      this.ptes += made.length;
+      return made;
     } catch (err) {
       if (err instanceof PageTableError && err.errno === "EEXIST") {
         this.bus.emit("driver:warn", { fn: "arm_lpae_init_pte", cond: "WARN_ON(!(data->iop.cfg.quirks & IO_PGTABLE_QUIRK_NO_WARN))" });
@@ -339,7 +349,9 @@ export class IommuCore {
           }
         : null,
       cleared(leaves) {
-        gone.push(...leaves);
+        /* one by one: a table of a million leaves would overflow the stack as push()'s arguments */
+        for (const leaf of leaves) gone.push(leaf);
+        core.ptes -= leaves.length;
         if (leaves.length) core.bus.emit("pgtable:unmap", { table, leaves });
       },
       freed(tables) {

@@ -3,11 +3,12 @@
  * and validate the topology against the schemas of the core and of every
  * plugin it uses. Bad input throws InputError with every diagnostic.
  */
-import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { diagnostic, InputError, sortDiagnostics, type Diagnostic, type Span } from "../core/diagnostics.js";
+import { readSource, SourceError } from "../core/source.js";
 import type { SmmuFile } from "../dsl/ast.js";
 import { lowerSmmu, type CompileOptions, type Lowered } from "../dsl/compile.js";
+import { limitsWith, type Limits } from "../dsl/limits.js";
 import type { DriverSpec, Topology } from "../model/topology.js";
 import { loadPlugins, PluginLoadError } from "../plugin/load.js";
 import type { PluginRegistry } from "../plugin/registry.js";
@@ -15,34 +16,45 @@ import { loadTopologyJson, locatedTopologyJson } from "../schema/json-source.js"
 import { driverProblem, validateTopology } from "../schema/validate.js";
 import { preflight } from "./preflight.js";
 
-function read(path: string): string {
+/** The file named on the command line (a regular file or a pipe), within the file size limit; else an InputError at its 1:1. */
+function readInput(path: string, limits: Partial<Limits> = {}): string {
+  const max = limitsWith(limits).fileSize;
   try {
-    return readFileSync(path, "utf8");
+    return readSource(path, max, true);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new InputError([diagnostic({ file: path, line: 1, column: 1 }, "io", `cannot read ${path}: ${code}`)]);
+    if (!(err instanceof SourceError)) throw err;
+    const at = { file: path, line: 1, column: 1 };
+    if (err.code === "too-big") {
+      const size = err.bytes === undefined ? "" : ` ${err.bytes} bytes,`;
+      throw new InputError([diagnostic(at, "limit", `${path} is${size} over the file size limit of ${max} bytes`)]);
+    }
+    throw new InputError([diagnostic(at, "io", `cannot read ${path}: ${err.message}`)]);
   }
 }
 
-/** How a .smmu file is loaded: the driver the command line chooses over the file's own, a topology to include first. */
+/** How a .smmu file is loaded: the driver the command line chooses over the file's own, a topology to include first, the limits. */
 export interface LoadOptions {
   driver?: DriverSpec;
   /** A topology (written as JSON, or a .smmu file) the file is read after, as if it began by including it (`run --topology`). */
   topology?: string;
+  /** Overrides of DEFAULT_LIMITS (`--limit NAME=N`). */
+  limits?: Partial<Limits>;
 }
 
-/** How the language reads what a file includes: .smmu files as text, topologies written as JSON checked as `validate` checks them. */
+/** How the language reads what a file includes, within the limits: .smmu files as text, topologies written as JSON checked as `validate` checks them. */
 function includes(registry: PluginRegistry, opts: LoadOptions): CompileOptions {
+  const limits = opts.limits ?? {};
   return {
-    readFile: (p) => readFileSync(p, "utf8"),
-    readTopology: (p) => locatedTopologyJson(readFileSync(p, "utf8"), p, registry),
+    readFile: (p, max) => readSource(p, max),
+    readTopology: (p) => locatedTopologyJson(readSource(p, limitsWith(limits).fileSize), p, registry),
+    limits,
     ...(opts.topology !== undefined ? { prelude: opts.topology } : {}),
   };
 }
 
 /** Compile and validate a .smmu file whose plugins are already in `registry`. */
-export function loadSmmu(path: string, registry: PluginRegistry, text: string = read(path), opts: LoadOptions = {}): SmmuFile {
-  return validated(lowerSmmu(text, path, includes(registry, opts)), registry, opts);
+export function loadSmmu(path: string, registry: PluginRegistry, text?: string, opts: LoadOptions = {}): SmmuFile {
+  return validated(lowerSmmu(text ?? readInput(path, opts.limits), path, includes(registry, opts)), registry, opts);
 }
 
 /** Each `driver` line of the file (its own and its scenarios') checked against the driver plugins: at the option, or at the line. */
@@ -100,8 +112,8 @@ export async function loadCliPlugins(specs: readonly string[], registry: PluginR
  * validate it. Each `use` is relative to the file that contains it (an
  * included file's `use` to the included file).
  */
-export async function loadSmmuWithPlugins(path: string, registry: PluginRegistry, text: string = read(path), opts: LoadOptions = {}): Promise<SmmuFile> {
-  const lowered = lowerSmmu(text, path, includes(registry, opts));
+export async function loadSmmuWithPlugins(path: string, registry: PluginRegistry, text?: string, opts: LoadOptions = {}): Promise<SmmuFile> {
+  const lowered = lowerSmmu(text ?? readInput(path, opts.limits), path, includes(registry, opts));
   const problems = [];
   for (const use of lowered.file.uses) {
     try {
@@ -139,6 +151,6 @@ export function checkTopology(topology: Topology, registry: PluginRegistry): voi
 }
 
 /** Parse and validate a topology written as JSON. */
-export function loadTopology(path: string, registry: PluginRegistry, text: string = read(path)): Topology {
-  return loadTopologyJson(text, path, registry);
+export function loadTopology(path: string, registry: PluginRegistry, text?: string, limits: Partial<Limits> = {}): Topology {
+  return loadTopologyJson(text ?? readInput(path, limits), path, registry);
 }

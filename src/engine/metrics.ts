@@ -117,8 +117,8 @@ export class MetricsRecorder implements SpanSink {
   private metric(inv: InvalidationSpan): InvalidationMetric {
     const reached = [...inv.perSmmu].filter(([smmu]) => this.position.has(smmu));
     if (reached.length > 1) reached.sort(([a], [b]) => this.position.get(a)! - this.position.get(b)!);
-    const perSmmu: InvalidationMetric["perSmmu"] = {};
-    for (const [smmu, n] of reached) perSmmu[smmu] = { commands: n.commands, syncs: n.syncs };
+    /* fromEntries defines each key as its own property: an SMMU may be called "__proto__" */
+    const perSmmu: InvalidationMetric["perSmmu"] = Object.fromEntries(reached.map(([smmu, n]) => [smmu, { commands: n.commands, syncs: n.syncs }]));
     return { kind: inv.kind, domain: inv.domain, cpu: inv.cpu, start: inv.start, latency: inv.end - inv.start, arrayEntries: inv.arrayEntries, perSmmu };
   }
 

@@ -11,13 +11,13 @@ import { InputError, diagnostic, type Diagnostic } from "../core/diagnostics.js"
 import { globMatcher, isGlob } from "../core/glob.js";
 import { KernelOopsError, UseAfterFreeError } from "../core/rcu.js";
 import { LivelockError } from "../core/steps.js";
-import { HandlerError, MalformedEventError } from "../core/bus.js";
+import { PluginFault } from "../core/bus.js";
 import type { DriverChoice, ErrorExpectation, Scenario, SmmuFile, Stmt } from "../dsl/ast.js";
 import { DriverUnsupportedError, type InvsAlgebra } from "../model/driver.js";
 import type { TranslateResult } from "../model/translation.js";
 import { formatCmd } from "../model/commands.js";
 import type { DriverSpec, JsonValue } from "../model/topology.js";
-import { PageTableError } from "../model/page-table.js";
+import { PageTableError, PteLimitError } from "../model/page-table.js";
 import type { PluginRegistry } from "../plugin/registry.js";
 import { driverProblem } from "../schema/validate.js";
 import { checkCond, checkContains, checkDma, checkExact, checkInvs } from "./expectations.js";
@@ -91,6 +91,8 @@ export interface RunOptions {
   /** Seeds the interleavings of `concurrently` blocks (0 by default). */
   seed?: number;
   stepLimit?: number;
+  /** Page-table entries a scenario may hold at once (DEFAULT_MAX_PTES); a map beyond it is bad input at its statement. */
+  maxPtes?: number;
   /**
    * Called before each of a scenario's top-level statements, and again every
    * TICK_STEPS steps while it runs: how far the scenario has got and the
@@ -157,7 +159,7 @@ interface ErrnoReason {
 
 /** A plugin that threw or sent something malformed fails the scenario at the statement that ran it. */
 function pluginFailure(err: unknown): unknown {
-  if (err instanceof HandlerError || err instanceof MalformedEventError) return new OpFailure("plugin", err.message);
+  if (err instanceof PluginFault) return new OpFailure("plugin", err.message);
   return err;
 }
 
@@ -244,6 +246,7 @@ export class ScenarioRun {
         registry: opts.registry,
         driver,
         stepLimit: opts.stepLimit,
+        maxPtes: opts.maxPtes,
         checkPlugins: opts.checkPlugins,
         keepSpans: opts.onTimeline !== undefined,
         ...(onSteps ? { onSteps } : {}),
@@ -381,11 +384,16 @@ export class ScenarioRun {
     while (this.violationSpans.length < this.sim.violations.length) this.violationSpans.push(span);
   }
 
-  /** Run one operation; emulator-detected failures become OpFailures. */
-  private op<T>(what: string, f: () => T): T {
+  /** Run one operation, `at` the statement; emulator-detected failures become OpFailures, a bound of the emulator's an InputError. */
+  private op<T>(what: string, at: Span, f: () => T): T {
     try {
       return f();
     } catch (err) {
+      if (err instanceof PteLimitError) {
+        const limit = this.sim.core.maxPtes;
+        const held = limit - err.room;
+        throw new InputError([diagnostic(at, "limit", `${what} needs ${err.needed} page-table entries; with the ${held} mapped, over the limit of ${limit} a scenario may hold (ptes)`)]);
+      }
       if (err instanceof LivelockError) throw new OpFailure("livelock", `${what}: ${err.message}`);
       if (err instanceof KernelOopsError) throw new OpFailure("oops", `${what}: ${err.message}`);
       if (err instanceof UseAfterFreeError) throw new OpFailure("use_after_free", `${what}: ${err.message}`);
@@ -470,7 +478,7 @@ export class ScenarioRun {
     const parts = this.parts(s);
     const seed = (this.seed * 1_000_003 + this.blocks++) >>> 0;
     this.reasons = [];
-    const results = this.op("concurrently", () => this.sim.runConcurrently(parts.map((p) => p.op), seed));
+    const results = this.op("concurrently", s.span, () => this.sim.runConcurrently(parts.map((p) => p.op), seed));
     /* runConcurrently() runs the i-th operation on cpu<i> */
     this.judgeParts(parts, results, (i) => `cpu${i}`);
   }
@@ -499,7 +507,7 @@ export class ScenarioRun {
     if (o) {
       this.reasons = [];
       /* run() runs the operation on cpu0 */
-      return o.done(this.op(o.op.label, () => sim.run(o.op)), "cpu0");
+      return o.done(this.op(o.op.label, s.span, () => sim.run(o.op)), "cpu0");
     }
     switch (s.kind) {
       case "concurrently":
@@ -606,7 +614,7 @@ export class ScenarioRun {
       f();
     } catch (err) {
       if (err instanceof DriverUnsupportedError) throw new OpFailure("unsupported", err.message, 0, NO_ARRAY);
-      if (err instanceof HandlerError || !(err instanceof Error)) throw err;
+      if (err instanceof PluginFault || !(err instanceof Error)) throw err;
       throw new InputError([diagnostic(span, "unknown-name", err.message)]);
     }
   }
@@ -698,8 +706,10 @@ export class ScenarioRun {
   }
 
   result(): ScenarioResult {
-    const commands: ScenarioResult["commands"] = {};
-    for (const { name } of this.sim.platform.smmus()) commands[name] = { commands: this.sim.commandCount(name), syncs: this.sim.syncCount(name) };
+    /* fromEntries defines each key as its own property: an SMMU may be called "__proto__" */
+    const commands: ScenarioResult["commands"] = Object.fromEntries(
+      this.sim.platform.smmus().map(({ name }) => [name, { commands: this.sim.commandCount(name), syncs: this.sim.syncCount(name) }]),
+    );
     const options = this.driverSpec.options;
     /* skipped when the first thing that went wrong is something the driver lacks: what came after is judged on a platform the scenario did not mean */
     const first = this.failures[0];

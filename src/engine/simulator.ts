@@ -53,6 +53,8 @@ export interface SimulatorOptions {
   onSteps?: () => void;
   /** Shape-check the events of built-in plugins too (a user's plugins are always checked). */
   checkPlugins?: boolean;
+  /** Leaves the page tables may hold at once (DEFAULT_MAX_PTES): a map beyond it throws PteLimitError. */
+  maxPtes?: number;
   /**
    * Keep every span of the run in `timeline` (true by default). A long run
    * that only needs its figures leaves it off and listens to the timeline.
@@ -128,7 +130,13 @@ export class Simulator {
     this.chosenDriver = { plugin: driverPlugin.name, variant: variant ?? this.driver.variant };
     this.oracle = new Oracle(this.bus, this.memory, this.platform, this.driver);
     this.timeline = new Timeline(this.bus, this.clock, { keep: options.keepSpans ?? true });
-    this.core = new IommuCore(this.bus, this.driver, this.timeline, new Set(topology.domains.filter((d) => d.stage === "sva").map((d) => d.name)));
+    this.core = new IommuCore(
+      this.bus,
+      this.driver,
+      this.timeline,
+      new Set(topology.domains.filter((d) => d.stage === "sva").map((d) => d.name)),
+      options.maxPtes,
+    );
   }
 
   /** Run one operation straight through, on cpu0. */

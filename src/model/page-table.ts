@@ -26,6 +26,19 @@ export class PageTableError extends Error {
   }
 }
 
+/** A map would hold more page-table entries than the emulator allows a scenario (a bound on its memory, not a kernel limit). */
+export class PteLimitError extends Error {
+  constructor(
+    /** Leaves the map would write. */
+    readonly needed: number,
+    /** Leaves it may write: the limit less what the scenario holds. */
+    readonly room: number,
+  ) {
+    super(`needs ${needed} page-table entries, more than the ${room} left under the limit`);
+    this.name = "PteLimitError";
+  }
+}
+
 /** The page sizes of a granule: 4K -> 4K|2M|1G, 16K -> 16K|32M, 64K -> 64K|512M (arm_lpae_restrict_pgsizes(), OAS 48). */
 export function pgsizeBitmapFor(pageSize: number): number {
   switch (pageSize) {
@@ -280,9 +293,12 @@ export class PageTable extends PtTable {
    * Mapping over a leaf is refused before anything changes (the kernel
    * WARNs, returns -EEXIST and unmaps what it mapped of the request).
    */
-  *map(iova: number, size: number, pa: number, writable: boolean, ops: UnmapOps): Steps<Leaf[]> {
+  *map(iova: number, size: number, pa: number, writable: boolean, ops: UnmapOps, room = Infinity): Steps<Leaf[]> {
     this.checkRange(iova, size, "map");
     if (pa % this.granule !== 0) throw new PageTableError(`map: physical address ${hex(pa)} is not aligned to the ${hex(this.granule)} granule`);
+    /* counted before a table is touched: a map of a terabyte in 4K pages is refused, not attempted */
+    const needed = this.leafCount(iova, size, pa);
+    if (needed > room) throw new PteLimitError(needed, room);
     const hit = this.leavesIn(this, 0, iova, iova + size, true)[0]?.leaf;
     if (hit) {
       const a = Math.max(iova, hit.iova);
@@ -404,6 +420,17 @@ export class PageTable extends PtTable {
       ops.cleared([leaf]);
     }
     return found.map((f) => f.leaf);
+  }
+
+  /** How many leaves a map of [iova, iova + size) to `pa` writes: iommu_pgsize()'s chunks, counted. */
+  private leafCount(iova: number, size: number, pa: number): number {
+    let n = 0;
+    for (let off = 0; off < size; ) {
+      const { pgsize, count } = iommuPgsize(this.pgsizeBitmap, iova + off, pa + off, size - off);
+      n += count;
+      off += pgsize * count;
+    }
+    return n;
   }
 
   /** Reject a range that is empty, not granule-aligned or beyond the 48-bit input space. */

@@ -2,12 +2,13 @@
  * The plugin host: sets up the plugin of each node of a platform (after the
  * plugins it extends, on the same node) and gives each its context, so that
  * a plugin's handler errors and malformed events are attributed to it. A
- * user's plugin meets the bus through checked doors (every payload, request
- * and reply it sends is shape-checked); a built-in one goes straight to the
- * bus unless every plugin is to be checked (`checkPlugins`): its events are
- * the hot path of every run.
+ * user's plugin meets the bus through untrusted doors (plugin/untrusted.ts:
+ * what it sends is shape-checked and copied, what it is given is a frozen
+ * copy); a built-in one goes straight to the bus, or through shape checks
+ * when every plugin is to be checked (`checkPlugins`): its events are the
+ * hot path of every run.
  */
-import { Bus, HandlerError, MalformedEventError } from "../core/bus.js";
+import { Bus, HandlerError, PluginFault } from "../core/bus.js";
 import type { Clock } from "../core/clock.js";
 import { checkNotification, checkReply, checkRequest } from "../core/event-shapes.js";
 import type { Memory } from "../core/memory.js";
@@ -18,6 +19,7 @@ import type { DeviceSpec, DriverSpec, SmmuSpec, Topology, VsmmuSpec } from "../m
 import type { Plugin, PluginContext, PluginKind } from "./api.js";
 import type { Platform } from "./platform.js";
 import type { PluginRegistry } from "./registry.js";
+import { Nesting, readOnly, shapeChecker, untrustedDoors, untrustedSetup } from "./untrusted.js";
 
 export type SpecOf<K extends PluginKind> = K extends "smmu" ? SmmuSpec : K extends "device" ? DeviceSpec : K extends "vsmmu" ? VsmmuSpec : DriverSpec;
 export type NodeOf<K extends PluginKind> = K extends "smmu" ? SmmuNode : K extends "device" ? EndpointNode : K extends "vsmmu" ? VsmmuNode : IommuDriver;
@@ -47,13 +49,19 @@ export class PluginHost {
     const plugin = this.registry.resolve(kind, name);
     const base = plugin.extends === undefined ? undefined : this.setup(kind, plugin.extends, node, spec);
     const ctx = this.context(plugin, node, spec);
+    const setup = (): NodeOf<K> => (plugin.setup as (c: PluginContext<SpecOf<K>>, b?: NodeOf<K>) => NodeOf<K>)(ctx, base);
     try {
-      return (plugin.setup as (c: PluginContext<SpecOf<K>>, b?: NodeOf<K>) => NodeOf<K>)(ctx, base);
+      return this.registry.isBuiltin(plugin.name) ? setup() : untrustedSetup(plugin.name, setup);
     } catch (err) {
-      if (err instanceof HandlerError || err instanceof MalformedEventError) throw err;
+      if (err instanceof PluginFault) throw err;
       throw new HandlerError(plugin.name, "setup", err);
     }
   }
+
+  /** How deep the user plugins' calls into the bus are nested. */
+  private readonly nesting = new Nesting();
+  /** The topology as user plugins read it (a frozen copy, made once). */
+  private frozenTopology: Topology | undefined;
 
   /** What a plugin gets: the bus (through checked doors unless the plugin is trusted), and its node's state for `expect state`. */
   private context<S>(plugin: Plugin, node: string, spec: S): PluginContext<S> {
@@ -61,7 +69,12 @@ export class PluginHost {
     const name = plugin.name;
     let state = this.states.get(node);
     if (!state) this.states.set(node, (state = new Map()));
-    const doors = this.registry.isBuiltin(name) && !this.checkPlugins ? trustedDoors(bus, name) : checkedDoors(bus, name);
+    if (!this.registry.isBuiltin(name)) {
+      /* a user's plugin reads copies, and sends through doors that check and copy what it sends */
+      const doors = untrustedDoors(bus, memory, name, plugin.kind, node, this.nesting);
+      return { plugin: name, node, spec: readOnly(spec), topology: (this.frozenTopology ??= readOnly(topology)), clock, memory, platform, state, ...doors };
+    }
+    const doors = this.checkPlugins ? checkedDoors(bus, name) : trustedDoors(bus, name);
     return { plugin: name, node, spec, topology, clock, memory, platform, state, pageTable: (pa) => memory.deref(pa, PageTable), on: (event, fn) => bus.on(event, name, fn), ...doors };
   }
 }
@@ -78,12 +91,9 @@ function trustedDoors(bus: Bus, name: string): Doors {
   };
 }
 
-/** A user's plugin's way onto the bus: every payload, request and reply it sends is shape-checked, and blamed on it. */
+/** A built-in plugin's way onto the bus under --check-plugins: every payload, request and reply it sends is shape-checked, and blamed on it. */
 function checkedDoors(bus: Bus, name: string): Doors {
-  const checked = <T>(event: string, what: string, problem: string | null, value: T): T => {
-    if (problem) throw new MalformedEventError(name, event, what ? `${what}: ${problem}` : problem);
-    return value;
-  };
+  const checked = shapeChecker(name);
   return {
     emit: (event, payload) => bus.emit(event, checked(event, "", checkNotification(event, payload), payload)),
     request: (event, target, req) => bus.request(event, target, checked(event, "request", checkRequest(event, req), req)),

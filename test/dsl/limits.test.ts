@@ -51,7 +51,17 @@ const FIFTY_MB = 50_000_000;
 
 describe("nesting", () => {
   test("the limits' defaults", () => {
-    expect(DEFAULT_LIMITS).toEqual({ nesting: 64, iterations: 1_000_000, nodes: 100_000, statements: 1_000_000, evaluations: 10_000_000, literalLength: 4096 });
+    expect(DEFAULT_LIMITS).toEqual({
+      nesting: 64,
+      iterations: 1_000_000,
+      nodes: 100_000,
+      statements: 1_000_000,
+      evaluations: 10_000_000,
+      literalLength: 4096,
+      fileSize: 4 * 1024 * 1024,
+      includeSize: 8 * 1024 * 1024,
+      includeDepth: 16,
+    });
   });
 
   /* the 65th bracket open at once is reported; each chunk's '{' (or the '(') is at a known offset */

@@ -24,8 +24,8 @@ export type Loaded = { kind: "smmu"; file: SmmuFile; plugins: PluginRegistry } |
 
 export async function loadInput(path: string, kind: "smmu" | "json", o: GlobalOpts & { topology?: string }): Promise<Loaded> {
   const plugins = await registry(o);
-  const load = o.topology !== undefined ? { topology: o.topology } : {};
-  return kind === "smmu" ? { kind, file: await loadSmmuWithPlugins(path, plugins, undefined, load), plugins } : { kind, topology: loadTopology(path, plugins), plugins };
+  const load = { ...(o.topology !== undefined ? { topology: o.topology } : {}), limits: o.limit ?? {} };
+  return kind === "smmu" ? { kind, file: await loadSmmuWithPlugins(path, plugins, undefined, load), plugins } : { kind, topology: loadTopology(path, plugins, undefined, load.limits), plugins };
 }
 
 /** Bad input: its diagnostics on stderr, or with --json in the one report on stdout; exit 2. */

@@ -12,7 +12,7 @@ export async function compareCommand(path: string, o: CompareOpts, ctx: CommandC
   try {
     const input = await loadInput(path, "smmu", o);
     if (input.kind !== "smmu") throw new Error("compare takes a .smmu file");
-    cmp = compareFile(input.file, compareConfigs(input.plugins), { registry: input.plugins, scenario: o.scenario, seed: o.seed });
+    cmp = compareFile(input.file, compareConfigs(input.plugins), { registry: input.plugins, scenario: o.scenario, seed: o.seed, maxPtes: o.limit?.ptes });
   } catch (err) {
     return badInput(err, o, ctx, c, 1);
   }

@@ -182,6 +182,7 @@ function runSelected(input: SelectedFile, o: RunOpts, io: Io, trace: TraceWriter
     registry: input.plugins,
     driver: driverOverride(o),
     stepLimit: o.stepLimit,
+    maxPtes: o.limit?.ptes,
     seed: o.seed,
     checkPlugins: o.checkPlugins,
     onProgress,

@@ -14,7 +14,7 @@ import type { CommandContext, RunOpts } from "../options.js";
 import { registry, usage } from "./common.js";
 
 /** The flags that choose the plugins, the driver and the scenarios. */
-export type SelectOpts = Pick<RunOpts, "plugin" | "json" | "color" | "scenario" | "driver" | "variant" | "driverOption" | "topology">;
+export type SelectOpts = Pick<RunOpts, "plugin" | "json" | "color" | "scenario" | "driver" | "variant" | "driverOption" | "topology" | "limit">;
 
 /** A file that loaded, and the scenarios of it to run. */
 export interface SelectedFile {
@@ -49,7 +49,7 @@ export async function loadSelected(files: readonly string[], o: SelectOpts, ctx:
   for (const path of files) {
     try {
       const plugins = await registry(o);
-      const file = await loadSmmuWithPlugins(path, plugins, undefined, { driver: override, ...(o.topology !== undefined ? { topology: o.topology } : {}) });
+      const file = await loadSmmuWithPlugins(path, plugins, undefined, { driver: override, ...(o.topology !== undefined ? { topology: o.topology } : {}), limits: o.limit ?? {} });
       /* checked against the file's own driver choice, which the flags override */
       const problem = override && driverProblem(driverSpec(file, undefined, override), plugins);
       if (problem) {
