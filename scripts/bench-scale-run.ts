@@ -7,6 +7,9 @@
  */
 import { main } from "../src/cli/main.js";
 
+/** The summary line of a run whose every scenario passed (a skip is not a pass: its actions stopped being judged). */
+const ALL_PASSED = /^(\d+) scenarios?: \1 passed, 0 failed$/m;
+
 const file = process.argv[2];
 if (!file) throw new Error("usage: bench-scale-run.ts FILE");
 const cpu = (): number => {
@@ -19,4 +22,4 @@ const c0 = cpu();
 const status = await main(["run", file], { out: (t) => void (summary = t), err: () => undefined, tty: false });
 const wallMs = performance.now() - t0;
 const cpuMs = cpu() - c0;
-process.stdout.write(`${JSON.stringify({ wallMs, cpuMs, peakMb: process.resourceUsage().maxRSS / 1024, passed: status === 0, summary })}\n`);
+process.stdout.write(`${JSON.stringify({ wallMs, cpuMs, peakMb: process.resourceUsage().maxRSS / 1024, passed: status === 0 && ALL_PASSED.test(summary), summary })}\n`);

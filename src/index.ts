@@ -80,7 +80,7 @@ export { ffs, LpaeLayout, PageTable, PtTable, pgsizeBitmapFor, pteLocation, type
 export type { Access, Backing, TranslateResult, Translation, Via } from "./model/translation.js";
 
 /* ---- Kernel primitives for stepped models: steps, RCU, locks, errno, memory, time ---- */
-export { exec, site, waitStep, type AccessKind, type Explored, type RmwOrder, type SharedAccess, type Step, type Steps } from "./model/step.js";
+export { exec, NO_STEPS, site, waitStep, type AccessKind, type Explored, type RmwOrder, type SharedAccess, type Step, type Steps } from "./model/step.js";
 export { Exec } from "./core/exec.js";
 export { runSteps, StepBudget, LivelockError } from "./core/steps.js";
 export { smpMb, wmb } from "./core/barriers.js";

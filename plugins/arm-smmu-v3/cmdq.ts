@@ -7,7 +7,7 @@
  * the 63 queued ones with CMD_SYNC. Only the main queue is modelled (no
  * secondary queue such as tegra241-cmdqv), so every command is supported.
  */
-import { buildCmd, type Cmd, type CmdqEnt, EINVAL, ETIMEDOUT, exec, site, type SmmuNode, type Steps, waitStep } from "../../src/index.js";
+import { buildCmd, type Cmd, type CmdqEnt, EINVAL, ETIMEDOUT, exec, NO_STEPS, site, type SmmuNode, type Step, type Steps, waitStep } from "../../src/index.js";
 import type { DriverContext } from "./context.js";
 
 /** CMDQ_BATCH_ENTRIES: BITS_PER_LONG on arm64 */
@@ -46,16 +46,24 @@ function prodLocation(smmu: SmmuNode): string {
  * store of the CPU (a cleared PTE, a written STE) visible to the SMMU first.
  */
 export function* insertCmdlist(ctx: DriverContext, smmu: SmmuNode, cmds: readonly Cmd[], sync: boolean): Steps<PendingSync> {
+  yield insertStep(smmu);
+  return insert(ctx, smmu, cmds, sync);
+}
+
+/** The step before the insertion: under an explorer, the release on the queue. */
+function insertStep(smmu: SmmuNode): Step {
   const e = exec();
-  if (e) {
-    yield e.rmwStep(S_INSERT, prodLocation(smmu), "release");
-    e.rmw(prodLocation(smmu), "release");
-  } else {
-    yield S_INSERT;
-  }
+  return e ? e.rmwStep(S_INSERT, prodLocation(smmu), "release") : S_INSERT;
+}
+
+/** The insertion, after its step: the queue takes `cmds` (which the caller no longer changes). */
+function insert(ctx: DriverContext, smmu: SmmuNode, cmds: readonly Cmd[], sync: boolean): PendingSync {
+  exec()?.rmw(prodLocation(smmu), "release");
   const at = ctx.clock.cpuNow;
-  const reply = ctx.bus.request("smmu:cmdq", smmu.name, { cmds: [...cmds], sync, source: ctx.cpu, at });
-  return { smmu, synced: reply.synced, done: reply.done ?? at, ...(reply.ticket === undefined ? {} : { ticket: reply.ticket }) };
+  const reply = ctx.bus.request("smmu:cmdq", smmu.name, { cmds, sync, source: ctx.cpu, at });
+  const pending: PendingSync = { smmu, synced: reply.synced, done: reply.done ?? at };
+  if (reply.ticket !== undefined) pending.ticket = reply.ticket;
+  return pending;
 }
 
 /**
@@ -64,14 +72,24 @@ export function* insertCmdlist(ctx: DriverContext, smmu: SmmuNode, cmds: readonl
  * one step that waits until its agent has executed the CMD_SYNC.
  */
 export function* pollSync(ctx: DriverContext, pending: PendingSync): Steps<number> {
+  yield pollStep(ctx, pending);
+  return polled(ctx, pending);
+}
+
+/** The poll's step: one that waits for the SMMU's agent under an explorer (a ticket). */
+function pollStep(ctx: DriverContext, pending: PendingSync): Step {
   const { ticket } = pending;
-  if (ticket === undefined) {
-    yield S_POLL_SYNC;
-  } else {
-    const poll = (): { completed: boolean; synced: boolean } => ctx.bus.request("smmu:cmdq-poll", pending.smmu.name, { ticket });
-    yield waitStep(S_POLL_SYNC, () => poll().completed, [{ location: `${pending.smmu.name}.cmdq[${ticket}].done`, kind: "read" }]);
-    pending.synced = poll().synced;
-  }
+  if (ticket === undefined) return S_POLL_SYNC;
+  return waitStep(S_POLL_SYNC, () => pollCmdq(ctx, pending, ticket).completed, [{ location: `${pending.smmu.name}.cmdq[${ticket}].done`, kind: "read" }]);
+}
+
+function pollCmdq(ctx: DriverContext, pending: PendingSync, ticket: number): { completed: boolean; synced: boolean } {
+  return ctx.bus.request("smmu:cmdq-poll", pending.smmu.name, { ticket });
+}
+
+/** After the poll's step: the CPU has spun until the CMD_SYNC completed (or timed out). */
+function polled(ctx: DriverContext, pending: PendingSync): number {
+  if (pending.ticket !== undefined) pending.synced = pollCmdq(ctx, pending, pending.ticket).synced;
   const start = ctx.clock.cpuNow;
   ctx.clock.waitUntil(pending.done);
   ctx.bus.emit("cpu:sync-wait", { cpu: ctx.cpu, smmu: pending.smmu.name, start, end: ctx.clock.cpuNow });
@@ -80,10 +98,13 @@ export function* pollSync(ctx: DriverContext, pending: PendingSync): Steps<numbe
   return -ETIMEDOUT;
 }
 
-/** arm_smmu_cmdq_issue_cmdlist(): 0, or -ETIMEDOUT if the CMD_SYNC timed out. */
+/** arm_smmu_cmdq_issue_cmdlist(): 0, or -ETIMEDOUT if the CMD_SYNC timed out. Its halves' steps, in one generator. */
 export function* issueCmdlist(ctx: DriverContext, smmu: SmmuNode, cmds: readonly Cmd[], sync: boolean): Steps<number> {
-  const pending = yield* insertCmdlist(ctx, smmu, cmds, sync);
-  return sync ? yield* pollSync(ctx, pending) : 0;
+  yield insertStep(smmu);
+  const pending = insert(ctx, smmu, cmds, sync);
+  if (!sync) return 0;
+  yield pollStep(ctx, pending);
+  return polled(ctx, pending);
 }
 
 /** arm_smmu_cmdq_batch_init(): the queue is chosen from `ent` (always the main queue here). */
@@ -91,9 +112,19 @@ export function batchInit(cmds: CmdqBatch): void {
   cmds.cmds = [];
 }
 
-/** arm_smmu_cmdq_batch_add() */
-export function* batchAdd(ctx: DriverContext, smmu: SmmuNode, cmds: CmdqBatch, ent: CmdqEnt): Steps {
+/**
+ * arm_smmu_cmdq_batch_add(). A batch with room takes the command without a
+ * step (it is the CPU's own memory): only a full batch issues, as steps.
+ */
+export function batchAdd(ctx: DriverContext, smmu: SmmuNode, cmds: CmdqBatch, ent: CmdqEnt): Steps {
   const forceSync = cmds.num === CMDQ_BATCH_ENTRIES - 1 && smmu.options.has("force_sync");
+  if (forceSync || cmds.num === CMDQ_BATCH_ENTRIES) return batchIssueAdd(ctx, smmu, cmds, ent, forceSync);
+  batchPush(ctx, smmu, cmds, ent);
+  return NO_STEPS;
+}
+
+/** arm_smmu_cmdq_batch_add() of a batch that must be issued first. */
+function* batchIssueAdd(ctx: DriverContext, smmu: SmmuNode, cmds: CmdqBatch, ent: CmdqEnt, forceSync: boolean): Steps {
   if (forceSync) {
     yield* issueCmdlist(ctx, smmu, cmds.cmds, true);
     batchInit(cmds);
@@ -102,6 +133,11 @@ export function* batchAdd(ctx: DriverContext, smmu: SmmuNode, cmds: CmdqBatch, e
     yield* issueCmdlist(ctx, smmu, cmds.cmds, false);
     batchInit(cmds);
   }
+  batchPush(ctx, smmu, cmds, ent);
+}
+
+/** The command built into the batch. */
+function batchPush(ctx: DriverContext, smmu: SmmuNode, cmds: CmdqBatch, ent: CmdqEnt): void {
   const cmd = buildCmd(ent);
   if (!cmd) {
     ctx.log("arm_smmu_cmdq_batch_add", "warn", `${smmu.name}: ignoring unknown CMDQ opcode 0x${ent.opcode.toString(16)}`);

@@ -128,25 +128,41 @@ export class InvsDriver extends ArmSmmuDriver<InvsAttachState, InvsDomain> imple
     return snapshotOf(this.ctx, invs);
   }
 
-  /** The ASIDs and VMIDs live entries cover; only the domains whose array changed are looked at again. */
+  invsEntries(domain: string): number | null {
+    const d = this.domains.get(domain);
+    if (d instanceof SvaProcess) return 0;
+    if (!(d instanceof InvsDomain)) return null;
+    const invs = d.invs.protected_();
+    return isErr(invs) ? null : invs.numInvs;
+  }
+
+  /**
+   * The ASIDs and VMIDs live entries cover; only the domains whose array
+   * changed are looked at again, and one whose tags are what they were
+   * changes nothing.
+   */
   liveTags(): ReadonlySet<string> {
     for (const name of this.ctx.changedInvs) {
-      for (const t of this.tagsByDomain.get(name) ?? []) {
+      const before = this.tagsByDomain.get(name) ?? NO_TAGS;
+      const tags = this.domainTags(name);
+      if (sameTags(before, tags)) continue;
+      for (const t of before) {
         const n = this.tagCount.get(t)! - 1;
         this.tagCount.set(t, n);
         if (n === 0) {
-          this.live.delete(t);
-          this.uncovered.add(t);
+          const text = this.tagText(t);
+          this.live.delete(text);
+          this.uncovered.add(text);
         }
       }
-      const tags = this.domainTags(name);
       this.tagsByDomain.set(name, tags);
       for (const t of tags) {
         const n = (this.tagCount.get(t) ?? 0) + 1;
         this.tagCount.set(t, n);
         if (n === 1) {
-          this.live.add(t);
-          this.uncovered.delete(t);
+          const text = this.tagText(t);
+          this.live.add(text);
+          this.uncovered.delete(text);
         }
       }
     }
@@ -162,24 +178,60 @@ export class InvsDriver extends ArmSmmuDriver<InvsAttachState, InvsDomain> imple
     this.uncovered.clear();
   }
 
-  private readonly tagsByDomain = new Map<string, string[]>();
-  /** How many domains' live entries cover each tag; `live` holds those with a count above 0. */
-  private readonly tagCount = new Map<string, number>();
+  /** Each domain's tags at the last look, as tag codes (tagCode()), in array order. */
+  private readonly tagsByDomain = new Map<string, readonly number[]>();
+  /** How many domains' live entries cover each tag code; `live` holds the text of those with a count above 0. */
+  private readonly tagCount = new Map<number, number>();
   private readonly live = new Set<string>();
+  /** The text of each tag code seen: "smmu0 asid 1", made once. */
+  private readonly tagTexts = new Map<number, string>();
 
-  private domainTags(name: string): string[] {
+  private tagText(code: number): string {
+    let text = this.tagTexts.get(code);
+    if (text === undefined) {
+      const id = code % TAG_ID_SPAN;
+      const kind = Math.floor(code / TAG_ID_SPAN) % 2;
+      const smmu = Math.floor(code / (2 * TAG_ID_SPAN));
+      text = `${this.ctx.smmuName(smmu)} ${kind === TAG_VMID ? "vmid" : "asid"} ${id}`;
+      this.tagTexts.set(code, text);
+    }
+    return text;
+  }
+
+  /** The tag codes of a domain's live S1_ASID, S2_VMID and S2_VMID_VSMMU entries, each once, in array order. */
+  private domainTags(name: string): readonly number[] {
     const d = this.domains.get(name);
     const invs = d instanceof InvsDomain ? d.invs.protected_() : null;
-    if (!invs || isErr(invs)) return [];
-    const tags = new Set<string>();
+    if (!invs || isErr(invs)) return NO_TAGS;
+    let tags: number[] | undefined;
     for (let i = 0; i < invs.numInvs; i++) {
       if (invs.users(i) === 0) continue;
-      const smmu = this.ctx.smmuName(invs.smmu(i));
-      if (invs.type(i) === S1_ASID) tags.add(`${smmu} asid ${invs.id(i)}`);
-      else if (invs.type(i) === S2_VMID || invs.type(i) === S2_VMID_VSMMU) tags.add(`${smmu} vmid ${invs.id(i)}`);
+      const type = invs.type(i);
+      const kind = type === S1_ASID ? TAG_ASID : type === S2_VMID || type === S2_VMID_VSMMU ? TAG_VMID : -1;
+      if (kind === -1) continue;
+      const code = tagCode(invs.smmu(i), kind, invs.id(i));
+      if (!tags) tags = [code];
+      else if (!tags.includes(code)) tags.push(code);
     }
-    return [...tags];
+    return tags ?? NO_TAGS;
   }
+}
+
+const NO_TAGS: readonly number[] = Object.freeze([]);
+const TAG_ASID = 0;
+const TAG_VMID = 1;
+/** Ids are below 2^31 (an entry's id word): a code is exact for SMMU indexes below 2^21. */
+const TAG_ID_SPAN = 2 ** 31;
+
+/** An IOTLB tag as one number: the SMMU's index, ASID or VMID, the id. */
+function tagCode(smmu: number, kind: number, id: number): number {
+  return (smmu * 2 + kind) * TAG_ID_SPAN + id;
+}
+
+function sameTags(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export default definePlugin({

@@ -358,7 +358,14 @@ export default definePlugin({
     ctx.serve("smmu:translate", ctx.node, (req) => translate(smmu, req));
     ctx.serve("smmu:translate-steps", ctx.node, (req) => translateSteps(smmu, req));
     ctx.serve("smmu:translated", ctx.node, (req) => checkTranslated(smmu, req));
-    ctx.serve("smmu:tlb-tags", ctx.node, () => ({ tags: smmu.iotlb.coverTags().map((t) => `${ctx.node} ${t}`) }));
+    /* each tag's text made once: the oracle asks after most operations */
+    const named = new Map<string, string>();
+    const withNode = (t: string): string => {
+      let text = named.get(t);
+      if (text === undefined) named.set(t, (text = `${ctx.node} ${t}`));
+      return text;
+    };
+    ctx.serve("smmu:tlb-tags", ctx.node, () => ({ tags: smmu.iotlb.coverTags().map(withNode) }));
     return smmu;
   },
 });

@@ -10,7 +10,7 @@
  * they yield. Taking a lock its own path already holds waits forever, as
  * the kernel deadlocks: the step budget then reports a livelock there.
  */
-import { exec, site, type Step, type Steps } from "../model/step.js";
+import { exec, type Explored, site, type Step, type Steps } from "../model/step.js";
 
 /** The state of one rwlock_t, spinlock_t or struct mutex, kept on the object it protects. */
 export interface RwLock {
@@ -32,15 +32,9 @@ const SLEEP_MUTEX = site("mutex_lock", "sleep: mutex held");
 
 /**
  * Under a schedule explorer: one step that waits until the lock is free
- * (an acquire rmw on it, core/exec.ts), where a straight run spins.
+ * (an acquire rmw on it, core/exec.ts).
  */
-function* acquire(lock: RwLock, at: Step, wait: Step, free: () => boolean): Steps {
-  const e = exec();
-  if (!e) {
-    yield at;
-    while (!free()) yield wait;
-    return;
-  }
+function* acquireExplored(e: Explored, lock: RwLock, at: Step, free: () => boolean): Steps {
   const location = e.nameOf(lock, "lock");
   yield e.rmwStep(at, location, "acquire", free);
   e.rmw(location, "acquire");
@@ -52,9 +46,15 @@ function release(lock: RwLock): void {
   if (e) e.rmw(e.nameOf(lock, "lock"), "release");
 }
 
-/** read_lock() / read_lock_irqsave(): `at` names the caller's access. */
+/** read_lock() / read_lock_irqsave(): `at` names the caller's access. A straight run spins while a writer holds it. */
 export function* readLock(lock: RwLock, at: Step): Steps {
-  yield* acquire(lock, at, SPIN_READ, () => !lock.writer);
+  const e = exec();
+  if (e) {
+    yield* acquireExplored(e, lock, at, () => !lock.writer);
+  } else {
+    yield at;
+    while (lock.writer) yield SPIN_READ;
+  }
   lock.readers++;
 }
 
@@ -65,7 +65,13 @@ export function readUnlock(lock: RwLock): void {
 
 /** Take `lock` exclusively, yielding `wait` while anyone holds it. */
 function* exclusive(lock: RwLock, at: Step, wait: Step): Steps {
-  yield* acquire(lock, at, wait, () => !lock.writer && lock.readers === 0);
+  const e = exec();
+  if (e) {
+    yield* acquireExplored(e, lock, at, () => !lock.writer && lock.readers === 0);
+  } else {
+    yield at;
+    while (lock.writer || lock.readers !== 0) yield wait;
+  }
   lock.writer = true;
 }
 

@@ -106,8 +106,14 @@ export class IommuCore {
 
   /** A driver invalidation path, recorded on the timeline with the domain's array size. */
   *invalidation(kind: InvalidationKind, domain: string, path: Steps): Steps {
+    yield* this.timeline.invalidation(kind, domain, this.arrayEntries(domain), path);
+  }
+
+  /** The entries of a domain's array as invs() lists them; null without one. */
+  private arrayEntries(domain: string): number | null {
+    if (this.driver.invsEntries && !this.svaDomains.get(domain)?.length) return this.driver.invsEntries(domain);
     const invs = this.invs(domain);
-    yield* this.timeline.invalidation(kind, domain, invs && !invs.error ? invs.entries.length : null, path);
+    return invs && !invs.error ? invs.entries.length : null;
   }
 
   /**

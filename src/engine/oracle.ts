@@ -59,6 +59,12 @@ interface UnmapRecord {
 
 const hex = (v: number | bigint): string => `0x${v.toString(16)}`;
 
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export class Oracle {
   readonly violations: Violation[] = [];
   /**
@@ -238,7 +244,9 @@ export class Oracle {
 
   /** Note what `smmu`'s TLB holds now. */
   private saw(smmu: string, tags: readonly string[]): void {
-    for (const tag of this.seenTags.get(smmu) ?? []) this.holders.get(tag)?.delete(smmu);
+    const before = this.seenTags.get(smmu);
+    if (before && sameList(before, tags)) return;
+    for (const tag of before ?? []) this.holders.get(tag)?.delete(smmu);
     if (tags.length === 0) {
       this.seenTags.delete(smmu);
       return;

@@ -129,6 +129,12 @@ export interface IommuDriver {
   vsmmuInvalidate(vsmmu: string, cmds: readonly Cmd[]): Steps<{ ret: number; entryNum: number }>;
   /** The domain's invalidation list, or null if this driver keeps none (a process: its own, the core adds its SVA domains'). */
   invs(domain: string): InvsSnapshot | null;
+  /**
+   * Optional: how many entries invs() would list for `domain` (num_invs),
+   * null where it gives no array or an error; without it, the metrics count
+   * invs() at every invalidation.
+   */
+  invsEntries?(domain: string): number | null;
   /** IOTLB tags ("smmu0 asid 1", "smmu0 vmid 2") invalidations still cover: anything else must be clear. */
   liveTags(): ReadonlySet<string>;
   /**

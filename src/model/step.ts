@@ -35,6 +35,15 @@ export interface Step {
 /** A stepped path returning T. */
 export type Steps<T = void> = Generator<Step, T, undefined>;
 
+/**
+ * A path that takes no step: finished before it starts, so `yield*` of it
+ * returns at once. A helper whose common case touches no shared state
+ * returns it there instead of being a generator, whose every call makes an
+ * object (and the yield* over it, another).
+ */
+export const NO_STEPS: Steps = (function* (): Steps {})();
+NO_STEPS.next();
+
 /** Declare a step site once, at module level, so yielding allocates nothing. */
 export function site(fn: string, access: string): Step {
   return Object.freeze({ fn, access });
