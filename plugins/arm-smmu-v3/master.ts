@@ -3,7 +3,7 @@ import type { CdTable, EndpointNode, Platform, SmmuNode, Topology } from "../../
 import type { IommuDomain } from "./domain.js";
 
 /** CTXDESC_LINEAR_CDMAX: log2 of the CDs a linear table holds (SZ_64K / sizeof(CD)) */
-export const CTXDESC_LINEAR_CDMAX = 10;
+const CTXDESC_LINEAR_CDMAX = 10;
 
 export class Master {
   /**

@@ -257,7 +257,7 @@ export interface InvsHooks {
   trimmed?(invs: Invs): void;
 }
 
-export const DEFAULT_HOOKS: InvsHooks = Object.freeze({
+const DEFAULT_HOOKS: InvsHooks = Object.freeze({
   alloc: invsAlloc,
   warn: () => {},
 });

@@ -10,7 +10,7 @@ export interface GlobalOpts {
 }
 
 export const REPORTERS = ["human", "ktap", "junit"] as const;
-export type ReporterName = (typeof REPORTERS)[number];
+type ReporterName = (typeof REPORTERS)[number];
 
 export interface RunOpts extends GlobalOpts {
   /** names or globs; repeatable */

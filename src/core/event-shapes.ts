@@ -118,7 +118,7 @@ const translatedReply: Check = (v, p) => {
   return `${p || "the reply"}.kind must be ok, fault or abort, not ${describe(kind)}`;
 };
 
-export const NOTIFICATION_SHAPES: Readonly<Record<NotificationName, Check>> = {
+const NOTIFICATION_SHAPES: Readonly<Record<NotificationName, Check>> = {
   "cmd:queued": obj({ smmu: str, cmd, seq: int, source: str, start: time, end: time }),
   "ep:atc-inv-done": obj({ device: str, sid: int, start: time, end: time, completed: bool }),
   "cpu:sync-wait": obj({ cpu: str, smmu: str, start: time, end: time }),
@@ -136,7 +136,7 @@ export const NOTIFICATION_SHAPES: Readonly<Record<NotificationName, Check>> = {
   "walk:cached": obj({ smmu: str, cache: str, sid: int, ssid: nullable(int), iova: int, access, level: int, base: int, next: u64 }),
 };
 
-export const REQUEST_SHAPES: Readonly<Record<RequestName, [request: Check, reply: Check]>> = {
+const REQUEST_SHAPES: Readonly<Record<RequestName, [request: Check, reply: Check]>> = {
   "smmu:cmdq": [obj({ cmds: arrayOf(cmd), sync: bool, source: str, at: time }), obj({ synced: bool, "done?": time, "ticket?": time })],
   "smmu:cmdq-poll": [obj({ ticket: time }), obj({ completed: bool, synced: bool })],
   "smmu:tlb-tags": [obj({}), obj({ tags: arrayOf(str) })],

@@ -21,7 +21,7 @@ function fieldsOf(cmd: Cmd): Record<string, bigint> {
   return out;
 }
 
-export function matches(p: CmdPattern, cmd: Cmd): boolean {
+function matches(p: CmdPattern, cmd: Cmd): boolean {
   if (p.op !== cmd.op) return false;
   const f = fieldsOf(cmd);
   for (const [k, v] of Object.entries(p.fields)) if (f[k] !== v) return false;
@@ -29,7 +29,7 @@ export function matches(p: CmdPattern, cmd: Cmd): boolean {
   return true;
 }
 
-export function formatPattern(p: CmdPattern): string {
+function formatPattern(p: CmdPattern): string {
   const fields = Object.entries(p.fields).map(([k, v]) => `${k} ${hex(v)}`);
   return [p.op, ...fields, ...(p.rest ? ["..."] : [])].join(" ");
 }
@@ -80,7 +80,7 @@ export function checkInvs(want: readonly InvPattern[], trash: number | undefined
   return foldDiff(lines);
 }
 
-export function describeResult(r: TranslateResult): string {
+function describeResult(r: TranslateResult): string {
   if (r.kind === "ok") return `ok via ${r.via} (pa 0x${r.t.pa.toString(16)})`;
   if (r.kind === "fault") return `fault ${r.event} (${r.detail})`;
   return `abort (${r.detail})`;

@@ -26,7 +26,7 @@ export interface DriverDomain {
 }
 
 /** One entry of a domain's invalidation list, in the kernel's terms. */
-export interface InvEntry {
+interface InvEntry {
   smmu: string;
   type: string;
   id: number;
@@ -60,7 +60,7 @@ export interface InvsAlgebra {
 }
 
 /** "blocked" and "identity" are the static domains. */
-export type AttachTarget = string;
+type AttachTarget = string;
 
 export interface IommuDriver {
   /**

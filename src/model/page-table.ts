@@ -46,7 +46,7 @@ export function ffs(x: number): number {
 }
 
 /** Largest IOVA a table translates (48-bit input address space). */
-export const IOVA_LIMIT = 2 ** 48;
+const IOVA_LIMIT = 2 ** 48;
 
 /** ARM_LPAE_MAX_LEVELS */
 const MAX_LEVELS = 4;

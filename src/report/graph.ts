@@ -155,7 +155,7 @@ function attachEdges(file: string, scenario: Scenario): { edges: DotEdge[]; stat
 }
 
 /** The graph model of `input`: clusters in SMMU order, nodes and edges in the order the topology declares them. */
-export function topologyGraph(input: GraphInput): DotGraph {
+function topologyGraph(input: GraphInput): DotGraph {
   const t = input.topology;
   const vsmmus = t.vsmmus ?? [];
   const subgraphs = t.smmus.map((s) => ({

@@ -29,10 +29,8 @@ export type PointerPart = "key" | "value";
  */
 export type Locate = (pointer: string, part?: PointerPart) => Span | undefined;
 
-export const TOPOLOGY_SCHEMA_ID: string = topologySchema.$id;
-
 /** The pattern every node and domain name matches (schemas/topology.schema.json#/$defs/name). */
-export const NAME_PATTERN: string = topologySchema.$defs.name.pattern;
+const NAME_PATTERN: string = topologySchema.$defs.name.pattern;
 
 /** One instance for every schema: strict, so a schema typo is an error, and allErrors, so users see every problem at once. */
 

@@ -78,7 +78,7 @@ export interface Summary {
 }
 
 /** Runs per unit of the sampling modes. */
-export const BLOCK = 16;
+const BLOCK = 16;
 
 function count(name: string, v: number | undefined, dflt: number, min: number): number {
   const n = v ?? dflt;
