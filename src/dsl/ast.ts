@@ -81,12 +81,19 @@ export type Stmt = At &
     | { kind: "array-purge"; target: string; base: string }
     | { kind: "array-unref"; base: string; other: string }
     | { kind: "expect-array"; target: string; entries: InvPattern[]; trash?: number }
-    | { kind: "concurrently"; body: Stmt[] }
+    | { kind: "concurrently"; body: Operation[] }
     | { kind: "expect-state"; node: string; key: string; value: number | string | boolean }
   );
 
-/** The statements a `concurrently` block may hold: operations that run as stepped paths. */
-export const CONCURRENT_KINDS: ReadonlySet<Stmt["kind"]> = new Set(["attach", "detach", "map", "unmap", "flush", "dma", "mm-invalidate", "mm-release", "vsmmu-invalidate"]);
+/** The statements that are operations, stepped paths of the driver or a device: the ones a `concurrently` block may hold. */
+const OPERATION_KINDS = ["attach", "detach", "map", "unmap", "flush", "dma", "mm-invalidate", "mm-release", "vsmmu-invalidate"] as const satisfies readonly Stmt["kind"][];
+const OPERATIONS: ReadonlySet<Stmt["kind"]> = new Set(OPERATION_KINDS);
+
+export type Operation = Extract<Stmt, { kind: (typeof OPERATION_KINDS)[number] }>;
+
+export function isOperation(s: Stmt): s is Operation {
+  return OPERATIONS.has(s.kind);
+}
 
 export interface Scenario {
   name: string;

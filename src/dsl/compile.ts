@@ -7,6 +7,7 @@
 import { dirname, join, resolve } from "node:path";
 import type { IToken } from "chevrotain";
 import { diagnostic, InputError, sortDiagnostics, type Diagnostic } from "../core/diagnostics.js";
+import { assertNever } from "../model/assert-never.js";
 import type { DriverChoice, PluginUse, Scenario, SmmuFile } from "./ast.js";
 import { parseDiagnostics } from "./errors.js";
 import { lex } from "./lexer.js";
@@ -139,6 +140,8 @@ class FileCompiler {
       case "scenario":
         this.scenarioItems.push({ item: n, file });
         return;
+      default:
+        return assertNever(n);
     }
   }
 

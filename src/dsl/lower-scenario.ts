@@ -7,8 +7,9 @@ import { errnoName, ERRNOS } from "../core/errno.js";
 import { CMDQ_OP, cmdPrototype, makeCmd, type Cmd, type Opcode } from "../model/commands.js";
 import type { DomainStage, Topology } from "../model/topology.js";
 import type { Access, Via } from "../model/translation.js";
-import { CONCURRENT_KINDS, type CmdPattern, type DmaExpectation, type DriverChoice, type ErrorExpectation, type InvPattern, type Stmt } from "./ast.js";
+import { isOperation, type CmdPattern, type DmaExpectation, type DriverChoice, type ErrorExpectation, type InvPattern, type Stmt } from "./ast.js";
 import { didYouMean } from "../core/suggest.js";
+import { assertNever } from "../model/assert-never.js";
 import { DRIVER_NODE, driverPlugin } from "../model/topology.js";
 import { stringValue, type LowerBase } from "./lower-core.js";
 import { setOwn } from "./lower-topology.js";
@@ -106,7 +107,8 @@ export class ScenarioLowerer {
     return this.lo.int(e, what, 0n, max);
   }
 
-  private stmt(n: S.Stmt): Stmt | undefined {
+  /** A statement; block() unrolls the loops and refuses a driver declaration. */
+  private stmt(n: Exclude<S.Stmt, { kind: "stmtFor" | "driverDecl" }>): Stmt | undefined {
     const span = this.lo.spanOf(n);
     switch (n.kind) {
       case "attach": {
@@ -178,9 +180,9 @@ export class ScenarioLowerer {
         return this.array(n.target, n.def, span);
       case "concurrently": {
         const body = this.block(n.body);
-        const bad = body.find((b) => !CONCURRENT_KINDS.has(b.kind));
+        const bad = body.find((b) => !isOperation(b));
         if (bad) return this.lo.error(bad.span, "misplaced", "only operations (attach, detach, map, unmap, flush, dma, mm, vsmmu invalidate) run concurrently");
-        return { kind: "concurrently", body, span };
+        return { kind: "concurrently", body: body.filter(isOperation), span };
       }
       case "unref": {
         const base = this.arrayRef(n.base);
@@ -188,7 +190,7 @@ export class ScenarioLowerer {
         return base !== undefined && other !== undefined ? { kind: "array-unref", base, other, span } : undefined;
       }
       default:
-        return this.lo.error(n, "internal", `unhandled statement ${n.kind}`);
+        return assertNever(n);
     }
   }
 
@@ -203,23 +205,33 @@ export class ScenarioLowerer {
 
   private array(targetTok: IToken, def: S.ArrayDef, span: Stmt["span"]): Stmt | undefined {
     const target = targetTok.image;
-    let stmt: Stmt | undefined;
-    if (def.kind === "alloc") {
-      const size = this.lo.int(def.size, "array size", 0n, 1_000_000n);
-      stmt = size === undefined ? undefined : { kind: "array-alloc", target, size, span };
-    } else if (def.kind === "merge") {
-      const base = this.arrayRef(def.base);
-      const other = this.arrayRef(def.other);
-      stmt = base !== undefined && other !== undefined ? { kind: "array-merge", target, base, other, span } : undefined;
-    } else if (def.kind === "purge") {
-      const base = this.arrayRef(def.base);
-      stmt = base !== undefined ? { kind: "array-purge", target, base, span } : undefined;
-    } else {
-      const entries = def.entries.map((p) => this.invPattern(p));
-      stmt = entries.every((e) => e) ? { kind: "array-set", target, entries: entries as InvPattern[], span } : undefined;
-    }
+    const stmt = this.arrayDef(target, def, span);
     this.arrays.add(target);
     return stmt;
+  }
+
+  private arrayDef(target: string, def: S.ArrayDef, span: Stmt["span"]): Stmt | undefined {
+    switch (def.kind) {
+      case "alloc": {
+        const size = this.lo.int(def.size, "array size", 0n, 1_000_000n);
+        return size === undefined ? undefined : { kind: "array-alloc", target, size, span };
+      }
+      case "merge": {
+        const base = this.arrayRef(def.base);
+        const other = this.arrayRef(def.other);
+        return base !== undefined && other !== undefined ? { kind: "array-merge", target, base, other, span } : undefined;
+      }
+      case "purge": {
+        const base = this.arrayRef(def.base);
+        return base !== undefined ? { kind: "array-purge", target, base, span } : undefined;
+      }
+      case "set": {
+        const entries = def.entries.map((p) => this.invPattern(p));
+        return entries.every((e) => e) ? { kind: "array-set", target, entries: entries as InvPattern[], span } : undefined;
+      }
+      default:
+        return assertNever(def);
+    }
   }
 
   private dmaSpec(n: S.DmaSpec): { device: string; access: Access; iova: number; pasid?: number; sid?: number } | undefined {
@@ -339,6 +351,8 @@ export class ScenarioLowerer {
         if ((n.device && device === undefined) || (n.iova && iova === undefined)) return undefined;
         return { kind: "expect-stale", none: false, ...(device ? { device } : {}), ...(iova !== undefined ? { iova } : {}), span };
       }
+      default:
+        return assertNever(n);
     }
   }
 

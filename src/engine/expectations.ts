@@ -7,6 +7,7 @@ import type { CmdPattern, DmaExpectation, InvPattern } from "../dsl/ast.js";
 import { formatCmd, type Cmd } from "../model/commands.js";
 import type { InvsSnapshot } from "../model/driver.js";
 import type { TranslateResult } from "../model/translation.js";
+import { assertNever } from "../model/assert-never.js";
 import { diffItems, foldDiff, lineDiff } from "../core/line-diff.js";
 
 const hex = (v: bigint): string => (v < 10n ? v.toString() : `0x${v.toString(16)}`);
@@ -81,21 +82,35 @@ export function checkInvs(want: readonly InvPattern[], trash: number | undefined
 }
 
 function describeResult(r: TranslateResult): string {
-  if (r.kind === "ok") return `ok via ${r.via} (pa 0x${r.t.pa.toString(16)})`;
-  if (r.kind === "fault") return `fault ${r.event} (${r.detail})`;
-  return `abort (${r.detail})`;
+  switch (r.kind) {
+    case "ok":
+      return `ok via ${r.via} (pa 0x${r.t.pa.toString(16)})`;
+    case "fault":
+      return `fault ${r.event} (${r.detail})`;
+    case "abort":
+      return `abort (${r.detail})`;
+    default:
+      return assertNever(r);
+  }
+}
+
+/** Whether `got` is what `want` expects, and how `want` reads. */
+function judgeDma(want: DmaExpectation, got: TranslateResult): { ok: boolean; wanted: string } {
+  switch (want.kind) {
+    case "ok":
+      return { ok: got.kind === "ok", wanted: "ok" };
+    case "via":
+      return { ok: got.kind === "ok" && got.via === want.via, wanted: `ok via ${want.via}` };
+    case "fault":
+      return { ok: got.kind === "fault" && (!want.event || got.event === want.event), wanted: `fault${want.event ? ` ${want.event}` : ""}` };
+    case "abort":
+      return { ok: got.kind === "abort", wanted: "abort" };
+    default:
+      return assertNever(want);
+  }
 }
 
 export function checkDma(want: DmaExpectation, got: TranslateResult): string | null {
-  const ok =
-    want.kind === "ok"
-      ? got.kind === "ok"
-      : want.kind === "via"
-        ? got.kind === "ok" && got.via === want.via
-        : want.kind === "fault"
-          ? got.kind === "fault" && (!want.event || got.event === want.event)
-          : got.kind === "abort";
-  if (ok) return null;
-  const w = want.kind === "via" ? `ok via ${want.via}` : want.kind === "fault" ? `fault${want.event ? ` ${want.event}` : ""}` : want.kind;
-  return `expected ${w}, got ${describeResult(got)}`;
+  const { ok, wanted } = judgeDma(want, got);
+  return ok ? null : `expected ${wanted}, got ${describeResult(got)}`;
 }

@@ -12,7 +12,8 @@ import { globMatcher, isGlob } from "../core/glob.js";
 import { KernelOopsError, UseAfterFreeError } from "../core/rcu.js";
 import { LivelockError } from "../core/steps.js";
 import { HandlerError, MalformedEventError } from "../core/bus.js";
-import type { DriverChoice, ErrorExpectation, Scenario, SmmuFile, Stmt } from "../dsl/ast.js";
+import { isOperation, type DriverChoice, type ErrorExpectation, type Operation, type Scenario, type SmmuFile, type Stmt } from "../dsl/ast.js";
+import { assertNever } from "../model/assert-never.js";
 import { DriverUnsupportedError, type InvsAlgebra } from "../model/driver.js";
 import type { TranslateResult } from "../model/translation.js";
 import { formatCmd } from "../model/commands.js";
@@ -413,8 +414,8 @@ export class ScenarioRun {
     return `${span.file}:${span.line}:${span.column}`;
   }
 
-  /** The stepped operation a statement performs, and how its result (of the operation on `cpu`) is judged; undefined for the others. */
-  private operation(s: Stmt): { op: Op; done(result: unknown, cpu: string): void } | undefined {
+  /** The stepped operation a statement performs, and how its result (of the operation on `cpu`) is judged. */
+  private operation(s: Operation): { op: Op; done(result: unknown, cpu: string): void } {
     const sim = this.sim;
     const at = this.at(s.span);
     const none = (): void => {};
@@ -458,7 +459,7 @@ export class ScenarioRun {
           },
         };
       default:
-        return undefined;
+        return assertNever(s);
     }
   }
 
@@ -473,7 +474,7 @@ export class ScenarioRun {
   }
 
   private parts(s: Extract<Stmt, { kind: "concurrently" }>): Part[] {
-    return s.body.map((b) => ({ stmt: b, ...this.operation(b)! }));
+    return s.body.map((b) => ({ stmt: b, ...this.operation(b) }));
   }
 
   /** Each operation of a block judged on its result; `agentOf(i)` ran the i-th. */
@@ -492,8 +493,8 @@ export class ScenarioRun {
 
   private stmt(s: Stmt): void {
     const sim = this.sim;
-    const o = this.operation(s);
-    if (o) {
+    if (isOperation(s)) {
+      const o = this.operation(s);
       this.reasons = [];
       /* run() runs the operation on cpu0 */
       return o.done(this.op(o.op.label, () => sim.run(o.op)), "cpu0");
@@ -567,6 +568,8 @@ export class ScenarioRun {
         if (lines) this.fail(s.span, `array ${s.target} differs`, lines);
         return;
       }
+      default:
+        return assertNever(s);
     }
   }
 

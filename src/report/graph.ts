@@ -18,6 +18,7 @@
 import type { Span } from "../core/diagnostics.js";
 import type { Scenario, Stmt } from "../dsl/ast.js";
 import type { DeviceSpec, DomainSpec, SmmuSpec, Topology, VsmmuSpec } from "../model/topology.js";
+import { assertNever } from "../model/assert-never.js";
 import { DEFAULT_PLUGIN } from "../plugin/registry.js";
 import { renderDot, type DotAttrs, type DotEdge, type DotGraph, type DotNode } from "./dot.js";
 
@@ -127,8 +128,29 @@ function attachStatements(body: readonly Stmt[], expectsError = false): AttachSt
         return attachStatements(s.body, expectsError);
       case "expect-error":
         return attachStatements(s.body, true);
-      default:
+      case "map":
+      case "unmap":
+      case "flush":
+      case "dma":
+      case "mm-invalidate":
+      case "mm-release":
+      case "vsmmu-invalidate":
+      case "fail-alloc":
+      case "fault":
+      case "expect-commands":
+      case "expect-count":
+      case "expect-invs":
+      case "expect-stale":
+      case "array-set":
+      case "array-alloc":
+      case "array-merge":
+      case "array-purge":
+      case "array-unref":
+      case "expect-array":
+      case "expect-state":
         return [];
+      default:
+        return assertNever(s);
     }
   });
 }
