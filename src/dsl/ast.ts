@@ -6,6 +6,7 @@
 import type { Span } from "../core/diagnostics.js";
 import type { Cmd } from "../model/commands.js";
 import type { Access, Via } from "../model/translation.js";
+import type { InvTypeName } from "../model/driver.js";
 import type { JsonValue, Topology } from "../model/topology.js";
 
 /** A driver plugin and variant, as `driver invs v9;` names them. */
@@ -34,7 +35,7 @@ export interface CmdPattern {
 export interface InvPattern {
   /** left out in arrays of no SMMU (the kunit test's): then any SMMU matches */
   smmu?: string;
-  type: string;
+  type: InvTypeName;
   id: number;
   ssid: number;
   users: number;

@@ -7,6 +7,7 @@ import { errnoName, ERRNOS } from "../core/errno.js";
 import { CMDQ_OP, cmdPrototype, makeCmd, type Cmd, type Opcode } from "../model/commands.js";
 import type { DomainStage, Topology } from "../model/topology.js";
 import type { Access, Via } from "../model/translation.js";
+import { INV_TYPE_NAMES, isInvTypeName } from "../model/driver.js";
 import { isOperation, type CmdPattern, type DmaExpectation, type DriverChoice, type ErrorExpectation, type InvPattern, type Stmt } from "./ast.js";
 import { didYouMean } from "../core/suggest.js";
 import { assertNever } from "../model/assert-never.js";
@@ -31,7 +32,6 @@ const OPCODES = [...FIELDS.keys()];
  * fields, so they are 4 KiB aligned.
  */
 const FIELD_BITS: Record<string, bigint> = { asid: 16n, vmid: 16n, sid: 32n, ssid: 20n, ssv: 1n, global: 1n, num: 5n, scale: 5n, leaf: 1n, ttl: 2n, tg: 2n, size: 6n, addr: 64n };
-const INV_TYPES = ["S1_ASID", "S2_VMID", "S2_VMID_VSMMU", "S2_VMID_S1_CLEAR", "ATS", "ATS_FULL"];
 
 const VIAS: Via[] = ["atc", "iotlb", "walk", "bypass"];
 /** "an s1", "a nested": the article as it is read aloud. */
@@ -416,8 +416,8 @@ export class ScenarioLowerer {
   private invPattern(p: S.InvPattern): InvPattern | undefined {
     const smmu = p.smmu ? this.ref(p.smmu, "SMMU", this.smmus) : undefined;
     const type = p.type;
-    if (!INV_TYPES.includes(type.image)) {
-      const near = didYouMean(type.image, INV_TYPES);
+    if (!isInvTypeName(type.image)) {
+      const near = didYouMean(type.image, INV_TYPE_NAMES);
       return this.lo.error(type, "unknown-type", `unknown invalidation type "${type.image}"${near}`);
     }
     const id = this.lo.int(p.id, "id", 0n, 0x7fffffffn);
