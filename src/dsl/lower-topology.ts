@@ -5,18 +5,11 @@
  */
 import type { IToken } from "chevrotain";
 import type { Span } from "../core/diagnostics.js";
-import type { DeviceSpec, DomainSpec, JsonValue, SmmuSpec, Topology, VsmmuSpec } from "../model/topology.js";
+import { NODE_KINDS, type DeviceSpec, type DomainSpec, type JsonValue, type NodeKind, type SmmuSpec, type Topology, type VsmmuSpec } from "../model/topology.js";
 import { didYouMean } from "../core/suggest.js";
-import { KEYS, type Kind, type ValueKind } from "../model/properties.js";
+import { KEYS, type ValueKind } from "../model/properties.js";
 import { stringValue, type LowerBase } from "./lower-core.js";
 import { isString, type Name, type Property, type Value } from "./syntax.js";
-
-const LIST: Record<Kind, "smmus" | "devices" | "vsmmus" | "domains"> = {
-  smmu: "smmus",
-  device: "devices",
-  vsmmu: "vsmmus",
-  domain: "domains",
-};
 
 /** `obj[key] = value` as an own property, whatever the key ("__proto__" too). */
 export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
@@ -31,11 +24,11 @@ export class TopologyBuilder {
 
   /** One smmu / device / vsmmu / domain block. */
   node(kindTok: IToken, nameNode: Name, properties: readonly Property[]): void {
-    const kind = kindTok.image as Kind;
+    const kind = kindTok.image as NodeKind;
     const name = this.lo.nameText(nameNode);
     if (name === undefined) return;
-    const list = this.topology[LIST[kind]] as unknown as Record<string, unknown>[];
-    const ptr = `/${LIST[kind]}/${list.length}`;
+    const list = this.topology[NODE_KINDS[kind].list] as unknown as Record<string, unknown>[];
+    const ptr = `/${NODE_KINDS[kind].list}/${list.length}`;
     const node: Record<string, unknown> = { name };
     this.locations.set(ptr, this.lo.spanOf(nameNode));
     this.locations.set(`${ptr}/name`, this.lo.spanOf(nameNode));
@@ -54,7 +47,7 @@ export class TopologyBuilder {
     list.push(node);
   }
 
-  private property(kind: Kind, node: Record<string, unknown>, ptr: string, key: IToken, values: readonly Value[]): void {
+  private property(kind: NodeKind, node: Record<string, unknown>, ptr: string, key: IToken, values: readonly Value[]): void {
     const keys = KEYS[kind];
     if (!Object.hasOwn(keys, key.image)) {
       const near = didYouMean(key.image, Object.keys(keys));
