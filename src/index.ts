@@ -77,6 +77,7 @@ export { CdTable, CTXDESC_SPLIT, NUM_ENTRY_QWORDS, qwordLocation, StreamTable, t
 export * from "./model/entries.js";
 export { ffs, LpaeLayout, PageTable, PtTable, pgsizeBitmapFor, pteLocation, type Leaf, type Pte } from "./model/page-table.js";
 export type { Access, Backing, TranslateResult, Translation, Via } from "./model/translation.js";
+export { hex } from "./model/hex.js";
 
 /* ---- Kernel primitives for stepped models: steps, RCU, locks, errno, memory, time ---- */
 export { exec, site, waitStep, type AccessKind, type Explored, type RmwOrder, type SharedAccess, type Step, type Steps } from "./model/step.js";

@@ -16,6 +16,7 @@ import { stringValue, type LowerBase } from "./lower-core.js";
 import { setOwn } from "./lower-topology.js";
 import { isString, isWord } from "./syntax.js";
 import type * as S from "./syntax.js";
+import { hex } from "../model/hex.js";
 
 /** The commands a queue can hold, and the fields each carries (as arm_smmu_cmdq_build_cmd() fills them). */
 const FIELDS = new Map<string, string[]>(
@@ -404,7 +405,7 @@ export class ScenarioLowerer {
         this.lo.error(p.values[i]!, "range", `${f.image} ${v} does not fit its ${bits} bits (0..${(1n << bits) - 1n})`);
         ok = false;
       } else if (f.image === "addr" && v % 0x1000n !== 0n) {
-        this.lo.error(p.values[i]!, "range", `addr 0x${v.toString(16)} is not 4 KiB aligned: the command holds address bits 63:12`);
+        this.lo.error(p.values[i]!, "range", `addr ${hex(v)} is not 4 KiB aligned: the command holds address bits 63:12`);
         ok = false;
       }
     });

@@ -8,9 +8,11 @@ import { formatCmd, type Cmd } from "../model/commands.js";
 import type { InvsSnapshot } from "../model/driver.js";
 import type { TranslateResult } from "../model/translation.js";
 import { assertNever } from "../model/assert-never.js";
+import { hex } from "../model/hex.js";
 import { diffItems, foldDiff, lineDiff } from "../core/line-diff.js";
 
-const hex = (v: bigint): string => (v < 10n ? v.toString() : `0x${v.toString(16)}`);
+/** A field or ID as the expectations print it: decimal below 10, hex from there. */
+const short = (v: number | bigint): string => (v < 10 ? v.toString() : hex(v));
 
 /** A command's fields as 64-bit integers (booleans as 0/1). */
 function fieldsOf(cmd: Cmd): Record<string, bigint> {
@@ -31,7 +33,7 @@ function matches(p: CmdPattern, cmd: Cmd): boolean {
 }
 
 function formatPattern(p: CmdPattern): string {
-  const fields = Object.entries(p.fields).map(([k, v]) => `${k} ${hex(v)}`);
+  const fields = Object.entries(p.fields).map(([k, v]) => `${k} ${short(v)}`);
   return [p.op, ...fields, ...(p.rest ? ["..."] : [])].join(" ");
 }
 
@@ -60,8 +62,7 @@ export function checkContains(patterns: readonly CmdPattern[], cmds: readonly Cm
 type EntryLike = { smmu?: string; type: string; id: number; ssid: number; users: number };
 
 function formatEntry(e: EntryLike, smmu: boolean): string {
-  const id = e.id < 10 ? String(e.id) : `0x${e.id.toString(16)}`;
-  return `${smmu && e.smmu !== undefined ? `${e.smmu} ` : ""}${e.type} ${id} ssid ${e.ssid} users ${e.users}`;
+  return `${smmu && e.smmu !== undefined ? `${e.smmu} ` : ""}${e.type} ${short(e.id)} ssid ${e.ssid} users ${e.users}`;
 }
 
 /** An entry matches a pattern; a pattern without an SMMU matches any. */
@@ -84,7 +85,7 @@ export function checkInvs(want: readonly InvPattern[], trash: number | undefined
 function describeResult(r: TranslateResult): string {
   switch (r.kind) {
     case "ok":
-      return `ok via ${r.via} (pa 0x${r.t.pa.toString(16)})`;
+      return `ok via ${r.via} (pa ${hex(r.t.pa)})`;
     case "fault":
       return `fault ${r.event} (${r.detail})`;
     case "abort":

@@ -26,6 +26,7 @@ import { MetricsRecorder, type InvalidationMetric, type ScenarioMetrics } from "
 import { Simulator, type Op } from "./simulator.js";
 import type { SpanSink, Timeline } from "./timeline.js";
 import type { Violation } from "./oracle.js";
+import { hex } from "../model/hex.js";
 
 export interface Failure {
   span: Span;
@@ -455,7 +456,7 @@ export class ScenarioRun {
           op: sim.ops.dma(s.device, s.access, s.iova, { pasid: s.pasid, sid: s.sid, at }),
           done: (r) => {
             const why = s.expect && checkDma(s.expect, r as TranslateResult);
-            if (why) this.fail(s.span, `dma ${s.device} ${s.access} 0x${s.iova.toString(16)}: ${why}`);
+            if (why) this.fail(s.span, `dma ${s.device} ${s.access} ${hex(s.iova)}: ${why}`);
           },
         };
       default:
@@ -670,7 +671,7 @@ export class ScenarioRun {
     }
     const match = fresh.filter((v) => (!s.device || v.device === s.device) && (s.iova === undefined || v.iova === s.iova));
     if (!match.length) {
-      const what = [s.device, s.iova !== undefined ? `0x${s.iova.toString(16)}` : undefined].filter(Boolean).join(" ");
+      const what = [s.device, s.iova !== undefined ? hex(s.iova) : undefined].filter(Boolean).join(" ");
       this.fail(s.span, `expected a stale translation${what ? ` for ${what}` : ""}, but the oracle found none${fresh.length ? " matching" : ""}`);
     }
     this.seen = this.sim.violations.length;

@@ -20,6 +20,7 @@ import type { PluginRegistry } from "../plugin/registry.js";
 import { IommuCore } from "./iommu-core.js";
 import { Oracle, type OpRef, type Violation } from "./oracle.js";
 import { Timeline } from "./timeline.js";
+import { hex } from "../model/hex.js";
 
 
 /** Concurrent operations whose steps a schedule explorer takes (Simulator.openBlock()). */
@@ -384,8 +385,4 @@ export class Simulator {
   get violations(): readonly Violation[] {
     return this.oracle.violations;
   }
-}
-
-function hex(v: number): string {
-  return `0x${v.toString(16)}`;
 }

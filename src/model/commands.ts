@@ -3,6 +3,7 @@
  * driver-side `struct arm_smmu_cmdq_ent`, and the command as it lands in a
  * queue with only the fields its opcode encodes (arm_smmu_cmdq_build_cmd()).
  */
+import { hex } from "./hex.js";
 
 export const CMDQ_OP = {
   PREFETCH_CFG: 0x1,
@@ -171,8 +172,6 @@ export function makeCmd(op: Opcode, fields: Readonly<Record<string, bigint>>): C
   }
   return cmd as unknown as Cmd;
 }
-
-const hex = (v: number | bigint): string => `0x${v.toString(16)}`;
 
 /** The order fields are printed in, whatever order a command's object has them in. */
 const FIELD_ORDER = ["asid", "vmid", "sid", "ssid", "ssv", "global", "num", "scale", "leaf", "ttl", "tg", "size", "addr"] as const;

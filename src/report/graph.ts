@@ -21,6 +21,7 @@ import type { DeviceSpec, DomainSpec, SmmuSpec, Topology, VsmmuSpec } from "../m
 import { assertNever } from "../model/assert-never.js";
 import { DEFAULT_PLUGIN } from "../plugin/registry.js";
 import { renderDot, type DotAttrs, type DotEdge, type DotGraph, type DotNode } from "./dot.js";
+import { hex } from "../model/hex.js";
 
 export interface GraphInput {
   /** the file as named on the command line: the graph's title */
@@ -43,7 +44,6 @@ const id = {
 
 const STATIC_DOMAINS = new Set(["blocked", "identity"]);
 
-const hex = (v: number): string => `0x${v.toString(16)}`;
 
 function sizeName(bytes: number): string {
   return bytes % 1024 === 0 ? `${bytes / 1024}K` : String(bytes);

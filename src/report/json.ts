@@ -10,6 +10,7 @@ import type { ScenarioMetrics } from "../engine/metrics.js";
 import { scenarioStatus, type ScenarioResult, type ScenarioStatus } from "../engine/runner.js";
 import type { JsonValue } from "../model/topology.js";
 import type { CheckedInput } from "./checked.js";
+import { hex } from "../model/hex.js";
 
 export const REPORT_FORMAT_VERSION = 1;
 
@@ -123,7 +124,7 @@ function violation(v: Violation): JsonViolation {
     kind: v.kind,
     message: v.message,
     ...(v.device !== undefined ? { device: v.device } : {}),
-    ...(v.iova !== undefined ? { iova: `0x${v.iova.toString(16)}` } : {}),
+    ...(v.iova !== undefined ? { iova: hex(v.iova) } : {}),
     ...(v.cache ? { cache: v.cache } : {}),
     ...(v.op ? { op: opRef(v.op) } : {}),
     ...(v.during ? { during: opRef(v.during) } : {}),

@@ -16,6 +16,7 @@ import type { ScenarioResult } from "../engine/runner.js";
 import type { AtcSpan, CmdSpan, InvalidationSpan, OpSpan, SpanSink, Timeline, WaitSpan } from "../engine/timeline.js";
 import { driverLabel } from "./human.js";
 import { Spool } from "./spool.js";
+import { hex } from "../model/hex.js";
 
 export interface TraceEvent {
   name: string;
@@ -96,7 +97,7 @@ class ScenarioTrace implements Required<SpanSink> {
     if (lane === -1) lane = ends.push(a.end) - 1;
     else ends[lane] = a.end;
     const track = lane === 0 ? `${a.device} ATC` : `${a.device} ATC (${lane + 1})`;
-    this.add("atc", track, `ATC invalidation sid 0x${a.sid.toString(16)}`, "atc", a.start, a.end, `{"completed":${a.completed}}`);
+    this.add("atc", track, `ATC invalidation sid ${hex(a.sid)}`, "atc", a.start, a.end, `{"completed":${a.completed}}`);
   }
 
   /** The scenario's events, in order: its process, then each kind of span with its tracks numbered as first met, CPUs first. */

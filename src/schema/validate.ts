@@ -16,6 +16,7 @@ import { show, Words, type Syntax } from "./words.js";
 import { type Plugin, type PluginKind } from "../plugin/api.js";
 import { DOMAIN_STAGES, DRIVER_NODE, NODE_KINDS, type DomainStage, type DriverSpec, type NodeKind } from "../model/topology.js";
 import { DEFAULT_PLUGIN, type PluginRegistry } from "../plugin/registry.js";
+import { hex } from "../model/hex.js";
 
 /** Which part of an object member a pointer's span should cover: its key or (the default) its value. */
 export type PointerPart = "key" | "value";
@@ -222,9 +223,9 @@ function schemaProblem(e: ErrorObject, base: string, w: Words): Problem {
     case "exclusiveMinimum":
     case "exclusiveMaximum": {
       const limit = Number(params.limit);
-      const hex = Math.abs(limit) >= 0x10000;
+      const wide = Math.abs(limit) >= 0x10000;
       const bound = { minimum: "at least", maximum: "at most", exclusiveMinimum: "more than", exclusiveMaximum: "less than" }[e.keyword];
-      return at(`${subject} must be ${bound} ${num(limit, hex)}, not ${num(Number(e.data), hex)}`);
+      return at(`${subject} must be ${bound} ${num(limit, wide)}, not ${num(Number(e.data), wide)}`);
     }
     case "multipleOf":
       return at(`${subject} must be a multiple of ${String(params.multipleOf)}, not ${value}`);
@@ -311,8 +312,9 @@ function listed(v: unknown): string {
   return typeof v === "string" ? v : JSON.stringify(v);
 }
 
-function num(n: number, hex: boolean): string {
-  return hex && Number.isInteger(n) ? `${n} (${n < 0 ? "-" : ""}0x${Math.abs(n).toString(16)})` : String(n);
+/** `n`, and when `wide` its hex too: "65536 (0x10000)". */
+function num(n: number, wide: boolean): string {
+  return wide && Number.isInteger(n) ? `${n} (${n < 0 ? "-" : ""}${hex(Math.abs(n))})` : String(n);
 }
 
 function plural(n: number, one: string, many = `${one}s`): string {
@@ -486,7 +488,7 @@ function semanticProblems(topology: unknown, locate: Locate, w: Words): Problem[
         const key = `${smmu}\0${sid}`;
         const owner = streams.get(key);
         if (owner === undefined) streams.set(key, typeof dev.name === "string" ? dev.name : label);
-        else problem(`${pointer}/sids/${k}`, `${label}: StreamID 0x${sid.toString(16)} is already claimed by "${owner}" on ${smmu}`);
+        else problem(`${pointer}/sids/${k}`, `${label}: StreamID ${hex(sid)} is already claimed by "${owner}" on ${smmu}`);
       });
     }
     if (dev.pci === false) {
