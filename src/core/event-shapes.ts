@@ -7,6 +7,7 @@
  */
 import { CMDQ_OP, cmdPrototype, type Opcode } from "../model/commands.js";
 import type { NotificationName, RequestName } from "../model/events.js";
+import { ACCESSES, VIAS } from "../model/translation.js";
 
 /** A check returns null when the value fits, else what is wrong at which path. */
 type Check = (v: unknown, path: string) => string | null;
@@ -98,8 +99,8 @@ const translation = obj({
   backing: arrayOf(obj({ table: u64, addr: int, pa: int })),
 });
 
-const via = oneOf("atc", "iotlb", "walk", "bypass");
-const access = oneOf("read", "write");
+const via = oneOf(...VIAS);
+const access = oneOf(...ACCESSES);
 
 const stepped = typed("a stepped path (a generator)", (v) => typeof v === "object" && v !== null && typeof (v as { next?: unknown }).next === "function");
 

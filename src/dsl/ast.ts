@@ -48,8 +48,11 @@ export type DmaExpectation =
   | { kind: "fault"; event?: string }
   | { kind: "abort" };
 
+/** The failures the emulator detects that `expect error` may name: a livelock, a kernel oops, a use after free. */
+export const EMULATOR_ERRORS = ["livelock", "oops", "use_after_free"] as const;
+
 /** What `expect error` waits for: an errno from the driver, or an emulator-detected failure. */
-export type ErrorExpectation = { kind: "errno"; errno: number; name: string } | { kind: "livelock" | "oops" | "use_after_free" };
+export type ErrorExpectation = { kind: "errno"; errno: number; name: string } | { kind: (typeof EMULATOR_ERRORS)[number] };
 
 interface At {
   span: Span;

@@ -6,9 +6,9 @@ import type { IToken } from "chevrotain";
 import { errnoName, ERRNOS } from "../core/errno.js";
 import { CMDQ_OP, cmdPrototype, makeCmd, type Cmd, type Opcode } from "../model/commands.js";
 import type { DomainStage, Topology } from "../model/topology.js";
-import type { Access, Via } from "../model/translation.js";
+import { VIAS, type Access, type Via } from "../model/translation.js";
 import { INV_TYPE_NAMES, isInvTypeName } from "../model/driver.js";
-import { isOperation, type CmdPattern, type DmaExpectation, type DriverChoice, type ErrorExpectation, type InvPattern, type Stmt } from "./ast.js";
+import { EMULATOR_ERRORS, isOperation, type CmdPattern, type DmaExpectation, type DriverChoice, type ErrorExpectation, type InvPattern, type Stmt } from "./ast.js";
 import { didYouMean } from "../core/suggest.js";
 import { assertNever } from "../model/assert-never.js";
 import { DRIVER_NODE, driverPlugin } from "../model/topology.js";
@@ -34,13 +34,11 @@ const OPCODES = [...FIELDS.keys()];
  */
 const FIELD_BITS: Record<string, bigint> = { asid: 16n, vmid: 16n, sid: 32n, ssid: 20n, ssv: 1n, global: 1n, num: 5n, scale: 5n, leaf: 1n, ttl: 2n, tg: 2n, size: 6n, addr: 64n };
 
-const VIAS: Via[] = ["atc", "iotlb", "walk", "bypass"];
 /** "an s1", "a nested": the article as it is read aloud. */
 function aStage(stage: DomainStage | undefined): string {
   return `${stage?.startsWith("s") ? "an" : "a"} ${stage ?? "unknown"}`;
 }
 
-const EMULATOR_ERRORS = ["livelock", "oops", "use_after_free"] as const;
 
 export class ScenarioLowerer {
   private readonly devices: Set<string>;
