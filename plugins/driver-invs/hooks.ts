@@ -119,9 +119,9 @@ function* flushIotlbTag(ctx: InvsContext, invs: Invs, i: number): Steps {
   yield* issueCmd(ctx, ctx.smmuAt(invs.smmu(i)), ent, true);
 }
 
-/** The array hooks, telling the oracle when `domain`'s array is trimmed and how many walks of it were still out. */
+/** The array hooks, telling the oracle when `domain`'s array is trimmed, how many walks of it were still out, and whether an ATS entry lost its last user. */
 function trimHooks(ctx: InvsContext, domain: InvsDomain): InvsHooks {
-  return { ...ctx.hooks, trimmed: (invs) => ctx.bus.emit("invs:trim", { domain: domain.name, walkers: invs.walkers }) };
+  return { ...ctx.hooks, trimmed: (invs, ats) => ctx.bus.emit("invs:trim", { domain: domain.name, walkers: invs.walkers, ats }) };
 }
 
 /** arm_smmu_install_old_domain_invs(): after the STE changed. */

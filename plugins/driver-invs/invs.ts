@@ -246,8 +246,12 @@ export interface InvsHooks {
   alloc(n: number): Invs | null;
   /** A WARN_ON() that fired in `fn`. */
   warn(fn: string, cond: string): void;
-  /** arm_smmu_invs_unref() lowered num_invs of `invs` (under the write side of its rwlock, in the kernel). */
-  trimmed?(invs: Invs): void;
+  /**
+   * arm_smmu_invs_unref() lowered num_invs of `invs` (under the write side
+   * of its rwlock, in the kernel); `ats`: it took an ATS entry's last user,
+   * the case the lock fences (the device's ATS goes off next).
+   */
+  trimmed?(invs: Invs, ats: boolean): void;
 }
 
 const DEFAULT_HOOKS: InvsHooks = Object.freeze({
@@ -438,6 +442,7 @@ export function* invsUnrefSteps(
   const freeTrash = variant.unref === "free_fn" ? freeFn : undefined;
 
   const e = exec();
+  let ats = false;
   while (walk.seek()) {
     /* same item: users = READ_ONCE(inv[i].users) - 1, or WARN_ON(users < 0) */
     if (!walk.readUsers()) continue;
@@ -450,19 +455,20 @@ export function* invsUnrefSteps(
     }
     if (walk.writeUsers()) {
       /* inv[i] became trash */
+      if (invs.type(walk.i) >= ATS) ats = true;
       if (freeTrash) yield* freeTrash(invs, walk.i);
       invs.numTrashes++;
     }
   }
 
-  yield* unrefTrim(invs, walk.num, !variant.mutations.has("unlocked-trim"), hooks);
+  yield* unrefTrim(invs, walk.num, ats, !variant.mutations.has("unlocked-trim"), hooks);
 }
 
 /**
  * The end of arm_smmu_invs_unref(): num_invs lowered to `num`, past the last
  * entry that stays live; without the lock only for a deliberately broken driver.
  */
-function* unrefTrim(invs: Invs, num: number, locked = true, hooks: InvsHooks = DEFAULT_HOOKS): Steps {
+function* unrefTrim(invs: Invs, num: number, ats: boolean, locked = true, hooks: InvsHooks = DEFAULT_HOOKS): Steps {
   /* Exclude any tailing trash */
   invs.numTrashes -= invs.numInvs - num;
 
@@ -478,7 +484,7 @@ function* unrefTrim(invs: Invs, num: number, locked = true, hooks: InvsHooks = D
   }
   invs.numInvs = num;
   if (e) e.touch(walkersAt(e, invs), "read");
-  hooks.trimmed?.(invs);
+  hooks.trimmed?.(invs, ats);
   if (locked) writeUnlock(invs);
 }
 
@@ -628,14 +634,16 @@ export function invsUnref(
   const walk = new UnrefWalk(invs, toUnref, variant, hooks);
   const freeTrash = variant.unref === "free_fn" ? freeFn : undefined;
 
+  let ats = false;
   while (walk.seek()) {
     if (!walk.readUsers()) continue;
     if (walk.writeUsers()) {
+      if (invs.type(walk.i) >= ATS) ats = true;
       freeTrash?.(invs.at(walk.i));
       invs.numTrashes++;
     }
   }
-  runSteps(unrefTrim(invs, walk.num));
+  runSteps(unrefTrim(invs, walk.num, ats, true, hooks));
 }
 
 /**

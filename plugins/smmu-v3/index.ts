@@ -9,7 +9,7 @@
  * Translated transactions against the STE (ATSCHK), and keeps simulated
  * time for its queue (SmmuTiming).
  */
-import { type BusPort, type Cmd, type CmdqAgent, type CmdqPollReply, type CmdqPollRequest, type CmdqSubmit, type CmdqSubmitReply, exec, qwordLocation, definePlugin, isTlbi, type Memory, type Platform, type Qwords, SMMU_FEATURES, SMMU_OPTIONS, type SmmuFeature, type SmmuNode, type SmmuOption, type SmmuSpec, StreamTable, type TranslateRequest } from "../../src/index.js";
+import { type BusPort, type Cmd, type CmdqAgent, type CmdqPollReply, type CmdqPollRequest, type CmdqSubmit, type CmdqSubmitReply, exec, qwordLocation, definePlugin, formatCmd, isTlbi, type Memory, type Platform, type Qwords, SMMU_FEATURES, SMMU_OPTIONS, type SmmuFeature, type SmmuNode, type SmmuOption, type SmmuSpec, StreamTable, type TranslateRequest } from "../../src/index.js";
 import { Iotlb } from "./iotlb.js";
 import { cdTableAt, translate, translateSteps, type TranslationUnit } from "./translate.js";
 import { checkTranslated } from "./translated.js";
@@ -208,18 +208,20 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
         const [done] = this.inflight.splice(i, 1);
         e?.touch(`${this.name}.inflight`, "write");
         this.effect(done!.cmd, done!.end);
-        return;
+        return `complete #${done!.seq} ${formatCmd(done!.cmd)}`;
       }
       const next = this.backlog?.shift();
       if (!next) throw new Error(`${this.name}: the command queue is empty`);
-      e?.touch(this.slot(this.queued), "read");
+      const seq = this.queued;
+      e?.touch(this.slot(seq), "read");
       if (next.cmd.op === "CMD_SYNC") {
         e?.touch(`${this.name}.inflight`, "read");
-        e?.touch(`${this.slot(this.queued)}.done`, "write");
+        e?.touch(`${this.slot(seq)}.done`, "write");
         this.consumeSync(next.source, next.at);
       } else {
         this.consume(next.cmd, next.source, next.at);
       }
+      return `execute #${seq} ${formatCmd(next.cmd)}`;
     },
   };
 

@@ -21,7 +21,11 @@ import {
   REPORTERS,
   seedInt,
   type CommandContext,
+  nonNegativeInt,
+  seedRange,
+  shardSpec,
   type CompareOpts,
+  type ExploreOpts,
   type GlobalOpts,
   type GraphOpts,
   type RunOpts,
@@ -58,6 +62,27 @@ in the report, neither a pass nor a failure; skips alone exit 0.
 scenario, "# SKIP"); --reporter junit prints JUnit XML for CI. Output files
 (--trace) are opened before anything runs: one that cannot be written is a
 usage error. Output cut short by its reader (| head) ends the run quietly.`;
+
+const EXPLORE_HELP = `
+Searches the interleavings of each top-level \`concurrently\` block of the
+selected scenarios: its operations (an agent each, on a CPU of its own), each
+SMMU's command queue, and under --memory tso or arm each CPU's store buffer,
+are agents that take one step at a time. Each block's report gives the
+schedules run, whether the space was covered (every class of interleavings
+within the bounds: nothing found then means nothing exists in the model), the
+distinct outcomes, and each failure kind once with its shortest schedule and
+the \`run --schedule\` command line that replays it. A scenario's other
+blocks run as \`run --seed 0\` runs them.
+
+Modes: dpor (default; exhaustive with partial-order reduction, up to
+--max-schedules, optionally --preemptions K), naive (every interleaving),
+pct (--depth, --runs, --seed), random (--seeds A..B, as run --seed picks).
+
+--jobs N searches on N worker threads (default: one per core); the report is
+the same whatever N. --shard K/N explores the K-th of N parts of every
+search and prints it as JSON; \`explore --merge FILE...\` reads the N parts
+and prints what one run would have. Exit 0: nothing found; 1: a finding;
+2: bad input or a usage error. See docs/explore.md.`;
 
 const GRAPH_HELP = `
 Draws each SMMU (features, options) in a box with the devices (sids, ats,
@@ -113,6 +138,9 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     .option("--trace <file>", "write the run as Chrome trace-event JSON (open it in Perfetto): CPUs, SMMU queues, endpoints")
     .option("--metrics", "after each scenario, what its invalidations took (simulated ns) and queued")
     .option("--check-plugins", "shape-check the events of the built-in plugins too (a plugin given with --plugin or `use` always is)")
+    .option("--schedule <schedule>", "replay this schedule (as `explore` prints it) of the scenario's `concurrently` block")
+    .addOption(new Option("--block <n>", "with --schedule: the scenario's N-th top-level `concurrently` block").argParser(positiveInt))
+    .addOption(new Option("--memory <model>", "with --schedule: the memory model the schedule was found under").choices(["sc", "tso", "arm"]).default("sc"))
     .addOption(new Option("--seed <n>", "seed of the interleavings `concurrently` blocks explore").argParser(seedInt).default(0))
     .addOption(new Option("--step-limit <n>", "steps one operation may take before it is a livelock").argParser(positiveInt))
     .addHelpText("after", RUN_HELP)
@@ -120,6 +148,32 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
       const o = cmd.optsWithGlobals<RunOpts>();
       if (o.list) status = await (await import("./commands/list.js")).listCommand(files, o, ctx);
       else status = await (await import("./commands/run.js")).runCommand(files, o, ctx);
+    });
+
+  program
+    .command("explore")
+    .description("search the interleavings of each scenario's `concurrently` blocks for stale translations, use after free and failed expects")
+    .argument("<files...>", ".smmu files (with --merge: the JSON documents of explore --shard)")
+    .option("--scenario <name>", "explore only the scenarios this name or glob matches; repeatable", collect)
+    .addOption(new Option("--block <n>", "explore only each scenario's N-th top-level `concurrently` block").argParser(positiveInt))
+    .addOption(new Option("--memory <model>", "sc: every store seen at once; tso: store buffers drained in order; arm: stores to different locations in any order").choices(["sc", "tso", "arm"]).default("sc"))
+    .addOption(new Option("--mode <mode>", "the search (default dpor; random with --seeds)").choices(["dpor", "naive", "pct", "random"]))
+    .addOption(new Option("--max-schedules <n>", "dpor, naive: stop after this many schedules (default 100000)").argParser(positiveInt))
+    .addOption(new Option("--preemptions <k>", "dpor, naive: at most K preemptions per schedule (default: no bound)").argParser(nonNegativeInt))
+    .addOption(new Option("--max-steps <n>", "stop an execution after this many steps as a livelock (default 10000)").argParser(positiveInt))
+    .addOption(new Option("--depth <d>", "pct: the bug depth (default 2)").argParser(positiveInt))
+    .addOption(new Option("--runs <n>", "pct: the runs (default 1000)").argParser(positiveInt))
+    .addOption(new Option("--seed <n>", "pct: the seed (default 0)").argParser(seedInt))
+    .addOption(new Option("--seeds <A..B>", "random: the seeds A to B (sets --mode random)").argParser(seedRange))
+    .addOption(new Option("--jobs <n>", "worker threads (default: one per core)").argParser(positiveInt))
+    .addOption(new Option("--shard <K/N>", "explore the K-th of N parts of each search; prints JSON for --merge").argParser(shardSpec))
+    .option("--merge", "the files are explore --shard documents: print the summary one run would give")
+    .option("--driver <name>", "explore under this driver plugin (invs, legacy, or a plugin name)")
+    .option("--variant <name>", "explore under this driver variant")
+    .option("--driver-option <key[=value]>", "set a driver option; repeatable", driverOption)
+    .addHelpText("after", EXPLORE_HELP)
+    .action(async (files: string[], _o: unknown, cmd: Command) => {
+      status = await (await import("./commands/explore.js")).exploreCommand(files, cmd.optsWithGlobals<ExploreOpts>(), ctx);
     });
 
   program

@@ -12,7 +12,7 @@ export interface GlobalOpts {
 export const REPORTERS = ["human", "ktap", "junit"] as const;
 type ReporterName = (typeof REPORTERS)[number];
 
-export interface RunOpts extends GlobalOpts {
+export interface RunOpts extends GlobalOpts, ReplayOpts {
   /** names or globs; repeatable */
   scenario?: string[];
   list?: boolean;
@@ -25,6 +25,32 @@ export interface RunOpts extends GlobalOpts {
   trace?: string;
   metrics?: boolean;
   checkPlugins?: boolean;
+}
+
+/** `run --schedule`: replay one explored schedule of one scenario's block. */
+export interface ReplayOpts {
+  schedule?: string;
+  /** From 1. */
+  block?: number;
+  memory: "sc" | "tso" | "arm";
+}
+
+export interface ExploreOpts extends GlobalOpts, ReplayOpts {
+  scenario?: string[];
+  driver?: string;
+  variant?: string;
+  driverOption?: Record<string, JsonValue>;
+  mode?: "dpor" | "naive" | "pct" | "random";
+  maxSchedules?: number;
+  preemptions?: number;
+  maxSteps?: number;
+  depth?: number;
+  runs?: number;
+  seed?: number;
+  seeds?: { from: number; to: number };
+  jobs?: number;
+  shard?: { index: number; count: number };
+  merge?: boolean;
 }
 
 export interface GraphOpts extends GlobalOpts {
@@ -68,4 +94,29 @@ export function positiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`not a positive integer: ${v}`);
   return n;
+}
+
+export function nonNegativeInt(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`not an integer >= 0: ${v}`);
+  return n;
+}
+
+/** `--seeds A..B`: the seeds A to B, both included. */
+export function seedRange(v: string): { from: number; to: number } {
+  const m = /^(\d+)\.\.(\d+)$/.exec(v);
+  if (!m) throw new InvalidArgumentError(`not A..B (two seeds, the first no greater): ${v}`);
+  const from = seedInt(m[1]!);
+  const to = seedInt(m[2]!);
+  if (from > to) throw new InvalidArgumentError(`${from} is greater than ${to}: ${v}`);
+  return { from, to };
+}
+
+/** `--shard K/N`: the K-th of N parts, K from 1. */
+export function shardSpec(v: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(v);
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (!m || !Number.isSafeInteger(count) || index < 1 || index > count) throw new InvalidArgumentError(`not K/N with 1 <= K <= N: ${v}`);
+  return { index, count };
 }

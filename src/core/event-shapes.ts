@@ -131,7 +131,7 @@ const NOTIFICATION_SHAPES: Readonly<Record<NotificationName, Check>> = {
   "driver:log": obj({ fn: str, level: oneOf("err", "warn", "info"), msg: str }),
   "driver:errno": obj({ fn: str, errno: typed("a positive errno", (v) => Number.isSafeInteger(v) && (v as number) > 0), cond: str, "lacks?": bool }),
   "invs:publish": obj({ domain: str, entries: int }),
-  "invs:trim": obj({ domain: str, walkers: int }),
+  "invs:trim": obj({ domain: str, walkers: int, ats: bool }),
   "pgtable:unmap": obj({ table: u64, leaves: arrayOf(obj({ iova: int, size: int, pa: int, writable: bool })) }),
   "pgtable:free": obj({ table: u64, freed: arrayOf(u64) }),
   "walk:cached": obj({ smmu: str, cache: str, sid: int, ssid: nullable(int), iova: int, access, level: int, base: int, next: u64 }),

@@ -109,11 +109,12 @@ export class Oracle {
       for (const leaf of e.leaves) table.set(`${leaf.iova}/${leaf.size}`, { leaf, op, order: this.unmapOrder++ });
     });
     bus.on("dma:forbidden", "oracle", (e) => this.translatedForbidden(e));
+    /* the write lock fences ATC invalidations against the ATS that goes off next: only an ATS entry's last user needs it */
     bus.on("invs:trim", "oracle", (e) => {
-      if (e.walkers === 0) return;
+      if (e.walkers === 0 || !e.ats) return;
       this.violations.push({
         kind: "unfenced-ats",
-        message: `arm_smmu_invs_unref() trimmed ${e.domain}'s array while ${e.walkers} invalidation walk(s) of it were outstanding: the rwlock's write side must mean no ATC invalidation is (a device whose ATS goes off may ignore one, and the CMD_SYNC times out)`,
+        message: `arm_smmu_invs_unref() took an ATS entry's last user from ${e.domain}'s array while ${e.walkers} invalidation walk(s) of it were outstanding: the rwlock's write side must mean no ATC invalidation is (a device whose ATS goes off may ignore one, and the CMD_SYNC times out)`,
         ...(this.current ? { during: this.current } : {}),
       });
     });

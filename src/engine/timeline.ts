@@ -50,9 +50,19 @@ export interface InvalidationSpan extends Span {
   perSmmu: Map<string, { commands: number; syncs: number }>;
 }
 
+/** One step of an explored schedule (`run --schedule`): which agent took it, and what it did. */
+export interface ScheduleStep {
+  /** From 1, in schedule order. */
+  index: number;
+  agent: string;
+  label: string;
+  at: number;
+}
+
 /** Hears each span as it ends: a trace written while the run goes on, running figures. */
 export interface SpanSink {
   op?(s: OpSpan): void;
+  step?(s: ScheduleStep): void;
   command?(s: CmdSpan): void;
   atcInv?(s: AtcSpan): void;
   wait?(s: WaitSpan): void;
@@ -80,6 +90,7 @@ export class Timeline {
   private readonly atcSinks: ((s: AtcSpan) => void)[] = [];
   private readonly waitSinks: ((s: WaitSpan) => void)[] = [];
   private readonly invalidationSinks: ((s: InvalidationSpan) => void)[] = [];
+  private readonly stepSinks: ((s: ScheduleStep) => void)[] = [];
   /** The invalidations running now, per CPU (innermost last): each counts, per SMMU, what its CPU queues. */
   private readonly running = new Map<string, Map<string, Counts>[]>();
 
@@ -120,6 +131,12 @@ export class Timeline {
       });
     }
     if (sink.invalidation) this.invalidationSinks.push(sink.invalidation.bind(sink));
+    if (sink.step) this.stepSinks.push(sink.step.bind(sink));
+  }
+
+  /** A step of an explored schedule was taken (the explorer's replay): only for the sinks that want them. */
+  step(index: number, agent: string, label: string): void {
+    for (const sink of this.stepSinks) sink({ index, agent, label, at: this.clock.now });
   }
 
   begin(op: OpRef, at: number): void {

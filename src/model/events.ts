@@ -190,7 +190,7 @@ export interface BusNotifications {
    * still between their load of num_invs and their last CMD_SYNC (the
    * oracle reports any).
    */
-  "invs:trim": { domain: string; walkers: number };
+  "invs:trim": { domain: string; walkers: number; ats: boolean };
   /** Leaves left a page table (the PTEs are clear; the caches may still hold them). */
   "pgtable:unmap": { table: bigint; leaves: readonly Leaf[] };
   /** Tables of the page table whose pgd is at `table` were freed (__arm_lpae_free_pgtable()). */

@@ -39,7 +39,8 @@ export interface CmdqAgent {
   idle(): boolean;
   /** What the queue can do now. */
   options(): number[];
-  step(option: number): void;
+  /** Take option `option`; what the queue did ("execute #3 CMD_SYNC", "complete #2 TLBI_NH_VA ..."). */
+  step(option: number): string;
 }
 
 /** An endpoint behind an SMMU. */

@@ -56,7 +56,9 @@ const PLUGIN_MARK = "smmu-emu-plugin";
  * that it shares the classes and the API of the engine running it. And a
  * plugin's .ts modules are ES modules even outside an ESM package (where
  * Node would take them for CommonJS, whose require() no hook reaches). A
- * resolve hook on Node's module loader, registered once.
+ * resolve hook on Node's module loader, registered once. A plugin that
+ * imports the engine's modules by path (one in this repository) gets the
+ * same instances as the engine, as through "smmu-emu".
  */
 let hooked: Promise<void> | undefined;
 function pluginLoaderHooks(): Promise<void> {
@@ -68,11 +70,15 @@ async function registerHooks(): Promise<void> {
   const { register: registerTsx } = await import("tsx/esm/api");
   registerTsx();
   const self = new URL("../index.js", import.meta.url).href;
+  /* the engine's own modules (src/, the built-in plugins) stay one instance, whoever imports them, so classes compare equal */
+  const own = [new URL("../", import.meta.url).href, new URL("../../plugins/", import.meta.url).href];
   const hooks = `const MARK = ${JSON.stringify(PLUGIN_MARK)};
+  const OWN = ${JSON.stringify(own)};
   const marked = (u) => u !== undefined && u.startsWith("file:") && new URL(u).searchParams.has(MARK);
   export async function resolve(spec, context, next) {
     if (spec === "smmu-emu") return next(${JSON.stringify(self)}, context);
     const r = await next(spec, context);
+    if (OWN.some((dir) => r.url.startsWith(dir))) return r;
     if (!r.url.startsWith("file:") || !/\\.(m?ts|tsx)$/.test(new URL(r.url).pathname)) return r;
     if (!marked(r.url) && !marked(context.parentURL)) return r;
     const url = new URL(r.url);

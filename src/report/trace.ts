@@ -4,7 +4,8 @@
  * CPU (operations, the invalidations inside them, CMD_SYNC waits), per SMMU
  * command queue (each command from start to end) and per endpoint (each ATC
  * invalidation from request to completion; those in flight together take
- * more lanes of the endpoint). Times are simulated: 1 ns of
+ * more lanes of the endpoint); for a replayed schedule (`run --schedule`),
+ * a track per agent with each step it took. Times are simulated: 1 ns of
  * the model is 1 ns of the trace.
  *
  * The document is written as the run goes (TraceWriter): each scenario's
@@ -13,7 +14,7 @@
  */
 import { formatCmd } from "../model/commands.js";
 import type { ScenarioResult } from "../engine/runner.js";
-import type { AtcSpan, CmdSpan, InvalidationSpan, OpSpan, SpanSink, Timeline, WaitSpan } from "../engine/timeline.js";
+import type { AtcSpan, CmdSpan, InvalidationSpan, OpSpan, ScheduleStep, SpanSink, Timeline, WaitSpan } from "../engine/timeline.js";
 import { driverLabel } from "./human.js";
 import { Spool } from "./spool.js";
 import { hex } from "../model/hex.js";
@@ -45,7 +46,7 @@ export interface TracedRun {
 const us = (ns: number): number => ns / 1000;
 
 /** The kinds of span, in the order a scenario's events list them. */
-const KINDS = ["op", "invalidation", "wait", "command", "atc"] as const;
+const KINDS = ["op", "invalidation", "wait", "command", "atc", "step"] as const;
 type Kind = (typeof KINDS)[number];
 
 const str = (s: string): string => JSON.stringify(s);
@@ -98,6 +99,11 @@ class ScenarioTrace implements Required<SpanSink> {
     else ends[lane] = a.end;
     const track = lane === 0 ? `${a.device} ATC` : `${a.device} ATC (${lane + 1})`;
     this.add("atc", track, `ATC invalidation sid ${hex(a.sid)}`, "atc", a.start, a.end, `{"completed":${a.completed}}`);
+  }
+
+  /* a replayed schedule's steps: each on its agent's own track, in the order taken (a CPU's beside its operations) */
+  step(st: ScheduleStep): void {
+    this.add("step", `${st.agent} steps`, st.label, "schedule", st.at, st.at, `{"step":${st.index}}`);
   }
 
   /** The scenario's events, in order: its process, then each kind of span with its tracks numbered as first met, CPUs first. */

@@ -23,3 +23,4 @@ export const brokenDriver: DriverPlugin = definePlugin({
     return new InvsDriver(ctx, { ...SHARE, mutations: new Set([mutation]) });
   },
 });
+export default brokenDriver;

@@ -4,6 +4,7 @@
  * Output files are opened before anything runs.
  */
 import { InputError, sortDiagnostics, type Diagnostic } from "../../core/diagnostics.js";
+import type { Scenario } from "../../dsl/ast.js";
 import { runScenario, scenarioStatus, type RunOptions, type ScenarioResult } from "../../engine/runner.js";
 import { colors, formatDiagnostics, formatScenario, formatSummary, tally } from "../../report/human.js";
 import { invalidationJson, streamedFileJson, streamedReport, streamedScenarioJson } from "../../report/json.js";
@@ -15,7 +16,8 @@ import { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, type Io } from "../io.js";
 import type { CommandContext, RunOpts } from "../options.js";
 import { usage, type Colors } from "./common.js";
 import { emit, invalidations, OutputFile, RECORD, type Invalidations } from "./output.js";
-import { driverOverride, loadSelected, type SelectedFile } from "./select.js";
+import { ReplayError, replayScenario } from "./replay.js";
+import { driverOverride, loadSelected, type FileInput, type SelectedFile } from "./select.js";
 
 /** How often the progress line may redraw. */
 const PROGRESS_MS = 100;
@@ -167,6 +169,12 @@ function junitReporter(io: Io, c: Colors): Reporter {
  * runs; bad input found while running throws InputError (its spools disposed).
  */
 function runSelected(input: SelectedFile, o: RunOpts, io: Io, trace: TraceWriter | undefined): { results: ScenarioResult[]; invalidations: Invalidations[] } {
+  const one = (s: Scenario, opts: RunOptions): ScenarioResult => {
+    if (o.schedule === undefined) return runScenario(input.file, s, opts);
+    const { result, steps } = replayScenario(input, s, o, opts);
+    if (o.reporter === "human" && !o.json) io.out(`${input.path}: "${s.name}", schedule ${o.schedule}, memory ${o.memory}:\n${steps.join("\n")}`);
+    return result;
+  };
   const onProgress = o.json ? undefined : progressOf(io, input.path);
   const ran: Invalidations[] = [];
   let current = invalidations();
@@ -195,7 +203,7 @@ function runSelected(input: SelectedFile, o: RunOpts, io: Io, trace: TraceWriter
     },
   };
   try {
-    return { results: input.scenarios.map((s) => runScenario(input.file, s, opts)), invalidations: ran };
+    return { results: input.scenarios.map((s) => one(s, opts)), invalidations: ran };
   } catch (err) {
     for (const inv of ran) inv.spool.dispose();
     throw err;
@@ -205,10 +213,19 @@ function runSelected(input: SelectedFile, o: RunOpts, io: Io, trace: TraceWriter
   }
 }
 
+/** --schedule replays one scenario: what is wrong with the selection, or null. */
+function replayUsage(inputs: readonly FileInput[]): [string, string] | null {
+  const selected = inputs.reduce((n, i) => n + ("scenarios" in i ? i.scenarios.length : 0), 0);
+  if (selected !== 1) return ["--schedule", `replays one scenario, but ${selected} are selected (choose one with --scenario)`];
+  return null;
+}
+
 export async function runCommand(files: readonly string[], o: RunOpts, ctx: CommandContext): Promise<number> {
   const { io, version } = ctx;
   if (o.json && o.reporter !== "human") return usage(ctx, "--reporter", `--reporter ${o.reporter} and --json are two reports: choose one`);
   if (o.metrics && o.reporter !== "human") return usage(ctx, "--metrics", `only in the human report, not with --reporter ${o.reporter}`);
+  if (o.schedule === undefined && o.block !== undefined) return usage(ctx, "--block", "goes with --schedule (the block the schedule interleaves)");
+  if (o.schedule === undefined && o.memory !== "sc") return usage(ctx, "--memory", "goes with --schedule (run takes every store as seen at once; explore --memory searches the others)");
   const traceFile = o.trace === undefined ? undefined : OutputFile.open(ctx, "--trace", o.trace);
   if (o.trace !== undefined && !traceFile) return EXIT_BAD_INPUT;
   const trace = traceFile && new TraceWriter(version);
@@ -216,6 +233,8 @@ export async function runCommand(files: readonly string[], o: RunOpts, ctx: Comm
   try {
     const inputs = await loadSelected(files, o, ctx);
     if ("status" in inputs) return inputs.status;
+    const replayProblem = o.schedule === undefined ? null : replayUsage(inputs);
+    if (replayProblem) return usage(ctx, replayProblem[0], replayProblem[1]);
     const c = colors(ctx.useColor(o));
     const report =
       o.json ? jsonReporter(io, version) : o.reporter === "ktap" ? ktapReporter(io, c, inputs.length) : o.reporter === "junit" ? junitReporter(io, c) : humanReporter(o, io, c);
@@ -228,6 +247,7 @@ export async function runCommand(files: readonly string[], o: RunOpts, ctx: Comm
       try {
         ran = runSelected(input, o, io, trace);
       } catch (err) {
+        if (err instanceof ReplayError) return usage(ctx, err.flag, err.message);
         if (!(err instanceof InputError)) throw err;
         report.rejected(i + 1, input.path, err.diagnostics);
         continue;

@@ -13,6 +13,9 @@ import { driverProblem } from "../../schema/validate.js";
 import type { CommandContext, RunOpts } from "../options.js";
 import { registry, usage } from "./common.js";
 
+/** The flags that choose the plugins, the driver and the scenarios. */
+export type SelectOpts = Pick<RunOpts, "plugin" | "json" | "color" | "scenario" | "driver" | "variant" | "driverOption">;
+
 /** A file that loaded, and the scenarios of it to run. */
 export interface SelectedFile {
   path: string;
@@ -30,7 +33,7 @@ interface RejectedFile {
 export type FileInput = SelectedFile | RejectedFile;
 
 /** The driver the flags choose (--driver, --variant, --driver-option), over the file's and scenarios' own. */
-export function driverOverride(o: RunOpts): DriverSpec | undefined {
+export function driverOverride(o: SelectOpts): DriverSpec | undefined {
   if (!o.driver && !o.variant && !o.driverOption) return undefined;
   return {
     ...(o.driver ? { plugin: driverPlugin(o.driver) } : {}),
@@ -40,7 +43,7 @@ export function driverOverride(o: RunOpts): DriverSpec | undefined {
 }
 
 /** Each file loaded with its plugins and its scenarios selected, in the order given; or the exit status of a usage error. */
-export async function loadSelected(files: readonly string[], o: RunOpts, ctx: CommandContext): Promise<FileInput[] | { status: number }> {
+export async function loadSelected(files: readonly string[], o: SelectOpts, ctx: CommandContext): Promise<FileInput[] | { status: number }> {
   const inputs: FileInput[] = [];
   const override = driverOverride(o);
   for (const path of files) {

@@ -238,13 +238,20 @@ function checkShard(s: { readonly index: number; readonly count: number }): void
   }
 }
 
+/** Hears each unit searched: how many of how many, and the schedules run so far (a progress line). */
+export type OnUnit = (done: number, total: number, schedules: number) => void;
+
 /** Explore `program` in this thread: all units, or the shard's. */
-export function explore(program: Program, options: ExploreOptions = {}): Summary {
+export function explore(program: Program, options: ExploreOptions = {}, onUnit?: OnUnit): Summary {
   const o = normalize(options);
   const units = planUnits(program, o);
   const k = unitContext(program, o);
+  const mine = shardUnits(units.length, options.shard);
   let tally = EMPTY_TALLY;
-  for (const i of shardUnits(units.length, options.shard)) tally = combine(tally, runUnit(program, o, units[i]!, i, units.length, k));
+  for (const [n, i] of mine.entries()) {
+    tally = combine(tally, runUnit(program, o, units[i]!, i, units.length, k));
+    onUnit?.(n + 1, mine.length, tally.schedules);
+  }
   return summarize(program.agents, o, tally, units.length, options.shard ?? null);
 }
 

@@ -4,7 +4,7 @@
  */
 export type { Access, AccessKind, Choice, Execution, Failure, Program, ProgramFactory, Result, StepInfo, Waiting } from "./program.js";
 export { conflicts } from "./program.js";
-export { explore, merge, normalize, type ExploreMode, type ExploreOptions, type NormalizedOptions, type Summary } from "./explore.js";
+export { explore, merge, normalize, type ExploreMode, type ExploreOptions, type NormalizedOptions, type OnUnit, type Summary } from "./explore.js";
 export { exploreParallel } from "./parallel.js";
 export { replay, encodeSchedule, decodeSchedule, ScheduleError, type Decision, type Replayed } from "./schedule.js";
 export type { Bound, FailureReport } from "./tally.js";

@@ -10,7 +10,7 @@ import { availableParallelism } from "node:os";
 import { isAbsolute } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { normalize, planUnits, runUnit, shardUnits, summarize, unitContext, type ExploreOptions, type Summary } from "./explore.js";
+import { normalize, planUnits, runUnit, shardUnits, summarize, unitContext, type ExploreOptions, type OnUnit, type Summary } from "./explore.js";
 import type { Program, ProgramFactory } from "./program.js";
 import { combine, EMPTY_TALLY, type Tally } from "./tally.js";
 
@@ -20,6 +20,9 @@ export interface WorkerData {
   /** Int32 counter: the next position in the list of units to search. */
   readonly next: SharedArrayBuffer;
 }
+
+/** A worker's messages: one per unit it searched (`unit`), then its answer. */
+type WorkerMessage = { readonly unit: true; readonly schedules: number; readonly total: number } | WorkerReply;
 
 interface WorkerReply {
   readonly ok: boolean;
@@ -38,8 +41,12 @@ export async function buildProgram(factory: ProgramFactory): Promise<Program> {
   return (await (make as (...a: unknown[]) => Program | Promise<Program>)(...factory.args)) as Program;
 }
 
-/** Search the units of `data`'s search this worker claims. */
-export function searchClaimed(program: Program, data: WorkerData): { tally: Tally; total: number; agents: readonly string[] } {
+/** Search the units of `data`'s search this worker claims; `onUnit` hears each one's schedules, and the units there are. */
+export function searchClaimed(
+  program: Program,
+  data: WorkerData,
+  onUnit?: (schedules: number, total: number) => void,
+): { tally: Tally; total: number; agents: readonly string[] } {
   const o = normalize(data.options);
   const units = planUnits(program, o);
   const mine = shardUnits(units.length, data.options.shard);
@@ -50,7 +57,9 @@ export function searchClaimed(program: Program, data: WorkerData): { tally: Tall
     const n = Atomics.add(next, 0, 1);
     if (n >= mine.length) break;
     const i = mine[n]!;
-    tally = combine(tally, runUnit(program, o, units[i]!, i, units.length, k));
+    const unit = runUnit(program, o, units[i]!, i, units.length, k);
+    tally = combine(tally, unit);
+    onUnit?.(unit.schedules, mine.length);
   }
   return { tally, total: units.length, agents: program.agents };
 }
@@ -68,18 +77,24 @@ function startWorker(data: WorkerData): Worker {
   return new Worker(code, { eval: true, workerData: data });
 }
 
-/** Explore the program `factory` builds on `jobs` worker threads (default: one per core). */
-export async function exploreParallel(factory: ProgramFactory, options: ExploreOptions = {}, jobs = availableParallelism()): Promise<Summary> {
+/** Explore the program `factory` builds on `jobs` worker threads (default: one per core); `onUnit` hears each unit done. */
+export async function exploreParallel(factory: ProgramFactory, options: ExploreOptions = {}, jobs = availableParallelism(), onUnit?: OnUnit): Promise<Summary> {
   if (!Number.isSafeInteger(jobs) || jobs < 1) throw new RangeError(`explore: jobs must be an integer >= 1, not ${jobs}`);
   const o = normalize(options);
   const data: WorkerData = { factory, options, next: new SharedArrayBuffer(4) };
+  let done = 0;
+  let schedules = 0;
   const replies = await Promise.all(
     Array.from(
       { length: jobs },
       () =>
         new Promise<WorkerReply>((resolve, reject) => {
           const w = startWorker(data);
-          w.once("message", (m: WorkerReply) => resolve(m));
+          w.on("message", (m: WorkerMessage) => {
+            if (!("unit" in m)) return resolve(m);
+            schedules += m.schedules;
+            onUnit?.(++done, m.total, schedules);
+          });
           w.once("error", reject);
           w.once("exit", (code) => reject(new Error(`explore: a worker exited (code ${code}) before it answered`)));
         }),

@@ -14,7 +14,7 @@ import type { Scenario, SmmuFile, Stmt } from "../../dsl/ast.js";
 import type { SmmuNode } from "../../model/nodes.js";
 import { PageTableError } from "../../model/page-table.js";
 import type { SharedAccess, Step } from "../../model/step.js";
-import { blockAgent, ScenarioRun, type BlockRequest, type RunOptions } from "../runner.js";
+import { blockAgent, ScenarioRun, type BlockRequest, type RunOptions, type ScenarioResult } from "../runner.js";
 import type { ConcurrentBlock } from "../simulator.js";
 import type { Choice, Execution, Program, Result, StepInfo, Waiting } from "./program.js";
 
@@ -58,12 +58,18 @@ export class BlockProgram implements Program {
   start(): Execution {
     return new BlockExecution(this);
   }
+
+  /** The driver the block runs under, its default variant resolved, as reports name it. */
+  driver(): ScenarioResult["driver"] {
+    const { file, scenario, options } = this.target;
+    return new ScenarioRun(file, scenario, options).result().driver;
+  }
 }
 
 /** What an operation of the block has come to. */
 type OpState = { done: false; next: Step } | { done: true; result: unknown };
 
-class BlockExecution implements Execution {
+export class BlockExecution implements Execution {
   private readonly run: ScenarioRun;
   private readonly script: Generator<BlockRequest, void, unknown[]>;
   private readonly exec: Exec;
@@ -72,6 +78,8 @@ class BlockExecution implements Execution {
   /** What the block's operations returned, for the outcome. */
   private results: unknown[] = [];
   private over = false;
+  /** Steps taken in the block so far, for the timeline's schedule steps. */
+  private steps = 0;
   /** An operation died (an oops, a use after free): the platform is unusable, the execution ends there. */
   private dead = false;
 
@@ -156,17 +164,17 @@ class BlockExecution implements Execution {
     if (role.kind === "op") {
       const op = block.ops[role.index]!;
       if (op.done) throw new Error(`${name} has finished`);
-      label = `${name}: ${op.next.fn}: ${op.next.access}`;
+      label = `${op.next.fn}: ${op.next.access}`;
       const taken = this.take(role.index);
       accesses = taken.accesses;
       block.ops[role.index] = taken.state;
     } else if (role.kind === "smmu") {
       const smmu = this.smmu(role.name);
-      ({ accesses } = stepIn(this.exec, name, () => smmu.queueAgent!.step(c.option)));
-      label = c.option === 0 ? `${name}: execute the next command` : `${name}: complete command ${c.option - 1}`;
+      ({ value: label, accesses } = stepIn(this.exec, name, () => smmu.queueAgent!.step(c.option)));
     } else {
-      ({ value: label, accesses } = stepIn(this.exec, name, () => `${name}: ${this.exec.wm.drain(role.cpu, c.option)}`));
+      ({ value: label, accesses } = stepIn(this.exec, name, () => this.exec.wm.drain(role.cpu, c.option)));
     }
+    this.run.sim.timeline.step(++this.steps, name, label);
     if (!this.dead) this.finishBlockIfDone();
     return { accesses: [...accesses], label };
   }
@@ -199,9 +207,19 @@ class BlockExecution implements Execution {
     return this.over || this.dead;
   }
 
+  /** The scenario's result as `run` reports it, once the execution has ended. */
+  scenarioResult(): ScenarioResult {
+    return this.run.result();
+  }
+
   result(): Result {
-    const failures = this.run.failures.map((f) => ({ kind: f.kind ?? "expect", message: `${f.span.file}:${f.span.line}:${f.span.column}: ${f.message}` }));
-    const ops = this.results.map((r, i) => `${this.program.agents[i]}=${describe(r)}`);
+    /* the first line of detail is what went wrong (the violation, the command that differs) */
+    const failures = this.run.failures.map((f) => ({
+      kind: f.kind ?? "expect",
+      message: `${f.span.file}:${f.span.line}:${f.span.column}: ${f.message}${f.detail?.length ? `: ${f.detail[0]!.trim()}` : ""}`,
+    }));
+    /* an operation the execution ended before (an oops elsewhere) never returned */
+    const ops = Array.from(this.results, (r, i) => `${this.program.agents[i]}=${i in this.results ? describe(r) : "unfinished"}`);
     const kinds = [...new Set(failures.map((f) => f.kind))].sort();
     return { outcome: `${ops.join(" ")}${kinds.length ? `; ${kinds.join(", ")}` : ""}`, failures };
   }

@@ -10,7 +10,7 @@
  * empty schedule.
  */
 import { finalResult, Run } from "./run.js";
-import type { Program, Result } from "./program.js";
+import type { Execution, Program, Result } from "./program.js";
 
 /** One decision: an agent and the rank of the option taken among the agent's offered ones. */
 export interface Decision {
@@ -78,6 +78,8 @@ export interface Replayed {
   readonly trace: readonly string[];
   readonly preemptions: number;
   readonly result: Result;
+  /** The execution, ended: for what else the program can tell of it. */
+  readonly execution: Execution;
 }
 
 /**
@@ -107,7 +109,7 @@ export function replay(program: Program, schedule: string, maxSteps = Infinity):
   if (run.choices.length > 0 && !limited) {
     throw new ScheduleError(`the schedule ends after ${run.steps} steps, but ${run.runnable()} can still run`, ds.length + 1, schedule.trim().length + 1);
   }
-  return { schedule: encodeSchedule(run.decisions), trace, preemptions: run.preemptions, result: finalResult(run, limited) };
+  return { schedule: encodeSchedule(run.decisions), trace, preemptions: run.preemptions, result: finalResult(run, limited), execution: run.exec };
 }
 
 function agentList(names: readonly string[]): string {

@@ -9,7 +9,8 @@ import { buildProgram, searchClaimed, type WorkerData } from "./parallel.js";
 const data = workerData as WorkerData;
 try {
   const program = await buildProgram(data.factory);
-  parentPort!.postMessage({ ok: true, ...searchClaimed(program, data) });
+  const result = searchClaimed(program, data, (schedules, total) => parentPort!.postMessage({ unit: true, schedules, total }));
+  parentPort!.postMessage({ ok: true, ...result });
 } catch (e) {
   parentPort!.postMessage({ ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
 }
