@@ -28,7 +28,7 @@ export interface RunOpts extends GlobalOpts, ReplayOpts {
 }
 
 /** `run --schedule`: replay one explored schedule of one scenario's block. */
-export interface ReplayOpts {
+interface ReplayOpts {
   schedule?: string;
   /** From 1. */
   block?: number;

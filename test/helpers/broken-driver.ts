@@ -8,7 +8,7 @@ import type { Mutation } from "../../plugins/arm-smmu-v3/index.js";
 import { InvsDriver } from "../../plugins/driver-invs/index.js";
 import { SHARE } from "../../plugins/driver-invs/variant.js";
 
-export const MUTATIONS: readonly Mutation[] = ["publish-after-ste", "retire-before-ste", "kfree-not-rcu", "unlocked-trim", "no-sync-before-ats", "no-smp-mb", "no-dma-wmb"];
+const MUTATIONS: readonly Mutation[] = ["publish-after-ste", "retire-before-ste", "kfree-not-rcu", "unlocked-trim", "no-sync-before-ats", "no-smp-mb", "no-dma-wmb"];
 
 export const brokenDriver: DriverPlugin = definePlugin({
   kind: "driver",
@@ -23,4 +23,3 @@ export const brokenDriver: DriverPlugin = definePlugin({
     return new InvsDriver(ctx, { ...SHARE, mutations: new Set([mutation]) });
   },
 });
-export default brokenDriver;
