@@ -4,7 +4,7 @@
  * unmapped; prints every command each SMMU received, the domain's
  * invalidation array and the oracle's verdict.
  */
-import { Simulator } from "../src/index.js";
+import { hex, Simulator } from "../src/index.js";
 import { formatCmd } from "../src/model/commands.js";
 import type { Topology } from "../src/model/topology.js";
 
@@ -39,5 +39,5 @@ step("dma gpu0 read 0x10000", () => sim.dma("gpu0", "read", 0x10000));
 step("unmap d1 0x10000 size 0x4000", () => sim.unmap("d1", 0x10000, 0x4000));
 
 console.log("\n== invs d1");
-for (const e of sim.invs("d1")?.entries ?? []) console.log(`  ${e.smmu} ${e.type} 0x${e.id.toString(16)} ssid ${e.ssid} users ${e.users}`);
+for (const e of sim.invs("d1")?.entries ?? []) console.log(`  ${e.smmu} ${e.type} ${hex(e.id)} ssid ${e.ssid} users ${e.users}`);
 console.log(`\n== oracle: ${sim.violations.length === 0 ? "no stale translation" : sim.violations.map((v) => v.message).join("\n")}`);

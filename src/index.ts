@@ -71,13 +71,14 @@ export type {
 export { DRIVER_NODE } from "./model/topology.js";
 export { SMMU_FEATURES, SMMU_OPTIONS, type Topology, type SmmuSpec, type DeviceSpec, type VsmmuSpec, type DomainSpec, type DriverSpec, type SmmuFeature, type SmmuOption } from "./model/topology.js";
 export type { SmmuNode, EndpointNode, VsmmuNode, PlatformNode, CmdqAgent } from "./model/nodes.js";
-export { DriverUnsupportedError, type IommuDriver, type DriverDomain, type Gather, type InvsAlgebra, type InvsSnapshot } from "./model/driver.js";
+export { DriverUnsupportedError, INV_TYPE_NAMES, type InvTypeName, type IommuDriver, type DriverDomain, type Gather, type InvsAlgebra, type InvsSnapshot } from "./model/driver.js";
 export { ATC_INV_SIZE_ALL, CMDQ_OP, buildCmd, cmdPrototype, formatCmd, isTlbi, makeCmd, type Cmd, type CmdOf, type CmdqEnt, type Opcode } from "./model/commands.js";
 export { CdTable, CTXDESC_SPLIT, NUM_ENTRY_QWORDS, qwordLocation, StreamTable, type Qwords } from "./model/tables.js";
 /** The STE and CD layout (arm-smmu-v3.h's field masks), for drivers that write entries and SMMUs that read them. */
 export * from "./model/entries.js";
 export { ffs, LpaeLayout, PageTable, PtTable, pgsizeBitmapFor, pteLocation, type Leaf, type Pte } from "./model/page-table.js";
 export type { Access, Backing, TranslateResult, Translation, Via } from "./model/translation.js";
+export { hex } from "./model/hex.js";
 
 /* ---- Kernel primitives for stepped models: steps, RCU, locks, errno, memory, time ---- */
 export { exec, NO_STEPS, site, waitStep, type AccessKind, type Explored, type RmwOrder, type SharedAccess, type Step, type Steps } from "./model/step.js";
@@ -94,7 +95,6 @@ export type { Memory } from "./core/memory.js";
 export {
   ATS,
   ATS_FULL,
-  INV_TYPE_NAMES,
   Invs,
   InvView,
   S1_ASID,

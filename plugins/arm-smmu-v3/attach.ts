@@ -236,7 +236,7 @@ function s2Ste<P>(env: AttachEnv<P>, state: AttachState<P>, domain: SmmuDomain):
  * such). Mainline keeps it everywhere; the follow-up series replaces it in
  * arm_smmu_attach_dev() and arm_vsmmu_init() only.
  */
-export function sameSmmu(ctx: DriverContext, fn: string, domain: SmmuDomain, master: Master): number {
+function sameSmmu(ctx: DriverContext, fn: string, domain: SmmuDomain, master: Master): number {
   if (domain.smmu === master.smmu) return 0;
   return ctx.errno(fn, EINVAL, "smmu_domain->smmu != master->smmu", true);
 }
@@ -343,7 +343,7 @@ export function* attachDevStatic<P>(env: AttachEnv<P>, master: Master, target: "
  * the CD table stays, with S1DSS abort or bypass (and ATS kept); otherwise
  * the plain abort or bypass STE goes in.
  */
-export function* attachDevSte<P>(env: AttachEnv<P>, master: Master, domain: StaticDomain): Steps {
+function* attachDevSte<P>(env: AttachEnv<P>, master: Master, domain: StaticDomain): Steps {
   const { ctx } = env;
   let ste = domain.type === "identity" ? makeBypassSte(steFeatures(master)) : makeAbortSte();
   const s1dss = domain.type === "identity" ? STRTAB_STE_1_S1DSS_BYPASS : STRTAB_STE_1_S1DSS_TERMINATE;

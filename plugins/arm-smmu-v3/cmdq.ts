@@ -7,7 +7,7 @@
  * the 63 queued ones with CMD_SYNC. Only the main queue is modelled (no
  * secondary queue such as tegra241-cmdqv), so every command is supported.
  */
-import { buildCmd, type Cmd, type CmdqEnt, EINVAL, ETIMEDOUT, exec, NO_STEPS, site, type SmmuNode, type Step, type Steps, waitStep } from "../../src/index.js";
+import { buildCmd, type Cmd, type CmdqEnt, EINVAL, ETIMEDOUT, exec, hex, NO_STEPS, site, type SmmuNode, type Step, type Steps, waitStep } from "../../src/index.js";
 import type { DriverContext } from "./context.js";
 
 /** CMDQ_BATCH_ENTRIES: BITS_PER_LONG on arm64 */
@@ -140,7 +140,7 @@ function* batchIssueAdd(ctx: DriverContext, smmu: SmmuNode, cmds: CmdqBatch, ent
 function batchPush(ctx: DriverContext, smmu: SmmuNode, cmds: CmdqBatch, ent: CmdqEnt): void {
   const cmd = buildCmd(ent);
   if (!cmd) {
-    ctx.log("arm_smmu_cmdq_batch_add", "warn", `${smmu.name}: ignoring unknown CMDQ opcode 0x${ent.opcode.toString(16)}`);
+    ctx.log("arm_smmu_cmdq_batch_add", "warn", `${smmu.name}: ignoring unknown CMDQ opcode ${hex(ent.opcode)}`);
     return;
   }
   cmds.cmds.push(cmd);
@@ -155,7 +155,7 @@ export function batchSubmit(ctx: DriverContext, smmu: SmmuNode, cmds: CmdqBatch)
 export function* issueCmd(ctx: DriverContext, smmu: SmmuNode, ent: CmdqEnt, sync: boolean): Steps<number> {
   const cmd = buildCmd(ent);
   if (!cmd) {
-    ctx.log("__arm_smmu_cmdq_issue_cmd", "warn", `${smmu.name}: ignoring unknown CMDQ opcode 0x${ent.opcode.toString(16)}`);
+    ctx.log("__arm_smmu_cmdq_issue_cmd", "warn", `${smmu.name}: ignoring unknown CMDQ opcode ${hex(ent.opcode)}`);
     return -EINVAL;
   }
   return yield* issueCmdlist(ctx, smmu, [cmd], sync);

@@ -6,12 +6,11 @@
  * vSMMU, and the attach sequence with hooks for the steps that differ.
  * These are the pieces the drivers use.
  */
-export { type AttachEnv, type AttachHooks, type AttachState, type MakeCd, sameSmmu } from "./attach.js";
+export { type AttachEnv, type AttachHooks, type AttachState } from "./attach.js";
 export { batchAdd, batchInit, batchSubmit, CmdqBatch, insertCmdlist, issueCmd, type PendingSync, pollSync } from "./cmdq.js";
 export { BASE_ALLOC_SITES, DriverContext, type Mutation } from "./context.js";
-export { canShare, type IdAllocator, type IommuDomain, NestedDomain, SmmuDomain, SvaProcess, toSmmuDomainDevices, type Vsmmu } from "./domain.js";
+export { type IdAllocator, type IommuDomain, NestedDomain, SmmuDomain, SvaProcess, toSmmuDomainDevices } from "./domain.js";
 export { ArmSmmuDriver } from "./driver.js";
 export { writeReleasedSvaCds } from "./install.js";
 export { Master, probeMasters } from "./master.js";
-export { MmStruct } from "./mm.js";
 export { atcInvToCmd, batchAddRange, invSizeTooBig, IOMMU_NO_PASID, SIZE_MAX, U64 } from "./range.js";

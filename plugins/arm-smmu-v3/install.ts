@@ -126,7 +126,7 @@ export function* allocCdPtr(ctx: DriverContext, master: Master, ssid: number): S
 }
 
 /** arm_smmu_get_cd_ptr(): the CD slot, if its table exists. */
-export function getCdPtr(master: Master, ssid: number): Qwords | null {
+function getCdPtr(master: Master, ssid: number): Qwords | null {
   const table = master.cdTable;
   if (!table) return null;
   if (table.twoLevel && !table.l2.has(ssid >> CTXDESC_SPLIT)) return null;

@@ -1,9 +1,9 @@
 /** struct arm_smmu_master: a probed endpoint and its streams, as both drivers have it. */
-import type { CdTable, EndpointNode, Platform, SmmuNode, Topology } from "../../src/index.js";
+import { type CdTable, type EndpointNode, hex, type Platform, type SmmuNode, type Topology } from "../../src/index.js";
 import type { IommuDomain } from "./domain.js";
 
 /** CTXDESC_LINEAR_CDMAX: log2 of the CDs a linear table holds (SZ_64K / sizeof(CD)) */
-export const CTXDESC_LINEAR_CDMAX = 10;
+const CTXDESC_LINEAR_CDMAX = 10;
 
 export class Master {
   /**
@@ -85,7 +85,7 @@ export function probeMasters<M extends Master>(platform: Platform, topology: Top
     for (const sid of new Set(dev.sids)) {
       const key = `${dev.smmu}#${sid}`;
       const other = owner.get(key);
-      if (other) throw new Error(`Aliasing StreamID 0x${sid.toString(16)} (from ${other}) unsupported: ${dev.name} probe fails with -ENODEV`);
+      if (other) throw new Error(`Aliasing StreamID ${hex(sid)} (from ${other}) unsupported: ${dev.name} probe fails with -ENODEV`);
       owner.set(key, dev.name);
     }
     masters.set(dev.name, newMaster(dev, platform.smmu(dev.smmu)));

@@ -9,16 +9,17 @@ import { ATC_INV_SIZE_ALL, CMDQ_OP, type CmdqEnt, type SmmuNode, type Steps } fr
 import { batchAdd, type CmdqBatch } from "./cmdq.js";
 import type { DriverContext } from "./context.js";
 
+/** U64_MAX, the mask of u64 arithmetic. */
 export const U64 = (1n << 64n) - 1n;
-/** SIZE_MAX: what an SVA whole-mm flush passes as the size. */
-export const SIZE_MAX = U64;
+/** SIZE_MAX (size_t is 64 bits): what an SVA whole-mm flush passes as the size. */
+export const SIZE_MAX = 2n ** 64n - 1n;
 /** IOMMU_NO_PASID */
 export const IOMMU_NO_PASID = 0;
 /** CMDQ_TLBI_RANGE_NUM_MAX */
 const CMDQ_TLBI_RANGE_NUM_MAX = 31n;
 
 /** ilog2() */
-export function ilog2(x: number): number {
+function ilog2(x: number): number {
   return 31 - Math.clz32(x);
 }
 

@@ -5,7 +5,8 @@
  */
 import { CMDQ_OP, type InvsAlgebra, type InvsSnapshot, isErr, runSteps } from "../../src/index.js";
 import type { InvsContext } from "./context.js";
-import { INV_TYPE_NAMES, Invs, invsAlloc, invsFrom, invsMerge, invsPurge, invsUnrefSteps, invIsAts, type InvType } from "./invs.js";
+import { INV_TYPE_NAMES, type InvTypeName } from "../../src/index.js";
+import { Invs, invsAlloc, invsFrom, invsMerge, invsPurge, invsUnrefSteps, invIsAts, type InvType } from "./invs.js";
 
 /** What an array holds within num_invs, SMMUs by name. */
 export function snapshotOf(ctx: InvsContext, invs: Invs): InvsSnapshot {
@@ -33,7 +34,7 @@ export function algebra(ctx: InvsContext): InvsAlgebra {
     from(entries) {
       return invsFrom(
         entries.map((e) => {
-          const type = INV_TYPE_NAMES.indexOf(e.type as (typeof INV_TYPE_NAMES)[number]) as InvType;
+          const type = INV_TYPE_NAMES.indexOf(e.type as InvTypeName) as InvType;
           const op = invIsAts(type) ? CMDQ_OP.ATC_INV : 0;
           return { smmu: e.smmu === undefined ? 0 : ctx.smmuIndex(e.smmu), type, id: e.id, ssid: e.ssid, users: e.users, sizeOpcode: op, nsizeOpcode: op };
         }),

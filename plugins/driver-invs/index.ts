@@ -13,7 +13,7 @@ import { invsAttachHooks, type InvsAttachState } from "./hooks.js";
 import { domainInv, domainInvRange } from "./inv-range.js";
 import { S1_ASID, S2_VMID, S2_VMID_VSMMU } from "./invs.js";
 import { findIotlbTag } from "./tags.js";
-import { VARIANTS, type DriverVariant } from "./variant.js";
+import { VARIANT_NAMES, VARIANTS, type DriverVariant } from "./variant.js";
 
 /** PAGE_SIZE of the kernel: the granule SVA invalidations use. */
 const PAGE_SIZE = 0x1000;
@@ -239,7 +239,7 @@ export default definePlugin({
   name: "driver-invs",
   version: "0.1.0",
   apiVersions: [1],
-  variants: ["mainline", "v9", "share"],
+  variants: VARIANT_NAMES,
   description: "arm-smmu-v3 with the RCU-protected invalidation array (mainline v7.1, v9 as posted, or mainline with the domain-sharing series v4)",
   schema: {
     description: "The driver node: which version of arm-smmu-v3's invalidation array to model.",
@@ -247,7 +247,7 @@ export default definePlugin({
     properties: {
       variant: {
         description: '"mainline" (v7.1, the default: one SMMU per domain), "v9" (the series as posted) or "share" (mainline with "Share domain across SMMU/vSMMU instances" v4: a domain spans SMMUs, one IOTLB tag per SMMU in its array).',
-        enum: ["mainline", "v9", "share"],
+        enum: VARIANT_NAMES,
       },
       options: {
         description: "Behaviour beyond the kernel's, to measure what it would change.",
@@ -263,9 +263,9 @@ export default definePlugin({
     },
   },
   setup(ctx) {
-    const name = ctx.spec.variant ?? "mainline";
-    const variant = VARIANTS[name as keyof typeof VARIANTS];
-    if (!variant) throw new Error(`driver-invs has no variant "${name}" (${Object.keys(VARIANTS).join(", ")})`);
+    const name = ctx.spec.variant ?? VARIANT_NAMES[0]!;
+    const variant = VARIANTS.get(name);
+    if (!variant) throw new Error(`driver-invs has no variant "${name}" (${VARIANT_NAMES.join(", ")})`);
     return new InvsDriver(ctx, variant);
   },
 });

@@ -22,17 +22,12 @@
  * `smmu` is the SMMU instance's index on the platform; the kernel compares
  * the arm_smmu_device pointers, which gives the same grouping.
  */
-import { ENOMEM, ErrPtr, exec, runSteps, type RwLock, site, type Steps, UseAfterFreeError, writeLock, writeUnlock } from "../../src/index.js";
+import { ENOMEM, ErrPtr, exec, INV_TYPE_NAMES, type InvTypeName, runSteps, type RwLock, site, type Steps, UseAfterFreeError, writeLock, writeUnlock } from "../../src/index.js";
 import { allocWords, freeWords } from "./invs-pool.js";
 import { numInvsAt, usersAt, walkersAt } from "./shared.js";
 import { MAINLINE, type DriverVariant } from "./variant.js";
 
-/*
- * enum arm_smmu_inv_type: the order is also the order of commands (TLBI
- * before ATC_INV). S2_VMID_VSMMU is the follow-up series' (v4 patch 06),
- * between S2_VMID and S2_VMID_S1_CLEAR; mainline has no such entry, and its
- * other types keep their order, so one numbering serves every variant.
- */
+/* enum arm_smmu_inv_type: the index of each name in INV_TYPE_NAMES (src/model/driver.ts) */
 export const S1_ASID = 0;
 export const S2_VMID = 1;
 export const S2_VMID_VSMMU = 2;
@@ -40,8 +35,6 @@ export const S2_VMID_S1_CLEAR = 3;
 export const ATS = 4;
 export const ATS_FULL = 5;
 export type InvType = 0 | 1 | 2 | 3 | 4 | 5;
-export const INV_TYPE_NAMES = ["S1_ASID", "S2_VMID", "S2_VMID_VSMMU", "S2_VMID_S1_CLEAR", "ATS", "ATS_FULL"] as const;
-export type InvTypeName = (typeof INV_TYPE_NAMES)[number];
 
 /** arm_smmu_inv_is_ats() */
 export function invIsAts(type: number): boolean {
@@ -261,7 +254,7 @@ export interface InvsHooks {
   trimmed?(invs: Invs, ats: boolean): void;
 }
 
-export const DEFAULT_HOOKS: InvsHooks = Object.freeze({
+const DEFAULT_HOOKS: InvsHooks = Object.freeze({
   alloc: invsAlloc,
   warn: () => {},
 });

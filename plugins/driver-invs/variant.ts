@@ -115,8 +115,6 @@ export const SHARE: DriverVariant = Object.freeze({
   vsmmuVmid: "own",
 });
 
-export const VARIANTS: Readonly<Record<DriverVariant["name"], DriverVariant>> = Object.freeze({
-  mainline: MAINLINE,
-  v9: V9,
-  share: SHARE,
-});
+/** Every variant by its name; the first is the default. */
+export const VARIANTS: ReadonlyMap<string, DriverVariant> = new Map([MAINLINE, V9, SHARE].map((v) => [v.name, v]));
+export const VARIANT_NAMES = [...VARIANTS.keys()];

@@ -36,7 +36,7 @@ import { ArmSmmuDriver, type AttachEnv, type AttachHooks, BASE_ALLOC_SITES, Driv
 import { LegacyDomain } from "./domain.js";
 import { mmArchInvalidateSecondaryTlbs, mmRelease, tlbInvAsid, tlbInvContext, tlbInvRangeDomain } from "./inv.js";
 
-export const VARIANT = "v7.0";
+const VARIANT = "v7.0";
 
 /**
  * Before the series nothing is sequenced around the STE/CD change of an
@@ -53,7 +53,7 @@ const NO_HOOKS: AttachHooks<null> = {
   tag: (_state, domain) => (domain instanceof NestedDomain ? domain.vsmmu.vmid : domain.stage === "S2" ? domain.vmid : domain.asid),
 };
 
-export class LegacyDriver extends ArmSmmuDriver<null, LegacyDomain> implements IommuDriver {
+class LegacyDriver extends ArmSmmuDriver<null, LegacyDomain> implements IommuDriver {
   readonly plugin = "driver-legacy";
   readonly variant = VARIANT;
   protected readonly env: AttachEnv<null>;

@@ -13,7 +13,7 @@ import { atcInvToCmd, batchAdd, batchAddRange, batchInit, batchSubmit, CmdqBatch
 import type { LegacyDomain } from "./domain.js";
 
 /** PAGE_SIZE and PAGE_SHIFT of the kernel (4K pages): the granule of SVA invalidations. */
-export const PAGE_SIZE = 0x1000;
+const PAGE_SIZE = 0x1000;
 const PAGE_SHIFT = 12;
 /**
  * CMDQ_MAX_TLBI_OPS (arm-smmu-v3-sva.c, cloned from arm64's MAX_TLBI_OPS):
@@ -43,7 +43,7 @@ function vaOpcode(smmu: SmmuNode): number {
  * over [iova, iova + size) (size 0: all), one batch and its CMD_SYNC;
  * nothing when no master on the domain has ATS. 0 or -ETIMEDOUT.
  */
-export function* atcInvDomain(ctx: DriverContext, domain: LegacyDomain, iova: bigint, size: bigint): Steps<number> {
+function* atcInvDomain(ctx: DriverContext, domain: LegacyDomain, iova: bigint, size: bigint): Steps<number> {
   const smmu = smmuOf(domain);
   if (!smmu.features.has("ats")) return 0;
 

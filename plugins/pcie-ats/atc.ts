@@ -3,7 +3,7 @@
  * Translation Requests, tagged by the StreamID (the requester) and PASID
  * they were requested with.
  */
-import { ATC_INV_SIZE_ALL, type Translation } from "../../src/index.js";
+import { ATC_INV_SIZE_ALL, hex, type Translation } from "../../src/index.js";
 
 export interface AtcEntry {
   sid: number;
@@ -14,7 +14,7 @@ export interface AtcEntry {
 
 /** An entry's tag as `cache:fill` names it: "sid 0x40", "sid 0x40 pasid 1". */
 export function atcTag(sid: number, pasid: number | null): string {
-  return `sid 0x${sid.toString(16)}${pasid === null ? "" : ` pasid ${pasid}`}`;
+  return `sid ${hex(sid)}${pasid === null ? "" : ` pasid ${pasid}`}`;
 }
 
 export class Atc {

@@ -9,7 +9,7 @@
  * disabled (it just does not use them), so enabling ATS again without the
  * whole-ATC invalidation arm_smmu_enable_ats() issues would expose them.
  */
-import { type AtcInvReply, type AtcInvRequest, type BusPort, definePlugin, type DeviceSpec, type DmaReply, type DmaRequest, type EndpointNode, exec, runSteps, site, type Steps, type TranslateResult, type Translation, type Via } from "../../src/index.js";
+import { type AtcInvReply, type AtcInvRequest, type BusPort, definePlugin, type DeviceSpec, hex, type DmaReply, type DmaRequest, type EndpointNode, exec, runSteps, site, type Steps, type TranslateResult, type Translation, type Via } from "../../src/index.js";
 import { Atc } from "./atc.js";
 
 const S_ATC_LOOKUP = site("endpoint", "ATC lookup");
@@ -84,7 +84,7 @@ export class PcieEndpoint implements EndpointNode {
    */
   *dmaSteps(req: DmaRequest): Steps<DmaReply> {
     const sid = req.sid ?? this.sids[0]!;
-    if (!this.sids.includes(sid)) throw new Error(`${this.name} has no StreamID 0x${sid.toString(16)}`);
+    if (!this.sids.includes(sid)) throw new Error(`${this.name} has no StreamID ${hex(sid)}`);
     if (this.ats) {
       yield S_ATC_LOOKUP;
       exec()?.touch(this.atcLocation, "read");

@@ -5,14 +5,14 @@
  */
 import { CTXDESC_CD_0_A, CTXDESC_CD_0_AA64, CTXDESC_CD_0_ASET, CTXDESC_CD_0_ASID, CTXDESC_CD_0_ENDI, CTXDESC_CD_0_R, CTXDESC_CD_0_S, CTXDESC_CD_0_TCR_EPD0, CTXDESC_CD_0_TCR_EPD1, CTXDESC_CD_0_TCR_HA, CTXDESC_CD_0_TCR_HD, CTXDESC_CD_0_TCR_IPS, CTXDESC_CD_0_TCR_IRGN0, CTXDESC_CD_0_TCR_ORGN0, CTXDESC_CD_0_TCR_SH0, CTXDESC_CD_0_TCR_T0SZ, CTXDESC_CD_0_TCR_TBI0, CTXDESC_CD_0_TCR_TG0, CTXDESC_CD_0_V, CTXDESC_CD_1_TTB0_MASK, fieldGet, fieldGetNum, fieldTest, STRTAB_STE_0_CFG, STRTAB_STE_0_S1CDMAX, STRTAB_STE_0_S1CTXPTR_MASK, STRTAB_STE_0_S1FMT, STRTAB_STE_0_V, STRTAB_STE_1_EATS, STRTAB_STE_1_MEV, STRTAB_STE_1_S1CIR, STRTAB_STE_1_S1COR, STRTAB_STE_1_S1CSH, STRTAB_STE_1_S1DSS, STRTAB_STE_1_S1STALLD, STRTAB_STE_1_S2FWB, STRTAB_STE_1_SHCFG, STRTAB_STE_1_STRW, STRTAB_STE_2_S2AA64, STRTAB_STE_2_S2ENDI, STRTAB_STE_2_S2PTW, STRTAB_STE_2_S2R, STRTAB_STE_2_S2S, STRTAB_STE_2_S2VMID, STRTAB_STE_2_VTCR, STRTAB_STE_2_VTCR_S2IR0, STRTAB_STE_2_VTCR_S2OR0, STRTAB_STE_2_VTCR_S2PS, STRTAB_STE_2_VTCR_S2SH0, STRTAB_STE_2_VTCR_S2SL0, STRTAB_STE_2_VTCR_S2T0SZ, STRTAB_STE_2_VTCR_S2TG, STRTAB_STE_3_S2TTB_MASK } from "../../src/index.js";
 
-export type SteCfg = "abort" | "bypass" | "s1" | "s2" | "nested" | "reserved";
-export type SteS1Fmt = "linear" | "4k_l2" | "64k_l2" | "reserved";
-export type SteS1Dss = "terminate" | "bypass" | "ssid0" | "reserved";
-export type SteEats = "abt" | "trans" | "s1chk" | "reserved";
+type SteCfg = "abort" | "bypass" | "s1" | "s2" | "nested" | "reserved";
+type SteS1Fmt = "linear" | "4k_l2" | "64k_l2" | "reserved";
+type SteS1Dss = "terminate" | "bypass" | "ssid0" | "reserved";
+type SteEats = "abt" | "trans" | "s1chk" | "reserved";
 /** STRW: 0b00 EL1 (NS-EL1 here), 0b10 EL2 or EL2-E2H (per SMMU_CR2.E2H), 0b11 EL3. */
-export type SteStrw = "nsel1" | "reserved" | "el2" | "el3";
+type SteStrw = "nsel1" | "reserved" | "el2" | "el3";
 
-export interface DecodedVtcr {
+interface DecodedVtcr {
   t0sz: number;
   sl0: number;
   ir0: number;

@@ -3,7 +3,7 @@
  * cache) -> CD -> TLB -> table walk, per IHI0070 chapter 3. Events are named
  * as the architecture (and the driver's event_str[]) names them.
  */
-import { CdTable, exec, type Leaf, type Memory, PageTable, pteLocation, PtTable, type Pte, type Qwords, runSteps, site, type Steps, type TranslateRequest, type TranslateResult, type Translation } from "../../src/index.js";
+import { CdTable, exec, hex, type Leaf, type Memory, PageTable, pteLocation, PtTable, type Pte, type Qwords, runSteps, site, type Steps, type TranslateRequest, type TranslateResult, type Translation } from "../../src/index.js";
 import { decodeCd, decodeSte } from "./decode.js";
 import type { Iotlb, TlbTag } from "./iotlb.js";
 import type { WalkCache, WalkEntry } from "./walk-cache.js";
@@ -33,7 +33,6 @@ export interface TranslationUnit {
   readonly generation: number;
 }
 
-const hex = (v: number | bigint): string => `0x${v.toString(16)}`;
 
 type Walk = { ok: true; leaf: Leaf; table: bigint } | { ok: false; result: TranslateResult };
 

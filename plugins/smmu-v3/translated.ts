@@ -5,11 +5,10 @@
  * has ATS, so the model always has it) the STE must allow ATS for the
  * stream, else the transaction is terminated.
  */
-import type { TranslatedReply, TranslatedRequest } from "../../src/index.js";
+import { hex, type TranslatedReply, type TranslatedRequest } from "../../src/index.js";
 import { decodeSte } from "./decode.js";
 import type { TranslationUnit } from "./translate.js";
 
-const hex = (v: number): string => `0x${v.toString(16)}`;
 
 /** Whether the STE of `req.sid` lets its Translated transaction through. */
 export function checkTranslated(unit: Pick<TranslationUnit, "fetchSte">, req: TranslatedRequest): TranslatedReply {

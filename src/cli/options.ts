@@ -18,7 +18,7 @@ export interface GlobalOpts {
 }
 
 export const REPORTERS = ["human", "ktap", "junit"] as const;
-export type ReporterName = (typeof REPORTERS)[number];
+type ReporterName = (typeof REPORTERS)[number];
 
 export interface RunOpts extends GlobalOpts, ReplayOpts {
   /** names or globs; repeatable */
@@ -42,7 +42,7 @@ export interface CheckOpts extends GlobalOpts {
 }
 
 /** `run --schedule`: replay one explored schedule of one scenario's block. */
-export interface ReplayOpts {
+interface ReplayOpts {
   schedule?: string;
   /** From 1. */
   block?: number;

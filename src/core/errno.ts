@@ -1,13 +1,13 @@
 /** Linux errno values the emulated driver returns, and ERR_PTR. */
 export const ENOENT = 2;
 export const EIO = 5;
-export const ENXIO = 6;
+const ENXIO = 6;
 export const ENOMEM = 12;
 export const EBUSY = 16;
 export const EEXIST = 17;
 export const ENODEV = 19;
 export const EINVAL = 22;
-export const ERANGE = 34;
+const ERANGE = 34;
 export const EOVERFLOW = 75;
 export const EOPNOTSUPP = 95;
 export const ETIMEDOUT = 110;

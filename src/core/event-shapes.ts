@@ -7,6 +7,7 @@
  */
 import { CMDQ_OP, cmdPrototype, type Opcode } from "../model/commands.js";
 import type { NotificationName, RequestName } from "../model/events.js";
+import { ACCESSES, VIAS } from "../model/translation.js";
 
 /** A check returns null when the value fits, else what is wrong at which path. */
 type Check = (v: unknown, path: string) => string | null;
@@ -98,8 +99,8 @@ const translation = obj({
   backing: arrayOf(obj({ table: u64, addr: int, pa: int })),
 });
 
-const via = oneOf("atc", "iotlb", "walk", "bypass");
-const access = oneOf("read", "write");
+const via = oneOf(...VIAS);
+const access = oneOf(...ACCESSES);
 
 const stepped = typed("a stepped path (a generator)", (v) => typeof v === "object" && v !== null && typeof (v as { next?: unknown }).next === "function");
 
@@ -118,7 +119,7 @@ const translatedReply: Check = (v, p) => {
   return `${p || "the reply"}.kind must be ok, fault or abort, not ${describe(kind)}`;
 };
 
-export const NOTIFICATION_SHAPES: Readonly<Record<NotificationName, Check>> = {
+const NOTIFICATION_SHAPES: Readonly<Record<NotificationName, Check>> = {
   "cmd:queued": obj({ smmu: str, cmd, seq: int, source: str, start: time, end: time }),
   "ep:atc-inv-done": obj({ device: str, sid: int, start: time, end: time, completed: bool }),
   "cpu:sync-wait": obj({ cpu: str, smmu: str, start: time, end: time }),
@@ -136,7 +137,7 @@ export const NOTIFICATION_SHAPES: Readonly<Record<NotificationName, Check>> = {
   "walk:cached": obj({ smmu: str, cache: str, sid: int, ssid: nullable(int), iova: int, access, level: int, base: int, next: u64 }),
 };
 
-export const REQUEST_SHAPES: Readonly<Record<RequestName, [request: Check, reply: Check]>> = {
+const REQUEST_SHAPES: Readonly<Record<RequestName, [request: Check, reply: Check]>> = {
   "smmu:cmdq": [obj({ cmds: arrayOf(cmd), sync: bool, source: str, at: time }), obj({ synced: bool, "done?": time, "ticket?": time })],
   "smmu:cmdq-poll": [obj({ ticket: time }), obj({ completed: bool, synced: bool })],
   "smmu:tlb-tags": [obj({}), obj({ tags: arrayOf(str) })],

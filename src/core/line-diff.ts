@@ -9,9 +9,9 @@
 import { diffArrays } from "diff";
 
 /** Matching lines kept before and after each change (as a unified diff's default). */
-export const DIFF_CONTEXT = 3;
+const DIFF_CONTEXT = 3;
 
-export type DiffMark = " " | "-" | "+";
+type DiffMark = " " | "-" | "+";
 
 export interface DiffLine {
   mark: DiffMark;

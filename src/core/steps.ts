@@ -10,7 +10,7 @@
 import type { Step, Steps } from "../model/step.js";
 
 /** Default number of steps one operation may take before it is called a livelock. */
-export const DEFAULT_STEP_LIMIT = 5_000_000;
+const DEFAULT_STEP_LIMIT = 5_000_000;
 
 /** How many of the last steps are examined to name the loop of a livelock. */
 const LOOP_WINDOW = 4096;

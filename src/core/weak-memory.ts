@@ -52,9 +52,6 @@ import type { AccessKind, RmwOrder } from "../model/step.js";
 /** The memory models of `smmu-emu explore --memory`. */
 export type MemoryModel = "sc" | "tso" | "arm";
 
-export const MEMORY_MODELS: readonly MemoryModel[] = ["sc", "tso", "arm"];
-
-
 /** Where the model reports each access it makes. */
 export type AccessSink = (location: string, kind: AccessKind) => void;
 
@@ -100,7 +97,7 @@ class StoreBuffer {
 const NO_SINK: AccessSink = () => {};
 
 /** The access name of a location's value in place (its newest store), as opposed to the value others see. */
-export function newest(location: string): string {
+function newest(location: string): string {
   return `${location}'`;
 }
 

@@ -6,6 +6,7 @@
 import type { Span } from "../core/diagnostics.js";
 import type { Cmd } from "../model/commands.js";
 import type { Access, Via } from "../model/translation.js";
+import type { InvTypeName } from "../model/driver.js";
 import type { JsonValue, Topology } from "../model/topology.js";
 
 /** A driver plugin and variant, as `driver invs v9;` names them. */
@@ -34,7 +35,7 @@ export interface CmdPattern {
 export interface InvPattern {
   /** left out in arrays of no SMMU (the kunit test's): then any SMMU matches */
   smmu?: string;
-  type: string;
+  type: InvTypeName;
   id: number;
   ssid: number;
   users: number;
@@ -47,8 +48,11 @@ export type DmaExpectation =
   | { kind: "fault"; event?: string }
   | { kind: "abort" };
 
+/** The failures the emulator detects that `expect error` may name: a livelock, a kernel oops, a use after free. */
+export const EMULATOR_ERRORS = ["livelock", "oops", "use_after_free"] as const;
+
 /** What `expect error` waits for: an errno from the driver, or an emulator-detected failure. */
-export type ErrorExpectation = { kind: "errno"; errno: number; name: string } | { kind: "livelock" | "oops" | "use_after_free" };
+export type ErrorExpectation = { kind: "errno"; errno: number; name: string } | { kind: (typeof EMULATOR_ERRORS)[number] };
 
 /**
  * A memory operation of a litmus `thread { }`, named as the kernel's
@@ -101,15 +105,22 @@ export type Stmt = At &
     | { kind: "array-purge"; target: string; base: string }
     | { kind: "array-unref"; base: string; other: string }
     | { kind: "expect-array"; target: string; entries: InvPattern[]; trash?: number }
-    | { kind: "concurrently"; body: Stmt[] }
+    | { kind: "concurrently"; body: Operation[] }
     | { kind: "expect-state"; node: string; key: string; value: number | string | boolean }
     /** a litmus test's thread: plain memory operations on one CPU */
     | { kind: "thread"; ops: MemOp[] }
     | { kind: "expect-cond"; cond: RegCond }
   );
 
-/** The statements a `concurrently` block may hold: operations that run as stepped paths. */
-export const CONCURRENT_KINDS: ReadonlySet<Stmt["kind"]> = new Set(["attach", "detach", "map", "unmap", "flush", "dma", "mm-invalidate", "mm-release", "vsmmu-invalidate", "thread"]);
+/** The statements that are operations, stepped paths of the driver or a device (a litmus thread too): the ones a `concurrently` block may hold. */
+const OPERATION_KINDS = ["attach", "detach", "map", "unmap", "flush", "dma", "mm-invalidate", "mm-release", "vsmmu-invalidate", "thread"] as const satisfies readonly Stmt["kind"][];
+const OPERATIONS: ReadonlySet<Stmt["kind"]> = new Set(OPERATION_KINDS);
+
+export type Operation = Extract<Stmt, { kind: (typeof OPERATION_KINDS)[number] }>;
+
+export function isOperation(s: Stmt): s is Operation {
+  return OPERATIONS.has(s.kind);
+}
 
 export interface Scenario {
   name: string;

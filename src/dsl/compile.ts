@@ -8,6 +8,7 @@ import { dirname, resolve } from "node:path";
 import type { IToken } from "chevrotain";
 import { diagnostic, InputError, sortDiagnostics, type Diagnostic, type Span } from "../core/diagnostics.js";
 import { SourceError } from "../core/source.js";
+import { assertNever } from "../model/assert-never.js";
 import type { DriverChoice, PluginUse, Scenario, SmmuFile } from "./ast.js";
 import { parseDiagnostics } from "./errors.js";
 import { lex } from "./lexer.js";
@@ -155,6 +156,8 @@ class FileCompiler {
       case "scenario":
         this.scenarioItems.push({ item: n, file });
         return;
+      default:
+        return assertNever(n);
     }
   }
 
@@ -259,5 +262,3 @@ export function compileSmmu(text: string, file: string, opts: CompileOptions = {
   if (lowered.diagnostics.length) throw new InputError(lowered.diagnostics);
   return lowered.file;
 }
-
-export type { JsonTopology } from "./lower-topology.js";

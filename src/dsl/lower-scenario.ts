@@ -6,15 +6,18 @@ import type { IToken } from "chevrotain";
 import { errnoName, ERRNOS } from "../core/errno.js";
 import { CMDQ_OP, cmdPrototype, makeCmd, type Cmd, type Opcode } from "../model/commands.js";
 import type { DomainStage, Topology } from "../model/topology.js";
-import type { Access, Via } from "../model/translation.js";
-import { CONCURRENT_KINDS, type CmdPattern, type DmaExpectation, type DriverChoice, type ErrorExpectation, type InvPattern, type Stmt } from "./ast.js";
+import { VIAS, type Access, type Via } from "../model/translation.js";
+import { INV_TYPE_NAMES, isInvTypeName } from "../model/driver.js";
+import { EMULATOR_ERRORS, isOperation, type CmdPattern, type DmaExpectation, type DriverChoice, type ErrorExpectation, type InvPattern, type Stmt } from "./ast.js";
 import { didYouMean } from "../core/suggest.js";
+import { assertNever } from "../model/assert-never.js";
 import { DRIVER_NODE, driverPlugin } from "../model/topology.js";
 import { stringValue, type LowerBase } from "./lower-core.js";
 import { LitmusLowerer } from "./lower-litmus.js";
 import { setOwn } from "./lower-topology.js";
 import { isString, isWord } from "./syntax.js";
 import type * as S from "./syntax.js";
+import { hex } from "../model/hex.js";
 
 /** The commands a queue can hold, and the fields each carries (as arm_smmu_cmdq_build_cmd() fills them). */
 const FIELDS = new Map<string, string[]>(
@@ -31,9 +34,7 @@ const OPCODES = [...FIELDS.keys()];
  * fields, so they are 4 KiB aligned.
  */
 const FIELD_BITS: Record<string, bigint> = { asid: 16n, vmid: 16n, sid: 32n, ssid: 20n, ssv: 1n, global: 1n, num: 5n, scale: 5n, leaf: 1n, ttl: 2n, tg: 2n, size: 6n, addr: 64n };
-const INV_TYPES = ["S1_ASID", "S2_VMID", "S2_VMID_VSMMU", "S2_VMID_S1_CLEAR", "ATS", "ATS_FULL"];
 
-const VIAS: Via[] = ["atc", "iotlb", "walk", "bypass"];
 /** "an s1", "a nested": the article as it is read aloud. */
 function aStage(stage: DomainStage | undefined): string {
   return `${stage?.startsWith("s") ? "an" : "a"} ${stage ?? "unknown"}`;
@@ -41,7 +42,6 @@ function aStage(stage: DomainStage | undefined): string {
 
 /** The last address an mmu notifier's range can end at (ULONG_MAX: the whole mm's end). */
 const MM_END = (1n << 64n) - 1n;
-const EMULATOR_ERRORS = ["livelock", "oops", "use_after_free"] as const;
 
 export class ScenarioLowerer {
   private readonly devices: Set<string>;
@@ -116,7 +116,8 @@ export class ScenarioLowerer {
     return this.lo.int(e, what, 0n, max);
   }
 
-  private stmt(n: S.Stmt): Stmt | undefined {
+  /** A statement; block() unrolls the loops and refuses a driver declaration. */
+  private stmt(n: Exclude<S.Stmt, { kind: "stmtFor" | "driverDecl" }>): Stmt | undefined {
     const span = this.lo.spanOf(n);
     switch (n.kind) {
       case "attach": {
@@ -191,9 +192,9 @@ export class ScenarioLowerer {
         this.inBlock = true;
         const body = this.block(n.body);
         this.inBlock = outer;
-        const bad = body.find((b) => !CONCURRENT_KINDS.has(b.kind));
+        const bad = body.find((b) => !isOperation(b));
         if (bad) return this.lo.error(bad.span, "misplaced", "only operations (attach, detach, map, unmap, flush, dma, mm, vsmmu invalidate, thread) run concurrently");
-        return { kind: "concurrently", body, span };
+        return { kind: "concurrently", body: body.filter(isOperation), span };
       }
       case "thread": {
         if (!this.inBlock) return this.lo.error(n.first, "misplaced", "a thread runs only inside a concurrently block, beside the other threads");
@@ -206,7 +207,7 @@ export class ScenarioLowerer {
         return base !== undefined && other !== undefined ? { kind: "array-unref", base, other, span } : undefined;
       }
       default:
-        return this.lo.error(n, "internal", `unhandled statement ${n.kind}`);
+        return assertNever(n);
     }
   }
 
@@ -221,23 +222,33 @@ export class ScenarioLowerer {
 
   private array(targetTok: IToken, def: S.ArrayDef, span: Stmt["span"]): Stmt | undefined {
     const target = targetTok.image;
-    let stmt: Stmt | undefined;
-    if (def.kind === "alloc") {
-      const size = this.lo.int(def.size, "array size", 0n, 1_000_000n);
-      stmt = size === undefined ? undefined : { kind: "array-alloc", target, size, span };
-    } else if (def.kind === "merge") {
-      const base = this.arrayRef(def.base);
-      const other = this.arrayRef(def.other);
-      stmt = base !== undefined && other !== undefined ? { kind: "array-merge", target, base, other, span } : undefined;
-    } else if (def.kind === "purge") {
-      const base = this.arrayRef(def.base);
-      stmt = base !== undefined ? { kind: "array-purge", target, base, span } : undefined;
-    } else {
-      const entries = def.entries.map((p) => this.invPattern(p));
-      stmt = entries.every((e) => e) ? { kind: "array-set", target, entries: entries as InvPattern[], span } : undefined;
-    }
+    const stmt = this.arrayDef(target, def, span);
     this.arrays.add(target);
     return stmt;
+  }
+
+  private arrayDef(target: string, def: S.ArrayDef, span: Stmt["span"]): Stmt | undefined {
+    switch (def.kind) {
+      case "alloc": {
+        const size = this.lo.int(def.size, "array size", 0n, 1_000_000n);
+        return size === undefined ? undefined : { kind: "array-alloc", target, size, span };
+      }
+      case "merge": {
+        const base = this.arrayRef(def.base);
+        const other = this.arrayRef(def.other);
+        return base !== undefined && other !== undefined ? { kind: "array-merge", target, base, other, span } : undefined;
+      }
+      case "purge": {
+        const base = this.arrayRef(def.base);
+        return base !== undefined ? { kind: "array-purge", target, base, span } : undefined;
+      }
+      case "set": {
+        const entries = def.entries.map((p) => this.invPattern(p));
+        return entries.every((e) => e) ? { kind: "array-set", target, entries: entries as InvPattern[], span } : undefined;
+      }
+      default:
+        return assertNever(def);
+    }
   }
 
   private dmaSpec(n: S.DmaSpec): { device: string; access: Access; iova: number; pasid?: number; sid?: number } | undefined {
@@ -365,6 +376,8 @@ export class ScenarioLowerer {
         if ((n.device && device === undefined) || (n.iova && iova === undefined)) return undefined;
         return { kind: "expect-stale", none: false, ...(device ? { device } : {}), ...(iova !== undefined ? { iova } : {}), span };
       }
+      default:
+        return assertNever(n);
     }
   }
 
@@ -416,7 +429,7 @@ export class ScenarioLowerer {
         this.lo.error(p.values[i]!, "range", `${f.image} ${v} does not fit its ${bits} bits (0..${(1n << bits) - 1n})`);
         ok = false;
       } else if (f.image === "addr" && v % 0x1000n !== 0n) {
-        this.lo.error(p.values[i]!, "range", `addr 0x${v.toString(16)} is not 4 KiB aligned: the command holds address bits 63:12`);
+        this.lo.error(p.values[i]!, "range", `addr ${hex(v)} is not 4 KiB aligned: the command holds address bits 63:12`);
         ok = false;
       }
     });
@@ -428,8 +441,8 @@ export class ScenarioLowerer {
   private invPattern(p: S.InvPattern): InvPattern | undefined {
     const smmu = p.smmu ? this.ref(p.smmu, "SMMU", this.smmus) : undefined;
     const type = p.type;
-    if (!INV_TYPES.includes(type.image)) {
-      const near = didYouMean(type.image, INV_TYPES);
+    if (!isInvTypeName(type.image)) {
+      const near = didYouMean(type.image, INV_TYPE_NAMES);
       return this.lo.error(type, "unknown-type", `unknown invalidation type "${type.image}"${near}`);
     }
     const id = this.lo.int(p.id, "id", 0n, 0x7fffffffn);

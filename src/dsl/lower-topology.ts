@@ -5,18 +5,11 @@
  */
 import type { IToken } from "chevrotain";
 import type { Diagnostic, Span } from "../core/diagnostics.js";
-import type { DeviceSpec, DomainSpec, JsonValue, SmmuSpec, Topology, VsmmuSpec } from "../model/topology.js";
+import { NODE_KINDS, type DeviceSpec, type DomainSpec, type JsonValue, type NodeKind, type SmmuSpec, type Topology, type VsmmuSpec } from "../model/topology.js";
 import { didYouMean } from "../core/suggest.js";
-import { KEYS, type Kind, type ValueKind } from "../model/properties.js";
+import { KEYS, type ValueKind } from "../model/properties.js";
 import { isBoolean, stringValue, whatValue, type LowerBase } from "./lower-core.js";
 import { isString, type Name, type Property, type Value } from "./syntax.js";
-
-const LIST: Record<Kind, "smmus" | "devices" | "vsmmus" | "domains"> = {
-  smmu: "smmus",
-  device: "devices",
-  vsmmu: "vsmmus",
-  domain: "domains",
-};
 
 /** `obj[key] = value` as an own property, whatever the key ("__proto__" too). */
 export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
@@ -43,14 +36,14 @@ export class TopologyBuilder {
 
   /** One smmu / device / vsmmu / domain block. */
   node(kindTok: IToken, nameNode: Name, properties: readonly Property[]): void {
-    const kind = kindTok.image as Kind;
+    const kind = kindTok.image as NodeKind;
     const name = this.lo.nameText(nameNode);
     if (name === undefined) {
       this.lo.missing = true;
       return;
     }
-    const list = this.topology[LIST[kind]] as unknown as Record<string, unknown>[];
-    const ptr = `/${LIST[kind]}/${list.length}`;
+    const list = this.topology[NODE_KINDS[kind].list] as unknown as Record<string, unknown>[];
+    const ptr = `/${NODE_KINDS[kind].list}/${list.length}`;
     const node: Record<string, unknown> = { name };
     this.locations.set(ptr, this.lo.spanOf(nameNode));
     this.locations.set(`${ptr}/name`, this.lo.spanOf(nameNode));
@@ -69,7 +62,7 @@ export class TopologyBuilder {
     list.push(node);
   }
 
-  private property(kind: Kind, node: Record<string, unknown>, ptr: string, key: IToken, values: readonly Value[]): void {
+  private property(kind: NodeKind, node: Record<string, unknown>, ptr: string, key: IToken, values: readonly Value[]): void {
     const keys = KEYS[kind];
     if (!Object.hasOwn(keys, key.image)) {
       const near = didYouMean(key.image, Object.keys(keys));
@@ -131,7 +124,7 @@ export class TopologyBuilder {
    */
   merge(json: JsonTopology, at: IToken | Span): void {
     const { topology, locate } = json;
-    for (const list of Object.values(LIST)) {
+    for (const { list } of Object.values(NODE_KINDS)) {
       const into = (this.topology[list] ??= []) as unknown[];
       const nodes: unknown = topology[list];
       if (!Array.isArray(nodes)) continue;

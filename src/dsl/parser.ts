@@ -11,6 +11,7 @@
  */
 import type { ILookaheadStrategy, IOrAlt, IRecognitionException, IToken, ParserMethod, TokenType } from "chevrotain";
 import { EmbeddedActionsParser, LLkLookaheadStrategy } from "./chevrotain.js";
+import { isInvTypeName } from "../model/driver.js";
 import { messages } from "./errors.js";
 import {
   NONE,
@@ -104,8 +105,6 @@ function lazyLookahead(maxLookahead: number): ILookaheadStrategy {
   };
 }
 
-/** Entry types: an entry starting with one has no SMMU name. */
-const INV_TYPE_WORDS = new Set(["S1_ASID", "S2_VMID", "S2_VMID_VSMMU", "S2_VMID_S1_CLEAR", "ATS", "ATS_FULL"]);
 
 class SmmuParser extends EmbeddedActionsParser {
   /** `validate`: check the grammar for ambiguities and the like as it is built (a test does; a run skips it, which halves the build). */
@@ -715,7 +714,7 @@ class SmmuParser extends EmbeddedActionsParser {
   /** [smmu] TYPE id [ssid N] [users N]; the SMMU is left out in arrays that have none (kunit). */
   invPattern = this.RULE("invPattern", (): InvPattern => {
     const first = this.LA(1);
-    const smmu = this.OPTION3({ GATE: () => !INV_TYPE_WORDS.has(this.LA(1).image), DEF: () => this.SUBRULE(this.name) });
+    const smmu = this.OPTION3({ GATE: () => !isInvTypeName(this.LA(1).image) /* an entry starting with its type has no SMMU name */, DEF: () => this.SUBRULE(this.name) });
     const type = this.CONSUME(Identifier);
     const id = this.SUBRULE(this.expr);
     const ssid = this.OPTION(() => {

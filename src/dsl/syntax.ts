@@ -22,7 +22,7 @@ export interface Syn {
 export type Expr = IToken | BuiltName | Operand | Compound;
 
 /** `-x`, `(e)`, `-(e)`: the minus signs before an atom, which may be an expression in parentheses (the span includes them). */
-export interface Operand extends Syn {
+interface Operand extends Syn {
   negs: number;
   atom: Expr;
 }

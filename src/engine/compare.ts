@@ -39,7 +39,7 @@ export function compareConfigs(registry: PluginRegistry): CompareConfig[] {
 /** One scenario under one configuration: its result, or why it could not run. */
 export type CompareCell = { result: ScenarioResult } | { error: Diagnostic[] };
 
-export interface CompareRow {
+interface CompareRow {
   scenario: string;
   cells: CompareCell[];
 }

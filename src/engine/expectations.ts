@@ -8,9 +8,12 @@ import type { CmdPattern, DmaExpectation, InvPattern, RegCond, RegOperand } from
 import { formatCmd, type Cmd } from "../model/commands.js";
 import type { InvsSnapshot } from "../model/driver.js";
 import type { TranslateResult } from "../model/translation.js";
+import { assertNever } from "../model/assert-never.js";
+import { hex } from "../model/hex.js";
 import { diffItems, foldDiff, lineDiff } from "../core/line-diff.js";
 
-const hex = (v: bigint): string => (v < 10n ? v.toString() : `0x${v.toString(16)}`);
+/** A field or ID as the expectations print it: decimal below 10, hex from there. */
+const short = (v: number | bigint): string => (v < 10 ? v.toString() : hex(v));
 
 /** A command's fields as 64-bit integers (booleans as 0/1). */
 function fieldsOf(cmd: Cmd): Record<string, bigint> {
@@ -22,7 +25,7 @@ function fieldsOf(cmd: Cmd): Record<string, bigint> {
   return out;
 }
 
-export function matches(p: CmdPattern, cmd: Cmd): boolean {
+function matches(p: CmdPattern, cmd: Cmd): boolean {
   if (p.op !== cmd.op) return false;
   const f = fieldsOf(cmd);
   for (const [k, v] of Object.entries(p.fields)) if (f[k] !== v) return false;
@@ -30,8 +33,8 @@ export function matches(p: CmdPattern, cmd: Cmd): boolean {
   return true;
 }
 
-export function formatPattern(p: CmdPattern): string {
-  const fields = Object.entries(p.fields).map(([k, v]) => `${k} ${hex(v)}`);
+function formatPattern(p: CmdPattern): string {
+  const fields = Object.entries(p.fields).map(([k, v]) => `${k} ${short(v)}`);
   return [p.op, ...fields, ...(p.rest ? ["..."] : [])].join(" ");
 }
 
@@ -60,8 +63,7 @@ export function checkContains(patterns: readonly CmdPattern[], cmds: readonly Cm
 type EntryLike = { smmu?: string; type: string; id: number; ssid: number; users: number };
 
 function formatEntry(e: EntryLike, smmu: boolean): string {
-  const id = e.id < 10 ? String(e.id) : `0x${e.id.toString(16)}`;
-  return `${smmu && e.smmu !== undefined ? `${e.smmu} ` : ""}${e.type} ${id} ssid ${e.ssid} users ${e.users}`;
+  return `${smmu && e.smmu !== undefined ? `${e.smmu} ` : ""}${e.type} ${short(e.id)} ssid ${e.ssid} users ${e.users}`;
 }
 
 /** An entry matches a pattern; a pattern without an SMMU matches any. */
@@ -81,28 +83,42 @@ export function checkInvs(want: readonly InvPattern[], trash: number | undefined
   return foldDiff(lines);
 }
 
-export function describeResult(r: TranslateResult): string {
-  if (r.kind === "ok") return `ok via ${r.via} (pa 0x${r.t.pa.toString(16)})`;
-  if (r.kind === "fault") return `fault ${r.event} (${r.detail})`;
-  return `abort (${r.detail})`;
+function describeResult(r: TranslateResult): string {
+  switch (r.kind) {
+    case "ok":
+      return `ok via ${r.via} (pa ${hex(r.t.pa)})`;
+    case "fault":
+      return `fault ${r.event} (${r.detail})`;
+    case "abort":
+      return `abort (${r.detail})`;
+    default:
+      return assertNever(r);
+  }
+}
+
+/** Whether `got` is what `want` expects, and how `want` reads. */
+function judgeDma(want: DmaExpectation, got: TranslateResult): { ok: boolean; wanted: string } {
+  switch (want.kind) {
+    case "ok":
+      return { ok: got.kind === "ok", wanted: "ok" };
+    case "via":
+      return { ok: got.kind === "ok" && got.via === want.via, wanted: `ok via ${want.via}` };
+    case "fault":
+      return { ok: got.kind === "fault" && (!want.event || got.event === want.event), wanted: `fault${want.event ? ` ${want.event}` : ""}` };
+    case "abort":
+      return { ok: got.kind === "abort", wanted: "abort" };
+    default:
+      return assertNever(want);
+  }
 }
 
 export function checkDma(want: DmaExpectation, got: TranslateResult): string | null {
-  const ok =
-    want.kind === "ok"
-      ? got.kind === "ok"
-      : want.kind === "via"
-        ? got.kind === "ok" && got.via === want.via
-        : want.kind === "fault"
-          ? got.kind === "fault" && (!want.event || got.event === want.event)
-          : got.kind === "abort";
-  if (ok) return null;
-  const w = want.kind === "via" ? `ok via ${want.via}` : want.kind === "fault" ? `fault${want.event ? ` ${want.event}` : ""}` : want.kind;
-  return `expected ${w}, got ${describeResult(got)}`;
+  const { ok, wanted } = judgeDma(want, got);
+  return ok ? null : `expected ${wanted}, got ${describeResult(got)}`;
 }
 
 /** A condition as it is written, with the parentheses its precedence needs (not, then and, then or). */
-export function formatCond(c: RegCond): string {
+function formatCond(c: RegCond): string {
   const operand = (o: RegOperand): string => ("reg" in o ? o.reg : String(o.value));
   switch (c.kind) {
     case "cmp":

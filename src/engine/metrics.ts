@@ -38,12 +38,6 @@ export interface ScenarioMetrics {
   arrayEntries: Stats | null;
 }
 
-export function stats(values: readonly number[]): Stats | null {
-  const d = new Distribution();
-  for (const v of values) d.add(v);
-  return d.stats();
-}
-
 /** Values as counts of each value: exact min, median and max in memory that grows with the distinct values, not the values. */
 class Distribution {
   private readonly counts = new Map<number, number>();

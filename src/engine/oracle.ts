@@ -25,6 +25,7 @@ import type { IommuDriver } from "../model/driver.js";
 import type { BusNotifications } from "../model/events.js";
 import { PageTable, type Leaf } from "../model/page-table.js";
 import type { Platform } from "../plugin/platform.js";
+import { hex } from "../model/hex.js";
 
 /** One scenario operation, as the oracle names it. */
 export interface OpRef {
@@ -57,7 +58,6 @@ interface UnmapRecord {
   order: number;
 }
 
-const hex = (v: number | bigint): string => `0x${v.toString(16)}`;
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;

@@ -12,7 +12,8 @@ import { globMatcher, isGlob } from "../core/glob.js";
 import { KernelOopsError, UseAfterFreeError } from "../core/rcu.js";
 import { LivelockError } from "../core/steps.js";
 import { PluginFault } from "../core/bus.js";
-import type { DriverChoice, ErrorExpectation, Scenario, SmmuFile, Stmt } from "../dsl/ast.js";
+import { isOperation, type DriverChoice, type ErrorExpectation, type Operation, type Scenario, type SmmuFile, type Stmt } from "../dsl/ast.js";
+import { assertNever } from "../model/assert-never.js";
 import { DriverUnsupportedError, type InvsAlgebra } from "../model/driver.js";
 import type { TranslateResult } from "../model/translation.js";
 import { formatCmd } from "../model/commands.js";
@@ -26,6 +27,7 @@ import { Simulator, type Op } from "./simulator.js";
 import type { Registers } from "./thread.js";
 import type { SpanSink, Timeline } from "./timeline.js";
 import type { Violation } from "./oracle.js";
+import { hex } from "../model/hex.js";
 
 export interface Failure {
   span: Span;
@@ -422,8 +424,8 @@ export class ScenarioRun {
     return `${span.file}:${span.line}:${span.column}`;
   }
 
-  /** The stepped operation a statement performs, and how its result (of the operation on `cpu`) is judged; undefined for the others. */
-  private operation(s: Stmt): { op: Op; done(result: unknown, cpu: string): void } | undefined {
+  /** The stepped operation a statement performs, and how its result (of the operation on `cpu`) is judged. */
+  private operation(s: Operation): { op: Op; done(result: unknown, cpu: string): void } {
     const sim = this.sim;
     const at = this.at(s.span);
     const none = (): void => {};
@@ -465,11 +467,11 @@ export class ScenarioRun {
           op: sim.ops.dma(s.device, s.access, s.iova, { pasid: s.pasid, sid: s.sid, at }),
           done: (r) => {
             const why = s.expect && checkDma(s.expect, r as TranslateResult);
-            if (why) this.fail(s.span, `dma ${s.device} ${s.access} 0x${s.iova.toString(16)}: ${why}`);
+            if (why) this.fail(s.span, `dma ${s.device} ${s.access} ${hex(s.iova)}: ${why}`);
           },
         };
       default:
-        return undefined;
+        return assertNever(s);
     }
   }
 
@@ -484,7 +486,7 @@ export class ScenarioRun {
   }
 
   private parts(s: Extract<Stmt, { kind: "concurrently" }>): Part[] {
-    return s.body.map((b) => ({ stmt: b, ...this.operation(b)! }));
+    return s.body.map((b) => ({ stmt: b, ...this.operation(b) }));
   }
 
   /** Each operation of a block judged on its result; `agentOf(i)` ran the i-th. */
@@ -503,8 +505,8 @@ export class ScenarioRun {
 
   private stmt(s: Stmt): void {
     const sim = this.sim;
-    const o = this.operation(s);
-    if (o) {
+    if (isOperation(s)) {
+      const o = this.operation(s);
       this.reasons = [];
       /* run() runs the operation on cpu0 */
       return o.done(this.op(o.op.label, s.span, () => sim.run(o.op)), "cpu0");
@@ -583,6 +585,8 @@ export class ScenarioRun {
         if (lines) this.fail(s.span, `array ${s.target} differs`, lines);
         return;
       }
+      default:
+        return assertNever(s);
     }
   }
 
@@ -690,7 +694,7 @@ export class ScenarioRun {
     }
     const match = fresh.filter((v) => (!s.device || v.device === s.device) && (s.iova === undefined || v.iova === s.iova));
     if (!match.length) {
-      const what = [s.device, s.iova !== undefined ? `0x${s.iova.toString(16)}` : undefined].filter(Boolean).join(" ");
+      const what = [s.device, s.iova !== undefined ? hex(s.iova) : undefined].filter(Boolean).join(" ");
       this.fail(s.span, `expected a stale translation${what ? ` for ${what}` : ""}, but the oracle found none${fresh.length ? " matching" : ""}`);
     }
     this.seen = this.sim.violations.length;

@@ -22,6 +22,7 @@ import { IommuCore } from "./iommu-core.js";
 import { Oracle, type OpRef, type Violation } from "./oracle.js";
 import { threadPath, type Registers } from "./thread.js";
 import { Timeline } from "./timeline.js";
+import { hex } from "../model/hex.js";
 
 
 /** Concurrent operations whose steps a schedule explorer takes (Simulator.openBlock()). */
@@ -402,8 +403,4 @@ export class Simulator {
   get violations(): readonly Violation[] {
     return this.oracle.violations;
   }
-}
-
-function hex(v: number): string {
-  return `0x${v.toString(16)}`;
 }

@@ -28,7 +28,7 @@ export class Registers {
 }
 
 /** The location of shared variable `name`, apart from every location of the driver and the SMMUs. */
-export function varLocation(name: string): string {
+function varLocation(name: string): string {
   return `var:${name}`;
 }
 

@@ -10,7 +10,7 @@ import type { Steps } from "../model/step.js";
 import type { Cmd } from "../model/commands.js";
 import type { OpRef } from "./oracle.js";
 
-export interface Span {
+interface Span {
   start: number;
   end: number;
 }

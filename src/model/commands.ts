@@ -3,6 +3,7 @@
  * driver-side `struct arm_smmu_cmdq_ent`, and the command as it lands in a
  * queue with only the fields its opcode encodes (arm_smmu_cmdq_build_cmd()).
  */
+import { hex } from "./hex.js";
 
 export const CMDQ_OP = {
   PREFETCH_CFG: 0x1,
@@ -28,26 +29,15 @@ export const CMDQ_OP = {
 
 export type Opcode = keyof typeof CMDQ_OP;
 
-const OPCODE_NAMES = new Map<number, Opcode>(
-  (Object.entries(CMDQ_OP) as [Opcode, number][]).map(([name, op]) => [op, name]),
-);
-
-/** The name of a numeric opcode, e.g. 0x12 -> "TLBI_NH_VA". */
-export function opcodeName(op: number): Opcode {
-  const name = OPCODE_NAMES.get(op);
-  if (!name) throw new RangeError(`unknown CMDQ opcode 0x${op.toString(16)}`);
-  return name;
-}
-
 /** ATC_INV size field meaning "the whole address space" (ATC_INV_SIZE_ALL). */
 export const ATC_INV_SIZE_ALL = 52;
 
 /** CMDQ_TLBI_1_VA_MASK: address bits 63:12 of TLBI_NH_VA / TLBI_EL2_VA */
-export const TLBI_VA_MASK = 0xffff_ffff_ffff_f000n;
+const TLBI_VA_MASK = 0xffff_ffff_ffff_f000n;
 /** CMDQ_TLBI_1_IPA_MASK: address bits 51:12 of TLBI_S2_IPA */
-export const TLBI_IPA_MASK = 0x000f_ffff_ffff_f000n;
+const TLBI_IPA_MASK = 0x000f_ffff_ffff_f000n;
 /** CMDQ_ATC_1_ADDR_MASK: address bits 63:12 of ATC_INV */
-export const ATC_ADDR_MASK = 0xffff_ffff_ffff_f000n;
+const ATC_ADDR_MASK = 0xffff_ffff_ffff_f000n;
 
 /** struct arm_smmu_cmdq_ent: what the driver fills before building a command. */
 export interface CmdqEnt {
@@ -182,8 +172,6 @@ export function makeCmd(op: Opcode, fields: Readonly<Record<string, bigint>>): C
   }
   return cmd as unknown as Cmd;
 }
-
-const hex = (v: number | bigint): string => `0x${v.toString(16)}`;
 
 /** The order fields are printed in, whatever order a command's object has them in. */
 const FIELD_ORDER = ["asid", "vmid", "sid", "ssid", "ssv", "global", "num", "scale", "leaf", "ttl", "tg", "size", "addr"] as const;

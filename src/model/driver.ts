@@ -25,10 +25,24 @@ export interface DriverDomain {
   readonly pgtablePa: bigint;
 }
 
+/**
+ * enum arm_smmu_inv_type, in its order (the order of commands: TLBIs before
+ * ATC_INVs): what an invalidation list's entries and `expect invs` name.
+ * S2_VMID_VSMMU is the domain-sharing series' (v4 patch 06); mainline has
+ * none, and its other types keep their order, so one numbering serves
+ * every variant.
+ */
+export const INV_TYPE_NAMES = ["S1_ASID", "S2_VMID", "S2_VMID_VSMMU", "S2_VMID_S1_CLEAR", "ATS", "ATS_FULL"] as const;
+export type InvTypeName = (typeof INV_TYPE_NAMES)[number];
+
+export function isInvTypeName(name: string): name is InvTypeName {
+  return (INV_TYPE_NAMES as readonly string[]).includes(name);
+}
+
 /** One entry of a domain's invalidation list, in the kernel's terms. */
-export interface InvEntry {
+interface InvEntry {
   smmu: string;
-  type: string;
+  type: InvTypeName;
   id: number;
   ssid: number;
   users: number;
@@ -60,7 +74,7 @@ export interface InvsAlgebra {
 }
 
 /** "blocked" and "identity" are the static domains. */
-export type AttachTarget = string;
+type AttachTarget = string;
 
 export interface IommuDriver {
   /**

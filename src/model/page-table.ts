@@ -7,6 +7,7 @@
  * and visit only the populated part of a range.
  */
 import { exec, site, type Explored, type Steps } from "./step.js";
+import { hex } from "./hex.js";
 
 export interface Leaf {
   iova: number;
@@ -49,7 +50,7 @@ export function pgsizeBitmapFor(pageSize: number): number {
     case 0x1_0000:
       return 0x1_0000 | 0x2000_0000;
     default:
-      throw new PageTableError(`unsupported page size 0x${pageSize.toString(16)} (4K, 16K or 64K)`);
+      throw new PageTableError(`unsupported page size ${hex(pageSize)} (4K, 16K or 64K)`);
   }
 }
 
@@ -59,7 +60,7 @@ export function ffs(x: number): number {
 }
 
 /** Largest IOVA a table translates (48-bit input address space). */
-export const IOVA_LIMIT = 2 ** 48;
+const IOVA_LIMIT = 2 ** 48;
 
 /** ARM_LPAE_MAX_LEVELS */
 const MAX_LEVELS = 4;
@@ -67,7 +68,6 @@ const MAX_LEVELS = 4;
 /** What __arm_lpae_unmap() returns for an empty entry where it starts: -ENOENT, from a size_t function. */
 export const UNMAP_ENOENT = -2;
 
-const hex = (v: number | bigint): string => `0x${v.toString(16)}`;
 
 /** The page sizes of `bitmap`, smallest first. */
 function pageSizes(bitmap: number): number[] {

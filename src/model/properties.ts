@@ -4,11 +4,12 @@
  * the language, the schemas' messages and the reports.
  */
 
+import type { NodeKind } from "./topology.js";
+
 export type ValueKind = "name" | "symbol" | "symbols" | "int" | "ints" | "bool" | "string";
-export type Kind = "smmu" | "device" | "vsmmu" | "domain";
 
 /** The properties each kind of block knows, as written (snake_case) and their JSON names (looked up with Object.hasOwn: a key may be "toString"). */
-export const KEYS: Record<Kind, Record<string, [json: string, kind: ValueKind]>> = {
+export const KEYS: Record<NodeKind, Record<string, [json: string, kind: ValueKind]>> = {
   smmu: { features: ["features", "symbols"], options: ["options", "symbols"], plugin: ["plugin", "string"] },
   device: {
     smmu: ["smmu", "name"],
@@ -32,6 +33,6 @@ export const KEYS: Record<Kind, Record<string, [json: string, kind: ValueKind]>>
 
 /** The name a .smmu file writes for the JSON property `json` of a `kind` node ("pasidBits" is written "pasid_bits"). */
 export function writtenName(kind: string, json: string): string {
-  const keys: Record<string, [string, ValueKind]> = Object.hasOwn(KEYS, kind) ? KEYS[kind as Kind] : {};
+  const keys: Record<string, [string, ValueKind]> = Object.hasOwn(KEYS, kind) ? KEYS[kind as NodeKind] : {};
   return Object.entries(keys).find(([, [j]]) => j === json)?.[0] ?? json;
 }

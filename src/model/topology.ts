@@ -25,6 +25,15 @@ export const SMMU_OPTIONS = {
 } as const;
 export type SmmuOption = keyof typeof SMMU_OPTIONS;
 
+/** The kinds of block a topology holds, in the order it lists them: the JSON form's list of each, and what messages call one. */
+export const NODE_KINDS = {
+  smmu: { list: "smmus", label: "SMMU" },
+  device: { list: "devices", label: "device" },
+  vsmmu: { list: "vsmmus", label: "vSMMU" },
+  domain: { list: "domains", label: "domain" },
+} as const;
+export type NodeKind = keyof typeof NODE_KINDS;
+
 export interface SmmuSpec {
   name: string;
   /** The plugin modelling it; "smmu-v3" by default. */
@@ -58,7 +67,9 @@ export interface VsmmuSpec {
   props?: Record<string, unknown>;
 }
 
-export type DomainStage = "s1" | "s2" | "sva" | "nested";
+/** The kinds of domain: stage 1 (tagged by ASID), stage 2 (by VMID), a process's (SVA), a guest's stage 1 on a vSMMU (nested). */
+export const DOMAIN_STAGES = ["s1", "s2", "sva", "nested"] as const;
+export type DomainStage = (typeof DOMAIN_STAGES)[number];
 
 export interface DomainSpec {
   name: string;

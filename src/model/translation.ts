@@ -18,10 +18,12 @@ export interface Translation {
   backing: Backing[];
 }
 
-export type Access = "read" | "write";
+export const ACCESSES = ["read", "write"] as const;
+export type Access = (typeof ACCESSES)[number];
 
-/** Where a served translation came from. */
-export type Via = "atc" | "iotlb" | "walk" | "bypass";
+/** Where a served translation came from: a device's ATC, an SMMU's TLB, a table walk, or no translation (bypass). */
+export const VIAS = ["atc", "iotlb", "walk", "bypass"] as const;
+export type Via = (typeof VIAS)[number];
 
 export type TranslateResult =
   | { kind: "ok"; t: Translation; via: Via }

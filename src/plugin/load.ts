@@ -12,7 +12,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { resolve as resolveModule } from "import-meta-resolve";
 import { PLUGIN_API_VERSION, type Plugin } from "./api.js";
-import type { PluginRegistry } from "./registry.js";
+import { DEFAULT_PLUGIN, type PluginRegistry } from "./registry.js";
 import { pluginValidator } from "./schema.js";
 import { didYouMean } from "../core/suggest.js";
 
@@ -24,7 +24,8 @@ export class PluginLoadError extends Error {
   }
 }
 
-const KINDS = ["smmu", "device", "vsmmu", "driver"];
+/** Every kind of plugin: each has its default. */
+const KINDS = Object.keys(DEFAULT_PLUGIN);
 
 /** Where `spec` lives: a file path, or a package resolved from `baseDir`. */
 function locate(spec: string, baseDir: string): string {

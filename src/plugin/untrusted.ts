@@ -93,7 +93,7 @@ export function shapeChecker(name: string): <T>(event: string, what: string, pro
 }
 
 /** Calls into the bus nested deeper than this, through user plugins, are a plugin re-entering itself. */
-export const MAX_PLUGIN_NESTING = 32;
+const MAX_PLUGIN_NESTING = 32;
 
 /** What the untrusted plugins of one platform share: how deep their calls into the bus are nested. */
 export class Nesting {

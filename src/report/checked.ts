@@ -8,7 +8,7 @@ import type { Topology } from "../model/topology.js";
 import type { PluginKind } from "../plugin/api.js";
 import { DEFAULT_PLUGIN, type PluginRegistry } from "../plugin/registry.js";
 
-export interface PluginUse {
+interface PluginUse {
   name: string;
   kind: PluginKind;
   version: string;

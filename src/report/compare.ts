@@ -79,7 +79,7 @@ export function formatComparison(c: Colors, file: string, cmp: Comparison): stri
 }
 
 /** #/$defs/result of schemas/compare.schema.json: a scenario's result under one configuration, or why it could not run. */
-export type JsonCompareResult = { config: string; scenario: JsonScenario } | { config: string; diagnostics: JsonDiagnostic[] };
+type JsonCompareResult = { config: string; scenario: JsonScenario } | { config: string; diagnostics: JsonDiagnostic[] };
 
 /** The comparison as data (schemas/compare.schema.json): each scenario under each configuration, as `run --json` reports it. */
 export function comparisonJson(file: string, cmp: Comparison, version: string): Record<string, unknown> {

@@ -21,7 +21,7 @@ export interface DotEdge {
 }
 
 /** A subgraph; Graphviz draws it as a box when its id starts with "cluster". */
-export interface DotSubgraph {
+interface DotSubgraph {
   id: string;
   attrs?: DotAttrs;
   nodes: readonly DotNode[];

@@ -18,8 +18,10 @@
 import type { Span } from "../core/diagnostics.js";
 import type { Scenario, Stmt } from "../dsl/ast.js";
 import type { DeviceSpec, DomainSpec, SmmuSpec, Topology, VsmmuSpec } from "../model/topology.js";
+import { assertNever } from "../model/assert-never.js";
 import { DEFAULT_PLUGIN } from "../plugin/registry.js";
 import { renderDot, type DotAttrs, type DotEdge, type DotGraph, type DotNode } from "./dot.js";
+import { hex } from "../model/hex.js";
 
 export interface GraphInput {
   /** the file as named on the command line: the graph's title */
@@ -42,7 +44,6 @@ const id = {
 
 const STATIC_DOMAINS = new Set(["blocked", "identity"]);
 
-const hex = (v: number): string => `0x${v.toString(16)}`;
 
 function sizeName(bytes: number): string {
   return bytes % 1024 === 0 ? `${bytes / 1024}K` : String(bytes);
@@ -127,8 +128,31 @@ function attachStatements(body: readonly Stmt[], expectsError = false): AttachSt
         return attachStatements(s.body, expectsError);
       case "expect-error":
         return attachStatements(s.body, true);
-      default:
+      case "map":
+      case "unmap":
+      case "flush":
+      case "dma":
+      case "mm-invalidate":
+      case "mm-release":
+      case "vsmmu-invalidate":
+      case "fail-alloc":
+      case "fault":
+      case "expect-commands":
+      case "expect-count":
+      case "expect-invs":
+      case "expect-stale":
+      case "array-set":
+      case "array-alloc":
+      case "array-merge":
+      case "array-purge":
+      case "array-unref":
+      case "expect-array":
+      case "expect-state":
+      case "thread":
+      case "expect-cond":
         return [];
+      default:
+        return assertNever(s);
     }
   });
 }
@@ -155,7 +179,7 @@ function attachEdges(file: string, scenario: Scenario): { edges: DotEdge[]; stat
 }
 
 /** The graph model of `input`: clusters in SMMU order, nodes and edges in the order the topology declares them. */
-export function topologyGraph(input: GraphInput): DotGraph {
+function topologyGraph(input: GraphInput): DotGraph {
   const t = input.topology;
   const vsmmus = t.vsmmus ?? [];
   const subgraphs = t.smmus.map((s) => ({

@@ -10,6 +10,7 @@ import type { ScenarioMetrics } from "../engine/metrics.js";
 import { scenarioStatus, type ScenarioResult, type ScenarioStatus } from "../engine/runner.js";
 import type { JsonValue } from "../model/topology.js";
 import type { CheckedInput } from "./checked.js";
+import { hex } from "../model/hex.js";
 
 export const REPORT_FORMAT_VERSION = 1;
 
@@ -19,7 +20,7 @@ export interface FileReport {
 }
 
 /** #/$defs/opRef */
-export interface JsonOpRef {
+interface JsonOpRef {
   seq: number;
   label: string;
   at?: string;
@@ -27,7 +28,7 @@ export interface JsonOpRef {
 }
 
 /** #/$defs/violation */
-export interface JsonViolation {
+interface JsonViolation {
   kind: ViolationKind;
   message: string;
   device?: string;
@@ -39,7 +40,7 @@ export interface JsonViolation {
 }
 
 /** #/$defs/failure */
-export interface JsonFailure {
+interface JsonFailure {
   file: string;
   line: number;
   column: number;
@@ -68,7 +69,7 @@ export interface JsonScenario {
 }
 
 /** #/$defs/file */
-export interface JsonFile {
+interface JsonFile {
   file: string;
   scenarios: JsonScenario[];
 }
@@ -88,7 +89,7 @@ export interface JsonDiagnostic {
 }
 
 /** #/properties/summary */
-export interface JsonSummary {
+interface JsonSummary {
   scenarios: number;
   passed: number;
   failed: number;
@@ -123,7 +124,7 @@ function violation(v: Violation): JsonViolation {
     kind: v.kind,
     message: v.message,
     ...(v.device !== undefined ? { device: v.device } : {}),
-    ...(v.iova !== undefined ? { iova: `0x${v.iova.toString(16)}` } : {}),
+    ...(v.iova !== undefined ? { iova: hex(v.iova) } : {}),
     ...(v.cache ? { cache: v.cache } : {}),
     ...(v.op ? { op: opRef(v.op) } : {}),
     ...(v.during ? { during: opRef(v.during) } : {}),
@@ -192,12 +193,12 @@ export function jsonReport(files: readonly FileReport[], diagnostics: readonly D
  */
 
 /** An array whose elements come one by one, each in pieces, as pretty() prints it at the array's depth + 1. */
-export class StreamedArray {
+class StreamedArray {
   constructor(readonly elements: () => Iterable<Iterable<string>>) {}
 }
 
 /** `value` as JSON.stringify(value, null, 2) prints it, every line after the first indented by `depth` levels. */
-export function pretty(value: unknown, depth: number): string {
+function pretty(value: unknown, depth: number): string {
   const text = JSON.stringify(value, null, 2);
   /* a JSON string never holds a raw newline: every newline is between tokens */
   return depth === 0 ? text : text.replace(/\n/g, `\n${"  ".repeat(depth)}`);
@@ -210,7 +211,7 @@ function streams(value: unknown): boolean {
 }
 
 /** `value` as pretty() prints it, in pieces, with its StreamedArrays written element by element. */
-export function* prettyChunks(value: unknown, depth: number): Generator<string> {
+function* prettyChunks(value: unknown, depth: number): Generator<string> {
   const pad = "  ".repeat(depth + 1);
   if (value instanceof StreamedArray) {
     let n = 0;
@@ -236,9 +237,9 @@ export function* prettyChunks(value: unknown, depth: number): Generator<string> 
 }
 
 /** Depths in the document: a file among `files`, a scenario among its `scenarios`, an invalidation among its metrics' `invalidations`. */
-export const FILE_DEPTH = 2;
-export const SCENARIO_DEPTH = FILE_DEPTH + 2;
-export const INVALIDATION_DEPTH = SCENARIO_DEPTH + 3;
+const FILE_DEPTH = 2;
+const SCENARIO_DEPTH = FILE_DEPTH + 2;
+const INVALIDATION_DEPTH = SCENARIO_DEPTH + 3;
 
 /** One invalidation's figures as an element of a scenario's streamed `metrics.invalidations`. */
 export function invalidationJson(m: ScenarioMetrics["invalidations"][number]): string {

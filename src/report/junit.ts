@@ -16,7 +16,7 @@ import { driverLabel, tally } from "./human.js";
 export type FileOutcome = { file: string; scenarios: readonly ScenarioResult[] } | { file: string; diagnostics: readonly Diagnostic[] };
 
 /** Text and attribute values: markup escaped; characters XML 1.0 does not allow become U+FFFD. */
-export function xmlEscape(text: string): string {
+function xmlEscape(text: string): string {
   return text
     .replace(/[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu, "\ufffd")
     .replace(/&/g, "&amp;")

@@ -32,7 +32,7 @@ const INDENT = "    ";
  * A description holds no "#" (ktap.rst; kunit_parser.py ends it at the
  * first "#"): each becomes U+FF03 FULLWIDTH NUMBER SIGN.
  */
-export function ktapDescription(name: string): string {
+function ktapDescription(name: string): string {
   return name.replace(/#/g, "\uff03").replace(/[\r\n]+/g, " ");
 }
 

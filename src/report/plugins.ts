@@ -7,7 +7,7 @@ import { writtenName } from "../model/properties.js";
 import type { Plugin, PluginKind } from "../plugin/api.js";
 import { REPORT_FORMAT_VERSION } from "./json.js";
 
-export interface PluginDescription {
+interface PluginDescription {
   name: string;
   version: string;
   kind: PluginKind;
@@ -29,7 +29,7 @@ function typeOf(s: SchemaNode | undefined): string {
   return s.type ?? "any";
 }
 
-export function describePlugins(plugins: readonly Plugin[]): PluginDescription[] {
+function describePlugins(plugins: readonly Plugin[]): PluginDescription[] {
   return plugins.map((p) => {
     const props = (p.schema as SchemaNode).properties ?? {};
     return {

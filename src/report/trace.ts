@@ -17,6 +17,7 @@ import type { ScenarioResult } from "../engine/runner.js";
 import type { AtcSpan, CmdSpan, InvalidationSpan, OpSpan, ScheduleStep, SpanSink, Timeline, WaitSpan } from "../engine/timeline.js";
 import { driverLabel } from "./human.js";
 import { Spool } from "./spool.js";
+import { hex } from "../model/hex.js";
 
 export interface TraceEvent {
   name: string;
@@ -97,7 +98,7 @@ class ScenarioTrace implements Required<SpanSink> {
     if (lane === -1) lane = ends.push(a.end) - 1;
     else ends[lane] = a.end;
     const track = lane === 0 ? `${a.device} ATC` : `${a.device} ATC (${lane + 1})`;
-    this.add("atc", track, `ATC invalidation sid 0x${a.sid.toString(16)}`, "atc", a.start, a.end, `{"completed":${a.completed}}`);
+    this.add("atc", track, `ATC invalidation sid ${hex(a.sid)}`, "atc", a.start, a.end, `{"completed":${a.completed}}`);
   }
 
   /* a replayed schedule's steps: each on its agent's own track, in the order taken (a CPU's beside its operations) */

@@ -13,10 +13,10 @@ import { didYouMean } from "../core/suggest.js";
 import { jsonSchemaCompiler } from "../core/json-schema.js";
 import { pluginValidator } from "../plugin/schema.js";
 import { show, Words, type Syntax } from "./words.js";
-import type { DriverSpec } from "../model/topology.js";
 import { type Plugin, type PluginKind } from "../plugin/api.js";
-import { DRIVER_NODE } from "../model/topology.js";
+import { DOMAIN_STAGES, DRIVER_NODE, NODE_KINDS, type DomainStage, type DriverSpec, type NodeKind } from "../model/topology.js";
 import { DEFAULT_PLUGIN, type PluginRegistry } from "../plugin/registry.js";
+import { hex } from "../model/hex.js";
 
 /** Which part of an object member a pointer's span should cover: its key or (the default) its value. */
 export type PointerPart = "key" | "value";
@@ -29,10 +29,11 @@ export type PointerPart = "key" | "value";
  */
 export type Locate = (pointer: string, part?: PointerPart) => Span | undefined;
 
+/** The topology schema's $id, a JSON topology's `$schema` (export). */
 export const TOPOLOGY_SCHEMA_ID: string = topologySchema.$id;
 
 /** The pattern every node and domain name matches (schemas/topology.schema.json#/$defs/name). */
-export const NAME_PATTERN: string = topologySchema.$defs.name.pattern;
+const NAME_PATTERN: string = topologySchema.$defs.name.pattern;
 
 /** One instance for every schema: strict, so a schema typo is an error, and allErrors, so users see every problem at once. */
 
@@ -235,9 +236,9 @@ function schemaProblem(e: ErrorObject, base: string, w: Words): Problem {
     case "exclusiveMinimum":
     case "exclusiveMaximum": {
       const limit = Number(params.limit);
-      const hex = Math.abs(limit) >= 0x10000;
+      const wide = Math.abs(limit) >= 0x10000;
       const bound = { minimum: "at least", maximum: "at most", exclusiveMinimum: "more than", exclusiveMaximum: "less than" }[e.keyword];
-      return at(`${subject} must be ${bound} ${num(limit, hex)}, not ${num(Number(e.data), hex)}`);
+      return at(`${subject} must be ${bound} ${num(limit, wide)}, not ${num(Number(e.data), wide)}`);
     }
     case "multipleOf":
       return at(`${subject} must be a multiple of ${String(params.multipleOf)}, not ${value}`);
@@ -331,8 +332,9 @@ function listed(v: unknown): string {
   return typeof v === "string" ? v : JSON.stringify(v);
 }
 
-function num(n: number, hex: boolean): string {
-  return hex && Number.isInteger(n) ? `${n} (${n < 0 ? "-" : ""}0x${Math.abs(n).toString(16)})` : String(n);
+/** `n`, and when `wide` its hex too: "65536 (0x10000)". */
+function num(n: number, wide: boolean): string {
+  return wide && Number.isInteger(n) ? `${n} (${n < 0 ? "-" : ""}${hex(Math.abs(n))})` : String(n);
 }
 
 function plural(n: number, one: string, many = `${one}s`): string {
@@ -342,13 +344,10 @@ function plural(n: number, one: string, many = `${one}s`): string {
 // ---------------------------------------------------------------------------
 // Plugins: each node against its plugin's schema
 
-const KIND_LABEL: Readonly<Record<PluginKind, string>> = { smmu: "SMMU", device: "device", vsmmu: "vSMMU", driver: "driver" };
+const KIND_LABEL: Readonly<Record<PluginKind, string>> = { smmu: NODE_KINDS.smmu.label, device: NODE_KINDS.device.label, vsmmu: NODE_KINDS.vsmmu.label, driver: "driver" };
 
-const SECTIONS: ReadonlyArray<{ key: "smmus" | "devices" | "vsmmus"; kind: PluginKind }> = [
-  { key: "smmus", kind: "smmu" },
-  { key: "devices", kind: "device" },
-  { key: "vsmmus", kind: "vsmmu" },
-];
+/** The nodes a plugin models, by the list that holds them. */
+const SECTIONS = (["smmu", "device", "vsmmu"] as const).map((kind) => ({ key: NODE_KINDS[kind].list, kind }));
 
 function pluginProblems(topology: unknown, registry: PluginRegistry, w: Words): Problem[] {
   if (!isObject(topology)) return [];
@@ -439,16 +438,12 @@ function pluginsHint(names: readonly string[], kind: PluginKind): string {
 // ---------------------------------------------------------------------------
 // The rules JSON Schema cannot express
 
-type NameKind = "SMMU" | "device" | "vSMMU" | "domain";
-
 interface Named {
-  kind: NameKind;
+  kind: NodeKind;
   pointer: string;
   node: Record<string, unknown>;
 }
 
-const STAGES = ["s1", "s2", "sva", "nested"] as const;
-type Stage = (typeof STAGES)[number];
 
 function semanticProblems(topology: unknown, locate: Locate, w: Words): Problem[] {
   if (!isObject(topology)) return [];
@@ -459,35 +454,29 @@ function semanticProblems(topology: unknown, locate: Locate, w: Words): Problem[
 
   // Names: one namespace for every node and domain.
   const names = new Map<string, Named>();
-  const sections: ReadonlyArray<[string, NameKind]> = [
-    ["smmus", "SMMU"],
-    ["devices", "device"],
-    ["vsmmus", "vSMMU"],
-    ["domains", "domain"],
-  ];
-  for (const [key, kind] of sections) {
+  for (const [kind, { list: key }] of Object.entries(NODE_KINDS) as [NodeKind, (typeof NODE_KINDS)[NodeKind]][]) {
     entries(topology[key]).forEach(([node, i]) => {
       const pointer = `/${key}/${i}`;
       if (typeof node.name !== "string") return;
       const first = names.get(node.name);
       if (node.name === DRIVER_NODE && key !== "domains") {
-        problem(`${pointer}/name`, `${aKind(kind)} cannot be called "${DRIVER_NODE}": that is the driver's name (\`expect state ${DRIVER_NODE} ...\` reads the driver's state)`);
+        problem(`${pointer}/name`, `${aKind(NODE_KINDS[kind].label)} cannot be called "${DRIVER_NODE}": that is the driver's name (\`expect state ${DRIVER_NODE} ...\` reads the driver's state)`);
       } else if (first) {
-        problem(`${pointer}/name`, `duplicate name "${node.name}" (already the name of the ${first.kind} at ${where(locate, first.pointer, pointer)})`);
+        problem(`${pointer}/name`, `duplicate name "${node.name}" (already the name of the ${NODE_KINDS[first.kind].label} at ${where(locate, first.pointer, pointer)})`);
       } else {
         names.set(node.name, { kind, pointer, node });
       }
     });
   }
   /* each kind's names once, and each suggestion once: a loop may make thousands of nodes with the same bad reference */
-  const namesOf = new Map<NameKind, string[]>();
-  const ofKind = (kind: NameKind): string[] => {
+  const namesOf = new Map<NodeKind, string[]>();
+  const ofKind = (kind: NodeKind): string[] => {
     let list = namesOf.get(kind);
     if (!list) namesOf.set(kind, (list = [...names].filter(([, n]) => n.kind === kind).map(([name]) => name)));
     return list;
   };
   const suggestions = new Map<string, string>();
-  const suggest = (ref: string, kind: NameKind): string => {
+  const suggest = (ref: string, kind: NodeKind): string => {
     const key = `${kind}\0${ref}`;
     let s = suggestions.get(key);
     if (s === undefined) suggestions.set(key, (s = didYouMean(ref, ofKind(kind))));
@@ -495,12 +484,12 @@ function semanticProblems(topology: unknown, locate: Locate, w: Words): Problem[
   };
 
   /** Checks that `ref` names a `kind`; the node it names, if it does. */
-  const reference = (ref: unknown, kind: NameKind, pointer: string): Named | undefined => {
+  const reference = (ref: unknown, kind: NodeKind, pointer: string): Named | undefined => {
     if (typeof ref !== "string") return undefined;
     const target = names.get(ref);
     if (target?.kind === kind) return target;
-    if (target) problem(pointer, `"${ref}" is ${aKind(target.kind)}, not ${aKind(kind)}`);
-    else problem(pointer, `unknown ${kind} "${ref}"${suggest(ref, kind)}`);
+    if (target) problem(pointer, `"${ref}" is ${aKind(NODE_KINDS[target.kind].label)}, not ${aKind(NODE_KINDS[kind].label)}`);
+    else problem(pointer, `unknown ${NODE_KINDS[kind].label} "${ref}"${suggest(ref, kind)}`);
     return undefined;
   };
 
@@ -509,7 +498,7 @@ function semanticProblems(topology: unknown, locate: Locate, w: Words): Problem[
   entries(topology.devices).forEach(([dev, i]) => {
     const pointer = `/devices/${i}`;
     const label = typeof dev.name === "string" ? `device "${dev.name}"` : `devices[${i}]`;
-    reference(dev.smmu, "SMMU", `${pointer}/smmu`);
+    reference(dev.smmu, "smmu", `${pointer}/smmu`);
     if (typeof dev.smmu === "string" && Array.isArray(dev.sids)) {
       const smmu = dev.smmu;
       const mine = new Set<number>(); // the kernel tolerates a device repeating its own StreamID
@@ -519,7 +508,7 @@ function semanticProblems(topology: unknown, locate: Locate, w: Words): Problem[
         const key = `${smmu}\0${sid}`;
         const owner = streams.get(key);
         if (owner === undefined) streams.set(key, typeof dev.name === "string" ? dev.name : label);
-        else problem(`${pointer}/sids/${k}`, `${label}: StreamID 0x${sid.toString(16)} is already claimed by "${owner}" on ${smmu}`);
+        else problem(`${pointer}/sids/${k}`, `${label}: StreamID ${hex(sid)} is already claimed by "${owner}" on ${smmu}`);
       });
     }
     if (dev.pci === false) {
@@ -534,7 +523,7 @@ function semanticProblems(topology: unknown, locate: Locate, w: Words): Problem[
   entries(topology.vsmmus).forEach(([v, i]) => {
     const pointer = `/vsmmus/${i}`;
     const label = typeof v.name === "string" ? `vSMMU "${v.name}"` : `vsmmus[${i}]`;
-    reference(v.smmu, "SMMU", `${pointer}/smmu`);
+    reference(v.smmu, "smmu", `${pointer}/smmu`);
     const parent = reference(v.parent, "domain", `${pointer}/parent`);
     if (!parent) return;
     const stage = stageOf(parent.node);
@@ -560,7 +549,7 @@ function semanticProblems(topology: unknown, locate: Locate, w: Words): Problem[
     if (d.nestParent !== undefined && stage !== "s2") not("nestParent", "stage s2 domains");
     if (stage === "nested") {
       if (d.vsmmu === undefined) problem(pointer, `${label}: a nested domain needs a ${w.prop("domain", "vsmmu")}`, "value", "name the vSMMU whose guest owns it");
-      else reference(d.vsmmu, "vSMMU", `${pointer}/vsmmu`);
+      else reference(d.vsmmu, "vsmmu", `${pointer}/vsmmu`);
     } else {
       if (d.vsmmu !== undefined) not("vsmmu", "nested domains");
       if (d.ats !== undefined) not("ats", "nested domains");
@@ -601,12 +590,12 @@ function entries(section: unknown): Array<[Record<string, unknown>, number]> {
   return out;
 }
 
-function aStage(stage: Stage): string {
+function aStage(stage: DomainStage): string {
   return { s1: "a stage s1 domain", s2: "a stage s2 domain", sva: "an SVA domain", nested: "a nested domain" }[stage];
 }
 
-function stageOf(d: Record<string, unknown>): Stage | undefined {
-  return STAGES.find((s) => s === d.stage);
+function stageOf(d: Record<string, unknown>): DomainStage | undefined {
+  return DOMAIN_STAGES.find((s) => s === d.stage);
 }
 
 function isStreamId(v: unknown): v is number {

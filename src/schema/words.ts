@@ -4,11 +4,12 @@
  * `"pasidBits": 20` and `"pageSize": 16384`. Messages name properties and
  * show values the way the user wrote them.
  */
-import { KEYS, writtenName, type Kind } from "../model/properties.js";
+import { KEYS, writtenName } from "../model/properties.js";
+import { NODE_KINDS, type NodeKind } from "../model/topology.js";
 
 export type Syntax = "json" | "smmu";
 
-const KIND_OF_LIST: Readonly<Record<string, Kind>> = { smmus: "smmu", devices: "device", vsmmus: "vsmmu", domains: "domain" };
+const KIND_OF_LIST: ReadonlyMap<string, NodeKind> = new Map(Object.entries(NODE_KINDS).map(([kind, { list }]) => [list, kind as NodeKind]));
 
 /** JSON properties whose values are byte sizes (a .smmu file writes them as 4K, 16K, 2M). */
 const SIZES = new Set(Object.values(KEYS).flatMap((keys) => Object.entries(keys).filter(([w]) => w === "page_size").map(([, [json]]) => json)));
@@ -35,12 +36,12 @@ export class Words {
   constructor(readonly syntax: Syntax) {}
 
   /** The property `json` of a `kind` block: `"pasidBits"`, or `"pasid_bits"` in a .smmu file. */
-  prop(kind: Kind, json: string): string {
+  prop(kind: NodeKind, json: string): string {
     return `"${this.syntax === "smmu" ? writtenName(kind, json) : json}"`;
   }
 
   /** A property set to a value: `"nestParent": true`, or `nest_parent: true;`. */
-  setting(kind: Kind, json: string, value: string): string {
+  setting(kind: NodeKind, json: string, value: string): string {
     return this.syntax === "smmu" ? `${writtenName(kind, json)}: ${value};` : `"${json}": ${value}`;
   }
 
@@ -66,7 +67,7 @@ export class Words {
 
   /** The name of property `token` at `path` (its tokens, ending with it) in this syntax, unquoted. */
   private named(path: readonly string[], token: string): string {
-    const kind = KIND_OF_LIST[path[0] ?? ""];
+    const kind = KIND_OF_LIST.get(path[0] ?? "");
     /* a node's own property (not a plugin's props/options, which are written as they are named) */
     return this.syntax === "smmu" && kind !== undefined && path.length === 3 ? writtenName(kind, token) : token;
   }

@@ -74,7 +74,7 @@ describe("foldDiff", () => {
 
 describe("checkInvs uses the same diff", () => {
   const span = { file: "a.smmu", line: 1, column: 1 };
-  const entry = (type: string, id: number, smmu?: string): InvPattern => ({ ...(smmu ? { smmu } : {}), type, id, ssid: 0, users: 1, span });
+  const entry = (type: InvPattern["type"], id: number, smmu?: string): InvPattern => ({ ...(smmu ? { smmu } : {}), type, id, ssid: 0, users: 1, span });
 
   test("an entry the array has but the expectation leaves out is one + line", () => {
     const want = [entry("S1_ASID", 1, "smmu0"), entry("ATS", 0x41, "smmu0")];

@@ -13,7 +13,7 @@ import { BlockProgram, concurrentBlocks } from "../../src/engine/explore/scenari
 import { loadSmmu } from "../../src/engine/load.js";
 import { builtinRegistry } from "../../src/index.js";
 import type { DriverSpec } from "../../src/model/topology.js";
-import { brokenDriver } from "../helpers/broken-driver.js";
+import brokenDriver from "../helpers/broken-driver.js";
 
 const AU = "examples/race-attach-unmap.smmu";
 const SHARED = "examples/race-shared-domain.smmu";

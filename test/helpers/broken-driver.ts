@@ -8,9 +8,9 @@ import type { Mutation } from "../../plugins/arm-smmu-v3/index.js";
 import { InvsDriver } from "../../plugins/driver-invs/index.js";
 import { SHARE } from "../../plugins/driver-invs/variant.js";
 
-export const MUTATIONS: readonly Mutation[] = ["publish-after-ste", "retire-before-ste", "kfree-not-rcu", "unlocked-trim", "no-sync-before-ats", "no-smp-mb", "no-dma-wmb"];
+const MUTATIONS: readonly Mutation[] = ["publish-after-ste", "retire-before-ste", "kfree-not-rcu", "unlocked-trim", "no-sync-before-ats", "no-smp-mb", "no-dma-wmb"];
 
-export const brokenDriver: DriverPlugin = definePlugin({
+const brokenDriver: DriverPlugin = definePlugin({
   kind: "driver",
   name: "driver-broken",
   version: "0.0.0",
@@ -23,4 +23,6 @@ export const brokenDriver: DriverPlugin = definePlugin({
     return new InvsDriver(ctx, { ...SHARE, mutations: new Set([mutation]) });
   },
 });
+
+/* a plugin file (`--plugin test/helpers/broken-driver.ts`) as much as a module the tests import */
 export default brokenDriver;

@@ -22,9 +22,9 @@ export const nhAsid = (asid: number): Cmd => ({ op: "TLBI_NH_ASID", asid, vmid: 
 export const el2Asid = (asid: number): Cmd => ({ op: "TLBI_EL2_ASID", asid });
 export const nhAll = (vmid: number): Cmd => ({ op: "TLBI_NH_ALL", vmid });
 export const s12Vmall = (vmid: number): Cmd => ({ op: "TLBI_S12_VMALL", vmid });
-export const cfgiSte = (sid: number): Cmd => ({ op: "CFGI_STE", sid, leaf: true });
+const cfgiSte = (sid: number): Cmd => ({ op: "CFGI_STE", sid, leaf: true });
 export const cfgiCd = (sid: number, ssid = 0, leaf = true): Cmd => ({ op: "CFGI_CD", sid, ssid, leaf });
-export const prefetch = (sid: number): Cmd => ({ op: "PREFETCH_CFG", sid });
+const prefetch = (sid: number): Cmd => ({ op: "PREFETCH_CFG", sid });
 
 /** An ATC_INV; the whole ATC without PASID by default. */
 export const atcInv = (sid: number, o: { ssid?: number; size?: number; addr?: bigint } = {}): Cmd => ({

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
-export const EVENTS_FILE = fileURLToPath(new URL("../../src/model/events.ts", import.meta.url));
+const EVENTS_FILE = fileURLToPath(new URL("../../src/model/events.ts", import.meta.url));
 
 export interface EventRow {
   name: string;

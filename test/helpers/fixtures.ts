@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { relative } from "node:path";
 import { expect } from "vitest";
 
-export const UPDATE_FIXTURES = process.env.UPDATE_FIXTURES === "1";
+const UPDATE_FIXTURES = process.env.UPDATE_FIXTURES === "1";
 
 /** `actual` must be the text of `path` (rewritten under UPDATE_FIXTURES=1); `testFile` is the test to rerun. */
 export function expectFixture(path: string, actual: string, testFile: string): void {

@@ -35,6 +35,11 @@ describe("the topology schema lists the built-in vocabulary, for editors to comp
     for (const [k, v] of Object.entries(SMMU_OPTIONS)) expect(smmu.options!.description).toContain(`${k} (${v})`);
   });
 
+  test("every domain stage the model knows", async () => {
+    const { DOMAIN_STAGES } = await import("../../src/model/topology.js");
+    expect((topology.$defs.domain!.properties.stage as unknown as { enum: string[] }).enum).toEqual(DOMAIN_STAGES);
+  });
+
   test("the built-in SMMU and device plugins' properties, as their own schemas declare them", async () => {
     const { builtinRegistry } = await import("../../src/index.js");
     const registry = builtinRegistry();

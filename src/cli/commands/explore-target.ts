@@ -39,7 +39,10 @@ export function blockProgramOf(spec: BlockSpec, file: SmmuFile, registry: Plugin
   });
 }
 
-/** The program of `spec`, loading its file and plugins (in a worker thread). */
+/**
+ * The program of `spec`, loading its file and plugins (in a worker thread).
+ * @public a worker imports it by name (blockFactory)
+ */
 export async function blockProgram(spec: BlockSpec): Promise<BlockProgram> {
   const registry = builtinRegistry();
   await loadCliPlugins(spec.plugins, registry);

@@ -25,7 +25,7 @@ export interface SelectedFile {
 }
 
 /** A file that did not load, or none of whose scenarios could be selected. */
-export interface RejectedFile {
+interface RejectedFile {
   path: string;
   diagnostics: Diagnostic[];
 }

@@ -24,7 +24,7 @@ import type { Decision } from "./schedule.js";
 import { shrink } from "./shrink.js";
 import { combine, EMPTY_TALLY, TallyBuilder, type Bound, type FailureReport, type Tally } from "./tally.js";
 
-export type ExploreMode = "dpor" | "naive" | "pct" | "random";
+type ExploreMode = "dpor" | "naive" | "pct" | "random";
 
 export interface ExploreOptions {
   /** dpor (default): exhaustive with partial-order reduction; naive: exhaustive without; pct; random. */
@@ -78,7 +78,7 @@ export interface Summary {
 }
 
 /** Runs per unit of the sampling modes. */
-export const BLOCK = 16;
+const BLOCK = 16;
 
 function count(name: string, v: number | undefined, dflt: number, min: number): number {
   const n = v ?? dflt;

@@ -20,7 +20,7 @@
  */
 import type { SharedAccess as Access } from "../../model/step.js";
 
-export type { SharedAccess as Access, AccessKind } from "../../model/step.js";
+export type { SharedAccess as Access } from "../../model/step.js";
 
 /** What can run next: an agent (its index in Program.agents) and one of its alternatives. */
 export interface Choice {

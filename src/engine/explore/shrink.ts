@@ -22,7 +22,7 @@ interface Tried {
 }
 
 /** Run `hints` leniently (see the module comment). */
-export function guided(program: Program, hints: readonly Decision[], maxSteps: number): Tried {
+function guided(program: Program, hints: readonly Decision[], maxSteps: number): Tried {
   const run = new Run(program);
   let h = 0;
   while (run.choices.length > 0 && run.steps < maxSteps) {

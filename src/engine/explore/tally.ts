@@ -38,7 +38,7 @@ export interface Tally {
 export const EMPTY_TALLY: Tally = { units: 0, schedules: 0, blocked: 0, steps: 0, bounds: [], outcomes: [], failures: [] };
 
 /** The total order on failing schedules: fewest preemptions, then steps, then the schedule and message as text. */
-export function betterFailure(a: FailureReport, b: FailureReport): boolean {
+function betterFailure(a: FailureReport, b: FailureReport): boolean {
   if (a.preemptions !== b.preemptions) return a.preemptions < b.preemptions;
   if (a.steps !== b.steps) return a.steps < b.steps;
   if (a.schedule !== b.schedule) return a.schedule < b.schedule;
