@@ -8,7 +8,7 @@ export default defineConfig({
    * plugins itself, so it is told too (else they would get dist/, another
    * copy, whose classes are not the engine's).
    */
-  resolve: { alias: { "smmu-emu": fileURLToPath(new URL("src/index.ts", import.meta.url)) } },
+  resolve: { alias: [{ find: /^smmu-emu$/, replacement: fileURLToPath(new URL("src/index.ts", import.meta.url)) }] },
   test: {
     include: ["test/**/*.test.ts"],
     /* every example run once, before the test files, for those that read its report (test/helpers/example-runs.ts) */
