@@ -30,8 +30,10 @@ for (const [t, text] of PUNCTUATION) if (text.length === 1 && t !== Slash) SINGL
  * shape, and small: a file of 100,000 lines has 650,000 of them. A token on
  * one line (all but some strings and comments) computes where it ends.
  */
-class Token implements IToken {
+export class Token implements IToken {
   readonly tokenTypeIdx: number;
+  /** A NumberLit's value, once lowering asked (a loop's body evaluates the same literal each time round); null before. */
+  private value: bigint | undefined | null = null;
 
   constructor(
     readonly image: string,
@@ -41,6 +43,12 @@ class Token implements IToken {
     readonly tokenType: TokenType,
   ) {
     this.tokenTypeIdx = tokenType.tokenTypeIdx!;
+  }
+
+  /** The value of this NumberLit token (undefined: wider than 64 bits, which the lexer reported). */
+  numberValue(): bigint | undefined {
+    if (this.value === null) this.value = literalValue(this.image);
+    return this.value;
   }
 
   get endOffset(): number {
@@ -290,6 +298,11 @@ class Lexer {
     }
     return endLine === line ? new Token(image, i, line, column, type) : new LongToken(image, i, line, column, type, { line: endLine, column: endColumn });
   }
+}
+
+/** A NumberLit token's value (undefined: wider than 64 bits), computed once per token. */
+export function numberValue(t: IToken): bigint | undefined {
+  return t instanceof Token ? t.numberValue() : literalValue(t.image);
 }
 
 /** The tokens and comments of `text`, and what is wrong with its characters and literals. */
