@@ -14,6 +14,8 @@ export interface ParseBenchRow {
   parseMs: number;
   validateMs: number;
   runMs: number;
+  /** CPU milliseconds of the process (its GC and compiler threads too) for parse + validate: on a shared machine, steadier than the wall time. */
+  parseValidateCpuMs: number;
   linesPerSec: number;
 }
 
@@ -55,12 +57,14 @@ export function generate(lines: number): string {
 export function benchParse(lines = 100_000): ParseBenchRow {
   const text = generate(lines);
   const registry = builtinRegistry();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const file = compileSmmu(text, "generated.smmu");
   const t1 = performance.now();
   const diags = validateTopology(file.topology, registry, (p) => file.locations.get(p));
   if (diags.length) throw new Error(`generated file does not validate: ${diags[0]!.message}`);
   const t2 = performance.now();
+  const cpu = process.cpuUsage(c0);
   const results = runFile(file, { registry });
   const t3 = performance.now();
   if (!results.every((r) => r.passed)) throw new Error(`generated scenario failed: ${results[0]!.failures[0]?.message ?? "?"}`);
@@ -70,6 +74,7 @@ export function benchParse(lines = 100_000): ParseBenchRow {
     parseMs: t1 - t0,
     validateMs: t2 - t1,
     runMs: t3 - t2,
+    parseValidateCpuMs: (cpu.user + cpu.system) / 1000,
     linesPerSec: ((text.split("\n").length - 1) * 1000) / (t3 - t0),
   };
 }

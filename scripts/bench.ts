@@ -129,6 +129,8 @@ if (!process.argv.includes("--json")) {
   }
   console.log(`\nparse + validate + run of a generated ${parse.lines}-line file (${(parse.bytes / 1e6).toFixed(1)} MB)\n`);
   console.log(`parse ${parse.parseMs.toFixed(0)} ms, validate ${parse.validateMs.toFixed(0)} ms, run ${parse.runMs.toFixed(0)} ms: ${Math.round(parse.linesPerSec)} lines/s`);
+  const parseCpu = parse.parseValidateCpuMs;
+  console.log(`${parseCpu < 1000 ? "Goal met" : "Goal missed"}: parse + validate took ${parseCpu.toFixed(0)} ms of CPU (under 1000).`);
   console.log(`\nexplore (dpor, sc) of examples/race-attach-unmap.smmu, "${schedules.scenario}": ${schedules.schedules} schedules, space covered\n`);
   console.log(`1 job:     ${Math.round(schedules.schedulesPerSec)} schedules/s (CPU): start (platform + prefix) ${schedules.startUs.toFixed(0)} us, block and search ${schedules.blockUs.toFixed(0)} us per schedule`);
   console.log(`--jobs 2:  ${Math.round(schedules.schedulesPerSecJobs2)} schedules/s (wall, worker start-up included): ${(schedules.schedulesPerSecJobs2 / schedules.schedulesPerSec).toFixed(2)}x one job`);
