@@ -20,6 +20,8 @@ export function metricsHeader(r: ScenarioResult, n = r.metrics.invalidations.len
     `  commands (CMD_SYNCs) per SMMU: ${Object.entries(r.commands)
       .map(([smmu, n]) => `${smmu} ${n.commands} (${n.syncs})`)
       .join(", ")}`,
+    ...Object.entries(m.caches).map(([cache, f]) => `  ${cache}: ${f.hits} hits, ${f.misses} misses, ${f.invalidated} entries invalidated`),
+    ...Object.entries(m.walks).map(([smmu, w]) => `  ${smmu} table walks: ${w.walks} (${w.reads} table entries read, ${w.faults} faulted)`),
   ];
 }
 

@@ -848,7 +848,7 @@ describe("--json reports validate against schemas/report.schema.json", () => {
       ],
       warnings: ["WARNING: arm_smmu_invs_unref: refcount < 0"],
       commands: { smmu0: { commands: 0, syncs: 0 }, "smmu.1-x": { commands: 7, syncs: 2 } },
-      metrics: { elapsed: 0, invalidations: [], latency: null, commandsPerInvalidation: null, syncsPerInvalidation: null, arrayEntries: null },
+      metrics: { elapsed: 0, invalidations: [], latency: null, commandsPerInvalidation: null, syncsPerInvalidation: null, arrayEntries: null, caches: {}, walks: {} },
     };
     const diags: Diagnostic[] = [
       { file: "<topology>", line: 1, column: 1, severity: "warning", code: "schema", message: "w" },
