@@ -20,6 +20,13 @@ export function metricsHeader(r: ScenarioResult, n = r.metrics.invalidations.len
     `  commands (CMD_SYNCs) per SMMU: ${Object.entries(r.commands)
       .map(([smmu, n]) => `${smmu} ${n.commands} (${n.syncs})`)
       .join(", ")}`,
+  ];
+}
+
+/** The lines after the invalidations': each cache's lookups and invalidated entries, each SMMU's table walks. */
+export function cacheLines(r: ScenarioResult): string[] {
+  const m = r.metrics;
+  return [
     ...Object.entries(m.caches).map(([cache, f]) => `  ${cache}: ${f.hits} hits, ${f.misses} misses, ${f.invalidated} entries invalidated`),
     ...Object.entries(m.walks).map(([smmu, w]) => `  ${smmu} table walks: ${w.walks} (${w.reads} table entries read, ${w.faults} faulted)`),
   ];
@@ -34,5 +41,5 @@ export function invalidationLine(inv: InvalidationMetric): string {
 }
 
 export function formatMetrics(c: Colors, r: ScenarioResult): string {
-  return c.dim([...metricsHeader(r), ...r.metrics.invalidations.map(invalidationLine)].join("\n"));
+  return c.dim([...metricsHeader(r), ...r.metrics.invalidations.map(invalidationLine), ...cacheLines(r)].join("\n"));
 }

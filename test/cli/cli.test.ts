@@ -893,7 +893,7 @@ describe("--json reports validate against schemas/report.schema.json", () => {
     expect(mutate((d) => delete d.diagnostics[0].code)).toBe(false);
   });
 
-  const NO_METRICS = { elapsed: 0, invalidations: [], latency: null, commandsPerInvalidation: null, syncsPerInvalidation: null, arrayEntries: null };
+  const NO_METRICS = { elapsed: 0, invalidations: [], latency: null, commandsPerInvalidation: null, syncsPerInvalidation: null, arrayEntries: null, caches: {}, walks: {} };
 
   test("jsonReport's document is typed as the schema describes: checked, rejected, during and seq allowed, and only as described", () => {
     const doc: JsonReport = jsonReport([], [], "1.2.3", {

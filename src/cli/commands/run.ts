@@ -10,7 +10,7 @@ import { colors, formatDiagnostics, formatScenario, formatSummary, tally } from 
 import { invalidationJson, streamedFileJson, streamedReport, streamedScenarioJson } from "../../report/json.js";
 import { junitDocument, type FileOutcome } from "../../report/junit.js";
 import { ktapHeader, ktapRejected, ktapSuite } from "../../report/ktap.js";
-import { invalidationLine, metricsHeader } from "../../report/metrics.js";
+import { cacheLines, invalidationLine, metricsHeader } from "../../report/metrics.js";
 import { TraceWriter } from "../../report/trace.js";
 import { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, type Io } from "../io.js";
 import type { CommandContext, RunOpts } from "../options.js";
@@ -80,6 +80,7 @@ function* metricsBlock(c: Colors, r: ScenarioResult, invalidations: Invalidation
   yield open;
   yield metricsHeader(r, invalidations.count).join("\n");
   for (const line of invalidations.spool.split()) yield `\n${line}`;
+  for (const line of cacheLines(r)) yield `\n${line}`;
   yield close;
 }
 
