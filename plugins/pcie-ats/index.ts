@@ -146,7 +146,7 @@ export class PcieEndpoint implements EndpointNode {
     }
     exec()?.touch(this.atcLocation, "write");
     const entries = this.atc.invalidate(req.sid, req.ssv, req.ssid, req.addr, req.size);
-    this.bus.emit("cache:invalidate", { cache: `${this.name}.atc`, by: "ATC_INV", entries });
+    this.bus.emit("cache:invalidate", { cache: `${this.name}.atc`, by: "ATC_INV", entries, at: req.at });
     const done = req.at + this.atcInvNs;
     this.bus.emit("ep:atc-inv-done", { device: this.name, sid: req.sid, start: req.at, end: done, completed: true });
     return { completed: true, done };

@@ -274,8 +274,8 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     }
     if (isTlbi(cmd.op)) {
       e?.touch(this.tlbLocation, "write");
-      this.bus.emit("cache:invalidate", { cache: `${this.name}.iotlb`, by: cmd.op, entries: this.iotlb.invalidate(cmd) });
-      if (this.walkCache) this.bus.emit("cache:invalidate", { cache: `${this.name}.walk`, by: cmd.op, entries: this.walkCache.invalidate(cmd) });
+      this.bus.emit("cache:invalidate", { cache: `${this.name}.iotlb`, by: cmd.op, entries: this.iotlb.invalidate(cmd), at: end });
+      if (this.walkCache) this.bus.emit("cache:invalidate", { cache: `${this.name}.walk`, by: cmd.op, entries: this.walkCache.invalidate(cmd), at: end });
       return;
     }
     if (cmd.op.startsWith("CFGI_")) e?.touch(this.cfgLocation, "write");

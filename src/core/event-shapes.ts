@@ -136,7 +136,7 @@ const NOTIFICATION_SHAPES: Readonly<Record<NotificationName, Check>> = {
   "pgtable:free": obj({ table: u64, freed: arrayOf(u64) }),
   "walk:cached": obj({ smmu: str, cache: str, sid: int, ssid: nullable(int), iova: int, access, level: int, base: int, next: u64 }),
   "cache:lookup": obj({ cache: str, tag: str, addr: int, hit: bool }),
-  "cache:invalidate": obj({ cache: str, by: str, entries: int }),
+  "cache:invalidate": obj({ cache: str, by: str, entries: int, at: time }),
   "walk:done": obj({ smmu: str, sid: int, ssid: nullable(int), iova: int, stage: typed("1 or 2", (v) => v === 1 || v === 2), reads: int, ok: bool }),
   "dma:done": obj({ device: str, sid: int, pasid: nullable(int), iova: int, access, result: oneOf("ok", "fault", "abort"), "via?": via, "pa?": int, "event?": str, "detail?": str }),
 };

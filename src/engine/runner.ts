@@ -123,7 +123,7 @@ export interface RunOptions {
   /** Called once a scenario's platform is set up: what hears the spans of its run as they end (a trace written as the run goes). */
   spans?: () => SpanSink;
   /** Called once a scenario's platform is set up, before it runs: what listens to its bus (`run --log`). */
-  onSimulator?: (sim: Simulator) => void;
+  onSimulator?: (sim: Simulator, scenario: Scenario) => void;
   /**
    * Keep each invalidation's figures in the results' `metrics.invalidations`
    * (true by default, false by default when `onInvalidation` is given): a
@@ -277,7 +277,7 @@ export class ScenarioRun {
     this.sim.timeline.listen(this.metrics);
     if (opts.spans) this.sim.timeline.listen(opts.spans());
     this.caches = new CacheCounter(this.sim.bus);
-    opts.onSimulator?.(this.sim);
+    opts.onSimulator?.(this.sim, scenario);
     this.sim.bus.on("driver:warn", "runner", (w) => {
       this.warnings.push(`WARNING: ${w.fn}: ${w.cond}`);
       this.firedWarns.push(w);

@@ -223,8 +223,8 @@ export interface BusNotifications {
    * endpoint's ATC ("nic0.atc"). For the run's log and cache statistics.
    */
   "cache:lookup": { cache: string; tag: string; addr: number; hit: boolean };
-  /** An invalidation (`by`: the command, or the ATC Invalidate Request) removed `entries` entries of a cache (named as `cache:lookup` names it). */
-  "cache:invalidate": { cache: string; by: string; entries: number };
+  /** An invalidation (`by`: the command, or ATC_INV for an ATC Invalidate Request) removed `entries` entries of a cache (named as `cache:lookup` names it), at simulated time `at`. */
+  "cache:invalidate": { cache: string; by: string; entries: number; at: number };
   /** A table walk of one stage ended, having read `reads` table entries; `ok` false when it faulted. */
   "walk:done": { smmu: string; sid: number; ssid: number | null; iova: number; stage: 1 | 2; reads: number; ok: boolean };
   /**
