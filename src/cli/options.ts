@@ -169,7 +169,7 @@ export function shardSpec(v: string): { index: number; count: number } {
   return { index, count };
 }
 
-/** What `run --log` can log (src/report/log.ts). */
+/** What `run --log` can log (src/report/log.ts LogCategory: run.ts passes these there, so tsc checks they are its). */
 export const LOG_CATEGORIES = ["cmds", "dma", "atc", "tlb", "walk", "invs"] as const;
 export type LogCategory = (typeof LOG_CATEGORIES)[number];
 

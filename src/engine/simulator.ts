@@ -24,6 +24,7 @@ import { threadPath, type Registers } from "./thread.js";
 import type { ShowWhat } from "../dsl/ast.js";
 import { invsLines } from "./expectations.js";
 import { Timeline } from "./timeline.js";
+import { assertNever } from "../model/assert-never.js";
 import { hex } from "../model/hex.js";
 
 
@@ -295,9 +296,21 @@ export class Simulator {
 
   /** Say how a DMA ended (`dma:done`, for the log and the trace), whichever endpoint model served it. */
   private dmaDone(device: string, access: Access, iova: number, opts: { pasid?: number; sid?: number }, r: TranslateResult): TranslateResult {
-    const how = r.kind === "ok" ? { via: r.via, pa: r.t.pa + (iova - r.t.base) } : r.kind === "fault" ? { event: r.event, detail: r.detail } : { detail: r.detail };
     const sid = opts.sid ?? this.platform.device(device).sids[0]!;
-    this.bus.emit("dma:done", { device, sid, pasid: opts.pasid ?? null, iova, access, result: r.kind, ...how });
+    const done = { device, sid, pasid: opts.pasid ?? null, iova, access };
+    switch (r.kind) {
+      case "ok":
+        this.bus.emit("dma:done", { ...done, result: r.kind, via: r.via, pa: r.t.pa + (iova - r.t.base) });
+        break;
+      case "fault":
+        this.bus.emit("dma:done", { ...done, result: r.kind, event: r.event, detail: r.detail });
+        break;
+      case "abort":
+        this.bus.emit("dma:done", { ...done, result: r.kind, detail: r.detail });
+        break;
+      default:
+        assertNever(r);
+    }
     return r;
   }
 

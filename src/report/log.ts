@@ -13,11 +13,13 @@
  * bus's (src/model/events.ts), so a plugin's SMMU or endpoint is logged as
  * the built-in ones are.
  */
-import type { LogCategory } from "../cli/options.js";
 import type { Simulator } from "../engine/simulator.js";
 import { formatCmd } from "../model/commands.js";
 import { hex } from "../model/hex.js";
 import { formatTranslation } from "../model/translation.js";
+
+/** What can be logged: the command line's --log takes these (src/cli/options.ts LOG_CATEGORIES, which the CLI's start loads on its own). */
+export type LogCategory = "cmds" | "dma" | "atc" | "tlb" | "walk" | "invs";
 
 /** The category of a cache's events, by its name's suffix ("smmu0.iotlb", "smmu0.walk", "gpu0.atc"); null for a cache of another kind. */
 function cacheCategory(cache: string): LogCategory | null {

@@ -27,8 +27,8 @@ export function metricsHeader(r: ScenarioResult, n = r.metrics.invalidations.len
 export function cacheLines(r: ScenarioResult): string[] {
   const m = r.metrics;
   return [
-    ...Object.entries(m.caches).map(([cache, f]) => `  ${cache}: ${f.hits} hits, ${f.misses} misses, ${f.invalidated} entries invalidated`),
-    ...Object.entries(m.walks).map(([smmu, w]) => `  ${smmu} table walks: ${w.walks} (${w.reads} table entries read, ${w.faults} faulted)`),
+    ...Object.entries(m.caches).map(([cache, f]) => `  ${cache}: hits ${f.hits}, misses ${f.misses}, entries invalidated ${f.invalidated}`),
+    ...Object.entries(m.walks).map(([smmu, w]) => `  ${smmu} table walks: ${w.walks}, table entries read ${w.reads}, faulted ${w.faults}`),
   ];
 }
 

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { cli } from "../helpers/cli.js";
+import { readmeShown } from "../helpers/readme.js";
 
 const ATS = "test/cli/log/unmap-ats.smmu";
 const CONCURRENT = "test/cli/log/concurrent.smmu";
@@ -85,6 +86,11 @@ describe("run --log", () => {
       "       520 cpu0 invalidate smmu0.iotlb by TLBI_NH_VA: 0 entries",
       "       520 cpu0 invalidate smmu0.walk by TLBI_NH_VA: 0 entries",
     ]);
+  });
+
+  test("the README's log of examples/inside.smmu", async () => {
+    const r = await cli("run", "--log", "dma,tlb,atc", "examples/inside.smmu");
+    expect(r.stderr).toBe(readmeShown("npx smmu-emu run --log dma,tlb,atc examples/inside.smmu 2>&1 >/dev/null"));
   });
 
   test("--log-file: the same lines in the file, nothing on stderr", async () => {

@@ -11,6 +11,7 @@ import { loadSmmu } from "../../src/engine/load.js";
 import { builtinRegistry } from "../../src/index.js";
 import reportSchema from "../../schemas/report.schema.json" with { type: "json" };
 import { cli } from "../helpers/cli.js";
+import { readmeShown } from "../helpers/readme.js";
 
 function diags(text: string): string[] {
   try {
@@ -85,5 +86,14 @@ describe("the JSON report", () => {
   test("a scenario without show statements has no shows", async () => {
     const r = await cli("run", "--json", "examples/s1-shared.smmu");
     expect(JSON.parse(r.stdout).files[0].scenarios.every((s: object) => !("shows" in s))).toBe(true);
+  });
+});
+
+describe("the README", () => {
+  test("examples/inside.smmu prints what the README shows, and so does its --metrics", async () => {
+    const r = await cli("run", "examples/inside.smmu");
+    expect([r.status, r.stdout]).toEqual([0, readmeShown("npx smmu-emu run examples/inside.smmu")]);
+    const m = await cli("run", "--metrics", "examples/inside.smmu");
+    expect(`${m.stdout.split("\n").slice(-6).join("\n")}`).toBe(readmeShown("npx smmu-emu run --metrics examples/inside.smmu | tail -5"));
   });
 });
