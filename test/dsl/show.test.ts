@@ -4,6 +4,9 @@
  * prints, in the JSON report as the schema says (the text report is pinned
  * by test/scenarios/show/show.expected).
  */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, test } from "vitest";
 import { formatDiagnostic, InputError } from "../../src/core/diagnostics.js";
@@ -95,5 +98,35 @@ describe("the README", () => {
     expect([r.status, r.stdout]).toEqual([0, readmeShown("npx smmu-emu run examples/inside.smmu")]);
     const m = await cli("run", "--metrics", "examples/inside.smmu");
     expect(`${m.stdout.split("\n").slice(-6).join("\n")}`).toBe(readmeShown("npx smmu-emu run --metrics examples/inside.smmu | tail -5"));
+  });
+});
+
+describe("a node whose plugin shows nothing of itself", () => {
+  test("fails the scenario at the statement, and the run goes on", async () => {
+    const d = mkdtempSync(join(tmpdir(), "smmu-show-"));
+    /* an endpoint that serves no request at all */
+    writeFileSync(
+      join(d, "mute.ts"),
+      `export default { name: "mute-device", kind: "device", version: "1.0.0", apiVersions: [1], description: "", schema: {},
+  setup(ctx) { return { kind: "device", name: ctx.node, smmu: ctx.spec.smmu, sids: ctx.spec.sids, pci: true, atsCapable: false, pasidBits: 0, atsEnabled: false, enableAts() {}, disableAts() {} }; } };\n`,
+    );
+    const file = join(d, "t.smmu");
+    writeFileSync(file, `use "./mute.ts";\nsmmu smmu0 { features: ats; }\ndevice dev0 { plugin: "mute-device"; smmu: smmu0; sids: 0x10; }\nscenario "s" {\n  show atc dev0;\n  show ste dev0;\n}\n`);
+    const r = await cli("run", file);
+    expect([r.status, r.stderr]).toEqual([1, ""]);
+    expect(r.stdout).toBe(
+      [
+        file,
+        "FAIL s (driver-invs mainline)",
+        `  ${file}:5:3: show atc dev0: nothing on the platform answers "ep:show" for dev0`,
+        `  ${file}:6:3: show ste dev0`,
+        "    sid 0x10",
+        "      STRTAB_STE_0_V 1",
+        "      STRTAB_STE_0_CFG 0 (ABORT)",
+        "      qwords 0x1 0x0 0x0 0x0 0x0 0x0 0x0 0x0",
+        "1 scenario: 0 passed, 1 failed",
+        "",
+      ].join("\n"),
+    );
   });
 });
