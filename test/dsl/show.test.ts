@@ -15,6 +15,7 @@ import { builtinRegistry } from "../../src/index.js";
 import reportSchema from "../../schemas/report.schema.json" with { type: "json" };
 import { cli } from "../helpers/cli.js";
 import { readmeShown } from "../helpers/readme.js";
+import { steLines } from "../../plugins/smmu-v3/show.js";
 
 function diags(text: string): string[] {
   try {
@@ -128,5 +129,21 @@ describe("a node whose plugin shows nothing of itself", () => {
         "",
       ].join("\n"),
     );
+  });
+});
+
+describe("show ste and the configuration cache", () => {
+  const rest = [0n, 0n, 0n, 0n, 0n, 0n, 0n];
+  test("an STE changed with no CFGI_STE since: the older copy the SMMU still uses, after the one in memory", () => {
+    expect(steLines([0x9n, ...rest], [0x1n, ...rest])).toEqual([
+      "STRTAB_STE_0_V 1",
+      "STRTAB_STE_0_CFG 4 (BYPASS)",
+      "qwords 0x9 0x0 0x0 0x0 0x0 0x0 0x0 0x0",
+      "the configuration cache holds an older copy: qwords 0x1 0x0 0x0 0x0 0x0 0x0 0x0 0x0",
+    ]);
+  });
+
+  test("a cached copy that is the same says nothing", () => {
+    expect(steLines([0x9n, ...rest], [0x9n, ...rest])).toEqual(["STRTAB_STE_0_V 1", "STRTAB_STE_0_CFG 4 (BYPASS)", "qwords 0x9 0x0 0x0 0x0 0x0 0x0 0x0 0x0"]);
   });
 });
