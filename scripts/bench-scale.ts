@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { generateScale, SCALE_DEFAULTS, type ScaleShape } from "./gen-scale.js";
+import { ACTIONS_PER_ITERATION, generateScale, SCALE_DEFAULTS, type ScaleShape } from "./gen-scale.js";
 
 export interface ScaleRow {
   label: string;
@@ -25,6 +25,12 @@ export interface ScaleRow {
   actionsPerSec: number;
   /** Time against the previous row's, over work against its work (1 = linear); null for the first of a series. */
   growth: number | null;
+  /**
+   * SMMU sweep rows: CPU microseconds per action once the platform is set up
+   * (the CPU of a run of one iteration taken off): building 128 SMMUs' devices
+   * costs more than 32's, but is no operation's cost.
+   */
+  netUsPerAction?: number;
 }
 
 const RUNNER = fileURLToPath(new URL("./bench-scale-run.ts", import.meta.url));
@@ -60,7 +66,12 @@ export function benchScale(options: { sizes?: readonly number[]; single?: number
     const sweep = options.smmuSweep ?? { actions: 250_000, smmus: [32, 128] };
     /* the same operations on the devices of the first 32 SMMUs, one scenario: only the SMMUs no operation touches grow */
     const active = Math.min(...sweep.smmus);
-    const smmus = sweep.smmus.map((n) => ({ ...measure(`${n} SMMUs`, { ...SCALE_DEFAULTS, smmus: n, scenarios: 1, activeSmmus: active, actions: sweep.actions }, dir), growth: null }));
+    const smmus = sweep.smmus.map((n) => {
+      const shape = { ...SCALE_DEFAULTS, smmus: n, scenarios: 1, activeSmmus: active };
+      const setUp = measure(`${n} SMMUs, set-up`, { ...shape, actions: ACTIONS_PER_ITERATION }, dir);
+      const row = measure(`${n} SMMUs`, { ...shape, actions: sweep.actions }, dir);
+      return { ...row, growth: null, netUsPerAction: ((row.cpuMs - setUp.cpuMs) * 1000) / (sweep.actions - ACTIONS_PER_ITERATION) };
+    });
     return { sizes, single, smmus };
   } finally {
     rmSync(dir, { recursive: true, force: true });

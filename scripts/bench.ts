@@ -83,8 +83,11 @@ function scaleVerdict(scale: ReturnType<typeof benchScale>): string {
   out.push(`${worst <= SCALE_GOAL.growth ? "Goal met" : "Goal missed"}: twice the work takes at most ${(2 * worst).toFixed(2)}x the time (at most ${2 * SCALE_GOAL.growth}x).`);
   const [few, many] = scale.smmus;
   if (few && many) {
-    const ratio = many.cpuMs / few.cpuMs;
-    out.push(`${ratio <= SCALE_GOAL.smmuRatio ? "Goal met" : "Goal missed"}: the same operations take ${ratio.toFixed(2)}x the time with ${many.smmus} SMMUs as with ${few.smmus}.`);
+    const ratio = many.netUsPerAction! / few.netUsPerAction!;
+    out.push(
+      `${ratio <= SCALE_GOAL.smmuRatio ? "Goal met" : "Goal missed"}: the same operations take ${ratio.toFixed(2)}x the time with ${many.smmus} SMMUs as with ${few.smmus} ` +
+        `(${many.netUsPerAction!.toFixed(1)} against ${few.netUsPerAction!.toFixed(1)} us of CPU per action once set up; whole runs ${(many.cpuMs / few.cpuMs).toFixed(2)}x).`,
+    );
   }
   return out.join("\n");
 }

@@ -305,8 +305,7 @@ export function* attachDevNested<P>(env: AttachEnv<P>, master: Master, domain: N
     const parent = domain.vsmmu.s2Parent;
     const vste = nestedVste(domain);
     const ste = makeNestedDomainSte(
-      { vmid: env.hooks.tag(state, domain), vttbr: parent.pgtablePa, vtcr: s2Vtcr(parent), s2fwb: false },
-      { ste: vste },
+      { s2Parent: { vmid: env.hooks.tag(state, domain), vttbr: parent.pgtablePa, vtcr: s2Vtcr(parent), s2fwb: false }, ste: vste },
       steFeatures(master),
       master.stallEnabled,
       state.atsEnabled,

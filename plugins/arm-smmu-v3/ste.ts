@@ -94,12 +94,15 @@ export interface SvaCdParams {
   mair?: bigint;
 }
 
-/**
- * A nested domain's vSTE: qwords 0 and 1 as arm_vsmmu_alloc_domain_nested()
- * keeps them after arm_smmu_validate_vste() (only the NESTING_ALLOWED bits,
- * EATS cleared, all zero for a non-valid vSTE).
- */
-export interface NestedVste {
+/** struct arm_smmu_nested_domain as its STE uses it: the vSMMU's S2 parent and the guest's vSTE. */
+export interface NestedDomainParams {
+  /** nested_domain->vsmmu->s2_parent */
+  s2Parent: S2DomainParams;
+  /**
+   * nested_domain->ste: the vSTE's qwords 0 and 1 as
+   * arm_vsmmu_alloc_domain_nested() keeps them after arm_smmu_validate_vste()
+   * (only the NESTING_ALLOWED bits, EATS cleared, all zero for a non-valid vSTE).
+   */
   ste: readonly [bigint, bigint];
 }
 
@@ -192,40 +195,28 @@ export function makeS2DomainSte(
 }
 
 // arm_smmu_make_nested_cd_table_ste()
-export function makeNestedCdTableSte(
-  s2Parent: S2DomainParams,
-  vste: NestedVste,
-  features: SteSmmuFeatures,
-  stallEnabled: boolean,
-  atsEnabled: boolean,
-): Qwords {
-  const t = makeS2DomainSte(s2Parent, features, stallEnabled, atsEnabled);
+export function makeNestedCdTableSte(nested: NestedDomainParams, features: SteSmmuFeatures, stallEnabled: boolean, atsEnabled: boolean): Qwords {
+  const t = makeS2DomainSte(nested.s2Parent, features, stallEnabled, atsEnabled);
   t[0] = STRTAB_STE_0_V.mask | fieldPrep(STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_NESTED);
-  t[0] |= vste.ste[0] & ~STRTAB_STE_0_CFG.mask & U64_MASK;
-  t[1] = t[1]! | vste.ste[1];
+  t[0] |= nested.ste[0] & ~STRTAB_STE_0_CFG.mask & U64_MASK;
+  t[1] = t[1]! | nested.ste[1];
   /* Merge events for DoS mitigation on the event queue */
   t[1] |= STRTAB_STE_1_MEV.mask;
   return t;
 }
 
 // arm_smmu_make_nested_domain_ste()
-export function makeNestedDomainSte(
-  s2Parent: S2DomainParams,
-  vste: NestedVste,
-  features: SteSmmuFeatures,
-  stallEnabled: boolean,
-  atsEnabled: boolean,
-): Qwords {
-  let cfg = fieldGet(vste.ste[0], STRTAB_STE_0_CFG);
+export function makeNestedDomainSte(nested: NestedDomainParams, features: SteSmmuFeatures, stallEnabled: boolean, atsEnabled: boolean): Qwords {
+  let cfg = fieldGet(nested.ste[0], STRTAB_STE_0_CFG);
 
   /* A non-valid vSTE becomes an abort STE (C_BAD_STE can then go to the guest) */
-  if ((vste.ste[0] & STRTAB_STE_0_V.mask) === 0n) cfg = STRTAB_STE_0_CFG_ABORT;
+  if ((nested.ste[0] & STRTAB_STE_0_V.mask) === 0n) cfg = STRTAB_STE_0_CFG_ABORT;
 
   switch (cfg) {
     case STRTAB_STE_0_CFG_S1_TRANS:
-      return makeNestedCdTableSte(s2Parent, vste, features, stallEnabled, atsEnabled);
+      return makeNestedCdTableSte(nested, features, stallEnabled, atsEnabled);
     case STRTAB_STE_0_CFG_BYPASS:
-      return makeS2DomainSte(s2Parent, features, stallEnabled, atsEnabled);
+      return makeS2DomainSte(nested.s2Parent, features, stallEnabled, atsEnabled);
     default:
       return makeAbortSte();
   }

@@ -131,7 +131,49 @@ export interface Scenario {
   name: string;
   span: Span;
   driver?: DriverChoice;
+  /** Its statements, loops unrolled. For a scenario with a `stream`, reading this makes them all at once. */
   body: Stmt[];
+  /**
+   * Set for a scenario whose loops unroll to more statements than a
+   * compiled file keeps (CompileOptions.keep): its statements are lowered
+   * again, one at a time, as a run reaches them.
+   */
+  stream?: ScenarioStream;
+}
+
+/** A scenario's statements made as they are reached, rather than held. */
+interface ScenarioStream {
+  /** How many statements there are (the length of `body`). */
+  readonly count: number;
+  /** The statements, in order, as `body` holds them. */
+  statements(): Iterable<Stmt>;
+  /** Per SMMU, the index of the last statement that looks at its commands (commandLooks()). */
+  readonly lastLooks: ReadonlyMap<string, number>;
+}
+
+/** Visit each SMMU whose received commands `s` looks at (`expect commands`, `expect count`), in blocks too. */
+export function commandLooks(s: Stmt, visit: (smmu: string) => void): void {
+  if (s.kind === "expect-commands" || s.kind === "expect-count") visit(s.smmu);
+  else if ("body" in s) for (const inner of s.body) commandLooks(inner, visit);
+}
+
+/** Per SMMU, the index of the last of `stmts` that looks at its commands. */
+export function lastLooks(stmts: readonly Stmt[]): Map<string, number> {
+  const last = new Map<string, number>();
+  stmts.forEach((s, i) => commandLooks(s, (smmu) => last.set(smmu, i)));
+  return last;
+}
+
+/** The top-level statements of `scenario` in order: made one at a time for a streamed one. */
+export function statementsOf(scenario: Scenario): Iterable<Stmt> {
+  return scenario.stream?.statements() ?? scenario.body;
+}
+
+/** The statements of `scenario` as a run takes them, how many, and each SMMU's last look at its commands. */
+export function scenarioStatements(scenario: Scenario): { count: number; statements: Iterable<Stmt>; lastLooks: ReadonlyMap<string, number> } {
+  const stream = scenario.stream;
+  if (stream) return { count: stream.count, statements: stream.statements(), lastLooks: stream.lastLooks };
+  return { count: scenario.body.length, statements: scenario.body, lastLooks: lastLooks(scenario.body) };
 }
 
 /** A `use "path";` of a plugin module. */

@@ -9,7 +9,7 @@ import type { IToken } from "chevrotain";
 import { diagnostic, InputError, sortDiagnostics, type Diagnostic, type Span } from "../core/diagnostics.js";
 import { SourceError } from "../core/source.js";
 import { assertNever } from "../model/assert-never.js";
-import type { DriverChoice, PluginUse, Scenario, SmmuFile } from "./ast.js";
+import { commandLooks, type DriverChoice, type PluginUse, type Scenario, type SmmuFile, type Stmt } from "./ast.js";
 import { parseDiagnostics } from "./errors.js";
 import { lex } from "./lexer.js";
 import { DEFAULT_LIMITS, limitsWith, type Limits } from "./limits.js";
@@ -17,6 +17,7 @@ import { LowerBase, stringValue } from "./lower-core.js";
 import { ScenarioLowerer } from "./lower-scenario.js";
 import { TopologyBuilder, type JsonTopology } from "./lower-topology.js";
 import { parseTokens } from "./parser.js";
+import type * as S from "./syntax.js";
 import type { TopItem } from "./syntax.js";
 import { LBrace, LParen, RBrace, RParen } from "./tokens.js";
 
@@ -36,7 +37,16 @@ export interface CompileOptions {
   prelude?: string;
   /** Overrides of DEFAULT_LIMITS. */
   limits?: Partial<Limits>;
+  /**
+   * Statements a scenario's `body` holds at most; a scenario whose loops
+   * unroll to more is compiled to a stream that lowers them again as a run
+   * reaches them (Scenario.stream). DEFAULT_KEEP by default.
+   */
+  keep?: number;
 }
+
+/** Statements a compiled scenario holds at most (about 30 MB of them): a longer one streams. */
+const DEFAULT_KEEP = 100_000;
 
 /** The first opening bracket nested deeper than `max`, found without recursing (the parser would recurse once per level). */
 function tooDeep(tokens: readonly IToken[], max: number): number {
@@ -99,8 +109,11 @@ class FileCompiler {
       const lowerer = new ScenarioLowerer(this.lo, this.topo.topology);
       const [first] = item.body;
       const driver = first?.kind === "driverDecl" ? lowerer.driver(first) : undefined;
-      const body = lowerer.block(driver ? item.body.slice(1) : item.body);
-      scenarios.push({ name, span: this.lo.spanOf(nameTok), ...(driver ? { driver } : {}), body });
+      const stmts = driver ? item.body.slice(1) : item.body;
+      const span = this.lo.spanOf(nameTok);
+      const { body, count, lastLooks } = this.lowerBody(lowerer, stmts);
+      if (body) scenarios.push({ name, span, ...(driver ? { driver } : {}), body });
+      else scenarios.push(this.streamed({ name, span, ...(driver ? { driver } : {}) }, file, stmts, count, lastLooks));
     }
     if (this.topo.topology.vsmmus?.length === 0) delete this.topo.topology.vsmmus;
     const file: SmmuFile = {
@@ -112,6 +125,35 @@ class FileCompiler {
       scenarios,
     };
     return { file, diagnostics: sortDiagnostics(this.lo.diagnostics()), unreadable: this.topo.unreadable, partial: this.lo.missing || this.lo.invalid };
+  }
+
+  /**
+   * A scenario's statements, lowered once (every diagnostic found): all of
+   * them when there are at most `keep`, else only how many there are and
+   * which look at commands (the statements are dropped as they come).
+   */
+  private lowerBody(lowerer: ScenarioLowerer, stmts: readonly S.Stmt[]): { body: Stmt[] | null; count: number; lastLooks: Map<string, number> } {
+    const keep = this.opts.keep ?? DEFAULT_KEEP;
+    let body: Stmt[] | null = [];
+    let count = 0;
+    const looks = new Map<string, number>();
+    for (const s of lowerer.statements(stmts)) {
+      commandLooks(s, (smmu) => looks.set(smmu, count));
+      if (count++ < keep) body?.push(s);
+      else body = null;
+    }
+    return { body, count, lastLooks: looks };
+  }
+
+  /** A scenario too long to hold, whose statements are lowered again (from `stmts`, with the file's params) each time they are asked for. */
+  private streamed(head: Omit<Scenario, "body">, file: string, stmts: readonly S.Stmt[], count: number, lastLooks: ReadonlyMap<string, number>): Scenario {
+    const lo = this.lo;
+    const topology = this.topo.topology;
+    const statements = (): Iterable<Stmt> => new ScenarioLowerer(lo.again(file), topology).statements(stmts);
+    const scenario = { ...head, stream: { count, statements, lastLooks } } as Scenario;
+    /* an own property, as `body` is on any other scenario (a copy with { ...scenario } makes them) */
+    Object.defineProperty(scenario, "body", { enumerable: true, configurable: true, get: () => [...statements()] });
+    return scenario;
   }
 
   private text(text: string, file: string): void {

@@ -11,36 +11,7 @@ import type { IToken, TokenType } from "chevrotain";
 import { diagnostic, type Diagnostic } from "../core/diagnostics.js";
 import { DEFAULT_LIMITS, type Limits } from "./limits.js";
 import { literalValue, VALUE_BITS } from "./numbers.js";
-import {
-  BadNumber,
-  BlockComment,
-  Colon,
-  Comma,
-  DotDot,
-  Ellipsis,
-  EqEq,
-  Equals,
-  Hash,
-  Identifier,
-  KEYWORDS,
-  LBrace,
-  LineComment,
-  LParen,
-  Minus,
-  NotEq,
-  NumberLit,
-  Percent,
-  Plus,
-  RBrace,
-  RParen,
-  Semi,
-  Shl,
-  Shr,
-  Slash,
-  Star,
-  StringLit,
-  VersionLit,
-} from "./tokens.js";
+import { BadNumber, BlockComment, DotDot, Ellipsis, EqEq, Identifier, KEYWORDS, LineComment, NotEq, NumberLit, PUNCTUATION, Shl, Shr, Slash, StringLit, VersionLit } from "./tokens.js";
 
 export interface LexResult {
   tokens: IToken[];
@@ -48,45 +19,21 @@ export interface LexResult {
   diagnostics: Diagnostic[];
 }
 
-/** Punctuation of one character, by its code. */
-const SINGLE: (TokenType | undefined)[] = [];
 /** The text of each token type that has only one: punctuation and keywords (their tokens share it). */
-const FIXED = new Map<TokenType, string>([
-  [Ellipsis, "..."],
-  [DotDot, ".."],
-  [Shl, "<<"],
-  [Shr, ">>"],
-  [EqEq, "=="],
-  [NotEq, "!="],
-  [Slash, "/"],
-  ...[...KEYWORDS].map(([word, t]) => [t, word] as const),
-]);
-for (const [c, t] of [
-  ["{", LBrace],
-  ["}", RBrace],
-  ["(", LParen],
-  [")", RParen],
-  [";", Semi],
-  [":", Colon],
-  [",", Comma],
-  ["#", Hash],
-  ["=", Equals],
-  ["+", Plus],
-  ["-", Minus],
-  ["*", Star],
-  ["%", Percent],
-] as const) {
-  SINGLE[c.charCodeAt(0)] = t;
-  FIXED.set(t, c);
-}
+const FIXED = new Map<TokenType, string>([...PUNCTUATION, ...[...KEYWORDS].map(([word, t]) => [t, word] as const)]);
+/** Punctuation of one character, by its code; "/" (which may start a comment) is lexed on its own. */
+const SINGLE: (TokenType | undefined)[] = [];
+for (const [t, text] of PUNCTUATION) if (text.length === 1 && t !== Slash) SINGLE[text.charCodeAt(0)] = t;
 
 /**
  * A token as chevrotain reads it. One class, so that every token has one
  * shape, and small: a file of 100,000 lines has 650,000 of them. A token on
  * one line (all but some strings and comments) computes where it ends.
  */
-class Token implements IToken {
+export class Token implements IToken {
   readonly tokenTypeIdx: number;
+  /** A NumberLit's value, once lowering asked (a loop's body evaluates the same literal each time round); null before. */
+  private value: bigint | undefined | null = null;
 
   constructor(
     readonly image: string,
@@ -96,6 +43,12 @@ class Token implements IToken {
     readonly tokenType: TokenType,
   ) {
     this.tokenTypeIdx = tokenType.tokenTypeIdx!;
+  }
+
+  /** The value of this NumberLit token (undefined: wider than 64 bits, which the lexer reported). */
+  numberValue(): bigint | undefined {
+    if (this.value === null) this.value = literalValue(this.image);
+    return this.value;
   }
 
   get endOffset(): number {
@@ -345,6 +298,11 @@ class Lexer {
     }
     return endLine === line ? new Token(image, i, line, column, type) : new LongToken(image, i, line, column, type, { line: endLine, column: endColumn });
   }
+}
+
+/** A NumberLit token's value (undefined: wider than 64 bits), computed once per token. */
+export function numberValue(t: IToken): bigint | undefined {
+  return t instanceof Token ? t.numberValue() : literalValue(t.image);
 }
 
 /** The tokens and comments of `text`, and what is wrong with its characters and literals. */

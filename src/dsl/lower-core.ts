@@ -10,9 +10,12 @@ import { diagnostic, DiagnosticTally, spanKey, type Diagnostic, type Span } from
 import { didYouMean } from "../core/suggest.js";
 import type { JsonValue } from "../model/topology.js";
 import type { Limits } from "./limits.js";
-import { literalValue, MAX_VALUE, VALUE_BITS } from "./numbers.js";
+import { numberValue } from "./lexer.js";
+import { MAX_VALUE, VALUE_BITS } from "./numbers.js";
 import { NumberLit } from "./tokens.js";
-import { isBuiltName, isCompound, isString, isToken, isWord, type Expr, type ForHead, type Name, type Syn, type Value } from "./syntax.js";
+import { isBuiltName, isCompound, isString, isToken, isWord, type Compound, type Expr, type ForHead, type Name, type Syn, type Value } from "./syntax.js";
+
+type Budget = "nodes" | "statements" | "evaluations";
 
 /** A bare `true` or `false`. */
 export function isBoolean(v: object): v is IToken {
@@ -116,6 +119,14 @@ export class LowerBase {
 
   /** Run `body` for each value of a `for v in a .. b` loop. */
   loop(head: ForHead, body: () => void): void {
+    for (const _ of this.iterate(head)) body();
+  }
+
+  /**
+   * The iterations of a `for v in a .. b` loop: `v` has each value in turn
+   * while the caller is at that step (until the budgets say stop).
+   */
+  *iterate(head: ForHead): Generator<void, void, undefined> {
     const max = this.limits.iterations;
     const from = this.expr(head.from);
     const to = this.expr(head.to);
@@ -136,46 +147,67 @@ export class LowerBase {
           return;
         }
         scope.set(head.var.image, i);
-        body();
+        yield;
       }
     } finally {
       this.scopes.pop();
     }
   }
 
+  /**
+   * A lowering of the same file's scenarios again, with its params, after it
+   * compiled: fresh budgets (it lowers no more than the compile did), for
+   * statements made as a run reaches them.
+   */
+  again(file: string): LowerBase {
+    const lo = new LowerBase(file, this.limits);
+    lo.scopes[0] = this.scopes[0]!;
+    return lo;
+  }
+
   /** What the file has used of its budgets so far (src/dsl/limits.ts). */
-  private readonly used = { nodes: 0, statements: 0, evaluations: 0 };
+  private usedNodes = 0;
+  private usedStatements = 0;
+  private usedEvaluations = 0;
   /** A budget has run out. */
   private spent = false;
 
-  private static readonly SPENT: Record<keyof LowerBase["used"], (max: number) => string> = {
+  private static readonly SPENT: Record<Budget, (max: number) => string> = {
     nodes: (max) => `more than ${max} nodes in all (smmu, device, vsmmu and domain declarations; a loop's body counts each time round)`,
     statements: (max) => `more than ${max} statements in all (statements, expected entries and declarations other than nodes; a loop's body counts each time round)`,
     evaluations: (max) => `more than ${max} evaluations in all (operands and operators; a loop's body counts each time round)`,
   };
 
   /**
-   * Count `n` of a budget at `at`; false once it is spent (reported once,
-   * where it ran out; whatever needs it after that fails quietly).
+   * A budget has just run out at `at`: reported once, where it ran out;
+   * whatever needs it after that fails quietly. Each budget has its own
+   * counter, counted where it is spent.
    */
-  private spend(budget: keyof LowerBase["used"], at: Syn | IToken, n: number): boolean {
-    const max = this.limits[budget];
-    if (this.used[budget] > max) return false;
-    this.used[budget] += n;
-    if (this.used[budget] <= max) return true;
+  private overBudget(budget: Budget, at: Syn | IToken): false {
     this.spent = this.missing = true;
-    this.error(at, "limit", LowerBase.SPENT[budget](max));
+    this.error(at, "limit", LowerBase.SPENT[budget](this.limits[budget]));
     return false;
+  }
+
+  /** `n` more evaluations at `at`; false once the file has had its limit of them. */
+  private evaluations(at: Syn | IToken, n: number): boolean {
+    if (this.usedEvaluations > this.limits.evaluations) return false;
+    this.usedEvaluations += n;
+    return this.usedEvaluations <= this.limits.evaluations || this.overBudget("evaluations", at);
   }
 
   /** One more statement, expected entry or declaration (not a node) lowered; false once the file has had its limit of them. */
   statement(at: Syn): boolean {
-    return this.spend("statements", at, 1);
+    if (this.usedStatements > this.limits.statements) return false;
+    this.usedStatements++;
+    return this.usedStatements <= this.limits.statements || this.overBudget("statements", at);
   }
 
   /** One more smmu, device, vsmmu or domain declared; false once the file has had its limit of them. */
   node(at: Syn): boolean {
-    return this.spend("nodes", at, 1);
+    if (this.usedNodes > this.limits.nodes) return false;
+    this.usedNodes++;
+    return this.usedNodes <= this.limits.nodes || this.overBudget("nodes", at);
   }
 
   private names(): string[] {
@@ -185,68 +217,83 @@ export class LowerBase {
   /** Evaluate an expression: operands left to right, * / % << >> before + -, every result within 64 bits. */
   expr(node: Expr): bigint | undefined {
     if (isToken(node)) {
-      if (!this.spend("evaluations", node, 1)) return undefined;
-      if (node.tokenType === NumberLit) return literalValue(node.image) ?? 0n; // the lexer has reported a wider one
+      if (!this.evaluations(node, 1)) return undefined;
+      if (node.tokenType === NumberLit) return numberValue(node) ?? 0n; // the lexer has reported a wider one
       /* true and false are the language's booleans, unless a param or loop variable takes the name */
       if (isBoolean(node) && this.lookup(node.image) === undefined) return this.error(node, "type", `expected a number, not the boolean ${node.image}`);
       return this.valueOf(node, () => `unknown parameter "${node.image}"${didYouMean(node.image, this.names())}`);
     }
+    if (isCompound(node)) return this.compound(node);
     if (isBuiltName(node)) {
       const text = this.nameText(node);
       return this.error(node, "type", `expected a number but found the name "${text ?? "?"}"`);
     }
-    if (!isCompound(node)) {
-      const v = this.expr(node.atom);
-      return v !== undefined && node.negs % 2 === 1 ? -v : v;
-    }
+    const v = this.expr(node.atom);
+    return v !== undefined && node.negs % 2 === 1 ? -v : v;
+  }
+
+  /** Operands and binary operators in a row. */
+  private compound(node: Compound): bigint | undefined {
     const { operands, ops } = node;
-    if (!this.spend("evaluations", node, ops.length)) return undefined;
+    if (!this.evaluations(node, ops.length)) return undefined;
     /* every operand, so each bad one is reported */
-    const values = operands.map((o) => this.expr(o));
-    if (values.includes(undefined)) return undefined;
-    /* first the tight operators, folding into the operand on their left */
-    const terms: bigint[] = [values[0]!];
-    const loose: IToken[] = [];
+    const values = new Array<bigint | undefined>(operands.length);
+    let failed = false;
+    for (let i = 0; i < operands.length; i++) {
+      const v = this.expr(operands[i]!);
+      if (v === undefined) failed = true;
+      values[i] = v;
+    }
+    if (failed) return undefined;
+    /*
+     * The tight operators fold into the term on their left, each checked as
+     * it goes; + and - add up the terms after, so a sum wider than 64 bits
+     * is reported (the first, from the left) only if no tight one failed.
+     */
+    let sum = 0n;
+    let sumOp: IToken | null = null;
+    let wide: IToken | null = null;
+    let term = values[0]!;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
       const r = values[i + 1]!;
-      if (op.image === "+" || op.image === "-") {
-        loose.push(op);
-        terms.push(r);
+      const o = op.image;
+      if (o === "+" || o === "-") {
+        if (sumOp === null) sum = term;
+        else {
+          sum = sumOp.image === "+" ? sum + term : sum - term;
+          if (wide === null && (sum > MAX_VALUE || sum < -MAX_VALUE)) wide = sumOp;
+        }
+        sumOp = op;
+        term = r;
         continue;
       }
-      const l = terms[terms.length - 1]!;
-      if ((op.image === "/" || op.image === "%") && r === 0n) return this.error(op, "range", "division by zero");
-      if ((op.image === "<<" || op.image === ">>") && (r < 0n || r > 64n)) return this.error(op, "range", `shift by ${r} is outside 0..64`);
-      const v = op.image === "*" ? l * r : op.image === "/" ? l / r : op.image === "%" ? l % r : op.image === "<<" ? l << r : l >> r;
-      if (!this.fits(v, op)) return undefined;
-      terms[terms.length - 1] = v;
+      if ((o === "/" || o === "%") && r === 0n) return this.error(op, "range", "division by zero");
+      if ((o === "<<" || o === ">>") && (r < 0n || r > 64n)) return this.error(op, "range", `shift by ${r} is outside 0..64`);
+      const v = o === "*" ? term * r : o === "/" ? term / r : o === "%" ? term % r : o === "<<" ? term << r : term >> r;
+      if (v > MAX_VALUE || v < -MAX_VALUE) return this.wider(op);
+      term = v;
     }
-    let acc = terms[0]!;
-    for (let i = 0; i < loose.length; i++) {
-      const op = loose[i]!;
-      acc = op.image === "+" ? acc + terms[i + 1]! : acc - terms[i + 1]!;
-      if (!this.fits(acc, op)) return undefined;
-    }
-    return acc;
+    if (sumOp === null) return term;
+    sum = sumOp.image === "+" ? sum + term : sum - term;
+    if (wide === null && (sum > MAX_VALUE || sum < -MAX_VALUE)) wide = sumOp;
+    return wide === null ? sum : this.wider(wide);
   }
 
-  /** A result of `op` is a value of the language: at most 64 bits (either sign). */
-  private fits(v: bigint, op: IToken): boolean {
-    if (v <= MAX_VALUE && v >= -MAX_VALUE) return true;
-    this.error(op, "range", `the result of '${op.image}' is wider than ${VALUE_BITS} bits`);
-    return false;
+  /** A result of `op` wider than a value of the language. */
+  private wider(op: IToken): undefined {
+    return this.error(op, "range", `the result of '${op.image}' is wider than ${VALUE_BITS} bits`);
   }
 
   /** A name's text: itself, or built: smmu#i, dev#(s * 8 + d). */
   nameText(node: Name): string | undefined {
     if (isToken(node)) return node.image;
     let text = node.base.image;
-    if (!this.spend("evaluations", node, node.parts.length)) return undefined;
+    if (!this.evaluations(node, node.parts.length)) return undefined;
     for (const part of node.parts) {
       let v: bigint | undefined;
       if (!isToken(part)) v = this.expr(part);
-      else if (part.tokenType === NumberLit) v = literalValue(part.image) ?? 0n;
+      else if (part.tokenType === NumberLit) v = numberValue(part) ?? 0n;
       else v = this.valueOf(part, () => `unknown parameter "${part.image}" in a name`);
       if (v === undefined) return undefined;
       text += v.toString();

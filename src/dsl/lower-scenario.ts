@@ -89,17 +89,24 @@ export class ScenarioLowerer {
   }
 
   /** The statements of a block (a scenario, a loop, an expect error). */
-  block(stmts: S.Stmt[], out: Stmt[] = []): Stmt[] {
+  block(stmts: readonly S.Stmt[]): Stmt[] {
+    const out: Stmt[] = [];
+    for (const s of this.statements(stmts)) out.push(s);
+    return out;
+  }
+
+  /** The statements of a block, lowered one at a time as they are taken (a long scenario need not hold them). */
+  *statements(stmts: readonly S.Stmt[]): Generator<Stmt, void, undefined> {
     for (const s of stmts) {
-      if (s.kind === "stmtFor") this.lo.loop(s.head, () => this.block(s.body, out));
-      else if (!this.lo.statement(s)) break;
+      if (s.kind === "stmtFor") {
+        for (const _ of this.lo.iterate(s.head)) yield* this.statements(s.body);
+      } else if (!this.lo.statement(s)) return;
       else if (s.kind === "driverDecl") this.lo.error(s, "misplaced", "a scenario's driver must be its first statement");
       else {
         const stmt = this.stmt(s);
-        if (stmt) out.push(stmt);
+        if (stmt) yield stmt;
       }
     }
-    return out;
   }
 
   /** The node `node` names, which must be one of `known` (or `extra`). */

@@ -5,6 +5,7 @@
  * token, which give its span.
  */
 import type { IToken } from "chevrotain";
+import { Token } from "./lexer.js";
 import { NumberLit, StringLit } from "./tokens.js";
 
 /** Where a node was written: its first and last token. */
@@ -51,7 +52,7 @@ export type Value = Expr;
 export const NONE: readonly never[] = Object.freeze([]);
 
 export function isToken(x: object): x is IToken {
-  return "image" in x;
+  return x instanceof Token;
 }
 
 export function isBuiltName(x: object): x is BuiltName {

@@ -95,26 +95,38 @@ export const KW = {
   show: kw("show"),
 } as const;
 
-export const LBrace = createToken({ name: "LBrace", pattern: /\{/, label: "'{'" });
-export const RBrace = createToken({ name: "RBrace", pattern: /\}/, label: "'}'" });
-export const LParen = createToken({ name: "LParen", pattern: /\(/, label: "'('" });
-export const RParen = createToken({ name: "RParen", pattern: /\)/, label: "')'" });
-export const Semi = createToken({ name: "Semi", pattern: /;/, label: "';'" });
-export const Colon = createToken({ name: "Colon", pattern: /:/, label: "':'" });
-export const Comma = createToken({ name: "Comma", pattern: /,/, label: "','" });
-export const Ellipsis = createToken({ name: "Ellipsis", pattern: /\.\.\./, label: "'...'" });
-export const DotDot = createToken({ name: "DotDot", pattern: /\.\./, label: "'..'" });
-export const Hash = createToken({ name: "Hash", pattern: /#/, label: "'#'" });
-export const Equals = createToken({ name: "Equals", pattern: /=/, label: "'='" });
-export const Plus = createToken({ name: "Plus", pattern: /\+/, label: "'+'" });
-export const Minus = createToken({ name: "Minus", pattern: /-/, label: "'-'" });
-export const Star = createToken({ name: "Star", pattern: /\*/, label: "'*'" });
-export const Slash = createToken({ name: "Slash", pattern: /\//, label: "'/'" });
-export const Percent = createToken({ name: "Percent", pattern: /%/, label: "'%'" });
-export const Shl = createToken({ name: "Shl", pattern: /<</, label: "'<<'" });
-export const Shr = createToken({ name: "Shr", pattern: />>/, label: "'>>'" });
-export const EqEq = createToken({ name: "EqEq", pattern: /==/, label: "'=='" });
-export const NotEq = createToken({ name: "NotEq", pattern: /!=/, label: "'!='" });
+const punctuation = new Map<TokenType, string>();
+
+/** A punctuation token: matched by its text, and named by it in messages. */
+const punct = (name: string, text: string): TokenType => {
+  const t = createToken({ name, pattern: new RegExp(text.replace(/[.*+{}()/]/g, "\\$&")), label: `'${text}'` });
+  punctuation.set(t, text);
+  return t;
+};
+
+export const LBrace = punct("LBrace", "{");
+export const RBrace = punct("RBrace", "}");
+export const LParen = punct("LParen", "(");
+export const RParen = punct("RParen", ")");
+export const Semi = punct("Semi", ";");
+export const Colon = punct("Colon", ":");
+export const Comma = punct("Comma", ",");
+export const Ellipsis = punct("Ellipsis", "...");
+export const DotDot = punct("DotDot", "..");
+export const Hash = punct("Hash", "#");
+export const Equals = punct("Equals", "=");
+export const Plus = punct("Plus", "+");
+export const Minus = punct("Minus", "-");
+export const Star = punct("Star", "*");
+export const Slash = punct("Slash", "/");
+export const Percent = punct("Percent", "%");
+export const Shl = punct("Shl", "<<");
+export const Shr = punct("Shr", ">>");
+export const EqEq = punct("EqEq", "==");
+export const NotEq = punct("NotEq", "!=");
+
+/** Each punctuation token's text, by its type: the image of every token of the type. */
+export const PUNCTUATION: ReadonlyMap<TokenType, string> = punctuation;
 
 /** Every token type the parser reads (comments are not given to it). */
 export const ALL_TOKENS: TokenType[] = [

@@ -8,7 +8,7 @@
  */
 import { HandlerError } from "../core/bus.js";
 import { diagnostic, type Diagnostic, type Span } from "../core/diagnostics.js";
-import type { Scenario, SmmuFile, Stmt } from "../dsl/ast.js";
+import { statementsOf, type Scenario, type SmmuFile, type Stmt } from "../dsl/ast.js";
 import { DriverUnsupportedError } from "../model/driver.js";
 import type { DriverSpec } from "../model/topology.js";
 import type { PluginRegistry } from "../plugin/registry.js";
@@ -17,7 +17,7 @@ import { driverSpec } from "./runner.js";
 import { Simulator } from "./simulator.js";
 
 /** Every statement of a body, those inside blocks too. */
-function* statements(body: readonly Stmt[]): Generator<Stmt> {
+function* statements(body: Iterable<Stmt>): Generator<Stmt> {
   for (const s of body) {
     yield s;
     if ("body" in s) yield* statements(s.body);
@@ -65,7 +65,8 @@ function setUp(file: SmmuFile, scenario: Scenario, spec: DriverSpec, registry: P
 
 /** The statements whose arguments only the plugins check, asked of them as the runner asks (ScenarioRun.input()). */
 function checkStatements(sim: Simulator, scenario: Scenario, add: (span: Span, code: string, message: string) => void): void {
-  for (const s of statements(scenario.body)) {
+  /* a streamed scenario's statements as they are made, not all at once */
+  for (const s of statements(statementsOf(scenario))) {
     try {
       /* no allocation is made to fail, no fault turned on: only whether the plugin knows the name */
       if (s.kind === "fail-alloc") sim.failAllocs(s.site, 0);

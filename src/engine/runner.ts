@@ -12,7 +12,7 @@ import { globMatcher, isGlob } from "../core/glob.js";
 import { KernelOopsError, UseAfterFreeError } from "../core/rcu.js";
 import { LivelockError } from "../core/steps.js";
 import { NoHandlerError, PluginFault } from "../core/bus.js";
-import { isOperation, type DriverChoice, type ErrorExpectation, type Operation, type Scenario, type SmmuFile, type Stmt } from "../dsl/ast.js";
+import { isOperation, scenarioStatements, type DriverChoice, type ErrorExpectation, type Operation, type Scenario, type SmmuFile, type Stmt } from "../dsl/ast.js";
 import { assertNever } from "../model/assert-never.js";
 import { DriverUnsupportedError, type InvsAlgebra } from "../model/driver.js";
 import type { TranslateResult } from "../model/translation.js";
@@ -257,7 +257,7 @@ export class ScenarioRun {
       throw new InputError([diagnostic(at, "setup", problem.message, problem.hint)]);
     }
     const progress = opts.onProgress;
-    const onSteps = progress && ((): void => progress(scenario.name, this.done, scenario.body.length, this.running!));
+    const onSteps = progress && ((): void => progress(scenario.name, this.done, this.total, this.running!));
     try {
       this.sim = new Simulator(file.topology, {
         registry: opts.registry,
@@ -312,8 +312,9 @@ export class ScenarioRun {
     }
   }
 
-  /** Top-level statements done, and the one running (for progress). */
+  /** Top-level statements done, of how many, and the one running (for progress). */
   private done = 0;
+  private total = 0;
   private running: RunningStatement | undefined;
 
   /** The driver:errno reasons of the operations running now (cleared before each statement). */
@@ -333,13 +334,16 @@ export class ScenarioRun {
    */
   *script(onProgress: RunOptions["onProgress"], explored: (index: number) => boolean): Generator<BlockRequest, void, unknown[]> {
     try {
-      const body = this.scenario.body;
-      const lastLooks = this.keepCommandsForLooks(body);
+      const { count, statements, lastLooks: last } = scenarioStatements(this.scenario);
+      this.total = count;
+      const lastLooks = this.keepCommandsForLooks(last);
       let blocks = 0;
-      for (const [i, s] of body.entries()) {
+      let i = -1;
+      for (const s of statements) {
+        i++;
         this.done = i;
         this.running = { line: s.span.line, kind: s.kind };
-        onProgress?.(this.scenario.name, i, body.length, this.running);
+        onProgress?.(this.scenario.name, i, count, this.running);
         if (s.kind === "concurrently" && explored(blocks++)) {
           const parts = this.parts(s);
           this.reasons = [];
@@ -367,16 +371,11 @@ export class ScenarioRun {
   /**
    * An SMMU's commands are kept only until the last statement that looks at
    * them (`expect commands`, `expect count`); after it, and for an SMMU no
-   * statement looks at, they are only counted. Returns, per statement,
-   * the SMMUs whose last look it holds.
+   * statement looks at, they are only counted. `last` gives, per SMMU, its
+   * last look (lastLooks()); returns, per statement, the SMMUs whose last
+   * look it holds.
    */
-  private keepCommandsForLooks(body: readonly Stmt[]): Map<number, string[]> {
-    const last = new Map<string, number>();
-    const visit = (s: Stmt, top: number): void => {
-      if (s.kind === "expect-commands" || s.kind === "expect-count") last.set(s.smmu, top);
-      else if ("body" in s) for (const inner of s.body) visit(inner, top);
-    };
-    body.forEach((s, i) => visit(s, i));
+  private keepCommandsForLooks(last: ReadonlyMap<string, number>): Map<number, string[]> {
     for (const smmu of this.sim.platform.smmus()) if (!last.has(smmu.name)) this.sim.keepCommands(smmu.name, false);
     const byStmt = new Map<number, string[]>();
     for (const [smmu, i] of last) byStmt.set(i, [...(byStmt.get(i) ?? []), smmu]);

@@ -1,6 +1,6 @@
 /**
- * The import direction of the README's architecture picture, checked on every
- * import of src/ and plugins/:
+ * The import direction of the README's architecture picture (whose line of
+ * layers must be this order), checked on every import of src/ and plugins/:
  *
  *   model <- core <- plugin <- dsl, schema <- engine <- report <- index <- cli
  *
@@ -68,6 +68,16 @@ describe("architecture: imports point one way", () => {
       if (why) bad.push(`${f} -> ${t}: ${why}`);
     }
     expect(bad).toEqual([]);
+  });
+
+  test("the README's picture is this order: its layers, left to right, are RANK's", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const line = readme.split("\n").find((l) => /^\s*model\s+<-/.test(l));
+    expect(line, "README.md has the picture's line (model <- ...)").toBeDefined();
+    const pictured = line!.trim().split(/\s*<-\s*/).map((group) => group.split(/\s*,\s*/).sort());
+    const ranked: string[][] = [];
+    for (const [name, rank] of Object.entries(RANK)) (ranked[rank] ??= []).push(name);
+    expect(pictured).toEqual(ranked.map((g) => g.sort()));
   });
 
   test("the check itself: a lower layer importing a higher one, and a plugin reaching into src/, are caught", () => {

@@ -11,27 +11,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { main, type Io } from "../../src/cli/main.js";
+import { cli, type CliRun } from "../helpers/cli.js";
 import { formatDiagnostic, InputError } from "../../src/core/diagnostics.js";
 import { loadSmmuWithPlugins } from "../../src/engine/load.js";
 import { builtinRegistry, Simulator, TopologyError, type Topology } from "../../src/index.js";
 import { loadTopologyJson } from "../../src/schema/json-source.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-
-interface Run {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(...argv: string[]): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const io: Io = { out: (t) => void (stdout += `${t}\n`), err: (t) => void (stderr += `${t}\n`), tty: false };
-  const status = await main(argv, io);
-  return { status, stdout, stderr };
-}
 
 let dir: string;
 const path = (name: string): string => join(dir, name);
@@ -147,7 +133,7 @@ describe("export", () => {
 
 describe("a topology written as JSON under scenarios", () => {
   /** The report of a run, each file's name line left out. */
-  const report = (r: Run): string[] => r.stdout.split("\n").filter((l) => !l.startsWith(dir));
+  const report = (r: CliRun): string[] => r.stdout.split("\n").filter((l) => !l.startsWith(dir));
 
   test("include \"topo.json\"; and run --topology topo.json report what the whole file reports", async () => {
     writeFileSync(path("topo.json"), EXPORTED);

@@ -10,22 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { main, type Io } from "../../src/cli/main.js";
+import { cli } from "../helpers/cli.js";
 import { ktapOutcome, parseKtap, type KtapDocument, type KtapTest } from "../helpers/ktap.js";
-
-interface Run {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(...argv: string[]): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const io: Io = { out: (t) => void (stdout += `${t}\n`), err: (t) => void (stderr += `${t}\n`), tty: false };
-  const status = await main(argv, io);
-  return { status, stdout, stderr };
-}
 
 const TOPOLOGY = `smmu smmu0 { features: ats; }
 device nic0 { smmu: smmu0; sids: 0x40; ats: true; }

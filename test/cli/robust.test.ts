@@ -15,23 +15,9 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import listSchema from "../../schemas/list.schema.json" with { type: "json" };
 import reportSchema from "../../schemas/report.schema.json" with { type: "json" };
-import { main, type Io } from "../../src/cli/main.js";
+import { cli } from "../helpers/cli.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-
-interface Run {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(...argv: string[]): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const io: Io = { out: (t) => void (stdout += `${t}\n`), err: (t) => void (stderr += `${t}\n`), tty: false };
-  const status = await main(argv, io);
-  return { status, stdout, stderr };
-}
 
 const TOPOLOGY = `smmu smmu0 { features: ats; }
 device nic0 { smmu: smmu0; sids: 0x40; ats: true; }

@@ -573,8 +573,8 @@ describe("made entries: layout and decoding", () => {
       fieldPrep(STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_S1_TRANS) |
       0x12340000n;
     const vSte1 = fieldPrep(STRTAB_STE_1_S1DSS, STRTAB_STE_1_S1DSS_SSID0);
-    const nested = makeNestedDomainSte(s2, { ste: [vSte0, vSte1] }, smmu, false, true);
-    expect(nested).toEqual(makeNestedCdTableSte(s2, { ste: [vSte0, vSte1] }, smmu, false, true));
+    const nested = makeNestedDomainSte({ s2Parent: s2, ste: [vSte0, vSte1] }, smmu, false, true);
+    expect(nested).toEqual(makeNestedCdTableSte({ s2Parent: s2, ste: [vSte0, vSte1] }, smmu, false, true));
     expect(decodeSte(nested)).toMatchObject({
       valid: true,
       cfg: "nested",
@@ -587,10 +587,10 @@ describe("made entries: layout and decoding", () => {
     });
     /* A guest bypass vSTE installs the plain S2 STE; a non-valid one an abort STE */
     const bypassV = STRTAB_STE_0_V.mask | fieldPrep(STRTAB_STE_0_CFG, 4n);
-    expect(makeNestedDomainSte(s2, { ste: [bypassV, 0n] }, smmu, false, false)).toEqual(
+    expect(makeNestedDomainSte({ s2Parent: s2, ste: [bypassV, 0n] }, smmu, false, false)).toEqual(
       makeS2DomainSte(s2, smmu, false, false),
     );
-    expect(makeNestedDomainSte(s2, { ste: [0n, 0n] }, smmu, false, true)).toEqual(abortSte);
+    expect(makeNestedDomainSte({ s2Parent: s2, ste: [0n, 0n] }, smmu, false, true)).toEqual(abortSte);
     /* Every bit a nested STE sets is one the hardware uses */
     const used = copyEntry([]);
     getSteUsed(nested, used);

@@ -12,11 +12,11 @@ import { mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { main, type Io } from "../../src/cli/main.js";
 import { formatDiagnostic, InputError } from "../../src/core/diagnostics.js";
 import type { Limits } from "../../src/dsl/limits.js";
 import { loadSmmu } from "../../src/engine/load.js";
 import { builtinRegistry } from "../../src/index.js";
+import { cli } from "../helpers/cli.js";
 
 const registry = builtinRegistry();
 
@@ -105,13 +105,6 @@ describe("sizes and depth", () => {
 });
 
 describe("--limit on the command line", () => {
-  async function cli(...argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-    let stdout = "";
-    let stderr = "";
-    const io: Io = { out: (t) => void (stdout += `${t}\n`), err: (t) => void (stderr += `${t}\n`), tty: false };
-    return { status: await main(argv, io), stdout, stderr };
-  }
-
   test("file-size with a unit raises the limit; an unknown limit is a usage error naming them all", async () => {
     const d = dir({ "t.smmu": `${SMMU}// ${"x".repeat(2000)}\n` });
     const file = join(d, "t.smmu");
