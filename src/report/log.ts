@@ -4,11 +4,13 @@
  * simulated time (ns) and the CPU whose operation caused it, then the event
  * and its fields:
  *
- *       1200 cpu0 cmd smmu0 TLBI_NH_VA asid 1 addr 0x10000 (until 1220)
- *       1460 cpu0 dma gpu0 sid 0x100 read 0x10000: ok via walk pa 0x80010000
+ *       1520 cpu0 dma gpu0 sid 0x100 read 0x10000: ok via walk pa 0x1000000000
+ *       1520 cpu0 cmd smmu0 TLBI_NH_VA asid 1 vmid 0 num 0 scale 1 leaf 1 ttl 3 tg 1 addr 0x10000 (until 1540)
+ *       1540 cpu0 invalidate smmu0.iotlb by TLBI_NH_VA: 1 entry
  *
  * A command's time is when its queue started it and its CPU the one (or the
- * vSMMU) that queued it; everything else happens at the running CPU's time.
+ * vSMMU) that queued it; a cache invalidation's is when its command took
+ * effect; everything else happens at the running CPU's time.
  * A scenario's lines follow a `# FILE: "SCENARIO"` line. The events are the
  * bus's (src/model/events.ts), so a plugin's SMMU or endpoint is logged as
  * the built-in ones are.
