@@ -10,7 +10,7 @@
  * whole-ATC invalidation arm_smmu_enable_ats() issues would expose them.
  */
 import { type AtcInvReply, type AtcInvRequest, type BusPort, definePlugin, type DeviceSpec, hex, type DmaReply, type DmaRequest, type EndpointNode, exec, runSteps, site, type Steps, type TranslateResult, type Translation, type Via } from "../../src/index.js";
-import { Atc } from "./atc.js";
+import { Atc, atcLines } from "./atc.js";
 
 const S_ATC_LOOKUP = site("endpoint", "ATC lookup");
 const S_ATC_FILL = site("endpoint", "ATC fill");
@@ -41,7 +41,10 @@ export class PcieEndpoint implements EndpointNode {
     spec: DeviceSpec,
     private readonly bus: BusPort,
   ) {
-    this.atc = new Atc((tag, t) => bus.emit("cache:fill", { cache: `${name}.atc`, tag, t }));
+    this.atc = new Atc(
+      (tag, t) => bus.emit("cache:fill", { cache: `${name}.atc`, tag, t }),
+      (tag, addr, hit) => bus.emit("cache:lookup", { cache: `${name}.atc`, tag, addr, hit }),
+    );
     this.atcLocation = `${name}.atc`;
     this.smmu = spec.smmu;
     this.sids = [...spec.sids];
@@ -142,7 +145,8 @@ export class PcieEndpoint implements EndpointNode {
       return { completed: false };
     }
     exec()?.touch(this.atcLocation, "write");
-    this.atc.invalidate(req.sid, req.ssv, req.ssid, req.addr, req.size);
+    const entries = this.atc.invalidate(req.sid, req.ssv, req.ssid, req.addr, req.size);
+    this.bus.emit("cache:invalidate", { cache: `${this.name}.atc`, by: "ATC_INV", entries, at: req.at });
     const done = req.at + this.atcInvNs;
     this.bus.emit("ep:atc-inv-done", { device: this.name, sid: req.sid, start: req.at, end: done, completed: true });
     return { completed: true, done };
@@ -183,6 +187,7 @@ export default definePlugin({
     ctx.serve("ep:dma", ctx.node, (req) => ep.dma(req));
     ctx.serve("ep:dma-steps", ctx.node, (req) => ep.dmaSteps(req));
     ctx.serve("ep:atc-inv", ctx.node, (req) => ep.atcInv(req));
+    ctx.serve("ep:show", ctx.node, () => ({ lines: atcLines(ep.atc) }));
     return ep;
   },
 });

@@ -89,8 +89,11 @@ export class Iotlb {
   /** Entries per cover tag, kept as entries come and go. */
   private readonly covers = new Map<string, number>();
 
-  /** `onFill` hears every translation the TLB takes, with its tag as text (tagText). */
-  constructor(private readonly onFill?: (tag: string, t: Translation) => void) {}
+  /** `onFill` hears every translation the TLB takes, `onLookup` every lookup and whether it hit, each with its tag as text (tagText). */
+  constructor(
+    private readonly onFill?: (tag: string, t: Translation) => void,
+    private readonly onLookup?: (tag: string, addr: number, hit: boolean) => void,
+  ) {}
 
   /** The tags ("asid 1", "vmid 2") some entry is held under. */
   coverTags(): string[] {
@@ -117,6 +120,12 @@ export class Iotlb {
   }
 
   lookup(tag: TlbTag, addr: number): TlbEntry | undefined {
+    const e = this.find(tag, addr);
+    this.onLookup?.(tagText(tag), addr, e !== undefined);
+    return e;
+  }
+
+  private find(tag: TlbTag, addr: number): TlbEntry | undefined {
     const set = this.sets.get(tagKey(tag));
     if (!set) return undefined;
     for (const e of set.values()) {

@@ -8,7 +8,7 @@
  * why io-pgtable flushes a table's range with leaf = false before freeing it.
  */
 import type { Cmd } from "../../src/index.js";
-import { overlaps, tagKey, type TlbTag, tlbiScope } from "./iotlb.js";
+import { overlaps, tagKey, tagText, type TlbTag, tlbiScope } from "./iotlb.js";
 
 export interface WalkEntry extends TlbTag {
   /** The level of the table holding the entry. */
@@ -23,6 +23,9 @@ export interface WalkEntry extends TlbTag {
 export class WalkCache {
   /** By tag, then region size (one per level), then base. */
   private readonly sets = new Map<string, Map<number, Map<number, WalkEntry>>>();
+
+  /** `onLookup` hears every lookup, with its tag as text (tagText), and whether an entry covered the address. */
+  constructor(private readonly onLookup?: (tag: string, addr: number, hit: boolean) => void) {}
 
   get size(): number {
     let n = 0;
@@ -39,6 +42,12 @@ export class WalkCache {
 
   /** The deepest entry under `tag` covering `addr`. */
   lookup(tag: TlbTag, addr: number): WalkEntry | undefined {
+    const e = this.deepest(tag, addr);
+    this.onLookup?.(tagText(tag), addr, e !== undefined);
+    return e;
+  }
+
+  private deepest(tag: TlbTag, addr: number): WalkEntry | undefined {
     const bySize = this.sets.get(tagKey(tag));
     if (!bySize) return undefined;
     let best: WalkEntry | undefined;

@@ -11,7 +11,7 @@ import { InputError, diagnostic, type Diagnostic } from "../core/diagnostics.js"
 import { globMatcher, isGlob } from "../core/glob.js";
 import { KernelOopsError, UseAfterFreeError } from "../core/rcu.js";
 import { LivelockError } from "../core/steps.js";
-import { PluginFault } from "../core/bus.js";
+import { NoHandlerError, PluginFault } from "../core/bus.js";
 import { isOperation, scenarioStatements, type DriverChoice, type ErrorExpectation, type Operation, type Scenario, type SmmuFile, type Stmt } from "../dsl/ast.js";
 import { assertNever } from "../model/assert-never.js";
 import { DriverUnsupportedError, type InvsAlgebra } from "../model/driver.js";
@@ -23,6 +23,7 @@ import type { PluginRegistry } from "../plugin/registry.js";
 import { driverProblem } from "../schema/validate.js";
 import { checkCond, checkContains, checkDma, checkExact, checkInvs } from "./expectations.js";
 import { MetricsRecorder, type InvalidationMetric, type ScenarioMetrics } from "./metrics.js";
+import { CacheCounter, type CacheStats } from "./cache-stats.js";
 import { Simulator, type Op } from "./simulator.js";
 import type { Registers } from "./thread.js";
 import type { SpanSink, Timeline } from "./timeline.js";
@@ -78,10 +79,20 @@ export interface ScenarioResult {
   failures: Failure[];
   violations: Violation[];
   warnings: string[];
+  /** What its `show` statements printed, in the order they ran; absent when it has none. */
+  shows?: ShownState[];
   /** Commands and CMD_SYNCs each SMMU received. */
   commands: Record<string, { commands: number; syncs: number }>;
-  /** Simulated time: what each invalidation took and queued. */
-  metrics: ScenarioMetrics;
+  /** Simulated time: what each invalidation took and queued; and what each cache and table walker did. */
+  metrics: ScenarioMetrics & CacheStats;
+}
+
+/** What one `show` statement printed, where it is written. */
+export interface ShownState {
+  span: Span;
+  /** The statement, as written: "show cd gpu0 pasid 1". */
+  what: string;
+  lines: string[];
 }
 
 export interface RunOptions {
@@ -111,6 +122,8 @@ export interface RunOptions {
   onTimeline?: (result: ScenarioResult, timeline: Timeline) => void;
   /** Called once a scenario's platform is set up: what hears the spans of its run as they end (a trace written as the run goes). */
   spans?: () => SpanSink;
+  /** Called once a scenario's platform is set up, before it runs: what listens to its bus (`run --log`). */
+  onSimulator?: (sim: Simulator, scenario: Scenario) => void;
   /**
    * Keep each invalidation's figures in the results' `metrics.invalidations`
    * (true by default, false by default when `onInvalidation` is given): a
@@ -219,6 +232,7 @@ export class ScenarioRun {
   readonly sim: Simulator;
   readonly failures: Failure[] = [];
   readonly warnings: string[] = [];
+  readonly shows: ShownState[] = [];
   /** Violations found so far that an `expect stale` acknowledged, or that were reported. */
   private seen = 0;
   private violationSpans: Span[] = [];
@@ -226,6 +240,7 @@ export class ScenarioRun {
   private readonly seed: number;
   private readonly driverSpec: DriverSpec;
   private readonly metrics: MetricsRecorder;
+  private readonly caches: CacheCounter;
 
   constructor(
     readonly file: SmmuFile,
@@ -261,6 +276,8 @@ export class ScenarioRun {
     this.metrics = new MetricsRecorder(smmus, { keep: opts.keepInvalidations ?? opts.onInvalidation === undefined, onInvalidation: opts.onInvalidation });
     this.sim.timeline.listen(this.metrics);
     if (opts.spans) this.sim.timeline.listen(opts.spans());
+    this.caches = new CacheCounter(this.sim.bus);
+    opts.onSimulator?.(this.sim, scenario);
     this.sim.bus.on("driver:warn", "runner", (w) => {
       this.warnings.push(`WARNING: ${w.fn}: ${w.cond}`);
       this.firedWarns.push(w);
@@ -551,6 +568,17 @@ export class ScenarioRun {
         if (why) this.fail(s.span, why);
         return;
       }
+      case "show": {
+        const what = `show ${s.what} ${s.target}${s.pasid !== undefined ? ` pasid ${s.pasid}` : ""}`;
+        try {
+          this.shows.push({ span: s.span, what, lines: sim.show(s.what, s.target, s.pasid) });
+        } catch (err) {
+          /* a node whose plugin shows nothing of itself */
+          if (!(err instanceof NoHandlerError)) throw err;
+          this.fail(s.span, `${what}: ${err.message}`, undefined, "plugin");
+        }
+        return;
+      }
       case "expect-state": {
         const got = sim.states.get(s.node)?.get(s.key);
         if (got !== s.value) {
@@ -726,8 +754,9 @@ export class ScenarioRun {
       failures: this.failures,
       violations: [...this.sim.violations],
       warnings: this.warnings,
+      ...(this.shows.length ? { shows: this.shows } : {}),
       commands,
-      metrics: this.metrics.metrics(this.sim.clock.now),
+      metrics: { ...this.metrics.metrics(this.sim.clock.now), ...this.caches.stats() },
     };
   }
 }

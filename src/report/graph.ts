@@ -150,6 +150,7 @@ function attachStatements(body: readonly Stmt[], expectsError = false): AttachSt
       case "expect-state":
       case "thread":
       case "expect-cond":
+      case "show":
         return [];
       default:
         return assertNever(s);
