@@ -22,6 +22,7 @@ import {
   REPORTERS,
   seedInt,
   type CheckOpts,
+  seconds,
   type CommandContext,
   nonNegativeInt,
   seedRange,
@@ -63,7 +64,14 @@ in the report, neither a pass nor a failure; skips alone exit 0.
 --reporter ktap prints KTAP as kunit does (a suite per file, a test case per
 scenario, "# SKIP"); --reporter junit prints JUnit XML for CI. Output files
 (--trace) are opened before anything runs: one that cannot be written is a
-usage error. Output cut short by its reader (| head) ends the run quietly.`;
+usage error. Output cut short by its reader (| head) ends the run quietly.
+
+A run that loads a user's plugin, or has --timeout or --max-memory, runs its
+scenarios on a worker thread: a scenario over the time or memory bound fails
+at the statement running, naming the plugin and event whose code ran; a
+plugin's timers never run (one left pending fails its scenario), and its
+rejected promises, process.exit() and microtask exceptions are its failures.
+What a plugin prints goes to stderr. No timeout unless one is given.`;
 
 const EXPLORE_HELP = `
 Searches the interleavings of each top-level \`concurrently\` block of the
@@ -149,6 +157,8 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     .addOption(new Option("--memory <model>", "with --schedule: the memory model the schedule was found under").choices(["sc", "tso", "arm"]).default("sc"))
     .addOption(new Option("--seed <n>", "seed of the interleavings `concurrently` blocks explore").argParser(seedInt).default(0))
     .addOption(new Option("--step-limit <n>", "steps one operation may take before it is a livelock").argParser(positiveInt))
+    .addOption(new Option("--timeout <seconds>", "stop a scenario that runs longer (run on a worker thread): it fails at the statement, naming the plugin running").argParser(seconds))
+    .addOption(new Option("--max-memory <MB>", "stop a scenario whose worker thread's heap grows past this").argParser(positiveInt))
     .addHelpText("after", RUN_HELP)
     .action(async (files: string[], _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<RunOpts>();
