@@ -766,7 +766,6 @@ export function selectScenarios(file: SmmuFile, names: string | readonly string[
   return selected[0]!;
 }
 
-/** Run one of a file's scenarios; bad input (a driver it cannot run under, say) throws InputError. */
 /**
  * passed, or skipped, from the failures: skipped when the first thing that
  * went wrong is something the driver lacks (what came after is judged on a
@@ -807,6 +806,7 @@ export function stoppedResult(file: SmmuFile, scenario: Scenario, opts: Pick<Run
   };
 }
 
+/** Run one of a file's scenarios; bad input (a driver it cannot run under, say) throws InputError. */
 export function runScenario(file: SmmuFile, scenario: Scenario, opts: RunOptions): ScenarioResult {
   const run = new ScenarioRun(file, scenario, opts);
   run.run(opts.onProgress);
