@@ -24,6 +24,7 @@ import {
   REPORTERS,
   seedInt,
   type CheckOpts,
+  seconds,
   type CommandContext,
   nonNegativeInt,
   seedRange,
@@ -71,7 +72,14 @@ run quietly.
 --log cmds,dma,atc,tlb,walk,invs (or all) prints what the platform does as
 it happens, as QEMU's -trace does: on stderr (or in --log-file), a line per
 event with its simulated ns and the CPU whose operation caused it, each
-scenario's after a "# FILE: "SCENARIO"" line; the report is unchanged.`;
+scenario's after a "# FILE: "SCENARIO"" line; the report is unchanged.
+
+A run that loads a user's plugin, or has --timeout or --max-memory, runs its
+scenarios on a worker thread: a scenario over the time or memory bound fails
+at the statement running, naming the plugin and event whose code ran; a
+plugin's timers never run (one left pending fails its scenario), and its
+rejected promises, process.exit() and microtask exceptions are its failures.
+What a plugin prints goes to stderr. No timeout unless one is given.`;
 
 const EXPLORE_HELP = `
 Searches the interleavings of each top-level \`concurrently\` block of the
@@ -159,6 +167,8 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     .addOption(new Option("--memory <model>", "with --schedule: the memory model the schedule was found under").choices(["sc", "tso", "arm"]).default("sc"))
     .addOption(new Option("--seed <n>", "seed of the interleavings `concurrently` blocks explore").argParser(seedInt).default(0))
     .addOption(new Option("--step-limit <n>", "steps one operation may take before it is a livelock").argParser(positiveInt))
+    .addOption(new Option("--timeout <seconds>", "stop a scenario that runs longer (run on a worker thread): it fails at the statement, naming the plugin running").argParser(seconds))
+    .addOption(new Option("--max-memory <MB>", "stop a scenario whose worker thread's heap grows past this").argParser(positiveInt))
     .addHelpText("after", RUN_HELP)
     .action(async (files: string[], _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<RunOpts>();

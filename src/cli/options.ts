@@ -38,6 +38,10 @@ export interface RunOpts extends GlobalOpts, ReplayOpts {
   /** A topology (.json or .smmu) each file is read after, as if it began by including it. */
   topology?: string;
   checkPlugins?: boolean;
+  /** Seconds a scenario may run (on a worker thread) before it is stopped. */
+  timeout?: number;
+  /** MB of JS heap the worker thread running the scenarios may use. */
+  maxMemory?: number;
 }
 
 export interface CheckOpts extends GlobalOpts {
@@ -141,6 +145,13 @@ export function seedInt(v: string): number {
 export function positiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`not a positive integer: ${v}`);
+  return n;
+}
+
+/** A positive number of seconds (fractions allowed). */
+export function seconds(v: string): number {
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v) || !(n > 0) || n > 2_000_000) throw new InvalidArgumentError(`not a number of seconds > 0: ${v}`);
   return n;
 }
 

@@ -134,6 +134,8 @@ export interface RunOptions {
   onInvalidation?: (m: InvalidationMetric) => void;
   /** Called with each scenario's result as it finishes. */
   onResult?: (result: ScenarioResult) => void;
+  /** Called as each statement starts, nested ones too: where a watchdog on another thread finds the run when it stops it. */
+  onStatement?: (span: Span) => void;
 }
 
 /** The statement a progress report is about: where it is and what it is. */
@@ -248,6 +250,7 @@ export class ScenarioRun {
     opts: RunOptions,
   ) {
     this.seed = opts.seed ?? 0;
+    this.onStatement = opts.onStatement;
     const driver = (this.driverSpec = driverSpec(file, scenario, opts.driver));
     const choice = scenario.driver ?? file.driver;
     const choiceSpan = choice?.span ?? scenario.span;
@@ -305,12 +308,15 @@ export class ScenarioRun {
 
   /** Run one statement of a block and judge the WARNs it fired, whether it failed or not. */
   private exec(s: Stmt): void {
+    this.onStatement?.(s.span);
     try {
       this.stmt(s);
     } finally {
       this.judgeWarns(s.span);
     }
   }
+
+  private readonly onStatement: RunOptions["onStatement"];
 
   /** Top-level statements done, of how many, and the one running (for progress). */
   private done = 0;
@@ -742,15 +748,11 @@ export class ScenarioRun {
       this.sim.platform.smmus().map(({ name }) => [name, { commands: this.sim.commandCount(name), syncs: this.sim.syncCount(name) }]),
     );
     const options = this.driverSpec.options;
-    /* skipped when the first thing that went wrong is something the driver lacks: what came after is judged on a platform the scenario did not mean */
-    const first = this.failures[0];
-    const status: ScenarioStatus = !first ? "passed" : first.lacks ? "skipped" : "failed";
     return {
       name: this.scenario.name,
       span: this.scenario.span,
       driver: { ...this.sim.chosenDriver, ...(options && Object.keys(options).length ? { options } : {}) },
-      passed: status === "passed",
-      ...(status === "skipped" ? { skipped: { span: first!.span, reason: first!.message, lacks: first!.lacks! } } : {}),
+      ...judged(this.failures),
       failures: this.failures,
       violations: [...this.sim.violations],
       warnings: this.warnings,
@@ -790,6 +792,46 @@ export function selectScenarios(file: SmmuFile, names: string | readonly string[
   const { selected, unmatched } = matchScenarios([file], typeof names === "string" ? [names] : names);
   if (unmatched.length) throw new InputError(unmatched.map((p) => unmatchedScenario(file, p)));
   return selected[0]!;
+}
+
+/**
+ * passed, or skipped, from the failures: skipped when the first thing that
+ * went wrong is something the driver lacks (what came after is judged on a
+ * platform the scenario did not mean).
+ */
+function judged(failures: readonly Failure[]): Pick<ScenarioResult, "passed" | "skipped"> {
+  const first = failures[0];
+  if (!first) return { passed: true };
+  return first.lacks ? { passed: false, skipped: { span: first.span, reason: first.message, lacks: first.lacks } } : { passed: false };
+}
+
+/** `r` with `more` failures after its own (what a plugin left behind when the scenario ended), judged again. */
+export function withFailures(r: ScenarioResult, more: readonly Failure[]): ScenarioResult {
+  if (!more.length) return r;
+  const failures = [...r.failures, ...more];
+  const { skipped: _, ...rest } = r;
+  return { ...rest, ...judged(failures), failures };
+}
+
+/**
+ * The result of a scenario stopped before it ended (out of time or memory,
+ * on another thread): `failure` alone, no figures.
+ */
+export function stoppedResult(file: SmmuFile, scenario: Scenario, opts: Pick<RunOptions, "registry" | "driver">, failure: Failure): ScenarioResult {
+  const spec = driverSpec(file, scenario, opts.driver);
+  const plugin = opts.registry.resolve("driver", spec.plugin);
+  const options = spec.options;
+  return {
+    name: scenario.name,
+    span: scenario.span,
+    driver: { plugin: plugin.name, variant: spec.variant ?? plugin.variants[0] ?? "", ...(options && Object.keys(options).length ? { options } : {}) },
+    ...judged([failure]),
+    failures: [failure],
+    violations: [],
+    warnings: [],
+    commands: {},
+    metrics: { ...new MetricsRecorder([]).metrics(0), caches: {}, walks: {} },
+  };
 }
 
 /** Run one of a file's scenarios; bad input (a driver it cannot run under, say) throws InputError. */

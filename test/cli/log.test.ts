@@ -101,6 +101,16 @@ describe("run --log", () => {
     expect(lines(readFileSync(file, "utf8"))).toEqual(ALL);
   });
 
+  test("on the worker thread (--timeout): the same lines, on stderr and in --log-file", async () => {
+    const r = await cli("run", "--timeout", "60", "--log", "all", ATS);
+    expect(r.status).toBe(0);
+    expect(lines(r.stderr)).toEqual(ALL);
+    const file = join(mkdtempSync(join(tmpdir(), "smmu-log-")), "run.log");
+    const f = await cli("run", "--timeout", "60", "--log", "all", "--log-file", file, ATS);
+    expect([f.status, f.stderr]).toEqual([0, ""]);
+    expect(lines(readFileSync(file, "utf8"))).toEqual(ALL);
+  });
+
   test("usage errors: a category that is none, --log-file alone, a file that cannot be written", async () => {
     const bad = await cli("run", "--log", "cmd", ATS);
     expect(bad.status).toBe(2);
