@@ -89,7 +89,7 @@ export { runSteps, StepBudget, LivelockError } from "./core/steps.js";
 export { smpMb, wmb } from "./core/barriers.js";
 export { Rcu, RcuPointer, KernelBugError, KernelOopsError, UseAfterFreeError } from "./core/rcu.js";
 export { newLock, readLock, readUnlock, writeLock, writeUnlock, mutexLocked, type Mutex, type RwLock } from "./core/rwlock.js";
-export { EBUSY, EEXIST, EINVAL, EIO, ENODEV, ENOENT, ENOMEM, EOPNOTSUPP, EOVERFLOW, ETIMEDOUT, ErrPtr, isErr, errnoName } from "./core/errno.js";
+export { EBUSY, EEXIST, EINVAL, EIO, ENODEV, ENOENT, ENOMEM, ENOSPC, EOPNOTSUPP, EOVERFLOW, ETIMEDOUT, ErrPtr, isErr, errnoName } from "./core/errno.js";
 export type { Clock } from "./core/clock.js";
 export type { Memory } from "./core/memory.js";
 

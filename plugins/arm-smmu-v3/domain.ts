@@ -194,9 +194,11 @@ class IdSpace {
   constructor(
     private readonly limit: number,
     private readonly what: string,
+    /** Ids the topology pins: only their domains claim them (modelling choice: the kernel pins none). */
+    private readonly pinned: ReadonlySet<number>,
   ) {}
 
-  /** The lowest free id (xa_alloc / ida_alloc_range from 1), or the pinned one. */
+  /** The lowest free id not pinned (xa_alloc / ida_alloc_range from 1), or the pinned one. */
   claim(pinned?: number): number {
     if (pinned !== undefined) {
       if (pinned < 1 || pinned >= this.limit) throw new RangeError(`${this.what} ${pinned} is outside 1..${this.limit - 1}`);
@@ -204,10 +206,15 @@ class IdSpace {
       this.used.add(pinned);
       return pinned;
     }
-    while (this.used.has(this.low)) this.low++;
+    while (this.used.has(this.low) || this.pinned.has(this.low)) this.low++;
     if (this.low >= this.limit) throw new RangeError(`no ${this.what} left`);
     this.used.add(this.low);
     return this.low;
+  }
+
+  /** Whether `id` is handed out now. */
+  inUse(id: number): boolean {
+    return this.used.has(id);
   }
 
   /** xa_erase() / ida_free(): `id` may be handed out again. */
@@ -219,8 +226,22 @@ class IdSpace {
 
 /** arm_smmu_asid_xa and each SMMU's vmid_map. */
 export class IdAllocator {
-  private readonly asids = new IdSpace(1 << 16, "ASID");
+  private readonly pinnedAsids = new Set<number>();
+  private readonly pinnedVmids = new Set<number>();
+  private readonly asids = new IdSpace(1 << 16, "ASID", this.pinnedAsids);
   private readonly vmids = new Map<string, IdSpace>();
+
+  /**
+   * The ASIDs and VMIDs `domains` pin, kept from allocation so that a
+   * domain declared or attached before its pinned neighbour cannot take
+   * their id (the validator refuses two domains pinning one).
+   */
+  pin(domains: readonly DomainSpec[]): void {
+    for (const d of domains) {
+      if (d.stage === "s2" && d.vmid !== undefined) this.pinnedVmids.add(d.vmid);
+      else if (d.stage !== "nested" && d.asid !== undefined) this.pinnedAsids.add(d.asid);
+    }
+  }
 
   asid(pinned?: number): number {
     return this.asids.claim(pinned);
@@ -229,6 +250,16 @@ export class IdAllocator {
   /** xa_erase(&arm_smmu_asid_xa, asid) */
   freeAsid(asid: number): void {
     this.asids.release(asid);
+  }
+
+  /** Whether ASID `id` is handed out now. */
+  asidInUse(id: number): boolean {
+    return this.asids.inUse(id);
+  }
+
+  /** Whether VMID `id` on `smmu` is handed out now. */
+  vmidInUse(smmu: string, id: number): boolean {
+    return this.vmidSpace(smmu).inUse(id);
   }
 
   /** VMID 0 is reserved for stage-2 bypass STEs. */
@@ -243,7 +274,7 @@ export class IdAllocator {
 
   private vmidSpace(smmu: string): IdSpace {
     let space = this.vmids.get(smmu);
-    if (!space) this.vmids.set(smmu, (space = new IdSpace(1 << 16, `VMID on ${smmu}`)));
+    if (!space) this.vmids.set(smmu, (space = new IdSpace(1 << 16, `VMID on ${smmu}`, this.pinnedVmids)));
     return space;
   }
 }

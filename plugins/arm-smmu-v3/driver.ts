@@ -90,6 +90,7 @@ export abstract class ArmSmmuDriver<P, D extends SmmuDomain> {
    */
   protected allocDomains(topology: Topology, asidOf: (spec: DomainSpec) => number): void {
     const { memory } = this.ctx;
+    this.ids.pin(topology.domains);
     for (const spec of topology.domains) {
       if (spec.stage === "nested") continue;
       const asid = asidOf(spec);

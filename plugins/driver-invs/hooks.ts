@@ -40,8 +40,8 @@ type State = AttachState<InvsAttachState>;
 
 const S_SMP_MB = site("arm_smmu_install_domain_invs", "smp_mb()");
 
-/** The tag of an attach to `domain`: the domain's (mainline), or found or allocated in its array (the follow-up series). */
-function newDomainTag(ctx: InvsContext, ids: IdAllocator, state: State, domain: IommuDomain): IotlbTag {
+/** The tag of an attach to `domain`: the domain's (mainline), or found or allocated in its array (the follow-up series; or -errno). */
+function newDomainTag(ctx: InvsContext, ids: IdAllocator, state: State, domain: IommuDomain): IotlbTag | number {
   const smmu = state.master.smmu;
   return ctx.variant.iotlbTag === "invs" ? allocIotlbTag(ctx, ids, domain, smmu) : domainTag(domain, smmu);
 }
@@ -60,7 +60,9 @@ function prepareInvs(ctx: InvsContext, ids: IdAllocator, state: State, newDomain
     /* arm_smmu_invs_merge() reads old_invs->num_invs: an ERR_PTR a failed v9 purge published oopses here */
     if (isErr(cur)) throw new KernelOopsError(`${newSmmuDomain.name}->invs = ${cur.toString()}`, "arm_smmu_invs_merge");
     invst.oldInvs = cur;
-    invst.tag = newDomainTag(ctx, ids, state, newDomain!);
+    const tag = newDomainTag(ctx, ids, state, newDomain!);
+    if (typeof tag === "number") return tag;
+    invst.tag = tag;
     const build = buildInvs(ctx, master, state.atsEnabled, state.ssid, newSmmuDomain, invst.tag);
     if (!build) return ctx.errno("arm_smmu_attach_prepare_invs", EINVAL, "!arm_smmu_master_build_invs()");
     /* a tag the follow-up series allocated above is not freed on these two returns (v4 as posted) */

@@ -6,6 +6,7 @@ export const ENOMEM = 12;
 export const EBUSY = 16;
 export const EEXIST = 17;
 export const ENODEV = 19;
+export const ENOSPC = 28;
 export const EINVAL = 22;
 const ERANGE = 34;
 export const EOVERFLOW = 75;
@@ -20,6 +21,7 @@ const NAMES: Record<number, string> = {
   [EBUSY]: "EBUSY",
   [EEXIST]: "EEXIST",
   [ENODEV]: "ENODEV",
+  [ENOSPC]: "ENOSPC",
   [EINVAL]: "EINVAL",
   [ERANGE]: "ERANGE",
   [EOVERFLOW]: "EOVERFLOW",

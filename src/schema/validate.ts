@@ -537,6 +537,8 @@ function semanticProblems(topology: unknown, locate: Locate, w: Words): Problem[
 
   // Domains: what each stage may carry, and pinned ASIDs.
   const hostAsids = new Map<number, string>();
+  /* a pinned VMID is the domain's on every SMMU it is attached to (the drivers' modelling choice): one owner each */
+  const vmids = new Map<number, string>();
   const guestAsids = new Map<string, Map<number, string>>();
   entries(topology.domains).forEach(([d, i]) => {
     const pointer = `/domains/${i}`;
@@ -575,6 +577,11 @@ function semanticProblems(topology: unknown, locate: Locate, w: Words): Problem[
       const name = typeof d.name === "string" ? d.name : label;
       if (owner === undefined) space.set(d.asid, name);
       else problem(`${pointer}/asid`, `${label}: ASID ${d.asid} is already pinned by "${owner}"${where}`);
+    }
+    if (typeof d.vmid === "number" && stage === "s2") {
+      const owner = vmids.get(d.vmid);
+      if (owner === undefined) vmids.set(d.vmid, typeof d.name === "string" ? d.name : label);
+      else problem(`${pointer}/vmid`, `${label}: VMID ${d.vmid} is already pinned by "${owner}"`);
     }
   });
   return out;
