@@ -10,7 +10,7 @@
  * time for its queue (SmmuTiming).
  */
 import { type BusPort, type Cmd, type CmdqAgent, type CmdqPollReply, type CmdqPollRequest, type CmdqSubmit, type CmdqSubmitReply, exec, qwordLocation, definePlugin, formatCmd, isTlbi, type Memory, type Platform, type Qwords, SMMU_FEATURES, SMMU_OPTIONS, type SmmuFeature, type SmmuNode, type SmmuOption, type SmmuSpec, StreamTable, type TranslateRequest } from "../../src/index.js";
-import { Iotlb } from "./iotlb.js";
+import { Iotlb, tlbiScope } from "./iotlb.js";
 import { cdTableAt, translate, translateSteps, type TranslationUnit } from "./translate.js";
 import { checkTranslated } from "./translated.js";
 import { WalkCache, type WalkEntry } from "./walk-cache.js";
@@ -256,8 +256,9 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     }
     if (isTlbi(cmd.op)) {
       e?.touch(this.tlbLocation, "write");
-      this.iotlb.invalidate(cmd);
-      this.walkCache?.invalidate(cmd);
+      const scope = tlbiScope(cmd);
+      this.iotlb.invalidate(cmd, scope);
+      this.walkCache?.invalidate(cmd, scope);
       return;
     }
     if (cmd.op.startsWith("CFGI_")) e?.touch(this.cfgLocation, "write");

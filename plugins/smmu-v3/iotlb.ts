@@ -23,6 +23,15 @@ export function tagKey(tag: TlbTag): string {
   return `${tag.stage}/${tag.asid}/${tag.vmid}`;
 }
 
+/**
+ * A tag as one number, the caches' Map key: no string built per lookup.
+ * ASID and VMID are 16-bit fields (-1 for none), so each fits in 17 bits.
+ */
+export function tagCode(tag: TlbTag): number {
+  const stage = tag.stage === "s1" ? 0 : tag.stage === "s2" ? 1 : 2;
+  return ((tag.asid + 1) * 0x2_0000 + (tag.vmid + 1)) * 4 + stage;
+}
+
 /** A tag as `cache:fill` names it: "s1 asid 1 vmid 0", "s1 el2 asid 1" (E2H), "s2 vmid 2", "nested asid 1 vmid 2". */
 export function tagText(tag: TlbTag): string {
   if (tag.stage === "s2") return `s2 vmid ${tag.vmid}`;
@@ -85,7 +94,8 @@ export function tlbiScope(cmd: Cmd): TlbiScope | null {
 }
 
 export class Iotlb {
-  private readonly sets = new Map<string, Map<number, TlbEntry>>();
+  /** By tag (tagCode()), then base. */
+  private readonly sets = new Map<number, Map<number, TlbEntry>>();
   /** Entries per cover tag, kept as entries come and go. */
   private readonly covers = new Map<string, number>();
 
@@ -117,7 +127,7 @@ export class Iotlb {
   }
 
   lookup(tag: TlbTag, addr: number): TlbEntry | undefined {
-    const set = this.sets.get(tagKey(tag));
+    const set = this.sets.get(tagCode(tag));
     if (!set) return undefined;
     for (const e of set.values()) {
       if (addr >= e.t.base && addr < e.t.base + e.t.size) return e;
@@ -126,28 +136,24 @@ export class Iotlb {
   }
 
   fill(tag: TlbTag, t: Translation): TlbEntry {
-    const key = tagKey(tag);
+    const key = tagCode(tag);
     let set = this.sets.get(key);
     if (!set) this.sets.set(key, (set = new Map()));
-    const e: TlbEntry = { ...tag, t };
+    const e: TlbEntry = { stage: tag.stage, asid: tag.asid, vmid: tag.vmid, t };
     if (!set.has(t.base)) this.count(tag, 1);
     set.set(t.base, e);
     this.onFill?.(tagText(tag), t);
     return e;
   }
 
-  /** Execute one TLBI_* command; returns how many entries it removed. */
-  invalidate(cmd: Cmd): number {
-    const scope = tlbiScope(cmd);
+  /** Execute one TLBI_* command (whose scope the caller may have made already); returns how many entries it removed. */
+  invalidate(cmd: Cmd, scope: TlbiScope | null = tlbiScope(cmd)): number {
     if (!scope) return 0;
-    return this.drop((e) => scope.match(e) && (!scope.span || overlaps(e.t.base, e.t.size, scope.span)));
-  }
-
-  private drop(match: (e: TlbEntry) => boolean): number {
+    const span = scope.span;
     let n = 0;
     for (const [key, set] of this.sets) {
       for (const [base, e] of set) {
-        if (match(e)) {
+        if (scope.match(e) && (!span || overlaps(e.t.base, e.t.size, span))) {
           set.delete(base);
           this.count(e, -1);
           n++;
