@@ -70,6 +70,11 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
   /** The TLB and walk cache, and the STE/CD cache, as shared locations for a schedule explorer. */
   readonly tlbLocation: string;
   private readonly cfgLocation: string;
+  private readonly generationLocation: string;
+  /** The commands executed but not complete (`inflight`), as one shared location. */
+  private readonly inflightLocation: string;
+  /** The walk cache as `walk:cached` names it. */
+  private readonly walkName: string;
 
   constructor(
     readonly name: string,
@@ -79,9 +84,13 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     private readonly bus: BusPort,
     private readonly platform: Platform,
   ) {
-    this.iotlb = new Iotlb((tag, t) => bus.emit("cache:fill", { cache: `${name}.iotlb`, tag, t }));
+    const cache = `${name}.iotlb`;
+    this.iotlb = new Iotlb((tag, t) => bus.emit("cache:fill", { cache, tag, t }));
     this.tlbLocation = `${name}.tlb`;
     this.cfgLocation = `${name}.cfg`;
+    this.generationLocation = `${name}.tlb.generation`;
+    this.inflightLocation = `${name}.inflight`;
+    this.walkName = `${name}.walk`;
     this.features = new Set(spec.features);
     this.options = new Set(spec.options ?? []);
     const props = spec.props as { cmd_ns?: number; sync_ns?: number; walk_cache?: boolean } | undefined;
@@ -115,7 +124,7 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
 
   walkCached(e: WalkEntry, req: TranslateRequest): void {
     const { sid, ssid, iova, access } = req;
-    this.bus.emit("walk:cached", { smmu: this.name, cache: `${this.name}.walk`, sid, ssid, iova, access, level: e.level, base: e.base, next: e.next });
+    this.bus.emit("walk:cached", { smmu: this.name, cache: this.walkName, sid, ssid, iova, access, level: e.level, base: e.base, next: e.next });
   }
 
   /** arm_smmu_cmdq_issue_cmdlist() as the hardware sees it: queue, execute, then CMD_SYNC. */
@@ -153,8 +162,10 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
    * a poll and every execution but its CMD_SYNC's.
    */
   private slot(k: number): string {
-    return `${this.name}.cmdq[${k}]`;
+    return (this.slots[k] ??= `${this.name}.cmdq[${k}]`);
   }
+  /** slot()'s names, each made once: an explored execution asks for them at every insertion, execution and poll. */
+  private readonly slots: string[] = [];
 
   private enqueue(req: CmdqSubmit): CmdqSubmitReply {
     const backlog = this.backlog!;
@@ -194,9 +205,11 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     },
     idle: () => !this.backlog?.length && this.inflight.length === 0,
     options: () => {
-      const out: number[] = [];
       const next = this.backlog?.[0];
-      if (next && !(next.cmd.op === "CMD_SYNC" && this.inflight.length > 0)) out.push(0);
+      const head = next !== undefined && !(next.cmd.op === "CMD_SYNC" && this.inflight.length > 0);
+      /* the explorer asks at every step: an idle queue's answer is one shared empty list */
+      if (!head && this.inflight.length === 0) return NO_OPTIONS;
+      const out: number[] = head ? [0] : [];
       for (const f of this.inflight) out.push(f.seq + 1);
       return out;
     },
@@ -206,7 +219,7 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
         const i = this.inflight.findIndex((f) => f.seq + 1 === option);
         if (i < 0) throw new Error(`${this.name}: no command ${option - 1} in flight`);
         const [done] = this.inflight.splice(i, 1);
-        e?.touch(`${this.name}.inflight`, "write");
+        e?.touch(this.inflightLocation, "write");
         this.effect(done!.cmd, done!.end);
         return `complete #${done!.seq} ${formatCmd(done!.cmd)}`;
       }
@@ -215,7 +228,7 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
       const seq = this.queued;
       e?.touch(this.slot(seq), "read");
       if (next.cmd.op === "CMD_SYNC") {
-        e?.touch(`${this.name}.inflight`, "read");
+        e?.touch(this.inflightLocation, "read");
         e?.touch(`${this.slot(seq)}.done`, "write");
         this.consumeSync(next.source, next.at);
       } else {
@@ -240,7 +253,7 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     const end = this.execute(cmd, start);
     this.bus.emit("cmd:queued", { smmu: this.name, cmd, seq, source, start, end });
     if (this.backlog && (isTlbi(cmd.op) || cmd.op === "ATC_INV")) {
-      exec()?.touch(`${this.name}.inflight`, "write");
+      exec()?.touch(this.inflightLocation, "write");
       this.inflight.push({ seq, cmd, end });
       return;
     }
@@ -250,11 +263,12 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
   /** What an executed command does, once it completes: `end` is when it executed. */
   private effect(cmd: Cmd, end: number): void {
     const e = exec();
-    if (isTlbi(cmd.op) || cmd.op.startsWith("CFGI_")) {
+    const tlbi = isTlbi(cmd.op);
+    if (tlbi || cmd.op.startsWith("CFGI_")) {
       this.generation++;
-      e?.touch(`${this.tlbLocation}.generation`, "write");
+      e?.touch(this.generationLocation, "write");
     }
-    if (isTlbi(cmd.op)) {
+    if (tlbi) {
       e?.touch(this.tlbLocation, "write");
       const scope = tlbiScope(cmd);
       this.iotlb.invalidate(cmd, scope);
@@ -311,6 +325,9 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     else this.atcDone = Math.max(this.atcDone, reply.done ?? at);
   }
 }
+
+/** What an idle queue can do: nothing (never changed: each non-empty answer is a new array). */
+const NO_OPTIONS: number[] = [];
 
 const FEATURES = Object.keys(SMMU_FEATURES) as SmmuFeature[];
 const OPTIONS = Object.keys(SMMU_OPTIONS) as SmmuOption[];

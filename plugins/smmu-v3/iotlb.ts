@@ -54,40 +54,63 @@ function tlbiSpan(cmd: { addr: bigint; tg: number; num: number; scale: number })
 /**
  * What a TLBI_* command removes: entries whose tag `match`es and, for the
  * by-address ones, that meet `span`. `leafOnly` is a by-address command's
- * LEAF=1: it may leave cached table entries (walk caches) alone.
+ * LEAF=1: it may leave cached table entries (walk caches) alone. One object
+ * per command, its test a switch on the opcode rather than a closure.
  */
-export interface TlbiScope {
-  match(tag: TlbTag): boolean;
-  span: [number, number] | null;
-  leafOnly: boolean;
+export class TlbiScope {
+  constructor(
+    private readonly cmd: TlbiCmd,
+    readonly span: [number, number] | null,
+    readonly leafOnly: boolean,
+  ) {}
+
+  match(e: TlbTag): boolean {
+    const cmd = this.cmd;
+    switch (cmd.op) {
+      case "TLBI_NH_ALL":
+      case "TLBI_NH_VAA":
+        /* TLBI_NH_VAA: every ASID of the VMID */
+        return e.stage !== "s2" && e.vmid === cmd.vmid;
+      case "TLBI_NH_ASID":
+      case "TLBI_NH_VA":
+        return e.stage !== "s2" && e.vmid === cmd.vmid && e.asid === cmd.asid;
+      case "TLBI_EL2_ALL":
+        return e.vmid === -1;
+      case "TLBI_EL2_ASID":
+      case "TLBI_EL2_VA":
+        return e.vmid === -1 && e.asid === cmd.asid;
+      case "TLBI_S2_IPA":
+        /* stage-2-only entries; combined stage 1+2 entries need TLBI_NH_ALL or S12_VMALL */
+        return e.stage === "s2" && e.vmid === cmd.vmid;
+      case "TLBI_S12_VMALL":
+        return e.vmid === cmd.vmid;
+      case "TLBI_NSNH_ALL":
+        return e.vmid !== -1;
+    }
+  }
 }
+
+/** The TLBI_* commands. */
+type TlbiCmd = Extract<
+  Cmd,
+  { op: "TLBI_NH_ALL" | "TLBI_NH_ASID" | "TLBI_NH_VA" | "TLBI_NH_VAA" | "TLBI_EL2_ALL" | "TLBI_EL2_ASID" | "TLBI_EL2_VA" | "TLBI_S2_IPA" | "TLBI_S12_VMALL" | "TLBI_NSNH_ALL" }
+>;
 
 /** The scope of a TLBI_* command, or null for any other command. */
 export function tlbiScope(cmd: Cmd): TlbiScope | null {
-  const all = (match: (e: TlbTag) => boolean): TlbiScope => ({ match, span: null, leafOnly: false });
   switch (cmd.op) {
     case "TLBI_NH_ALL":
-      return all((e) => e.stage !== "s2" && e.vmid === cmd.vmid);
     case "TLBI_NH_ASID":
-      return all((e) => e.stage !== "s2" && e.vmid === cmd.vmid && e.asid === cmd.asid);
-    case "TLBI_NH_VA":
-      return { match: (e) => e.stage !== "s2" && e.vmid === cmd.vmid && e.asid === cmd.asid, span: tlbiSpan(cmd), leafOnly: cmd.leaf };
-    case "TLBI_NH_VAA":
-      /* every ASID of the VMID */
-      return { match: (e) => e.stage !== "s2" && e.vmid === cmd.vmid, span: tlbiSpan(cmd), leafOnly: cmd.leaf };
     case "TLBI_EL2_ALL":
-      return all((e) => e.vmid === -1);
     case "TLBI_EL2_ASID":
-      return all((e) => e.vmid === -1 && e.asid === cmd.asid);
-    case "TLBI_EL2_VA":
-      return { match: (e) => e.vmid === -1 && e.asid === cmd.asid, span: tlbiSpan(cmd), leafOnly: cmd.leaf };
-    case "TLBI_S2_IPA":
-      /* stage-2-only entries; combined stage 1+2 entries need TLBI_NH_ALL or S12_VMALL */
-      return { match: (e) => e.stage === "s2" && e.vmid === cmd.vmid, span: tlbiSpan(cmd), leafOnly: cmd.leaf };
     case "TLBI_S12_VMALL":
-      return all((e) => e.vmid === cmd.vmid);
     case "TLBI_NSNH_ALL":
-      return all((e) => e.vmid !== -1);
+      return new TlbiScope(cmd, null, false);
+    case "TLBI_NH_VA":
+    case "TLBI_NH_VAA":
+    case "TLBI_EL2_VA":
+    case "TLBI_S2_IPA":
+      return new TlbiScope(cmd, tlbiSpan(cmd), cmd.leaf);
     default:
       return null;
   }
