@@ -9,7 +9,7 @@
  * before every WRITE_ONCE() of a qword that changes. `entry` is the live entry
  * in emulated memory and is written in place.
  */
-import { CTXDESC_CD_0_TCR_EPD0, exec, qwordLocation, wmb, CTXDESC_CD_0_TCR_IRGN0, CTXDESC_CD_0_TCR_ORGN0, CTXDESC_CD_0_TCR_SH0, CTXDESC_CD_0_TCR_T0SZ, CTXDESC_CD_0_TCR_TG0, CTXDESC_CD_0_V, CTXDESC_CD_1_TTB0_MASK, fieldGet, fieldPrep, NUM_ENTRY_QWORDS, type Qwords, site, type Step, type Steps, STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_BYPASS, STRTAB_STE_0_S1CDMAX, STRTAB_STE_0_S1CTXPTR_MASK, STRTAB_STE_0_S1FMT, STRTAB_STE_0_V, STRTAB_STE_1_EATS, STRTAB_STE_1_EATS_S1CHK, STRTAB_STE_1_EATS_TRANS, STRTAB_STE_1_MEV, STRTAB_STE_1_S1CIR, STRTAB_STE_1_S1COR, STRTAB_STE_1_S1CSH, STRTAB_STE_1_S1DSS, STRTAB_STE_1_S1DSS_BYPASS, STRTAB_STE_1_S1STALLD, STRTAB_STE_1_S2FWB, STRTAB_STE_1_SHCFG, STRTAB_STE_1_STRW, STRTAB_STE_2_S2AA64, STRTAB_STE_2_S2ENDI, STRTAB_STE_2_S2PTW, STRTAB_STE_2_S2R, STRTAB_STE_2_S2S, STRTAB_STE_2_S2VMID, STRTAB_STE_2_VTCR, STRTAB_STE_3_S2TTB_MASK, U64_MASK } from "../../src/index.js";
+import { CTXDESC_CD_0_TCR_EPD0, exec, NO_STEPS, qwordLocation, wmb, CTXDESC_CD_0_TCR_IRGN0, CTXDESC_CD_0_TCR_ORGN0, CTXDESC_CD_0_TCR_SH0, CTXDESC_CD_0_TCR_T0SZ, CTXDESC_CD_0_TCR_TG0, CTXDESC_CD_0_V, CTXDESC_CD_1_TTB0_MASK, fieldGet, fieldPrep, NUM_ENTRY_QWORDS, type Qwords, site, type Step, type Steps, STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_BYPASS, STRTAB_STE_0_S1CDMAX, STRTAB_STE_0_S1CTXPTR_MASK, STRTAB_STE_0_S1FMT, STRTAB_STE_0_V, STRTAB_STE_1_EATS, STRTAB_STE_1_EATS_S1CHK, STRTAB_STE_1_EATS_TRANS, STRTAB_STE_1_MEV, STRTAB_STE_1_S1CIR, STRTAB_STE_1_S1COR, STRTAB_STE_1_S1CSH, STRTAB_STE_1_S1DSS, STRTAB_STE_1_S1DSS_BYPASS, STRTAB_STE_1_S1STALLD, STRTAB_STE_1_S2FWB, STRTAB_STE_1_SHCFG, STRTAB_STE_1_STRW, STRTAB_STE_2_S2AA64, STRTAB_STE_2_S2ENDI, STRTAB_STE_2_S2PTW, STRTAB_STE_2_S2R, STRTAB_STE_2_S2S, STRTAB_STE_2_S2VMID, STRTAB_STE_2_VTCR, STRTAB_STE_3_S2TTB_MASK, U64_MASK } from "../../src/index.js";
 
 /** struct arm_smmu_entry_writer_ops, with the writer folded into the closure of sync(). */
 export interface EntryWriterOps {
@@ -193,7 +193,16 @@ const S_WRITE: readonly Step[] = Array.from({ length: NUM_ENTRY_QWORDS }, (_, i)
 );
 
 // entry_set()
-function* entrySet(ops: EntryWriterOps, entry: Qwords, target: readonly bigint[], start: number, len: number): Steps {
+function entrySet(ops: EntryWriterOps, entry: Qwords, target: readonly bigint[], start: number, len: number): Steps {
+  /* Nothing to write takes no step and issues no sync: no generator for it */
+  for (let i = start, n = len; n !== 0; n--, i++) {
+    if (entry[i] !== (target[i] ?? 0n)) return entrySetSteps(ops, entry, target, start, len);
+  }
+  return NO_STEPS;
+}
+
+/** entry_set() with a qword to write. */
+function* entrySetSteps(ops: EntryWriterOps, entry: Qwords, target: readonly bigint[], start: number, len: number): Steps {
   let changed = false;
   const e = exec();
   for (let i = start; len !== 0; len--, i++) {
