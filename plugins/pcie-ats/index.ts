@@ -28,6 +28,8 @@ export class PcieEndpoint implements EndpointNode {
   readonly atc: Atc;
   /** The ATC as a shared location, for a schedule explorer. */
   private readonly atcLocation: string;
+  /** The SMMU's TLB as `dma:served` names it. */
+  private readonly smmuIotlb: string;
   private ats = false;
   private stu = 12;
   /** Fault injection: the ATC never answers an ATC Invalidate Request. */
@@ -41,9 +43,12 @@ export class PcieEndpoint implements EndpointNode {
     spec: DeviceSpec,
     private readonly bus: BusPort,
   ) {
-    this.atc = new Atc((tag, t) => bus.emit("cache:fill", { cache: `${name}.atc`, tag, t }));
-    this.atcLocation = `${name}.atc`;
+    /* the ATC's name, and the location an explorer knows it by */
+    const cache = `${name}.atc`;
+    this.atc = new Atc((tag, t) => bus.emit("cache:fill", { cache, tag, t }));
+    this.atcLocation = cache;
     this.smmu = spec.smmu;
+    this.smmuIotlb = `${spec.smmu}.iotlb`;
     this.sids = [...spec.sids];
     this.atsCapable = spec.ats ?? false;
     this.pasidBits = spec.pasidBits ?? 0;
@@ -102,7 +107,7 @@ export class PcieEndpoint implements EndpointNode {
         /* an Invalidate Request overtook the Translation Request: its answer is used, not kept */
         if (this.atc.generation === generation) this.atc.fill(sid, req.pasid, result.t);
       }
-      this.served(req, sid, result.via, result.via === "iotlb" ? `${this.smmu}.iotlb` : "", result.t);
+      this.served(req, sid, result.via, result.via === "iotlb" ? this.smmuIotlb : "", result.t);
     }
     return { result };
   }
@@ -113,7 +118,7 @@ export class PcieEndpoint implements EndpointNode {
    * it refuses fails, and the oracle hears of it.
    */
   private translated(req: DmaRequest, sid: number, t: Translation): TranslateResult {
-    const cache = `${this.name}.atc`;
+    const cache = this.atcLocation;
     const addr = t.pa + (req.iova - t.base);
     const check = this.bus.request("smmu:translated", this.smmu, { sid, ssid: req.pasid, addr, access: req.access });
     if (check.kind !== "ok") {

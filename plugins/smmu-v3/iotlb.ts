@@ -119,6 +119,10 @@ export function tlbiScope(cmd: Cmd): TlbiScope | null {
 export class Iotlb {
   /** By tag (tagCode()), then base. */
   private readonly sets = new Map<number, Map<number, TlbEntry>>();
+  /** Each tag's text (tagText()) by its code, made once. */
+  private readonly texts = new Map<number, string>();
+  /** Each tag's cover tag (coverTag()) by its code, made once. */
+  private readonly coverTexts = new Map<number, string>();
   /** Entries per cover tag, kept as entries come and go. */
   private readonly covers = new Map<string, number>();
 
@@ -131,7 +135,9 @@ export class Iotlb {
   }
 
   private count(tag: TlbTag, delta: number): void {
-    const key = coverTag(tag);
+    const code = tagCode(tag);
+    let key = this.coverTexts.get(code);
+    if (key === undefined) this.coverTexts.set(code, (key = coverTag(tag)));
     const n = (this.covers.get(key) ?? 0) + delta;
     if (n === 0) this.covers.delete(key);
     else this.covers.set(key, n);
@@ -165,7 +171,11 @@ export class Iotlb {
     const e: TlbEntry = { stage: tag.stage, asid: tag.asid, vmid: tag.vmid, t };
     if (!set.has(t.base)) this.count(tag, 1);
     set.set(t.base, e);
-    this.onFill?.(tagText(tag), t);
+    if (this.onFill) {
+      let text = this.texts.get(key);
+      if (text === undefined) this.texts.set(key, (text = tagText(tag)));
+      this.onFill(text, t);
+    }
     return e;
   }
 
