@@ -168,17 +168,18 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
   private readonly slots: string[] = [];
 
   private enqueue(req: CmdqSubmit): CmdqSubmitReply {
-    const backlog = this.backlog!;
-    const e = exec();
-    const push = (cmd: Cmd): void => {
-      e?.touch(this.slot(this.queued + backlog.length), "write");
-      backlog.push({ cmd, source: req.source, at: req.at });
-    };
-    for (const cmd of req.cmds) push(cmd);
+    for (const cmd of req.cmds) this.push(cmd, req);
     if (!req.sync) return { synced: true, done: req.at };
-    const ticket = this.queued + backlog.length;
-    push({ op: "CMD_SYNC" });
+    const ticket = this.queued + this.backlog!.length;
+    this.push({ op: "CMD_SYNC" }, req);
     return { synced: true, done: req.at, ticket };
+  }
+
+  /** One command of `req` into the backlog: its slot written. */
+  private push(cmd: Cmd, req: CmdqSubmit): void {
+    const backlog = this.backlog!;
+    exec()?.touch(this.slot(this.queued + backlog.length), "write");
+    backlog.push({ cmd, source: req.source, at: req.at });
   }
 
   /** arm_smmu_cmdq_poll_until_sync()'s question: has cons passed the CMD_SYNC at `ticket`? */
