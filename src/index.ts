@@ -61,6 +61,8 @@ export type {
   ReplyOf,
   RequestName,
   RequestOf,
+  ShowReply,
+  SmmuShowRequest,
   TlbTagsReply,
   TranslatedReply,
   TranslatedRequest,
@@ -77,7 +79,7 @@ export { CdTable, CTXDESC_SPLIT, NUM_ENTRY_QWORDS, qwordLocation, StreamTable, t
 /** The STE and CD layout (arm-smmu-v3.h's field masks), for drivers that write entries and SMMUs that read them. */
 export * from "./model/entries.js";
 export { ffs, LpaeLayout, PageTable, PtTable, pgsizeBitmapFor, pteLocation, type Leaf, type Pte } from "./model/page-table.js";
-export type { Access, Backing, TranslateResult, Translation, Via } from "./model/translation.js";
+export { formatTranslation, type Access, type Backing, type TranslateResult, type Translation, type Via } from "./model/translation.js";
 export { hex } from "./model/hex.js";
 
 /* ---- Kernel primitives for stepped models: steps, RCU, locks, errno, memory, time ---- */

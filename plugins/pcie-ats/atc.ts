@@ -3,7 +3,7 @@
  * Translation Requests, tagged by the StreamID (the requester) and PASID
  * they were requested with.
  */
-import { ATC_INV_SIZE_ALL, hex, type Translation } from "../../src/index.js";
+import { ATC_INV_SIZE_ALL, formatTranslation, hex, type Translation } from "../../src/index.js";
 
 export interface AtcEntry {
   sid: number;
@@ -28,8 +28,11 @@ export class Atc {
    */
   generation = 0;
 
-  /** `onFill` hears every translation the ATC takes, with its tag as text (atcTag). */
-  constructor(private readonly onFill?: (tag: string, t: Translation) => void) {}
+  /** `onFill` hears every translation the ATC takes, `onLookup` every lookup and whether it hit, each with its tag as text (atcTag). */
+  constructor(
+    private readonly onFill?: (tag: string, t: Translation) => void,
+    private readonly onLookup?: (tag: string, addr: number, hit: boolean) => void,
+  ) {}
 
   get size(): number {
     return this.entries.length;
@@ -40,7 +43,9 @@ export class Atc {
   }
 
   lookup(sid: number, pasid: number | null, addr: number): AtcEntry | undefined {
-    return this.entries.find((e) => e.sid === sid && e.pasid === pasid && addr >= e.t.base && addr < e.t.base + e.t.size);
+    const hit = this.entries.find((e) => e.sid === sid && e.pasid === pasid && addr >= e.t.base && addr < e.t.base + e.t.size);
+    this.onLookup?.(atcTag(sid, pasid), addr, hit !== undefined);
+    return hit;
   }
 
   fill(sid: number, pasid: number | null, t: Translation): void {
@@ -72,4 +77,10 @@ export class Atc {
     }
     return n;
   }
+}
+
+/** What `show atc` prints: each entry by its tag (as `cache:fill` tags it), in StreamID, PASID and address order. */
+export function atcLines(atc: Atc): string[] {
+  const entries = [...atc.list()].sort((a, b) => a.sid - b.sid || (a.pasid ?? -1) - (b.pasid ?? -1) || a.t.base - b.t.base);
+  return entries.length ? entries.map((e) => `${atcTag(e.sid, e.pasid)}: ${formatTranslation(e.t)}`) : ["empty"];
 }

@@ -10,7 +10,7 @@
  * whole-ATC invalidation arm_smmu_enable_ats() issues would expose them.
  */
 import { type AtcInvReply, type AtcInvRequest, type BusPort, definePlugin, type DeviceSpec, hex, type DmaReply, type DmaRequest, type EndpointNode, exec, runSteps, site, type Steps, type TranslateResult, type Translation, type Via } from "../../src/index.js";
-import { Atc } from "./atc.js";
+import { Atc, atcLines } from "./atc.js";
 
 const S_ATC_LOOKUP = site("endpoint", "ATC lookup");
 const S_ATC_FILL = site("endpoint", "ATC fill");
@@ -45,7 +45,10 @@ export class PcieEndpoint implements EndpointNode {
   ) {
     /* the ATC's name, and the location an explorer knows it by */
     const cache = `${name}.atc`;
-    this.atc = new Atc((tag, t) => bus.emit("cache:fill", { cache, tag, t }));
+    this.atc = new Atc(
+      (tag, t) => bus.emit("cache:fill", { cache, tag, t }),
+      (tag, addr, hit) => bus.emit("cache:lookup", { cache, tag, addr, hit }),
+    );
     this.atcLocation = cache;
     this.smmu = spec.smmu;
     this.smmuIotlb = `${spec.smmu}.iotlb`;
@@ -147,7 +150,8 @@ export class PcieEndpoint implements EndpointNode {
       return { completed: false };
     }
     exec()?.touch(this.atcLocation, "write");
-    this.atc.invalidate(req.sid, req.ssv, req.ssid, req.addr, req.size);
+    const entries = this.atc.invalidate(req.sid, req.ssv, req.ssid, req.addr, req.size);
+    this.bus.emit("cache:invalidate", { cache: this.atcLocation, by: "ATC_INV", entries, at: req.at });
     const done = req.at + this.atcInvNs;
     this.bus.emit("ep:atc-inv-done", { device: this.name, sid: req.sid, start: req.at, end: done, completed: true });
     return { completed: true, done };
@@ -188,6 +192,7 @@ export default definePlugin({
     ctx.serve("ep:dma", ctx.node, (req) => ep.dma(req));
     ctx.serve("ep:dma-steps", ctx.node, (req) => ep.dmaSteps(req));
     ctx.serve("ep:atc-inv", ctx.node, (req) => ep.atcInv(req));
+    ctx.serve("ep:show", ctx.node, () => ({ lines: atcLines(ep.atc) }));
     return ep;
   },
 });

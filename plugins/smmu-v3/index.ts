@@ -9,9 +9,10 @@
  * Translated transactions against the STE (ATSCHK), and keeps simulated
  * time for its queue (SmmuTiming).
  */
-import { type BusPort, type Cmd, type CmdqAgent, type CmdqPollReply, type CmdqPollRequest, type CmdqSubmit, type CmdqSubmitReply, exec, qwordLocation, definePlugin, formatCmd, isTlbi, type Memory, type Platform, type Qwords, SMMU_FEATURES, SMMU_OPTIONS, type SmmuFeature, type SmmuNode, type SmmuOption, type SmmuSpec, StreamTable, type TranslateRequest } from "../../src/index.js";
+import { type BusPort, type Cmd, type CmdqAgent, type CmdqPollReply, type CmdqPollRequest, type CmdqSubmit, type CmdqSubmitReply, exec, qwordLocation, definePlugin, formatCmd, isTlbi, type Memory, type Platform, type Qwords, type ShowReply, SMMU_FEATURES, SMMU_OPTIONS, type SmmuFeature, type SmmuNode, type SmmuOption, type SmmuShowRequest, type SmmuSpec, StreamTable, type TranslateRequest } from "../../src/index.js";
 import { Iotlb, tlbiScope } from "./iotlb.js";
 import { cdTableAt, translate, translateSteps, type TranslationUnit } from "./translate.js";
+import { cacheLines, cdOf, steLines } from "./show.js";
 import { checkTranslated } from "./translated.js";
 import { WalkCache, type WalkEntry } from "./walk-cache.js";
 
@@ -73,7 +74,9 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
   private readonly generationLocation: string;
   /** The commands executed but not complete (`inflight`), as one shared location. */
   private readonly inflightLocation: string;
-  /** The walk cache as `walk:cached` names it. */
+  /** The TLB as the cache events name it. */
+  private readonly iotlbName: string;
+  /** The walk cache as `walk:cached` and the cache events name it. */
   private readonly walkName: string;
 
   constructor(
@@ -84,8 +87,11 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     private readonly bus: BusPort,
     private readonly platform: Platform,
   ) {
-    const cache = `${name}.iotlb`;
-    this.iotlb = new Iotlb((tag, t) => bus.emit("cache:fill", { cache, tag, t }));
+    const cache = (this.iotlbName = `${name}.iotlb`);
+    this.iotlb = new Iotlb(
+      (tag, t) => bus.emit("cache:fill", { cache, tag, t }),
+      (tag, addr, hit) => bus.emit("cache:lookup", { cache, tag, addr, hit }),
+    );
     this.tlbLocation = `${name}.tlb`;
     this.cfgLocation = `${name}.cfg`;
     this.generationLocation = `${name}.tlb.generation`;
@@ -94,7 +100,7 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     this.features = new Set(spec.features);
     this.options = new Set(spec.options ?? []);
     const props = spec.props as { cmd_ns?: number; sync_ns?: number; walk_cache?: boolean } | undefined;
-    this.walkCache = props?.walk_cache === false ? null : new WalkCache();
+    this.walkCache = props?.walk_cache === false ? null : new WalkCache((tag, addr, hit) => bus.emit("cache:lookup", { cache: this.walkName, tag, addr, hit }));
     this.timing = { cmdNs: props?.cmd_ns ?? DEFAULT_TIMING.cmdNs, syncNs: props?.sync_ns ?? DEFAULT_TIMING.syncNs };
   }
 
@@ -120,6 +126,20 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
       cds.set(ssid, cd);
     }
     return cd;
+  }
+
+  /** The `show` statement: an STE or CD as the SMMU would read it from memory now, or what the TLB and walk cache hold. */
+  show(req: SmmuShowRequest): ShowReply {
+    if (req.what === "iotlb") return { lines: cacheLines(this.iotlb, this.walkCache) };
+    const sid = req.sid ?? 0;
+    const ste = this.strtab.ste(sid);
+    if (req.what === "ste") return { lines: steLines(ste, this.steCache.get(sid)) };
+    const ssid = req.ssid ?? 0;
+    return { lines: cdOf(ste, ssid, (cdtab) => cdTableAt(this.memory, cdtab)?.fetch(ssid)) };
+  }
+
+  walked(req: TranslateRequest, stage: 1 | 2, reads: number, ok: boolean): void {
+    this.bus.emit("walk:done", { smmu: this.name, sid: req.sid, ssid: req.ssid, iova: req.iova, stage, reads, ok });
   }
 
   walkCached(e: WalkEntry, req: TranslateRequest): void {
@@ -272,8 +292,8 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     if (tlbi) {
       e?.touch(this.tlbLocation, "write");
       const scope = tlbiScope(cmd);
-      this.iotlb.invalidate(cmd, scope);
-      this.walkCache?.invalidate(cmd, scope);
+      this.bus.emit("cache:invalidate", { cache: this.iotlbName, by: cmd.op, entries: this.iotlb.invalidate(cmd, scope), at: end });
+      if (this.walkCache) this.bus.emit("cache:invalidate", { cache: this.walkName, by: cmd.op, entries: this.walkCache.invalidate(cmd, scope), at: end });
       return;
     }
     if (cmd.op.startsWith("CFGI_")) e?.touch(this.cfgLocation, "write");
@@ -385,6 +405,7 @@ export default definePlugin({
       return text;
     };
     ctx.serve("smmu:tlb-tags", ctx.node, () => ({ tags: smmu.iotlb.coverTags().map(withNode) }));
+    ctx.serve("smmu:show", ctx.node, (req) => smmu.show(req));
     return smmu;
   },
 });

@@ -119,15 +119,24 @@ export function tlbiScope(cmd: Cmd): TlbiScope | null {
 export class Iotlb {
   /** By tag (tagCode()), then base. */
   private readonly sets = new Map<number, Map<number, TlbEntry>>();
-  /** Each tag's text (tagText()) by its code, made once. */
+  /** Each tag's text (tagText()) by its code, made once: fills and lookups report it. */
   private readonly texts = new Map<number, string>();
+
+  private text(code: number, tag: TlbTag): string {
+    let text = this.texts.get(code);
+    if (text === undefined) this.texts.set(code, (text = tagText(tag)));
+    return text;
+  }
   /** Each tag's cover tag (coverTag()) by its code, made once. */
   private readonly coverTexts = new Map<number, string>();
   /** Entries per cover tag, kept as entries come and go. */
   private readonly covers = new Map<string, number>();
 
-  /** `onFill` hears every translation the TLB takes, with its tag as text (tagText). */
-  constructor(private readonly onFill?: (tag: string, t: Translation) => void) {}
+  /** `onFill` hears every translation the TLB takes, `onLookup` every lookup and whether it hit, each with its tag as text (tagText). */
+  constructor(
+    private readonly onFill?: (tag: string, t: Translation) => void,
+    private readonly onLookup?: (tag: string, addr: number, hit: boolean) => void,
+  ) {}
 
   /** The tags ("asid 1", "vmid 2") some entry is held under. */
   coverTags(): string[] {
@@ -156,6 +165,12 @@ export class Iotlb {
   }
 
   lookup(tag: TlbTag, addr: number): TlbEntry | undefined {
+    const e = this.find(tag, addr);
+    if (this.onLookup) this.onLookup(this.text(tagCode(tag), tag), addr, e !== undefined);
+    return e;
+  }
+
+  private find(tag: TlbTag, addr: number): TlbEntry | undefined {
     const set = this.sets.get(tagCode(tag));
     if (!set) return undefined;
     for (const e of set.values()) {
@@ -171,11 +186,7 @@ export class Iotlb {
     const e: TlbEntry = { stage: tag.stage, asid: tag.asid, vmid: tag.vmid, t };
     if (!set.has(t.base)) this.count(tag, 1);
     set.set(t.base, e);
-    if (this.onFill) {
-      let text = this.texts.get(key);
-      if (text === undefined) this.texts.set(key, (text = tagText(tag)));
-      this.onFill(text, t);
-    }
+    if (this.onFill) this.onFill(this.text(key, tag), t);
     return e;
   }
 

@@ -16,6 +16,8 @@ export interface TranslationUnit {
   readonly walkCache: WalkCache | null;
   /** A walk for `req` started from the walk-cache entry `e`. */
   walkCached(e: WalkEntry, req: TranslateRequest): void;
+  /** A walk of one stage for `req` ended, having read `reads` table entries; `ok` false when it faulted. */
+  walked(req: TranslateRequest, stage: 1 | 2, reads: number, ok: boolean): void;
   /** The STE as the SMMU sees it: its cached copy, or a fresh fetch. */
   fetchSte(sid: number): Qwords;
   /** The CD at `ssid` of the table at `cdtab`, through the cache; undefined if unreachable. */
@@ -46,7 +48,15 @@ function fault(event: string, detail: string): TranslateResult {
  * memory as it is (a freed one still holds what it held); every table entry
  * read goes into the walk cache.
  */
-function* walk(unit: TranslationUnit, generation: number, req: TranslateRequest, tag: TlbTag, ttb: bigint, addr: number, write: boolean, stage: string): Steps<Walk> {
+function* walk(unit: TranslationUnit, generation: number, req: TranslateRequest, tag: TlbTag, ttb: bigint, addr: number, write: boolean, stage: 1 | 2): Steps<Walk> {
+  const reads = { n: 0 };
+  const w = yield* walkTables(unit, generation, req, tag, ttb, addr, write, `stage ${stage}`, reads);
+  unit.walked(req, stage, reads.n, w.ok);
+  return w;
+}
+
+/** walk(), counting in `reads` the table entries it read. */
+function* walkTables(unit: TranslationUnit, generation: number, req: TranslateRequest, tag: TlbTag, ttb: bigint, addr: number, write: boolean, stage: string, reads: { n: number }): Steps<Walk> {
   let table: PtTable | undefined = unit.memory.deref(ttb, PageTable);
   if (!table) return { ok: false, result: fault("F_WALK_EABT", `${stage} table at ${hex(ttb)} is not a page table`) };
   const e = exec();
@@ -62,6 +72,7 @@ function* walk(unit: TranslationUnit, generation: number, req: TranslateRequest,
     const { layout, level } = here;
     const idx = layout.index(addr, level);
     yield S_WALK;
+    reads.n++;
     /* a table walk's read: under an explorer, a CPU's pending PTE store may not have reached it */
     const pte: Pte | undefined = e ? e.load(pteLocation(e, here, idx), here.ptes.get(idx)) : here.ptes.get(idx);
     if (!pte) return { ok: false, result: fault("F_TRANSLATION", `${stage} ${hex(addr)} is not mapped`) };
@@ -162,7 +173,7 @@ export function* translateSteps(unit: TranslationUnit, req: TranslateRequest): S
   if (ste.cfg === "s2") {
     const tag: TlbTag = { stage: "s2", asid: -1, vmid: ste.s2vmid };
     return yield* lookupOrWalk(unit, generation, tag, req.iova, write, function* () {
-      const w = yield* walk(unit, generation, req, tag, ste.s2ttb, req.iova, write, "stage 2");
+      const w = yield* walk(unit, generation, req, tag, ste.s2ttb, req.iova, write, 2);
       return w.ok ? fromLeaf(w.leaf, w.table) : w.result;
     });
   }
@@ -175,7 +186,7 @@ export function* translateSteps(unit: TranslationUnit, req: TranslateRequest): S
       if (!s2) return { kind: "ok", t: { base: req.iova, size: 0x1000, pa: req.iova, writable: true, backing: [] }, via: "bypass" };
       const tag: TlbTag = { stage: "s2", asid: -1, vmid: ste.s2vmid };
       return yield* lookupOrWalk(unit, generation, tag, req.iova, write, function* () {
-        const w = yield* walk(unit, generation, req, tag, ste.s2ttb, req.iova, write, "stage 2");
+        const w = yield* walk(unit, generation, req, tag, ste.s2ttb, req.iova, write, 2);
         return w.ok ? fromLeaf(w.leaf, w.table) : w.result;
       });
     }
@@ -195,11 +206,11 @@ export function* translateSteps(unit: TranslationUnit, req: TranslateRequest): S
     ? { stage: "nested", asid: cd.asid, vmid: ste.s2vmid }
     : { stage: "s1", asid: cd.asid, vmid: el2 ? -1 : ste.s2vmid };
   return yield* lookupOrWalk(unit, generation, tag, req.iova, write, function* () {
-    const w1 = yield* walk(unit, generation, req, tag, cd.ttb0, req.iova, write, "stage 1");
+    const w1 = yield* walk(unit, generation, req, tag, cd.ttb0, req.iova, write, 1);
     if (!w1.ok) return w1.result;
     if (!s2) return fromLeaf(w1.leaf, w1.table);
     const ipa = w1.leaf.pa + (req.iova - w1.leaf.iova);
-    const w2 = yield* walk(unit, generation, req, { stage: "s2", asid: -1, vmid: ste.s2vmid }, ste.s2ttb, ipa, write, "stage 2");
+    const w2 = yield* walk(unit, generation, req, { stage: "s2", asid: -1, vmid: ste.s2vmid }, ste.s2ttb, ipa, write, 2);
     if (!w2.ok) return w2.result;
     return combine(w1.leaf, w1.table, w2.leaf, w2.table, req.iova);
   });

@@ -8,7 +8,7 @@
  * why io-pgtable flushes a table's range with leaf = false before freeing it.
  */
 import type { Cmd } from "../../src/index.js";
-import { overlaps, tagCode, tagKey, type TlbiScope, type TlbTag, tlbiScope } from "./iotlb.js";
+import { overlaps, tagCode, tagKey, tagText, type TlbiScope, type TlbTag, tlbiScope } from "./iotlb.js";
 
 export interface WalkEntry extends TlbTag {
   /** The level of the table holding the entry. */
@@ -23,6 +23,19 @@ export interface WalkEntry extends TlbTag {
 export class WalkCache {
   /** By tag (tagCode()), then region size (one per level), then base. */
   private readonly sets = new Map<number, Map<number, Map<number, WalkEntry>>>();
+
+  /** `onLookup` hears every lookup, with its tag as text (tagText), and whether an entry covered the address. */
+  constructor(private readonly onLookup?: (tag: string, addr: number, hit: boolean) => void) {}
+
+  /** Each tag's text (tagText()) by its code, made once: every lookup reports it. */
+  private readonly texts = new Map<number, string>();
+
+  private text(tag: TlbTag): string {
+    const code = tagCode(tag);
+    let text = this.texts.get(code);
+    if (text === undefined) this.texts.set(code, (text = tagText(tag)));
+    return text;
+  }
 
   get size(): number {
     let n = 0;
@@ -39,6 +52,12 @@ export class WalkCache {
 
   /** The deepest entry under `tag` covering `addr`. */
   lookup(tag: TlbTag, addr: number): WalkEntry | undefined {
+    const e = this.deepest(tag, addr);
+    if (this.onLookup) this.onLookup(this.text(tag), addr, e !== undefined);
+    return e;
+  }
+
+  private deepest(tag: TlbTag, addr: number): WalkEntry | undefined {
     const bySize = this.sets.get(tagCode(tag));
     if (!bySize) return undefined;
     let best: WalkEntry | undefined;

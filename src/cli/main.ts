@@ -18,10 +18,13 @@ import {
   collect,
   driverOption,
   limitOption,
+  LOG_CATEGORIES,
+  logCategories,
   positiveInt,
   REPORTERS,
   seedInt,
   type CheckOpts,
+  seconds,
   type CommandContext,
   nonNegativeInt,
   seedRange,
@@ -62,8 +65,21 @@ in the report, neither a pass nor a failure; skips alone exit 0.
 
 --reporter ktap prints KTAP as kunit does (a suite per file, a test case per
 scenario, "# SKIP"); --reporter junit prints JUnit XML for CI. Output files
-(--trace) are opened before anything runs: one that cannot be written is a
-usage error. Output cut short by its reader (| head) ends the run quietly.`;
+(--trace, --log-file) are opened before anything runs: one that cannot be
+written is a usage error. Output cut short by its reader (| head) ends the
+run quietly.
+
+--log cmds,dma,atc,tlb,walk,invs (or all) prints what the platform does as
+it happens, as QEMU's -trace does: on stderr (or in --log-file), a line per
+event with its simulated ns and the CPU whose operation caused it, each
+scenario's after a "# FILE: "SCENARIO"" line; the report is unchanged.
+
+A run that loads a user's plugin, or has --timeout or --max-memory, runs its
+scenarios on a worker thread: a scenario over the time or memory bound fails
+at the statement running, naming the plugin and event whose code ran; a
+plugin's timers never run (one left pending fails its scenario), and its
+rejected promises, process.exit() and microtask exceptions are its failures.
+What a plugin prints goes to stderr. No timeout unless one is given.`;
 
 const EXPLORE_HELP = `
 Searches the interleavings of each top-level \`concurrently\` block of the
@@ -142,13 +158,17 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     .option("--variant <name>", "run under this driver variant (driver-invs: mainline, v9; driver-legacy: v7.0)")
     .option("--driver-option <key[=value]>", "set a driver option (e.g. parallel_syncs); repeatable", driverOption)
     .option("--trace <file>", "write the run as Chrome trace-event JSON (open it in Perfetto): CPUs, SMMU queues, endpoints")
-    .option("--metrics", "after each scenario, what its invalidations took (simulated ns) and queued")
+    .option("--metrics", "after each scenario, what its invalidations took (simulated ns) and queued, and each cache's hits, misses and invalidated entries")
+    .addOption(new Option("--log <categories>", `log each event as it happens, a line each with its simulated ns and CPU, to stderr: ${LOG_CATEGORIES.join(", ")} (comma-separated) or all`).argParser(logCategories))
+    .option("--log-file <file>", "write the --log lines to this file instead of stderr")
     .option("--check-plugins", "shape-check the events of the built-in plugins too (a plugin given with --plugin or `use` always is)")
     .option("--schedule <schedule>", "replay this schedule (as `explore` prints it) of the scenario's `concurrently` block")
     .addOption(new Option("--block <n>", "with --schedule: the scenario's N-th top-level `concurrently` block").argParser(positiveInt))
     .addOption(new Option("--memory <model>", "with --schedule: the memory model the schedule was found under").choices(["sc", "tso", "arm"]).default("sc"))
     .addOption(new Option("--seed <n>", "seed of the interleavings `concurrently` blocks explore").argParser(seedInt).default(0))
     .addOption(new Option("--step-limit <n>", "steps one operation may take before it is a livelock").argParser(positiveInt))
+    .addOption(new Option("--timeout <seconds>", "stop a scenario that runs longer (run on a worker thread): it fails at the statement, naming the plugin running").argParser(seconds))
+    .addOption(new Option("--max-memory <MB>", "stop a scenario whose worker thread's heap grows past this").argParser(positiveInt))
     .addHelpText("after", RUN_HELP)
     .action(async (files: string[], _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<RunOpts>();

@@ -31,10 +31,17 @@ export interface RunOpts extends GlobalOpts, ReplayOpts {
   stepLimit?: number;
   driverOption?: Record<string, JsonValue>;
   trace?: string;
+  /** run --log: the categories logged, and where (stderr without --log-file) */
+  log?: LogCategory[];
+  logFile?: string;
   metrics?: boolean;
   /** A topology (.json or .smmu) each file is read after, as if it began by including it. */
   topology?: string;
   checkPlugins?: boolean;
+  /** Seconds a scenario may run (on a worker thread) before it is stopped. */
+  timeout?: number;
+  /** MB of JS heap the worker thread running the scenarios may use. */
+  maxMemory?: number;
 }
 
 export interface CheckOpts extends GlobalOpts {
@@ -141,6 +148,13 @@ export function positiveInt(v: string): number {
   return n;
 }
 
+/** A positive number of seconds (fractions allowed). */
+export function seconds(v: string): number {
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v) || !(n > 0) || n > 2_000_000) throw new InvalidArgumentError(`not a number of seconds > 0: ${v}`);
+  return n;
+}
+
 export function nonNegativeInt(v: string): number {
   const n = Number(v);
   if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`not an integer >= 0: ${v}`);
@@ -164,4 +178,17 @@ export function shardSpec(v: string): { index: number; count: number } {
   const count = Number(m?.[2]);
   if (!m || !Number.isSafeInteger(count) || index < 1 || index > count) throw new InvalidArgumentError(`not K/N with 1 <= K <= N: ${v}`);
   return { index, count };
+}
+
+/** What `run --log` can log (src/report/log.ts LogCategory: run.ts passes these there, so tsc checks they are its). */
+export const LOG_CATEGORIES = ["cmds", "dma", "atc", "tlb", "walk", "invs"] as const;
+export type LogCategory = (typeof LOG_CATEGORIES)[number];
+
+/** --log's categories, "cmds,dma" or "all", in LOG_CATEGORIES order; a word that is none is named in the error. */
+export function logCategories(v: string): LogCategory[] {
+  if (v === "all") return [...LOG_CATEGORIES];
+  const words = v.split(",").map((w) => w.trim());
+  const bad = words.find((w) => !(LOG_CATEGORIES as readonly string[]).includes(w));
+  if (bad !== undefined) throw new InvalidArgumentError(`no log category "${bad}" (categories: ${LOG_CATEGORIES.join(", ")}, or all)`);
+  return LOG_CATEGORIES.filter((c) => words.includes(c));
 }

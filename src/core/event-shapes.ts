@@ -135,6 +135,10 @@ const NOTIFICATION_SHAPES: Readonly<Record<NotificationName, Check>> = {
   "pgtable:unmap": obj({ table: u64, leaves: arrayOf(obj({ iova: int, size: int, pa: int, writable: bool })) }),
   "pgtable:free": obj({ table: u64, freed: arrayOf(u64) }),
   "walk:cached": obj({ smmu: str, cache: str, sid: int, ssid: nullable(int), iova: int, access, level: int, base: int, next: u64 }),
+  "cache:lookup": obj({ cache: str, tag: str, addr: int, hit: bool }),
+  "cache:invalidate": obj({ cache: str, by: str, entries: int, at: time }),
+  "walk:done": obj({ smmu: str, sid: int, ssid: nullable(int), iova: int, stage: typed("1 or 2", (v) => v === 1 || v === 2), reads: int, ok: bool }),
+  "dma:done": obj({ device: str, sid: int, pasid: nullable(int), iova: int, access, result: oneOf("ok", "fault", "abort"), "via?": via, "pa?": int, "event?": str, "detail?": str }),
 };
 
 const REQUEST_SHAPES: Readonly<Record<RequestName, [request: Check, reply: Check]>> = {
@@ -147,6 +151,8 @@ const REQUEST_SHAPES: Readonly<Record<RequestName, [request: Check, reply: Check
   "ep:dma": [obj({ iova: int, pasid: nullable(int), access, "sid?": int }), obj({ result: translateResult })],
   "ep:dma-steps": [obj({ iova: int, pasid: nullable(int), access, "sid?": int }), stepped],
   "ep:atc-inv": [obj({ sid: int, ssid: int, ssv: bool, addr: int, size: int, at: time }), obj({ completed: bool, "done?": time })],
+  "smmu:show": [obj({ what: oneOf("ste", "cd", "iotlb"), "sid?": int, "ssid?": int }), obj({ lines: arrayOf(str) })],
+  "ep:show": [obj({ what: oneOf("atc") }), obj({ lines: arrayOf(str) })],
 };
 
 /** Why a notification payload is malformed, or null. */

@@ -110,7 +110,12 @@ export type Stmt = At &
     /** a litmus test's thread: plain memory operations on one CPU */
     | { kind: "thread"; ops: MemOp[] }
     | { kind: "expect-cond"; cond: RegCond }
+    /** what a domain's array, an STE or CD, an SMMU's TLB or an endpoint's ATC holds, printed into the report */
+    | { kind: "show"; what: ShowWhat; target: string; pasid?: number }
   );
+
+/** What `show` shows: a domain's invalidation array, a device's STEs or CD, an SMMU's TLB (and walk cache), an endpoint's ATC. */
+export type ShowWhat = "invs" | "ste" | "cd" | "iotlb" | "atc";
 
 /** The statements that are operations, stepped paths of the driver or a device (a litmus thread too): the ones a `concurrently` block may hold. */
 const OPERATION_KINDS = ["attach", "detach", "map", "unmap", "flush", "dma", "mm-invalidate", "mm-release", "vsmmu-invalidate", "thread"] as const satisfies readonly Stmt["kind"][];

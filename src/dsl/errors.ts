@@ -26,7 +26,7 @@ function label(t: TokenType): string {
 /** What each rule expects when none of its alternatives matches. */
 const EXPECTED: Record<string, string> = {
   topItem: "a declaration (smmu, device, vsmmu, domain, param, for, include, use, driver or scenario)",
-  stmt: "a statement (attach, detach, map, unmap, flush, dma, sva, mm, fail, fault, expect, array, unref, concurrently, for or driver)",
+  stmt: "a statement (attach, detach, map, unmap, flush, dma, sva, mm, fail, fault, expect, show, array, unref, concurrently, for or driver)",
   expect: "an expectation (commands, count, invs, array, dma, state, error, no stale, stale or a condition such as r0 == 1)",
   value: "a value",
   operand: "a number, a name or '('",

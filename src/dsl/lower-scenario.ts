@@ -8,7 +8,7 @@ import { CMDQ_OP, cmdPrototype, makeCmd, type Cmd, type Opcode } from "../model/
 import type { DomainStage, Topology } from "../model/topology.js";
 import { VIAS, type Access, type Via } from "../model/translation.js";
 import { INV_TYPE_NAMES, isInvTypeName } from "../model/driver.js";
-import { EMULATOR_ERRORS, isOperation, type CmdPattern, type DmaExpectation, type DriverChoice, type ErrorExpectation, type InvPattern, type Stmt } from "./ast.js";
+import { EMULATOR_ERRORS, isOperation, type CmdPattern, type DmaExpectation, type DriverChoice, type ErrorExpectation, type InvPattern, type ShowWhat, type Stmt } from "./ast.js";
 import { didYouMean } from "../core/suggest.js";
 import { assertNever } from "../model/assert-never.js";
 import { DRIVER_NODE, driverPlugin } from "../model/topology.js";
@@ -34,6 +34,9 @@ const OPCODES = [...FIELDS.keys()];
  * fields, so they are 4 KiB aligned.
  */
 const FIELD_BITS: Record<string, bigint> = { asid: 16n, vmid: 16n, sid: 32n, ssid: 20n, ssv: 1n, global: 1n, num: 5n, scale: 5n, leaf: 1n, ttl: 2n, tg: 2n, size: 6n, addr: 64n };
+
+/** What each `show` shows, and of which kind of node. */
+const SHOWN: Record<ShowWhat, "domain" | "SMMU" | "device"> = { invs: "domain", ste: "device", cd: "device", iotlb: "SMMU", atc: "device" };
 
 /** "an s1", "a nested": the article as it is read aloud. */
 function aStage(stage: DomainStage | undefined): string {
@@ -208,6 +211,8 @@ export class ScenarioLowerer {
         const ops = this.litmus.thread(n.body, span);
         return ops && { kind: "thread", ops, span };
       }
+      case "show":
+        return this.show(n, span);
       case "unref": {
         const base = this.arrayRef(n.base);
         const other = this.arrayRef(n.other);
@@ -216,6 +221,25 @@ export class ScenarioLowerer {
       default:
         return assertNever(n);
     }
+  }
+
+  /** `show WHAT NAME [pasid N];`: the name is a domain (invs), an SMMU (iotlb) or a device; only a CD is at a PASID. */
+  private show(n: Extract<S.Stmt, { kind: "show" }>, span: Stmt["span"]): Stmt | undefined {
+    const what = n.what.image;
+    if (!Object.hasOwn(SHOWN, what)) {
+      return this.lo.error(n.what, "unknown-value", `expected one of ${Object.keys(SHOWN).join(", ")} to show, not "${what}"${didYouMean(what, Object.keys(SHOWN))}`);
+    }
+    const of = SHOWN[what as ShowWhat];
+    const kinds = { domain: this.domains, SMMU: this.smmus, device: this.devices };
+    /* a node of another kind: say which kind this one takes, and what the name is */
+    const name = this.lo.nameText(n.target);
+    const is = (Object.keys(kinds) as (keyof typeof kinds)[]).find((k) => k !== of && name !== undefined && kinds[k].has(name));
+    if (is && !kinds[of].has(name!)) return this.lo.error(n.target, "unknown-node", `show ${what} takes ${of === "SMMU" ? "an" : "a"} ${of}, and ${name} is ${is === "SMMU" ? "an" : "a"} ${is}`);
+    const target = this.ref(n.target, of, kinds[of]);
+    if (n.pasid && what !== "cd") return this.lo.error(n.pasid, "misplaced", `only a CD is shown at a PASID (show cd ${target ?? "DEV"} pasid N), not ${what}`);
+    const pasid = this.optInt(n.pasid, "PASID", 0xfffffn);
+    if (target === undefined || pasid === undefined) return undefined;
+    return { kind: "show", what: what as ShowWhat, target, ...(pasid !== null ? { pasid } : {}), span };
   }
 
   /** Arrays a scenario has defined so far (statements in order). */

@@ -273,6 +273,7 @@ class SmmuParser extends EmbeddedActionsParser {
     { ALT: () => this.SUBRULE(this.unref) },
     { ALT: () => this.SUBRULE(this.concurrently) },
     { ALT: () => this.SUBRULE(this.thread) },
+    { ALT: () => this.SUBRULE(this.show) },
   ];
 
   stmt = this.RULE("stmt", (): Stmt => this.OR(this.stmts));
@@ -326,6 +327,19 @@ class SmmuParser extends EmbeddedActionsParser {
     this.CONSUME(RParen);
     this.CONSUME(Semi);
     return { kind: "memOp", target, fn, args, first, last: this.end() };
+  });
+
+  /** show invs d1;  show ste gpu0;  show cd gpu0 pasid 1;  show iotlb smmu0;  show atc gpu0; (lowering checks the word) */
+  show = this.RULE("show", (): Stmt => {
+    const first = this.CONSUME(KW.show);
+    const what = this.CONSUME(Identifier);
+    const target = this.SUBRULE(this.name);
+    const pasid = this.OPTION(() => {
+      this.CONSUME(KW.pasid);
+      return this.SUBRULE(this.expr);
+    });
+    this.CONSUME(Semi);
+    return { kind: "show", what, target, pasid, first, last: this.end() };
   });
 
   private readonly arrayOps: IOrAlt<ArrayDef>[] = [

@@ -203,4 +203,6 @@ export type Stmt = Syn &
     | { kind: "concurrently"; body: Stmt[] }
     /** memory operations; a statement there is parsed to be refused */
     | { kind: "thread"; body: (MemOp | Stmt)[] }
+    /** show invs DOMAIN; show ste DEV; show cd DEV [pasid N]; show iotlb SMMU; show atc DEV; */
+    | { kind: "show"; what: IToken; target: Name; pasid?: Expr }
   );

@@ -92,6 +92,7 @@ export const KW = {
   and: kw("and"),
   or: kw("or"),
   not: kw("not"),
+  show: kw("show"),
 } as const;
 
 const punctuation = new Map<TokenType, string>();

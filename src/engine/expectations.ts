@@ -66,6 +66,17 @@ function formatEntry(e: EntryLike, smmu: boolean): string {
   return `${smmu && e.smmu !== undefined ? `${e.smmu} ` : ""}${e.type} ${short(e.id)} ssid ${e.ssid} users ${e.users}`;
 }
 
+/**
+ * What `show invs` prints of a domain's array: each entry within num_invs as
+ * `expect invs` writes it, then its trash count; or why there is none.
+ */
+export function invsLines(got: InvsSnapshot | null, why: string): string[] {
+  if (!got) return [why];
+  if (got.error) return [`the array pointer holds ${got.error}`];
+  const lines = got.entries.map((e) => formatEntry(e, true));
+  return [...(lines.length ? lines : ["empty"]), ...(got.trashes ? [`trash ${got.trashes}`] : [])];
+}
+
 /** An entry matches a pattern; a pattern without an SMMU matches any. */
 function entryMatches(w: InvPattern, g: EntryLike): boolean {
   return (w.smmu === undefined || w.smmu === g.smmu) && w.type === g.type && w.id === g.id && w.ssid === g.ssid && w.users === g.users;

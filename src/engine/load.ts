@@ -37,6 +37,8 @@ export interface LoadOptions {
   driver?: DriverSpec;
   /** A topology (written as JSON, or a .smmu file) the file is read after, as if it began by including it (`run --topology`). */
   topology?: string;
+  /** A user's plugin loaded: leave preflight (which sets the plugins up) to the caller; `run` does it on its worker thread, where a setup() that never returns is watched. */
+  deferPluginPreflight?: boolean;
   /** Overrides of DEFAULT_LIMITS (`--limit NAME=N`). */
   limits?: Partial<Limits>;
 }
@@ -85,7 +87,8 @@ function validated(lowered: Lowered, registry: PluginRegistry, opts: LoadOptions
     const topology = validateTopology(file.topology, registry, locate, "smmu", (pointer) => lowered.unreadable.has(pointer));
     diags.push(...topology, ...driverChoiceProblems(file, registry));
     /* a platform needs a topology that is whole and valid; scenarios that failed to lower are checked as far as they were */
-    if (!lowered.unreadable.size && !topology.some((d) => d.severity === "error")) diags.push(...preflight(file, registry, opts.driver));
+    const deferred = opts.deferPluginPreflight === true && registry.hasUserPlugins();
+    if (!deferred && !lowered.unreadable.size && !topology.some((d) => d.severity === "error")) diags.push(...preflight(file, registry, opts.driver));
   }
   if (diags.some((d) => d.severity === "error")) throw new InputError(sortDiagnostics(diags));
   return file;
@@ -114,8 +117,16 @@ export async function loadCliPlugins(specs: readonly string[], registry: PluginR
  */
 export async function loadSmmuWithPlugins(path: string, registry: PluginRegistry, text?: string, opts: LoadOptions = {}): Promise<SmmuFile> {
   const lowered = lowerSmmu(text ?? readInput(path, opts.limits), path, includes(registry, opts));
+  const problems = await loadUses(lowered.file, registry);
+  /* without its plugins the file cannot be validated: their problems, and lowering's */
+  if (problems.length) throw new InputError(sortDiagnostics([...lowered.diagnostics, ...problems]));
+  return validated(lowered, registry, opts);
+}
+
+/** Load the plugins a file `use`s into `registry`, each relative to the file that says it: a diagnostic at each that fails. */
+export async function loadUses(file: Pick<SmmuFile, "uses">, registry: PluginRegistry): Promise<Diagnostic[]> {
   const problems = [];
-  for (const use of lowered.file.uses) {
+  for (const use of file.uses) {
     try {
       await loadPlugins(use.path, dirname(use.span.file), registry);
     } catch (err) {
@@ -123,9 +134,7 @@ export async function loadSmmuWithPlugins(path: string, registry: PluginRegistry
       problems.push(diagnostic(use.span, "plugin", err.message));
     }
   }
-  /* without its plugins the file cannot be validated: their problems, and lowering's */
-  if (problems.length) throw new InputError(sortDiagnostics([...lowered.diagnostics, ...problems]));
-  return validated(lowered, registry, opts);
+  return problems;
 }
 
 /**

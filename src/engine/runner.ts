@@ -11,7 +11,7 @@ import { InputError, diagnostic, type Diagnostic } from "../core/diagnostics.js"
 import { globMatcher, isGlob } from "../core/glob.js";
 import { KernelOopsError, UseAfterFreeError } from "../core/rcu.js";
 import { LivelockError } from "../core/steps.js";
-import { PluginFault } from "../core/bus.js";
+import { NoHandlerError, PluginFault } from "../core/bus.js";
 import { isOperation, scenarioStatements, type DriverChoice, type ErrorExpectation, type Operation, type Scenario, type SmmuFile, type Stmt } from "../dsl/ast.js";
 import { assertNever } from "../model/assert-never.js";
 import { DriverUnsupportedError, type InvsAlgebra } from "../model/driver.js";
@@ -23,6 +23,7 @@ import type { PluginRegistry } from "../plugin/registry.js";
 import { driverProblem } from "../schema/validate.js";
 import { checkCond, checkContains, checkDma, checkExact, checkInvs } from "./expectations.js";
 import { MetricsRecorder, type InvalidationMetric, type ScenarioMetrics } from "./metrics.js";
+import { CacheCounter, type CacheStats } from "./cache-stats.js";
 import { Simulator, type Op } from "./simulator.js";
 import type { Registers } from "./thread.js";
 import type { SpanSink, Timeline } from "./timeline.js";
@@ -78,10 +79,20 @@ export interface ScenarioResult {
   failures: Failure[];
   violations: Violation[];
   warnings: string[];
+  /** What its `show` statements printed, in the order they ran; absent when it has none. */
+  shows?: ShownState[];
   /** Commands and CMD_SYNCs each SMMU received. */
   commands: Record<string, { commands: number; syncs: number }>;
-  /** Simulated time: what each invalidation took and queued. */
-  metrics: ScenarioMetrics;
+  /** Simulated time: what each invalidation took and queued; and what each cache and table walker did. */
+  metrics: ScenarioMetrics & CacheStats;
+}
+
+/** What one `show` statement printed, where it is written. */
+export interface ShownState {
+  span: Span;
+  /** The statement, as written: "show cd gpu0 pasid 1". */
+  what: string;
+  lines: string[];
 }
 
 export interface RunOptions {
@@ -111,6 +122,8 @@ export interface RunOptions {
   onTimeline?: (result: ScenarioResult, timeline: Timeline) => void;
   /** Called once a scenario's platform is set up: what hears the spans of its run as they end (a trace written as the run goes). */
   spans?: () => SpanSink;
+  /** Called once a scenario's platform is set up, before it runs: what listens to its bus (`run --log`). */
+  onSimulator?: (sim: Simulator, scenario: Scenario) => void;
   /**
    * Keep each invalidation's figures in the results' `metrics.invalidations`
    * (true by default, false by default when `onInvalidation` is given): a
@@ -121,6 +134,8 @@ export interface RunOptions {
   onInvalidation?: (m: InvalidationMetric) => void;
   /** Called with each scenario's result as it finishes. */
   onResult?: (result: ScenarioResult) => void;
+  /** Called as each statement starts, nested ones too: where a watchdog on another thread finds the run when it stops it. */
+  onStatement?: (span: Span) => void;
 }
 
 /** The statement a progress report is about: where it is and what it is. */
@@ -219,6 +234,7 @@ export class ScenarioRun {
   readonly sim: Simulator;
   readonly failures: Failure[] = [];
   readonly warnings: string[] = [];
+  readonly shows: ShownState[] = [];
   /** Violations found so far that an `expect stale` acknowledged, or that were reported. */
   private seen = 0;
   private violationSpans: Span[] = [];
@@ -226,6 +242,7 @@ export class ScenarioRun {
   private readonly seed: number;
   private readonly driverSpec: DriverSpec;
   private readonly metrics: MetricsRecorder;
+  private readonly caches: CacheCounter;
 
   constructor(
     readonly file: SmmuFile,
@@ -233,6 +250,7 @@ export class ScenarioRun {
     opts: RunOptions,
   ) {
     this.seed = opts.seed ?? 0;
+    this.onStatement = opts.onStatement;
     const driver = (this.driverSpec = driverSpec(file, scenario, opts.driver));
     const choice = scenario.driver ?? file.driver;
     const choiceSpan = choice?.span ?? scenario.span;
@@ -261,6 +279,8 @@ export class ScenarioRun {
     this.metrics = new MetricsRecorder(smmus, { keep: opts.keepInvalidations ?? opts.onInvalidation === undefined, onInvalidation: opts.onInvalidation });
     this.sim.timeline.listen(this.metrics);
     if (opts.spans) this.sim.timeline.listen(opts.spans());
+    this.caches = new CacheCounter(this.sim.bus);
+    opts.onSimulator?.(this.sim, scenario);
     this.sim.bus.on("driver:warn", "runner", (w) => {
       this.warnings.push(`WARNING: ${w.fn}: ${w.cond}`);
       this.firedWarns.push(w);
@@ -288,12 +308,15 @@ export class ScenarioRun {
 
   /** Run one statement of a block and judge the WARNs it fired, whether it failed or not. */
   private exec(s: Stmt): void {
+    this.onStatement?.(s.span);
     try {
       this.stmt(s);
     } finally {
       this.judgeWarns(s.span);
     }
   }
+
+  private readonly onStatement: RunOptions["onStatement"];
 
   /** Top-level statements done, of how many, and the one running (for progress). */
   private done = 0;
@@ -551,6 +574,17 @@ export class ScenarioRun {
         if (why) this.fail(s.span, why);
         return;
       }
+      case "show": {
+        const what = `show ${s.what} ${s.target}${s.pasid !== undefined ? ` pasid ${s.pasid}` : ""}`;
+        try {
+          this.shows.push({ span: s.span, what, lines: sim.show(s.what, s.target, s.pasid) });
+        } catch (err) {
+          /* a node whose plugin shows nothing of itself */
+          if (!(err instanceof NoHandlerError)) throw err;
+          this.fail(s.span, `${what}: ${err.message}`, undefined, "plugin");
+        }
+        return;
+      }
       case "expect-state": {
         const got = sim.states.get(s.node)?.get(s.key);
         if (got !== s.value) {
@@ -714,20 +748,17 @@ export class ScenarioRun {
       this.sim.platform.smmus().map(({ name }) => [name, { commands: this.sim.commandCount(name), syncs: this.sim.syncCount(name) }]),
     );
     const options = this.driverSpec.options;
-    /* skipped when the first thing that went wrong is something the driver lacks: what came after is judged on a platform the scenario did not mean */
-    const first = this.failures[0];
-    const status: ScenarioStatus = !first ? "passed" : first.lacks ? "skipped" : "failed";
     return {
       name: this.scenario.name,
       span: this.scenario.span,
       driver: { ...this.sim.chosenDriver, ...(options && Object.keys(options).length ? { options } : {}) },
-      passed: status === "passed",
-      ...(status === "skipped" ? { skipped: { span: first!.span, reason: first!.message, lacks: first!.lacks! } } : {}),
+      ...judged(this.failures),
       failures: this.failures,
       violations: [...this.sim.violations],
       warnings: this.warnings,
+      ...(this.shows.length ? { shows: this.shows } : {}),
       commands,
-      metrics: this.metrics.metrics(this.sim.clock.now),
+      metrics: { ...this.metrics.metrics(this.sim.clock.now), ...this.caches.stats() },
     };
   }
 }
@@ -761,6 +792,46 @@ export function selectScenarios(file: SmmuFile, names: string | readonly string[
   const { selected, unmatched } = matchScenarios([file], typeof names === "string" ? [names] : names);
   if (unmatched.length) throw new InputError(unmatched.map((p) => unmatchedScenario(file, p)));
   return selected[0]!;
+}
+
+/**
+ * passed, or skipped, from the failures: skipped when the first thing that
+ * went wrong is something the driver lacks (what came after is judged on a
+ * platform the scenario did not mean).
+ */
+function judged(failures: readonly Failure[]): Pick<ScenarioResult, "passed" | "skipped"> {
+  const first = failures[0];
+  if (!first) return { passed: true };
+  return first.lacks ? { passed: false, skipped: { span: first.span, reason: first.message, lacks: first.lacks } } : { passed: false };
+}
+
+/** `r` with `more` failures after its own (what a plugin left behind when the scenario ended), judged again. */
+export function withFailures(r: ScenarioResult, more: readonly Failure[]): ScenarioResult {
+  if (!more.length) return r;
+  const failures = [...r.failures, ...more];
+  const { skipped: _, ...rest } = r;
+  return { ...rest, ...judged(failures), failures };
+}
+
+/**
+ * The result of a scenario stopped before it ended (out of time or memory,
+ * on another thread): `failure` alone, no figures.
+ */
+export function stoppedResult(file: SmmuFile, scenario: Scenario, opts: Pick<RunOptions, "registry" | "driver">, failure: Failure): ScenarioResult {
+  const spec = driverSpec(file, scenario, opts.driver);
+  const plugin = opts.registry.resolve("driver", spec.plugin);
+  const options = spec.options;
+  return {
+    name: scenario.name,
+    span: scenario.span,
+    driver: { plugin: plugin.name, variant: spec.variant ?? plugin.variants[0] ?? "", ...(options && Object.keys(options).length ? { options } : {}) },
+    ...judged([failure]),
+    failures: [failure],
+    violations: [],
+    warnings: [],
+    commands: {},
+    metrics: { ...new MetricsRecorder([]).metrics(0), caches: {}, walks: {} },
+  };
 }
 
 /** Run one of a file's scenarios; bad input (a driver it cannot run under, say) throws InputError. */

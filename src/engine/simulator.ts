@@ -21,7 +21,10 @@ import type { PluginRegistry } from "../plugin/registry.js";
 import { IommuCore } from "./iommu-core.js";
 import { Oracle, type OpRef, type Violation } from "./oracle.js";
 import { threadPath, type Registers } from "./thread.js";
+import type { ShowWhat } from "../dsl/ast.js";
+import { invsLines } from "./expectations.js";
 import { Timeline } from "./timeline.js";
+import { assertNever } from "../model/assert-never.js";
 import { hex } from "../model/hex.js";
 
 
@@ -288,7 +291,27 @@ export class Simulator {
     yield S_DMA;
     if (!exec()) return this.dma(device, access, iova, opts);
     const steps = this.bus.request("ep:dma-steps", device, { iova, access, pasid: opts.pasid ?? null, sid: opts.sid });
-    return (yield* steps).result;
+    return this.dmaDone(device, access, iova, opts, (yield* steps).result);
+  }
+
+  /** Say how a DMA ended (`dma:done`, for the log and the trace), whichever endpoint model served it. */
+  private dmaDone(device: string, access: Access, iova: number, opts: { pasid?: number; sid?: number }, r: TranslateResult): TranslateResult {
+    const sid = opts.sid ?? this.platform.device(device).sids[0]!;
+    const done = { device, sid, pasid: opts.pasid ?? null, iova, access };
+    switch (r.kind) {
+      case "ok":
+        this.bus.emit("dma:done", { ...done, result: r.kind, via: r.via, pa: r.t.pa + (iova - r.t.base) });
+        break;
+      case "fault":
+        this.bus.emit("dma:done", { ...done, result: r.kind, event: r.event, detail: r.detail });
+        break;
+      case "abort":
+        this.bus.emit("dma:done", { ...done, result: r.kind, detail: r.detail });
+        break;
+      default:
+        assertNever(r);
+    }
+    return r;
   }
 
   attach(device: string, target: string, at?: string): number {
@@ -331,7 +354,7 @@ export class Simulator {
 
   /** A DMA by `device` through its SMMU. */
   dma(device: string, access: Access, iova: number, opts: { pasid?: number; sid?: number } = {}): TranslateResult {
-    return this.bus.request("ep:dma", device, { iova, access, pasid: opts.pasid ?? null, sid: opts.sid }).result;
+    return this.dmaDone(device, access, iova, opts, this.bus.request("ep:dma", device, { iova, access, pasid: opts.pasid ?? null, sid: opts.sid }).result);
   }
 
   /** Make the driver's next `count` allocations at `site` fail. */
@@ -392,6 +415,33 @@ export class Simulator {
     for (const log of this.logs.values()) {
       log.count = log.syncs = 0;
       log.forget();
+    }
+  }
+
+  /**
+   * What a `show` statement prints: a domain's invalidation array, the STE
+   * of each of a device's StreamIDs or the CD at a PASID of its first (as its
+   * SMMU would read them now), an SMMU's TLB and walk cache, or an
+   * endpoint's ATC; asked of the plugins that model them.
+   */
+  show(what: ShowWhat, target: string, pasid = 0): string[] {
+    const indent = (lines: readonly string[]): string[] => lines.map((l) => `  ${l}`);
+    switch (what) {
+      case "invs":
+        return invsLines(this.invs(target), `${this.driver.plugin} keeps no invalidation array for ${target}`);
+      case "iotlb":
+        return this.bus.request("smmu:show", target, { what: "iotlb" }).lines;
+      case "atc":
+        return this.bus.request("ep:show", target, { what: "atc" }).lines;
+      case "ste": {
+        const dev = this.platform.device(target);
+        return dev.sids.flatMap((sid) => [`sid ${hex(sid)}`, ...indent(this.bus.request("smmu:show", dev.smmu, { what: "ste", sid }).lines)]);
+      }
+      case "cd": {
+        const dev = this.platform.device(target);
+        const sid = dev.sids[0]!;
+        return [`sid ${hex(sid)} ssid ${pasid}`, ...indent(this.bus.request("smmu:show", dev.smmu, { what: "cd", sid, ssid: pasid }).lines)];
+      }
     }
   }
 

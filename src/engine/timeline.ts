@@ -7,6 +7,7 @@
 import type { Bus } from "../core/bus.js";
 import type { Clock } from "../core/clock.js";
 import type { Steps } from "../model/step.js";
+import { hex } from "../model/hex.js";
 import type { Cmd } from "../model/commands.js";
 import type { OpRef } from "./oracle.js";
 
@@ -30,6 +31,14 @@ export interface AtcSpan extends Span {
   device: string;
   sid: number;
   completed: boolean;
+}
+
+/** A DMA's transaction: the CPU whose operation issued it, and how it ended (`dma:done`); it takes no simulated time. */
+export interface DmaSpan extends Span {
+  device: string;
+  cpu: string;
+  /** "read 0x10000: ok via walk pa 0x80010000", "write 0x10000: fault F_PERMISSION" */
+  outcome: string;
 }
 
 export interface WaitSpan extends Span {
@@ -65,6 +74,7 @@ export interface SpanSink {
   step?(s: ScheduleStep): void;
   command?(s: CmdSpan): void;
   atcInv?(s: AtcSpan): void;
+  dma?(s: DmaSpan): void;
   wait?(s: WaitSpan): void;
   invalidation?(s: InvalidationSpan): void;
 }
@@ -81,6 +91,7 @@ export class Timeline {
   readonly ops: OpSpan[] = [];
   readonly commands: CmdSpan[] = [];
   readonly atcInvs: AtcSpan[] = [];
+  readonly dmas: DmaSpan[] = [];
   readonly waits: WaitSpan[] = [];
   readonly invalidations: InvalidationSpan[] = [];
   private readonly open = new Map<number, number>();
@@ -88,6 +99,7 @@ export class Timeline {
   private readonly opSinks: ((s: OpSpan) => void)[] = [];
   private readonly commandSinks: ((s: CmdSpan) => void)[] = [];
   private readonly atcSinks: ((s: AtcSpan) => void)[] = [];
+  private readonly dmaSinks: ((s: DmaSpan) => void)[] = [];
   private readonly waitSinks: ((s: WaitSpan) => void)[] = [];
   private readonly invalidationSinks: ((s: InvalidationSpan) => void)[] = [];
   private readonly stepSinks: ((s: ScheduleStep) => void)[] = [];
@@ -104,6 +116,7 @@ export class Timeline {
         op: (s) => this.ops.push(s),
         command: (s) => this.commands.push(s),
         atcInv: (s) => this.atcInvs.push(s),
+        dma: (s) => this.dmas.push(s),
         wait: (s) => this.waits.push(s),
         invalidation: (s) => this.invalidations.push(s),
       });
@@ -123,6 +136,13 @@ export class Timeline {
     if (sink.atcInv && this.atcSinks.push(sink.atcInv.bind(sink)) === 1) {
       this.bus.on("ep:atc-inv-done", "timeline", (e) => {
         for (const atc of this.atcSinks) atc({ device: e.device, sid: e.sid, start: e.start, end: e.end, completed: e.completed });
+      });
+    }
+    if (sink.dma && this.dmaSinks.push(sink.dma.bind(sink)) === 1) {
+      this.bus.on("dma:done", "timeline", (e) => {
+        const how = e.result === "ok" ? `ok via ${e.via} pa ${hex(e.pa!)}` : e.result === "fault" ? `fault ${e.event}` : "abort";
+        const span: DmaSpan = { device: e.device, cpu: this.clock.cpu, start: this.clock.cpuNow, end: this.clock.cpuNow, outcome: `${e.access} ${hex(e.iova)}: ${how}` };
+        for (const dma of this.dmaSinks) dma(span);
       });
     }
     if (sink.wait && this.waitSinks.push(sink.wait.bind(sink)) === 1) {

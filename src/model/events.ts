@@ -110,6 +110,18 @@ export interface TlbTagsReply {
   tags: string[];
 }
 
+/** What `show ste`, `show cd` and `show iotlb` ask an SMMU for: an STE (`sid`), a CD (`sid`, `ssid`), or its TLB and walk cache. */
+export interface SmmuShowRequest {
+  what: "ste" | "cd" | "iotlb";
+  sid?: number;
+  ssid?: number;
+}
+
+/** What a node shows of itself, as lines of text for the report (fields named as the kernel names them). */
+export interface ShowReply {
+  lines: string[];
+}
+
 /** Requests: name -> [request, reply]. */
 export interface BusRequests {
   "smmu:cmdq": [CmdqSubmit, CmdqSubmitReply];
@@ -123,6 +135,10 @@ export interface BusRequests {
   /** The same DMA as steps (ATC lookup, the translation's steps, the ATC fill), for a schedule explorer. */
   "ep:dma-steps": [DmaRequest, Steps<DmaReply>];
   "ep:atc-inv": [AtcInvRequest, AtcInvReply];
+  /** The `show` statement: an STE or CD as the SMMU would read it from memory, or what its TLB and walk cache hold. */
+  "smmu:show": [SmmuShowRequest, ShowReply];
+  /** The `show atc` statement: what the endpoint's ATC holds. */
+  "ep:show": [{ what: "atc" }, ShowReply];
 }
 
 /** Notifications: name -> payload. */
@@ -201,6 +217,22 @@ export interface BusNotifications {
    * address `next`.
    */
   "walk:cached": { smmu: string; cache: string; sid: number; ssid: number | null; iova: number; access: Access; level: number; base: number; next: bigint };
+  /**
+   * A cache was looked up for `addr` under `tag` (as `cache:fill` names
+   * them): an SMMU's TLB ("smmu0.iotlb") or walk cache ("smmu0.walk"), an
+   * endpoint's ATC ("nic0.atc"). For the run's log and cache statistics.
+   */
+  "cache:lookup": { cache: string; tag: string; addr: number; hit: boolean };
+  /** An invalidation (`by`: the command, or ATC_INV for an ATC Invalidate Request) removed `entries` entries of a cache (named as `cache:lookup` names it), at simulated time `at`. */
+  "cache:invalidate": { cache: string; by: string; entries: number; at: number };
+  /** A table walk of one stage ended, having read `reads` table entries; `ok` false when it faulted. */
+  "walk:done": { smmu: string; sid: number; ssid: number | null; iova: number; stage: 1 | 2; reads: number; ok: boolean };
+  /**
+   * A `dma` statement's transaction ended (the simulator says it, for any
+   * endpoint): `result` ok (`via`, and `pa` the address it reached), fault
+   * (`event`) or abort; `detail` says why, for the last two.
+   */
+  "dma:done": { device: string; sid: number; pasid: number | null; iova: number; access: Access; result: "ok" | "fault" | "abort"; via?: Via; pa?: number; event?: string; detail?: string };
 }
 
 export type RequestName = keyof BusRequests;

@@ -1,4 +1,5 @@
 /** What a translation is made of, and where it came from, for caches and the oracle. */
+import { hex } from "./hex.js";
 
 /** A page table that backed a translation: `table` mapped `addr` to `pa` at fill time. */
 export interface Backing {
@@ -31,3 +32,8 @@ export type TranslateResult =
   | { kind: "fault"; event: string; detail: string }
   /** Terminated without an event (STE.Config abort, S1DSS terminate). */
   | { kind: "abort"; detail: string };
+
+/** A translation as the language writes a mapping: "0x10000 size 0x4000 to 0x80010000", then " readonly" for one that is. */
+export function formatTranslation(t: Translation): string {
+  return `${hex(t.base)} size ${hex(t.size)} to ${hex(t.pa)}${t.writable ? "" : " readonly"}`;
+}

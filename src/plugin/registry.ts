@@ -35,6 +35,11 @@ export class PluginRegistry {
     return this.builtins.has(name);
   }
 
+  /** Whether a plugin that is not built in is registered (a user's). */
+  hasUserPlugins(): boolean {
+    return this.plugins.size > this.builtins.size;
+  }
+
   get(name: string): Plugin | undefined {
     return this.plugins.get(name);
   }

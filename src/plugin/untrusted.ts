@@ -71,6 +71,10 @@ const SENDERS: { readonly [K in NotificationName]: { kinds: readonly PluginKind[
   "invs:trim": { kinds: ["driver"] },
   "pgtable:unmap": { kinds: [] },
   "pgtable:free": { kinds: [] },
+  "cache:lookup": { kinds: ["smmu", "device"], node: (p) => p.cache.split(".")[0]! },
+  "cache:invalidate": { kinds: ["smmu", "device"], node: (p) => p.cache.split(".")[0]! },
+  "walk:done": { kinds: ["smmu"], node: (p) => p.smmu },
+  "dma:done": { kinds: [] },
 };
 
 /** Why a `kind` plugin of `node` may not send `event` with `payload`, or null. */

@@ -42,6 +42,10 @@ export function formatScenario(c: Colors, r: ScenarioResult): string {
     lines.push(`  ${f.span.file}:${f.span.line}:${f.span.column}: ${f.message}`);
     for (const d of f.detail ?? []) lines.push(`    ${diffLine(c, d)}`);
   }
+  for (const sh of r.shows ?? []) {
+    lines.push(`  ${sh.span.file}:${sh.span.line}:${sh.span.column}: ${c.bold(sh.what)}`);
+    for (const l of sh.lines) lines.push(`    ${l}`);
+  }
   for (const w of r.warnings) lines.push(c.yellow(`  ${w}`));
   return lines.join("\n");
 }

@@ -63,9 +63,11 @@ export interface JsonScenario {
   failures: JsonFailure[];
   violations: JsonViolation[];
   warnings: string[];
+  /** only when the scenario has `show` statements */
+  shows?: { file: string; line: number; column: number; what: string; lines: string[] }[];
   commands: Record<string, { commands: number; syncs: number }>;
   /** #/$defs/metrics */
-  metrics: ScenarioMetrics;
+  metrics: ScenarioResult["metrics"];
 }
 
 /** #/$defs/file */
@@ -152,6 +154,7 @@ export function scenarioJson(r: ScenarioResult): JsonScenario {
     })),
     violations: r.violations.map(violation),
     warnings: r.warnings,
+    ...(r.shows ? { shows: r.shows.map((sh) => ({ file: sh.span.file, line: sh.span.line, column: sh.span.column, what: sh.what, lines: sh.lines })) } : {}),
     commands: r.commands,
     metrics: r.metrics,
   };

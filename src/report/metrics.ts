@@ -23,6 +23,15 @@ export function metricsHeader(r: ScenarioResult, n = r.metrics.invalidations.len
   ];
 }
 
+/** The lines after the invalidations': each cache's lookups and invalidated entries, each SMMU's table walks. */
+export function cacheLines(r: ScenarioResult): string[] {
+  const m = r.metrics;
+  return [
+    ...Object.entries(m.caches).map(([cache, f]) => `  ${cache}: hits ${f.hits}, misses ${f.misses}, entries invalidated ${f.invalidated}`),
+    ...Object.entries(m.walks).map(([smmu, w]) => `  ${smmu} table walks: ${w.walks}, table entries read ${w.reads}, faulted ${w.faults}`),
+  ];
+}
+
 /** One invalidation's line. */
 export function invalidationLine(inv: InvalidationMetric): string {
   const queued = Object.entries(inv.perSmmu)
@@ -32,5 +41,5 @@ export function invalidationLine(inv: InvalidationMetric): string {
 }
 
 export function formatMetrics(c: Colors, r: ScenarioResult): string {
-  return c.dim([...metricsHeader(r), ...r.metrics.invalidations.map(invalidationLine)].join("\n"));
+  return c.dim([...metricsHeader(r), ...r.metrics.invalidations.map(invalidationLine), ...cacheLines(r)].join("\n"));
 }

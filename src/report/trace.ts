@@ -4,7 +4,9 @@
  * CPU (operations, the invalidations inside them, CMD_SYNC waits), per SMMU
  * command queue (each command from start to end) and per endpoint (each ATC
  * invalidation from request to completion; those in flight together take
- * more lanes of the endpoint); for a replayed schedule (`run --schedule`),
+ * more lanes of the endpoint) and per device issuing DMAs (each transaction,
+ * at the time its CPU issued it, with how it ended and that CPU); for a
+ * replayed schedule (`run --schedule`),
  * a track per agent with each step it took. Times are simulated: 1 ns of
  * the model is 1 ns of the trace.
  *
@@ -14,7 +16,7 @@
  */
 import { formatCmd } from "../model/commands.js";
 import type { ScenarioResult } from "../engine/runner.js";
-import type { AtcSpan, CmdSpan, InvalidationSpan, OpSpan, ScheduleStep, SpanSink, Timeline, WaitSpan } from "../engine/timeline.js";
+import type { AtcSpan, CmdSpan, DmaSpan, InvalidationSpan, OpSpan, ScheduleStep, SpanSink, Timeline, WaitSpan } from "../engine/timeline.js";
 import { driverLabel } from "./human.js";
 import { Spool } from "./spool.js";
 import { hex } from "../model/hex.js";
@@ -46,7 +48,7 @@ export interface TracedRun {
 const us = (ns: number): number => ns / 1000;
 
 /** The kinds of span, in the order a scenario's events list them. */
-const KINDS = ["op", "invalidation", "wait", "command", "atc", "step"] as const;
+const KINDS = ["op", "invalidation", "wait", "command", "atc", "step", "dma"] as const;
 type Kind = (typeof KINDS)[number];
 
 const str = (s: string): string => JSON.stringify(s);
@@ -104,6 +106,11 @@ class ScenarioTrace implements Required<SpanSink> {
   /* a replayed schedule's steps: each on its agent's own track, in the order taken (a CPU's beside its operations) */
   step(st: ScheduleStep): void {
     this.add("step", `${st.agent} steps`, st.label, "schedule", st.at, st.at, `{"step":${st.index}}`);
+  }
+
+  /* each DMA's transaction on its device's track, with how it ended and the CPU that issued it */
+  dma(d: DmaSpan): void {
+    this.add("dma", `${d.device} DMA`, d.outcome, "dma", d.start, d.end, `{"cpu":${str(d.cpu)}}`);
   }
 
   /** The scenario's events, in order: its process, then each kind of span with its tracks numbered as first met, CPUs first. */
@@ -181,6 +188,7 @@ export function traceDocument(runs: readonly TracedRun[], version: string): Trac
     timeline.waits.forEach((s) => sink.wait(s));
     timeline.commands.forEach((s) => sink.command(s));
     timeline.atcInvs.forEach((s) => sink.atcInv(s));
+    timeline.dmas.forEach((s) => sink.dma(s));
     writer.ended(result);
   }
   return JSON.parse([...writer.chunks()].join("")) as TraceDocument;

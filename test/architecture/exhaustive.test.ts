@@ -80,6 +80,7 @@ test("a member added to a statement, expectation or result union fails tsc at ev
     "src/engine/expectations.ts judgeDma: retry",
     "src/engine/runner.ts operation: sleep",
     "src/engine/runner.ts stmt: note",
+    "src/engine/simulator.ts dmaDone: retry",
     "src/report/graph.ts attachStatements: note, sleep",
   ]);
 });

@@ -848,7 +848,7 @@ describe("--json reports validate against schemas/report.schema.json", () => {
       ],
       warnings: ["WARNING: arm_smmu_invs_unref: refcount < 0"],
       commands: { smmu0: { commands: 0, syncs: 0 }, "smmu.1-x": { commands: 7, syncs: 2 } },
-      metrics: { elapsed: 0, invalidations: [], latency: null, commandsPerInvalidation: null, syncsPerInvalidation: null, arrayEntries: null },
+      metrics: { elapsed: 0, invalidations: [], latency: null, commandsPerInvalidation: null, syncsPerInvalidation: null, arrayEntries: null, caches: {}, walks: {} },
     };
     const diags: Diagnostic[] = [
       { file: "<topology>", line: 1, column: 1, severity: "warning", code: "schema", message: "w" },
@@ -893,7 +893,7 @@ describe("--json reports validate against schemas/report.schema.json", () => {
     expect(mutate((d) => delete d.diagnostics[0].code)).toBe(false);
   });
 
-  const NO_METRICS = { elapsed: 0, invalidations: [], latency: null, commandsPerInvalidation: null, syncsPerInvalidation: null, arrayEntries: null };
+  const NO_METRICS = { elapsed: 0, invalidations: [], latency: null, commandsPerInvalidation: null, syncsPerInvalidation: null, arrayEntries: null, caches: {}, walks: {} };
 
   test("jsonReport's document is typed as the schema describes: checked, rejected, during and seq allowed, and only as described", () => {
     const doc: JsonReport = jsonReport([], [], "1.2.3", {

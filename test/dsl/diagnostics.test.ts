@@ -39,7 +39,7 @@ describe("syntax", () => {
     [
       "unknown statement",
       scenario("  atach gpu0 d1;"),
-      `t.smmu:6:3: error: expected a statement (attach, detach, map, unmap, flush, dma, sva, mm, fail, fault, expect, array, unref, concurrently, for or driver) or '}' but found 'atach' (did you mean "attach"?)`,
+      `t.smmu:6:3: error: expected a statement (attach, detach, map, unmap, flush, dma, sva, mm, fail, fault, expect, show, array, unref, concurrently, for or driver) or '}' but found 'atach' (did you mean "attach"?)`,
     ],
     ["missing semicolon, reported after the token it should follow", "smmu smmu0 { features: ats }", "t.smmu:1:27: error: expected ';' but found '}'"],
     ["missing closing brace", "smmu smmu0 { features: ats;", "t.smmu:1:28: error: expected a property (key: value;) or '}' but found the end of the file"],

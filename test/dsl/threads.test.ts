@@ -120,12 +120,12 @@ describe("mistakes, each at its position", () => {
     [
       "a memory operation outside a thread",
       scenario("  WRITE_ONCE(x, 1);"),
-      "t.smmu:2:3: error: expected a statement (attach, detach, map, unmap, flush, dma, sva, mm, fail, fault, expect, array, unref, concurrently, for or driver) or '}' but found 'WRITE_ONCE' (a memory operation goes in a thread { } inside a concurrently block)",
+      "t.smmu:2:3: error: expected a statement (attach, detach, map, unmap, flush, dma, sva, mm, fail, fault, expect, show, array, unref, concurrently, for or driver) or '}' but found 'WRITE_ONCE' (a memory operation goes in a thread { } inside a concurrently block)",
     ],
     [
       "a load outside a thread",
       scenario("  concurrently {\n    r0 = READ_ONCE(x);\n  }"),
-      "t.smmu:3:5: error: expected a statement (attach, detach, map, unmap, flush, dma, sva, mm, fail, fault, expect, array, unref, concurrently, for or driver) or '}' but found 'r0' (a memory operation goes in a thread { } inside a concurrently block)",
+      "t.smmu:3:5: error: expected a statement (attach, detach, map, unmap, flush, dma, sva, mm, fail, fault, expect, show, array, unref, concurrently, for or driver) or '}' but found 'r0' (a memory operation goes in a thread { } inside a concurrently block)",
     ],
     [
       "an unknown memory operation",

@@ -8,7 +8,7 @@ import type { ScenarioResult } from "../../src/engine/runner.js";
 import { colors, driverLabel, formatDiagnostics, formatScenario, formatSummary } from "../../src/report/human.js";
 
 const span = { file: "t.smmu", line: 5, column: 10 };
-const METRICS: ScenarioResult["metrics"] = { elapsed: 0, invalidations: [], latency: null, commandsPerInvalidation: null, syncsPerInvalidation: null, arrayEntries: null };
+const METRICS: ScenarioResult["metrics"] = { elapsed: 0, invalidations: [], latency: null, commandsPerInvalidation: null, syncsPerInvalidation: null, arrayEntries: null, caches: {}, walks: {} };
 
 function result(o: Partial<ScenarioResult>): ScenarioResult {
   return { name: "s", span, driver: { plugin: "driver-invs", variant: "mainline" }, passed: true, failures: [], violations: [], warnings: [], commands: {}, metrics: METRICS, ...o };

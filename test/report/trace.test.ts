@@ -39,7 +39,26 @@ describe("a trace of an example", () => {
     expect(doc.displayTimeUnit).toBe("ns");
     expect(doc.traceEvents.find((e) => e.name === "process_name")!.args).toEqual({ name: "one S1 domain on two SMMUs (driver-invs share)" });
     /* gpu0 has two StreamIDs: their ATC_INVs are in flight together, on two lanes */
-    expect(tracks(doc, 1)).toEqual(["cpu0", "smmu0 cmdq", "smmu1 cmdq", "gpu0 ATC", "gpu0 ATC (2)"]);
+    expect(tracks(doc, 1)).toEqual(["cpu0", "smmu0 cmdq", "smmu1 cmdq", "gpu0 ATC", "gpu0 ATC (2)", "gpu0 DMA"]);
+    /* each DMA on its device's track, when its CPU issued it, with how it ended */
+    const dmas = doc.traceEvents.filter((e) => e.cat === "dma").map((e) => [e.name, e.ts, e.dur, e.args]);
+    expect(dmas).toEqual([
+      ["read 0x10000: ok via walk pa 0x1000000000", 2.32, 0, { cpu: "cpu0" }],
+      ["read 0x10000: ok via atc pa 0x1000000000", 2.32, 0, { cpu: "cpu0" }],
+      ["read 0x10000: fault F_TRANSLATION", 3.66, 0, { cpu: "cpu0" }],
+    ]);
+  });
+
+  test("examples/race-attach-unmap.smmu: a DMA of a concurrently block names the CPU it ran on", async () => {
+    const { doc } = await traced("examples/race-attach-unmap.smmu");
+    const track = new Map(tracks(doc, 1).map((name, i) => [i + 1, name]));
+    const dmas = doc.traceEvents.filter((e) => e.cat === "dma" && e.pid === 1).map((e) => [track.get(e.tid), e.name, e.args!.cpu]);
+    expect(dmas).toEqual([
+      ["gpu0 DMA", "read 0x10000: ok via walk pa 0x1000000000", "cpu0"],
+      ["gpu0 DMA", "read 0x10000: ok via atc pa 0x1000000000", "cpu2"],
+      ["gpu0 DMA", "read 0x10000: fault F_TRANSLATION", "cpu0"],
+      ["gpu1 DMA", "read 0x10000: fault F_TRANSLATION", "cpu0"],
+    ]);
   });
 
   test("spans on one track nest: each starts after the one before ends, or inside it", async () => {

@@ -64,6 +64,7 @@ class Unit implements TranslationUnit {
   readonly generation = 0;
   readonly stes = new Map<number, Qwords>();
   walkCached(): void {}
+  walked(): void {}
   fetchSte(sid: number): Qwords {
     return this.stes.get(sid) ?? [1n, 0n, 0n, 0n, 0n, 0n, 0n, 0n];
   }

@@ -5,6 +5,9 @@
  * the reports that show each one (--json, --metrics).
  */
 import { closeSync, openSync, writeSync } from "node:fs";
+import type { InvalidationMetric } from "../../engine/metrics.js";
+import { invalidationJson } from "../../report/json.js";
+import { invalidationLine } from "../../report/metrics.js";
 import { Spool } from "../../report/spool.js";
 import type { Io } from "../io.js";
 import type { CommandContext } from "../options.js";
@@ -68,9 +71,47 @@ export interface Invalidations {
   spool: Spool;
 }
 
-export function invalidations(): Invalidations {
+function invalidations(): Invalidations {
   return { count: 0, spool: new Spool() };
 }
 
 /** JSON texts in a spool hold no raw NUL: it separates them. */
 export const RECORD = "\0";
+
+/**
+ * Each scenario's invalidations as a run goes: the running scenario's
+ * spooled (as --json or --metrics shows them), handed on when it ends.
+ */
+export class InvalidationSpools {
+  readonly ran: Invalidations[] = [];
+  private current = invalidations();
+
+  constructor(private readonly json: boolean) {}
+
+  /** Hears one invalidation of the running scenario. */
+  readonly add = (m: InvalidationMetric): void => {
+    this.current.count++;
+    this.current.spool.write(this.json ? `${invalidationJson(m)}${RECORD}` : `${invalidationLine(m)}\n`);
+  };
+
+  /** The running scenario ended; `kept`: false when it was stopped short, its figures gone with it. */
+  ended(kept = true): void {
+    if (!kept) {
+      this.current.spool.dispose();
+      this.current = invalidations();
+    }
+    this.ran.push(this.current);
+    this.current = invalidations();
+  }
+
+  /** Every spool, when the run's results are not reported (bad input found while running). */
+  dispose(): void {
+    for (const inv of this.ran) inv.spool.dispose();
+    this.current.spool.dispose();
+  }
+
+  /** The running scenario's spool, once the run is over (nothing runs). */
+  close(): void {
+    this.current.spool.dispose();
+  }
+}

@@ -7,17 +7,48 @@ import { InputError, sortDiagnostics, type Diagnostic } from "../../core/diagnos
 import type { Scenario } from "../../dsl/ast.js";
 import { runScenario, scenarioStatus, type RunOptions, type ScenarioResult } from "../../engine/runner.js";
 import { colors, formatDiagnostics, formatScenario, formatSummary, tally } from "../../report/human.js";
-import { invalidationJson, streamedFileJson, streamedReport, streamedScenarioJson } from "../../report/json.js";
+import { streamedFileJson, streamedReport, streamedScenarioJson } from "../../report/json.js";
 import { junitDocument, type FileOutcome } from "../../report/junit.js";
 import { ktapHeader, ktapRejected, ktapSuite } from "../../report/ktap.js";
-import { invalidationLine, metricsHeader } from "../../report/metrics.js";
+import { cacheLines, metricsHeader } from "../../report/metrics.js";
 import { TraceWriter } from "../../report/trace.js";
+import { logScenario } from "../../report/log.js";
 import { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, type Io } from "../io.js";
 import type { CommandContext, RunOpts } from "../options.js";
 import { usage, type Colors } from "./common.js";
-import { emit, invalidations, OutputFile, RECORD, type Invalidations } from "./output.js";
+import { emit, InvalidationSpools, OutputFile, RECORD, type Invalidations } from "./output.js";
 import { ReplayError, replayScenario } from "./replay.js";
+import { holdPluginTimers } from "../sandbox.js";
+import type { Isolation } from "./isolated.js";
 import { driverOverride, loadSelected, type FileInput, type SelectedFile } from "./select.js";
+
+/** Where `--log` lines go: stderr a line at a time, or --log-file in blocks. */
+class LogWriter {
+  private pending: string[] = [];
+  private size = 0;
+
+  constructor(
+    private readonly io: Io,
+    readonly file: OutputFile | undefined,
+  ) {}
+
+  readonly line = (text: string): void => {
+    if (!this.file) return this.io.err(text);
+    this.pending.push(text);
+    this.size += text.length;
+    if (this.size >= LOG_BLOCK) this.flush();
+  };
+
+  flush(): void {
+    if (!this.file || !this.pending.length) return;
+    this.file.write([`${this.pending.join("\n")}\n`]);
+    this.pending = [];
+    this.size = 0;
+  }
+}
+
+/** Characters of log lines held before they are written to --log-file. */
+const LOG_BLOCK = 1 << 16;
 
 /** How often the progress line may redraw. */
 const PROGRESS_MS = 100;
@@ -80,6 +111,7 @@ function* metricsBlock(c: Colors, r: ScenarioResult, invalidations: Invalidation
   yield open;
   yield metricsHeader(r, invalidations.count).join("\n");
   for (const line of invalidations.spool.split()) yield `\n${line}`;
+  for (const line of cacheLines(r)) yield `\n${line}`;
   yield close;
 }
 
@@ -168,50 +200,43 @@ function junitReporter(io: Io, c: Colors): Reporter {
  * spooled where the report shows them and its spans going to the trace as it
  * runs; bad input found while running throws InputError (its spools disposed).
  */
-function runSelected(input: SelectedFile, o: RunOpts, io: Io, trace: TraceWriter | undefined): { results: ScenarioResult[]; invalidations: Invalidations[] } {
+function runSelected(input: SelectedFile, o: RunOpts, io: Io, trace: TraceWriter | undefined, log: LogWriter | undefined): { results: ScenarioResult[]; invalidations: Invalidations[] } {
   const one = (s: Scenario, opts: RunOptions): ScenarioResult => {
     if (o.schedule === undefined) return runScenario(input.file, s, opts);
     const { result, steps } = replayScenario(input, s, o, opts);
     if (o.reporter === "human" && !o.json) io.out(`${input.path}: "${s.name}", schedule ${o.schedule}, memory ${o.memory}:\n${steps.join("\n")}`);
     return result;
   };
-  const onProgress = o.json ? undefined : progressOf(io, input.path);
-  const ran: Invalidations[] = [];
-  let current = invalidations();
+  /* a progress line would cut into the log's lines on stderr */
+  const onProgress = o.json || (log && !log.file) ? undefined : progressOf(io, input.path);
+  const spools = new InvalidationSpools(o.json === true);
   const opts: RunOptions = {
-    registry: input.plugins,
-    driver: driverOverride(o),
-    stepLimit: o.stepLimit,
-    maxPtes: o.limit?.ptes,
-    seed: o.seed,
-    checkPlugins: o.checkPlugins,
+    ...runOptions(input, o),
     onProgress,
     /* each scenario's invalidations as it runs: kept (on disk if need be) only where the report shows them */
     keepInvalidations: false,
-    ...(o.json || o.metrics
-      ? {
-          onInvalidation: (m) => {
-            current.count++;
-            current.spool.write(o.json ? `${invalidationJson(m)}${RECORD}` : `${invalidationLine(m)}\n`);
-          },
-        }
-      : {}),
+    ...(o.json || o.metrics ? { onInvalidation: spools.add } : {}),
     ...(trace ? { spans: () => trace.scenario() } : {}),
+    ...(log && o.log ? { onSimulator: (sim, s) => logScenario(sim, input.path, s.name, o.log!, log.line) } : {}),
     onResult: (result) => {
       trace?.ended(result);
-      ran.push(current);
-      current = invalidations();
+      spools.ended();
     },
   };
   try {
-    return { results: input.scenarios.map((s) => one(s, opts)), invalidations: ran };
+    return { results: input.scenarios.map((s) => one(s, opts)), invalidations: spools.ran };
   } catch (err) {
-    for (const inv of ran) inv.spool.dispose();
+    spools.dispose();
     throw err;
   } finally {
-    current.spool.dispose();
+    spools.close();
     if (onProgress) io.progress?.(null);
   }
+}
+
+/** What every scenario of `input` runs with, as the flags say. */
+export function runOptions(input: SelectedFile, o: RunOpts): Pick<RunOptions, "registry" | "driver" | "stepLimit" | "maxPtes" | "seed" | "checkPlugins"> {
+  return { registry: input.plugins, driver: driverOverride(o), stepLimit: o.stepLimit, maxPtes: o.limit?.ptes, seed: o.seed, checkPlugins: o.checkPlugins };
 }
 
 /** --schedule replays one scenario: what is wrong with the selection, or null. */
@@ -227,15 +252,33 @@ export async function runCommand(files: readonly string[], o: RunOpts, ctx: Comm
   if (o.metrics && o.reporter !== "human") return usage(ctx, "--metrics", `only in the human report, not with --reporter ${o.reporter}`);
   if (o.schedule === undefined && o.block !== undefined) return usage(ctx, "--block", "goes with --schedule (the block the schedule interleaves)");
   if (o.schedule === undefined && o.memory !== "sc") return usage(ctx, "--memory", "goes with --schedule (run takes every store as seen at once; explore --memory searches the others)");
+  if (o.logFile !== undefined && !o.log) return usage(ctx, "--log-file", "goes with --log (the categories to log)");
+  if (o.schedule !== undefined && (o.timeout !== undefined || o.maxMemory !== undefined)) {
+    return usage(ctx, o.timeout !== undefined ? "--timeout" : "--max-memory", "not with --schedule (a replay runs on the command's own thread)");
+  }
   const traceFile = o.trace === undefined ? undefined : OutputFile.open(ctx, "--trace", o.trace);
   if (o.trace !== undefined && !traceFile) return EXIT_BAD_INPUT;
+  const logFile = o.logFile === undefined ? undefined : OutputFile.open(ctx, "--log-file", o.logFile);
+  if (o.logFile !== undefined && !logFile) {
+    traceFile?.close();
+    return EXIT_BAD_INPUT;
+  }
+  const log = o.log ? new LogWriter(io, logFile) : undefined;
   const trace = traceFile && new TraceWriter(version);
   const spooled: Invalidations[] = [];
+  let isolation: Isolation | undefined;
+  holdPluginTimers();
   try {
-    const inputs = await loadSelected(files, o, ctx);
+    const inputs = await loadSelected(files, o, ctx, o.schedule === undefined);
     if ("status" in inputs) return inputs.status;
     const replayProblem = o.schedule === undefined ? null : replayUsage(inputs);
     if (replayProblem) return usage(ctx, replayProblem[0], replayProblem[1]);
+    /* a user's plugin, or a bound on time or memory: the scenarios run on a worker thread (isolated.ts) */
+    if (o.schedule === undefined && (o.timeout !== undefined || o.maxMemory !== undefined || inputs.some((f) => "plugins" in f && f.plugins.hasUserPlugins()))) {
+      const { Isolation } = await import("./isolated.js");
+      /* a progress line would cut into the log's lines on stderr */
+      isolation = new Isolation(o, io, trace, o.json || (log && !log.file) ? undefined : (path) => progressOf(io, path), log?.line);
+    }
     const c = colors(ctx.useColor(o));
     const report =
       o.json ? jsonReporter(io, version) : o.reporter === "ktap" ? ktapReporter(io, c, inputs.length) : o.reporter === "junit" ? junitReporter(io, c) : humanReporter(o, io, c);
@@ -246,7 +289,7 @@ export async function runCommand(files: readonly string[], o: RunOpts, ctx: Comm
       }
       let ran: ReturnType<typeof runSelected>;
       try {
-        ran = runSelected(input, o, io, trace);
+        ran = isolation ? await isolation.run(input) : runSelected(input, o, io, trace, log);
       } catch (err) {
         if (err instanceof ReplayError) return usage(ctx, err.flag, err.message);
         if (!(err instanceof InputError)) throw err;
@@ -265,6 +308,9 @@ export async function runCommand(files: readonly string[], o: RunOpts, ctx: Comm
     }
     return await report.end();
   } finally {
+    await isolation?.close();
+    log?.flush();
+    logFile?.close();
     traceFile?.close();
     trace?.dispose();
     for (const inv of spooled) inv.spool.dispose();

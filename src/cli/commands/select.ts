@@ -42,14 +42,18 @@ export function driverOverride(o: SelectOpts): DriverSpec | undefined {
   };
 }
 
-/** Each file loaded with its plugins and its scenarios selected, in the order given; or the exit status of a usage error. */
-export async function loadSelected(files: readonly string[], o: SelectOpts, ctx: CommandContext): Promise<FileInput[] | { status: number }> {
+/**
+ * Each file loaded with its plugins and its scenarios selected, in the order
+ * given; or the exit status of a usage error. `deferPluginPreflight`: a file
+ * with a user's plugin is not set up here (run's worker thread does it).
+ */
+export async function loadSelected(files: readonly string[], o: SelectOpts, ctx: CommandContext, deferPluginPreflight = false): Promise<FileInput[] | { status: number }> {
   const inputs: FileInput[] = [];
   const override = driverOverride(o);
   for (const path of files) {
     try {
       const plugins = await registry(o);
-      const file = await loadSmmuWithPlugins(path, plugins, undefined, { driver: override, ...(o.topology !== undefined ? { topology: o.topology } : {}), limits: o.limit ?? {} });
+      const file = await loadSmmuWithPlugins(path, plugins, undefined, { driver: override, ...(o.topology !== undefined ? { topology: o.topology } : {}), limits: o.limit ?? {}, deferPluginPreflight });
       /* checked against the file's own driver choice, which the flags override */
       const problem = override && driverProblem(driverSpec(file, undefined, override), plugins);
       if (problem) {

@@ -9,7 +9,7 @@
 import { availableParallelism } from "node:os";
 import { isAbsolute } from "node:path";
 import { pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
+import { startWorker } from "../../core/thread.js";
 import { normalize, planUnits, runUnit, shardUnits, summarize, unitContext, type ExploreOptions, type OnUnit, type Summary } from "./explore.js";
 import type { Program, ProgramFactory } from "./program.js";
 import { combine, EMPTY_TALLY, type Tally } from "./tally.js";
@@ -64,19 +64,6 @@ export function searchClaimed(
   return { tally, total: units.length, agents: program.agents };
 }
 
-/**
- * A worker thread running worker.ts: the compiled .js as it is; the .ts
- * source (tests, scripts under tsx) through tsx's loader, registered in the
- * worker before the entry is imported.
- */
-function startWorker(data: WorkerData): Worker {
-  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./worker.js", import.meta.url), { workerData: data });
-  const tsx = import.meta.resolve("tsx/esm/api");
-  const entry = new URL("./worker.ts", import.meta.url).href;
-  const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(code, { eval: true, workerData: data });
-}
-
 /** Explore the program `factory` builds on `jobs` worker threads (default: one per core); `onUnit` hears each unit done. */
 export async function exploreParallel(factory: ProgramFactory, options: ExploreOptions = {}, jobs = availableParallelism(), onUnit?: OnUnit): Promise<Summary> {
   if (!Number.isSafeInteger(jobs) || jobs < 1) throw new RangeError(`explore: jobs must be an integer >= 1, not ${jobs}`);
@@ -89,7 +76,7 @@ export async function exploreParallel(factory: ProgramFactory, options: ExploreO
       { length: jobs },
       () =>
         new Promise<WorkerReply>((resolve, reject) => {
-          const w = startWorker(data);
+          const w = startWorker(new URL("./worker.js", import.meta.url), { workerData: data });
           w.on("message", (m: WorkerMessage) => {
             if (!("unit" in m)) return resolve(m);
             schedules += m.schedules;
