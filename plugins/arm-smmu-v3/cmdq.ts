@@ -36,8 +36,12 @@ export interface PendingSync {
 
 /** The queue's producer index, which the CPUs move (the SMMU reads each slot, and moves cons: plugins/smmu-v3). */
 function prodLocation(smmu: SmmuNode): string {
-  return `${smmu.name}.cmdq.prod`;
+  let location = prodLocations.get(smmu);
+  if (location === undefined) prodLocations.set(smmu, (location = `${smmu.name}.cmdq.prod`));
+  return location;
 }
+/** prodLocation()'s names, made once per SMMU: an explored execution asks at every insertion. */
+const prodLocations = new WeakMap<SmmuNode, string>();
 
 /**
  * The first half of arm_smmu_cmdq_issue_cmdlist(): write the commands (and

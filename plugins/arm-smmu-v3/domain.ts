@@ -186,10 +186,17 @@ export function toSmmuDomainDevices(domain: IommuDomain | null): SmmuDomain | nu
   return null;
 }
 
-/** One id space: the ids in use, and the lowest one that may be free. */
+/**
+ * One id space: the ids in use; from `high` up every id is free, and below
+ * it the free ones wait in `freed`, a min-heap, so the lowest free id comes
+ * without a scan of the used ones. An id in `freed` may be in use again (a
+ * pinned claim took it), or there twice: skipped when it comes out in use;
+ * a pinned one is skipped too (it is only ever claimed by its own domain).
+ */
 class IdSpace {
   private readonly used = new Set<number>();
-  private low = 1;
+  private readonly freed: number[] = [];
+  private high = 1;
 
   constructor(
     private readonly limit: number,
@@ -204,12 +211,21 @@ class IdSpace {
       if (pinned < 1 || pinned >= this.limit) throw new RangeError(`${this.what} ${pinned} is outside 1..${this.limit - 1}`);
       if (this.used.has(pinned)) throw new RangeError(`${this.what} ${pinned} is already in use`);
       this.used.add(pinned);
+      /* the ids a pinned claim jumps over stay free */
+      for (; this.high < pinned; this.high++) heapPush(this.freed, this.high);
+      if (this.high === pinned) this.high++;
       return pinned;
     }
-    while (this.used.has(this.low) || this.pinned.has(this.low)) this.low++;
-    if (this.low >= this.limit) throw new RangeError(`no ${this.what} left`);
-    this.used.add(this.low);
-    return this.low;
+    while (this.freed.length !== 0) {
+      const id = heapPop(this.freed);
+      if (this.used.has(id) || this.pinned.has(id)) continue;
+      this.used.add(id);
+      return id;
+    }
+    while (this.pinned.has(this.high)) this.high++;
+    if (this.high >= this.limit) throw new RangeError(`no ${this.what} left`);
+    this.used.add(this.high);
+    return this.high++;
   }
 
   /** Whether `id` is handed out now. */
@@ -220,8 +236,38 @@ class IdSpace {
   /** xa_erase() / ida_free(): `id` may be handed out again. */
   release(id: number): void {
     this.used.delete(id);
-    this.low = Math.min(this.low, id);
+    if (id < this.high) heapPush(this.freed, id);
   }
+}
+
+function heapPush(heap: number[], id: number): void {
+  let i = heap.length;
+  heap.push(id);
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (heap[parent]! <= id) break;
+    heap[i] = heap[parent]!;
+    i = parent;
+  }
+  heap[i] = id;
+}
+
+function heapPop(heap: number[]): number {
+  const top = heap[0]!;
+  const last = heap.pop()!;
+  const n = heap.length;
+  if (n === 0) return top;
+  let i = 0;
+  for (;;) {
+    let child = 2 * i + 1;
+    if (child >= n) break;
+    if (child + 1 < n && heap[child + 1]! < heap[child]!) child++;
+    if (heap[child]! >= last) break;
+    heap[i] = heap[child]!;
+    i = child;
+  }
+  heap[i] = last;
+  return top;
 }
 
 /** arm_smmu_asid_xa and each SMMU's vmid_map. */

@@ -9,7 +9,7 @@
  * before every WRITE_ONCE() of a qword that changes. `entry` is the live entry
  * in emulated memory and is written in place.
  */
-import { CTXDESC_CD_0_TCR_EPD0, exec, qwordLocation, wmb, CTXDESC_CD_0_TCR_IRGN0, CTXDESC_CD_0_TCR_ORGN0, CTXDESC_CD_0_TCR_SH0, CTXDESC_CD_0_TCR_T0SZ, CTXDESC_CD_0_TCR_TG0, CTXDESC_CD_0_V, CTXDESC_CD_1_TTB0_MASK, fieldGet, fieldPrep, NUM_ENTRY_QWORDS, type Qwords, site, type Step, type Steps, STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_BYPASS, STRTAB_STE_0_S1CDMAX, STRTAB_STE_0_S1CTXPTR_MASK, STRTAB_STE_0_S1FMT, STRTAB_STE_0_V, STRTAB_STE_1_EATS, STRTAB_STE_1_EATS_S1CHK, STRTAB_STE_1_EATS_TRANS, STRTAB_STE_1_MEV, STRTAB_STE_1_S1CIR, STRTAB_STE_1_S1COR, STRTAB_STE_1_S1CSH, STRTAB_STE_1_S1DSS, STRTAB_STE_1_S1DSS_BYPASS, STRTAB_STE_1_S1STALLD, STRTAB_STE_1_S2FWB, STRTAB_STE_1_SHCFG, STRTAB_STE_1_STRW, STRTAB_STE_2_S2AA64, STRTAB_STE_2_S2ENDI, STRTAB_STE_2_S2PTW, STRTAB_STE_2_S2R, STRTAB_STE_2_S2S, STRTAB_STE_2_S2VMID, STRTAB_STE_2_VTCR, STRTAB_STE_3_S2TTB_MASK, U64_MASK } from "../../src/index.js";
+import { CTXDESC_CD_0_TCR_EPD0, exec, NO_STEPS, qwordLocation, wmb, CTXDESC_CD_0_TCR_IRGN0, CTXDESC_CD_0_TCR_ORGN0, CTXDESC_CD_0_TCR_SH0, CTXDESC_CD_0_TCR_T0SZ, CTXDESC_CD_0_TCR_TG0, CTXDESC_CD_0_V, CTXDESC_CD_1_TTB0_MASK, fieldGet, fieldPrep, NUM_ENTRY_QWORDS, type Qwords, site, type Step, type Steps, STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_BYPASS, STRTAB_STE_0_S1CDMAX, STRTAB_STE_0_S1CTXPTR_MASK, STRTAB_STE_0_S1FMT, STRTAB_STE_0_V, STRTAB_STE_1_EATS, STRTAB_STE_1_EATS_S1CHK, STRTAB_STE_1_EATS_TRANS, STRTAB_STE_1_MEV, STRTAB_STE_1_S1CIR, STRTAB_STE_1_S1COR, STRTAB_STE_1_S1CSH, STRTAB_STE_1_S1DSS, STRTAB_STE_1_S1DSS_BYPASS, STRTAB_STE_1_S1STALLD, STRTAB_STE_1_S2FWB, STRTAB_STE_1_SHCFG, STRTAB_STE_1_STRW, STRTAB_STE_2_S2AA64, STRTAB_STE_2_S2ENDI, STRTAB_STE_2_S2PTW, STRTAB_STE_2_S2R, STRTAB_STE_2_S2S, STRTAB_STE_2_S2VMID, STRTAB_STE_2_VTCR, STRTAB_STE_3_S2TTB_MASK, U64_MASK } from "../../src/index.js";
 
 /** struct arm_smmu_entry_writer_ops, with the writer folded into the closure of sync(). */
 export interface EntryWriterOps {
@@ -36,6 +36,27 @@ function hweight(x: number): number {
   return n;
 }
 
+/* The used bits of each case of arm_smmu_get_ste_used(), ORed once here: a BigInt OR allocates */
+const STE_S1_USED_0 = STRTAB_STE_0_S1FMT.mask | STRTAB_STE_0_S1CTXPTR_MASK.mask | STRTAB_STE_0_S1CDMAX.mask;
+const STE_S1_USED_1 =
+  STRTAB_STE_1_S1DSS.mask |
+  STRTAB_STE_1_S1CIR.mask |
+  STRTAB_STE_1_S1COR.mask |
+  STRTAB_STE_1_S1CSH.mask |
+  STRTAB_STE_1_S1STALLD.mask |
+  STRTAB_STE_1_STRW.mask |
+  STRTAB_STE_1_EATS.mask |
+  STRTAB_STE_1_MEV.mask;
+const STE_S2_USED_1 = STRTAB_STE_1_S2FWB.mask | STRTAB_STE_1_EATS.mask | STRTAB_STE_1_SHCFG.mask | STRTAB_STE_1_MEV.mask;
+const STE_S2_USED_2 =
+  STRTAB_STE_2_S2VMID.mask |
+  STRTAB_STE_2_VTCR.mask |
+  STRTAB_STE_2_S2AA64.mask |
+  STRTAB_STE_2_S2ENDI.mask |
+  STRTAB_STE_2_S2PTW.mask |
+  STRTAB_STE_2_S2S.mask |
+  STRTAB_STE_2_S2R.mask;
+
 // arm_smmu_get_ste_used()
 export function getSteUsed(ent: readonly bigint[], used: Qwords): void {
   const e0 = ent[0] ?? 0n;
@@ -49,17 +70,8 @@ export function getSteUsed(ent: readonly bigint[], used: Qwords): void {
 
   /* S1 translates */
   if ((cfg & 1n) !== 0n) {
-    used[0] |= STRTAB_STE_0_S1FMT.mask | STRTAB_STE_0_S1CTXPTR_MASK.mask | STRTAB_STE_0_S1CDMAX.mask;
-    used[1] =
-      used[1]! |
-      STRTAB_STE_1_S1DSS.mask |
-      STRTAB_STE_1_S1CIR.mask |
-      STRTAB_STE_1_S1COR.mask |
-      STRTAB_STE_1_S1CSH.mask |
-      STRTAB_STE_1_S1STALLD.mask |
-      STRTAB_STE_1_STRW.mask |
-      STRTAB_STE_1_EATS.mask |
-      STRTAB_STE_1_MEV.mask;
+    used[0] |= STE_S1_USED_0;
+    used[1] = used[1]! | STE_S1_USED_1;
     used[2] = used[2]! | STRTAB_STE_2_S2VMID.mask;
 
     /* IHI0070 13.5: SHCFG applies when S1DSS bypasses stage 1 */
@@ -70,17 +82,8 @@ export function getSteUsed(ent: readonly bigint[], used: Qwords): void {
 
   /* S2 translates */
   if ((cfg & 2n) !== 0n) {
-    used[1] =
-      used[1]! | STRTAB_STE_1_S2FWB.mask | STRTAB_STE_1_EATS.mask | STRTAB_STE_1_SHCFG.mask | STRTAB_STE_1_MEV.mask;
-    used[2] =
-      used[2]! |
-      STRTAB_STE_2_S2VMID.mask |
-      STRTAB_STE_2_VTCR.mask |
-      STRTAB_STE_2_S2AA64.mask |
-      STRTAB_STE_2_S2ENDI.mask |
-      STRTAB_STE_2_S2PTW.mask |
-      STRTAB_STE_2_S2S.mask |
-      STRTAB_STE_2_S2R.mask;
+    used[1] = used[1]! | STE_S2_USED_1;
+    used[2] = used[2]! | STE_S2_USED_2;
     used[3] = used[3]! | STRTAB_STE_3_S2TTB_MASK.mask;
   }
 
@@ -130,6 +133,11 @@ export function getCdUsed(ent: readonly bigint[], used: Qwords): void {
   }
 }
 
+/* entryQwordDiff()'s working arrays, zeroed at each call: it runs to completion (no step), so one set serves every call */
+const targetUsed = zeros();
+const curUsed = zeros();
+const safe = zeros();
+
 // arm_smmu_entry_qword_diff()
 export function entryQwordDiff(
   ops: EntryWriterOps,
@@ -137,9 +145,9 @@ export function entryQwordDiff(
   target: readonly bigint[],
   unusedUpdate: Qwords,
 ): number {
-  const targetUsed = zeros();
-  const curUsed = zeros();
-  const safe = zeros();
+  targetUsed.fill(0n);
+  curUsed.fill(0n);
+  safe.fill(0n);
   let usedQwordDiff = 0;
 
   ops.getUsed(entry, curUsed);
@@ -149,6 +157,19 @@ export function entryQwordDiff(
   for (let i = 0; i < NUM_ENTRY_QWORDS; i++) {
     const e = entry[i] ?? 0n;
     const t = target[i] ?? 0n;
+    if (e === t) {
+      /*
+       * The formulas below with e == t, without their BigInt allocations:
+       * unused_update is t, and it differs in a used bit exactly when t
+       * sets a bit target_used does not (the WARN's condition)
+       */
+      unusedUpdate[i] = t;
+      if (t !== 0n && (t & targetUsed[i]!) !== t) {
+        ops.warn?.("arm_smmu_entry_qword_diff", "WARN_ON_ONCE(target[i] & ~target_used[i])");
+        usedQwordDiff |= 1 << i;
+      }
+      continue;
+    }
     /* Safe only counts for bits both entries use; otherwise the unused side orders them */
     const s = safe[i]! & targetUsed[i]! & curUsed[i]!;
 
@@ -172,7 +193,16 @@ const S_WRITE: readonly Step[] = Array.from({ length: NUM_ENTRY_QWORDS }, (_, i)
 );
 
 // entry_set()
-function* entrySet(ops: EntryWriterOps, entry: Qwords, target: readonly bigint[], start: number, len: number): Steps {
+function entrySet(ops: EntryWriterOps, entry: Qwords, target: readonly bigint[], start: number, len: number): Steps {
+  /* Nothing to write takes no step and issues no sync: no generator for it */
+  for (let i = start, n = len; n !== 0; n--, i++) {
+    if (entry[i] !== (target[i] ?? 0n)) return entrySetSteps(ops, entry, target, start, len);
+  }
+  return NO_STEPS;
+}
+
+/** entry_set() with a qword to write. */
+function* entrySetSteps(ops: EntryWriterOps, entry: Qwords, target: readonly bigint[], start: number, len: number): Steps {
   let changed = false;
   const e = exec();
   for (let i = start; len !== 0; len--, i++) {

@@ -4,11 +4,11 @@
  * syncs (arm_smmu_write_ste, arm_smmu_install_ste_for_dev,
  * arm_smmu_write_cd_entry, arm_smmu_sync_cd, arm_smmu_alloc_cd_ptr).
  */
-import { CdTable, CMDQ_OP, CTXDESC_CD_0_V, CTXDESC_SPLIT, ffs, fieldGet, fieldTest, type Qwords, site, type Steps, STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_S1_TRANS, STRTAB_STE_0_S1FMT_64K_L2, STRTAB_STE_0_S1FMT_LINEAR, STRTAB_STE_1_EATS, STRTAB_STE_1_EATS_TRANS, writeLock, writeUnlock } from "../../src/index.js";
+import { CdTable, CMDQ_OP, CTXDESC_CD_0_V, CTXDESC_SPLIT, ffs, fieldGet, fieldTest, type Qwords, site, type SmmuNode, type Steps, STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_S1_TRANS, STRTAB_STE_0_S1FMT_64K_L2, STRTAB_STE_0_S1FMT_LINEAR, STRTAB_STE_1_EATS, STRTAB_STE_1_EATS_TRANS, writeLock, writeUnlock } from "../../src/index.js";
 import { batchAdd, batchInit, batchSubmit, CmdqBatch, issueCmd } from "./cmdq.js";
 import type { DriverContext } from "./context.js";
 import type { SmmuDomain } from "./domain.js";
-import { getCdUsed, getSteUpdateSafe, getSteUsed, writeEntry } from "./entry-writer.js";
+import { type EntryWriterOps, getCdUsed, getSteUpdateSafe, getSteUsed, writeEntry } from "./entry-writer.js";
 import type { Master } from "./master.js";
 import { IOMMU_NO_PASID } from "./range.js";
 import { makeCdtableSte, makeSvaCd, type S1Tcr, type S2Vtcr, type SteSmmuFeatures } from "./ste.js";
@@ -54,20 +54,60 @@ export function cdtableSte(master: Master, atsEnabled: boolean, s1dss: bigint): 
   );
 }
 
+/** The writer ops of both entries' updates, as methods: no closures made per entry written. */
+abstract class EntryWriter implements EntryWriterOps {
+  readonly noDmaWmb: boolean;
+  constructor(protected readonly ctx: DriverContext) {
+    this.noDmaWmb = ctx.mutations.has("no-dma-wmb");
+  }
+  abstract getUsed(ent: readonly bigint[], used: Qwords): void;
+  abstract sync(): Steps<unknown>;
+  warn(fn: string, cond: string): void {
+    this.ctx.warn(fn, cond);
+  }
+}
+
+// arm_smmu_ste_writer_ops: arm_smmu_ste_writer_sync_entry() issues CFGI_STE with CMD_SYNC
+class SteWriter extends EntryWriter {
+  constructor(
+    ctx: DriverContext,
+    private readonly smmu: SmmuNode,
+    private readonly sid: number,
+  ) {
+    super(ctx);
+  }
+  getUsed(ent: readonly bigint[], used: Qwords): void {
+    getSteUsed(ent, used);
+  }
+  getUpdateSafe(cur: readonly bigint[], target: readonly bigint[], safe: Qwords): void {
+    getSteUpdateSafe(cur, target, safe);
+  }
+  sync(): Steps<number> {
+    return issueCmd(this.ctx, this.smmu, { opcode: CMDQ_OP.CFGI_STE, cfgi: { sid: this.sid, leaf: true } }, true);
+  }
+}
+
+// arm_smmu_cd_writer_ops: arm_smmu_cd_writer_sync_entry() is arm_smmu_sync_cd()
+class CdWriter extends EntryWriter {
+  constructor(
+    ctx: DriverContext,
+    private readonly master: Master,
+    private readonly ssid: number,
+  ) {
+    super(ctx);
+  }
+  getUsed(ent: readonly bigint[], used: Qwords): void {
+    getCdUsed(ent, used);
+  }
+  sync(): Steps {
+    return syncCd(this.ctx, this.master, this.ssid, true);
+  }
+}
+
 /** arm_smmu_write_ste(): the entry update with CFGI_STE + CMD_SYNC per step, then PREFETCH_CFG. */
 function* writeSte(ctx: DriverContext, master: Master, sid: number, target: Qwords): Steps {
   const smmu = master.smmu;
-  yield* writeEntry(
-    {
-      getUsed: getSteUsed,
-      getUpdateSafe: getSteUpdateSafe,
-      sync: () => issueCmd(ctx, smmu, { opcode: CMDQ_OP.CFGI_STE, cfgi: { sid, leaf: true } }, true),
-      warn: (fn, cond) => ctx.warn(fn, cond),
-      noDmaWmb: ctx.mutations.has("no-dma-wmb"),
-    },
-    smmu.strtab.ste(sid),
-    target,
-  );
+  yield* writeEntry(new SteWriter(ctx, smmu, sid), smmu.strtab.ste(sid), target);
   /* It's likely that we'll want to use the new STE soon */
   if (!smmu.options.has("skip_prefetch")) {
     yield* issueCmd(ctx, smmu, { opcode: CMDQ_OP.PREFETCH_CFG, prefetch: { sid } }, false);
@@ -78,11 +118,11 @@ function* writeSte(ctx: DriverContext, master: Master, sid: number, target: Qwor
 export function* installSteForDev(ctx: DriverContext, master: Master, target: Qwords): Steps {
   master.inSte = fieldGet(target[0]!, STRTAB_STE_0_CFG) === STRTAB_STE_0_CFG_S1_TRANS;
   master.steAtsEnabled = fieldGet(target[1]!, STRTAB_STE_1_EATS) === STRTAB_STE_1_EATS_TRANS;
-  const seen = new Set<number>();
-  for (const sid of master.streams) {
+  const streams = master.streams;
+  for (let i = 0; i < streams.length; i++) {
+    const sid = streams[i]!;
     /* Bridged PCI devices may end up with duplicated IDs */
-    if (seen.has(sid)) continue;
-    seen.add(sid);
+    if (streams.indexOf(sid) < i) continue;
     yield* writeSte(ctx, master, sid, target);
   }
 }
@@ -138,11 +178,7 @@ export function* writeCdEntry(ctx: DriverContext, master: Master, ssid: number, 
   const targetValid = fieldTest(target[0]!, CTXDESC_CD_0_V);
   const curValid = fieldTest(cdptr[0]!, CTXDESC_CD_0_V);
   if (ssid !== IOMMU_NO_PASID && curValid !== targetValid) master.usedSsids += curValid ? -1 : 1;
-  yield* writeEntry(
-    { getUsed: getCdUsed, sync: () => syncCd(ctx, master, ssid, true), warn: (fn, cond) => ctx.warn(fn, cond), noDmaWmb: ctx.mutations.has("no-dma-wmb") },
-    cdptr,
-    target,
-  );
+  yield* writeEntry(new CdWriter(ctx, master, ssid), cdptr, target);
 }
 
 /** arm_smmu_clear_cd() */

@@ -123,8 +123,15 @@ function* flushIotlbTag(ctx: InvsContext, invs: Invs, i: number): Steps {
 
 /** The array hooks, telling the oracle when `domain`'s array is trimmed, how many walks of it were still out, and whether an ATS entry lost its last user. */
 function trimHooks(ctx: InvsContext, domain: InvsDomain): InvsHooks {
-  return { ...ctx.hooks, trimmed: (invs, ats) => ctx.bus.emit("invs:trim", { domain: domain.name, walkers: invs.walkers, ats }) };
+  let hooks = trimHooksOf.get(domain);
+  if (!hooks) {
+    hooks = { ...ctx.hooks, trimmed: (invs, ats) => ctx.bus.emit("invs:trim", { domain: domain.name, walkers: invs.walkers, ats }) };
+    trimHooksOf.set(domain, hooks);
+  }
+  return hooks;
 }
+/** trimHooks() of each domain, made at its first detach (a domain's driver context, and so its hooks, never change). */
+const trimHooksOf = new WeakMap<InvsDomain, InvsHooks>();
 
 /** arm_smmu_install_old_domain_invs(): after the STE changed. */
 function* installOldDomainInvs(ctx: InvsContext, ids: IdAllocator, state: State): Steps {

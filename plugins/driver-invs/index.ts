@@ -211,7 +211,8 @@ export class InvsDriver extends ArmSmmuDriver<InvsAttachState, InvsDomain> imple
       if (kind === -1) continue;
       const code = tagCode(invs.smmu(i), kind, invs.id(i));
       if (!tags) tags = [code];
-      else if (!tags.includes(code)) tags.push(code);
+      /* the array is sorted, so a repeated tag is most often the last one taken */
+      else if (tags[tags.length - 1] !== code && !tags.includes(code)) tags.push(code);
     }
     return tags ?? NO_TAGS;
   }

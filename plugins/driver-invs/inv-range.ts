@@ -4,7 +4,7 @@
  * CMD_SYNC) where the batch has to end: on an SMMU change, before the first
  * S2_VMID_S1_CLEAR entry, before the first ATS entry, and at the end.
  */
-import { type CmdqEnt, exec, readLock, smpMb, readUnlock, site, type SmmuNode, type Step, type Steps, UseAfterFreeError } from "../../src/index.js";
+import { type CmdqEnt, exec, type Explored, readLock, smpMb, readUnlock, site, type SmmuNode, type Step, type Steps, UseAfterFreeError } from "../../src/index.js";
 import { atcInvToCmd, batchAdd, batchAddRange, batchInit, batchSubmit, CmdqBatch, insertCmdlist, invSizeTooBig, IOMMU_NO_PASID, type PendingSync, pollSync } from "../arm-smmu-v3/index.js";
 import type { InvsContext } from "./context.js";
 import type { InvsDomain } from "./domain.js";
@@ -99,21 +99,24 @@ function* domainInvRangeInvs(ctx: InvsContext, invs: Invs, iova: bigint, size: b
   }
 }
 
+/** READ_ONCE(cur->users): under an explorer, what another CPU's pending stores leave visible. */
+function readUsers(e: Explored | null, invs: Invs, i: number): number {
+  return e ? e.load(usersAt(e, invs, i), invs.users(i)) : invs.users(i);
+}
+
 /** The loop of __arm_smmu_domain_inv_range() over `end` entries. */
 function* walkInvs(ctx: InvsContext, invs: Invs, end: number, iova: bigint, size: bigint, granule: number, leaf: boolean): Steps {
   const cmds = new CmdqBatch();
   const ends = new BatchEnds(ctx);
   const skipByContinue = ctx.variant.skipEntry === "continue";
   const e = exec();
-  /* READ_ONCE(): under an explorer, what another CPU's pending stores leave visible */
-  const users = (i: number): number => (e ? e.load(usersAt(e, invs, i), invs.users(i)) : invs.users(i));
 
   /* Skip any leading entry marked as a trash */
   let cur = 0;
   for (; cur !== end; cur++) {
     yield S_USERS;
     touch(invs);
-    if (users(cur)) break;
+    if (readUsers(e, invs, cur)) break;
   }
   while (cur !== end) {
     yield S_ENTRY;
@@ -158,7 +161,7 @@ function* walkInvs(ctx: InvsContext, invs: Invs, end: number, iova: bigint, size
     for (; next !== end; next++) {
       yield S_USERS;
       touch(invs);
-      if (users(next)) break;
+      if (readUsers(e, invs, next)) break;
     }
     if (cmds.num && (next === end || endBatch(invs, cur, next, !ctx.mutations.has("no-sync-before-ats")))) {
       yield* ends.submit(smmu, cmds);

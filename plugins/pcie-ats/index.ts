@@ -28,6 +28,8 @@ export class PcieEndpoint implements EndpointNode {
   readonly atc: Atc;
   /** The ATC as a shared location, for a schedule explorer. */
   private readonly atcLocation: string;
+  /** The SMMU's TLB as `dma:served` names it. */
+  private readonly smmuIotlb: string;
   private ats = false;
   private stu = 12;
   /** Fault injection: the ATC never answers an ATC Invalidate Request. */
@@ -41,12 +43,15 @@ export class PcieEndpoint implements EndpointNode {
     spec: DeviceSpec,
     private readonly bus: BusPort,
   ) {
+    /* the ATC's name, and the location an explorer knows it by */
+    const cache = `${name}.atc`;
     this.atc = new Atc(
-      (tag, t) => bus.emit("cache:fill", { cache: `${name}.atc`, tag, t }),
-      (tag, addr, hit) => bus.emit("cache:lookup", { cache: `${name}.atc`, tag, addr, hit }),
+      (tag, t) => bus.emit("cache:fill", { cache, tag, t }),
+      (tag, addr, hit) => bus.emit("cache:lookup", { cache, tag, addr, hit }),
     );
-    this.atcLocation = `${name}.atc`;
+    this.atcLocation = cache;
     this.smmu = spec.smmu;
+    this.smmuIotlb = `${spec.smmu}.iotlb`;
     this.sids = [...spec.sids];
     this.atsCapable = spec.ats ?? false;
     this.pasidBits = spec.pasidBits ?? 0;
@@ -105,7 +110,7 @@ export class PcieEndpoint implements EndpointNode {
         /* an Invalidate Request overtook the Translation Request: its answer is used, not kept */
         if (this.atc.generation === generation) this.atc.fill(sid, req.pasid, result.t);
       }
-      this.served(req, sid, result.via, result.via === "iotlb" ? `${this.smmu}.iotlb` : "", result.t);
+      this.served(req, sid, result.via, result.via === "iotlb" ? this.smmuIotlb : "", result.t);
     }
     return { result };
   }
@@ -116,7 +121,7 @@ export class PcieEndpoint implements EndpointNode {
    * it refuses fails, and the oracle hears of it.
    */
   private translated(req: DmaRequest, sid: number, t: Translation): TranslateResult {
-    const cache = `${this.name}.atc`;
+    const cache = this.atcLocation;
     const addr = t.pa + (req.iova - t.base);
     const check = this.bus.request("smmu:translated", this.smmu, { sid, ssid: req.pasid, addr, access: req.access });
     if (check.kind !== "ok") {
@@ -146,7 +151,7 @@ export class PcieEndpoint implements EndpointNode {
     }
     exec()?.touch(this.atcLocation, "write");
     const entries = this.atc.invalidate(req.sid, req.ssv, req.ssid, req.addr, req.size);
-    this.bus.emit("cache:invalidate", { cache: `${this.name}.atc`, by: "ATC_INV", entries, at: req.at });
+    this.bus.emit("cache:invalidate", { cache: this.atcLocation, by: "ATC_INV", entries, at: req.at });
     const done = req.at + this.atcInvNs;
     this.bus.emit("ep:atc-inv-done", { device: this.name, sid: req.sid, start: req.at, end: done, completed: true });
     return { completed: true, done };

@@ -10,7 +10,7 @@
  * time for its queue (SmmuTiming).
  */
 import { type BusPort, type Cmd, type CmdqAgent, type CmdqPollReply, type CmdqPollRequest, type CmdqSubmit, type CmdqSubmitReply, exec, qwordLocation, definePlugin, formatCmd, isTlbi, type Memory, type Platform, type Qwords, type ShowReply, SMMU_FEATURES, SMMU_OPTIONS, type SmmuFeature, type SmmuNode, type SmmuOption, type SmmuShowRequest, type SmmuSpec, StreamTable, type TranslateRequest } from "../../src/index.js";
-import { Iotlb } from "./iotlb.js";
+import { Iotlb, tlbiScope } from "./iotlb.js";
 import { cdTableAt, translate, translateSteps, type TranslationUnit } from "./translate.js";
 import { cacheLines, cdOf, steLines } from "./show.js";
 import { checkTranslated } from "./translated.js";
@@ -71,6 +71,13 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
   /** The TLB and walk cache, and the STE/CD cache, as shared locations for a schedule explorer. */
   readonly tlbLocation: string;
   private readonly cfgLocation: string;
+  private readonly generationLocation: string;
+  /** The commands executed but not complete (`inflight`), as one shared location. */
+  private readonly inflightLocation: string;
+  /** The TLB as the cache events name it. */
+  private readonly iotlbName: string;
+  /** The walk cache as `walk:cached` and the cache events name it. */
+  private readonly walkName: string;
 
   constructor(
     readonly name: string,
@@ -80,16 +87,20 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     private readonly bus: BusPort,
     private readonly platform: Platform,
   ) {
+    const cache = (this.iotlbName = `${name}.iotlb`);
     this.iotlb = new Iotlb(
-      (tag, t) => bus.emit("cache:fill", { cache: `${name}.iotlb`, tag, t }),
-      (tag, addr, hit) => bus.emit("cache:lookup", { cache: `${name}.iotlb`, tag, addr, hit }),
+      (tag, t) => bus.emit("cache:fill", { cache, tag, t }),
+      (tag, addr, hit) => bus.emit("cache:lookup", { cache, tag, addr, hit }),
     );
     this.tlbLocation = `${name}.tlb`;
     this.cfgLocation = `${name}.cfg`;
+    this.generationLocation = `${name}.tlb.generation`;
+    this.inflightLocation = `${name}.inflight`;
+    this.walkName = `${name}.walk`;
     this.features = new Set(spec.features);
     this.options = new Set(spec.options ?? []);
     const props = spec.props as { cmd_ns?: number; sync_ns?: number; walk_cache?: boolean } | undefined;
-    this.walkCache = props?.walk_cache === false ? null : new WalkCache((tag, addr, hit) => bus.emit("cache:lookup", { cache: `${name}.walk`, tag, addr, hit }));
+    this.walkCache = props?.walk_cache === false ? null : new WalkCache((tag, addr, hit) => bus.emit("cache:lookup", { cache: this.walkName, tag, addr, hit }));
     this.timing = { cmdNs: props?.cmd_ns ?? DEFAULT_TIMING.cmdNs, syncNs: props?.sync_ns ?? DEFAULT_TIMING.syncNs };
   }
 
@@ -133,7 +144,7 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
 
   walkCached(e: WalkEntry, req: TranslateRequest): void {
     const { sid, ssid, iova, access } = req;
-    this.bus.emit("walk:cached", { smmu: this.name, cache: `${this.name}.walk`, sid, ssid, iova, access, level: e.level, base: e.base, next: e.next });
+    this.bus.emit("walk:cached", { smmu: this.name, cache: this.walkName, sid, ssid, iova, access, level: e.level, base: e.base, next: e.next });
   }
 
   /** arm_smmu_cmdq_issue_cmdlist() as the hardware sees it: queue, execute, then CMD_SYNC. */
@@ -171,21 +182,24 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
    * a poll and every execution but its CMD_SYNC's.
    */
   private slot(k: number): string {
-    return `${this.name}.cmdq[${k}]`;
+    return (this.slots[k] ??= `${this.name}.cmdq[${k}]`);
   }
+  /** slot()'s names, each made once: an explored execution asks for them at every insertion, execution and poll. */
+  private readonly slots: string[] = [];
 
   private enqueue(req: CmdqSubmit): CmdqSubmitReply {
-    const backlog = this.backlog!;
-    const e = exec();
-    const push = (cmd: Cmd): void => {
-      e?.touch(this.slot(this.queued + backlog.length), "write");
-      backlog.push({ cmd, source: req.source, at: req.at });
-    };
-    for (const cmd of req.cmds) push(cmd);
+    for (const cmd of req.cmds) this.push(cmd, req);
     if (!req.sync) return { synced: true, done: req.at };
-    const ticket = this.queued + backlog.length;
-    push({ op: "CMD_SYNC" });
+    const ticket = this.queued + this.backlog!.length;
+    this.push({ op: "CMD_SYNC" }, req);
     return { synced: true, done: req.at, ticket };
+  }
+
+  /** One command of `req` into the backlog: its slot written. */
+  private push(cmd: Cmd, req: CmdqSubmit): void {
+    const backlog = this.backlog!;
+    exec()?.touch(this.slot(this.queued + backlog.length), "write");
+    backlog.push({ cmd, source: req.source, at: req.at });
   }
 
   /** arm_smmu_cmdq_poll_until_sync()'s question: has cons passed the CMD_SYNC at `ticket`? */
@@ -212,9 +226,11 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     },
     idle: () => !this.backlog?.length && this.inflight.length === 0,
     options: () => {
-      const out: number[] = [];
       const next = this.backlog?.[0];
-      if (next && !(next.cmd.op === "CMD_SYNC" && this.inflight.length > 0)) out.push(0);
+      const head = next !== undefined && !(next.cmd.op === "CMD_SYNC" && this.inflight.length > 0);
+      /* the explorer asks at every step: an idle queue's answer is one shared empty list */
+      if (!head && this.inflight.length === 0) return NO_OPTIONS;
+      const out: number[] = head ? [0] : [];
       for (const f of this.inflight) out.push(f.seq + 1);
       return out;
     },
@@ -224,7 +240,7 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
         const i = this.inflight.findIndex((f) => f.seq + 1 === option);
         if (i < 0) throw new Error(`${this.name}: no command ${option - 1} in flight`);
         const [done] = this.inflight.splice(i, 1);
-        e?.touch(`${this.name}.inflight`, "write");
+        e?.touch(this.inflightLocation, "write");
         this.effect(done!.cmd, done!.end);
         return `complete #${done!.seq} ${formatCmd(done!.cmd)}`;
       }
@@ -233,7 +249,7 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
       const seq = this.queued;
       e?.touch(this.slot(seq), "read");
       if (next.cmd.op === "CMD_SYNC") {
-        e?.touch(`${this.name}.inflight`, "read");
+        e?.touch(this.inflightLocation, "read");
         e?.touch(`${this.slot(seq)}.done`, "write");
         this.consumeSync(next.source, next.at);
       } else {
@@ -258,7 +274,7 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     const end = this.execute(cmd, start);
     this.bus.emit("cmd:queued", { smmu: this.name, cmd, seq, source, start, end });
     if (this.backlog && (isTlbi(cmd.op) || cmd.op === "ATC_INV")) {
-      exec()?.touch(`${this.name}.inflight`, "write");
+      exec()?.touch(this.inflightLocation, "write");
       this.inflight.push({ seq, cmd, end });
       return;
     }
@@ -268,14 +284,16 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
   /** What an executed command does, once it completes: `end` is when it executed. */
   private effect(cmd: Cmd, end: number): void {
     const e = exec();
-    if (isTlbi(cmd.op) || cmd.op.startsWith("CFGI_")) {
+    const tlbi = isTlbi(cmd.op);
+    if (tlbi || cmd.op.startsWith("CFGI_")) {
       this.generation++;
-      e?.touch(`${this.tlbLocation}.generation`, "write");
+      e?.touch(this.generationLocation, "write");
     }
-    if (isTlbi(cmd.op)) {
+    if (tlbi) {
       e?.touch(this.tlbLocation, "write");
-      this.bus.emit("cache:invalidate", { cache: `${this.name}.iotlb`, by: cmd.op, entries: this.iotlb.invalidate(cmd), at: end });
-      if (this.walkCache) this.bus.emit("cache:invalidate", { cache: `${this.name}.walk`, by: cmd.op, entries: this.walkCache.invalidate(cmd), at: end });
+      const scope = tlbiScope(cmd);
+      this.bus.emit("cache:invalidate", { cache: this.iotlbName, by: cmd.op, entries: this.iotlb.invalidate(cmd, scope), at: end });
+      if (this.walkCache) this.bus.emit("cache:invalidate", { cache: this.walkName, by: cmd.op, entries: this.walkCache.invalidate(cmd, scope), at: end });
       return;
     }
     if (cmd.op.startsWith("CFGI_")) e?.touch(this.cfgLocation, "write");
@@ -328,6 +346,9 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     else this.atcDone = Math.max(this.atcDone, reply.done ?? at);
   }
 }
+
+/** What an idle queue can do: nothing (never changed: each non-empty answer is a new array). */
+const NO_OPTIONS: number[] = [];
 
 const FEATURES = Object.keys(SMMU_FEATURES) as SmmuFeature[];
 const OPTIONS = Object.keys(SMMU_OPTIONS) as SmmuOption[];

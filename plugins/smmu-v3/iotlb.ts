@@ -23,6 +23,15 @@ export function tagKey(tag: TlbTag): string {
   return `${tag.stage}/${tag.asid}/${tag.vmid}`;
 }
 
+/**
+ * A tag as one number, the caches' Map key: no string built per lookup.
+ * ASID and VMID are 16-bit fields (-1 for none), so each fits in 17 bits.
+ */
+export function tagCode(tag: TlbTag): number {
+  const stage = tag.stage === "s1" ? 0 : tag.stage === "s2" ? 1 : 2;
+  return ((tag.asid + 1) * 0x2_0000 + (tag.vmid + 1)) * 4 + stage;
+}
+
 /** A tag as `cache:fill` names it: "s1 asid 1 vmid 0", "s1 el2 asid 1" (E2H), "s2 vmid 2", "nested asid 1 vmid 2". */
 export function tagText(tag: TlbTag): string {
   if (tag.stage === "s2") return `s2 vmid ${tag.vmid}`;
@@ -45,47 +54,81 @@ function tlbiSpan(cmd: { addr: bigint; tg: number; num: number; scale: number })
 /**
  * What a TLBI_* command removes: entries whose tag `match`es and, for the
  * by-address ones, that meet `span`. `leafOnly` is a by-address command's
- * LEAF=1: it may leave cached table entries (walk caches) alone.
+ * LEAF=1: it may leave cached table entries (walk caches) alone. One object
+ * per command, its test a switch on the opcode rather than a closure.
  */
-export interface TlbiScope {
-  match(tag: TlbTag): boolean;
-  span: [number, number] | null;
-  leafOnly: boolean;
+export class TlbiScope {
+  constructor(
+    private readonly cmd: TlbiCmd,
+    readonly span: [number, number] | null,
+    readonly leafOnly: boolean,
+  ) {}
+
+  match(e: TlbTag): boolean {
+    const cmd = this.cmd;
+    switch (cmd.op) {
+      case "TLBI_NH_ALL":
+      case "TLBI_NH_VAA":
+        /* TLBI_NH_VAA: every ASID of the VMID */
+        return e.stage !== "s2" && e.vmid === cmd.vmid;
+      case "TLBI_NH_ASID":
+      case "TLBI_NH_VA":
+        return e.stage !== "s2" && e.vmid === cmd.vmid && e.asid === cmd.asid;
+      case "TLBI_EL2_ALL":
+        return e.vmid === -1;
+      case "TLBI_EL2_ASID":
+      case "TLBI_EL2_VA":
+        return e.vmid === -1 && e.asid === cmd.asid;
+      case "TLBI_S2_IPA":
+        /* stage-2-only entries; combined stage 1+2 entries need TLBI_NH_ALL or S12_VMALL */
+        return e.stage === "s2" && e.vmid === cmd.vmid;
+      case "TLBI_S12_VMALL":
+        return e.vmid === cmd.vmid;
+      case "TLBI_NSNH_ALL":
+        return e.vmid !== -1;
+    }
+  }
 }
+
+/** The TLBI_* commands. */
+type TlbiCmd = Extract<
+  Cmd,
+  { op: "TLBI_NH_ALL" | "TLBI_NH_ASID" | "TLBI_NH_VA" | "TLBI_NH_VAA" | "TLBI_EL2_ALL" | "TLBI_EL2_ASID" | "TLBI_EL2_VA" | "TLBI_S2_IPA" | "TLBI_S12_VMALL" | "TLBI_NSNH_ALL" }
+>;
 
 /** The scope of a TLBI_* command, or null for any other command. */
 export function tlbiScope(cmd: Cmd): TlbiScope | null {
-  const all = (match: (e: TlbTag) => boolean): TlbiScope => ({ match, span: null, leafOnly: false });
   switch (cmd.op) {
     case "TLBI_NH_ALL":
-      return all((e) => e.stage !== "s2" && e.vmid === cmd.vmid);
     case "TLBI_NH_ASID":
-      return all((e) => e.stage !== "s2" && e.vmid === cmd.vmid && e.asid === cmd.asid);
-    case "TLBI_NH_VA":
-      return { match: (e) => e.stage !== "s2" && e.vmid === cmd.vmid && e.asid === cmd.asid, span: tlbiSpan(cmd), leafOnly: cmd.leaf };
-    case "TLBI_NH_VAA":
-      /* every ASID of the VMID */
-      return { match: (e) => e.stage !== "s2" && e.vmid === cmd.vmid, span: tlbiSpan(cmd), leafOnly: cmd.leaf };
     case "TLBI_EL2_ALL":
-      return all((e) => e.vmid === -1);
     case "TLBI_EL2_ASID":
-      return all((e) => e.vmid === -1 && e.asid === cmd.asid);
-    case "TLBI_EL2_VA":
-      return { match: (e) => e.vmid === -1 && e.asid === cmd.asid, span: tlbiSpan(cmd), leafOnly: cmd.leaf };
-    case "TLBI_S2_IPA":
-      /* stage-2-only entries; combined stage 1+2 entries need TLBI_NH_ALL or S12_VMALL */
-      return { match: (e) => e.stage === "s2" && e.vmid === cmd.vmid, span: tlbiSpan(cmd), leafOnly: cmd.leaf };
     case "TLBI_S12_VMALL":
-      return all((e) => e.vmid === cmd.vmid);
     case "TLBI_NSNH_ALL":
-      return all((e) => e.vmid !== -1);
+      return new TlbiScope(cmd, null, false);
+    case "TLBI_NH_VA":
+    case "TLBI_NH_VAA":
+    case "TLBI_EL2_VA":
+    case "TLBI_S2_IPA":
+      return new TlbiScope(cmd, tlbiSpan(cmd), cmd.leaf);
     default:
       return null;
   }
 }
 
 export class Iotlb {
-  private readonly sets = new Map<string, Map<number, TlbEntry>>();
+  /** By tag (tagCode()), then base. */
+  private readonly sets = new Map<number, Map<number, TlbEntry>>();
+  /** Each tag's text (tagText()) by its code, made once: fills and lookups report it. */
+  private readonly texts = new Map<number, string>();
+
+  private text(code: number, tag: TlbTag): string {
+    let text = this.texts.get(code);
+    if (text === undefined) this.texts.set(code, (text = tagText(tag)));
+    return text;
+  }
+  /** Each tag's cover tag (coverTag()) by its code, made once. */
+  private readonly coverTexts = new Map<number, string>();
   /** Entries per cover tag, kept as entries come and go. */
   private readonly covers = new Map<string, number>();
 
@@ -101,7 +144,9 @@ export class Iotlb {
   }
 
   private count(tag: TlbTag, delta: number): void {
-    const key = coverTag(tag);
+    const code = tagCode(tag);
+    let key = this.coverTexts.get(code);
+    if (key === undefined) this.coverTexts.set(code, (key = coverTag(tag)));
     const n = (this.covers.get(key) ?? 0) + delta;
     if (n === 0) this.covers.delete(key);
     else this.covers.set(key, n);
@@ -121,12 +166,12 @@ export class Iotlb {
 
   lookup(tag: TlbTag, addr: number): TlbEntry | undefined {
     const e = this.find(tag, addr);
-    this.onLookup?.(tagText(tag), addr, e !== undefined);
+    if (this.onLookup) this.onLookup(this.text(tagCode(tag), tag), addr, e !== undefined);
     return e;
   }
 
   private find(tag: TlbTag, addr: number): TlbEntry | undefined {
-    const set = this.sets.get(tagKey(tag));
+    const set = this.sets.get(tagCode(tag));
     if (!set) return undefined;
     for (const e of set.values()) {
       if (addr >= e.t.base && addr < e.t.base + e.t.size) return e;
@@ -135,28 +180,24 @@ export class Iotlb {
   }
 
   fill(tag: TlbTag, t: Translation): TlbEntry {
-    const key = tagKey(tag);
+    const key = tagCode(tag);
     let set = this.sets.get(key);
     if (!set) this.sets.set(key, (set = new Map()));
-    const e: TlbEntry = { ...tag, t };
+    const e: TlbEntry = { stage: tag.stage, asid: tag.asid, vmid: tag.vmid, t };
     if (!set.has(t.base)) this.count(tag, 1);
     set.set(t.base, e);
-    this.onFill?.(tagText(tag), t);
+    if (this.onFill) this.onFill(this.text(key, tag), t);
     return e;
   }
 
-  /** Execute one TLBI_* command; returns how many entries it removed. */
-  invalidate(cmd: Cmd): number {
-    const scope = tlbiScope(cmd);
+  /** Execute one TLBI_* command (whose scope the caller may have made already); returns how many entries it removed. */
+  invalidate(cmd: Cmd, scope: TlbiScope | null = tlbiScope(cmd)): number {
     if (!scope) return 0;
-    return this.drop((e) => scope.match(e) && (!scope.span || overlaps(e.t.base, e.t.size, scope.span)));
-  }
-
-  private drop(match: (e: TlbEntry) => boolean): number {
+    const span = scope.span;
     let n = 0;
     for (const [key, set] of this.sets) {
       for (const [base, e] of set) {
-        if (match(e)) {
+        if (scope.match(e) && (!span || overlaps(e.t.base, e.t.size, span))) {
           set.delete(base);
           this.count(e, -1);
           n++;

@@ -8,7 +8,7 @@
  * why io-pgtable flushes a table's range with leaf = false before freeing it.
  */
 import type { Cmd } from "../../src/index.js";
-import { overlaps, tagKey, tagText, type TlbTag, tlbiScope } from "./iotlb.js";
+import { overlaps, tagCode, tagKey, tagText, type TlbiScope, type TlbTag, tlbiScope } from "./iotlb.js";
 
 export interface WalkEntry extends TlbTag {
   /** The level of the table holding the entry. */
@@ -21,11 +21,21 @@ export interface WalkEntry extends TlbTag {
 }
 
 export class WalkCache {
-  /** By tag, then region size (one per level), then base. */
-  private readonly sets = new Map<string, Map<number, Map<number, WalkEntry>>>();
+  /** By tag (tagCode()), then region size (one per level), then base. */
+  private readonly sets = new Map<number, Map<number, Map<number, WalkEntry>>>();
 
   /** `onLookup` hears every lookup, with its tag as text (tagText), and whether an entry covered the address. */
   constructor(private readonly onLookup?: (tag: string, addr: number, hit: boolean) => void) {}
+
+  /** Each tag's text (tagText()) by its code, made once: every lookup reports it. */
+  private readonly texts = new Map<number, string>();
+
+  private text(tag: TlbTag): string {
+    const code = tagCode(tag);
+    let text = this.texts.get(code);
+    if (text === undefined) this.texts.set(code, (text = tagText(tag)));
+    return text;
+  }
 
   get size(): number {
     let n = 0;
@@ -43,12 +53,12 @@ export class WalkCache {
   /** The deepest entry under `tag` covering `addr`. */
   lookup(tag: TlbTag, addr: number): WalkEntry | undefined {
     const e = this.deepest(tag, addr);
-    this.onLookup?.(tagText(tag), addr, e !== undefined);
+    if (this.onLookup) this.onLookup(this.text(tag), addr, e !== undefined);
     return e;
   }
 
   private deepest(tag: TlbTag, addr: number): WalkEntry | undefined {
-    const bySize = this.sets.get(tagKey(tag));
+    const bySize = this.sets.get(tagCode(tag));
     if (!bySize) return undefined;
     let best: WalkEntry | undefined;
     for (const [size, set] of bySize) {
@@ -60,17 +70,16 @@ export class WalkCache {
 
   /** Keep the table entry at `level` for [base, base + size), pointing at `next`. */
   fill(tag: TlbTag, level: number, base: number, size: number, next: bigint): void {
-    const key = tagKey(tag);
+    const key = tagCode(tag);
     let bySize = this.sets.get(key);
     if (!bySize) this.sets.set(key, (bySize = new Map()));
     let set = bySize.get(size);
     if (!set) bySize.set(size, (set = new Map()));
-    set.set(base, { ...tag, level, base, size, next });
+    set.set(base, { stage: tag.stage, asid: tag.asid, vmid: tag.vmid, level, base, size, next });
   }
 
-  /** Execute one TLBI_* command; returns how many entries it removed (none for a leaf-only one). */
-  invalidate(cmd: Cmd): number {
-    const scope = tlbiScope(cmd);
+  /** Execute one TLBI_* command (whose scope the caller may have made already); returns how many entries it removed (none for a leaf-only one). */
+  invalidate(cmd: Cmd, scope: TlbiScope | null = tlbiScope(cmd)): number {
     if (!scope || scope.leafOnly) return 0;
     let n = 0;
     for (const [key, bySize] of this.sets) {

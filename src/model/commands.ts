@@ -178,17 +178,18 @@ const FIELD_ORDER = ["asid", "vmid", "sid", "ssid", "ssv", "global", "num", "sca
 
 /** One line per command, kernel-style: "TLBI_NH_VA asid 1 vmid 0 ... addr 0x10000". */
 export function formatCmd(cmd: Cmd): string {
-  const parts: string[] = [cmd.op];
+  /* built by concatenation: the explorer labels each queue step with one */
+  let text: string = cmd.op;
   const fields = cmd as unknown as Record<string, number | bigint | boolean | undefined>;
   for (const k of FIELD_ORDER) {
     const v = fields[k];
     if (v === undefined) continue;
-    if (typeof v === "bigint") parts.push(`${k} ${hex(v)}`);
-    else if (typeof v === "boolean") parts.push(`${k} ${v ? 1 : 0}`);
-    else if (k === "sid") parts.push(`${k} ${hex(v)}`);
-    else parts.push(`${k} ${String(v)}`);
+    if (typeof v === "bigint") text += ` ${k} ${hex(v)}`;
+    else if (typeof v === "boolean") text += ` ${k} ${v ? 1 : 0}`;
+    else if (k === "sid") text += ` ${k} ${hex(v)}`;
+    else text += ` ${k} ${String(v)}`;
   }
-  return parts.join(" ");
+  return text;
 }
 
 /** TLBI commands the SMMU executes against its TLB. */
