@@ -8,27 +8,16 @@
  * at the token level (a token dropped, doubled or swapped). The same seed
  * gives the same cases: a finding is reproduced from its seed and index.
  */
+import { Rng as CoreRng } from "../src/core/rng.js";
 
-/** mulberry32: small, seedable, the same sequence everywhere. */
-export class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
+/** The engine's seeded PRNG (mulberry32), with the draws a generator makes. */
+export class Rng extends CoreRng {
   chance(p: number): boolean {
     return this.next() < p;
   }
+
   pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)]!;
+    return xs[this.below(xs.length)]!;
   }
 }
 
@@ -59,13 +48,13 @@ export class Generator {
   /** A number, now and then at or past an edge. */
   private number(): string {
     const r = this.r;
-    switch (r.int(8)) {
+    switch (r.below(8)) {
       case 0:
-        return r.chance(0.1) ? r.pick(["0xffffffffffffffff", "0x10000000000000000", "18446744073709551616", "9".repeat(1 + r.int(40))]) : r.pick(["0", "1"]);
+        return r.chance(0.1) ? r.pick(["0xffffffffffffffff", "0x10000000000000000", "18446744073709551616", "9".repeat(1 + r.below(40))]) : r.pick(["0", "1"]);
       case 1:
-        return `${r.int(4096)}${r.pick(["", "K", "M"])}`;
+        return `${r.below(4096)}${r.pick(["", "K", "M"])}`;
       default:
-        return String(r.int(16));
+        return String(r.below(16));
     }
   }
 
@@ -73,12 +62,12 @@ export class Generator {
   expr(depth = 3): string {
     const r = this.r;
     if (depth <= 0 || r.chance(0.4)) return r.chance(0.02) ? r.pick(["N", "i", "nosuch"]) : this.number();
-    switch (r.int(4)) {
+    switch (r.below(4)) {
       case 0:
         return `(${this.expr(depth - 1)})`;
       case 1:
         /* a chain of shifts or products: an overflow somewhere along it, or none */
-        return Array.from({ length: 2 + (r.chance(0.1) ? r.int(12) : r.int(2)) }, () => this.expr(0)).join(r.pick([" << ", " * ", " + "]));
+        return Array.from({ length: 2 + (r.chance(0.1) ? r.below(12) : r.below(2)) }, () => this.expr(0)).join(r.pick([" << ", " * ", " + "]));
       default:
         return `${this.expr(depth - 1)} ${r.pick(["+", "-", "*", "/", "%", "<<", ">>"])} ${this.expr(depth - 1)}`;
     }
@@ -89,26 +78,26 @@ export class Generator {
     const lines: string[] = [];
     if (r.chance(0.3)) lines.push(`param N = ${this.expr(2)};`);
     if (r.chance(0.2)) lines.push(`param P = ${this.expr(4)};`);
-    const smmus = 1 + r.int(3);
+    const smmus = 1 + r.below(3);
     for (let i = 0; i < smmus; i++) {
       const name = this.name("smmu", i);
       n.smmus.push(name);
       const features = ["range_inv", "ats", "sva", "nesting", "e2h", "cd2l", ...(r.chance(0.05) ? ["bogus"] : [])].filter(() => r.chance(0.3));
       lines.push(`smmu ${name} { ${features.length ? `features: ${features.join(", ")}; ` : ""}${r.chance(0.1) ? `cmd_ns: ${this.number()}; ` : ""}}`);
     }
-    const devices = 1 + r.int(4);
+    const devices = 1 + r.below(4);
     for (let i = 0; i < devices; i++) {
       const name = this.name("dev", i);
       n.devices.push(name);
-      lines.push(`device ${name} { smmu: ${r.pick(n.smmus)}; sids: ${r.chance(0.1) ? this.number() : `0x${(0x40 + i).toString(16)}`}; ${r.chance(0.5) ? "ats: true; " : ""}${r.chance(0.2) ? `pasid_bits: ${r.int(22)}; ` : ""}}`);
+      lines.push(`device ${name} { smmu: ${r.pick(n.smmus)}; sids: ${r.chance(0.1) ? this.number() : `0x${(0x40 + i).toString(16)}`}; ${r.chance(0.5) ? "ats: true; " : ""}${r.chance(0.2) ? `pasid_bits: ${r.below(22)}; ` : ""}}`);
     }
-    const domains = 1 + r.int(4);
+    const domains = 1 + r.below(4);
     for (let i = 0; i < domains; i++) {
       const name = this.name("d", i);
       n.domains.push(name);
       const stage = r.pick(["s1", "s1", "s2", "sva"]);
       if (stage === "sva") n.procs.push(name);
-      const pin = r.chance(0.25) ? (stage === "s2" ? ` vmid: ${r.int(4)};` : stage === "s1" ? ` asid: ${r.int(4)};` : "") : "";
+      const pin = r.chance(0.25) ? (stage === "s2" ? ` vmid: ${r.below(4)};` : stage === "s1" ? ` asid: ${r.below(4)};` : "") : "";
       lines.push(`domain ${name} { stage: ${stage};${pin}${r.chance(0.1) ? ` page_size: ${r.pick(["4K", "16K", "64K", "8K"])};` : ""} }`);
     }
     if (r.chance(0.1)) lines.push(`for i in 0 .. ${this.expr(1)} { domain extra#i { stage: s1; } }`);
@@ -124,8 +113,8 @@ export class Generator {
     /* a domain that is no process's (an SVA domain is named by its process) */
     const paged = (): string => r.pick(n.domains.filter((d) => !n.procs.includes(d))) ?? dom();
     const smmu = (): string => r.pick(n.smmus);
-    const body = (): string => Array.from({ length: 1 + r.int(3) }, () => this.statement(n, depth - 1)).join(" ");
-    const k = depth > 0 ? r.int(24) : r.int(17);
+    const body = (): string => Array.from({ length: 1 + r.below(3) }, () => this.statement(n, depth - 1)).join(" ");
+    const k = depth > 0 ? r.below(24) : r.below(17);
     switch (k) {
       case 0:
       case 1:
@@ -138,13 +127,13 @@ export class Generator {
       case 5:
         return `unmap ${paged()} ${addr()} size ${size()};`;
       case 6:
-        return `dma ${dev()} ${r.pick(["read", "write"])} ${addr()}${r.chance(0.1) ? ` pasid ${r.int(4)}` : ""};`;
+        return `dma ${dev()} ${r.pick(["read", "write"])} ${addr()}${r.chance(0.1) ? ` pasid ${r.below(4)}` : ""};`;
       case 7:
         return `flush ${paged()};`;
       case 8:
         return n.procs.length ? (r.chance(0.5) ? `mm invalidate ${r.pick(n.procs)} ${addr()} size ${size()};` : `mm release ${r.pick(n.procs)};`) : `flush ${paged()};`;
       case 9:
-        return n.procs.length && r.chance(0.5) ? `sva bind ${dev()} ${r.pick(n.procs)} pasid ${1 + r.int(4)};` : `sva unbind ${dev()} pasid 1;`;
+        return n.procs.length && r.chance(0.5) ? `sva bind ${dev()} ${r.pick(n.procs)} pasid ${1 + r.below(4)};` : `sva unbind ${dev()} pasid 1;`;
       case 10:
         return `fail alloc ${r.pick(["invs", "master_domain", "cd_table", "bogus"])}${r.chance(0.3) ? ` count ${this.number()}` : ""};`;
       case 11:
@@ -154,7 +143,7 @@ export class Generator {
       case 13:
         return `expect commands ${smmu()} ${r.chance(0.5) ? "contains " : ""}{ ${r.pick(OPCODES)} ${r.pick(["asid", "vmid", "sid", "addr", "size"])} ${this.number()}${r.chance(0.3) ? " ..." : ""}; }`;
       case 14:
-        return `expect invs ${dom()} { ${smmu()} ${r.pick(ENTRY_TYPES)} ${this.number()} users ${r.int(3)}; }`;
+        return `expect invs ${dom()} { ${smmu()} ${r.pick(ENTRY_TYPES)} ${this.number()} users ${r.below(3)}; }`;
       case 15:
         return `fault ${dev()} atc_no_response${r.chance(0.5) ? " off" : ""};`;
       case 16:
@@ -163,10 +152,10 @@ export class Generator {
         return r.pick(["atach dev0 d0;", `attach ${dev()} ${dom()} pasid;`, "expect count;", "map d0 size 4K;"]);
       case 17:
       case 18:
-        return `for ${r.pick(["i", "j"])} in ${this.expr(1)} .. ${r.chance(0.01) ? "999999" : r.int(8)} { ${body()} }`;
+        return `for ${r.pick(["i", "j"])} in ${this.expr(1)} .. ${r.chance(0.01) ? "999999" : r.below(8)} { ${body()} }`;
       case 19:
       case 20:
-        return `concurrently { ${Array.from({ length: 2 + r.int(2), }, () => (r.chance(0.05) ? this.statement(n, 0) : this.operation(n))).join(" ")} }`;
+        return `concurrently { ${Array.from({ length: 2 + r.below(2), }, () => (r.chance(0.05) ? this.statement(n, 0) : this.operation(n))).join(" ")} }`;
       case 21:
         return `expect error ${r.pick(ERRORS)} { ${body()} }`;
       case 22:
@@ -189,16 +178,16 @@ export class Generator {
     const n: Names = { smmus: [], devices: [], domains: [], procs: [] };
     const lines = this.topology(n);
     if (r.chance(0.3)) lines.unshift(`driver ${r.pick(["invs", "legacy", "invs v9", "invs share", "legacy v7.0", "nosuch"])};`);
-    const scenarios = 1 + r.int(3);
+    const scenarios = 1 + r.below(3);
     for (let s = 0; s < scenarios; s++) {
       lines.push(`scenario "s${s}" {`);
-      const count = 1 + r.int(10);
+      const count = 1 + r.below(10);
       for (let i = 0; i < count; i++) lines.push(`  ${this.statement(n, 2)}`);
       lines.push("}");
     }
     /* deep brackets around the limit (64 by default) */
     if (r.chance(0.02)) {
-      const depth = 60 + r.int(600);
+      const depth = 60 + r.below(600);
       lines.push(`param DEEP = ${"(".repeat(depth)}1${")".repeat(depth)};`);
     }
     let text = lines.join("\n") + "\n";
@@ -211,9 +200,9 @@ export class Generator {
   private mutate(text: string): string {
     const tokens = text.split(/(\s+)/);
     const r = this.r;
-    for (let k = 1 + r.int(3); k > 0; k--) {
-      const i = r.int(tokens.length);
-      switch (r.int(3)) {
+    for (let k = 1 + r.below(3); k > 0; k--) {
+      const i = r.below(tokens.length);
+      switch (r.below(3)) {
         case 0:
           tokens.splice(i, 1);
           break;
@@ -221,7 +210,7 @@ export class Generator {
           tokens.splice(i, 0, tokens[i] ?? "");
           break;
         default: {
-          const j = r.int(tokens.length);
+          const j = r.below(tokens.length);
           [tokens[i], tokens[j]] = [tokens[j]!, tokens[i]!];
         }
       }
