@@ -49,7 +49,16 @@ export interface Failure {
    * such a cell as n/a.
    */
   lacks?: string;
+  /** How many times this failure occurred at its place (a loop repeating it), when more than once. */
+  count?: number;
+  /** Failures at this place not kept, past the first PER_PLACE distinct ones (a loop failing differently each time). */
+  others?: number;
 }
+
+/** Distinct failures kept per statement; the rest only counted (a loop must not fill the report). */
+const PER_PLACE = 10;
+/** Distinct warnings kept per scenario; the rest only counted. */
+const WARNINGS_KEPT = 1000;
 
 /**
  * passed: nothing failed; failed: something failed; skipped: the first
@@ -233,7 +242,12 @@ export interface BlockRequest {
 export class ScenarioRun {
   readonly sim: Simulator;
   readonly failures: Failure[] = [];
-  readonly warnings: string[] = [];
+  /** Each distinct warning, with how many times it fired. */
+  private readonly warningCounts = new Map<string, number>();
+  private warningsDropped = 0;
+  /** addFailure()'s indexes: by place, message and kind; by place, how many distinct ones and the last kept. */
+  private readonly failureKeys = new Map<string, Failure>();
+  private readonly failuresAt = new Map<string, { n: number; last: Failure }>();
   readonly shows: ShownState[] = [];
   /** Violations found so far that an `expect stale` acknowledged, or that were reported. */
   private seen = 0;
@@ -282,10 +296,10 @@ export class ScenarioRun {
     this.caches = new CacheCounter(this.sim.bus);
     opts.onSimulator?.(this.sim, scenario);
     this.sim.bus.on("driver:warn", "runner", (w) => {
-      this.warnings.push(`WARNING: ${w.fn}: ${w.cond}`);
+      this.warn(`WARNING: ${w.fn}: ${w.cond}`);
       this.firedWarns.push(w);
     });
-    this.sim.bus.on("driver:log", "runner", (m) => this.warnings.push(`${LOG_PREFIX[m.level]}: ${m.fn}: ${m.msg}`));
+    this.sim.bus.on("driver:log", "runner", (m) => this.warn(`${LOG_PREFIX[m.level]}: ${m.fn}: ${m.msg}`));
     this.sim.bus.on("driver:errno", "runner", (e) => this.reasons.push({ cpu: this.sim.clock.cpu, fn: e.fn, errno: e.errno, cond: e.cond, lacks: e.lacks === true }));
   }
 
@@ -371,7 +385,7 @@ export class ScenarioRun {
 
   /** An operation of a handed-out block failed (an errno from io-pgtable, an oops, a use after free). */
   failBlock(span: Span, kind: "errno" | "oops" | "use_after_free", message: string): void {
-    this.failures.push({ span, message, kind });
+    this.addFailure({ span, message, kind });
   }
 
   /**
@@ -395,7 +409,7 @@ export class ScenarioRun {
       } catch (caught) {
         const err = pluginFailure(caught);
         if (err instanceof OpFailure) {
-          this.failures.push({ span: err.at ?? s.span, message: err.message, kind: err.kind, ...(err.lacks ? { lacks: err.lacks } : {}) });
+          this.addFailure({ span: err.at ?? s.span, message: err.message, kind: err.kind, ...(err.lacks ? { lacks: err.lacks } : {}) });
           /* an emulator-level failure leaves the platform unusable: stop here */
           if (err.kind !== "errno") throw err;
         } else throw err;
@@ -518,7 +532,7 @@ export class ScenarioRun {
         p.done(results[i], agentOf(i));
       } catch (err) {
         if (!(err instanceof OpFailure)) throw err;
-        this.failures.push({ span: p.stmt.span, message: err.message, kind: err.kind, ...(err.lacks ? { lacks: err.lacks } : {}) });
+        this.addFailure({ span: p.stmt.span, message: err.message, kind: err.kind, ...(err.lacks ? { lacks: err.lacks } : {}) });
       }
     }
   }
@@ -663,8 +677,39 @@ export class ScenarioRun {
     return cmds;
   }
 
+  /**
+   * Record a failure once per place and message (kind too), counting its
+   * repeats; past PER_PLACE distinct ones at a place, only counted on the
+   * last kept there. A loop failing a million times is a few lines.
+   */
+  private addFailure(f: Failure): void {
+    const place = `${f.span.file}\0${f.span.line}\0${f.span.column}`;
+    const key = `${place}\0${f.kind ?? ""}\0${f.message}`;
+    const same = this.failureKeys.get(key);
+    if (same) {
+      same.count = (same.count ?? 1) + 1;
+      return;
+    }
+    const kept = this.failuresAt.get(place);
+    if (kept && kept.n >= PER_PLACE) {
+      kept.last.others = (kept.last.others ?? 0) + 1;
+      return;
+    }
+    this.failuresAt.set(place, { n: (kept?.n ?? 0) + 1, last: f });
+    this.failureKeys.set(key, f);
+    this.failures.push(f);
+  }
+
+  /** A WARN or driver log line, kept once with how many times it fired (the first WARNINGS_KEPT distinct ones). */
+  private warn(text: string): void {
+    const n = this.warningCounts.get(text);
+    if (n !== undefined) this.warningCounts.set(text, n + 1);
+    else if (this.warningCounts.size < WARNINGS_KEPT) this.warningCounts.set(text, 1);
+    else this.warningsDropped++;
+  }
+
   private fail(span: Span, message: string, detail?: string[], kind = "expect", lacks?: string): void {
-    this.failures.push({ span, message, ...(detail ? { detail } : {}), kind, ...(lacks ? { lacks } : {}) });
+    this.addFailure({ span, message, ...(detail ? { detail } : {}), kind, ...(lacks ? { lacks } : {}) });
   }
 
   private expectError(s: Extract<Stmt, { kind: "expect-error" }>): void {
@@ -742,6 +787,13 @@ export class ScenarioRun {
     this.seen = vs.length;
   }
 
+  /** The warnings as the report lists them: each once, "(N times)" when it fired more. */
+  private warningLines(): string[] {
+    const lines = [...this.warningCounts].map(([w, n]) => (n > 1 ? `${w} (${n} times)` : w));
+    if (this.warningsDropped) lines.push(`(${this.warningsDropped} more warnings, past the first ${WARNINGS_KEPT} distinct ones)`);
+    return lines;
+  }
+
   result(): ScenarioResult {
     /* fromEntries defines each key as its own property: an SMMU may be called "__proto__" */
     const commands: ScenarioResult["commands"] = Object.fromEntries(
@@ -755,7 +807,7 @@ export class ScenarioRun {
       ...judged(this.failures),
       failures: this.failures,
       violations: [...this.sim.violations],
-      warnings: this.warnings,
+      warnings: this.warningLines(),
       ...(this.shows.length ? { shows: this.shows } : {}),
       commands,
       metrics: { ...this.metrics.metrics(this.sim.clock.now), ...this.caches.stats() },

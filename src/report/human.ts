@@ -39,8 +39,9 @@ export function formatScenario(c: Colors, r: ScenarioResult): string {
     if (after > 0) lines.push(c.dim(`  (${after} more failure${after === 1 ? "" : "s"} after it, not judged)`));
   }
   for (const f of r.skipped ? [] : r.failures) {
-    lines.push(`  ${f.span.file}:${f.span.line}:${f.span.column}: ${f.message}`);
+    lines.push(`  ${f.span.file}:${f.span.line}:${f.span.column}: ${f.message}${f.count ? ` (${f.count} times)` : ""}`);
     for (const d of f.detail ?? []) lines.push(`    ${diffLine(c, d)}`);
+    if (f.others) lines.push(c.dim(`    (and ${f.others} other failure${f.others === 1 ? "" : "s"} of this statement, not listed)`));
   }
   for (const sh of r.shows ?? []) {
     lines.push(`  ${sh.span.file}:${sh.span.line}:${sh.span.column}: ${c.bold(sh.what)}`);

@@ -47,6 +47,8 @@ interface JsonFailure {
   message: string;
   detail?: string[];
   lacks?: string;
+  count?: number;
+  others?: number;
 }
 
 /** #/$defs/scenario */
@@ -151,6 +153,8 @@ export function scenarioJson(r: ScenarioResult): JsonScenario {
       message: f.message,
       ...(f.detail ? { detail: f.detail } : {}),
       ...(f.lacks ? { lacks: f.lacks } : {}),
+      ...(f.count ? { count: f.count } : {}),
+      ...(f.others ? { others: f.others } : {}),
     })),
     violations: r.violations.map(violation),
     warnings: r.warnings,

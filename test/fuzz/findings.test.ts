@@ -3,7 +3,8 @@
  * --scenario` of a scenario with 140,000 attaches (its edges were spread
  * into one push() call, past the stack); pinned ASIDs and VMIDs (an
  * allocation took a pinned id, two domains pinned one, a failed attach left
- * one held: internal errors before). The others are in
+ * one held: internal errors before); a loop failing the same way at every
+ * round (a million failures and WARNs printed, hundreds of MB). The others are in
  * test/dsl/limits.test.ts, test/dsl/sources.test.ts, test/plugin/misuse.test.ts,
  * test/plugin/hostile.test.ts and test/cli/watchdog.test.ts.
  */
@@ -70,4 +71,33 @@ scenario "s" {
 `);
   expect([r.status, r.stderr]).toEqual([0, ""]);
   expect(r.stdout).toContain("PASS s (driver-invs share)");
+});
+
+test("a failure a loop repeats is listed once with its count, as its WARN; past 10 distinct ones a statement's others are counted", async () => {
+  const r = await runText(`smmu smmu0 { }
+device a { smmu: smmu0; sids: 1; }
+domain d1 { stage: s1; }
+scenario "r" {
+  attach a d1;
+  map d1 0 size 4K;
+  for j in 0 .. 19999 { map d1 0 size 4K; }
+  for j in 1 .. 14 { map d1 j * 4K size 4K; }
+  for j in 1 .. 14 { map d1 j * 4K size 4K; }
+}
+`);
+  const warn = "WARN_ON(!(data->iop.cfg.quirks & IO_PGTABLE_QUIRK_NO_WARN))";
+  const eexist = (line: number, at: number): string => `  ${r.file}:${line}:25: map d1 ${at ? `0x${at.toString(16)}000` : "0x0"} size 0x1000: map: ${at ? `0x${at.toString(16)}000` : "0x0"} is already mapped (leaf ${at ? `0x${at.toString(16)}000` : "0x0"} size 0x1000): -EEXIST`;
+  expect(r.status).toBe(1);
+  expect(r.stdout.split("\n").slice(1, -2)).toEqual([
+    "FAIL r (driver-invs mainline)",
+    `  ${r.file}:7:25: unexpected WARN in arm_lpae_init_pte(): ${warn} (20000 times)`,
+    `${eexist(7, 0)} (20000 times)`,
+    `  ${r.file}:9:22: unexpected WARN in arm_lpae_init_pte(): ${warn} (14 times)`,
+    ...Array.from({ length: 9 }, (_, i) => eexist(9, i + 1).replace(":9:25:", ":9:22:")),
+    "    (and 5 other failures of this statement, not listed)",
+    `  WARNING: arm_lpae_init_pte: ${warn} (20014 times)`,
+  ]);
+  const json = await cli("--json", "run", r.file);
+  const failures = (JSON.parse(json.stdout) as { files: { scenarios: { failures: { count?: number; others?: number }[] }[] }[] }).files[0]!.scenarios[0]!.failures;
+  expect(failures.map((f) => [f.count, f.others])).toEqual([[20000, undefined], [20000, undefined], [14, undefined], ...Array.from({ length: 8 }, () => [undefined, undefined]), [undefined, 5]]);
 });
