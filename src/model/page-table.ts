@@ -479,15 +479,23 @@ export class PageTable extends PtTable {
   private leavesIn(table: PtTable, base: number, lo: number, hi: number, first: boolean, out: LeafAt[] = []): LeafAt[] {
     const span = this.layout.blockSize(table.level);
     const from = Math.max(0, Math.floor((lo - base) / span));
-    const to = Math.ceil((hi - base) / span);
-    /* the entries in range or the populated ones, whichever are fewer */
-    const entries: [number, Pte | undefined][] =
-      to - from < table.ptes.size ? Array.from({ length: to - from }, (_, i) => [from + i, this.read(table, from + i)]) : this.populated(table);
-    for (const [idx, pte] of entries) {
-      if (first && out.length) break;
-      if (!pte || idx < from || idx >= to) continue;
+    /* a table below the pgd has ptesPerTable entries: a range past its end reads none of them */
+    const to = Math.min(table === this ? Infinity : this.layout.ptesPerTable, Math.ceil((hi - base) / span));
+    const visit = (idx: number, pte: Pte): void => {
       if (pte.kind === "leaf") out.push({ table, idx, leaf: pte.leaf });
       else this.leavesIn(this.tableAt(pte.pa), base + idx * span, lo, hi, first, out);
+    };
+    /* the entries in range or the populated ones (sorted), whichever are fewer */
+    if (to - from <= table.ptes.size) {
+      for (let idx = from; idx < to && !(first && out.length); idx++) {
+        const pte = this.read(table, idx);
+        if (pte) visit(idx, pte);
+      }
+      return out;
+    }
+    for (const [idx, pte] of this.populated(table)) {
+      if (first && out.length) break;
+      if (idx >= from && idx < to) visit(idx, pte);
     }
     return out;
   }
