@@ -29,6 +29,7 @@ import type { Registers } from "./thread.js";
 import type { SpanSink, Timeline } from "./timeline.js";
 import type { Violation } from "./oracle.js";
 import { hex } from "../model/hex.js";
+import { ExpectedError } from "../model/expected-error.js";
 
 export interface Failure {
   span: Span;
@@ -154,7 +155,7 @@ export interface RunningStatement {
 }
 
 /** Something the statement did that an `expect error` can catch. */
-class OpFailure extends Error {
+class OpFailure extends ExpectedError {
   constructor(
     /**
      * "unsupported": the driver has nothing the statement can work on (it keeps no

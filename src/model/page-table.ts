@@ -6,6 +6,7 @@
  * unmapping follow iommu_pgsize(), __arm_lpae_map() and __arm_lpae_unmap(),
  * and visit only the populated part of a range.
  */
+import { ExpectedError } from "./expected-error.js";
 import { exec, site, type Explored, type Steps } from "./step.js";
 import { hex } from "./hex.js";
 
@@ -17,7 +18,7 @@ export interface Leaf {
 }
 
 /** io-pgtable refused a request; `errno` names what iommu_map() / iommu_unmap() returns for it. */
-export class PageTableError extends Error {
+export class PageTableError extends ExpectedError {
   constructor(
     message: string,
     readonly errno: "EINVAL" | "EEXIST" = "EINVAL",
