@@ -50,12 +50,18 @@ export class PluginHost {
     const base = plugin.extends === undefined ? undefined : this.setup(kind, plugin.extends, node, spec);
     const ctx = this.context(plugin, node, spec);
     const setup = (): NodeOf<K> => (plugin.setup as (c: PluginContext<SpecOf<K>>, b?: NodeOf<K>) => NodeOf<K>)(ctx, base);
+    let made: NodeOf<K>;
     try {
-      return this.registry.isBuiltin(plugin.name) ? setup() : untrustedSetup(plugin.name, setup);
+      made = this.registry.isBuiltin(plugin.name) ? setup() : untrustedSetup(plugin.name, setup);
     } catch (err) {
       if (err instanceof PluginFault) throw err;
       throw new HandlerError(plugin.name, "setup", err);
     }
+    /* what setup() returns is the node's model: the engine reads it at once (its name, its handlers) */
+    if (made === null || typeof made !== "object") {
+      throw new HandlerError(plugin.name, "setup", new TypeError(`setup() returned ${made === null ? "null" : typeof made}, not the ${kind} node's model`));
+    }
+    return made;
   }
 
   /** How deep the user plugins' calls into the bus are nested. */

@@ -19,6 +19,9 @@ domain d1 { stage: s1; }
 /** A device plugin whose setup throws, written as a module without imports. */
 const BOOM = `export default { name: "boom", kind: "device", version: "1", apiVersions: [1], extends: "pcie-ats", description: "", schema: { type: "object" }, setup() { throw new Error("no hardware"); } };\n`;
 
+/** A device plugin whose setup returns nothing (no model for the engine to read). */
+const NOTHING = `export default { name: "nothing", kind: "device", version: "1", apiVersions: [1], description: "", schema: { type: "object" }, setup() {} };\n`;
+
 /** Each bad file, and what both commands print for it (`F` is its path). */
 const BAD: ReadonlyArray<[name: string, text: string, diagnostics: string[]]> = [
   ["a syntax error", `${TOPO}scenario "s" { attach nic0 ; }\n`, ["F:4:28: error: expected a name but found ';'"]],
@@ -52,6 +55,11 @@ const BAD: ReadonlyArray<[name: string, text: string, diagnostics: string[]]> = 
     [`F:5:10: error: plugin "boom" failed handling "setup": no hardware`, `F:6:16: error: plugin "boom" failed handling "setup": no hardware`],
   ],
   [
+    "a plugin whose setup returns no model",
+    `use "./nothing.ts";\n${TOPO.replace("ats: true; }", `ats: true; plugin: "nothing"; }`)}scenario "a" { attach nic0 d1; }\n`,
+    [`F:5:10: error: plugin "nothing" failed handling "setup": setup() returned undefined, not the device node's model`],
+  ],
+  [
     "a plugin that does not load, with a scenario's problem",
     `use "./missing.ts";\n${TOPO}scenario "s" { attach nic9 d1; }\n`,
     [`F:1:1: error: plugin "./missing.ts": no such file DIR/missing.ts`, `F:5:23: error: unknown device "nic9" (did you mean "nic0"?)`],
@@ -63,6 +71,7 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "smmu-check-run-"));
   writeFileSync(join(dir, "package.json"), `{ "type": "module" }\n`);
   writeFileSync(join(dir, "boom.ts"), BOOM);
+  writeFileSync(join(dir, "nothing.ts"), NOTHING);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
