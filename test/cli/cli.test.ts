@@ -16,38 +16,16 @@ import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import pluginsSchema from "../../schemas/plugins.schema.json" with { type: "json" };
 import reportSchema from "../../schemas/report.schema.json" with { type: "json" };
-import { main, type Io } from "../../src/cli/main.js";
+import { main } from "../../src/cli/main.js";
 import type { Diagnostic } from "../../src/core/diagnostics.js";
 import { loadSmmuWithPlugins } from "../../src/engine/load.js";
 import type { ScenarioResult } from "../../src/engine/runner.js";
 import { builtinRegistry } from "../../src/index.js";
 import { jsonReport, type JsonReport } from "../../src/report/json.js";
+import { cli } from "../helpers/cli.js";
 
 // ---------------------------------------------------------------------------
 // Harness
-
-interface Run {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** main() with its output captured as a terminal-less process would print it (each write ends a line). */
-async function cli(...argv: string[]): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const io: Io = {
-    out: (t) => {
-      stdout += `${t}\n`;
-    },
-    err: (t) => {
-      stderr += `${t}\n`;
-    },
-    tty: false,
-  };
-  const status = await main(argv, io);
-  return { status, stdout, stderr };
-}
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const EXAMPLES = join(ROOT, "examples");
