@@ -200,7 +200,7 @@ export class Isolation {
       checkPlugins: o.checkPlugins,
       invalidations: o.json === true || o.metrics === true,
       spans: this.trace !== undefined,
-      progress: this.progress !== undefined && !o.json,
+      progress: this.progress !== undefined,
       ...(this.log && o.log ? { log: o.log } : {}),
     };
   }

@@ -200,15 +200,21 @@ function junitReporter(io: Io, c: Colors): Reporter {
  * spooled where the report shows them and its spans going to the trace as it
  * runs; bad input found while running throws InputError (its spools disposed).
  */
-function runSelected(input: SelectedFile, o: RunOpts, io: Io, trace: TraceWriter | undefined, log: LogWriter | undefined): { results: ScenarioResult[]; invalidations: Invalidations[] } {
+function runSelected(
+  input: SelectedFile,
+  o: RunOpts,
+  io: Io,
+  trace: TraceWriter | undefined,
+  log: LogWriter | undefined,
+  progress: ((path: string) => RunOptions["onProgress"]) | undefined,
+): { results: ScenarioResult[]; invalidations: Invalidations[] } {
   const one = (s: Scenario, opts: RunOptions): ScenarioResult => {
     if (o.schedule === undefined) return runScenario(input.file, s, opts);
     const { result, steps } = replayScenario(input, s, o, opts);
     if (o.reporter === "human" && !o.json) io.out(`${input.path}: "${s.name}", schedule ${o.schedule}, memory ${o.memory}:\n${steps.join("\n")}`);
     return result;
   };
-  /* a progress line would cut into the log's lines on stderr */
-  const onProgress = o.json || (log && !log.file) ? undefined : progressOf(io, input.path);
+  const onProgress = progress?.(input.path);
   const spools = new InvalidationSpools(o.json === true);
   const opts: RunOptions = {
     ...runOptions(input, o),
@@ -264,6 +270,8 @@ export async function runCommand(files: readonly string[], o: RunOpts, ctx: Comm
     return EXIT_BAD_INPUT;
   }
   const log = o.log ? new LogWriter(io, logFile) : undefined;
+  /* no progress line with --json, nor where it would cut into the log's lines on stderr */
+  const progress = o.json || (log && !log.file) ? undefined : (path: string) => progressOf(io, path);
   const trace = traceFile && new TraceWriter(version);
   const spooled: Invalidations[] = [];
   let isolation: Isolation | undefined;
@@ -276,8 +284,7 @@ export async function runCommand(files: readonly string[], o: RunOpts, ctx: Comm
     /* a user's plugin, or a bound on time or memory: the scenarios run on a worker thread (isolated.ts) */
     if (o.schedule === undefined && (o.timeout !== undefined || o.maxMemory !== undefined || inputs.some((f) => "plugins" in f && f.plugins.hasUserPlugins()))) {
       const { Isolation } = await import("./isolated.js");
-      /* a progress line would cut into the log's lines on stderr */
-      isolation = new Isolation(o, io, trace, o.json || (log && !log.file) ? undefined : (path) => progressOf(io, path), log?.line);
+      isolation = new Isolation(o, io, trace, progress, log?.line);
     }
     const c = colors(ctx.useColor(o));
     const report =
@@ -289,7 +296,7 @@ export async function runCommand(files: readonly string[], o: RunOpts, ctx: Comm
       }
       let ran: ReturnType<typeof runSelected>;
       try {
-        ran = isolation ? await isolation.run(input) : runSelected(input, o, io, trace, log);
+        ran = isolation ? await isolation.run(input) : runSelected(input, o, io, trace, log, progress);
       } catch (err) {
         if (err instanceof ReplayError) return usage(ctx, err.flag, err.message);
         if (!(err instanceof InputError)) throw err;
