@@ -482,21 +482,15 @@ export class PageTable extends PtTable {
     const from = Math.max(0, Math.floor((lo - base) / span));
     /* a table below the pgd has ptesPerTable entries: a range past its end reads none of them */
     const to = Math.min(table === this ? Infinity : this.layout.ptesPerTable, Math.ceil((hi - base) / span));
-    const visit = (idx: number, pte: Pte): void => {
+    /* the entries in range one by one, or the populated ones (sorted), whichever are fewer */
+    const sorted = to - from <= table.ptes.size ? null : this.populated(table);
+    const n = sorted ? sorted.length : to - from;
+    for (let i = 0; i < n && !(first && out.length); i++) {
+      const idx = sorted ? sorted[i]![0] : from + i;
+      const pte = sorted ? sorted[i]![1] : this.read(table, idx);
+      if (!pte || idx < from || idx >= to) continue;
       if (pte.kind === "leaf") out.push({ table, idx, leaf: pte.leaf });
       else this.leavesIn(this.tableAt(pte.pa), base + idx * span, lo, hi, first, out);
-    };
-    /* the entries in range or the populated ones (sorted), whichever are fewer */
-    if (to - from <= table.ptes.size) {
-      for (let idx = from; idx < to && !(first && out.length); idx++) {
-        const pte = this.read(table, idx);
-        if (pte) visit(idx, pte);
-      }
-      return out;
-    }
-    for (const [idx, pte] of this.populated(table)) {
-      if (first && out.length) break;
-      if (idx >= from && idx < to) visit(idx, pte);
     }
     return out;
   }
