@@ -29,7 +29,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   nesting: 64,
   iterations: 1_000_000,
   nodes: 100_000,
-  statements: 1_000_000,
+  statements: 250_000,
   evaluations: 10_000_000,
   literalLength: 4096,
   fileSize: 4 * 1024 * 1024,
