@@ -366,6 +366,7 @@ export class ScenarioRun {
         this.running = { line: s.span.line, kind: s.kind };
         onProgress?.(this.scenario.name, i, count, this.running);
         if (s.kind === "concurrently" && explored(blocks++)) {
+          this.onStatement?.(s.span);
           const parts = this.parts(s);
           this.reasons = [];
           const results = yield { index: blocks - 1, stmt: s, ops: parts.map((p) => p.op) };

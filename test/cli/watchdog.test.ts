@@ -5,7 +5,9 @@
  * statement that was running, naming the user plugin and the event whose
  * code ran, and the scenarios after it run on a new worker. These are the
  * only tests bounded by wall time: each plugin here loops or allocates for
- * ever, and a small --timeout stops it. Kept few.
+ * ever, and a small --timeout stops it (2 s where the plugin must load and
+ * the scenario reach it first: on a loaded 2-core machine loading alone can
+ * take over half a second). Kept few.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,8 +15,8 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { cli } from "../helpers/cli.js";
 
-/** t.smmu using `driver-bad`, a driver whose `setup` (before its handlers are set) and whose `dma:served` listener run the given code. */
-function fixture(handler: string, setup = "", top = ""): string {
+/** t.smmu using `driver-bad`, a driver whose `setup` (before its handlers are set) and whose `dma:served` listener run the given code; `more` is appended. */
+function fixture(handler: string, setup = "", top = "", more = ""): string {
   const d = mkdtempSync(join(tmpdir(), "smmu-watchdog-"));
   writeFileSync(
     join(d, "bad.ts"),
@@ -38,7 +40,7 @@ scenario "after" {
   attach nic0 d1;
   expect no stale;
 }
-`,
+${more}`,
   );
   return join(d, "t.smmu");
 }
@@ -46,12 +48,12 @@ scenario "after" {
 describe("--timeout", () => {
   test("a handler that loops for ever: stopped at its statement, naming the plugin and the event; the next scenario runs", async () => {
     const file = fixture("for (;;) {}");
-    const r = await cli("run", "--timeout", "0.5", file);
+    const r = await cli("run", "--timeout", "2", file);
     expect(r.stdout).toBe(
       [
         file,
         "FAIL s (driver-bad mainline)",
-        `  ${file}:9:3: timed out after 0.5 s (--timeout) in plugin "driver-bad" handling "dma:served"`,
+        `  ${file}:9:3: timed out after 2 s (--timeout) in plugin "driver-bad" handling "dma:served"`,
         "PASS after (driver-bad mainline)",
         "2 scenarios: 1 passed, 1 failed",
         "",
@@ -62,11 +64,11 @@ describe("--timeout", () => {
 
   test("a setup that never returns: stopped at the scenario, naming the plugin; --json says so", async () => {
     const file = fixture("", "for (;;) {}");
-    const r = await cli("--json", "run", "--timeout", "0.5", "--scenario", "after", file);
+    const r = await cli("--json", "run", "--timeout", "2", "--scenario", "after", file);
     const json = JSON.parse(r.stdout) as { files: { scenarios: { name: string; passed: boolean; failures: { line: number; column: number; message: string }[] }[] }[] };
     const [after] = json.files[0]!.scenarios;
     expect(after!.passed).toBe(false);
-    expect(after!.failures.map((f) => [f.line, f.column, f.message])).toEqual([[11, 10, `timed out after 0.5 s (--timeout) in plugin "driver-bad" handling "setup"`]]);
+    expect(after!.failures.map((f) => [f.line, f.column, f.message])).toEqual([[11, 10, `timed out after 2 s (--timeout) in plugin "driver-bad" handling "setup"`]]);
     expect(r.status).toBe(1);
   });
 
@@ -76,6 +78,56 @@ describe("--timeout", () => {
     const r = await cli("run", "--timeout", "0.5", "--scenario", "after", file);
     expect(r.stdout).toBe([file, "FAIL after (driver-bad mainline)", `  ${file}:11:10: timed out after 0.5 s (--timeout) loading the plugins`, "1 scenario: 0 passed, 1 failed", ""].join("\n"));
     expect(r.status).toBe(1);
+  });
+});
+
+/* line 18: the block; the schedule takes the DMA's 9 steps, then the map's */
+const RACE = `scenario "race" {
+  attach nic0 d1;
+  map d1 0x10000 size 4K;
+  concurrently { dma nic0 read 0x10000; map d1 0x20000 size 4K; }
+}
+`;
+
+describe("--timeout with --schedule: the replay runs on the worker thread too", () => {
+  test("a handler that loops for ever in the replayed block: stopped at the block, naming the plugin and the event", async () => {
+    const file = fixture("for (;;) {}", "", "", RACE);
+    const r = await cli("run", "--timeout", "2", "--scenario", "race", "--schedule", "0*9.1", file);
+    expect(r.stdout).toBe(
+      [file, "FAIL race (driver-bad mainline)", `  ${file}:18:3: timed out after 2 s (--timeout) in plugin "driver-bad" handling "dma:served"`, "1 scenario: 0 passed, 1 failed", ""].join("\n"),
+    );
+    expect(r.status).toBe(1);
+  });
+
+  test("a replay that ends in time prints its steps, then the report; a schedule that does not fit is a usage error", async () => {
+    const file = fixture("", "", "", RACE);
+    const r = await cli("run", "--timeout", "30", "--scenario", "race", "--schedule", "0*9.1", file);
+    expect(r).toEqual({
+      status: 0,
+      stderr: "",
+      stdout: [
+        `${file}: "race", schedule 0*9.1, memory sc:`,
+        " 1  dma0: dma: the device issues the transaction",
+        " 2  dma0: smmu: fetch STE",
+        " 3  dma0: smmu: fetch CD",
+        " 4  dma0: smmu: TLB lookup",
+        " 5  dma0: smmu: table walk: read a table entry",
+        " 6  dma0: smmu: table walk: read a table entry",
+        " 7  dma0: smmu: table walk: read a table entry",
+        " 8  dma0: smmu: table walk: read a table entry",
+        " 9  dma0: smmu: TLB fill",
+        "10  cpu1: __arm_lpae_map: install PTE",
+        file,
+        "PASS race (driver-bad mainline)",
+        "1 scenario: 1 passed, 0 failed",
+        "",
+      ].join("\n"),
+    });
+    expect(await cli("run", "--timeout", "30", "--scenario", "race", "--schedule", "0*9.9", file)).toEqual({
+      status: 2,
+      stdout: "",
+      stderr: "smmu-emu: --schedule: schedule step 10 (character 5): agent 9 does not exist (the program has 3: 0 dma0, 1 cpu1, 2 smmu0)\n",
+    });
   });
 });
 

@@ -25,6 +25,7 @@ import type { Io } from "../io.js";
 import type { LogCategory, RunOpts } from "../options.js";
 import { Watch, type WatchedPlace } from "../watch.js";
 import { InvalidationSpools, type Invalidations } from "./output.js";
+import { printSteps, ReplayError, replayOf, type Replay } from "./replay.js";
 import { driverOverride, type SelectedFile } from "./select.js";
 
 export type SpanKind = keyof SpanSink;
@@ -44,6 +45,8 @@ export interface Job {
   scenarios: number[];
   /** Check the file's scenarios against the plugins first (the preflight loading deferred when a user's plugin is loaded). */
   preflight: boolean;
+  /** run --schedule: the one scenario is replayed, its steps posted before its result. */
+  replay?: Replay;
   options: {
     driver?: DriverSpec;
     stepLimit?: number;
@@ -68,13 +71,15 @@ export type FromWorker =
   | { t: "spans"; list: [SpanKind, unknown][] }
   | { t: "log"; lines: string[] }
   | { t: "progress"; scenario: string; done: number; total: number; running: RunningStatement }
+  | { t: "steps"; k: number; lines: string[] }
   | { t: "result"; k: number; result: ScenarioResult }
+  | { t: "usage"; flag: string; message: string }
   | { t: "done" }
   | { t: "input"; diagnostics: Diagnostic[] }
   | { t: "fatal"; message: string; stack?: string };
 
 /** How a job ended. */
-type Outcome = { done: true } | { input: Diagnostic[] } | { stopped: string; place: WatchedPlace };
+type Outcome = { done: true } | { input: Diagnostic[] } | { usage: ReplayError } | { stopped: string; place: WatchedPlace };
 
 /** Lines of a stream, each to `line` as it completes; the rest when it ends. */
 function forwardLines(stream: Readable, line: (text: string) => void): Promise<void> {
@@ -160,8 +165,11 @@ export class Isolation {
         const before = results.length;
         /* once per file: a job after a stopped one runs what the first checked */
         const preflight = before === 0 && input.plugins.hasUserPlugins();
-        const outcome = await this.job({ file: input.file, path: input.path, scenarios: rest, preflight, options: this.jobOptions() }, spools, results, onProgress);
+        const replay = replayOf(this.o);
+        const job: Job = { file: input.file, path: input.path, scenarios: rest, preflight, ...(replay ? { replay } : {}), options: this.jobOptions() };
+        const outcome = await this.job(job, spools, results, onProgress);
         if ("input" in outcome) throw new InputError(outcome.input);
+        if ("usage" in outcome) throw outcome.usage;
         if ("done" in outcome) continue;
         /* the first scenario whose result did not come is the one stopped; the watch says where, if it was there */
         const k = results.length - before;
@@ -252,6 +260,8 @@ export class Isolation {
             return m.lines.forEach((l) => this.log?.(l));
           case "progress":
             return onProgress?.(m.scenario, m.done, m.total, m.running);
+          case "steps":
+            return printSteps(this.io, this.o, job.path, job.file.scenarios[job.scenarios[m.k]!]!.name, m.lines);
           case "result":
             this.trace?.ended(m.result);
             spools.ended();
@@ -261,6 +271,8 @@ export class Isolation {
             return settle({ done: true });
           case "input":
             return settle({ input: m.diagnostics });
+          case "usage":
+            return settle({ usage: new ReplayError(m.flag, m.message) });
           case "fatal":
             clearTimeout(deadline);
             this.worker = undefined;

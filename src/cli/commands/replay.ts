@@ -4,12 +4,13 @@
  * instead of as --seed picks; its report is run's, after the steps taken.
  */
 import { diagnostic, InputError } from "../../core/diagnostics.js";
-import type { Scenario } from "../../dsl/ast.js";
+import type { Scenario, SmmuFile } from "../../dsl/ast.js";
 import { replay, ScheduleError } from "../../engine/explore/index.js";
 import { BlockProgram, concurrentBlocks, type BlockExecution } from "../../engine/explore/scenario.js";
 import type { RunOptions, ScenarioResult } from "../../engine/runner.js";
+import type { MemoryModel } from "../../core/weak-memory.js";
+import type { Io } from "../io.js";
 import type { RunOpts } from "../options.js";
-import type { SelectedFile } from "./select.js";
 
 /** A schedule that does not fit the block: a usage error on --schedule (or --block). */
 export class ReplayError extends Error {
@@ -21,8 +22,24 @@ export class ReplayError extends Error {
   }
 }
 
+/** What a replay takes from the command line: the schedule, the block it interleaves (from 1), the memory model. */
+export interface Replay {
+  readonly schedule: string;
+  readonly block?: number;
+  readonly memory: MemoryModel;
+}
+
+export function replayOf(o: RunOpts): Replay | undefined {
+  return o.schedule === undefined ? undefined : { schedule: o.schedule, ...(o.block !== undefined ? { block: o.block } : {}), memory: o.memory };
+}
+
+/** The steps of a replay, before the report (the human one only). */
+export function printSteps(io: Io, o: RunOpts, path: string, scenario: string, steps: readonly string[]): void {
+  if (o.reporter === "human" && !o.json) io.out(`${path}: "${scenario}", schedule ${o.schedule}, memory ${o.memory}:\n${steps.join("\n")}`);
+}
+
 /** The replayed scenario's result, and its steps as "N agent: what it did". */
-export function replayScenario(input: SelectedFile, scenario: Scenario, o: RunOpts, opts: RunOptions): { result: ScenarioResult; steps: string[] } {
+export function replayScenario(file: SmmuFile, scenario: Scenario, o: Replay, opts: RunOptions): { result: ScenarioResult; steps: string[] } {
   const block = (o.block ?? 1) - 1;
   const blocks = concurrentBlocks(scenario).length;
   if (block >= blocks) {
@@ -31,13 +48,13 @@ export function replayScenario(input: SelectedFile, scenario: Scenario, o: RunOp
   const { onProgress: _progress, onTimeline: _timeline, ...options } = opts;
   let program: BlockProgram;
   try {
-    program = new BlockProgram({ file: input.file, scenario, block, memory: o.memory, options });
+    program = new BlockProgram({ file, scenario, block, memory: o.memory, options });
   } catch (err) {
     if (err instanceof InputError) throw err;
     throw new InputError([diagnostic(concurrentBlocks(scenario)[block]!.span, "explore", (err as Error).message)]);
   }
   try {
-    const r = replay(program, o.schedule!);
+    const r = replay(program, o.schedule);
     const result = (r.execution as BlockExecution).scenarioResult();
     opts.onResult?.(result);
     return { result, steps: r.trace.map((line, i) => `${String(i + 1).padStart(String(r.trace.length).length)}  ${line}`) };

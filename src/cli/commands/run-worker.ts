@@ -21,6 +21,7 @@ import { observePluginCalls } from "../../plugin/running.js";
 import { Sandbox } from "../sandbox.js";
 import { Watch } from "../watch.js";
 import type { FromWorker, Job, SpanKind, WorkerSetup } from "./isolated.js";
+import { ReplayError, replayScenario } from "./replay.js";
 
 const setup = workerData as WorkerSetup;
 const port = parentPort!;
@@ -124,7 +125,12 @@ async function runJob(job: Job): Promise<void> {
     watch.scenario(k);
     sandbox.at = scenario.span;
     post({ t: "start", k });
-    const result = runScenario(job.file, scenario, opts);
+    let result;
+    if (job.replay) {
+      const replayed = replayScenario(job.file, scenario, job.replay, opts);
+      post({ t: "steps", k, lines: replayed.steps });
+      result = replayed.result;
+    } else result = runScenario(job.file, scenario, opts);
     batches.flush();
     await turn();
     post({ t: "result", k, result: withFailures(result, sandbox.take(result.failures)) });
@@ -139,6 +145,7 @@ port.on("message", (job: Job) => {
     () => post({ t: "done" }),
     (err: unknown) => {
       if (err instanceof InputError) post({ t: "input", diagnostics: err.diagnostics });
+      else if (err instanceof ReplayError) post({ t: "usage", flag: err.flag, message: err.message });
       else post({ t: "fatal", message: err instanceof Error ? err.message : String(err), ...(err instanceof Error && err.stack ? { stack: err.stack } : {}) });
     },
   );

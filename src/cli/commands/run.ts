@@ -17,7 +17,7 @@ import { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, type Io } from "../io.js";
 import type { CommandContext, RunOpts } from "../options.js";
 import { usage, type Colors } from "./common.js";
 import { emit, InvalidationSpools, OutputFile, RECORD, type Invalidations } from "./output.js";
-import { ReplayError, replayScenario } from "./replay.js";
+import { printSteps, ReplayError, replayOf, replayScenario } from "./replay.js";
 import { holdPluginTimers } from "../sandbox.js";
 import type { Isolation } from "./isolated.js";
 import { driverOverride, loadSelected, type FileInput, type SelectedFile } from "./select.js";
@@ -208,10 +208,11 @@ function runSelected(
   log: LogWriter | undefined,
   progress: ((path: string) => RunOptions["onProgress"]) | undefined,
 ): { results: ScenarioResult[]; invalidations: Invalidations[] } {
+  const replay = replayOf(o);
   const one = (s: Scenario, opts: RunOptions): ScenarioResult => {
-    if (o.schedule === undefined) return runScenario(input.file, s, opts);
-    const { result, steps } = replayScenario(input, s, o, opts);
-    if (o.reporter === "human" && !o.json) io.out(`${input.path}: "${s.name}", schedule ${o.schedule}, memory ${o.memory}:\n${steps.join("\n")}`);
+    if (!replay) return runScenario(input.file, s, opts);
+    const { result, steps } = replayScenario(input.file, s, replay, opts);
+    printSteps(io, o, input.path, s.name, steps);
     return result;
   };
   const onProgress = progress?.(input.path);
@@ -259,9 +260,6 @@ export async function runCommand(files: readonly string[], o: RunOpts, ctx: Comm
   if (o.schedule === undefined && o.block !== undefined) return usage(ctx, "--block", "goes with --schedule (the block the schedule interleaves)");
   if (o.schedule === undefined && o.memory !== "sc") return usage(ctx, "--memory", "goes with --schedule (run takes every store as seen at once; explore --memory searches the others)");
   if (o.logFile !== undefined && !o.log) return usage(ctx, "--log-file", "goes with --log (the categories to log)");
-  if (o.schedule !== undefined && (o.timeout !== undefined || o.maxMemory !== undefined)) {
-    return usage(ctx, o.timeout !== undefined ? "--timeout" : "--max-memory", "not with --schedule (a replay runs on the command's own thread)");
-  }
   const traceFile = o.trace === undefined ? undefined : OutputFile.open(ctx, "--trace", o.trace);
   if (o.trace !== undefined && !traceFile) return EXIT_BAD_INPUT;
   const logFile = o.logFile === undefined ? undefined : OutputFile.open(ctx, "--log-file", o.logFile);
@@ -277,12 +275,12 @@ export async function runCommand(files: readonly string[], o: RunOpts, ctx: Comm
   let isolation: Isolation | undefined;
   holdPluginTimers();
   try {
-    const inputs = await loadSelected(files, o, ctx, o.schedule === undefined);
+    const inputs = await loadSelected(files, o, ctx, true);
     if ("status" in inputs) return inputs.status;
     const replayProblem = o.schedule === undefined ? null : replayUsage(inputs);
     if (replayProblem) return usage(ctx, replayProblem[0], replayProblem[1]);
     /* a user's plugin, or a bound on time or memory: the scenarios run on a worker thread (isolated.ts) */
-    if (o.schedule === undefined && (o.timeout !== undefined || o.maxMemory !== undefined || inputs.some((f) => "plugins" in f && f.plugins.hasUserPlugins()))) {
+    if (o.timeout !== undefined || o.maxMemory !== undefined || inputs.some((f) => "plugins" in f && f.plugins.hasUserPlugins())) {
       const { Isolation } = await import("./isolated.js");
       isolation = new Isolation(o, io, trace, progress, log?.line);
     }
