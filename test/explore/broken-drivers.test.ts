@@ -32,6 +32,9 @@ function program(path: string, scenario: string, memory: MemoryModel, driver?: D
   return new BlockProgram({ file, scenario: s, block: 0, memory, options: { registry, driver } });
 }
 
+/** Every scenario with a block in the examples mainline is clean in. */
+const blocks = CLEAN.flatMap((path) => files.get(path)!.scenarios.filter((s) => concurrentBlocks(s).length).map((s) => [path, s.name] as const));
+
 const broken = (variant: string): DriverSpec => ({ plugin: "driver-broken", variant });
 const invs = (variant: string): DriverSpec => ({ plugin: "driver-invs", variant });
 
@@ -167,17 +170,21 @@ describe("each broken driver is found under the default bounds, and its shortest
     expect([s.covered, s.failures]).toEqual([true, []]);
   });
 
-  // A known gap (docs/explore.md): every STE/CD update that makes an entry valid
-  // is followed by a CMD_SYNC submission, itself a release, so the model's SMMU
-  // never fetches an entry whose qwords drained out of order.
-  test("no dma_wmb() in arm_smmu_write_entry() is not found, even under arm", () => {
-    const s = explore(program(SHARED, "unmap races an attach on another SMMU, and its DMA", "arm", broken("no-dma-wmb")));
-    expect([s.covered, s.failures]).toEqual([true, []]);
+  // Not found (docs/explore.md): no attach of these examples, nor of mainline,
+  // starts translating through a hitless update whose first entry_set() writes
+  // nothing; each such update is preceded by a CMD_SYNC submission, itself a
+  // release. test/driver-invs/entry-writer.test.ts shows the barrier matters
+  // where such an update follows a store.
+  test("no dma_wmb() in arm_smmu_write_entry() is not found in any block of the race examples, even under arm", () => {
+    const found = blocks.map(([path, name]) => {
+      const s = explore(program(path, name, "arm", broken("no-dma-wmb")));
+      return [name, s.covered, s.failures.map((f) => f.kind)];
+    });
+    expect(found).toEqual(blocks.map(([, name]) => [name, true, []]));
   });
 });
 
 describe("mainline finds nothing in the race examples, and covers every space", () => {
-  const blocks = CLEAN.map((path) => [path, files.get(path)!] as const).flatMap(([path, file]) => file.scenarios.filter((s) => concurrentBlocks(s).length).map((s) => [path, s.name] as const));
 
   test("the examples hold 8 blocks", () => {
     expect(blocks.length).toBe(8);
