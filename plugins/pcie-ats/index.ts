@@ -8,6 +8,9 @@
  * Modelled beyond the kernel's view: the ATC keeps its entries while ATS is
  * disabled (it just does not use them), so enabling ATS again without the
  * whole-ATC invalidation arm_smmu_enable_ats() issues would expose them.
+ * With `ats_disable_drops_inv: true` it is a device that drops the ATC
+ * Invalidate Requests outstanding at it when its ATS is disabled (see
+ * atcInv()).
  */
 import { type AtcInvReply, type AtcInvRequest, type BusPort, definePlugin, type DeviceSpec, hex, type DmaReply, type DmaRequest, type EndpointNode, exec, runSteps, site, type Steps, type TranslateResult, type Translation, type Via } from "../../src/index.js";
 import { Atc, atcLines } from "./atc.js";
@@ -28,12 +31,20 @@ export class PcieEndpoint implements EndpointNode {
   readonly atc: Atc;
   /** The ATC as a shared location, for a schedule explorer. */
   private readonly atcLocation: string;
+  /** ATS Enable as a shared location, for a schedule explorer. */
+  private readonly atsLocation: string;
   /** The SMMU's TLB as `dma:served` names it. */
   private readonly smmuIotlb: string;
   private ats = false;
   private stu = 12;
   /** Fault injection: the ATC never answers an ATC Invalidate Request. */
   private noResponse = false;
+  /** pci_disable_ats() calls so far (EndpointNode.atsDisables). */
+  private disables = 0;
+  /** `ats_disable_drops_inv`: a request outstanding when ATS is disabled is dropped, never completed. */
+  private readonly dropsRacingInv: boolean;
+  /** The requests dropped so far for that reason (state `dropped_inv`). */
+  private droppedInv = 0;
   readonly faults = ["atc_no_response"] as const;
   /** From an ATC Invalidate Request's arrival to its completion reaching the SMMU. */
   readonly atcInvNs: number;
@@ -50,6 +61,7 @@ export class PcieEndpoint implements EndpointNode {
       (tag, addr, hit) => bus.emit("cache:lookup", { cache, tag, addr, hit }),
     );
     this.atcLocation = cache;
+    this.atsLocation = `${name}.ats`;
     this.smmu = spec.smmu;
     this.smmuIotlb = `${spec.smmu}.iotlb`;
     this.sids = [...spec.sids];
@@ -57,6 +69,18 @@ export class PcieEndpoint implements EndpointNode {
     this.pasidBits = spec.pasidBits ?? 0;
     this.pci = spec.pci ?? (this.atsCapable || this.pasidBits > 0);
     this.atcInvNs = (spec.props?.atc_inv_ns as number | undefined) ?? DEFAULT_ATC_INV_NS;
+    this.dropsRacingInv = (spec.props?.ats_disable_drops_inv as boolean | undefined) ?? false;
+  }
+
+  atsDisables(): number | undefined {
+    if (!this.dropsRacingInv) return undefined;
+    exec()?.touch(this.atsLocation, "read");
+    return this.disables;
+  }
+
+  /** Requests dropped because ATS was disabled while they were outstanding. */
+  get dropped(): number {
+    return this.droppedInv;
   }
 
   inject(fault: string, on: boolean): void {
@@ -77,6 +101,9 @@ export class PcieEndpoint implements EndpointNode {
 
   disableAts(): void {
     this.ats = false;
+    this.disables++;
+    /* ATS Enable as a shared location, for a device whose ATC invalidations depend on it */
+    if (this.dropsRacingInv) exec()?.touch(this.atsLocation, "write");
     this.bus.emit("ep:ats", { device: this.name, enabled: false, stu: this.stu });
   }
 
@@ -143,9 +170,24 @@ export class PcieEndpoint implements EndpointNode {
    * kernel's authors hold that it may ignore it (then the CMD_SYNC waits for
    * nothing, or times out). A device that drops one is a plugin away
    * (examples/plugins/lossy-atc.ts).
+   *
+   * With `ats_disable_drops_inv`, the device the kernel's authors allow for
+   * ("ATC invalidations must be completed before the driver disables ATS.
+   * Or the device is permitted to ignore any racing invalidation that would
+   * cause an SMMU timeout", the commit message of "iommu/arm-smmu-v3: Add
+   * arm_smmu_invs based arm_smmu_domain_inv_range()"): a request that was
+   * outstanding at it (sent, not completed) when ATS Enable was cleared is
+   * dropped, so the CMD_SYNC behind it times out. One sent after the
+   * disable, or before an enable, is answered as above, as the kernel's own
+   * flushes then need. Only a schedule explorer separates a request's
+   * sending from its handling (`sentAtsDisables`); a straight run never
+   * drops one. Modelled, not from PCIe text: none found says what a
+   * Function does with an Invalidate Request when ATS Enable is cleared.
    */
   atcInv(req: AtcInvRequest): AtcInvReply {
-    if (this.noResponse) {
+    const racing = this.dropsRacingInv && req.sentAtsDisables !== undefined && req.sentAtsDisables !== this.atsDisables();
+    if (racing) this.droppedInv++;
+    if (this.noResponse || racing) {
       this.bus.emit("ep:atc-inv-done", { device: this.name, sid: req.sid, start: req.at, end: req.at, completed: false });
       return { completed: false };
     }
@@ -183,6 +225,11 @@ export default definePlugin({
             type: "integer",
             minimum: 0,
           },
+          ats_disable_drops_inv: {
+            description:
+              "Whether the device drops an ATC Invalidate Request that is outstanding at it when its ATS is disabled (pci_disable_ats()), never completing it, as the kernel's authors hold a device may: false by default. Only a schedule explorer (smmu-emu explore) separates a request's sending from its handling.",
+            type: "boolean",
+          },
         },
       },
     },
@@ -191,7 +238,17 @@ export default definePlugin({
     const ep = new PcieEndpoint(ctx.node, ctx.spec, ctx);
     ctx.serve("ep:dma", ctx.node, (req) => ep.dma(req));
     ctx.serve("ep:dma-steps", ctx.node, (req) => ep.dmaSteps(req));
-    ctx.serve("ep:atc-inv", ctx.node, (req) => ep.atcInv(req));
+    if (ctx.spec.props?.ats_disable_drops_inv === true) {
+      /* what `expect state DEV dropped_inv N;` reads */
+      ctx.state.set("dropped_inv", 0);
+      ctx.serve("ep:atc-inv", ctx.node, (req) => {
+        const reply = ep.atcInv(req);
+        ctx.state.set("dropped_inv", ep.dropped);
+        return reply;
+      });
+    } else {
+      ctx.serve("ep:atc-inv", ctx.node, (req) => ep.atcInv(req));
+    }
     ctx.serve("ep:show", ctx.node, () => ({ lines: atcLines(ep.atc) }));
     return ep;
   },

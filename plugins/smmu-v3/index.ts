@@ -9,7 +9,7 @@
  * Translated transactions against the STE (ATSCHK), and keeps simulated
  * time for its queue (SmmuTiming).
  */
-import { type BusPort, type Cmd, type CmdqAgent, type CmdqPollReply, type CmdqPollRequest, type CmdqSubmit, type CmdqSubmitReply, exec, qwordLocation, definePlugin, formatCmd, isTlbi, type Memory, type Platform, type Qwords, type ShowReply, SMMU_FEATURES, SMMU_OPTIONS, type SmmuFeature, type SmmuNode, type SmmuOption, type SmmuShowRequest, type SmmuSpec, StreamTable, type TranslateRequest } from "../../src/index.js";
+import { type AtcInvRequest, type BusPort, type Cmd, type CmdqAgent, type CmdqPollReply, type CmdqPollRequest, type CmdqSubmit, type CmdqSubmitReply, exec, qwordLocation, definePlugin, formatCmd, isTlbi, type Memory, type Platform, type Qwords, type ShowReply, SMMU_FEATURES, SMMU_OPTIONS, type SmmuFeature, type SmmuNode, type SmmuOption, type SmmuShowRequest, type SmmuSpec, StreamTable, type TranslateRequest } from "../../src/index.js";
 import { Iotlb, tlbiScope } from "./iotlb.js";
 import { cdTableAt, translate, translateSteps, type TranslationUnit } from "./translate.js";
 import { cacheLines, cdOf, steLines } from "./show.js";
@@ -216,7 +216,7 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
    * endpoint) complete in any order, each a step of its own, and a CMD_SYNC
    * is consumed only once every command before it has completed.
    */
-  private readonly inflight: { seq: number; cmd: Cmd; end: number }[] = [];
+  private readonly inflight: { seq: number; cmd: Cmd; end: number; sentAtsDisables: number | undefined }[] = [];
 
   readonly queueAgent: CmdqAgent = {
     setDeferred: (on) => {
@@ -241,7 +241,7 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
         if (i < 0) throw new Error(`${this.name}: no command ${option - 1} in flight`);
         const [done] = this.inflight.splice(i, 1);
         e?.touch(this.inflightLocation, "write");
-        this.effect(done!.cmd, done!.end);
+        this.effect(done!.cmd, done!.end, done!.sentAtsDisables);
         return `complete #${done!.seq} ${formatCmd(done!.cmd)}`;
       }
       const next = this.backlog?.shift();
@@ -275,14 +275,16 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     this.bus.emit("cmd:queued", { smmu: this.name, cmd, seq, source, start, end });
     if (this.backlog && (isTlbi(cmd.op) || cmd.op === "ATC_INV")) {
       exec()?.touch(this.inflightLocation, "write");
-      this.inflight.push({ seq, cmd, end });
+      /* an ATC Invalidate Request is out from here to its completion: what the endpoint's ATS did meanwhile matters to it */
+      const sentAtsDisables = cmd.op === "ATC_INV" ? this.platform.endpointFor(this.name, cmd.sid)?.atsDisables?.() : undefined;
+      this.inflight.push({ seq, cmd, end, sentAtsDisables });
       return;
     }
     this.effect(cmd, end);
   }
 
-  /** What an executed command does, once it completes: `end` is when it executed. */
-  private effect(cmd: Cmd, end: number): void {
+  /** What an executed command does, once it completes: `end` is when it executed; an ATC_INV's request went out with `sentAtsDisables` (explorer only). */
+  private effect(cmd: Cmd, end: number, sentAtsDisables?: number): void {
     const e = exec();
     const tlbi = isTlbi(cmd.op);
     if (tlbi || cmd.op.startsWith("CFGI_")) {
@@ -318,7 +320,7 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
         this.fetchSte(cmd.sid);
         break;
       case "ATC_INV":
-        this.forwardAtcInv(cmd, end);
+        this.forwardAtcInv(cmd, end, sentAtsDisables);
         break;
       default:
         break;
@@ -331,17 +333,12 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
    * whatever the STE says of ATS (IHI0070 4.5.1): the driver flushes an ATC
    * before its STE allows ATS (arm_smmu_enable_ats()) and after it stops.
    */
-  private forwardAtcInv(cmd: Extract<Cmd, { op: "ATC_INV" }>, at: number): void {
+  private forwardAtcInv(cmd: Extract<Cmd, { op: "ATC_INV" }>, at: number, sentAtsDisables: number | undefined): void {
     const ep = this.platform.endpointFor(this.name, cmd.sid);
     if (!ep) return;
-    const reply = this.bus.request("ep:atc-inv", ep.name, {
-      sid: cmd.sid,
-      ssid: cmd.ssid,
-      ssv: cmd.ssv,
-      addr: Number(cmd.addr),
-      size: cmd.size,
-      at,
-    });
+    const req: AtcInvRequest = { sid: cmd.sid, ssid: cmd.ssid, ssv: cmd.ssv, addr: Number(cmd.addr), size: cmd.size, at };
+    if (sentAtsDisables !== undefined) req.sentAtsDisables = sentAtsDisables;
+    const reply = this.bus.request("ep:atc-inv", ep.name, req);
     if (!reply.completed) this.atcPending = true;
     else this.atcDone = Math.max(this.atcDone, reply.done ?? at);
   }

@@ -96,6 +96,13 @@ export interface AtcInvRequest {
   size: number;
   /** When the SMMU sent the request (simulated ns). */
   at: number;
+  /**
+   * Under a schedule explorer, where the request goes out when the SMMU
+   * executes the ATC_INV and is handled when it completes: the endpoint's
+   * `atsDisables` when it went out (absent in straight runs, where it is
+   * handled as it goes out, and for an endpoint that does not count them).
+   */
+  sentAtsDisables?: number;
 }
 
 export interface AtcInvReply {

@@ -62,6 +62,13 @@ export interface EndpointNode {
   enableAts(stu: number): void;
   /** pci_disable_ats() */
   disableAts(): void;
+  /**
+   * How many times pci_disable_ats() has cleared ATS Enable, for an endpoint
+   * whose handling of an ATC Invalidate Request depends on it (see
+   * AtcInvRequest.sentAtsDisables); undefined otherwise. Under a schedule
+   * explorer, a read of ATS Enable.
+   */
+  atsDisables?(): number | undefined;
   /** Faults a scenario can inject into this endpoint, by name. */
   readonly faults?: readonly string[];
   inject?(fault: string, on: boolean): void;

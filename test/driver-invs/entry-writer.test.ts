@@ -39,7 +39,8 @@ import {
 } from "../../plugins/arm-smmu-v3/ste.js";
 import { copyEntry, fieldPrep, formatEntry, STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_NESTED, STRTAB_STE_0_CFG_S1_TRANS, STRTAB_STE_0_S1FMT_64K_L2, STRTAB_STE_0_V, STRTAB_STE_1_MEV, STRTAB_STE_1_S1DSS, STRTAB_STE_1_S1DSS_BYPASS, STRTAB_STE_1_S1DSS_SSID0 } from "../../src/model/entries.js";
 import { decodeCd, decodeSte } from "../../plugins/smmu-v3/decode.js";
-import { NUM_ENTRY_QWORDS, type Qwords } from "../../src/model/tables.js";
+import { NUM_ENTRY_QWORDS, qwordLocation, type Qwords } from "../../src/model/tables.js";
+import { Exec, stepIn } from "../../src/core/exec.js";
 
 /* ------------------------------------------------------------------------
  * The harness
@@ -631,5 +632,61 @@ describe("made entries: layout and decoding", () => {
     getCdUsed(released, used);
     expect(used[1]).toBe(0xfff000000000000fn);
     expect(used[0]! & 0x7fffn).toBe(0x4000n);
+  });
+});
+
+/*
+ * The dma_wmb() at the top of writeEntry() under the explorer's arm memory
+ * model: a hitless update whose first entry_set() writes nothing (here
+ * cdtable_s1dss_change, qword 1 alone) stores its critical qword with no
+ * CMD_SYNC after the CPU's earlier stores, so only that barrier keeps the
+ * SMMU, an observer reading through WeakMemory.load() as smmu-v3's STE/CD
+ * fetch and table walk do, from seeing the new entry beside the old value of
+ * something stored before it ("pointee", standing for memory the entry
+ * points at). The race examples reach no such update after such a store
+ * (docs/explore.md), so this is where the barrier is shown to matter.
+ */
+describe("writeEntry()'s dma_wmb() under --memory arm", () => {
+  function afterWrite(noDmaWmb: boolean) {
+    const e = new Exec("arm", ["cpu0"]);
+    const entry = copyEntry(testMakeCdtableSte(STRTAB_STE_1_S1DSS_BYPASS, fakeCdtabDmaAddr, TEST_ATS));
+    const target = testMakeCdtableSte(STRTAB_STE_1_S1DSS_SSID0, fakeCdtabDmaAddr, TEST_ATS);
+    const steps: string[] = [];
+    const ops: EntryWriterOps = {
+      getUsed: getSteUsed,
+      getUpdateSafe: getSteUpdateSafe,
+      *sync(): Steps {
+        steps.push("sync");
+      },
+      noDmaWmb,
+    };
+    stepIn(e, "cpu0", () => e.store("pointee", 0, 1));
+    const path = writeEntry(ops, entry, target);
+    for (let r = stepIn(e, "cpu0", () => path.next()).value; !r.done; r = stepIn(e, "cpu0", () => path.next()).value) steps.push(r.value.access);
+    /* what the SMMU reads now: qword 1 of the STE, and the pointee */
+    const seen = () => stepIn(e, "smmu0", () => [e.load(qwordLocation(e, entry, 1), entry[1]), e.load("pointee", 1)]).value;
+    return { e, entry, before: testMakeCdtableSte(STRTAB_STE_1_S1DSS_BYPASS, fakeCdtabDmaAddr, TEST_ATS)[1], target, steps, seen };
+  }
+
+  test("with it, the critical qword drains only after the earlier store: the SMMU never sees the new entry beside the old pointee", () => {
+    const { e, entry, before, target, steps, seen } = afterWrite(false);
+    expect(steps).toEqual(["dma_wmb()", "WRITE_ONCE(entry[1])", "sync"]);
+    expect(entry).toEqual(target);
+    expect(before).not.toBe(target[1]);
+    expect(seen()).toEqual([before, 0]);
+    expect(e.wm.drainable("cpu0")).toEqual([0]);
+    e.wm.drain("cpu0", 0);
+    expect(seen()).toEqual([before, 1]);
+    e.wm.drain("cpu0", 1);
+    expect(seen()).toEqual([target[1], 1]);
+  });
+
+  test("without it (no-dma-wmb), the critical qword may drain first: the SMMU sees the new entry and the old pointee", () => {
+    const { e, before, target, steps, seen } = afterWrite(true);
+    expect(steps).toEqual(["WRITE_ONCE(entry[1])", "sync"]);
+    expect(seen()).toEqual([before, 0]);
+    expect(e.wm.drainable("cpu0")).toEqual([0, 1]);
+    e.wm.drain("cpu0", 1);
+    expect(seen()).toEqual([target[1], 0]);
   });
 });

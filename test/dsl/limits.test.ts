@@ -226,7 +226,7 @@ describe("names that are Object.prototype's", () => {
   test.each(WORDS)("%s as a property of an smmu, a device and a domain, and as a driver option: unknown, at its key", (w) => {
     expect(diags(`smmu smmu0 { features: ats; ${w}: 1; }\ndevice gpu0 { smmu: smmu0; sids: 1; ${w}: 1, 2; }\ndriver invs mainline { ${w}: true; }\n`)).toEqual([
       `t.smmu:1:29: error: unknown property "${w}"\n  hint: smmu-v3 takes cmd_ns, sync_ns, walk_cache`,
-      `t.smmu:2:37: error: unknown property "${w}"\n  hint: pcie-ats takes atc_inv_ns`,
+      `t.smmu:2:37: error: unknown property "${w}"\n  hint: pcie-ats takes atc_inv_ns, ats_disable_drops_inv`,
       `t.smmu:3:24: error: unknown option "${w}"\n  hint: driver-invs takes parallel_syncs`,
     ]);
     expect(diags(`domain d1 { stage: s1; ${w}: 1; }`)).toEqual([`t.smmu:1:24: error: unknown domain property "${w}"`]);

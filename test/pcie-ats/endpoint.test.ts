@@ -172,4 +172,40 @@ describe("ATC Invalidate Requests", () => {
     expect(ep.atc.size).toBe(0);
     expect(heard).toEqual(["ep:atc-inv-done nic0 sid 0x40 100-100 false", "ep:atc-inv-done nic0 sid 0x40 200-450 true"]);
   });
+
+  test("ats_disable_drops_inv: a request outstanding when pci_disable_ats() runs is dropped; one sent after it, or one in a straight run, is answered", () => {
+    const { ep, heard } = setup({ ...NIC, props: { atc_inv_ns: 250, ats_disable_drops_inv: true } });
+    const inv = (at: number, sentAtsDisables?: number) => ep.atcInv({ sid: 0x40, ssid: 0, ssv: false, addr: 0, size: 52, at, ...(sentAtsDisables === undefined ? {} : { sentAtsDisables }) });
+    ep.enableAts(12);
+    ep.dma(req(0x10000));
+    heard.length = 0;
+    expect(ep.atsDisables()).toBe(0);
+    /* sent while ATS was on, handled with ATS still on: answered */
+    expect(inv(100, 0)).toEqual({ completed: true, done: 350 });
+    ep.dma(req(0x10000));
+    /* sent while ATS was on, handled after pci_disable_ats(): dropped, the ATC as it was */
+    ep.disableAts();
+    expect(ep.atsDisables()).toBe(1);
+    expect(inv(400, 0)).toEqual({ completed: false });
+    expect([ep.atc.size, ep.dropped]).toEqual([1, 1]);
+    /* sent after it (arm_smmu_attach_commit()'s flush), or with no stamp (a straight run): answered */
+    expect(inv(500, 1)).toEqual({ completed: true, done: 750 });
+    expect(inv(800)).toEqual({ completed: true, done: 1050 });
+    expect([ep.atc.size, ep.dropped]).toEqual([0, 1]);
+    expect(heard.filter((h) => h.startsWith("ep:atc-inv-done"))).toEqual([
+      "ep:atc-inv-done nic0 sid 0x40 100-350 true",
+      "ep:atc-inv-done nic0 sid 0x40 400-400 false",
+      "ep:atc-inv-done nic0 sid 0x40 500-750 true",
+      "ep:atc-inv-done nic0 sid 0x40 800-1050 true",
+    ]);
+  });
+
+  test("without ats_disable_drops_inv the endpoint does not count disables, and answers a request however its ATS changed", () => {
+    const { ep } = setup();
+    ep.enableAts(12);
+    ep.disableAts();
+    expect(ep.atsDisables()).toBeUndefined();
+    expect(ep.atcInv({ sid: 0x40, ssid: 0, ssv: false, addr: 0, size: 52, at: 100, sentAtsDisables: 0 })).toEqual({ completed: true, done: 350 });
+    expect(ep.dropped).toBe(0);
+  });
 });
