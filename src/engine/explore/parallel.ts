@@ -90,17 +90,23 @@ export class ExplorePool {
     if (!Number.isSafeInteger(jobs) || jobs < 1) throw new RangeError(`explore: jobs must be an integer >= 1, not ${jobs}`);
   }
 
-  /** Workers started so far: at most `jobs`, whatever the number of searches. */
+  private starts = 0;
+
+  /** Workers started since the pool was made: `jobs`, whatever the number of searches, unless one died. */
   get started(): number {
-    return this.slots.length;
+    return this.starts;
   }
 
   private slot(): Slot {
+    this.starts++;
     const slot: Slot = { worker: startWorker(new URL("./worker.js", import.meta.url)) };
     slot.worker.on("message", (m: WorkerMessage) => slot.hear?.(m));
     slot.worker.on("error", (e: Error) => slot.fail?.(e));
     slot.worker.on("exit", (code) => {
-      if (!this.closing) slot.fail?.(new Error(`explore: a worker exited (code ${code}) before it answered`));
+      if (this.closing) return;
+      // the next search starts another in its place
+      this.slots.splice(this.slots.indexOf(slot), 1);
+      slot.fail?.(new Error(`explore: a worker exited (code ${code}) before it answered`));
     });
     return slot;
   }
