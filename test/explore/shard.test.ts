@@ -157,6 +157,18 @@ describe("worker threads", () => {
     }
   });
 
+  test("given the program, the calling thread searches beside jobs - 1 workers: the same summaries, one worker fewer", async () => {
+    const pool = new ExplorePool(2);
+    try {
+      for (const o of [{}, { ...NAIVE, maxSchedules: 100 }, { ...NAIVE, maxSchedules: 100, shard: { index: 2, count: 3 } }] as ExploreOptions[]) {
+        expect(JSON.stringify(await pool.explore(factory(SPEC), o, undefined, program))).toBe(JSON.stringify(explore(program, o)));
+      }
+      expect(pool.started).toBe(1);
+    } finally {
+      await pool.close();
+    }
+  });
+
   test("two jobs give the one-thread summary, byte for byte, shards included", async () => {
     expect(JSON.stringify(await exploreParallel(factory(SPEC), {}, 2))).toBe(JSON.stringify(explore(program)));
     const shard = { index: 2, count: 3 };

@@ -129,7 +129,7 @@ async function exploreBlock(t: Target, o: ExploreOpts, io: Io, pool: ExplorePool
   const options = exploreOptions(o);
   const onUnit = progress(io, t);
   try {
-    const summary = pool ? await pool.explore(blockFactory(t.spec), options, onUnit) : explore(program, options, onUnit);
+    const summary = pool ? await pool.explore(blockFactory(t.spec), options, onUnit, program) : explore(program, options, onUnit);
     return { file: t.spec.path, scenario: t.spec.scenario, block: t.spec.block + 1, line: t.span.line, memory: t.spec.memory, driver, summary, replay: replayCommand(t, o) };
   } finally {
     io.progress?.(null);
@@ -170,7 +170,7 @@ export async function exploreCommand(files: readonly string[], o: ExploreOpts, c
   }
   const blocks: ExploredBlock[] = [];
   const jobs = o.jobs ?? availableParallelism();
-  // one pool for every block: workers start (and load the engine) once
+  // one pool for every block: workers start (and load the engine) once; this thread searches beside them
   const pool = jobs > 1 ? new ExplorePool(jobs) : null;
   try {
     for (const t of all) {

@@ -47,11 +47,12 @@ export async function buildProgram(factory: ProgramFactory): Promise<Program> {
 }
 
 /**
- * Search the units of `job` this worker claims, until none is left or the
- * units done reach the budget (claims go in unit order, so every unit done
- * comes before the next one claimed); `onUnit` hears each unit's tally.
+ * The units of `job` a thread claims, searched one by one, until none is
+ * left or the units done reach the budget (claims go in unit order, so every
+ * unit done comes before the next one claimed): each unit's index and tally.
+ * Returns the units there are and the program's agents.
  */
-export function searchClaimed(program: Program, job: Job, onUnit: (unit: number, of: number, tally: Tally) => void): { total: number; agents: readonly string[] } {
+export function* claimUnits(program: Program, job: Job): Generator<[unit: number, of: number, tally: Tally], { total: number; agents: readonly string[] }> {
   const o = normalize(job.options);
   const units = planUnits(program, o);
   const mine = shardUnits(units.length, job.options.shard);
@@ -64,7 +65,7 @@ export function searchClaimed(program: Program, job: Job, onUnit: (unit: number,
     if (n >= mine.length || (max !== null && Atomics.load(spent, 0) >= max)) break;
     const tally = runUnit(program, o, units[mine[n]!]!, k);
     Atomics.add(spent, 0, BigInt(tally.schedules));
-    onUnit(mine[n]!, mine.length, tally);
+    yield [mine[n]!, mine.length, tally];
   }
   return { total: units.length, agents: program.agents };
 }
@@ -111,31 +112,42 @@ export class ExplorePool {
     return slot;
   }
 
-  /** Explore the program `factory` builds on the pool's workers; `onUnit` hears each unit done. */
-  async explore(factory: ProgramFactory, options: ExploreOptions = {}, onUnit?: OnUnit): Promise<Summary> {
+  /**
+   * Explore the program `factory` builds on the pool's workers; `onUnit`
+   * hears each unit done. Given `local`, the program built here, this thread
+   * searches too, beside `jobs` - 1 workers: it starts at once, while they
+   * load, and one worker fewer is started.
+   */
+  async explore(factory: ProgramFactory, options: ExploreOptions = {}, onUnit?: OnUnit, local?: Program): Promise<Summary> {
     const o = normalize(options);
-    while (this.slots.length < this.jobs) this.slots.push(this.slot());
+    const workers = local ? this.jobs - 1 : this.jobs;
+    while (this.slots.length < workers) this.slots.push(this.slot());
     const job: Job = { id: ++this.jobsRun, factory, options, next: new SharedArrayBuffer(4), spent: new SharedArrayBuffer(8) };
     const tallies: [number, Tally][] = [];
     let schedules = 0;
-    const ends = await Promise.all(
-      this.slots.map(
-        (slot) =>
-          new Promise<{ total: number; agents: readonly string[] }>((resolve, reject) => {
-            slot.fail = reject;
-            slot.hear = (m) => {
-              if (m.id !== job.id) return;
-              if ("error" in m) return reject(new Error(`explore: a worker failed: ${m.error}`));
-              if ("done" in m) return resolve(m);
-              tallies.push([m.unit, m.tally]);
-              schedules += m.tally.schedules;
-              onUnit?.(tallies.length, m.of, schedules);
-            };
-            slot.worker.postMessage(job);
-          }),
-      ),
-    ).finally(() => {
+    const heard = (unit: number, of: number, tally: Tally): void => {
+      tallies.push([unit, tally]);
+      schedules += tally.schedules;
+      onUnit?.(tallies.length, of, schedules);
+    };
+    const parts = this.slots.slice(0, workers).map(
+      (slot) =>
+        new Promise<{ total: number; agents: readonly string[] }>((resolve, reject) => {
+          slot.fail = reject;
+          slot.hear = (m) => {
+            if (m.id !== job.id) return;
+            if ("error" in m) return reject(new Error(`explore: a worker failed: ${m.error}`));
+            if ("done" in m) return resolve(m);
+            heard(m.unit, m.of, m.tally);
+          };
+          slot.worker.postMessage(job);
+        }),
+    );
+    if (local) parts.push(searchHere(local, job, heard));
+    const ends = await Promise.all(parts).finally(() => {
       for (const slot of this.slots) slot.hear = slot.fail = undefined;
+      // after a failure, no thread claims another unit of this search
+      Atomics.store(new Int32Array(job.next), 0, 2 ** 30);
     });
     const { total, agents } = ends[0]!;
     return finish(agents, o, tallies.sort((a, b) => a[0] - b[0]), total, options.shard ?? null);
@@ -145,6 +157,17 @@ export class ExplorePool {
   async close(): Promise<void> {
     this.closing = true;
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}
+
+/** claimUnits() in this thread, giving the workers' messages a turn after each unit. */
+async function searchHere(program: Program, job: Job, heard: (unit: number, of: number, tally: Tally) => void): Promise<{ total: number; agents: readonly string[] }> {
+  const units = claimUnits(program, job);
+  for (;;) {
+    const r = units.next();
+    if (r.done) return r.value;
+    heard(...r.value);
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }
 

@@ -6,7 +6,7 @@
  * then the end of its part. It waits for the next job until the pool ends it.
  */
 import { parentPort } from "node:worker_threads";
-import { buildProgram, searchClaimed, type Job, type WorkerMessage } from "./parallel.js";
+import { buildProgram, claimUnits, type Job, type WorkerMessage } from "./parallel.js";
 
 const post = (m: WorkerMessage): void => parentPort!.postMessage(m);
 
@@ -16,8 +16,15 @@ parentPort!.on("message", (job: Job) => {
   queue = queue.then(async () => {
     try {
       const program = await buildProgram(job.factory);
-      const end = searchClaimed(program, job, (unit, of, tally) => post({ id: job.id, unit, of, tally }));
-      post({ id: job.id, done: true, ...end });
+      const units = claimUnits(program, job);
+      for (let r = units.next(); ; r = units.next()) {
+        if (r.done) {
+          post({ id: job.id, done: true, ...r.value });
+          break;
+        }
+        const [unit, of, tally] = r.value;
+        post({ id: job.id, unit, of, tally });
+      }
     } catch (e) {
       post({ id: job.id, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
     }
