@@ -34,7 +34,7 @@ describe("explore: a broken driver", () => {
     expect(r.stdout).toBe(`${AU}: "${ATC}", block 1 (line 86)
   driver-broken no-sync-before-ats, memory sc, dpor
   agents: 0 cpu0, 1 dma1, 2 smmu0
-  8 schedules (164 steps, 16 blocked), space covered
+  8 schedules (164 steps, 8 blocked), space covered
   3 outcomes:
     4  cpu0=done dma1=fault F_TRANSLATION
     3  cpu0=done dma1=via atc
