@@ -12,7 +12,7 @@ import { benchInvRange } from "./bench-inv-range.js";
 import { benchInvs, type InvsBenchRow } from "./bench-invs.js";
 import { benchParse } from "./bench-parse.js";
 import { benchScale, SCALE_SIZES, type ScaleRow } from "./bench-scale.js";
-import { benchSchedules } from "./bench-schedules.js";
+import { benchSchedules, formatSchedules } from "./bench-schedules.js";
 
 /** Sizes where JS must stay within GOAL_RATIO of C for every operation. */
 const GOAL_SIZES = [1024, 65536];
@@ -131,10 +131,7 @@ if (!process.argv.includes("--json")) {
   console.log(`parse ${parse.parseMs.toFixed(0)} ms, validate ${parse.validateMs.toFixed(0)} ms, run ${parse.runMs.toFixed(0)} ms: ${Math.round(parse.linesPerSec)} lines/s`);
   const parseCpu = parse.parseValidateCpuMs;
   console.log(`${parseCpu < 1000 ? "Goal met" : "Goal missed"}: parse + validate took ${parseCpu.toFixed(0)} ms of CPU (under 1000).`);
-  console.log(`\nexplore (dpor, sc) of examples/race-attach-unmap.smmu, "${schedules.scenario}": ${schedules.schedules} schedules, space covered\n`);
-  console.log(`1 job:     ${Math.round(schedules.schedulesPerSec)} schedules/s (CPU): start (platform + prefix) ${schedules.startUs.toFixed(0)} us, block and search ${schedules.blockUs.toFixed(0)} us per schedule`);
-  console.log(`--jobs 2:  ${Math.round(schedules.schedulesPerSecJobs2)} schedules/s (wall, worker start-up included): ${(schedules.schedulesPerSecJobs2 / schedules.schedulesPerSec).toFixed(2)}x one job`);
-  console.log(`goal: 10,000 schedules/s per core: ${schedules.schedulesPerSec >= 10_000 ? "met" : "missed"}`);
+  console.log(`\n${formatSchedules(schedules)}`);
   console.log("\nsmmu-emu run at platform scale (scripts/gen-scale.ts: 64 SMMUs x 64 devices, 256 domains; a process per run; growth: time ratio over work ratio)\n");
   console.log(scaleTable([...scale.sizes, ...scale.single, ...scale.smmus]));
   console.log(`\n${scaleVerdict(scale)}`);

@@ -96,8 +96,8 @@ Modes: dpor (default; exhaustive with partial-order reduction, up to
 --max-schedules, optionally --preemptions K), naive (every interleaving),
 pct (--depth, --runs, --seed), random (--seeds A..B, as run --seed picks).
 
---jobs N searches on N worker threads (default: one per core); the report is
-the same whatever N. --shard K/N explores the K-th of N parts of every
+--jobs N searches on N worker threads (default: one per core), the same
+ones for every block; the report is the same whatever N. --shard K/N explores the K-th of N parts of every
 search and prints it as JSON; \`explore --merge FILE...\` reads the N parts
 and prints what one run would have. Exit 0: nothing found; 1: a finding;
 2: bad input or a usage error. See docs/explore.md.`;
@@ -184,7 +184,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     .addOption(new Option("--block <n>", "explore only each scenario's N-th top-level `concurrently` block").argParser(positiveInt))
     .addOption(new Option("--memory <model>", "sc: every store seen at once; tso: store buffers drained in order; arm: stores to different locations in any order").choices(["sc", "tso", "arm"]).default("sc"))
     .addOption(new Option("--mode <mode>", "the search (default dpor; random with --seeds)").choices(["dpor", "naive", "pct", "random"]))
-    .addOption(new Option("--max-schedules <n>", "dpor, naive: stop after this many schedules (default 100000)").argParser(positiveInt))
+    .addOption(new Option("--max-schedules <n>", "dpor, naive: the budget (default 100000): the parts of the search in order, each stopping at n schedules, none started once those before hold n").argParser(positiveInt))
     .addOption(new Option("--preemptions <k>", "dpor, naive: at most K preemptions per schedule (default: no bound)").argParser(nonNegativeInt))
     .addOption(new Option("--max-steps <n>", "stop an execution after this many steps as a livelock (default 10000)").argParser(positiveInt))
     .addOption(new Option("--depth <d>", "pct: the bug depth (default 2)").argParser(positiveInt))

@@ -34,7 +34,7 @@ describe("explore: a broken driver", () => {
     expect(r.stdout).toBe(`${AU}: "${ATC}", block 1 (line 86)
   driver-broken no-sync-before-ats, memory sc, dpor
   agents: 0 cpu0, 1 dma1, 2 smmu0
-  8 schedules (164 steps, 2 blocked), space covered
+  8 schedules (164 steps, 8 blocked), space covered
   3 outcomes:
     4  cpu0=done dma1=fault F_TRANSLATION
     3  cpu0=done dma1=via atc
@@ -109,6 +109,21 @@ describe("explore: mainline, documents, jobs and shards", () => {
     const doc = document(one.stdout);
     expect(doc.findings).toBe(1);
     expect(two.stdout).toBe(one.stdout);
+  });
+
+  test("--max-schedules cutting two blocks: --jobs 2 (one pool for both) and shards merged print what --jobs 1 prints", async () => {
+    const args = ["explore", AU, "--scenario", "*leaving*", "--max-schedules", "100", "--json"];
+    const one = await cli(...args, "--jobs", "1");
+    const blocks = document(one.stdout).blocks as { summary: { schedules: number; covered: boolean } }[];
+    expect(blocks.map((b) => [b.summary.schedules >= 100, b.summary.covered])).toEqual([
+      [true, false],
+      [true, false],
+    ]);
+    expect((await cli(...args, "--jobs", "2")).stdout).toBe(one.stdout);
+    const dir = mkdtempSync(join(tmpdir(), "smmu-shards-"));
+    const paths = [1, 2].map((k) => join(dir, `part${k}.json`));
+    for (const [k, path] of paths.entries()) writeFileSync(path, (await cli(...args, "--jobs", "2", "--shard", `${k + 1}/2`)).stdout);
+    expect((await cli("explore", "--merge", "--json", ...paths)).stdout).toBe(one.stdout);
   });
 
   test("--shard K/N writes JSON; --merge of the parts prints what one run prints, human and --json", async () => {

@@ -1,10 +1,11 @@
 /**
  * Scaling out: shards merged give exactly the summary of one run, worker
- * threads too, and the same input gives byte-identical summaries.
+ * threads too (a pool of them across searches), whatever the budget cuts,
+ * and the same input gives byte-identical summaries.
  */
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
-import { explore, exploreParallel, merge, replay, ToyProgram, type ExploreOptions, type ToySpec } from "../../src/engine/explore/index.js";
+import { explore, exploreParallel, ExplorePool, merge, replay, ToyProgram, type ExploreOptions, type ToySpec } from "../../src/engine/explore/index.js";
 
 const SPEC: ToySpec = {
   memory: "arm",
@@ -64,18 +65,119 @@ describe("determinism", () => {
   });
 });
 
+const TOY = fileURLToPath(new URL("../../src/engine/explore/toy.ts", import.meta.url));
+const factory = (spec: ToySpec) => ({ module: TOY, exportName: "toyProgram", args: [spec] });
+
+/* two of its threads, as naive searches them at split depth 4: 56 units of 5 to 60 schedules, 1,890 in all */
+const SMALL = new ToyProgram({ ...SPEC, threads: SPEC.threads.slice(0, 2) });
+const NAIVE: ExploreOptions = { mode: "naive", splitDepth: 4 };
+const unitSizes = (): number[] => Array.from({ length: 56 }, (_, i) => explore(SMALL, { ...NAIVE, shard: { index: i + 1, count: 56 } }).schedules);
+
+describe("the budget (maxSchedules)", () => {
+  test("the space: units of unequal sizes, so that budgets fall between units and inside one", () => {
+    const sizes = unitSizes();
+    expect([Math.min(...sizes), Math.max(...sizes), sizes.reduce((a, b) => a + b)]).toEqual([5, 60, 1890]);
+    expect(explore(SMALL, NAIVE).units).toEqual({ total: 56, explored: 56 });
+  });
+
+  test("units are searched in order until those before reach the budget; each stops at the budget", () => {
+    const sizes = unitSizes();
+    // 1889: the last unit starts below the budget and runs to its end
+    for (const max of [1, 3, 100, 1000, 1880, 1889]) {
+      const s = explore(SMALL, { ...NAIVE, maxSchedules: max });
+      // the units kept: those whose predecessors hold fewer than max schedules
+      let kept = 0;
+      let sum = 0;
+      while (kept < sizes.length && sum < max) sum += Math.min(sizes[kept++]!, max);
+      const covered = kept === sizes.length && sizes.every((n) => n <= max);
+      expect([s.units.explored, s.schedules, s.covered, s.bounds]).toEqual([kept, sum, covered, covered ? [] : ["maxSchedules"]]);
+    }
+    expect(explore(SMALL, { ...NAIVE, maxSchedules: 1890 }).covered).toBe(true);
+  });
+
+  test("with a budget inside a unit or between units: one thread, two jobs and shards 1..3 merged give one summary, byte for byte", async () => {
+    const pool = new ExplorePool(2);
+    try {
+      for (const max of [3, 100, 1000]) {
+        const o = { ...NAIVE, maxSchedules: max };
+        const whole = JSON.stringify(explore(SMALL, o));
+        for (const n of [2, 3]) {
+          const parts = Array.from({ length: n }, (_, k) => explore(SMALL, { ...o, shard: { index: k + 1, count: n } }));
+          expect(JSON.stringify(merge(parts.reverse()))).toBe(whole);
+          const twoJobs = await pool.explore(factory({ ...SPEC, threads: SPEC.threads.slice(0, 2) }), { ...o, shard: { index: 1, count: n } });
+          expect(JSON.stringify(twoJobs)).toBe(JSON.stringify(parts.at(-1)));
+        }
+        expect(JSON.stringify(await pool.explore(factory({ ...SPEC, threads: SPEC.threads.slice(0, 2) }), o))).toBe(whole);
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+
+  // The units run the schedules of one search from the root, in its order
+  // (naive): at every split depth the schedules a budget lets run are the
+  // first ones of that search, however many units they fall into.
+  test("naive: at every split depth, the first schedules of the unsplit search", () => {
+    for (const splitDepth of [1, 3, 6]) {
+      for (const max of [100, 1000]) {
+        const s = explore(SMALL, { mode: "naive", splitDepth, maxSchedules: max });
+        const root = explore(SMALL, { mode: "naive", splitDepth: 0, maxSchedules: s.schedules });
+        expect([s.schedules >= max, s.steps, s.outcomes]).toEqual([true, root.steps, root.outcomes]);
+      }
+    }
+  });
+
+  // (a budget the space only reaches may leave units unsearched: they might hold more)
+  test("dpor: a space of fewer schedules than the budget is covered at every split depth, with the same schedules", () => {
+    const at = (splitDepth: number) => explore(program, { splitDepth, maxSchedules: 35 });
+    for (const d of [0, 2, 5, 16]) expect([at(d).covered, at(d).schedules, at(d).outcomes]).toEqual([true, 34, at(0).outcomes]);
+  });
+
+  test("a shard carries each unit it kept, and stops where its own units reach the budget", () => {
+    const a = explore(SMALL, { ...NAIVE, maxSchedules: 500, shard: { index: 1, count: 2 } });
+    expect(a.parts!.map((p) => p.unit)).toEqual(Array.from({ length: a.units.explored }, (_, i) => 2 * i));
+    expect([a.units.explored < 28, a.parts!.slice(0, -1).reduce((n, p) => n + p.schedules, 0) < 500, a.schedules >= 500]).toEqual([true, true, true]);
+    expect(a.parts!.reduce((n, p) => n + p.schedules, 0)).toBe(a.schedules);
+    expect(explore(program, { mode: "pct", runs: 32, shard: { index: 1, count: 2 } }).parts).toBeUndefined();
+    expect(explore(SMALL, NAIVE).parts).toBeUndefined();
+  });
+});
+
 describe("worker threads", () => {
+  test("a pool searches one program after another on the same workers, each summary the one-thread one", async () => {
+    const specs: ToySpec[] = [SPEC, { memory: "tso", threads: ["x=1; r0=y", "y=1; r1=x"] }, { memory: "sc", threads: ["lock L; c=1; unlock L", "lock L; c=2; unlock L", "r0=c"] }];
+    const pool = new ExplorePool(2);
+    try {
+      for (const spec of specs) {
+        expect(JSON.stringify(await pool.explore(factory(spec), { maxSchedules: 20 }))).toBe(JSON.stringify(explore(new ToyProgram(spec), { maxSchedules: 20 })));
+      }
+      expect(pool.started).toBe(2);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test("given the program, the calling thread searches beside jobs - 1 workers: the same summaries, one worker fewer", async () => {
+    const pool = new ExplorePool(2);
+    try {
+      for (const o of [{}, { ...NAIVE, maxSchedules: 100 }, { ...NAIVE, maxSchedules: 100, shard: { index: 2, count: 3 } }] as ExploreOptions[]) {
+        expect(JSON.stringify(await pool.explore(factory(SPEC), o, undefined, program))).toBe(JSON.stringify(explore(program, o)));
+      }
+      expect(pool.started).toBe(1);
+    } finally {
+      await pool.close();
+    }
+  });
+
   test("two jobs give the one-thread summary, byte for byte, shards included", async () => {
-    const factory = { module: fileURLToPath(new URL("../../src/engine/explore/toy.ts", import.meta.url)), exportName: "toyProgram", args: [SPEC] };
-    expect(JSON.stringify(await exploreParallel(factory, {}, 2))).toBe(JSON.stringify(explore(program)));
+    expect(JSON.stringify(await exploreParallel(factory(SPEC), {}, 2))).toBe(JSON.stringify(explore(program)));
     const shard = { index: 2, count: 3 };
-    expect(JSON.stringify(await exploreParallel(factory, { mode: "pct", runs: 64, shard }, 2))).toBe(
+    expect(JSON.stringify(await exploreParallel(factory(SPEC), { mode: "pct", runs: 64, shard }, 2))).toBe(
       JSON.stringify(explore(program, { mode: "pct", runs: 64, shard })),
     );
   });
 
   test("a factory that does not build a program is an error naming it", async () => {
-    const factory = { module: fileURLToPath(new URL("../../src/engine/explore/toy.ts", import.meta.url)), exportName: "nothing", args: [] };
-    await expect(exploreParallel(factory, {}, 1)).rejects.toThrow(/toy\.ts does not export a function nothing/);
+    await expect(exploreParallel({ module: TOY, exportName: "nothing", args: [] }, {}, 1)).rejects.toThrow(/toy\.ts does not export a function nothing/);
   });
 });

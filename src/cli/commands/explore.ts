@@ -8,7 +8,7 @@ import { availableParallelism } from "node:os";
 import { readFileSync } from "node:fs";
 import { diagnostic, InputError, sortDiagnostics, type Diagnostic } from "../../core/diagnostics.js";
 import type { Scenario } from "../../dsl/ast.js";
-import { explore, exploreParallel, merge, type ExploreOptions, type Summary } from "../../engine/explore/index.js";
+import { explore, ExplorePool, merge, type ExploreOptions, type Summary } from "../../engine/explore/index.js";
 import { concurrentBlocks } from "../../engine/explore/scenario.js";
 import type { Span } from "../../core/diagnostics.js";
 import { colors, formatDiagnostics } from "../../report/human.js";
@@ -114,8 +114,8 @@ function progress(io: Io, t: Target): ((done: number, total: number, schedules: 
   return (done, total, schedules) => draw(`explore "${t.spec.scenario}" block ${t.spec.block + 1}: part ${done}/${total}, ${schedules.toLocaleString("en-US")} schedules`);
 }
 
-/** Explore one block, in this thread (one job) or on worker threads. */
-async function exploreBlock(t: Target, o: ExploreOpts, io: Io): Promise<ExploredBlock> {
+/** Explore one block, in this thread (no pool: one job) or on the pool's worker threads. */
+async function exploreBlock(t: Target, o: ExploreOpts, io: Io, pool: ExplorePool | null): Promise<ExploredBlock> {
   let program;
   let driver;
   try {
@@ -127,10 +127,9 @@ async function exploreBlock(t: Target, o: ExploreOpts, io: Io): Promise<Explored
     throw new InputError([diagnostic(t.span, "explore", (err as Error).message)]);
   }
   const options = exploreOptions(o);
-  const jobs = o.jobs ?? availableParallelism();
   const onUnit = progress(io, t);
   try {
-    const summary = jobs === 1 ? explore(program, options, onUnit) : await exploreParallel(blockFactory(t.spec), options, jobs, onUnit);
+    const summary = pool ? await pool.explore(blockFactory(t.spec), options, onUnit, program) : explore(program, options, onUnit);
     return { file: t.spec.path, scenario: t.spec.scenario, block: t.spec.block + 1, line: t.span.line, memory: t.spec.memory, driver, summary, replay: replayCommand(t, o) };
   } finally {
     io.progress?.(null);
@@ -170,14 +169,19 @@ export async function exploreCommand(files: readonly string[], o: ExploreOpts, c
     return usage(ctx, o.block !== undefined ? "--block" : files.join(" "), `no scenario selected has ${which} to explore`);
   }
   const blocks: ExploredBlock[] = [];
+  const jobs = o.jobs ?? availableParallelism();
+  // one pool for every block: workers start (and load the engine) once; this thread searches beside them
+  const pool = jobs > 1 ? new ExplorePool(jobs) : null;
   try {
     for (const t of all) {
-      const b = await exploreBlock(t, o, ctx.io);
+      const b = await exploreBlock(t, o, ctx.io, pool);
       blocks.push(b);
     }
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
     return printDiagnostics(ctx, o, err.diagnostics);
+  } finally {
+    await pool?.close();
   }
   return report(blocks, o, ctx);
 }

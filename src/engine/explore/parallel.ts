@@ -1,36 +1,41 @@
 /**
- * Exploring on worker threads. Every worker builds the program from a
- * serialisable factory (module, export, JSON arguments), plans the same
- * units, and claims unit after unit from a shared counter, so that a worker
- * that draws small units takes more of them; the tallies it returns combine
- * in any order to the tally of a run in one thread (explore.ts), so the
- * summary is the same, byte for byte, whatever the number of jobs.
+ * Exploring on worker threads. A pool of N workers is given one search
+ * after another (the CLI's blocks); for each, every worker builds the
+ * program from a serialisable factory (module, export, JSON arguments),
+ * plans the same units, and claims unit after unit from a shared counter, so
+ * that a worker that draws small units takes more of them. A shared count of
+ * the schedules of the units done lets a worker stop claiming once the
+ * units before the next one certainly reach the budget (explore.ts's cut);
+ * each unit's tally goes back with its index, and the summary is made from
+ * them in index order as in one thread: the same, byte for byte, whatever
+ * the number of jobs.
  */
 import { availableParallelism } from "node:os";
 import { isAbsolute } from "node:path";
 import { pathToFileURL } from "node:url";
+import type { Worker } from "node:worker_threads";
 import { startWorker } from "../../core/thread.js";
-import { normalize, planUnits, runUnit, shardUnits, summarize, unitContext, type ExploreOptions, type OnUnit, type Summary } from "./explore.js";
+import { finish, normalize, planUnits, runUnit, shardUnits, unitContext, type ExploreOptions, type OnUnit, type Summary } from "./explore.js";
 import type { Program, ProgramFactory } from "./program.js";
-import { combine, EMPTY_TALLY, type Tally } from "./tally.js";
+import type { Tally } from "./tally.js";
 
-export interface WorkerData {
+/** One search, as the pool gives it to each of its workers. */
+export interface Job {
+  /** The pool's count of jobs: messages of an earlier job (one that failed) are not this one's. */
+  readonly id: number;
   readonly factory: ProgramFactory;
   readonly options: ExploreOptions;
   /** Int32 counter: the next position in the list of units to search. */
   readonly next: SharedArrayBuffer;
+  /** BigInt64 counter: the schedules of the units searched so far. */
+  readonly spent: SharedArrayBuffer;
 }
 
-/** A worker's messages: one per unit it searched (`unit`), then its answer. */
-type WorkerMessage = { readonly unit: true; readonly schedules: number; readonly total: number } | WorkerReply;
-
-interface WorkerReply {
-  readonly ok: boolean;
-  readonly error?: string;
-  readonly tally?: Tally;
-  readonly total?: number;
-  readonly agents?: readonly string[];
-}
+/** A worker's messages for a job: one per unit it searched, then the end of its part (or its failure). */
+export type WorkerMessage =
+  | { readonly id: number; readonly unit: number; readonly of: number; readonly tally: Tally }
+  | { readonly id: number; readonly done: true; readonly total: number; readonly agents: readonly string[] }
+  | { readonly id: number; readonly error: string };
 
 /** `(await import(factory.module))[factory.exportName](...factory.args)`. */
 export async function buildProgram(factory: ProgramFactory): Promise<Program> {
@@ -41,54 +46,137 @@ export async function buildProgram(factory: ProgramFactory): Promise<Program> {
   return (await (make as (...a: unknown[]) => Program | Promise<Program>)(...factory.args)) as Program;
 }
 
-/** Search the units of `data`'s search this worker claims; `onUnit` hears each one's schedules, and the units there are. */
-export function searchClaimed(
-  program: Program,
-  data: WorkerData,
-  onUnit?: (schedules: number, total: number) => void,
-): { tally: Tally; total: number; agents: readonly string[] } {
-  const o = normalize(data.options);
+/**
+ * The units of `job` a thread claims, searched one by one, until none is
+ * left or the units done reach the budget (claims go in unit order, so every
+ * unit done comes before the next one claimed): each unit's index and tally.
+ * Returns the units there are and the program's agents.
+ */
+export function* claimUnits(program: Program, job: Job): Generator<[unit: number, of: number, tally: Tally], { total: number; agents: readonly string[] }> {
+  const o = normalize(job.options);
   const units = planUnits(program, o);
-  const mine = shardUnits(units.length, data.options.shard);
+  const mine = shardUnits(units.length, job.options.shard);
   const k = unitContext(program, o);
-  const next = new Int32Array(data.next);
-  let tally = EMPTY_TALLY;
+  const next = new Int32Array(job.next);
+  const spent = new BigInt64Array(job.spent);
+  const max = o.maxSchedules === undefined ? null : BigInt(o.maxSchedules);
   for (;;) {
     const n = Atomics.add(next, 0, 1);
-    if (n >= mine.length) break;
-    const i = mine[n]!;
-    const unit = runUnit(program, o, units[i]!, i, units.length, k);
-    tally = combine(tally, unit);
-    onUnit?.(unit.schedules, mine.length);
+    if (n >= mine.length || (max !== null && Atomics.load(spent, 0) >= max)) break;
+    const tally = runUnit(program, o, units[mine[n]!]!, k);
+    Atomics.add(spent, 0, BigInt(tally.schedules));
+    yield [mine[n]!, mine.length, tally];
   }
-  return { tally, total: units.length, agents: program.agents };
+  return { total: units.length, agents: program.agents };
 }
 
-/** Explore the program `factory` builds on `jobs` worker threads (default: one per core); `onUnit` hears each unit done. */
-export async function exploreParallel(factory: ProgramFactory, options: ExploreOptions = {}, jobs = availableParallelism(), onUnit?: OnUnit): Promise<Summary> {
-  if (!Number.isSafeInteger(jobs) || jobs < 1) throw new RangeError(`explore: jobs must be an integer >= 1, not ${jobs}`);
-  const o = normalize(options);
-  const data: WorkerData = { factory, options, next: new SharedArrayBuffer(4) };
-  let done = 0;
-  let schedules = 0;
-  const replies = await Promise.all(
-    Array.from(
-      { length: jobs },
-      () =>
-        new Promise<WorkerReply>((resolve, reject) => {
-          const w = startWorker(new URL("./worker.js", import.meta.url), { workerData: data });
-          w.on("message", (m: WorkerMessage) => {
-            if (!("unit" in m)) return resolve(m);
-            schedules += m.schedules;
-            onUnit?.(++done, m.total, schedules);
-          });
-          w.once("error", reject);
-          w.once("exit", (code) => reject(new Error(`explore: a worker exited (code ${code}) before it answered`)));
+/** A worker of the pool, and who hears its messages (the job running). */
+interface Slot {
+  readonly worker: Worker;
+  hear?: (m: WorkerMessage) => void;
+  fail?: (e: Error) => void;
+}
+
+/**
+ * N worker threads that search one job after another: started at the first
+ * job, kept until close(), so that a file of many blocks pays for starting
+ * them (loading the engine) once.
+ */
+export class ExplorePool {
+  private readonly slots: Slot[] = [];
+  private closing = false;
+  private jobsRun = 0;
+
+  constructor(readonly jobs = availableParallelism()) {
+    if (!Number.isSafeInteger(jobs) || jobs < 1) throw new RangeError(`explore: jobs must be an integer >= 1, not ${jobs}`);
+  }
+
+  private starts = 0;
+
+  /** Workers started since the pool was made: `jobs`, whatever the number of searches, unless one died. */
+  get started(): number {
+    return this.starts;
+  }
+
+  private slot(): Slot {
+    this.starts++;
+    const slot: Slot = { worker: startWorker(new URL("./worker.js", import.meta.url)) };
+    slot.worker.on("message", (m: WorkerMessage) => slot.hear?.(m));
+    slot.worker.on("error", (e: Error) => slot.fail?.(e));
+    slot.worker.on("exit", (code) => {
+      if (this.closing) return;
+      // the next search starts another in its place
+      this.slots.splice(this.slots.indexOf(slot), 1);
+      slot.fail?.(new Error(`explore: a worker exited (code ${code}) before it answered`));
+    });
+    return slot;
+  }
+
+  /**
+   * Explore the program `factory` builds on the pool's workers; `onUnit`
+   * hears each unit done. Given `local`, the program built here, this thread
+   * searches too, beside `jobs` - 1 workers: it starts at once, while they
+   * load, and one worker fewer is started.
+   */
+  async explore(factory: ProgramFactory, options: ExploreOptions = {}, onUnit?: OnUnit, local?: Program): Promise<Summary> {
+    const o = normalize(options);
+    const workers = local ? this.jobs - 1 : this.jobs;
+    while (this.slots.length < workers) this.slots.push(this.slot());
+    const job: Job = { id: ++this.jobsRun, factory, options, next: new SharedArrayBuffer(4), spent: new SharedArrayBuffer(8) };
+    const tallies: [number, Tally][] = [];
+    let schedules = 0;
+    const heard = (unit: number, of: number, tally: Tally): void => {
+      tallies.push([unit, tally]);
+      schedules += tally.schedules;
+      onUnit?.(tallies.length, of, schedules);
+    };
+    const parts = this.slots.slice(0, workers).map(
+      (slot) =>
+        new Promise<{ total: number; agents: readonly string[] }>((resolve, reject) => {
+          slot.fail = reject;
+          slot.hear = (m) => {
+            if (m.id !== job.id) return;
+            if ("error" in m) return reject(new Error(`explore: a worker failed: ${m.error}`));
+            if ("done" in m) return resolve(m);
+            heard(m.unit, m.of, m.tally);
+          };
+          slot.worker.postMessage(job);
         }),
-    ),
-  );
-  const failed = replies.find((r) => !r.ok);
-  if (failed) throw new Error(`explore: a worker failed: ${failed.error}`);
-  const tally = replies.reduce((t, r) => combine(t, r.tally!), EMPTY_TALLY);
-  return summarize(replies[0]!.agents!, o, tally, replies[0]!.total!, options.shard ?? null);
+    );
+    if (local) parts.push(searchHere(local, job, heard));
+    const ends = await Promise.all(parts).finally(() => {
+      for (const slot of this.slots) slot.hear = slot.fail = undefined;
+      // after a failure, no thread claims another unit of this search
+      Atomics.store(new Int32Array(job.next), 0, 2 ** 30);
+    });
+    const { total, agents } = ends[0]!;
+    return finish(agents, o, tallies.sort((a, b) => a[0] - b[0]), total, options.shard ?? null);
+  }
+
+  /** Stop the workers. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}
+
+/** claimUnits() in this thread, giving the workers' messages a turn after each unit. */
+async function searchHere(program: Program, job: Job, heard: (unit: number, of: number, tally: Tally) => void): Promise<{ total: number; agents: readonly string[] }> {
+  const units = claimUnits(program, job);
+  for (;;) {
+    const r = units.next();
+    if (r.done) return r.value;
+    heard(...r.value);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Explore the program `factory` builds on `jobs` worker threads (default: one per core), started for this search alone. */
+export async function exploreParallel(factory: ProgramFactory, options: ExploreOptions = {}, jobs = availableParallelism(), onUnit?: OnUnit): Promise<Summary> {
+  const pool = new ExplorePool(jobs);
+  try {
+    return await pool.explore(factory, options, onUnit);
+  } finally {
+    await pool.close();
+  }
 }

@@ -1,16 +1,32 @@
 /**
- * A worker thread of exploreParallel(): builds the program from its factory,
- * plans the same units as every other worker, and searches the units it
- * claims from the shared counter until none is left; posts the tally.
+ * A worker thread of ExplorePool: for each job it is given, builds the
+ * program from the job's factory, plans the same units as every other
+ * worker, and searches the units it claims from the shared counter until
+ * none is left or the budget is certainly spent; posts each unit's tally,
+ * then the end of its part. It waits for the next job until the pool ends it.
  */
-import { parentPort, workerData } from "node:worker_threads";
-import { buildProgram, searchClaimed, type WorkerData } from "./parallel.js";
+import { parentPort } from "node:worker_threads";
+import { buildProgram, claimUnits, type Job, type WorkerMessage } from "./parallel.js";
 
-const data = workerData as WorkerData;
-try {
-  const program = await buildProgram(data.factory);
-  const result = searchClaimed(program, data, (schedules, total) => parentPort!.postMessage({ unit: true, schedules, total }));
-  parentPort!.postMessage({ ok: true, ...result });
-} catch (e) {
-  parentPort!.postMessage({ ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
-}
+const post = (m: WorkerMessage): void => parentPort!.postMessage(m);
+
+/* jobs one at a time, in the order given: the pool gives the next once every worker has ended this one */
+let queue = Promise.resolve();
+parentPort!.on("message", (job: Job) => {
+  queue = queue.then(async () => {
+    try {
+      const program = await buildProgram(job.factory);
+      const units = claimUnits(program, job);
+      for (let r = units.next(); ; r = units.next()) {
+        if (r.done) {
+          post({ id: job.id, done: true, ...r.value });
+          break;
+        }
+        const [unit, of, tally] = r.value;
+        post({ id: job.id, unit, of, tally });
+      }
+    } catch (e) {
+      post({ id: job.id, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+    }
+  });
+});
