@@ -83,7 +83,7 @@ export { formatTranslation, type Access, type Backing, type TranslateResult, typ
 export { hex } from "./model/hex.js";
 
 /* ---- Kernel primitives for stepped models: steps, RCU, locks, errno, memory, time ---- */
-export { exec, NO_STEPS, site, waitStep, type AccessKind, type Explored, type RmwOrder, type SharedAccess, type Step, type Steps } from "./model/step.js";
+export { born, exec, NO_STEPS, site, waitStep, type AccessKind, type Explored, type RmwOrder, type SharedAccess, type Step, type Steps } from "./model/step.js";
 export { Exec } from "./core/exec.js";
 export { runSteps, StepBudget, LivelockError } from "./core/steps.js";
 export { smpMb, wmb } from "./core/barriers.js";

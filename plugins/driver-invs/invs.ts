@@ -22,7 +22,7 @@
  * `smmu` is the SMMU instance's index on the platform; the kernel compares
  * the arm_smmu_device pointers, which gives the same grouping.
  */
-import { ENOMEM, ErrPtr, exec, INV_TYPE_NAMES, type InvTypeName, runSteps, type RwLock, site, type Steps, UseAfterFreeError, writeLock, writeUnlock } from "../../src/index.js";
+import { born, ENOMEM, ErrPtr, exec, INV_TYPE_NAMES, type InvTypeName, runSteps, type RwLock, site, type Steps, UseAfterFreeError, writeLock, writeUnlock } from "../../src/index.js";
 import { allocWords, freeWords } from "./invs-pool.js";
 import { numInvsAt, usersAt, walkersAt } from "./shared.js";
 import { MAINLINE, type DriverVariant } from "./variant.js";
@@ -127,6 +127,7 @@ export class Invs implements RwLock {
   private pairsOrNull: Float64Array | null;
 
   constructor(readonly maxInvs: number) {
+    born(this, "invs");
     this.numInvs = maxInvs;
     this.wordsOrNull = allocWords(maxInvs * W);
     this.pairsOrNull = new Float64Array(this.wordsOrNull.buffer, 0, (maxInvs * W) / F);

@@ -4,7 +4,7 @@
  * (core/weak-memory.ts), and the shared accesses the step makes, for
  * partial-order reduction.
  */
-import { enterExec, waitStep, type AccessKind, type Explored, type RmwOrder, type SharedAccess, type Step } from "../model/step.js";
+import { enterExec, exec, waitStep, type AccessKind, type Explored, type RmwOrder, type SharedAccess, type Step } from "../model/step.js";
 import { WeakMemory, type MemoryModel } from "./weak-memory.js";
 
 export class Exec implements Explored {
@@ -31,18 +31,35 @@ export class Exec implements Explored {
   }
 
   /**
-   * A location name for `obj`, which the models do not name ("invs#2"):
-   * numbered per `kind` in the order first touched, so the same schedule
-   * names it the same way in every execution.
+   * A location name for `obj`, which the models do not name: the one it got
+   * when it was made (born()), or, for an object no model registers,
+   * numbered per `kind` in the order first touched ("lock?0").
    */
   nameOf(obj: object, kind: string): string {
     let name = this.names.get(obj);
-    if (name === undefined) {
-      const n = this.counts.get(kind) ?? 0;
-      this.counts.set(kind, n + 1);
-      this.names.set(obj, (name = `${kind}#${n}`));
-    }
+    if (name === undefined) this.names.set(obj, (name = this.next(`${kind}?`)));
     return name;
+  }
+
+  /** `prefix` and how many names it has given before. */
+  private next(prefix: string): string {
+    const n = this.counts.get(prefix) ?? 0;
+    this.counts.set(prefix, n + 1);
+    return `${prefix}${n}`;
+  }
+
+  /**
+   * `obj` was made: in a step, numbered among what its agent made ("invs#cpu1.0"), for
+   * an agent makes the same objects in the same order whatever the others do;
+   * outside steps (the scenario's prefix, the same in every execution), in order ("pt#3").
+   */
+  born(obj: object, kind: string): void {
+    if (!this.names.has(obj)) this.names.set(obj, this.next(exec() === this ? `${kind}#${this.agent}.` : `${kind}#`));
+  }
+
+  /** `obj` was made as `part` of `parent`: "strtab#0[0x40]", whoever made it (a lazily made STE, or a CD fetched before it is written). */
+  bornIn(obj: object, parent: object, part: string): void {
+    if (!this.names.has(obj)) this.names.set(obj, `${this.nameOf(parent, "table")}[${part}]`);
   }
 
   /** An access the memory model has no part in (a command queue, a TLB): it orders steps, nothing more. */

@@ -5,7 +5,7 @@
  * objects are marked, so a reader that touches one is caught (use after free).
  */
 import { ErrPtr } from "./errno.js";
-import { exec, site, type Steps } from "../model/step.js";
+import { born, exec, site, type Steps } from "../model/step.js";
 
 /** Memory RCU can free: the owner marks it and readers check the mark. */
 export interface Freeable {
@@ -38,7 +38,9 @@ export class KernelBugError extends KernelOopsError {
 
 /** An `__rcu` pointer. May hold an ERR_PTR if a buggy writer published one. */
 export class RcuPointer<T extends Freeable> {
-  constructor(private value: T | ErrPtr) {}
+  constructor(private value: T | ErrPtr) {
+    born(this, "rcu");
+  }
 
   /** rcu_dereference_protected(): the writer's view, under the update-side lock. */
   protected_(): T | ErrPtr {

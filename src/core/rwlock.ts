@@ -10,7 +10,7 @@
  * they yield. Taking a lock its own path already holds waits forever, as
  * the kernel deadlocks: the step budget then reports a livelock there.
  */
-import { exec, type Explored, site, type Step, type Steps } from "../model/step.js";
+import { born, exec, type Explored, site, type Step, type Steps } from "../model/step.js";
 
 /** The state of one rwlock_t, spinlock_t or struct mutex, kept on the object it protects. */
 export interface RwLock {
@@ -23,7 +23,7 @@ export type Mutex = RwLock;
 
 /** An unlocked lock: DEFINE_MUTEX(), spin_lock_init(), rwlock_init(). */
 export function newLock(): RwLock {
-  return { readers: 0, writer: false };
+  return born({ readers: 0, writer: false }, "lock");
 }
 
 const SPIN_READ = site("read_lock", "spin: writer holds the lock");

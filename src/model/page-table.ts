@@ -7,7 +7,7 @@
  * and visit only the populated part of a range.
  */
 import { ExpectedError } from "./expected-error.js";
-import { exec, site, type Explored, type Steps } from "./step.js";
+import { born, exec, site, type Explored, type Steps } from "./step.js";
 import { hex } from "./hex.js";
 
 export interface Leaf {
@@ -173,7 +173,9 @@ export class PtTable {
   constructor(
     readonly layout: LpaeLayout,
     readonly level: number,
-  ) {}
+  ) {
+    born(this, "pt");
+  }
 }
 
 /** Physical memory as io-pgtable allocates its tables in it (src/core/memory.ts's Memory). */

@@ -77,10 +77,10 @@ export type RmwOrder = "relaxed" | "acquire" | "release" | "full";
  * Accesses the memory model has no part in (a command queue, a TLB, an ATC)
  * are recorded with `touch()`, so that the steps they order conflict.
  */
-export interface Explored {
+export interface Explored extends Namer {
   /** The agent whose step is running ("cpu0", "smmu1", "dma2"). */
   readonly agent: string;
-  /** A location name for an object the models do not name, stable across executions of one schedule ("pt#2"). */
+  /** A location name for an object the models do not name ("pt#2", "invs#cpu1.0"): given where it was made (born()), else where first touched. */
   nameOf(obj: object, kind: string): string;
   touch(location: string, kind: AccessKind): void;
   /** What the running agent reads at `location`, the value in place being `current`. */
@@ -110,4 +110,38 @@ export function enterExec(e: Explored | null): Explored | null {
   const outer = explored;
   explored = e;
   return outer;
+}
+
+/**
+ * Who names the objects an explored execution makes (core/exec.ts): the
+ * running step's execution, or the one whose prefix or rest of scenario is
+ * running. A name given where an object is made is the same in every
+ * interleaving; one given where it is first touched is not (two branches
+ * could give one name to two objects, and DPOR's sleep sets compare names
+ * across branches).
+ */
+export interface Namer {
+  born(obj: object, kind: string): void;
+  bornIn(obj: object, parent: object, part: string): void;
+}
+
+let namer: Namer | null = null;
+
+/** Make `n` the namer outside steps (an execution's prefix and rest); returns the one it replaces. */
+export function enterNamer(n: Namer | null): Namer | null {
+  const outer = namer;
+  namer = n;
+  return outer;
+}
+
+/** `obj` (an array, page table, RCU pointer, lock) was made: under an explorer it is named now, after who made it. */
+export function born<T extends object>(obj: T, kind: string): T {
+  (explored ?? namer)?.born(obj, kind);
+  return obj;
+}
+
+/** `obj` was made as `part` of `parent` (an STE of a stream table): named after them, whoever made it. */
+export function bornIn<T extends object>(obj: T, parent: object, part: string): T {
+  (explored ?? namer)?.bornIn(obj, parent, part);
+  return obj;
 }

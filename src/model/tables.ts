@@ -1,5 +1,5 @@
 /** In-memory configuration structures the driver writes and the SMMU reads. */
-import type { Explored } from "./step.js";
+import { born, bornIn, type Explored } from "./step.js";
 
 /** One STE or CD: NUM_ENTRY_QWORDS u64 values (the kernel's __le64 data[8]). */
 export type Qwords = bigint[];
@@ -11,11 +11,15 @@ export const NUM_ENTRY_QWORDS = 8;
 export class StreamTable {
   private readonly stes = new Map<number, Qwords>();
 
+  constructor() {
+    born(this, "strtab");
+  }
+
   /** The STE for `sid`; unused StreamIDs hold the abort STE arm_smmu_init_initial_stes() writes. */
   ste(sid: number): Qwords {
     let ste = this.stes.get(sid);
     if (!ste) {
-      ste = [1n, 0n, 0n, 0n, 0n, 0n, 0n, 0n]; /* V=1, CFG=ABORT */
+      ste = bornIn([1n, 0n, 0n, 0n, 0n, 0n, 0n, 0n], this, `0x${sid.toString(16)}`); /* V=1, CFG=ABORT */
       this.stes.set(sid, ste);
     }
     return ste;
@@ -33,12 +37,14 @@ export class CdTable {
     readonly s1cdmax: number,
     /** Whether the table uses the 2-level (64K L2) format. */
     readonly twoLevel: boolean,
-  ) {}
+  ) {
+    born(this, "cdtab");
+  }
 
   cd(ssid: number): Qwords {
     let cd = this.cds.get(ssid);
     if (!cd) {
-      cd = new Array<bigint>(NUM_ENTRY_QWORDS).fill(0n);
+      cd = bornIn(new Array<bigint>(NUM_ENTRY_QWORDS).fill(0n), this, String(ssid));
       this.cds.set(ssid, cd);
     }
     return cd;
@@ -47,7 +53,8 @@ export class CdTable {
   /** A CD as the hardware fetches it: undefined where no L2 table exists. */
   fetch(ssid: number): Qwords | undefined {
     if (this.twoLevel && !this.l2.has(ssid >> CTXDESC_SPLIT)) return undefined;
-    return this.cds.get(ssid) ?? new Array<bigint>(NUM_ENTRY_QWORDS).fill(0n);
+    /* a CD not yet written reads as zeros, at the location the CD will have */
+    return this.cds.get(ssid) ?? bornIn(new Array<bigint>(NUM_ENTRY_QWORDS).fill(0n), this, String(ssid));
   }
 }
 
