@@ -53,7 +53,8 @@ export async function benchSchedules(): Promise<SchedulesRow> {
   const largest = Math.max(
     ...Array.from({ length: s.units.total }, (_, i) => explore(program, { shard: { index: i + 1, count: s.units.total } }).schedules),
   );
-  const pool = new ExplorePool(2);
+  /* workers joining at once: what two jobs do once they run (the CLI waits 2 s of searching before it starts them) */
+  const pool = new ExplorePool(2, 0);
   const jobs2: number[] = [];
   try {
     for (let round = 0; round < 2; round++) {

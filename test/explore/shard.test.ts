@@ -158,7 +158,8 @@ describe("worker threads", () => {
   });
 
   test("given the program, the calling thread searches beside jobs - 1 workers: the same summaries, one worker fewer", async () => {
-    const pool = new ExplorePool(2);
+    /* joining at once: the searches here are too short to wait for */
+    const pool = new ExplorePool(2, 0);
     try {
       for (const o of [{}, { ...NAIVE, maxSchedules: 100 }, { ...NAIVE, maxSchedules: 100, shard: { index: 2, count: 3 } }] as ExploreOptions[]) {
         expect(JSON.stringify(await pool.explore(factory(SPEC), o, undefined, program))).toBe(JSON.stringify(explore(program, o)));
@@ -166,6 +167,27 @@ describe("worker threads", () => {
       expect(pool.started).toBe(1);
     } finally {
       await pool.close();
+    }
+  });
+
+  test("workers join a search only once the calling thread has searched joinAfterMs: one done sooner starts none", async () => {
+    const pool = new ExplorePool(2, 1e9);
+    try {
+      for (const o of [{}, { ...NAIVE, maxSchedules: 100 }] as ExploreOptions[]) {
+        expect(JSON.stringify(await pool.explore(factory(SPEC), o, undefined, program))).toBe(JSON.stringify(explore(program, o)));
+      }
+      expect(pool.started).toBe(0);
+    } finally {
+      await pool.close();
+    }
+    /* a microsecond: the worker joins after this thread's first unit, and claims units from the same counter */
+    const joining = new ExplorePool(2, 0.001);
+    try {
+      const o: ExploreOptions = { ...NAIVE, maxSchedules: 100 };
+      expect(JSON.stringify(await joining.explore(factory(SPEC), o, undefined, program))).toBe(JSON.stringify(explore(program, o)));
+      expect(joining.started).toBe(1);
+    } finally {
+      await joining.close();
     }
   });
 

@@ -70,6 +70,9 @@ export function* claimUnits(program: Program, job: Job): Generator<[unit: number
   return { total: units.length, agents: program.agents };
 }
 
+/** ExplorePool's default joinAfterMs. */
+const JOIN_AFTER_MS = 2000;
+
 /** A worker of the pool, and who hears its messages (the job running). */
 interface Slot {
   readonly worker: Worker;
@@ -86,8 +89,20 @@ export class ExplorePool {
   private readonly slots: Slot[] = [];
   private closing = false;
   private jobsRun = 0;
+  /** How long the calling thread has searched in earlier searches. */
+  private searchedMs = 0;
 
-  constructor(readonly jobs = availableParallelism()) {
+  constructor(
+    readonly jobs = availableParallelism(),
+    /**
+     * With the calling thread searching, workers are started only once it
+     * has searched this long (over all the pool's searches) and units are
+     * left: a worker takes about half a second of a core to load the engine
+     * and warm up, which searches of a few seconds do not pay back on two
+     * cores. Once started they serve every later search at once.
+     */
+    readonly joinAfterMs = JOIN_AFTER_MS,
+  ) {
     if (!Number.isSafeInteger(jobs) || jobs < 1) throw new RangeError(`explore: jobs must be an integer >= 1, not ${jobs}`);
   }
 
@@ -115,13 +130,13 @@ export class ExplorePool {
   /**
    * Explore the program `factory` builds on the pool's workers; `onUnit`
    * hears each unit done. Given `local`, the program built here, this thread
-   * searches too, beside `jobs` - 1 workers: it starts at once, while they
-   * load, and one worker fewer is started.
+   * searches too, beside `jobs` - 1 workers: it starts at once, and the
+   * workers join once it has searched for joinAfterMs (at once if they run
+   * already); a search done sooner starts none.
    */
   async explore(factory: ProgramFactory, options: ExploreOptions = {}, onUnit?: OnUnit, local?: Program): Promise<Summary> {
     const o = normalize(options);
     const workers = local ? this.jobs - 1 : this.jobs;
-    while (this.slots.length < workers) this.slots.push(this.slot());
     const job: Job = { id: ++this.jobsRun, factory, options, next: new SharedArrayBuffer(4), spent: new SharedArrayBuffer(8) };
     const tallies: [number, Tally][] = [];
     let schedules = 0;
@@ -130,27 +145,46 @@ export class ExplorePool {
       schedules += tally.schedules;
       onUnit?.(tallies.length, of, schedules);
     };
-    const parts = this.slots.slice(0, workers).map(
-      (slot) =>
-        new Promise<{ total: number; agents: readonly string[] }>((resolve, reject) => {
-          slot.fail = reject;
-          slot.hear = (m) => {
-            if (m.id !== job.id) return;
-            if ("error" in m) return reject(new Error(`explore: a worker failed: ${m.error}`));
-            if ("done" in m) return resolve(m);
-            heard(m.unit, m.of, m.tally);
-          };
-          slot.worker.postMessage(job);
-        }),
-    );
-    if (local) parts.push(searchHere(local, job, heard));
-    const ends = await Promise.all(parts).finally(() => {
+    const parts: Promise<{ total: number; agents: readonly string[] }>[] = [];
+    let joined = false;
+    const join = (): void => {
+      joined = true;
+      while (this.slots.length < workers) this.slots.push(this.slot());
+      for (const slot of this.slots.slice(0, workers)) parts.push(this.part(slot, job, heard));
+    };
+    if (!local || this.joinAfterMs <= 0 || this.slots.length >= workers) join();
+    if (local) {
+      const t0 = performance.now() - this.searchedMs;
+      const claimed = new Int32Array(job.next);
+      const here = searchHere(local, job, heard, (of) => !joined && Atomics.load(claimed, 0) < of && performance.now() - t0 >= this.joinAfterMs && join());
+      parts.push(here.finally(() => (this.searchedMs = performance.now() - t0)));
+    }
+    let ends: { total: number; agents: readonly string[] }[];
+    try {
+      /* the workers may join while this thread searches: wait for them too */
+      do ends = await Promise.all(parts);
+      while (ends.length < parts.length);
+    } finally {
       for (const slot of this.slots) slot.hear = slot.fail = undefined;
       // after a failure, no thread claims another unit of this search
       Atomics.store(new Int32Array(job.next), 0, 2 ** 30);
-    });
+    }
     const { total, agents } = ends[0]!;
     return finish(agents, o, tallies.sort((a, b) => a[0] - b[0]), total, options.shard ?? null);
+  }
+
+  /** `slot`'s worker given `job`: its part, settled when it has claimed its last unit. */
+  private part(slot: Slot, job: Job, heard: (unit: number, of: number, tally: Tally) => void): Promise<{ total: number; agents: readonly string[] }> {
+    return new Promise((resolve, reject) => {
+      slot.fail = reject;
+      slot.hear = (m) => {
+        if (m.id !== job.id) return;
+        if ("error" in m) return reject(new Error(`explore: a worker failed: ${m.error}`));
+        if ("done" in m) return resolve(m);
+        heard(m.unit, m.of, m.tally);
+      };
+      slot.worker.postMessage(job);
+    });
   }
 
   /** Stop the workers. */
@@ -160,13 +194,19 @@ export class ExplorePool {
   }
 }
 
-/** claimUnits() in this thread, giving the workers' messages a turn after each unit. */
-async function searchHere(program: Program, job: Job, heard: (unit: number, of: number, tally: Tally) => void): Promise<{ total: number; agents: readonly string[] }> {
+/** claimUnits() in this thread, giving the workers' messages a turn after each unit; `after` hears the units there are, after each. */
+async function searchHere(
+  program: Program,
+  job: Job,
+  heard: (unit: number, of: number, tally: Tally) => void,
+  after: (of: number) => void,
+): Promise<{ total: number; agents: readonly string[] }> {
   const units = claimUnits(program, job);
   for (;;) {
     const r = units.next();
     if (r.done) return r.value;
     heard(...r.value);
+    after(r.value[1]);
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
