@@ -99,6 +99,11 @@ export class Bus {
     this.events.on(event, guard(plugin, event, fn) as never);
   }
 
+  /** Whether anyone listens to `event`: a payload nobody hears need not be made. */
+  hears(event: NotificationName): boolean {
+    return this.events.listenerCount(event) > 0;
+  }
+
   emit<K extends NotificationName>(event: K, payload: BusNotifications[K]): void {
     (this.events.emit as (e: K, p: BusNotifications[K]) => boolean)(event, payload);
   }

@@ -296,6 +296,7 @@ export class Simulator {
 
   /** Say how a DMA ended (`dma:done`, for the log and the trace), whichever endpoint model served it. */
   private dmaDone(device: string, access: Access, iova: number, opts: { pasid?: number; sid?: number }, r: TranslateResult): TranslateResult {
+    if (!this.bus.hears("dma:done")) return r;
     const sid = opts.sid ?? this.platform.device(device).sids[0]!;
     const done = { device, sid, pasid: opts.pasid ?? null, iova, access };
     switch (r.kind) {
