@@ -96,10 +96,14 @@ export class ExplorePool {
     readonly jobs = availableParallelism(),
     /**
      * With the calling thread searching, workers are started only once it
-     * has searched this long (over all the pool's searches) and units are
-     * left: a worker takes about half a second of a core to load the engine
-     * and warm up, which searches of a few seconds do not pay back on two
-     * cores. Once started they serve every later search at once.
+     * has searched this long (over all the pool's searches) and the units
+     * left of the search would take it twice as long at its pace so far
+     * (measured: two jobs on two cores are 1.3 to 1.7 times one, and a
+     * worker that joins with less left made the search slower): a
+     * worker takes about half a second of a core to load the engine and warm
+     * up, which searches of a few seconds do not pay back on two cores, and
+     * one that joins near the end makes the search wait for it. Once
+     * started, workers serve every later search at once.
      */
     readonly joinAfterMs = JOIN_AFTER_MS,
   ) {
@@ -131,8 +135,8 @@ export class ExplorePool {
    * Explore the program `factory` builds on the pool's workers; `onUnit`
    * hears each unit done. Given `local`, the program built here, this thread
    * searches too, beside `jobs` - 1 workers: it starts at once, and the
-   * workers join once it has searched for joinAfterMs (at once if they run
-   * already); a search done sooner starts none.
+   * workers join once it has searched for joinAfterMs with as much left (at
+   * once if they run already); a search done sooner starts none.
    */
   async explore(factory: ProgramFactory, options: ExploreOptions = {}, onUnit?: OnUnit, local?: Program): Promise<Summary> {
     const o = normalize(options);
@@ -154,9 +158,16 @@ export class ExplorePool {
     };
     if (!local || this.joinAfterMs <= 0 || this.slots.length >= workers) join();
     if (local) {
-      const t0 = performance.now() - this.searchedMs;
+      const start = performance.now();
+      const t0 = start - this.searchedMs;
       const claimed = new Int32Array(job.next);
-      const here = searchHere(local, job, heard, (of) => !joined && Atomics.load(claimed, 0) < of && performance.now() - t0 >= this.joinAfterMs && join());
+      let doneHere = 0;
+      const here = searchHere(local, job, heard, (of) => {
+        const now = performance.now();
+        const left = of - Atomics.load(claimed, 0);
+        doneHere++;
+        if (!joined && left > 0 && now - t0 >= this.joinAfterMs && (left * (now - start)) / doneHere >= 2 * this.joinAfterMs) join();
+      });
       parts.push(here.finally(() => (this.searchedMs = performance.now() - t0)));
     }
     let ends: { total: number; agents: readonly string[] }[];
