@@ -143,52 +143,36 @@ describe("the budget (maxSchedules)", () => {
   });
 });
 
+/** `searches` on a pool of 2 workers joining after `joinAfterMs`, each summary checked against one thread's; the workers it started. */
+async function pooled(joinAfterMs: number | undefined, searches: [spec: ToySpec, options: ExploreOptions, local?: ToyProgram][]): Promise<number> {
+  const pool = new ExplorePool(2, joinAfterMs);
+  try {
+    for (const [spec, o, local] of searches) {
+      expect(JSON.stringify(await pool.explore(factory(spec), o, undefined, local))).toBe(JSON.stringify(explore(local ?? new ToyProgram(spec), o)));
+    }
+    return pool.started;
+  } finally {
+    await pool.close();
+  }
+}
+
 describe("worker threads", () => {
   test("a pool searches one program after another on the same workers, each summary the one-thread one", async () => {
     const specs: ToySpec[] = [SPEC, { memory: "tso", threads: ["x=1; r0=y", "y=1; r1=x"] }, { memory: "sc", threads: ["lock L; c=1; unlock L", "lock L; c=2; unlock L", "r0=c"] }];
-    const pool = new ExplorePool(2);
-    try {
-      for (const spec of specs) {
-        expect(JSON.stringify(await pool.explore(factory(spec), { maxSchedules: 20 }))).toBe(JSON.stringify(explore(new ToyProgram(spec), { maxSchedules: 20 })));
-      }
-      expect(pool.started).toBe(2);
-    } finally {
-      await pool.close();
-    }
+    expect(await pooled(undefined, specs.map((spec) => [spec, { maxSchedules: 20 }]))).toBe(2);
   });
 
   test("given the program, the calling thread searches beside jobs - 1 workers: the same summaries, one worker fewer", async () => {
+    const options: ExploreOptions[] = [{}, { ...NAIVE, maxSchedules: 100 }, { ...NAIVE, maxSchedules: 100, shard: { index: 2, count: 3 } }];
     /* joining at once: the searches here are too short to wait for */
-    const pool = new ExplorePool(2, 0);
-    try {
-      for (const o of [{}, { ...NAIVE, maxSchedules: 100 }, { ...NAIVE, maxSchedules: 100, shard: { index: 2, count: 3 } }] as ExploreOptions[]) {
-        expect(JSON.stringify(await pool.explore(factory(SPEC), o, undefined, program))).toBe(JSON.stringify(explore(program, o)));
-      }
-      expect(pool.started).toBe(1);
-    } finally {
-      await pool.close();
-    }
+    expect(await pooled(0, options.map((o) => [SPEC, o, program]))).toBe(1);
   });
 
   test("workers join a search only once the calling thread has searched joinAfterMs: one done sooner starts none", async () => {
-    const pool = new ExplorePool(2, 1e9);
-    try {
-      for (const o of [{}, { ...NAIVE, maxSchedules: 100 }] as ExploreOptions[]) {
-        expect(JSON.stringify(await pool.explore(factory(SPEC), o, undefined, program))).toBe(JSON.stringify(explore(program, o)));
-      }
-      expect(pool.started).toBe(0);
-    } finally {
-      await pool.close();
-    }
+    const options: ExploreOptions[] = [{}, { ...NAIVE, maxSchedules: 100 }];
+    expect(await pooled(1e9, options.map((o) => [SPEC, o, program]))).toBe(0);
     /* a microsecond: the worker joins after this thread's first unit, and claims units from the same counter */
-    const joining = new ExplorePool(2, 0.001);
-    try {
-      const o: ExploreOptions = { ...NAIVE, maxSchedules: 100 };
-      expect(JSON.stringify(await joining.explore(factory(SPEC), o, undefined, program))).toBe(JSON.stringify(explore(program, o)));
-      expect(joining.started).toBe(1);
-    } finally {
-      await joining.close();
-    }
+    expect(await pooled(0.001, [[SPEC, { ...NAIVE, maxSchedules: 100 }, program]])).toBe(1);
   });
 
   test("two jobs give the one-thread summary, byte for byte, shards included", async () => {

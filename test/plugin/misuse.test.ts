@@ -49,12 +49,17 @@ scenario "s" {
 }
 `;
 
+/** Run STALE under `driver NAME;`, the driver plugin "driver-NAME" of `setup` in NAME.ts, nic0 dropping its `drop`-th ATC_INV. */
+async function runDriver(name: string, setup: string, drop = 2): Promise<{ file: string; r: Awaited<ReturnType<typeof run>> }> {
+  const d = dir({ [`${name}.ts`]: plugin("driver", `driver-${name}`, setup) });
+  const file = join(d, "t.smmu");
+  writeFileSync(file, STALE(`use "./${name}.ts";\n`, `driver ${name};\n`).replace("drop: 2", `drop: ${drop}`));
+  return { file, r: await run("run", file) };
+}
+
 describe("what a plugin is given is read-only", () => {
   test("a listener that empties dma:served's backing: its write fails the scenario at the DMA, naming it and the event", async () => {
-    const d = dir({ "hide.ts": plugin("driver", "driver-hide", `(ctx, base) => { ctx.on("dma:served", (e) => { e.t.backing = []; }); return base; }`) });
-    writeFileSync(join(d, "t.smmu"), STALE(`use "./hide.ts";\n`, "driver hide;\n"));
-    const file = join(d, "t.smmu");
-    const r = await run("run", file);
+    const { file, r } = await runDriver("hide", `(ctx, base) => { ctx.on("dma:served", (e) => { e.t.backing = []; }); return base; }`);
     expect(r.out).toEqual([
       file,
       "FAIL s (driver-hide mainline)",
@@ -65,24 +70,14 @@ describe("what a plugin is given is read-only", () => {
   });
 
   test("... and one that swallows the error has changed nothing: the stale translation is found", async () => {
-    const d = dir({
-      "hide.ts": plugin("driver", "driver-hide", `(ctx, base) => { ctx.on("dma:served", (e) => { try { e.t.backing = []; } catch {} try { e.t.backing.length = 0; } catch {} }); return base; }`),
-    });
-    writeFileSync(join(d, "t.smmu"), STALE(`use "./hide.ts";\n`, "driver hide;\n"));
-    const file = join(d, "t.smmu");
-    const r = await run("run", file);
+    const { file, r } = await runDriver("hide", `(ctx, base) => { ctx.on("dma:served", (e) => { try { e.t.backing = []; } catch {} try { e.t.backing.length = 0; } catch {} }); return base; }`);
     expect(r.out[1]).toBe("FAIL s (driver-hide mainline)");
     expect(r.out[2]).toMatch(new RegExp(`^  ${file}:12:3: stale-translation: nic0 read 0x10000 was served from nic0.atc`));
     expect(r.status).toBe(1);
   });
 
   test("a listener that rewrites a queued command: its failure, at the statement; what the SMMU executes is the driver's", async () => {
-    const d = dir({
-      "rewrite.ts": plugin("driver", "driver-rewrite", `(ctx, base) => { ctx.on("cmd:queued", (e) => { if (e.cmd.op === "ATC_INV") e.cmd.sid = 0x999; }); return base; }`),
-    });
-    writeFileSync(join(d, "t.smmu"), STALE(`use "./rewrite.ts";\n`, "driver rewrite;\n").replace("drop: 2", "drop: 9"));
-    const file = join(d, "t.smmu");
-    const r = await run("run", file);
+    const { file, r } = await runDriver("rewrite", `(ctx, base) => { ctx.on("cmd:queued", (e) => { if (e.cmd.op === "ATC_INV") e.cmd.sid = 0x999; }); return base; }`, 9);
     expect(r.out).toEqual([
       file,
       "FAIL s (driver-rewrite mainline)",
@@ -134,16 +129,11 @@ describe("a plugin speaks for its own model and node", () => {
 
 describe("a plugin that re-enters the bus without end", () => {
   test("a cmd:queued listener resubmitting to the queue: stopped at 32 deep and blamed on it, not on smmu-v3", async () => {
-    const d = dir({
-      "resubmit.ts": plugin(
-        "driver",
-        "driver-resubmit",
-        `(ctx, base) => { ctx.on("cmd:queued", (e) => { ctx.request("smmu:cmdq", e.smmu, { cmds: [{ op: "CMD_SYNC", cs: 0, msiaddr: 0n, msidata: 0 }].slice(1), sync: true, source: "cpu0", at: e.end }); }); return base; }`,
-      ),
-    });
-    writeFileSync(join(d, "t.smmu"), STALE(`use "./resubmit.ts";\n`, "driver resubmit;\n").replace("drop: 2", "drop: 9"));
-    const file = join(d, "t.smmu");
-    const r = await run("run", file);
+    const { file, r } = await runDriver(
+      "resubmit",
+      `(ctx, base) => { ctx.on("cmd:queued", (e) => { ctx.request("smmu:cmdq", e.smmu, { cmds: [{ op: "CMD_SYNC", cs: 0, msiaddr: 0n, msidata: 0 }].slice(1), sync: true, source: "cpu0", at: e.end }); }); return base; }`,
+      9,
+    );
     expect(r.out).toEqual([
       file,
       "FAIL s (driver-resubmit mainline)",
