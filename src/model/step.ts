@@ -127,11 +127,15 @@ export interface Namer {
 
 let namer: Namer | null = null;
 
-/** Make `n` the namer outside steps (an execution's prefix and rest); returns the one it replaces. */
-export function enterNamer(n: Namer | null): Namer | null {
+/** `fn` run with `n` naming what it makes outside steps (an execution's prefix and rest). */
+export function namedBy<T>(n: Namer, fn: () => T): T {
   const outer = namer;
   namer = n;
-  return outer;
+  try {
+    return fn();
+  } finally {
+    namer = outer;
+  }
 }
 
 /** `obj` (an array, page table, RCU pointer, lock) was made: under an explorer it is named now, after who made it. */

@@ -12,19 +12,16 @@ import { explore } from "../../src/engine/explore/index.js";
 import { BlockProgram } from "../../src/engine/explore/scenario.js";
 import { loadSmmu } from "../../src/engine/load.js";
 import { builtinRegistry } from "../../src/index.js";
-import { born, bornIn, enterNamer } from "../../src/model/step.js";
+import { born, bornIn, namedBy } from "../../src/model/step.js";
 
 describe("names", () => {
   test("made outside steps: in order; made in a step: after its agent; a part after its parent; never registered: where first touched", () => {
     const e = new Exec("sc", ["cpu0", "cpu1"]);
-    const outer = enterNamer(e);
     const [a, b, c, d, table, ste, loose] = [{}, {}, {}, {}, {}, {}, {}];
-    try {
+    namedBy(e, () => {
       born(a, "invs");
       born(table, "strtab");
-    } finally {
-      enterNamer(outer);
-    }
+    });
     stepIn(e, "cpu1", () => {
       born(b, "invs");
       born(c, "invs");

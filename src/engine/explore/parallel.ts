@@ -37,6 +37,12 @@ export type WorkerMessage =
   | { readonly id: number; readonly done: true; readonly total: number; readonly agents: readonly string[] }
   | { readonly id: number; readonly error: string };
 
+/** What a thread's part of a search ends with: the units there are, and the program's agents. */
+type PartEnd = { readonly total: number; readonly agents: readonly string[] };
+
+/** Who hears each unit a thread has searched: its index, the units of the part, its tally. */
+type Heard = (unit: number, of: number, tally: Tally) => void;
+
 /** `(await import(factory.module))[factory.exportName](...factory.args)`. */
 export async function buildProgram(factory: ProgramFactory): Promise<Program> {
   const url = isAbsolute(factory.module) ? pathToFileURL(factory.module).href : factory.module;
@@ -52,7 +58,7 @@ export async function buildProgram(factory: ProgramFactory): Promise<Program> {
  * unit done comes before the next one claimed): each unit's index and tally.
  * Returns the units there are and the program's agents.
  */
-export function* claimUnits(program: Program, job: Job): Generator<[unit: number, of: number, tally: Tally], { total: number; agents: readonly string[] }> {
+export function* claimUnits(program: Program, job: Job): Generator<[unit: number, of: number, tally: Tally], PartEnd> {
   const o = normalize(job.options);
   const units = planUnits(program, o);
   const mine = shardUnits(units.length, job.options.shard);
@@ -144,12 +150,12 @@ export class ExplorePool {
     const job: Job = { id: ++this.jobsRun, factory, options, next: new SharedArrayBuffer(4), spent: new SharedArrayBuffer(8) };
     const tallies: [number, Tally][] = [];
     let schedules = 0;
-    const heard = (unit: number, of: number, tally: Tally): void => {
+    const heard: Heard = (unit, of, tally) => {
       tallies.push([unit, tally]);
       schedules += tally.schedules;
       onUnit?.(tallies.length, of, schedules);
     };
-    const parts: Promise<{ total: number; agents: readonly string[] }>[] = [];
+    const parts: Promise<PartEnd>[] = [];
     let joined = false;
     const join = (): void => {
       joined = true;
@@ -170,7 +176,7 @@ export class ExplorePool {
       });
       parts.push(here.finally(() => (this.searchedMs = performance.now() - t0)));
     }
-    let ends: { total: number; agents: readonly string[] }[];
+    let ends: PartEnd[];
     try {
       /* the workers may join while this thread searches: wait for them too */
       do ends = await Promise.all(parts);
@@ -185,7 +191,7 @@ export class ExplorePool {
   }
 
   /** `slot`'s worker given `job`: its part, settled when it has claimed its last unit. */
-  private part(slot: Slot, job: Job, heard: (unit: number, of: number, tally: Tally) => void): Promise<{ total: number; agents: readonly string[] }> {
+  private part(slot: Slot, job: Job, heard: Heard): Promise<PartEnd> {
     return new Promise((resolve, reject) => {
       slot.fail = reject;
       slot.hear = (m) => {
@@ -209,9 +215,9 @@ export class ExplorePool {
 async function searchHere(
   program: Program,
   job: Job,
-  heard: (unit: number, of: number, tally: Tally) => void,
+  heard: Heard,
   after: (of: number) => void,
-): Promise<{ total: number; agents: readonly string[] }> {
+): Promise<PartEnd> {
   const units = claimUnits(program, job);
   for (;;) {
     const r = units.next();

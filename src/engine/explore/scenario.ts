@@ -13,7 +13,7 @@ import type { MemoryModel } from "../../core/weak-memory.js";
 import type { Scenario, SmmuFile, Stmt } from "../../dsl/ast.js";
 import type { SmmuNode } from "../../model/nodes.js";
 import { PageTableError } from "../../model/page-table.js";
-import { enterNamer, type SharedAccess, type Step } from "../../model/step.js";
+import { namedBy, type SharedAccess, type Step } from "../../model/step.js";
 import { blockAgent, ScenarioRun, type BlockRequest, type RunOptions, type ScenarioResult } from "../runner.js";
 import { Registers } from "../thread.js";
 import type { ConcurrentBlock } from "../simulator.js";
@@ -88,18 +88,13 @@ export class BlockExecution implements Execution {
     const { target } = program;
     /* first: what the platform and the prefix make is named by it (core/exec.ts born()) */
     this.exec = new Exec(target.memory, program.cpus);
-    const outer = enterNamer(this.exec);
-    try {
-      this.run = new ScenarioRun(target.file, target.scenario, { ...target.options });
-      this.smmus = this.run.sim.platform.smmus().map((s) => s);
-      for (const s of this.smmus) {
-        if (!s.queueAgent) throw new Error(`SMMU ${s.name} cannot be explored: its plugin's node has no queueAgent (the queue as an agent beside the CPUs)`);
-      }
-      this.script = this.run.script(undefined, (i) => i === target.block);
-      this.advance(this.script.next());
-    } finally {
-      enterNamer(outer);
+    this.run = namedBy(this.exec, () => new ScenarioRun(target.file, target.scenario, { ...target.options }));
+    this.smmus = this.run.sim.platform.smmus().map((s) => s);
+    for (const s of this.smmus) {
+      if (!s.queueAgent) throw new Error(`SMMU ${s.name} cannot be explored: its plugin's node has no queueAgent (the queue as an agent beside the CPUs)`);
     }
+    this.script = this.run.script(undefined, (i) => i === target.block);
+    namedBy(this.exec, () => this.advance(this.script.next()));
   }
 
   /** Up to the explored block (set it up) or the end of the scenario. */
@@ -194,12 +189,7 @@ export class BlockExecution implements Execution {
     if (this.program.cpus.some((c) => this.exec.wm.pending(c) > 0)) return;
     for (const s of this.smmus) s.queueAgent!.setDeferred(false);
     this.block = null;
-    const outer = enterNamer(this.exec);
-    try {
-      this.advance(this.script.next(this.results));
-    } finally {
-      enterNamer(outer);
-    }
+    namedBy(this.exec, () => this.advance(this.script.next(this.results)));
   }
 
   private smmu(name: string): SmmuNode {
