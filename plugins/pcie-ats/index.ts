@@ -42,7 +42,7 @@ export class PcieEndpoint implements EndpointNode {
   /** pci_disable_ats() calls so far (EndpointNode.atsDisables). */
   private disables = 0;
   /** `ats_disable_drops_inv`: a request outstanding when ATS is disabled is dropped, never completed. */
-  private readonly dropsRacingInv: boolean;
+  readonly dropsRacingInv: boolean;
   /** The requests dropped so far for that reason (state `dropped_inv`). */
   private droppedInv = 0;
   readonly faults = ["atc_no_response"] as const;
@@ -238,17 +238,14 @@ export default definePlugin({
     const ep = new PcieEndpoint(ctx.node, ctx.spec, ctx);
     ctx.serve("ep:dma", ctx.node, (req) => ep.dma(req));
     ctx.serve("ep:dma-steps", ctx.node, (req) => ep.dmaSteps(req));
-    if (ctx.spec.props?.ats_disable_drops_inv === true) {
-      /* what `expect state DEV dropped_inv N;` reads */
-      ctx.state.set("dropped_inv", 0);
-      ctx.serve("ep:atc-inv", ctx.node, (req) => {
-        const reply = ep.atcInv(req);
-        ctx.state.set("dropped_inv", ep.dropped);
-        return reply;
-      });
-    } else {
-      ctx.serve("ep:atc-inv", ctx.node, (req) => ep.atcInv(req));
-    }
+    /* what `expect state DEV dropped_inv N;` reads, for a device that drops */
+    const drops = ep.dropsRacingInv;
+    if (drops) ctx.state.set("dropped_inv", 0);
+    ctx.serve("ep:atc-inv", ctx.node, (req) => {
+      const reply = ep.atcInv(req);
+      if (drops) ctx.state.set("dropped_inv", ep.dropped);
+      return reply;
+    });
     ctx.serve("ep:show", ctx.node, () => ({ lines: atcLines(ep.atc) }));
     return ep;
   },

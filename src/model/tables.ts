@@ -1,4 +1,5 @@
 /** In-memory configuration structures the driver writes and the SMMU reads. */
+import { hex } from "./hex.js";
 import { born, bornIn, type Explored } from "./step.js";
 
 /** One STE or CD: NUM_ENTRY_QWORDS u64 values (the kernel's __le64 data[8]). */
@@ -19,7 +20,7 @@ export class StreamTable {
   ste(sid: number): Qwords {
     let ste = this.stes.get(sid);
     if (!ste) {
-      ste = bornIn([1n, 0n, 0n, 0n, 0n, 0n, 0n, 0n], this, `0x${sid.toString(16)}`); /* V=1, CFG=ABORT */
+      ste = bornIn([1n, 0n, 0n, 0n, 0n, 0n, 0n, 0n], this, hex(sid)); /* V=1, CFG=ABORT */
       this.stes.set(sid, ste);
     }
     return ste;

@@ -160,12 +160,12 @@ export class Isolation {
     const results: ScenarioResult[] = [];
     const onProgress = this.progress?.(input.path);
     try {
+      const replay = replayOf(this.o);
       while (results.length < indexes.length) {
         const rest = indexes.slice(results.length);
         const before = results.length;
         /* once per file: a job after a stopped one runs what the first checked */
         const preflight = before === 0 && input.plugins.hasUserPlugins();
-        const replay = replayOf(this.o);
         const job: Job = { file: input.file, path: input.path, scenarios: rest, preflight, ...(replay ? { replay } : {}), options: this.jobOptions() };
         const outcome = await this.job(job, spools, results, onProgress);
         if ("input" in outcome) throw new InputError(outcome.input);

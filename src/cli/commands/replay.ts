@@ -29,6 +29,7 @@ export interface Replay {
   readonly memory: MemoryModel;
 }
 
+/** The replay the flags ask for, if --schedule is given. */
 export function replayOf(o: RunOpts): Replay | undefined {
   return o.schedule === undefined ? undefined : { schedule: o.schedule, ...(o.block !== undefined ? { block: o.block } : {}), memory: o.memory };
 }
