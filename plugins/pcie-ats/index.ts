@@ -188,14 +188,14 @@ export class PcieEndpoint implements EndpointNode {
     const racing = this.dropsRacingInv && req.sentAtsDisables !== undefined && req.sentAtsDisables !== this.atsDisables();
     if (racing) this.droppedInv++;
     if (this.noResponse || racing) {
-      this.bus.emit("ep:atc-inv-done", { device: this.name, sid: req.sid, start: req.at, end: req.at, completed: false });
+      this.bus.emit("ep:atc-inv-done", { device: this.name, sid: req.sid, start: req.at, end: req.at, completed: false, source: req.source });
       return { completed: false };
     }
     exec()?.touch(this.atcLocation, "write");
     const entries = this.atc.invalidate(req.sid, req.ssv, req.ssid, req.addr, req.size);
-    this.bus.emit("cache:invalidate", { cache: this.atcLocation, by: "ATC_INV", entries, at: req.at });
+    this.bus.emit("cache:invalidate", { cache: this.atcLocation, by: "ATC_INV", entries, at: req.at, source: req.source });
     const done = req.at + this.atcInvNs;
-    this.bus.emit("ep:atc-inv-done", { device: this.name, sid: req.sid, start: req.at, end: done, completed: true });
+    this.bus.emit("ep:atc-inv-done", { device: this.name, sid: req.sid, start: req.at, end: done, completed: true, source: req.source });
     return { completed: true, done };
   }
 

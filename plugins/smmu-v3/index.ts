@@ -216,7 +216,7 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
    * endpoint) complete in any order, each a step of its own, and a CMD_SYNC
    * is consumed only once every command before it has completed.
    */
-  private readonly inflight: { seq: number; cmd: Cmd; end: number; sentAtsDisables: number | undefined }[] = [];
+  private readonly inflight: { seq: number; cmd: Cmd; source: string; end: number; sentAtsDisables: number | undefined }[] = [];
 
   readonly queueAgent: CmdqAgent = {
     setDeferred: (on) => {
@@ -241,7 +241,7 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
         if (i < 0) throw new Error(`${this.name}: no command ${option - 1} in flight`);
         const [done] = this.inflight.splice(i, 1);
         e?.touch(this.inflightLocation, "write");
-        this.effect(done!.cmd, done!.end, done!.sentAtsDisables);
+        this.effect(done!.cmd, done!.source, done!.end, done!.sentAtsDisables);
         return `complete #${done!.seq} ${formatCmd(done!.cmd)}`;
       }
       const next = this.backlog?.shift();
@@ -277,14 +277,14 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
       exec()?.touch(this.inflightLocation, "write");
       /* an ATC Invalidate Request is out from here to its completion: what the endpoint's ATS did meanwhile matters to it */
       const sentAtsDisables = cmd.op === "ATC_INV" ? this.platform.endpointFor(this.name, cmd.sid)?.atsDisables?.() : undefined;
-      this.inflight.push({ seq, cmd, end, sentAtsDisables });
+      this.inflight.push({ seq, cmd, source, end, sentAtsDisables });
       return;
     }
-    this.effect(cmd, end);
+    this.effect(cmd, source, end);
   }
 
-  /** What an executed command does, once it completes: `end` is when it executed; an ATC_INV's request went out with `sentAtsDisables` (explorer only). */
-  private effect(cmd: Cmd, end: number, sentAtsDisables?: number): void {
+  /** What an executed command `source` queued does, once it completes: `end` is when it executed; an ATC_INV's request went out with `sentAtsDisables` (explorer only). */
+  private effect(cmd: Cmd, source: string, end: number, sentAtsDisables?: number): void {
     const e = exec();
     const tlbi = isTlbi(cmd.op);
     if (tlbi || cmd.op.startsWith("CFGI_")) {
@@ -294,8 +294,8 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
     if (tlbi) {
       e?.touch(this.tlbLocation, "write");
       const scope = tlbiScope(cmd);
-      this.bus.emit("cache:invalidate", { cache: this.iotlbName, by: cmd.op, entries: this.iotlb.invalidate(cmd, scope), at: end });
-      if (this.walkCache) this.bus.emit("cache:invalidate", { cache: this.walkName, by: cmd.op, entries: this.walkCache.invalidate(cmd, scope), at: end });
+      this.bus.emit("cache:invalidate", { cache: this.iotlbName, by: cmd.op, entries: this.iotlb.invalidate(cmd, scope), at: end, source });
+      if (this.walkCache) this.bus.emit("cache:invalidate", { cache: this.walkName, by: cmd.op, entries: this.walkCache.invalidate(cmd, scope), at: end, source });
       return;
     }
     if (cmd.op.startsWith("CFGI_")) e?.touch(this.cfgLocation, "write");
@@ -320,7 +320,7 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
         this.fetchSte(cmd.sid);
         break;
       case "ATC_INV":
-        this.forwardAtcInv(cmd, end, sentAtsDisables);
+        this.forwardAtcInv(cmd, source, end, sentAtsDisables);
         break;
       default:
         break;
@@ -333,10 +333,10 @@ export class SmmuV3 implements SmmuNode, TranslationUnit {
    * whatever the STE says of ATS (IHI0070 4.5.1): the driver flushes an ATC
    * before its STE allows ATS (arm_smmu_enable_ats()) and after it stops.
    */
-  private forwardAtcInv(cmd: Extract<Cmd, { op: "ATC_INV" }>, at: number, sentAtsDisables: number | undefined): void {
+  private forwardAtcInv(cmd: Extract<Cmd, { op: "ATC_INV" }>, source: string, at: number, sentAtsDisables: number | undefined): void {
     const ep = this.platform.endpointFor(this.name, cmd.sid);
     if (!ep) return;
-    const req: AtcInvRequest = { sid: cmd.sid, ssid: cmd.ssid, ssv: cmd.ssv, addr: Number(cmd.addr), size: cmd.size, at };
+    const req: AtcInvRequest = { sid: cmd.sid, ssid: cmd.ssid, ssv: cmd.ssv, addr: Number(cmd.addr), size: cmd.size, at, source };
     if (sentAtsDisables !== undefined) req.sentAtsDisables = sentAtsDisables;
     const reply = this.bus.request("ep:atc-inv", ep.name, req);
     if (!reply.completed) this.atcPending = true;

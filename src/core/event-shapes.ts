@@ -121,7 +121,7 @@ const translatedReply: Check = (v, p) => {
 
 const NOTIFICATION_SHAPES: Readonly<Record<NotificationName, Check>> = {
   "cmd:queued": obj({ smmu: str, cmd, seq: int, source: str, start: time, end: time }),
-  "ep:atc-inv-done": obj({ device: str, sid: int, start: time, end: time, completed: bool }),
+  "ep:atc-inv-done": obj({ device: str, sid: int, start: time, end: time, completed: bool, "source?": str }),
   "cpu:sync-wait": obj({ cpu: str, smmu: str, start: time, end: time }),
   "dma:served": obj({ device: str, sid: int, pasid: nullable(int), iova: int, access, via, cache: str, t: translation }),
   "dma:forbidden": obj({ device: str, sid: int, pasid: nullable(int), iova: int, access, cache: str, t: translation, detail: str }),
@@ -136,7 +136,7 @@ const NOTIFICATION_SHAPES: Readonly<Record<NotificationName, Check>> = {
   "pgtable:free": obj({ table: u64, freed: arrayOf(u64) }),
   "walk:cached": obj({ smmu: str, cache: str, sid: int, ssid: nullable(int), iova: int, access, level: int, base: int, next: u64 }),
   "cache:lookup": obj({ cache: str, tag: str, addr: int, hit: bool }),
-  "cache:invalidate": obj({ cache: str, by: str, entries: int, at: time }),
+  "cache:invalidate": obj({ cache: str, by: str, entries: int, at: time, "source?": str }),
   "walk:done": obj({ smmu: str, sid: int, ssid: nullable(int), iova: int, stage: typed("1 or 2", (v) => v === 1 || v === 2), reads: int, ok: bool }),
   "dma:done": obj({ device: str, sid: int, pasid: nullable(int), iova: int, access, result: oneOf("ok", "fault", "abort"), "via?": via, "pa?": int, "event?": str, "detail?": str }),
 };
@@ -150,7 +150,7 @@ const REQUEST_SHAPES: Readonly<Record<RequestName, [request: Check, reply: Check
   "smmu:translated": [obj({ sid: int, ssid: nullable(int), addr: int, access }), translatedReply],
   "ep:dma": [obj({ iova: int, pasid: nullable(int), access, "sid?": int }), obj({ result: translateResult })],
   "ep:dma-steps": [obj({ iova: int, pasid: nullable(int), access, "sid?": int }), stepped],
-  "ep:atc-inv": [obj({ sid: int, ssid: int, ssv: bool, addr: int, size: int, at: time }), obj({ completed: bool, "done?": time })],
+  "ep:atc-inv": [obj({ sid: int, ssid: int, ssv: bool, addr: int, size: int, at: time, "sentAtsDisables?": int, "source?": str }), obj({ completed: bool, "done?": time })],
   "smmu:show": [obj({ what: oneOf("ste", "cd", "iotlb"), "sid?": int, "ssid?": int }), obj({ lines: arrayOf(str) })],
   "ep:show": [obj({ what: oneOf("atc") }), obj({ lines: arrayOf(str) })],
 };

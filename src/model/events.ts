@@ -103,6 +103,8 @@ export interface AtcInvRequest {
    * handled as it goes out, and for an endpoint that does not count them).
    */
   sentAtsDisables?: number;
+  /** Whose ATC_INV it was: the CPU (or vSMMU) that queued it, as `cmd:queued` names it; absent: the running CPU's. */
+  source?: string;
 }
 
 export interface AtcInvReply {
@@ -155,8 +157,8 @@ export interface BusNotifications {
    * from `start` to `end` (simulated ns); a CMD_SYNC ends when it completes.
    */
   "cmd:queued": { smmu: string; cmd: Cmd; seq: number; source: string; start: number; end: number };
-  /** An endpoint's ATC invalidated (or dropped) an ATC Invalidate Request, from its arrival to its completion. */
-  "ep:atc-inv-done": { device: string; sid: number; start: number; end: number; completed: boolean };
+  /** An endpoint's ATC invalidated (or dropped) an ATC Invalidate Request, from its arrival to its completion; `source` as the request's. */
+  "ep:atc-inv-done": { device: string; sid: number; start: number; end: number; completed: boolean; source?: string };
   /** A CPU spun from `start` to `end` until a CMD_SYNC on `smmu` completed (or timed out). */
   "cpu:sync-wait": { cpu: string; smmu: string; start: number; end: number };
   /** A translation was served from a cache or a walk. */
@@ -230,8 +232,15 @@ export interface BusNotifications {
    * endpoint's ATC ("nic0.atc"). For the run's log and cache statistics.
    */
   "cache:lookup": { cache: string; tag: string; addr: number; hit: boolean };
-  /** An invalidation (`by`: the command, or ATC_INV for an ATC Invalidate Request) removed `entries` entries of a cache (named as `cache:lookup` names it), at simulated time `at`. */
-  "cache:invalidate": { cache: string; by: string; entries: number; at: number };
+  /**
+   * An invalidation (`by`: the command, or ATC_INV for an ATC Invalidate
+   * Request) removed `entries` entries of a cache (named as `cache:lookup`
+   * names it), at simulated time `at`; `source`: who queued the command, as
+   * `cmd:queued` names it (absent: the running CPU). Under a schedule
+   * explorer the queue executes commands beside the CPUs, so the CPU that
+   * ran last is not always the one whose command it was.
+   */
+  "cache:invalidate": { cache: string; by: string; entries: number; at: number; source?: string };
   /** A table walk of one stage ended, having read `reads` table entries; `ok` false when it faulted. */
   "walk:done": { smmu: string; sid: number; ssid: number | null; iova: number; stage: 1 | 2; reads: number; ok: boolean };
   /**

@@ -10,7 +10,9 @@
  *
  * A command's time is when its queue started it and its CPU the one (or the
  * vSMMU) that queued it; a cache invalidation's is when its command took
- * effect; everything else happens at the running CPU's time.
+ * effect, and its CPU the command's (under a schedule the queue runs beside
+ * the CPUs, so the CPU that ran last may be another); everything else
+ * happens at the running CPU's time.
  * A scenario's lines follow a `# FILE: "SCENARIO"` line. The events are the
  * bus's (src/model/events.ts), so a plugin's SMMU or endpoint is logged as
  * the built-in ones are.
@@ -56,11 +58,11 @@ export function logScenario(sim: Simulator, file: string, scenario: string, cate
     if (cached(e.cache)) now(`fill ${e.cache} ${e.tag}: ${formatTranslation(e.t)}`);
   });
   bus.on("cache:invalidate", "log", (e) => {
-    if (cached(e.cache)) line(e.at, sim.clock.cpu, `invalidate ${e.cache} by ${e.by}: ${e.entries} entr${e.entries === 1 ? "y" : "ies"}`);
+    if (cached(e.cache)) line(e.at, e.source ?? sim.clock.cpu, `invalidate ${e.cache} by ${e.by}: ${e.entries} entr${e.entries === 1 ? "y" : "ies"}`);
   });
   if (on.has("atc")) {
     bus.on("ep:ats", "log", (e) => now(`ats ${e.device} ${e.enabled ? `enabled stu ${e.stu}` : "disabled"}`));
-    bus.on("ep:atc-inv-done", "log", (e) => line(e.start, sim.clock.cpu, `atc-inv ${e.device} sid ${hex(e.sid)}: ${e.completed ? `completed at ${e.end}` : "no completion"}`));
+    bus.on("ep:atc-inv-done", "log", (e) => line(e.start, e.source ?? sim.clock.cpu, `atc-inv ${e.device} sid ${hex(e.sid)}: ${e.completed ? `completed at ${e.end}` : "no completion"}`));
   }
   if (on.has("walk")) {
     bus.on("walk:cached", "log", (e) => now(`walk ${e.smmu} sid ${hex(e.sid)} ${hex(e.iova)}: from ${e.cache} level ${e.level} ${hex(e.base)} -> table ${hex(e.next)}`));

@@ -88,6 +88,23 @@ describe("run --log", () => {
     ]);
   });
 
+  test("a replayed schedule: a command's invalidations on the CPU that queued it, though another CPU ran last", async () => {
+    /* cpu1 (the attach) takes step 15 and smmu0 then executes cpu0's TLBI (steps 16 and 17): the log said cpu1 */
+    const schedule = "0*8.1*7.2*5.1*3.2*2.1*3.2*2.1*4.2*4.1*6.0*4.2*3.0";
+    const r = await cli("run", "--log", "cmds,tlb,walk", "--variant", "v9", "--scenario", "unmap races a device leaving a purged array", "--schedule", schedule, "examples/race-attach-unmap.smmu");
+    expect(r.status).toBe(1);
+    expect(lines(r.stdout).slice(15, 18)).toEqual([
+      "15  cpu1: arm_smmu_cmdq_issue_cmdlist: insert commands, dma_wmb(), advance prod",
+      "16  smmu0: execute #44 TLBI_NH_VA asid 1 vmid 0 num 0 scale 0 leaf 1 ttl 3 tg 1 addr 0x10000",
+      "17  smmu0: complete #44 TLBI_NH_VA asid 1 vmid 0 num 0 scale 0 leaf 1 ttl 3 tg 1 addr 0x10000",
+    ]);
+    expect(lines(r.stderr).filter((l) => l.includes("TLBI_NH_VA"))).toEqual([
+      "      6080 cpu0 cmd smmu0 TLBI_NH_VA asid 1 vmid 0 num 0 scale 0 leaf 1 ttl 3 tg 1 addr 0x10000 (until 6100)",
+      "      6100 cpu0 invalidate smmu0.iotlb by TLBI_NH_VA: 0 entries",
+      "      6100 cpu0 invalidate smmu0.walk by TLBI_NH_VA: 0 entries",
+    ]);
+  });
+
   test("the README's log of examples/inside.smmu", async () => {
     const r = await cli("run", "--log", "dma,tlb,atc", "examples/inside.smmu");
     expect(r.stderr).toBe(readmeShown("npx smmu-emu run --log dma,tlb,atc examples/inside.smmu 2>&1 >/dev/null"));

@@ -99,8 +99,8 @@ describe("ATC_INV and CMD_SYNC", () => {
       ["CMD_SYNC", 20, 520],
     ]);
     expect(atcDone).toEqual([
-      { device: "nic0", sid: 0x40, start: 10, end: 510, completed: true },
-      { device: "nic0", sid: 0x41, start: 20, end: 520, completed: true },
+      { device: "nic0", sid: 0x40, start: 10, end: 510, completed: true, source: "cpu0" },
+      { device: "nic0", sid: 0x41, start: 20, end: 520, completed: true, source: "cpu0" },
     ]);
   });
 
@@ -116,7 +116,7 @@ describe("ATC_INV and CMD_SYNC", () => {
     sim.inject("nic0", "atc_no_response");
     expect(submit([atcInv(0x40)], true, 0)).toEqual({ synced: false, done: CMD + POLL_TIMEOUT_NS });
     expect(POLL_TIMEOUT_NS).toBe(1_000_000_000);
-    expect(atcDone).toEqual([{ device: "nic0", sid: 0x40, start: 10, end: 10, completed: false }]);
+    expect(atcDone).toEqual([{ device: "nic0", sid: 0x40, start: 10, end: 10, completed: false, source: "cpu0" }]);
     expect(submit([nhAsid(1)], true, 0)).toEqual({ synced: true, done: CMD + POLL_TIMEOUT_NS + CMD + SYNC_NS });
     expect(timeline()).toEqual([
       ["ATC_INV", 0, 10],
