@@ -26,6 +26,16 @@ function document(stdout: string): Record<string, unknown> {
   return doc;
 }
 
+describe("explore: a user's plugin", () => {
+  test("an endpoint that intercepts ep:atc-inv gets requests of the documented shape (source, sentAtsDisables) from the queue beside the CPUs", async () => {
+    const file = "test/cli/explore/user-endpoint.smmu";
+    const r = await cli("explore", file, "--jobs", "1");
+    expect([r.status, r.stderr]).toEqual([0, ""]);
+    expect(r.stdout).toContain("  19 schedules (1,121 steps, 103 blocked), space covered\n");
+    expect(r.stdout).toMatch(/\n1 block explored, 19 schedules: no finding\n$/);
+  });
+});
+
 describe("explore: a broken driver", () => {
   test("the report: coverage, outcomes, each failure kind with its shortest schedule and the line that replays it; exit 1", async () => {
     const r = await cli("explore", AU, "--scenario", "*ATC*", ...BROKEN, "--jobs", "1");
