@@ -70,11 +70,17 @@ const MAX_LEVELS = 4;
 export const UNMAP_ENOENT = -2;
 
 
+/** pageSizes()' answers: a bitmap is one of the few a domain's page table has, and map and unmap ask at every chunk. */
+const PAGE_SIZES = new Map<number, readonly number[]>();
+
 /** The page sizes of `bitmap`, smallest first. */
-function pageSizes(bitmap: number): number[] {
-  const sizes: number[] = [];
-  for (let b = 0; b <= 30; b++) if (bitmap & (1 << b)) sizes.push(2 ** b);
+function pageSizes(bitmap: number): readonly number[] {
+  let sizes = PAGE_SIZES.get(bitmap);
+  if (sizes) return sizes;
   if (bitmap >= 2 ** 31) throw new PageTableError("page sizes above 1 GiB are not modelled");
+  const out: number[] = [];
+  for (let b = 0; b <= 30; b++) if (bitmap & (1 << b)) out.push(2 ** b);
+  PAGE_SIZES.set(bitmap, (sizes = out));
   return sizes;
 }
 
@@ -86,9 +92,15 @@ function pageSizes(bitmap: number): number[] {
  */
 export function iommuPgsize(bitmap: number, iova: number, paddr: number, size: number): { pgsize: number; count: number } {
   const sizes = pageSizes(bitmap);
-  const pgsize = sizes.filter((s) => s <= size && iova % s === 0 && paddr % s === 0).pop();
-  if (pgsize === undefined) throw new Error(`iommu_pgsize: no page size fits ${hex(iova)} size ${hex(size)}`);
-  const next = sizes.find((s) => s > pgsize);
+  /* the largest that fits, and the next bigger one */
+  let k = -1;
+  for (let i = 0; i < sizes.length; i++) {
+    const s = sizes[i]!;
+    if (s <= size && iova % s === 0 && paddr % s === 0) k = i;
+  }
+  if (k < 0) throw new Error(`iommu_pgsize: no page size fits ${hex(iova)} size ${hex(size)}`);
+  const pgsize = sizes[k]!;
+  const next = sizes[k + 1];
   let span = size;
   /* There's no point trying a bigger page size unless iova and paddr are similarly offset within it */
   if (next !== undefined && iova % next === paddr % next) {
@@ -110,6 +122,13 @@ export class LpaeLayout {
   readonly bitsPerLevel: number;
   readonly startLevel: number;
   readonly pgdBits: number;
+  /** ARM_LPAE_GRANULE() */
+  readonly granule: number;
+  /** ARM_LPAE_PTES_PER_TABLE() */
+  readonly ptesPerTable: number;
+  /* per level: blockSize() and the number of entries index() wraps at, worked out once (every map, unmap and walk asks) */
+  private readonly blockSizes: number[] = [];
+  private readonly entriesAt: number[] = [];
 
   constructor(pgsizeBitmap: number, stage: "s1" | "s2") {
     this.pgShift = ffs(pgsizeBitmap);
@@ -124,16 +143,12 @@ export class LpaeLayout {
     }
     this.startLevel = startLevel;
     this.pgdBits = pgdBits;
-  }
-
-  /** ARM_LPAE_GRANULE() */
-  get granule(): number {
-    return 2 ** this.pgShift;
-  }
-
-  /** ARM_LPAE_PTES_PER_TABLE() */
-  get ptesPerTable(): number {
-    return 2 ** this.bitsPerLevel;
+    this.granule = 2 ** this.pgShift;
+    this.ptesPerTable = 2 ** this.bitsPerLevel;
+    for (let level = 0; level < MAX_LEVELS; level++) {
+      this.blockSizes.push(2 ** ((MAX_LEVELS - level) * this.bitsPerLevel + 3));
+      this.entriesAt.push(2 ** (level === startLevel ? pgdBits : this.bitsPerLevel));
+    }
   }
 
   /** ARM_LPAE_PGD_SIZE() */
@@ -143,13 +158,12 @@ export class LpaeLayout {
 
   /** ARM_LPAE_BLOCK_SIZE(): what one entry at `level` maps. */
   blockSize(level: number): number {
-    return 2 ** ((MAX_LEVELS - level) * this.bitsPerLevel + 3);
+    return this.blockSizes[level]!;
   }
 
   /** ARM_LPAE_LVL_IDX(): the index of `iova`'s entry in its table at `level`. */
   index(iova: number, level: number): number {
-    const bits = this.bitsPerLevel + (level === this.startLevel ? this.pgdBits - this.bitsPerLevel : 0);
-    return Math.floor(iova / this.blockSize(level)) % 2 ** bits;
+    return Math.floor(iova / this.blockSizes[level]!) % this.entriesAt[level]!;
   }
 
   /** arm_lpae_max_entries(): entries from index `i` to the end of its table page. */
