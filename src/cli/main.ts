@@ -100,7 +100,14 @@ pct (--depth, --runs, --seed), random (--seeds A..B, as run --seed picks).
 ones for every block; the report is the same whatever N. --shard K/N explores the K-th of N parts of every
 search and prints it as JSON; \`explore --merge FILE...\` reads the N parts
 and prints what one run would have. Exit 0: nothing found; 1: a finding;
-2: bad input or a usage error. See docs/explore.md.`;
+2: bad input or a usage error. See docs/explore.md.
+
+--timeout S watches the search: it runs on the worker threads only, and one
+whose execution takes no step for S seconds (a plugin's code that never
+returns) is stopped, and the block's search with it: a failure of kind
+timeout at the operation that was running, naming the user plugin and event,
+with the schedule that got there and the \`run --schedule ... --timeout S\`
+line that replays it. No timeout unless one is given.`;
 
 const GRAPH_HELP = `
 Draws each SMMU (features, options) in a box with the devices (sids, ats,
@@ -192,6 +199,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     .addOption(new Option("--seed <n>", "pct: the seed (default 0)").argParser(seedInt))
     .addOption(new Option("--seeds <A..B>", "random: the seeds A to B (sets --mode random)").argParser(seedRange))
     .addOption(new Option("--jobs <n>", "worker threads (default: one per core)").argParser(positiveInt))
+    .addOption(new Option("--timeout <seconds>", "stop a search whose schedule makes no progress this long (searched on worker threads only): it fails there, naming the plugin running, with the schedule that replays it").argParser(seconds))
     .addOption(new Option("--shard <K/N>", "explore the K-th of N parts of each search; prints JSON for --merge").argParser(shardSpec))
     .option("--merge", "the files are explore --shard documents: print the summary one run would give")
     .option("--driver <name>", "explore under this driver plugin (invs, legacy, or a plugin name)")

@@ -71,6 +71,8 @@ export interface ExploreOpts extends GlobalOpts, ReplayOpts {
   seed?: number;
   seeds?: { from: number; to: number };
   jobs?: number;
+  /** Seconds a search may go without progress (a step, an execution) before its worker is stopped. */
+  timeout?: number;
   shard?: { index: number; count: number };
   merge?: boolean;
 }

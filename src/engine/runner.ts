@@ -872,13 +872,10 @@ export function withFailures(r: ScenarioResult, more: readonly Failure[]): Scena
  * on another thread): `failure` alone, no figures.
  */
 export function stoppedResult(file: SmmuFile, scenario: Scenario, opts: Pick<RunOptions, "registry" | "driver">, failure: Failure): ScenarioResult {
-  const spec = driverSpec(file, scenario, opts.driver);
-  const plugin = opts.registry.resolve("driver", spec.plugin);
-  const options = spec.options;
   return {
     name: scenario.name,
     span: scenario.span,
-    driver: { plugin: plugin.name, variant: spec.variant ?? plugin.variants[0] ?? "", ...(options && Object.keys(options).length ? { options } : {}) },
+    driver: resolvedDriver(file, scenario, opts),
     ...judged([failure]),
     failures: [failure],
     violations: [],
@@ -886,6 +883,24 @@ export function stoppedResult(file: SmmuFile, scenario: Scenario, opts: Pick<Run
     commands: {},
     metrics: { ...new MetricsRecorder([]).metrics(0), caches: {}, walks: {} },
   };
+}
+
+/**
+ * The driver a scenario runs under as the registry resolves it, without
+ * setting up a platform (no plugin's code runs): its default variant is
+ * the plugin's first, or the first of a plugin it extends.
+ */
+export function resolvedDriver(file: SmmuFile, scenario: Scenario, opts: Pick<RunOptions, "registry" | "driver">): ScenarioResult["driver"] {
+  const spec = driverSpec(file, scenario, opts.driver);
+  const plugin = opts.registry.resolve("driver", spec.plugin);
+  let variant = spec.variant ?? plugin.variants[0];
+  for (let base = plugin.extends; variant === undefined && base !== undefined; ) {
+    const p = opts.registry.resolve("driver", base);
+    variant = p.variants[0];
+    base = p.extends;
+  }
+  const options = spec.options;
+  return { plugin: plugin.name, variant: variant ?? "", ...(options && Object.keys(options).length ? { options } : {}) };
 }
 
 /** Run one of a file's scenarios; bad input (a driver it cannot run under, say) throws InputError. */

@@ -42,6 +42,8 @@ function boundText(b: Bound, s: Summary): string {
       return `an execution reached --max-steps ${n(s.options.maxSteps)}`;
     case "sampled":
       return `sampled (${s.mode} never covers the space)`;
+    case "timeout":
+      return "stopped by --timeout";
   }
 }
 
@@ -63,7 +65,8 @@ export function formatExploredBlock(c: Colors, b: ExploredBlock): string {
   const covered = s.covered ? c.green("space covered") : c.yellow(`not covered: ${s.bounds.map((x) => boundText(x, s)).join("; ")}`);
   out.push(`  ${plural(s.schedules, "schedule")} (${plural(s.steps, "step")}${blocked}), ${covered}`);
   const width = Math.max(0, ...s.outcomes.slice(0, OUTCOMES_SHOWN).map((o) => n(o.count).length));
-  out.push(`  ${plural(s.outcomes.length, "outcome")}:`);
+  /* none only when the watchdog stopped the search before a schedule ended */
+  if (s.outcomes.length) out.push(`  ${plural(s.outcomes.length, "outcome")}:`);
   for (const o of s.outcomes.slice(0, OUTCOMES_SHOWN)) out.push(`    ${n(o.count).padStart(width)}  ${o.outcome}`);
   if (s.outcomes.length > OUTCOMES_SHOWN) out.push(c.dim(`    and ${n(s.outcomes.length - OUTCOMES_SHOWN)} more (--json lists them all)`));
   if (!s.failures.length) out.push(`  ${c.green("no finding")}`);

@@ -3,7 +3,9 @@
  * run on a worker thread (src/cli/commands/isolated.ts); one that runs too
  * long or grows the heap past the bound is stopped and fails at the
  * statement that was running, naming the user plugin and the event whose
- * code ran, and the scenarios after it run on a new worker. These are the
+ * code ran, and the scenarios after it run on a new worker. explore
+ * --timeout searches on watched workers only (engine/explore/watched.ts): a
+ * search that stops making progress fails its block where it was. These are the
  * only tests bounded by wall time: each plugin here loops or allocates for
  * ever, and a small --timeout stops it (2 s where the plugin must load and
  * the scenario reach it first: on a loaded 2-core machine loading alone can
@@ -12,7 +14,9 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, test } from "vitest";
+import exploreSchema from "../../schemas/explore.schema.json" with { type: "json" };
 import { cli } from "../helpers/cli.js";
 
 /** t.smmu using `driver-bad`, a driver whose `setup` (before its handlers are set) and whose `dma:served` listener run the given code; `more` is appended. */
@@ -128,6 +132,56 @@ describe("--timeout with --schedule: the replay runs on the worker thread too", 
       stdout: "",
       stderr: "smmu-emu: --schedule: schedule step 10 (character 5): agent 9 does not exist (the program has 3: 0 dma0, 1 cpu1, 2 smmu0)\n",
     });
+  });
+});
+
+describe("explore --timeout: the search on watched worker threads", () => {
+  test("a handler that loops for ever: the block fails at the operation, naming the plugin and the event, with the schedule that replays it", async () => {
+    const file = fixture("for (;;) {}", "", "", RACE);
+    /* one job: which units another worker finished before the stop would depend on timing */
+    const r = await cli("explore", "--timeout", "2", "--jobs", "1", "--scenario", "race", file);
+    expect(r.stdout).toBe(
+      [
+        `${file}: "race", block 1 (line 18)`,
+        "  driver-bad mainline, memory sc, dpor",
+        "  agents: 0 dma0, 1 cpu1, 2 smmu0",
+        "  0 schedules (0 steps), not covered: stopped by --timeout",
+        `  FAIL timeout: ${file}:18:18: timed out after 2 s (--timeout) in plugin "driver-bad" handling "dma:served"`,
+        "    shortest schedule: 0*9 (0 preemptions, 9 steps)",
+        `    replay: smmu-emu run ${file} --scenario race --timeout 2 --schedule 0*9`,
+        "",
+        "1 block explored, 0 schedules: 1 with findings (timeout)",
+        "",
+      ].join("\n"),
+    );
+    expect([r.status, r.stderr]).toEqual([1, ""]);
+    const replayed = await cli("run", "--scenario", "race", "--timeout", "2", "--schedule", "0*9", file);
+    expect(replayed.stdout).toBe(
+      [file, "FAIL race (driver-bad mainline)", `  ${file}:18:3: timed out after 2 s (--timeout) in plugin "driver-bad" handling "dma:served"`, "1 scenario: 0 passed, 1 failed", ""].join("\n"),
+    );
+  });
+
+  test("a setup that never returns: at the scenario, before any step; --json says so against the schema", async () => {
+    const file = fixture("", "for (;;) {}", "", RACE);
+    const r = await cli("--json", "explore", "--timeout", "2", "--scenario", "race", file);
+    const doc = JSON.parse(r.stdout) as { blocks: { summary: { covered: boolean; bounds: string[]; failures: unknown[] } }[] };
+    const validate = new Ajv2020({ strict: true, allErrors: true }).compile(exploreSchema);
+    expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
+    const { summary } = doc.blocks[0]!;
+    expect([summary.covered, summary.bounds]).toEqual([false, ["timeout"]]);
+    expect(summary.failures).toEqual([
+      { kind: "timeout", message: `${file}:15:10: timed out after 2 s (--timeout) in plugin "driver-bad" handling "setup"`, schedule: "-", preemptions: 0, steps: 0 },
+    ]);
+    expect(r.status).toBe(1);
+  });
+
+  test("a search that makes progress: the report of an unwatched one, its replay lines with --timeout", async () => {
+    const args = ["examples/race-attach-unmap.smmu", "--variant", "v9", "--scenario", "*purged*"];
+    const watched = await cli("explore", "--timeout", "30", ...args);
+    const plain = await cli("explore", "--jobs", "1", ...args);
+    expect(watched.status).toBe(1);
+    expect(watched.stdout).toContain(" --timeout 30 --schedule ");
+    expect(watched.stdout.replaceAll(" --timeout 30", "")).toBe(plain.stdout);
   });
 });
 

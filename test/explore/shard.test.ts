@@ -175,6 +175,18 @@ describe("worker threads", () => {
     expect(await pooled(0.001, [[SPEC, { ...NAIVE, maxSchedules: 100 }, program]])).toBe(1);
   });
 
+  test("under a watchdog only the workers search, given the program or not: the same summaries", async () => {
+    const pool = new ExplorePool(2, 0, 60_000);
+    try {
+      for (const o of [{}, { ...NAIVE, maxSchedules: 100 }, { mode: "pct", runs: 64 } as ExploreOptions]) {
+        expect(JSON.stringify(await pool.explore(factory(SPEC), o, undefined, program))).toBe(JSON.stringify(explore(program, o)));
+      }
+      expect(pool.started).toBe(2);
+    } finally {
+      await pool.close();
+    }
+  });
+
   test("two jobs give the one-thread summary, byte for byte, shards included", async () => {
     expect(JSON.stringify(await exploreParallel(factory(SPEC), {}, 2))).toBe(JSON.stringify(explore(program)));
     const shard = { index: 2, count: 3 };

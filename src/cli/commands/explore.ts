@@ -8,7 +8,8 @@ import { availableParallelism } from "node:os";
 import { readFileSync } from "node:fs";
 import { diagnostic, InputError, sortDiagnostics, type Diagnostic } from "../../core/diagnostics.js";
 import type { Scenario } from "../../dsl/ast.js";
-import { explore, ExplorePool, merge, type ExploreOptions, type Summary } from "../../engine/explore/index.js";
+import { encodeSchedule, explore, ExplorePool, merge, SearchStalled, type ExploreOptions, type StalledPlace, type Summary } from "../../engine/explore/index.js";
+import { resolvedDriver } from "../../engine/runner.js";
 import { concurrentBlocks } from "../../engine/explore/scenario.js";
 import type { Span } from "../../core/diagnostics.js";
 import { colors, formatDiagnostics } from "../../report/human.js";
@@ -81,6 +82,7 @@ function replayCommand(t: Target, o: ExploreOpts): string {
   if (o.driver) args.push("--driver", o.driver);
   if (o.variant) args.push("--variant", o.variant);
   for (const [k, v] of Object.entries(o.driverOption ?? {})) args.push("--driver-option", v === true ? k : `${k}=${String(v)}`);
+  if (o.timeout !== undefined) args.push("--timeout", String(o.timeout));
   return args.map(shellWord).join(" ");
 }
 
@@ -114,13 +116,44 @@ function progress(io: Io, t: Target): ((done: number, total: number, schedules: 
   return (done, total, schedules) => draw(`explore "${t.spec.scenario}" block ${t.spec.block + 1}: part ${done}/${total}, ${schedules.toLocaleString("en-US")} schedules`);
 }
 
+/**
+ * What --timeout's watchdog found, as a failure of the block: at the
+ * operation whose step ran (the scenario while the platform is set up and
+ * the scenario runs up to the block; the block otherwise), with what ran
+ * and the schedule that got there.
+ */
+function stalledFailure(t: Target, place: StalledPlace, seconds: number): { kind: string; message: string; schedule: string; preemptions: number; steps: number } {
+  const block = concurrentBlocks(t.scenario)[t.spec.block]!;
+  const last = place.decisions?.at(-1);
+  const platform = place.phase === "starting" || place.call?.event === "setup";
+  const at = platform ? t.scenario.span : place.phase === "stepping" && last ? (block.body[last.agent]?.span ?? block.span) : block.span;
+  const what = place.call
+    ? `in plugin "${place.call.plugin}" handling "${place.call.event}"`
+    : place.phase === "loading"
+      ? "loading the plugins"
+      : place.phase === "starting"
+        ? "setting up the platform and the scenario up to the block"
+        : place.phase === "stepping"
+          ? `in step ${place.decisions?.length ?? "?"}`
+          : "between two steps";
+  const kept = place.decisions ? "" : " (the schedule, over 65,536 steps, was not kept)";
+  return {
+    kind: "timeout",
+    message: `${at.file}:${at.line}:${at.column}: timed out after ${seconds} s (--timeout) ${what}${kept}`,
+    schedule: encodeSchedule(place.decisions ?? []),
+    preemptions: place.preemptions,
+    steps: place.decisions?.length ?? 0,
+  };
+}
+
 /** Explore one block, in this thread (no pool: one job) or on the pool's worker threads. */
 async function exploreBlock(t: Target, o: ExploreOpts, io: Io, pool: ExplorePool | null): Promise<ExploredBlock> {
   let program;
   let driver;
   try {
     program = blockProgramOf(t.spec, t.input.file, t.input.plugins);
-    driver = program.driver();
+    /* under the watchdog no plugin's code runs here: the driver as the registry resolves it, not as its setup returns it */
+    driver = o.timeout === undefined ? program.driver() : resolvedDriver(t.input.file, t.scenario, program.target.options);
   } catch (err) {
     if (err instanceof InputError) throw err;
     /* a platform the explorer cannot drive (a plugin's SMMU without a queue agent) */
@@ -128,12 +161,16 @@ async function exploreBlock(t: Target, o: ExploreOpts, io: Io, pool: ExplorePool
   }
   const options = exploreOptions(o);
   const onUnit = progress(io, t);
+  let summary: Summary;
   try {
-    const summary = pool ? await pool.explore(blockFactory(t.spec), options, onUnit, program) : explore(program, options, onUnit);
-    return { file: t.spec.path, scenario: t.spec.scenario, block: t.spec.block + 1, line: t.span.line, memory: t.spec.memory, driver, summary, replay: replayCommand(t, o) };
+    summary = pool ? await pool.explore(blockFactory(t.spec), options, onUnit, program) : explore(program, options, onUnit);
+  } catch (err) {
+    if (!(err instanceof SearchStalled)) throw err;
+    summary = err.partial(stalledFailure(t, err.place, err.seconds));
   } finally {
     io.progress?.(null);
   }
+  return { file: t.spec.path, scenario: t.spec.scenario, block: t.spec.block + 1, line: t.span.line, memory: t.spec.memory, driver, summary, replay: replayCommand(t, o) };
 }
 
 function printDiagnostics(ctx: CommandContext, o: ExploreOpts, ds: Diagnostic[]): number {
@@ -159,7 +196,8 @@ export async function exploreCommand(files: readonly string[], o: ExploreOpts, c
   const misplaced = misplacedFlag(o);
   if (misplaced) return usage(ctx, misplaced[0], misplaced[1]);
   if (o.mode && o.seeds && o.mode !== "random") return usage(ctx, "--seeds", `applies to --mode random, not ${o.mode}`);
-  const inputs = await loadSelected(files, o, ctx);
+  /* watched: a user plugin's setup runs on the workers only (they check the file as this thread would) */
+  const inputs = await loadSelected(files, o, ctx, o.timeout !== undefined);
   if ("status" in inputs) return inputs.status;
   const rejected = inputs.flatMap((i) => ("diagnostics" in i ? i.diagnostics : []));
   if (rejected.length) return printDiagnostics(ctx, o, rejected);
@@ -170,8 +208,8 @@ export async function exploreCommand(files: readonly string[], o: ExploreOpts, c
   }
   const blocks: ExploredBlock[] = [];
   const jobs = o.jobs ?? availableParallelism();
-  // one pool for every block: workers start (and load the engine) once; this thread searches beside them
-  const pool = jobs > 1 ? new ExplorePool(jobs) : null;
+  // one pool for every block: workers start (and load the engine) once; this thread searches beside them, unless they are watched
+  const pool = jobs > 1 || o.timeout !== undefined ? new ExplorePool(jobs, undefined, o.timeout === undefined ? undefined : o.timeout * 1000) : null;
   try {
     for (const t of all) {
       const b = await exploreBlock(t, o, ctx.io, pool);

@@ -23,7 +23,7 @@ import type { DriverSpec } from "../../model/topology.js";
 import type { TraceWriter } from "../../report/trace.js";
 import type { Io } from "../io.js";
 import type { LogCategory, RunOpts } from "../options.js";
-import { Watch, type WatchedPlace } from "../watch.js";
+import { Watch, type WatchedPlace } from "../../plugin/watch.js";
 import { InvalidationSpools, type Invalidations } from "./output.js";
 import { printSteps, ReplayError, replayOf, type Replay } from "./replay.js";
 import { driverOverride, type SelectedFile } from "./select.js";

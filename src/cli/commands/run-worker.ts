@@ -19,7 +19,7 @@ import { builtinRegistry } from "../../index.js";
 import { logScenario } from "../../report/log.js";
 import { observePluginCalls } from "../../plugin/running.js";
 import { Sandbox } from "../sandbox.js";
-import { Watch } from "../watch.js";
+import { Watch } from "../../plugin/watch.js";
 import type { FromWorker, Job, SpanKind, WorkerSetup } from "./isolated.js";
 import { ReplayError, replayScenario } from "./replay.js";
 

@@ -4,7 +4,8 @@
  */
 export type { Program, ProgramFactory } from "./program.js";
 export { explore, merge, type ExploreOptions, type Summary } from "./explore.js";
-export { exploreParallel, ExplorePool } from "./parallel.js";
+export { exploreParallel, ExplorePool, SearchStalled } from "./parallel.js";
+export type { StalledPlace } from "./watched.js";
 export { replay, encodeSchedule, decodeSchedule, ScheduleError } from "./schedule.js";
 export type { Bound } from "./tally.js";
 export { ToyProgram, parseThread, type ToySpec } from "./toy.js";

@@ -14,10 +14,12 @@ import { availableParallelism } from "node:os";
 import { isAbsolute } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Worker } from "node:worker_threads";
+import { InputError, type Diagnostic } from "../../core/diagnostics.js";
 import { startWorker } from "../../core/thread.js";
 import { finish, normalize, planUnits, runUnit, shardUnits, unitContext, type ExploreOptions, type OnUnit, type Summary } from "./explore.js";
 import type { Program, ProgramFactory } from "./program.js";
-import type { Tally } from "./tally.js";
+import { EMPTY_TALLY, type FailureReport, type Tally } from "./tally.js";
+import { SearchWatch, type StalledPlace } from "./watched.js";
 
 /** One search, as the pool gives it to each of its workers. */
 export interface Job {
@@ -31,11 +33,34 @@ export interface Job {
   readonly spent: SharedArrayBuffer;
 }
 
-/** A worker's messages for a job: one per unit it searched, then the end of its part (or its failure). */
+/** A worker's messages for a job: one per unit it searched, then the end of its part (or its failure: bad input, or a bug). */
 export type WorkerMessage =
   | { readonly id: number; readonly unit: number; readonly of: number; readonly tally: Tally }
   | { readonly id: number; readonly done: true; readonly total: number; readonly agents: readonly string[] }
+  | { readonly id: number; readonly diagnostics: Diagnostic[] }
   | { readonly id: number; readonly error: string };
+
+/** What the pool's workers are given to start with: under a watchdog, the memory where each says where its search is. */
+export interface WorkerSetup {
+  readonly watch?: SharedArrayBuffer;
+  readonly calls?: SharedArrayBuffer;
+}
+
+/**
+ * A search stopped by the watchdog (ExplorePool's timeoutMs): where the
+ * worker was, and the summary of what was searched until then with the
+ * caller's report of the stop (kind "timeout") as its failure.
+ */
+export class SearchStalled extends Error {
+  constructor(
+    readonly place: StalledPlace,
+    readonly seconds: number,
+    readonly partial: (failure: FailureReport) => Summary,
+  ) {
+    super(`explore: a worker's search made no progress for ${seconds} s`);
+    this.name = "SearchStalled";
+  }
+}
 
 /** What a thread's part of a search ends with: the units there are, and the program's agents. */
 type PartEnd = { readonly total: number; readonly agents: readonly string[] };
@@ -58,7 +83,7 @@ export async function buildProgram(factory: ProgramFactory): Promise<Program> {
  * unit done comes before the next one claimed): each unit's index and tally.
  * Returns the units there are and the program's agents.
  */
-export function* claimUnits(program: Program, job: Job): Generator<[unit: number, of: number, tally: Tally], PartEnd> {
+export function* claimUnits(program: Program, job: Job, onClaim?: (unit: number, of: number) => void): Generator<[unit: number, of: number, tally: Tally], PartEnd> {
   const o = normalize(job.options);
   const units = planUnits(program, o);
   const mine = shardUnits(units.length, job.options.shard);
@@ -69,6 +94,7 @@ export function* claimUnits(program: Program, job: Job): Generator<[unit: number
   for (;;) {
     const n = Atomics.add(next, 0, 1);
     if (n >= mine.length || (max !== null && Atomics.load(spent, 0) >= max)) break;
+    onClaim?.(mine[n]!, units.length);
     const tally = runUnit(program, o, units[mine[n]!]!, k);
     Atomics.add(spent, 0, BigInt(tally.schedules));
     yield [mine[n]!, mine.length, tally];
@@ -79,11 +105,16 @@ export function* claimUnits(program: Program, job: Job): Generator<[unit: number
 /** ExplorePool's default joinAfterMs. */
 const JOIN_AFTER_MS = 2000;
 
-/** A worker of the pool, and who hears its messages (the job running). */
+/** A worker of the pool, and who hears its messages (the job running); under a watchdog, where its search is, and when that last changed. */
 interface Slot {
   readonly worker: Worker;
   hear?: (m: WorkerMessage) => void;
   fail?: (e: Error) => void;
+  readonly watch?: SearchWatch;
+  /** Between the job's post and the end of its part: a worker that has ended its part waits for the others, beatless. */
+  busy: boolean;
+  beats: number;
+  beatAt: number;
 }
 
 /**
@@ -112,6 +143,13 @@ export class ExplorePool {
      * started, workers serve every later search at once.
      */
     readonly joinAfterMs = JOIN_AFTER_MS,
+    /**
+     * A watchdog: a worker whose search makes no progress (starts no
+     * execution, takes no step) for this long is stopped, and the search with
+     * it (SearchStalled). The calling thread then never searches, so that no
+     * plugin's code runs where nothing watches it.
+     */
+    readonly timeoutMs?: number,
   ) {
     if (!Number.isSafeInteger(jobs) || jobs < 1) throw new RangeError(`explore: jobs must be an integer >= 1, not ${jobs}`);
   }
@@ -125,13 +163,16 @@ export class ExplorePool {
 
   private slot(): Slot {
     this.starts++;
-    const slot: Slot = { worker: startWorker(new URL("./worker.js", import.meta.url)) };
+    const watch = this.timeoutMs === undefined ? undefined : new SearchWatch(undefined, new SharedArrayBuffer(1024));
+    const workerData: WorkerSetup = watch ? { watch: watch.buffer, calls: watch.calls.buffer } : {};
+    const slot: Slot = { worker: startWorker(new URL("./worker.js", import.meta.url), { workerData }), ...(watch ? { watch } : {}), busy: false, beats: 0, beatAt: 0 };
     slot.worker.on("message", (m: WorkerMessage) => slot.hear?.(m));
     slot.worker.on("error", (e: Error) => slot.fail?.(e));
     slot.worker.on("exit", (code) => {
       if (this.closing) return;
-      // the next search starts another in its place
-      this.slots.splice(this.slots.indexOf(slot), 1);
+      // the next search starts another in its place (one the watchdog stopped is out already)
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots.splice(i, 1);
       slot.fail?.(new Error(`explore: a worker exited (code ${code}) before it answered`));
     });
     return slot;
@@ -142,10 +183,13 @@ export class ExplorePool {
    * hears each unit done. Given `local`, the program built here, this thread
    * searches too, beside `jobs` - 1 workers: it starts at once, and the
    * workers join once it has searched for joinAfterMs with as much left (at
-   * once if they run already); a search done sooner starts none.
+   * once if they run already); a search done sooner starts none. Under the
+   * watchdog only the workers search (all `jobs` of them), and a search
+   * stopped by it rejects with SearchStalled.
    */
-  async explore(factory: ProgramFactory, options: ExploreOptions = {}, onUnit?: OnUnit, local?: Program): Promise<Summary> {
+  async explore(factory: ProgramFactory, options: ExploreOptions = {}, onUnit?: OnUnit, program?: Program): Promise<Summary> {
     const o = normalize(options);
+    const local = this.timeoutMs === undefined ? program : undefined;
     const workers = local ? this.jobs - 1 : this.jobs;
     const job: Job = { id: ++this.jobsRun, factory, options, next: new SharedArrayBuffer(4), spent: new SharedArrayBuffer(8) };
     const tallies: [number, Tally][] = [];
@@ -177,11 +221,21 @@ export class ExplorePool {
       parts.push(here.finally(() => (this.searchedMs = performance.now() - t0)));
     }
     let ends: PartEnd[];
+    const watchdog = this.watchdog((place, planned) => {
+      const partial = (failure: FailureReport): Summary => {
+        const units = Math.max(planned, tallies.length + 1);
+        const stopped: Tally = { ...EMPTY_TALLY, bounds: ["timeout"], failures: [failure] };
+        const heard = [...tallies, [place.unit < 0 ? units : place.unit, stopped] as [number, Tally]];
+        return finish(program?.agents ?? [], o, heard.sort((a, b) => a[0] - b[0]), units, options.shard ?? null);
+      };
+      return new SearchStalled(place, this.timeoutMs! / 1000, partial);
+    });
     try {
       /* the workers may join while this thread searches: wait for them too */
-      do ends = await Promise.all(parts);
+      do ends = await Promise.race([Promise.all(parts), watchdog.stopped]);
       while (ends.length < parts.length);
     } finally {
+      watchdog.end();
       for (const slot of this.slots) slot.hear = slot.fail = undefined;
       // after a failure, no thread claims another unit of this search
       Atomics.store(new Int32Array(job.next), 0, 2 ** 30);
@@ -190,16 +244,56 @@ export class ExplorePool {
     return finish(agents, o, tallies.sort((a, b) => a[0] - b[0]), total, options.shard ?? null);
   }
 
+  /**
+   * Under a watchdog, a check every quarter of the timeout (at most 250 ms)
+   * of each busy worker's beats: one unchanged for the timeout is stopped,
+   * with every other worker (a search cannot go on without its unit), and
+   * `stopped` rejects with what `stall` makes of where it was and of the
+   * units of the search (as far as a worker planned them). Workers are timed
+   * from their first beat: starting one loads the engine, which runs no plugin.
+   */
+  private watchdog(stall: (place: StalledPlace, units: number) => Error): { stopped: Promise<never>; end(): void } {
+    const timeoutMs = this.timeoutMs;
+    if (timeoutMs === undefined) return { stopped: new Promise<never>(() => undefined), end: () => undefined };
+    let reject!: (e: Error) => void;
+    const stopped = new Promise<never>((_, r) => (reject = r));
+    for (const slot of this.slots) slot.beats = slot.beatAt = 0;
+    const timer = setInterval(() => {
+      const now = performance.now();
+      for (const slot of this.slots) {
+        const beats = slot.watch!.beats();
+        if (!slot.busy || beats === 0) continue;
+        if (beats !== slot.beats) {
+          slot.beats = beats;
+          slot.beatAt = now;
+        } else if (now - slot.beatAt >= timeoutMs) {
+          clearInterval(timer);
+          const all = this.slots.splice(0);
+          for (const s of all) s.hear = s.fail = undefined;
+          void Promise.all(all.map((s) => s.worker.terminate())).then(() => {
+            const units = Math.max(-1, ...all.map((s) => s.watch!.read().units));
+            reject(stall(slot.watch!.read(), units));
+          });
+          return;
+        }
+      }
+    }, Math.min(250, timeoutMs / 4));
+    return { stopped, end: () => clearInterval(timer) };
+  }
+
   /** `slot`'s worker given `job`: its part, settled when it has claimed its last unit. */
   private part(slot: Slot, job: Job, heard: Heard): Promise<PartEnd> {
-    return new Promise((resolve, reject) => {
+    return new Promise<PartEnd>((resolve, reject) => {
       slot.fail = reject;
       slot.hear = (m) => {
         if (m.id !== job.id) return;
+        if (!("unit" in m)) slot.busy = false;
+        if ("diagnostics" in m) return reject(new InputError(m.diagnostics));
         if ("error" in m) return reject(new Error(`explore: a worker failed: ${m.error}`));
         if ("done" in m) return resolve(m);
         heard(m.unit, m.of, m.tally);
       };
+      slot.busy = true;
       slot.worker.postMessage(job);
     });
   }

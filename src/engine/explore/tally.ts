@@ -7,8 +7,8 @@
 import type { Result } from "./program.js";
 import { encodeSchedule, type Decision } from "./schedule.js";
 
-/** Why a search did not cover its whole space. */
-export type Bound = "maxSchedules" | "preemptionBound" | "maxSteps" | "sampled";
+/** Why a search did not cover its whole space ("timeout": the watchdog stopped it). */
+export type Bound = "maxSchedules" | "preemptionBound" | "maxSteps" | "sampled" | "timeout";
 
 /** The shortest failing schedule found for one failure kind. */
 export interface FailureReport {

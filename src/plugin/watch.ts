@@ -5,7 +5,7 @@
  * the worker (out of time or memory), to say where the run was. Plain
  * stores: the reader looks only after the writer is stopped.
  */
-import type { PluginCall } from "../plugin/running.js";
+import type { PluginCall } from "./running.js";
 
 const SCENARIO = 0;
 const LINE = 1;
