@@ -193,6 +193,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     .addOption(new Option("--mode <mode>", "the search (default dpor; random with --seeds)").choices(["dpor", "naive", "pct", "random"]))
     .addOption(new Option("--max-schedules <n>", "dpor, naive: the budget (default 100000): the parts of the search in order, each stopping at n schedules, none started once those before hold n").argParser(positiveInt))
     .addOption(new Option("--preemptions <k>", "dpor, naive: at most K preemptions per schedule (default: no bound)").argParser(nonNegativeInt))
+    .addOption(new Option("--split-depth <d>", "dpor, naive: cut the space into parts at prefixes of D steps (default 8; a level of 256 parts is not cut further): deeper, parts more even for --jobs and --shard, at more blocked runs").argParser(nonNegativeInt))
     .addOption(new Option("--max-steps <n>", "stop an execution after this many steps as a livelock (default 10000)").argParser(positiveInt))
     .addOption(new Option("--depth <d>", "pct: the bug depth (default 2)").argParser(positiveInt))
     .addOption(new Option("--runs <n>", "pct: the runs (default 1000)").argParser(positiveInt))

@@ -65,6 +65,7 @@ export interface ExploreOpts extends GlobalOpts, ReplayOpts {
   mode?: "dpor" | "naive" | "pct" | "random";
   maxSchedules?: number;
   preemptions?: number;
+  splitDepth?: number;
   maxSteps?: number;
   depth?: number;
   runs?: number;

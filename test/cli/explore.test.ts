@@ -155,6 +155,21 @@ describe("explore: mainline, documents, jobs and shards", () => {
     expect(mergedJson.stdout).toBe(wholeJson.stdout);
   });
 
+  test("--split-depth: the same schedules, outcomes and findings in more even parts; shards merge only with their own split", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "smmu-shards-"));
+    const args = ["explore", AU, "--scenario", "unmap races an attach*", "--jobs", "1", "--json"];
+    const summary = (stdout: string) => (document(stdout).blocks as { summary: Record<string, unknown> & { options: { splitDepth: number }; units: { total: number } } }[])[0]!.summary;
+    const [flat, deep] = [summary((await cli(...args, "--split-depth", "0")).stdout), summary((await cli(...args, "--split-depth", "16")).stdout)];
+    expect([flat.options.splitDepth, flat.units.total, deep.options.splitDepth, deep.units.total]).toEqual([0, 1, 16, 203]);
+    for (const key of ["schedules", "steps", "outcomes", "failures", "covered"]) expect(deep[key]).toEqual(flat[key]);
+    const paths = [1, 2].map((k) => join(dir, `part${k}.json`));
+    for (const [k, path] of paths.entries()) writeFileSync(path, (await cli(...args, "--split-depth", "16", "--shard", `${k + 1}/2`)).stdout);
+    expect((await cli("explore", "--merge", "--json", ...paths)).stdout).toBe((await cli(...args, "--split-depth", "16")).stdout);
+    writeFileSync(paths[1]!, (await cli(...args, "--shard", "2/2")).stdout);
+    const mixed = await cli("explore", "--merge", ...paths);
+    expect([mixed.status, mixed.stderr]).toEqual([2, `${paths[0]}:1:1: error: "unmap races an attach to the same domain", block 1: merge: shard 2/2 explored another program or with other options\n`]);
+  });
+
   test("--merge: a part missing, or a file that is no shard document, is bad input at its position", async () => {
     const dir = mkdtempSync(join(tmpdir(), "smmu-shards-"));
     const r = await cli("explore", AU, "--scenario", "*ATC*", "--jobs", "1", "--shard", "1/2");
@@ -174,6 +189,7 @@ describe("explore and run --schedule: misuse is a usage error naming the flag", 
     [["explore", AU, "--depth", "3"], "smmu-emu: --depth: applies to --mode pct, not dpor"],
     [["explore", AU, "--mode", "pct", "--seeds", "1..2"], "smmu-emu: --seeds: applies to --mode random, not pct"],
     [["explore", AU, "--max-schedules", "10", "--seeds", "1..2"], "smmu-emu: --max-schedules: applies to --mode dpor or naive, not random"],
+    [["explore", AU, "--mode", "pct", "--split-depth", "3"], "smmu-emu: --split-depth: applies to --mode dpor or naive, not pct"],
     [["explore", "examples/s1-shared.smmu"], "smmu-emu: examples/s1-shared.smmu: no scenario selected has a concurrently block to explore"],
     [["explore", AU, "--block", "2"], "smmu-emu: --block: no scenario selected has a concurrently block 2 to explore"],
     [["run", AU, "--schedule", "0"], "smmu-emu: --schedule: replays one scenario, but 5 are selected (choose one with --scenario)"],

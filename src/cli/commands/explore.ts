@@ -37,6 +37,7 @@ function misplacedFlag(o: ExploreOpts): [string, string] | null {
   const only: [keyof ExploreOpts, string, string[]][] = [
     ["maxSchedules", "--max-schedules", ["dpor", "naive"]],
     ["preemptions", "--preemptions", ["dpor", "naive"]],
+    ["splitDepth", "--split-depth", ["dpor", "naive"]],
     ["depth", "--depth", ["pct"]],
     ["runs", "--runs", ["pct"]],
     ["seed", "--seed", ["pct"]],
@@ -53,6 +54,7 @@ function exploreOptions(o: ExploreOpts): ExploreOptions {
     mode: o.mode ?? (o.seeds ? "random" : "dpor"),
     maxSchedules: o.maxSchedules,
     preemptionBound: o.preemptions,
+    splitDepth: o.splitDepth,
     maxSteps: o.maxSteps,
     depth: o.depth,
     runs: o.runs,
