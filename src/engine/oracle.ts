@@ -19,6 +19,7 @@
  * (the kernel disables ATS at the device first).
  */
 import type { Bus } from "../core/bus.js";
+import { BoundedMap } from "../core/bounded-map.js";
 import type { Memory } from "../core/memory.js";
 import { isTlbi } from "../model/commands.js";
 import type { IommuDriver } from "../model/driver.js";
@@ -74,8 +75,8 @@ export class Oracle {
    */
   private readonly unmaps = new Map<bigint, Map<string, UnmapRecord>>();
   private unmapOrder = 0;
-  /** The operation that freed each page-table table. */
-  private readonly frees = new Map<bigint, OpRef | undefined>();
+  /** The operation that freed each page-table table, for as long as memory keeps the table (its quarantine). */
+  private readonly frees: BoundedMap<bigint, OpRef | undefined>;
   private readonly inFlight = new Set<number>();
   private current: OpRef | null = null;
   /** The SMMUs that answer smmu:tlb-tags, by the cache name their TLB fills under ("smmu0.iotlb"). */
@@ -95,6 +96,7 @@ export class Oracle {
     private readonly platform: Platform,
     private readonly driver: IommuDriver,
   ) {
+    this.frees = new BoundedMap(memory.quarantine);
     for (const smmu of platform.smmus()) {
       if (!bus.serves("smmu:tlb-tags", smmu.name)) continue;
       this.tlbOf.set(`${smmu.name}.iotlb`, smmu.name);

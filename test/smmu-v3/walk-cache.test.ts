@@ -7,7 +7,9 @@
  * and against an SMMU without a walk cache.
  */
 import { describe, expect, test } from "vitest";
+import { QUARANTINE } from "../../src/core/memory.js";
 import { loadSmmu } from "../../src/engine/load.js";
+import { PtTable } from "../../src/model/page-table.js";
 import { runFile } from "../../src/engine/runner.js";
 import { builtinRegistry, definePlugin, type IommuDriver, type Simulator, type Steps } from "../../src/index.js";
 import type { Cmd } from "../../src/model/commands.js";
@@ -146,6 +148,23 @@ describe("a table freed by an unmap, and the walk cache", () => {
         during: undefined,
         message: `dev0 read 0x201000 walked from smmu0.walk: its level 2 entry for 0x200000 points at the table at ${table}, which "unmap d1 0x200000 size 0x200000" freed`,
       },
+    ]);
+  });
+
+  test("a table freed longer ago than memory's quarantine: the walk from the stale entry reads nothing there, and is still a stale walk", () => {
+    const s = withDriver("no-walk-flush", true);
+    tableUnmap(s);
+    const [, , l2] = smmu0(s).walkCache!.entries();
+    /* QUARANTINE tables freed after it, at 0x400000: the first leaves quarantine */
+    for (let i = 0; i < QUARANTINE; i++) {
+      s.map("d1", 0x40_0000, 0x1000);
+      s.unmap("d1", 0x40_0000, 0x20_0000);
+    }
+    expect([s.memory.isFreed(l2!.next), s.memory.read(l2!.next, PtTable)]).toEqual([true, undefined]);
+    const table = `0x${l2!.next.toString(16)}`;
+    expect(s.dma("dev0", "read", 0x20_1000)).toMatchObject({ kind: "fault", event: "F_WALK_EABT", detail: `stage 1 walk-cache entry points at ${table}, which holds no table` });
+    expect(s.violations.map((v) => [v.kind, v.op, v.message])).toEqual([
+      ["stale-walk", undefined, `dev0 read 0x201000 walked from smmu0.walk: its level 2 entry for 0x200000 points at the table at ${table}, which was freed`],
     ]);
   });
 
