@@ -153,6 +153,14 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
 
   const ctx: CommandContext = { io, version, useColor: (o: GlobalOpts): boolean => io.tty && o.color && !o.json };
 
+  /** `command` as it is, or with --timeout (on the command's own thread) the same command line on a watched worker thread. */
+  const watchable = async (name: string, o: { timeout?: number }, command: () => Promise<number>): Promise<number> => {
+    if (o.timeout === undefined) return command();
+    const watched = await import("./commands/watched.js");
+    return watched.watchedHere() ? command() : watched.watchedCommand(argv, o.timeout, io, name);
+  };
+  const TIMEOUT = "run on a worker thread, and stop it after this long, naming the plugin running";
+
   program
     .command("run")
     .description("run every scenario of each file; exit 0 if none fails, 1 if one fails, 2 on bad input")
@@ -216,8 +224,10 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     .description("parse and validate a .smmu file without running it")
     .argument("<file>", ".smmu file")
     .option("--topology <file>", TOPOLOGY_HELP)
+    .addOption(new Option("--timeout <seconds>", TIMEOUT).argParser(seconds))
     .action(async (file: string, _o: unknown, cmd: Command) => {
-      status = await (await import("./commands/check.js")).checkCommand(file, "smmu", cmd.optsWithGlobals<CheckOpts>(), ctx);
+      const o = cmd.optsWithGlobals<CheckOpts>();
+      status = await watchable("check", o, async () => (await import("./commands/check.js")).checkCommand(file, "smmu", o, ctx));
     });
 
   program
@@ -249,9 +259,11 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     .argument("<file>", ".smmu file, or topology .json file (by its extension)")
     .option("--scenario <name>", "also draw the attachments this scenario's statements make (it is not run)")
     .option("--topology <file>", TOPOLOGY_HELP)
+    .addOption(new Option("--timeout <seconds>", TIMEOUT).argParser(seconds))
     .addHelpText("after", GRAPH_HELP)
     .action(async (file: string, _o: unknown, cmd: Command) => {
-      status = await (await import("./commands/graph.js")).graphCommand(file, cmd.optsWithGlobals<GraphOpts>(), ctx);
+      const o = cmd.optsWithGlobals<GraphOpts>();
+      status = await watchable("graph", o, async () => (await import("./commands/graph.js")).graphCommand(file, o, ctx));
     });
 
   program
@@ -261,9 +273,11 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     .option("--scenario <name>", "compare only the scenarios this name or glob matches; repeatable", collect)
     .option("--topology <file>", TOPOLOGY_HELP)
     .addOption(new Option("--seed <n>", "seed of the interleavings `concurrently` blocks explore").argParser(seedInt).default(0))
+    .addOption(new Option("--timeout <seconds>", TIMEOUT).argParser(seconds))
     .addHelpText("after", COMPARE_HELP)
     .action(async (file: string, _o: unknown, cmd: Command) => {
-      status = await (await import("./commands/compare.js")).compareCommand(file, cmd.optsWithGlobals<CompareOpts>(), ctx);
+      const o = cmd.optsWithGlobals<CompareOpts>();
+      status = await watchable("compare", o, async () => (await import("./commands/compare.js")).compareCommand(file, o, ctx));
     });
 
   try {

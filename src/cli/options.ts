@@ -44,7 +44,12 @@ export interface RunOpts extends GlobalOpts, ReplayOpts {
   maxMemory?: number;
 }
 
-export interface CheckOpts extends GlobalOpts {
+/** check, graph and compare --timeout: seconds the command may run (on a worker thread) before it is stopped. */
+interface WatchableOpts {
+  timeout?: number;
+}
+
+export interface CheckOpts extends GlobalOpts, WatchableOpts {
   topology?: string;
 }
 
@@ -78,12 +83,12 @@ export interface ExploreOpts extends GlobalOpts, ReplayOpts {
   merge?: boolean;
 }
 
-export interface GraphOpts extends GlobalOpts {
+export interface GraphOpts extends GlobalOpts, WatchableOpts {
   scenario?: string;
   topology?: string;
 }
 
-export interface CompareOpts extends GlobalOpts {
+export interface CompareOpts extends GlobalOpts, WatchableOpts {
   scenario?: string[];
   topology?: string;
   seed: number;

@@ -185,6 +185,25 @@ describe("explore --timeout: the search on watched worker threads", () => {
   });
 });
 
+describe("check, graph and compare --timeout: the command on a watched worker thread", () => {
+  test("a setup that never returns: the command stopped, naming the plugin and the event; nothing else printed; exit 2", async () => {
+    const file = fixture("", "for (;;) {}");
+    const r = await cli("check", "--timeout", "2", file);
+    expect(r).toEqual({ status: 2, stdout: "", stderr: `smmu-emu: check: timed out after 2 s (--timeout) in plugin "driver-bad" handling "setup"\n` });
+  });
+
+  test.each([
+    ["check", "examples/s1-shared.smmu"],
+    ["graph", "examples/s1-shared.smmu", "--scenario", "one S1 domain on two SMMUs"],
+    ["compare", "examples/s1-shared.smmu"],
+    ["check", "examples/missing.smmu"],
+  ])("%s %s: what it prints without the flag", async (...argv) => {
+    const watched = await cli(...argv, "--timeout", "30");
+    expect(watched).toEqual(await cli(...argv));
+    expect(watched.stdout + watched.stderr).not.toBe("");
+  });
+});
+
 describe("--max-memory", () => {
   test("a handler that allocates without end: stopped at its statement, out of memory, naming the bound", async () => {
     const file = fixture("const keep = []; for (;;) keep.push(new Array(1e5).fill(keep.length));");
