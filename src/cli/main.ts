@@ -234,23 +234,29 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     .command("validate")
     .description("validate a topology written as JSON against the schemas")
     .argument("<file>", "topology .json file")
+    .addOption(new Option("--timeout <seconds>", TIMEOUT).argParser(seconds))
     .action(async (file: string, _o: unknown, cmd: Command) => {
-      status = await (await import("./commands/check.js")).checkCommand(file, "json", cmd.optsWithGlobals<GlobalOpts>(), ctx);
+      const o = cmd.optsWithGlobals<CheckOpts>();
+      status = await watchable("validate", o, async () => (await import("./commands/check.js")).checkCommand(file, "json", o, ctx));
     });
 
   program
     .command("export")
     .description("print the topology of a .smmu file as JSON (what validate, include \"x.json\"; and run --topology take)")
     .argument("<file>", ".smmu file")
+    .addOption(new Option("--timeout <seconds>", TIMEOUT).argParser(seconds))
     .action(async (file: string, _o: unknown, cmd: Command) => {
-      status = await (await import("./commands/export.js")).exportCommand(file, cmd.optsWithGlobals<GlobalOpts>(), ctx);
+      const o = cmd.optsWithGlobals<CheckOpts>();
+      status = await watchable("export", o, async () => (await import("./commands/export.js")).exportCommand(file, o, ctx));
     });
 
   program
     .command("plugins")
     .description("list the loaded plugins: built-in ones and those given with --plugin")
+    .addOption(new Option("--timeout <seconds>", TIMEOUT).argParser(seconds))
     .action(async (_o: unknown, cmd: Command) => {
-      status = await (await import("./commands/plugins.js")).pluginsCommand(cmd.optsWithGlobals<GlobalOpts>(), ctx);
+      const o = cmd.optsWithGlobals<CheckOpts>();
+      status = await watchable("plugins", o, async () => (await import("./commands/plugins.js")).pluginsCommand(o, ctx));
     });
 
   program

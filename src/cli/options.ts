@@ -44,7 +44,7 @@ export interface RunOpts extends GlobalOpts, ReplayOpts {
   maxMemory?: number;
 }
 
-/** check, graph and compare --timeout: seconds the command may run (on a worker thread) before it is stopped. */
+/** check, validate, export, graph, compare and plugins --timeout: seconds the command may run (on a worker thread) before it is stopped. */
 interface WatchableOpts {
   timeout?: number;
 }

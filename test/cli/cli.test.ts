@@ -670,12 +670,13 @@ describe("expect commands: a diff, not positional", () => {
 
 describe("usage", () => {
   const HELP: Array<[string, string[], string[]]> = [
-    ["smmu-emu", [], ["-V, --version", "--json", "--no-color", "-h, --help", "run [options] <files...>", "check [options] <file>", "validate <file>", "export <file>", "graph [options] <file>"]],
-    ["run", ["run"], ["<files...>", "--scenario <name>", "--topology <file>", "--driver <name>", "--variant <name>", "--step-limit <n>", "-h, --help"]],
-    ["check", ["check"], ["<file>", "--topology <file>", "-h, --help"]],
-    ["export", ["export"], ["<file>", "-h, --help"]],
-    ["graph", ["graph"], ["<file>", "--scenario <name>", "-h, --help", "Solid: what the device", "dot -Tsvg"]],
-    ["validate", ["validate"], ["<file>", "-h, --help"]],
+    ["smmu-emu", [], ["-V, --version", "--json", "--no-color", "-h, --help", "run [options] <files...>", "check [options] <file>", "validate [options] <file>", "export [options] <file>", "graph [options] <file>"]],
+    ["run", ["run"], ["<files...>", "--scenario <name>", "--topology <file>", "--driver <name>", "--variant <name>", "--step-limit <n>", "--timeout <seconds>", "-h, --help"]],
+    ["check", ["check"], ["<file>", "--topology <file>", "--timeout <seconds>", "-h, --help"]],
+    ["export", ["export"], ["<file>", "--timeout <seconds>", "-h, --help"]],
+    ["graph", ["graph"], ["<file>", "--scenario <name>", "--timeout <seconds>", "-h, --help", "Solid: what the device", "dot -Tsvg"]],
+    ["validate", ["validate"], ["<file>", "--timeout <seconds>", "-h, --help"]],
+    ["explore", ["explore"], ["<files...>", "--split-depth <d>", "--timeout <seconds>", "--jobs <n>", "-h, --help"]],
   ];
 
   test.each(HELP)("%s --help: exit 0 and every option listed", async (_name, cmd, options) => {

@@ -185,7 +185,7 @@ describe("explore --timeout: the search on watched worker threads", () => {
   });
 });
 
-describe("check, graph and compare --timeout: the command on a watched worker thread", () => {
+describe("check, validate, export, graph, compare and plugins --timeout: the command on a watched worker thread", () => {
   test("a setup that never returns: the command stopped, naming the plugin and the event; nothing else printed; exit 2", async () => {
     const file = fixture("", "for (;;) {}");
     const r = await cli("check", "--timeout", "2", file);
@@ -196,6 +196,9 @@ describe("check, graph and compare --timeout: the command on a watched worker th
     ["check", "examples/s1-shared.smmu"],
     ["graph", "examples/s1-shared.smmu", "--scenario", "one S1 domain on two SMMUs"],
     ["compare", "examples/s1-shared.smmu"],
+    ["export", "examples/s1-shared.smmu"],
+    ["validate", "test/cli/watchdog/s1-shared.json"],
+    ["plugins"],
     ["check", "examples/missing.smmu"],
   ])("%s %s: what it prints without the flag", async (...argv) => {
     const watched = await cli(...argv, "--timeout", "30");
