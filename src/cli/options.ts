@@ -117,7 +117,7 @@ export function driverOption(v: string, prev: Record<string, JsonValue> = {}): R
 }
 
 /** Every limit's name on the command line (a Record over the keys: the type check keeps the list whole). */
-const LIMIT_FLAGS: Readonly<Record<keyof InputLimits, string>> = {
+export const LIMIT_FLAGS: Readonly<Record<keyof InputLimits, string>> = {
   nesting: "nesting",
   iterations: "iterations",
   nodes: "nodes",

@@ -56,8 +56,9 @@ export class Memory {
     return obj instanceof ctor ? obj : undefined;
   }
 
-  /** Whether `pa` was allocated and has been freed. */
+  /** Whether `pa` is where an allocation started, and it has been freed. */
   isFreed(pa: bigint): boolean {
+    if ((pa & 0xfffn) !== 0n) return false;
     const page = this.page(pa);
     return page >= 0 && page < this.freedPages.length * 8 && (this.freedPages[page >> 3]! & (1 << (page & 7))) !== 0;
   }

@@ -34,3 +34,37 @@ export function startWorker(entry: URL, options: WorkerOptions = {}): Worker {
   const code = `import(${JSON.stringify(tsxApi())}).then((m) => { m.register(); return import(${JSON.stringify(source.href)}); });`;
   return new Worker(code, { ...options, eval: true });
 }
+
+/**
+ * Terminate `w`, settling once it has stopped, or after `graceMs` at most:
+ * a thread blocked in a system call (a plugin's synchronous read of a pipe)
+ * does not stop until the call returns, and a watchdog must not wait for it
+ * (the process's exit ends it).
+ */
+export function stopWorker(w: Worker, graceMs = 1000): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, graceMs);
+    timer.unref();
+    void w.terminate().then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/**
+ * On a worker thread: what this thread writes to stdout and stderr (a
+ * plugin's console.log) goes to `post` instead, as it is written, on the
+ * same channel as the thread's other messages, so it arrives before the
+ * message that says the work is done, however that ends.
+ */
+export function postOutput(post: (text: string) => void): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+      post(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8"));
+      const done = rest.find((r): r is () => void => typeof r === "function");
+      done?.();
+      return true;
+    }) as typeof stream.write;
+  }
+}

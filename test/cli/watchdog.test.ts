@@ -175,6 +175,18 @@ describe("explore --timeout: the search on watched worker threads", () => {
     expect(r.status).toBe(1);
   });
 
+  test("the workers load the file as the command's thread does: --limit and --driver count there too, and the replay line carries them", async () => {
+    const name = "n".repeat(5000);
+    const file = join(mkdtempSync(join(tmpdir(), "smmu-watchdog-")), "long.smmu");
+    writeFileSync(file, `smmu smmu0 { features: ats; }\ndevice nic0 { smmu: smmu0; sids: 0x40; }\ndomain d1 { stage: s1; }\nscenario "${name}" {\n  attach nic0 d1;\n  concurrently { map d1 0x10000 size 4K; map d1 0x20000 size 4K; }\n  expect count smmu0 commands 999;\n}\n`);
+    const args = ["explore", file, "--limit", "literal-length=10000", "--driver", "legacy"];
+    const plain = await cli(...args, "--jobs", "1");
+    const watched = await cli(...args, "--timeout", "30");
+    expect([plain.status, plain.stderr]).toEqual([1, ""]);
+    expect(plain.stdout).toContain(` --limit literal-length=10000 --driver legacy --schedule `);
+    expect(watched.stdout.replaceAll(" --timeout 30", "")).toBe(plain.stdout);
+  });
+
   test("a search that makes progress: the report of an unwatched one, its replay lines with --timeout", async () => {
     const args = ["examples/race-attach-unmap.smmu", "--variant", "v9", "--scenario", "*purged*"];
     const watched = await cli("explore", "--timeout", "30", ...args);
@@ -190,6 +202,15 @@ describe("check, validate, export, graph, compare and plugins --timeout: the com
     const file = fixture("", "for (;;) {}");
     const r = await cli("check", "--timeout", "2", file);
     expect(r).toEqual({ status: 2, stdout: "", stderr: `smmu-emu: check: timed out after 2 s (--timeout) in plugin "driver-bad" handling "setup"\n` });
+  });
+
+  test("what a plugin prints comes through whole, on stderr, a line at a time (a line written in pieces is one line)", async () => {
+    const file = fixture("", `for (let i = 0; i < 2000; i++) console.log("line " + i); process.stdout.write("progress: "); process.stdout.write("50%"); process.stdout.write(" done\\n");`);
+    const r = await cli("check", "--timeout", "30", file);
+    const lines = r.stderr.split("\n").slice(0, -1);
+    expect(r.status).toBe(0);
+    expect(lines.filter((l) => l.startsWith("line ")).length).toBe(2000);
+    expect(lines.filter((l) => l.startsWith("progress"))).toEqual(["progress: 50% done"]);
   });
 
   test.each([

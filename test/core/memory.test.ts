@@ -36,6 +36,11 @@ test("a freed object keeps its contents while in quarantine (the last `quarantin
   for (const pa of pas) m.free(pa);
   expect(pas.map((pa) => m.read(pa, StreamTable))).toEqual([undefined, tables[1], tables[2]]);
   expect([...pas, live, 0x1000n, 0x9000_0000n].map((pa) => m.isFreed(pa))).toEqual([true, true, true, false, false, false]);
+  /* only where an allocation started, as before the quarantine: not an address inside it */
+  const m2 = new Memory(2);
+  const big = m2.alloc(new StreamTable(), 0x10000);
+  m2.free(big);
+  expect([big, big + 8n, big + 0xff8n, big + 0x1000n].map((pa) => m2.isFreed(pa))).toEqual([true, false, false, false]);
   /* freeing what is not allocated (twice, or never) changes nothing */
   m.free(pas[1]!);
   m.free(0x1000n);

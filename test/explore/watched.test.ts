@@ -43,6 +43,17 @@ describe("a watched program", () => {
     expect([1, 2, 3].map((seed) => drive(new Run(MP), seed).preemptions).some((p) => p > 0)).toBe(true);
   });
 
+  test("a new job (the next block's search) forgets where the last one was", () => {
+    const watch = new SearchWatch();
+    watch.unit(3, 7);
+    replay(watchedProgram(MP, watch), "0*2.1*2.2*2");
+    watch.calls.call({ plugin: "p", event: "e" });
+    const beats = watch.beats();
+    watch.job();
+    expect(watch.read()).toEqual({ phase: "loading", unit: -1, units: -1, decisions: [], preemptions: 0 });
+    expect(watch.beats()).toBe(beats + 1);
+  });
+
   test("a new execution starts its record afresh; the unit and units are kept", () => {
     const watch = new SearchWatch();
     expect([watch.beats(), watch.read().unit]).toEqual([0, -1]);

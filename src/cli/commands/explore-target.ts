@@ -11,6 +11,7 @@ import type { ProgramFactory } from "../../engine/explore/index.js";
 import { builtinRegistry } from "../../index.js";
 import type { DriverSpec } from "../../model/topology.js";
 import type { PluginRegistry } from "../../plugin/registry.js";
+import type { InputLimits } from "../options.js";
 
 export interface BlockSpec {
   readonly path: string;
@@ -21,6 +22,9 @@ export interface BlockSpec {
   readonly block: number;
   readonly memory: MemoryModel;
   readonly driver?: DriverSpec;
+  /** --topology and --limit, as the command line gives them: a worker loads the file as the command's thread did. */
+  readonly topology?: string;
+  readonly limits?: InputLimits;
   /** `run --seed`: the interleavings of the scenario's other blocks. */
   readonly seed: number;
   readonly stepLimit?: number;
@@ -35,7 +39,7 @@ export function blockProgramOf(spec: BlockSpec, file: SmmuFile, registry: Plugin
     scenario,
     block: spec.block,
     memory: spec.memory,
-    options: { registry, driver: spec.driver, seed: spec.seed, stepLimit: spec.stepLimit, keepInvalidations: false },
+    options: { registry, driver: spec.driver, seed: spec.seed, stepLimit: spec.stepLimit, maxPtes: spec.limits?.ptes, keepInvalidations: false },
   });
 }
 
@@ -46,7 +50,8 @@ export function blockProgramOf(spec: BlockSpec, file: SmmuFile, registry: Plugin
 export async function blockProgram(spec: BlockSpec): Promise<BlockProgram> {
   const registry = builtinRegistry();
   await loadCliPlugins(spec.plugins, registry);
-  return blockProgramOf(spec, await loadSmmuWithPlugins(spec.path, registry), registry);
+  const load = { ...(spec.driver ? { driver: spec.driver } : {}), ...(spec.topology !== undefined ? { topology: spec.topology } : {}), limits: spec.limits ?? {} };
+  return blockProgramOf(spec, await loadSmmuWithPlugins(spec.path, registry, undefined, load), registry);
 }
 
 /** How a worker thread builds the program of `spec`. */

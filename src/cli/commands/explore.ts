@@ -18,7 +18,8 @@ import { jsonSchemaCompiler } from "../../core/json-schema.js";
 import { parseJsonSource } from "../../schema/json-source.js";
 import exploreSchema from "../../../schemas/explore.schema.json" with { type: "json" };
 import { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, type Io } from "../io.js";
-import type { CommandContext, ExploreOpts } from "../options.js";
+import { LIMIT_FLAGS, type CommandContext, type ExploreOpts, type InputLimits } from "../options.js";
+import { Lines } from "../lines.js";
 import { usage } from "./common.js";
 import { blockFactory, blockProgramOf, type BlockSpec } from "./explore-target.js";
 import { driverOverride, loadSelected, type SelectedFile } from "./select.js";
@@ -78,6 +79,9 @@ function literalPattern(name: string): string {
 /** The command line that replays a schedule of `t` (without --schedule). */
 function replayCommand(t: Target, o: ExploreOpts): string {
   const args = ["smmu-emu", "run", t.spec.path, "--scenario", literalPattern(t.spec.scenario)];
+  /* what the file was loaded with: the replay must load it alike */
+  if (o.topology !== undefined) args.push("--topology", o.topology);
+  for (const [k, v] of Object.entries(o.limit ?? {})) args.push("--limit", `${LIMIT_FLAGS[k as keyof InputLimits]}=${v}`);
   if (t.spec.block > 0) args.push("--block", String(t.spec.block + 1));
   if (t.spec.memory !== "sc") args.push("--memory", t.spec.memory);
   for (const p of o.plugin ?? []) args.push("--plugin", p);
@@ -102,6 +106,8 @@ function targets(inputs: readonly SelectedFile[], o: ExploreOpts): Target[] {
           block,
           memory: o.memory,
           driver: driverOverride(o),
+          ...(o.topology !== undefined ? { topology: o.topology } : {}),
+          ...(o.limit ? { limits: o.limit } : {}),
           seed: 0,
         };
         out.push({ spec, input, scenario, span: stmt.span });
@@ -211,7 +217,9 @@ export async function exploreCommand(files: readonly string[], o: ExploreOpts, c
   const blocks: ExploredBlock[] = [];
   const jobs = o.jobs ?? availableParallelism();
   // one pool for every block: workers start (and load the engine) once; this thread searches beside them, unless they are watched
-  const pool = jobs > 1 || o.timeout !== undefined ? new ExplorePool(jobs, undefined, o.timeout === undefined ? undefined : o.timeout * 1000) : null;
+  /* what the workers' plugins print goes to stderr, a line at a time, as this thread's would */
+  const printed = new Lines((line) => ctx.io.err(line));
+  const pool = jobs > 1 || o.timeout !== undefined ? new ExplorePool(jobs, undefined, o.timeout === undefined ? undefined : o.timeout * 1000, (text) => printed.push(text)) : null;
   try {
     for (const t of all) {
       const b = await exploreBlock(t, o, ctx.io, pool);
@@ -222,6 +230,7 @@ export async function exploreCommand(files: readonly string[], o: ExploreOpts, c
     return printDiagnostics(ctx, o, err.diagnostics);
   } finally {
     await pool?.close();
+    printed.flush();
   }
   return report(blocks, o, ctx);
 }

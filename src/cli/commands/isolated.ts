@@ -14,7 +14,7 @@ import type { Readable } from "node:stream";
 import type { Worker } from "node:worker_threads";
 import type { Diagnostic, Span } from "../../core/diagnostics.js";
 import { InputError } from "../../core/diagnostics.js";
-import { startWorker } from "../../core/thread.js";
+import { startWorker, stopWorker } from "../../core/thread.js";
 import type { Scenario, SmmuFile, Stmt } from "../../dsl/ast.js";
 import type { InvalidationMetric } from "../../engine/metrics.js";
 import { stoppedResult, type RunOptions, type RunningStatement, type ScenarioResult } from "../../engine/runner.js";
@@ -24,6 +24,7 @@ import type { TraceWriter } from "../../report/trace.js";
 import type { Io } from "../io.js";
 import type { LogCategory, RunOpts } from "../options.js";
 import { Watch, type WatchedPlace } from "../../plugin/watch.js";
+import { Lines } from "../lines.js";
 import { InvalidationSpools, type Invalidations } from "./output.js";
 import { printSteps, ReplayError, replayOf, type Replay } from "./replay.js";
 import { driverOverride, type SelectedFile } from "./select.js";
@@ -83,16 +84,10 @@ type Outcome = { done: true } | { input: Diagnostic[] } | { usage: ReplayError }
 
 /** Lines of a stream, each to `line` as it completes; the rest when it ends. */
 function forwardLines(stream: Readable, line: (text: string) => void): Promise<void> {
-  let partial = "";
+  const lines = new Lines(line);
   stream.setEncoding("utf8");
-  stream.on("data", (chunk: string) => {
-    const lines = (partial + chunk).split("\n");
-    partial = lines.pop()!;
-    for (const l of lines) line(l);
-  });
-  return once(stream, "end").then(() => {
-    if (partial) line(partial);
-  });
+  stream.on("data", (chunk: string) => lines.push(chunk));
+  return once(stream, "end").then(() => lines.flush());
 }
 
 /** The span of the statement of `scenario` at `line`:`column` (nested ones too), or the scenario's own before any ran. */
@@ -242,7 +237,7 @@ export class Isolation {
         if (stopping) return;
         stopping = true;
         this.worker = undefined;
-        void w.terminate().then(() => settle({ stopped: why, place: this.watch.read() }));
+        void stopWorker(w).then(() => settle({ stopped: why, place: this.watch.read() }));
       };
       const onMessage = (m: FromWorker): void => {
         switch (m.t) {

@@ -7,8 +7,9 @@
  */
 import type { Worker } from "node:worker_threads";
 import { workerData } from "node:worker_threads";
-import { startWorker } from "../../core/thread.js";
+import { startWorker, stopWorker } from "../../core/thread.js";
 import { Watch } from "../../plugin/watch.js";
+import { Lines } from "../lines.js";
 import { EXIT_BAD_INPUT, type Io } from "../io.js";
 
 /** What the command's worker is started with. */
@@ -18,7 +19,8 @@ export interface CommandSetup {
   readonly watch: SharedArrayBuffer;
 }
 
-export type FromCommand = { t: "out" | "err"; text: string } | { t: "done"; status: number };
+/** The command's lines (out, err), what a plugin wrote (printed: pieces of lines), and its end. */
+export type FromCommand = { t: "out" | "err" | "printed"; text: string } | { t: "done"; status: number };
 
 /** Whether this thread is a watched command's worker (which runs the command itself). */
 export function watchedHere(): boolean {
@@ -29,21 +31,22 @@ export function watchedHere(): boolean {
 export function watchedCommand(argv: readonly string[], seconds: number, io: Io, name: string): Promise<number> {
   const watch = new Watch();
   const setup: CommandSetup = { argv, tty: io.tty, watch: watch.buffer };
-  const w: Worker = startWorker(new URL("./command-worker.js", import.meta.url), { workerData: setup, stdout: true, stderr: true });
-  /* what a plugin prints goes to stderr, as under run */
-  w.stdout.on("data", (chunk: Buffer) => io.err(chunk.toString("utf8").trimEnd()));
-  w.stderr.on("data", (chunk: Buffer) => io.err(chunk.toString("utf8").trimEnd()));
+  const w: Worker = startWorker(new URL("./command-worker.js", import.meta.url), { workerData: setup });
+  /* what a plugin prints goes to stderr, a line at a time, as under run */
+  const printed = new Lines((line) => io.err(line));
   return new Promise<number>((resolve) => {
     let settled = false;
     const settle = (status: number): void => {
       if (settled) return;
       settled = true;
       clearTimeout(deadline);
-      void w.terminate().then(() => resolve(status));
+      printed.flush();
+      void stopWorker(w).then(() => resolve(status));
     };
     const deadline = setTimeout(() => {
       settled = true;
-      void w.terminate().then(() => {
+      printed.flush();
+      void stopWorker(w).then(() => {
         const call = watch.read().call;
         const where = call ? ` in plugin "${call.plugin}" handling "${call.event}"` : "";
         io.err(`smmu-emu: ${name}: timed out after ${seconds} s (--timeout)${where}`);
@@ -51,8 +54,13 @@ export function watchedCommand(argv: readonly string[], seconds: number, io: Io,
       });
     }, seconds * 1000);
     w.on("message", (m: FromCommand) => {
+      if (settled) return;
       if (m.t === "done") settle(m.status);
-      else if (!settled) io[m.t](m.text);
+      else if (m.t === "printed") printed.push(m.text);
+      else {
+        printed.flush();
+        io[m.t](m.text);
+      }
     });
     w.on("error", (err: Error) => {
       io.err(`smmu-emu: ${name}: the command's worker thread failed: ${err.message}`);

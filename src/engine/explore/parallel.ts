@@ -15,7 +15,7 @@ import { isAbsolute } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Worker } from "node:worker_threads";
 import { InputError, type Diagnostic } from "../../core/diagnostics.js";
-import { startWorker } from "../../core/thread.js";
+import { startWorker, stopWorker } from "../../core/thread.js";
 import { finish, normalize, planUnits, runUnit, shardUnits, unitContext, type ExploreOptions, type OnUnit, type Summary } from "./explore.js";
 import type { Program, ProgramFactory } from "./program.js";
 import { EMPTY_TALLY, type FailureReport, type Tally } from "./tally.js";
@@ -38,7 +38,8 @@ export type WorkerMessage =
   | { readonly id: number; readonly unit: number; readonly of: number; readonly tally: Tally }
   | { readonly id: number; readonly done: true; readonly total: number; readonly agents: readonly string[] }
   | { readonly id: number; readonly diagnostics: Diagnostic[] }
-  | { readonly id: number; readonly error: string };
+  | { readonly id: number; readonly error: string }
+  | { readonly printed: string };
 
 /** What the pool's workers are given to start with: under a watchdog, the memory where each says where its search is. */
 export interface WorkerSetup {
@@ -150,6 +151,8 @@ export class ExplorePool {
      * plugin's code runs where nothing watches it.
      */
     readonly timeoutMs?: number,
+    /** What the workers' plugins print, in pieces as written (stderr by default). */
+    readonly printed: (text: string) => void = (text) => void process.stderr.write(text),
   ) {
     if (!Number.isSafeInteger(jobs) || jobs < 1) throw new RangeError(`explore: jobs must be an integer >= 1, not ${jobs}`);
   }
@@ -166,7 +169,7 @@ export class ExplorePool {
     const watch = this.timeoutMs === undefined ? undefined : new SearchWatch(undefined, new SharedArrayBuffer(1024));
     const workerData: WorkerSetup = watch ? { watch: watch.buffer, calls: watch.calls.buffer } : {};
     const slot: Slot = { worker: startWorker(new URL("./worker.js", import.meta.url), { workerData }), ...(watch ? { watch } : {}), busy: false, beats: 0, beatAt: 0 };
-    slot.worker.on("message", (m: WorkerMessage) => slot.hear?.(m));
+    slot.worker.on("message", (m: WorkerMessage) => ("printed" in m ? this.printed(m.printed) : slot.hear?.(m)));
     slot.worker.on("error", (e: Error) => slot.fail?.(e));
     slot.worker.on("exit", (code) => {
       if (this.closing) return;
@@ -270,7 +273,7 @@ export class ExplorePool {
           clearInterval(timer);
           const all = this.slots.splice(0);
           for (const s of all) s.hear = s.fail = undefined;
-          void Promise.all(all.map((s) => s.worker.terminate())).then(() => {
+          void Promise.all(all.map((s) => stopWorker(s.worker))).then(() => {
             const units = Math.max(-1, ...all.map((s) => s.watch!.read().units));
             reject(stall(slot.watch!.read(), units));
           });
@@ -286,7 +289,7 @@ export class ExplorePool {
     return new Promise<PartEnd>((resolve, reject) => {
       slot.fail = reject;
       slot.hear = (m) => {
-        if (m.id !== job.id) return;
+        if ("printed" in m || m.id !== job.id) return;
         if (!("unit" in m)) slot.busy = false;
         if ("diagnostics" in m) return reject(new InputError(m.diagnostics));
         if ("error" in m) return reject(new Error(`explore: a worker failed: ${m.error}`));

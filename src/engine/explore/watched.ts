@@ -67,6 +67,14 @@ export class SearchWatch {
     this.ints[BEATS]!++;
   }
 
+  /** A new job (a block's search): nothing of the last one is where this one is. */
+  job(): void {
+    this.ints[UNIT] = this.ints[UNITS] = -1;
+    this.ints[DECISIONS] = this.ints[PREEMPTIONS] = 0;
+    this.calls.call(undefined);
+    this.beat("loading");
+  }
+
   unit(unit: number, units: number): void {
     this.ints[UNIT] = unit;
     this.ints[UNITS] = units;

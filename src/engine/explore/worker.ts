@@ -9,11 +9,14 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { InputError } from "../../core/diagnostics.js";
+import { postOutput } from "../../core/thread.js";
 import { observePluginCalls } from "../../plugin/running.js";
 import { buildProgram, claimUnits, type Job, type WorkerMessage, type WorkerSetup } from "./parallel.js";
 import { SearchWatch, watchedProgram } from "./watched.js";
 
 const post = (m: WorkerMessage): void => parentPort!.postMessage(m);
+/* what a plugin prints comes out on the pool's side, in order with the units */
+postOutput((printed) => post({ printed }));
 
 const setup = (workerData ?? {}) as WorkerSetup;
 const watch = setup.watch ? new SearchWatch(setup.watch, setup.calls) : undefined;
@@ -24,7 +27,7 @@ let queue = Promise.resolve();
 parentPort!.on("message", (job: Job) => {
   queue = queue.then(async () => {
     try {
-      watch?.beat("loading");
+      watch?.job();
       const built = await buildProgram(job.factory);
       const program = watch ? watchedProgram(built, watch) : built;
       const units = claimUnits(program, job, watch && ((unit, of) => watch.unit(unit, of)));
