@@ -1,5 +1,6 @@
 /**
- * `check`, `graph` and `compare` with --timeout: the whole command on a
+ * `check`, `validate`, `export`, `graph`, `compare` and `plugins` with
+ * --timeout: the whole command on a
  * worker thread (command-worker.ts), which runs the same command line; its
  * output comes through as it is printed. One that runs longer is stopped:
  * a line naming the user plugin and event whose code was running, exit 2 (a
@@ -63,6 +64,7 @@ export function watchedCommand(argv: readonly string[], seconds: number, io: Io,
       }
     });
     w.on("error", (err: Error) => {
+      if (settled) return;
       io.err(`smmu-emu: ${name}: the command's worker thread failed: ${err.message}`);
       settle(EXIT_BAD_INPUT);
     });
