@@ -161,6 +161,17 @@ describe("explore --timeout: the search on watched worker threads", () => {
     );
   });
 
+  test("a shard the watchdog stopped merges with the others: what each found, the stop as a finding, not covered", async () => {
+    const file = fixture("for (;;) {}", "", "", RACE);
+    const dir = mkdtempSync(join(tmpdir(), "smmu-watchdog-"));
+    const paths = [1, 2].map((k) => join(dir, `part${k}.json`));
+    for (const [k, path] of paths.entries()) writeFileSync(path, (await cli("explore", "--timeout", "2", "--jobs", "1", "--scenario", "race", "--shard", `${k + 1}/2`, file)).stdout);
+    const merged = await cli("explore", "--merge", ...paths);
+    expect([merged.status, merged.stderr]).toEqual([1, ""]);
+    expect(merged.stdout).toContain("not covered: stopped by --timeout\n");
+    expect(merged.stdout).toContain(`  FAIL timeout: ${file}:18:18: timed out after 2 s (--timeout) in plugin "driver-bad" handling "dma:served"\n`);
+  });
+
   test("a setup that never returns: at the scenario, before any step; --json says so against the schema", async () => {
     const file = fixture("", "for (;;) {}", "", RACE);
     const r = await cli("--json", "explore", "--timeout", "2", "--scenario", "race", file);

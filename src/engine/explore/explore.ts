@@ -368,12 +368,15 @@ export function merge(summaries: readonly Summary[]): Summary {
   if (!first) throw new Error("merge: no summaries");
   const n = first.shard?.count;
   const seen = new Set<number>();
-  const same = JSON.stringify([first.options, first.agents, first.units.total]);
+  /* a shard the watchdog stopped (explore --timeout) may not have planned its units: its total is not compared */
+  const stopped = (s: Summary): boolean => s.bounds.includes("timeout");
+  const same = JSON.stringify([first.options, first.agents]);
+  const total = summaries.find((s) => !stopped(s))?.units.total ?? first.units.total;
   for (const s of summaries) {
     if (!s.shard) throw new Error("merge: a summary of a whole search is not a shard");
     if (s.shard.count !== n) throw new Error(`merge: shards of ${n} and of ${s.shard.count} parts`);
     if (seen.has(s.shard.index)) throw new Error(`merge: shard ${s.shard.index}/${n} given twice`);
-    if (JSON.stringify([s.options, s.agents, s.units.total]) !== same) {
+    if (JSON.stringify([s.options, s.agents]) !== same || (!stopped(s) && s.units.total !== total)) {
       throw new Error(`merge: shard ${s.shard.index}/${n} explored another program or with other options`);
     }
     seen.add(s.shard.index);
@@ -383,11 +386,12 @@ export function merge(summaries: readonly Summary[]): Summary {
     throw new Error(`merge: shard${missing.length > 1 ? "s" : ""} ${missing.map((i) => `${i}/${n}`).join(", ")} missing`);
   }
   const o = first.options;
-  if (!budgeted(o)) return summarize(first.agents, o, summaries.map((s) => tallyOf(s, s.units.explored)).reduce(combine, EMPTY_TALLY), first.units.total, null);
+  /* sampled, or searched only in part (a shard stopped by the watchdog, whose units stop short): what each found, combined */
+  if (!budgeted(o) || summaries.some(stopped)) return summarize(first.agents, o, summaries.map((s) => tallyOf(s, s.units.explored)).reduce(combine, EMPTY_TALLY), total, null);
   const parts = summaries.flatMap((s) => s.parts ?? []).sort((a, b) => a.unit - b.unit);
   const units = parts.map((p) => [p.unit, tallyOf(p, 1)] as const);
-  const { tally } = cut(o, units, first.units.total);
+  const { tally } = cut(o, units, total);
   // a unit before the cut that no shard kept: the shards were not of one search
   if (units.slice(0, tally.units).some(([i], j) => i !== j)) throw new Error("merge: the shards' units do not follow one another");
-  return summarize(first.agents, o, tally, first.units.total, null);
+  return summarize(first.agents, o, tally, total, null);
 }
