@@ -159,7 +159,8 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     const watched = await import("./commands/watched.js");
     return watched.watchedHere() ? command() : watched.watchedCommand(argv, o.timeout, io, name);
   };
-  const TIMEOUT = "run on a worker thread, and stop it after this long, naming the plugin running";
+  /** The --timeout of the commands watchable() runs (a new Option for each command). */
+  const timeoutOption = (): Option => new Option("--timeout <seconds>", "run on a worker thread, and stop it after this long, naming the plugin running").argParser(seconds);
 
   program
     .command("run")
@@ -224,7 +225,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     .description("parse and validate a .smmu file without running it")
     .argument("<file>", ".smmu file")
     .option("--topology <file>", TOPOLOGY_HELP)
-    .addOption(new Option("--timeout <seconds>", TIMEOUT).argParser(seconds))
+    .addOption(timeoutOption())
     .action(async (file: string, _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<CheckOpts>();
       status = await watchable("check", o, async () => (await import("./commands/check.js")).checkCommand(file, "smmu", o, ctx));
@@ -234,7 +235,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     .command("validate")
     .description("validate a topology written as JSON against the schemas")
     .argument("<file>", "topology .json file")
-    .addOption(new Option("--timeout <seconds>", TIMEOUT).argParser(seconds))
+    .addOption(timeoutOption())
     .action(async (file: string, _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<CheckOpts>();
       status = await watchable("validate", o, async () => (await import("./commands/check.js")).checkCommand(file, "json", o, ctx));
@@ -244,7 +245,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     .command("export")
     .description("print the topology of a .smmu file as JSON (what validate, include \"x.json\"; and run --topology take)")
     .argument("<file>", ".smmu file")
-    .addOption(new Option("--timeout <seconds>", TIMEOUT).argParser(seconds))
+    .addOption(timeoutOption())
     .action(async (file: string, _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<CheckOpts>();
       status = await watchable("export", o, async () => (await import("./commands/export.js")).exportCommand(file, o, ctx));
@@ -253,7 +254,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
   program
     .command("plugins")
     .description("list the loaded plugins: built-in ones and those given with --plugin")
-    .addOption(new Option("--timeout <seconds>", TIMEOUT).argParser(seconds))
+    .addOption(timeoutOption())
     .action(async (_o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<CheckOpts>();
       status = await watchable("plugins", o, async () => (await import("./commands/plugins.js")).pluginsCommand(o, ctx));
@@ -265,7 +266,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     .argument("<file>", ".smmu file, or topology .json file (by its extension)")
     .option("--scenario <name>", "also draw the attachments this scenario's statements make (it is not run)")
     .option("--topology <file>", TOPOLOGY_HELP)
-    .addOption(new Option("--timeout <seconds>", TIMEOUT).argParser(seconds))
+    .addOption(timeoutOption())
     .addHelpText("after", GRAPH_HELP)
     .action(async (file: string, _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<GraphOpts>();
@@ -279,7 +280,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     .option("--scenario <name>", "compare only the scenarios this name or glob matches; repeatable", collect)
     .option("--topology <file>", TOPOLOGY_HELP)
     .addOption(new Option("--seed <n>", "seed of the interleavings `concurrently` blocks explore").argParser(seedInt).default(0))
-    .addOption(new Option("--timeout <seconds>", TIMEOUT).argParser(seconds))
+    .addOption(timeoutOption())
     .addHelpText("after", COMPARE_HELP)
     .action(async (file: string, _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<CompareOpts>();

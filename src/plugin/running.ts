@@ -12,6 +12,11 @@ export interface PluginCall {
   readonly event: string;
 }
 
+/** Where a watchdog found a call, as its messages say it: `in plugin "x" handling "dma:served"`. */
+export function inPluginText(call: PluginCall): string {
+  return `in plugin "${call.plugin}" handling "${call.event}"`;
+}
+
 let current: PluginCall | undefined;
 let observer: ((call: PluginCall | undefined) => void) | undefined;
 

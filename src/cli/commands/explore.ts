@@ -8,7 +8,7 @@ import { availableParallelism } from "node:os";
 import { readFileSync } from "node:fs";
 import { diagnostic, InputError, sortDiagnostics, type Diagnostic } from "../../core/diagnostics.js";
 import type { Scenario } from "../../dsl/ast.js";
-import { encodeSchedule, explore, ExplorePool, merge, SearchStalled, type ExploreOptions, type StalledPlace, type Summary } from "../../engine/explore/index.js";
+import { encodeSchedule, explore, ExplorePool, merge, SearchStalled, type ExploreOptions, type FailureReport, type StalledPlace, type Summary } from "../../engine/explore/index.js";
 import { resolvedDriver } from "../../engine/runner.js";
 import { concurrentBlocks } from "../../engine/explore/scenario.js";
 import type { Span } from "../../core/diagnostics.js";
@@ -19,6 +19,7 @@ import { parseJsonSource } from "../../schema/json-source.js";
 import exploreSchema from "../../../schemas/explore.schema.json" with { type: "json" };
 import { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, type Io } from "../io.js";
 import { LIMIT_FLAGS, type CommandContext, type ExploreOpts, type InputLimits } from "../options.js";
+import { inPluginText } from "../../plugin/running.js";
 import { Lines } from "../lines.js";
 import { usage } from "./common.js";
 import { blockFactory, blockProgramOf, type BlockSpec } from "./explore-target.js";
@@ -130,13 +131,13 @@ function progress(io: Io, t: Target): ((done: number, total: number, schedules: 
  * the scenario runs up to the block; the block otherwise), with what ran
  * and the schedule that got there.
  */
-function stalledFailure(t: Target, place: StalledPlace, seconds: number): { kind: string; message: string; schedule: string; preemptions: number; steps: number } {
+function stalledFailure(t: Target, place: StalledPlace, seconds: number): FailureReport {
   const block = concurrentBlocks(t.scenario)[t.spec.block]!;
   const last = place.decisions?.at(-1);
   const platform = place.phase === "starting" || place.call?.event === "setup";
   const at = platform ? t.scenario.span : place.phase === "stepping" && last ? (block.body[last.agent]?.span ?? block.span) : block.span;
   const what = place.call
-    ? `in plugin "${place.call.plugin}" handling "${place.call.event}"`
+    ? inPluginText(place.call)
     : place.phase === "loading"
       ? "loading the plugins"
       : place.phase === "starting"

@@ -23,6 +23,7 @@ import type { DriverSpec } from "../../model/topology.js";
 import type { TraceWriter } from "../../report/trace.js";
 import type { Io } from "../io.js";
 import type { LogCategory, RunOpts } from "../options.js";
+import { inPluginText } from "../../plugin/running.js";
 import { Watch, type WatchedPlace } from "../../plugin/watch.js";
 import { Lines } from "../lines.js";
 import { InvalidationSpools, type Invalidations } from "./output.js";
@@ -173,7 +174,7 @@ export class Isolation {
         const span = place.scenario === k ? statementAt(scenario, place.line, place.column) : scenario.span;
         /* -1: the plugins loading, or the file checked against them (a plugin's setup() may be running) */
         const call = place.scenario === k || place.scenario === -1 ? place.call : undefined;
-        const where = call ? ` in plugin "${call.plugin}" handling "${call.event}"` : place.scenario === -1 ? " loading the plugins" : "";
+        const where = call ? ` ${inPluginText(call)}` : place.scenario === -1 ? " loading the plugins" : "";
         const message = `${outcome.stopped}${where}`;
         const result = stoppedResult(input.file, scenario, { registry: input.plugins, driver: this.jobOptions().driver }, { span, message, kind: "stopped" });
         /* stopped before it started (loading the plugins is the first scenario's time): its trace starts here */

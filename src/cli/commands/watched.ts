@@ -9,6 +9,7 @@
 import type { Worker } from "node:worker_threads";
 import { workerData } from "node:worker_threads";
 import { startWorker, stopWorker } from "../../core/thread.js";
+import { inPluginText } from "../../plugin/running.js";
 import { Watch } from "../../plugin/watch.js";
 import { Lines } from "../lines.js";
 import { EXIT_BAD_INPUT, type Io } from "../io.js";
@@ -49,7 +50,7 @@ export function watchedCommand(argv: readonly string[], seconds: number, io: Io,
       printed.flush();
       void stopWorker(w).then(() => {
         const call = watch.read().call;
-        const where = call ? ` in plugin "${call.plugin}" handling "${call.event}"` : "";
+        const where = call ? ` ${inPluginText(call)}` : "";
         io.err(`smmu-emu: ${name}: timed out after ${seconds} s (--timeout)${where}`);
         resolve(EXIT_BAD_INPUT);
       });

@@ -7,5 +7,5 @@ export { explore, merge, type ExploreOptions, type Summary } from "./explore.js"
 export { exploreParallel, ExplorePool, SearchStalled } from "./parallel.js";
 export type { StalledPlace } from "./watched.js";
 export { replay, encodeSchedule, decodeSchedule, ScheduleError } from "./schedule.js";
-export type { Bound } from "./tally.js";
+export type { Bound, FailureReport } from "./tally.js";
 export { ToyProgram, parseThread, type ToySpec } from "./toy.js";

@@ -166,7 +166,7 @@ export class ExplorePool {
 
   private slot(): Slot {
     this.starts++;
-    const watch = this.timeoutMs === undefined ? undefined : new SearchWatch(undefined, new SharedArrayBuffer(1024));
+    const watch = this.timeoutMs === undefined ? undefined : new SearchWatch();
     const workerData: WorkerSetup = watch ? { watch: watch.buffer, calls: watch.calls.buffer } : {};
     const slot: Slot = { worker: startWorker(new URL("./worker.js", import.meta.url), { workerData }), ...(watch ? { watch } : {}), busy: false, beats: 0, beatAt: 0 };
     slot.worker.on("message", (m: WorkerMessage) => ("printed" in m ? this.printed(m.printed) : slot.hear?.(m)));
